@@ -1,0 +1,67 @@
+# Everyday commands. `make run` and `make test` set everything up on a fresh clone.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk ffmpeg
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help setup sysdeps run worker test lint typecheck fmt bench clean
+
+help:
+	@echo "make run    set up, migrate, start the web server and one worker per queue"
+	@echo "make test   set up, then lint, type checks and the whole test suite"
+	@echo "make bench  benchmarks (bench/README.md)"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP) sysdeps
+
+# Debian packages the engines and tests use; installed when missing and we are root.
+sysdeps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "Installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Please install:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+run: setup
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py ensure_admin
+	@echo "StoryVideo on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/v1/docs)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python manage.py worker inference & \
+	$(BIN)/python manage.py worker media & \
+	$(BIN)/daphne -b $(HOST) -p $(PORT) storyvideo.asgi:application
+
+worker: setup
+	$(BIN)/python manage.py worker $(or $(QUEUE),inference)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Tests use their own var/ (SQLite and embedded Redis) unless DATABASE_URL / REDIS_URL are set.
+test: setup lint typecheck
+	STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/python manage.py makemigrations --check --dry-run
+	STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+	STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest -m "not gpu" $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/tasks_overhead.py
+
+clean:
+	rm -rf $(VENV) var

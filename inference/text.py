@@ -1,0 +1,45 @@
+"""Language detection and sentence splitting for Chinese, English and mixed text."""
+
+from __future__ import annotations
+
+import re
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+# A sentence ends at Chinese end punctuation (with any closing quotes after it), or at
+# English end punctuation followed by whitespace or the end of the text.
+_SENTENCE_END = re.compile(r"([。！？!?；;…]+[”’」』）)\"']*|\.(?=\s|$)[”’\"')]*)")
+
+
+def detect_language(text: str) -> str:
+    """``zh`` when Chinese characters outnumber Latin words, else ``en``."""
+    cjk = len(_CJK.findall(text))
+    words = len(_LATIN_WORD.findall(text))
+    return "zh" if cjk and cjk >= words else "en"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split into sentences, keeping their punctuation; no text is lost or reordered."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            piece = line[start : match.end()].strip()
+            if piece:
+                sentences.append(piece)
+            start = match.end()
+        tail = line[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
+
+
+def split_title(text: str) -> tuple[str, str]:
+    """A first line followed by a blank line is a title: return ``(title, body)``."""
+    parts = text.strip().split("\n", 2)
+    if len(parts) >= 3 and not parts[1].strip() and len(parts[0].strip()) <= 120:
+        return parts[0].strip(), parts[2].strip()
+    return "", text.strip()

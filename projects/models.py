@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES
+
+
+class Project(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        STORYBOARDING = "storyboarding", "Writing the storyboard"
+        GENERATING = "generating", "Generating shots"
+        READY = "ready", "Ready"
+        RENDERING = "rendering", "Rendering"
+        RENDERED = "rendered", "Rendered"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
+    title = models.CharField(max_length=200)
+    story = models.TextField()
+    language = models.CharField(max_length=8, choices=[(code, code) for code in LANGUAGES])
+    style = models.CharField(max_length=32, choices=STYLE_CHOICES, default="storybook")
+    aspect_ratio = models.CharField(max_length=8, choices=[(k, k) for k in ASPECT_RATIOS], default="16:9")
+    resolution = models.CharField(max_length=8, choices=[(k, k) for k in RESOLUTIONS], default="720p")
+    shot_count = models.PositiveSmallIntegerField(default=8)
+    voice = models.CharField(max_length=100, blank=True, help_text="Speech back end spec; blank follows the language.")
+    music = models.FileField(upload_to="music/", blank=True)
+    auto_render = models.BooleanField(default=True, help_text="Compose the film once every shot is ready.")
+    burn_subtitles = models.BooleanField(default=True)
+    animate = models.BooleanField(default=False, help_text="Animate keyframes with the motion model.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    status_message = models.CharField(max_length=500, blank=True)
+
+    # The latest good render; replaced only by a render that was probed and found whole.
+    render_video = models.FileField(upload_to="renders/", blank=True)
+    render_srt = models.FileField(upload_to="renders/", blank=True)
+    render_vtt = models.FileField(upload_to="renders/", blank=True)
+    render_poster = models.FileField(upload_to="renders/", blank=True)
+    render_timeline = models.FileField(upload_to="renders/", blank=True)
+    render_hash = models.CharField(max_length=64, blank=True)
+    render_duration = models.FloatField(null=True, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="project_owner_recent")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Character(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="characters")
+    name = models.CharField(max_length=100)
+    description = models.TextField(max_length=1000, blank=True, help_text="Appearance, folded into every shot.")
+    seed = models.PositiveBigIntegerField(help_text="Fixed seed so the character looks the same in every shot.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="character_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

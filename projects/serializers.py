@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
+from projects.models import Character, Project
+from shots.serializers import ShotSerializer
+from storyvideo.api import StrictSerializer, media_url
+from tasks.serializers import TaskSerializer
+
+STORY_MAX_CHARS = 20_000
+
+
+class RenderSerializer(serializers.Serializer):
+    videoUrl = serializers.CharField(allow_null=True)
+    posterUrl = serializers.CharField(allow_null=True)
+    srtUrl = serializers.CharField(allow_null=True)
+    vttUrl = serializers.CharField(allow_null=True)
+    timelineUrl = serializers.CharField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True)
+    version = serializers.CharField()
+    renderedAt = serializers.DateTimeField(allow_null=True)
+
+
+class ProjectSerializer(serializers.ModelSerializer[Project]):
+    aspectRatio = serializers.CharField(source="aspect_ratio", read_only=True)
+    shotCount = serializers.IntegerField(source="shot_count", read_only=True)
+    autoRender = serializers.BooleanField(source="auto_render", read_only=True)
+    burnSubtitles = serializers.BooleanField(source="burn_subtitles", read_only=True)
+    statusMessage = serializers.CharField(source="status_message", read_only=True)
+    width = serializers.SerializerMethodField()
+    height = serializers.SerializerMethodField()
+    render = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "title", "story", "language", "style", "aspectRatio", "resolution", "width",
+            "height", "shotCount", "voice", "autoRender", "burnSubtitles", "status",
+            "statusMessage", "render", "createdAt", "updatedAt",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_width(self, project: Project) -> int:
+        return frame_size(project.aspect_ratio, project.resolution)[0]
+
+    def get_height(self, project: Project) -> int:
+        return frame_size(project.aspect_ratio, project.resolution)[1]
+
+    @extend_schema_field(RenderSerializer(allow_null=True))
+    def get_render(self, project: Project) -> dict[str, Any] | None:
+        if not project.render_video:
+            return None
+        version = project.render_hash
+        return {
+            "videoUrl": media_url(project.render_video, version),
+            "posterUrl": media_url(project.render_poster, version),
+            "srtUrl": media_url(project.render_srt, version),
+            "vttUrl": media_url(project.render_vtt, version),
+            "timelineUrl": media_url(project.render_timeline, version),
+            "duration": project.render_duration,
+            "version": version,
+            "renderedAt": project.rendered_at,
+        }
+
+
+class ProjectUpdateSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=200, required=False)
+    story = serializers.CharField(max_length=STORY_MAX_CHARS, required=False)
+    style = serializers.ChoiceField(choices=STYLE_CHOICES, required=False)  # type: ignore[assignment]  # not Field.style
+    aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), required=False)
+    resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), required=False)
+    shotCount = serializers.IntegerField(min_value=1, max_value=60, required=False)
+    voice = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    autoRender = serializers.BooleanField(required=False)
+    burnSubtitles = serializers.BooleanField(required=False)
+
+
+class ProjectCreateSerializer(ProjectUpdateSerializer):
+    story = serializers.CharField(max_length=STORY_MAX_CHARS, min_length=1)
+    language = serializers.ChoiceField(choices=LANGUAGES, required=False, help_text="Detected when omitted.")
+
+
+PROJECT_FIELD_NAMES = {
+    "title": "title",
+    "story": "story",
+    "language": "language",
+    "style": "style",
+    "aspectRatio": "aspect_ratio",
+    "resolution": "resolution",
+    "shotCount": "shot_count",
+    "voice": "voice",
+    "autoRender": "auto_render",
+    "burnSubtitles": "burn_subtitles",
+}
+
+
+def project_changes(validated: dict[str, Any]) -> dict[str, Any]:
+    return {PROJECT_FIELD_NAMES[key]: value for key, value in validated.items()}
+
+
+class CharacterSerializer(serializers.ModelSerializer[Character]):
+    projectId = serializers.UUIDField(source="project_id", read_only=True)
+    shotIds = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Character
+        fields = ["id", "projectId", "name", "description", "seed", "shotIds", "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+    def get_shotIds(self, character: Character) -> list[str]:  # noqa: N802 - the JSON name
+        return [str(shot.id) for shot in character.shots.all()]
+
+
+class CharacterWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
+
+
+class CharacterCreateSerializer(CharacterWriteSerializer):
+    name = serializers.CharField(max_length=100)
+
+
+class StoryboardSerializer(serializers.Serializer):
+    project = ProjectSerializer()
+    characters = CharacterSerializer(many=True)
+    shots = ShotSerializer(many=True)
+    tasks = TaskSerializer(many=True, help_text="The latest task of each kind per shot, and the project's own.")
+
+
+class ProjectCreatedSerializer(serializers.Serializer):
+    project = ProjectSerializer()
+    tasks = TaskSerializer(many=True)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects.selectors import project_get
+from shots import selectors, services
+from shots.serializers import (
+    GenerateSerializer,
+    ReorderSerializer,
+    ShotCreateSerializer,
+    ShotSerializer,
+    ShotWriteSerializer,
+    shot_changes,
+)
+from tasks.pipeline import shot_generate
+from tasks.serializers import TaskSerializer
+
+
+class ShotListApi(APIView):
+    @extend_schema(responses=ShotSerializer(many=True))
+    def get(self, request: Request, project_id: str) -> Response:
+        project = project_get(user=request.user, project_id=project_id)
+        return Response(ShotSerializer(selectors.shot_list(project=project), many=True).data)
+
+    @extend_schema(request=ShotCreateSerializer, responses={201: ShotSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        """Add a shot (after ``afterShotId``, else at the end) and queue its image and speech."""
+        project = project_get(user=request.user, project_id=project_id)
+        serializer = ShotCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        after = data.pop("afterShotId", None)
+        shot = services.shot_create(project=project, after_shot_id=after, **shot_changes(data))
+        return Response(ShotSerializer(shot).data, status=status.HTTP_201_CREATED)
+
+
+class ShotDetailApi(APIView):
+    @extend_schema(responses=ShotSerializer)
+    def get(self, request: Request, shot_id: str) -> Response:
+        return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot_id)).data)
+
+    @extend_schema(request=ShotWriteSerializer, responses=ShotSerializer)
+    def patch(self, request: Request, shot_id: str) -> Response:
+        """Edit a shot; only the stages the edit touches are regenerated."""
+        return shot_update_response(request, shot_id, request.data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, shot_id: str) -> Response:
+        services.shot_delete(shot=selectors.shot_get(user=request.user, shot_id=shot_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def shot_update_response(request: Request, shot_id: str, data: object) -> Response:
+    shot = selectors.shot_get(user=request.user, shot_id=shot_id)
+    serializer = ShotWriteSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    shot = services.shot_update(shot=shot, changes=shot_changes(serializer.validated_data))
+    shot.refresh_from_db()
+    return Response(ShotSerializer(shot).data)
+
+
+class ShotReorderApi(APIView):
+    @extend_schema(request=ReorderSerializer, responses=ShotSerializer(many=True))
+    def post(self, request: Request, project_id: str) -> Response:
+        """Set the order of all shots: ``shotIds`` must name every shot of the project once."""
+        project = project_get(user=request.user, project_id=project_id)
+        serializer = ReorderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        shots = services.shots_reorder(project=project, shot_ids=serializer.validated_data["shotIds"])
+        return Response(ShotSerializer(shots, many=True).data)
+
+
+class ShotGenerateApi(APIView):
+    @extend_schema(request=GenerateSerializer, responses={202: TaskSerializer})
+    def post(self, request: Request, shot_id: str) -> Response:
+        """Regenerate one stage (image, motion or speech) of one shot; 202 with its task."""
+        serializer = GenerateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return shot_generate_response(request, shot_id, serializer.validated_data["stage"])
+
+
+def shot_generate_response(request: Request, shot_id: str, stage: str) -> Response:
+    shot = selectors.shot_get(user=request.user, shot_id=shot_id)
+    task = shot_generate(shot=shot, stage=stage)
+    return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)

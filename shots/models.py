@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from inference.styles import CAMERA_MOVES, TRANSITIONS
+from projects.models import Character, Project
+
+STAGES = ("image", "motion", "speech")
+
+
+class Shot(models.Model):
+    """One shot of the storyboard.
+
+    Each stage (image, motion, speech) has its current file, the content hash of that file,
+    a version bumped whenever an edit changes the stage's inputs (a task made for an older
+    version is superseded and its result discarded), and what produced it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="shots")
+    order = models.PositiveIntegerField()
+    prompt = models.TextField(max_length=2000)
+    negative_prompt = models.TextField(max_length=1000, blank=True)
+    narration = models.TextField(max_length=2000, blank=True)
+    camera = models.CharField(max_length=16, choices=[(c, c) for c in CAMERA_MOVES], default="zoom_in")
+    transition = models.CharField(max_length=16, choices=[(t, t) for t in TRANSITIONS], default="dissolve")
+    pinned_duration = models.FloatField(null=True, blank=True, help_text="Seconds; overrides the narration's length.")
+    seed = models.PositiveBigIntegerField()
+    characters = models.ManyToManyField(Character, blank=True, related_name="shots")
+
+    image_file = models.FileField(upload_to="shots/image/", blank=True)
+    image_hash = models.CharField(max_length=64, blank=True)
+    image_version = models.PositiveIntegerField(default=1)
+    image_source = models.CharField(max_length=200, blank=True)
+
+    motion_file = models.FileField(upload_to="shots/motion/", blank=True)
+    motion_hash = models.CharField(max_length=64, blank=True)
+    motion_version = models.PositiveIntegerField(default=1)
+    motion_source = models.CharField(max_length=200, blank=True)
+
+    speech_file = models.FileField(upload_to="shots/speech/", blank=True)
+    speech_hash = models.CharField(max_length=64, blank=True)
+    speech_version = models.PositiveIntegerField(default=1)
+    speech_source = models.CharField(max_length=200, blank=True)
+    speech_duration = models.FloatField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "order", "created_at"]
+        indexes = [models.Index(fields=["project", "order"], name="shot_project_order")]
+
+    def __str__(self) -> str:
+        return f"Shot {self.order + 1} of {self.project_id}"
+
+    @property
+    def duration(self) -> float:
+        """Seconds on screen: pinned, else the narration audio plus a pad, else a minimum."""
+        if self.pinned_duration:
+            return self.pinned_duration
+        if self.speech_duration:
+            return round(self.speech_duration + 0.6, 3)
+        return 3.0

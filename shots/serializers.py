@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from inference.styles import CAMERA_MOVES, TRANSITIONS
+from shots.models import STAGES, Shot
+from storyvideo.api import StrictSerializer, media_url
+
+
+class StageSerializer(serializers.Serializer):
+    url = serializers.CharField(allow_null=True)
+    hash = serializers.CharField()
+    version = serializers.IntegerField()
+    source = serializers.CharField(  # type: ignore[assignment]  # a field named source, not Field.source
+        help_text="The back end and model that produced the file."
+    )
+
+
+class ShotSerializer(serializers.ModelSerializer[Shot]):
+    projectId = serializers.UUIDField(source="project_id", read_only=True)
+    negativePrompt = serializers.CharField(source="negative_prompt", read_only=True)
+    pinnedDuration = serializers.FloatField(source="pinned_duration", read_only=True, allow_null=True)
+    duration = serializers.FloatField(read_only=True)
+    speechDuration = serializers.FloatField(source="speech_duration", read_only=True, allow_null=True)
+    characterIds = serializers.SerializerMethodField()
+    image = serializers.SerializerMethodField()
+    motion = serializers.SerializerMethodField()
+    speech = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Shot
+        fields = [
+            "id", "projectId", "order", "prompt", "negativePrompt", "narration", "camera",
+            "transition", "duration", "pinnedDuration", "speechDuration", "seed", "characterIds",
+            "image", "motion", "speech", "createdAt", "updatedAt",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_characterIds(self, shot: Shot) -> list[str]:  # noqa: N802 - the JSON name
+        return [str(character.id) for character in shot.characters.all()]
+
+    def _stage(self, shot: Shot, stage: str) -> dict[str, Any]:
+        digest = getattr(shot, f"{stage}_hash")
+        return {
+            "url": media_url(getattr(shot, f"{stage}_file"), digest),
+            "hash": digest,
+            "version": getattr(shot, f"{stage}_version"),
+            "source": getattr(shot, f"{stage}_source"),
+        }
+
+    @extend_schema_field(StageSerializer)
+    def get_image(self, shot: Shot) -> dict[str, Any]:
+        return self._stage(shot, "image")
+
+    @extend_schema_field(StageSerializer)
+    def get_motion(self, shot: Shot) -> dict[str, Any]:
+        return self._stage(shot, "motion")
+
+    @extend_schema_field(StageSerializer)
+    def get_speech(self, shot: Shot) -> dict[str, Any]:
+        return self._stage(shot, "speech")
+
+
+class ShotWriteSerializer(StrictSerializer):
+    """Fields of a shot a client may set. On create, ``afterShotId`` places it (default: last)."""
+
+    prompt = serializers.CharField(max_length=2000, required=False, trim_whitespace=True)
+    negativePrompt = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    narration = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    camera = serializers.ChoiceField(choices=CAMERA_MOVES, required=False)
+    transition = serializers.ChoiceField(choices=TRANSITIONS, required=False)
+    pinnedDuration = serializers.FloatField(min_value=0.5, max_value=60, required=False, allow_null=True)
+    seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
+    characterIds = serializers.ListField(child=serializers.UUIDField(), max_length=20, required=False)
+
+
+class ShotCreateSerializer(ShotWriteSerializer):
+    prompt = serializers.CharField(max_length=2000, trim_whitespace=True)
+    afterShotId = serializers.UUIDField(required=False, allow_null=True)
+
+
+class ReorderSerializer(StrictSerializer):
+    shotIds = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
+
+
+class GenerateSerializer(StrictSerializer):
+    stage = serializers.ChoiceField(choices=STAGES)
+
+
+SHOT_FIELD_NAMES = {
+    "prompt": "prompt",
+    "negativePrompt": "negative_prompt",
+    "narration": "narration",
+    "camera": "camera",
+    "transition": "transition",
+    "pinnedDuration": "pinned_duration",
+    "seed": "seed",
+    "characterIds": "character_ids",
+}
+
+
+def shot_changes(validated: dict[str, Any]) -> dict[str, Any]:
+    """The validated JSON fields renamed to the service's keyword names."""
+    return {SHOT_FIELD_NAMES[key]: value for key, value in validated.items() if key in SHOT_FIELD_NAMES}

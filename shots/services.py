@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+
+from projects.models import Project
+from projects.services import new_seed
+from shots.models import Shot
+from storyvideo.api import Conflict
+from tasks import live
+
+# Which stages each editable field shapes. Fields absent here (camera, transition, pinned
+# duration) shape only the composition.
+STAGES_OF_FIELD = {
+    "prompt": {"image", "motion"},
+    "negative_prompt": {"image", "motion"},
+    "seed": {"image", "motion"},
+    "character_ids": {"image", "motion"},
+    "narration": {"speech"},
+}
+
+
+def _lock_project(project: Project) -> Project:
+    """Serialise storyboard changes of one project (orders must stay 0..n-1)."""
+    return Project.objects.select_for_update().get(pk=project.pk)
+
+
+def _set_characters(shot: Shot, character_ids: Sequence[uuid.UUID]) -> None:
+    characters = list(shot.project.characters.filter(id__in=character_ids))
+    missing = {str(i) for i in character_ids} - {str(c.id) for c in characters}
+    if missing:
+        raise ValidationError({"characterIds": f"Not characters of this project: {', '.join(sorted(missing))}."})
+    shot.characters.set(characters)
+
+
+@transaction.atomic
+def shot_create(
+    *,
+    project: Project,
+    prompt: str,
+    after_shot_id: uuid.UUID | None = None,
+    generate: bool = True,
+    **fields: Any,
+) -> Shot:
+    """Insert a shot after ``after_shot_id`` (or at the end) and queue its media."""
+    from tasks.pipeline import shots_regenerate
+
+    _lock_project(project)
+    shots = list(project.shots.order_by("order", "created_at"))
+    position = len(shots)
+    if after_shot_id is not None:
+        index = next((i for i, s in enumerate(shots) if s.id == after_shot_id), None)
+        if index is None:
+            raise ValidationError({"afterShotId": "Not a shot of this project."})
+        position = index + 1
+    character_ids = fields.pop("character_ids", None)
+    shot = Shot(project=project, order=position, prompt=prompt, **fields)
+    if shot.seed is None:
+        shot.seed = new_seed()
+    shot.save()
+    shots.insert(position, shot)
+    _renumber(shots)
+    if character_ids:
+        _set_characters(shot, character_ids)
+    live.publish_storyboard_on_commit(project.id)
+    if generate:
+        shots_regenerate(shots=[shot], stages={"image", "motion", "speech"}, new=True)
+    return shot
+
+
+@transaction.atomic
+def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
+    """Apply an edit and re-run only what it touches: prompt, seed or characters regenerate
+    the image (and motion); narration the speech; camera, transition or duration only the
+    composition. The in-flight work of a touched stage is superseded."""
+    from tasks.pipeline import shots_regenerate
+
+    _lock_project(shot.project)
+    shot = Shot.objects.select_for_update().get(pk=shot.pk)
+    touched: set[str] = set()
+    composition = False
+    character_ids = changes.pop("character_ids", None)
+    if character_ids is not None:
+        before = set(shot.characters.values_list("id", flat=True))
+        if before != set(character_ids):
+            _set_characters(shot, character_ids)
+            touched |= STAGES_OF_FIELD["character_ids"]
+    for key, value in changes.items():
+        if getattr(shot, key) != value:
+            setattr(shot, key, value)
+            if key in STAGES_OF_FIELD:
+                touched |= STAGES_OF_FIELD[key]
+            else:
+                composition = True
+    shot.save()
+    live.publish_shot_on_commit(shot)
+    if touched:
+        shots_regenerate(shots=[shot], stages=touched)
+    elif composition:
+        from tasks.pipeline import project_recompose_if_rendered
+
+        project_recompose_if_rendered(project=shot.project)
+    return shot
+
+
+@transaction.atomic
+def shot_delete(*, shot: Shot) -> None:
+    from tasks.models import Task
+    from tasks.pipeline import project_recompose_if_rendered
+    from tasks.services import tasks_cancel
+
+    project = _lock_project(shot.project)
+    tasks_cancel(tasks=shot.tasks.filter(status__in=Task.UNFINISHED), reason="The shot was deleted.")
+    files = [f for f in (shot.image_file, shot.motion_file, shot.speech_file) if f]
+    shot.delete()
+    _renumber(list(project.shots.order_by("order", "created_at")))
+    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files])
+    live.publish_storyboard_on_commit(project.id)
+    project_recompose_if_rendered(project=project)
+
+
+@transaction.atomic
+def shots_reorder(*, project: Project, shot_ids: Sequence[uuid.UUID]) -> list[Shot]:
+    """Put the shots in the given order. The list must name every shot of the project once:
+    a duplicate is a bad request, a mismatch means the storyboard changed meanwhile (409)."""
+    from tasks.pipeline import project_recompose_if_rendered
+
+    if len(set(shot_ids)) != len(shot_ids):
+        raise ValidationError({"shotIds": "A shot is named more than once."})
+    _lock_project(project)
+    shots = {shot.id: shot for shot in project.shots.all()}
+    if set(shots) != set(shot_ids):
+        raise Conflict(
+            "The list does not name exactly this project's shots; the storyboard changed. "
+            "Re-read the storyboard and send the full order again."
+        )
+    ordered = [shots[shot_id] for shot_id in shot_ids]
+    if _renumber(ordered):
+        live.publish_storyboard_on_commit(project.id)
+        project_recompose_if_rendered(project=project)
+    return ordered
+
+
+def _renumber(shots: list[Shot]) -> bool:
+    """Give the shots orders 0..n-1 in list order; True when any changed."""
+    changed = []
+    for index, shot in enumerate(shots):
+        if shot.order != index:
+            shot.order = index
+            changed.append(shot)
+    if changed:
+        Shot.objects.bulk_update(changed, ["order"])
+    return bool(changed)

@@ -1,0 +1,95 @@
+"""Shared API pieces: the error envelope, pagination, and small helpers for views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "pageSize"
+    max_page_size = 100
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF's ErrorDetail lists become plain strings; nested serializers keep their shape."""
+    if isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            return " ".join(str(item) for item in detail)
+        return [_flatten(item) for item in detail]
+    if isinstance(detail, dict):
+        return {str(key): _flatten(value) for key, value in detail.items()}
+    return str(detail)
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API error as ``{"error": {"code", "message", "fields"}}`` with its HTTP status."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(f"The request body is larger than the limit: {exc}")
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        fields = _flatten(detail) if isinstance(detail, dict) else {}
+        general = fields.pop("nonFieldErrors", None) or fields.pop("non_field_errors", None)
+        if isinstance(detail, list):
+            general = _flatten(detail)
+        if general:
+            message = str(general)
+        elif fields:
+            message = "Invalid input: " + "; ".join(f"{name}: {text}" for name, text in fields.items())
+        else:
+            message = "Invalid input."
+        response.data = error_body("invalid", message, fields)
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        response.data = error_body(str(code), str(_flatten(exc.detail)))
+    return response
+
+
+class StrictSerializer(serializers.Serializer):
+    """A write serializer that refuses unknown keys instead of silently ignoring them
+    (``shot_count`` instead of ``shotCount`` would otherwise be dropped without a word)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - {name for name, field in self.fields.items() if not field.read_only})
+            if unknown:
+                raise exceptions.ValidationError({name: "Unknown field." for name in unknown})
+        return super().to_internal_value(data)
+
+
+def media_url(file: Any, version: str) -> str | None:
+    """The file's URL with its content hash, so a regenerated file is never served stale."""
+    if not file:
+        return None
+    return f"{file.url}?v={version[:12]}" if version else file.url

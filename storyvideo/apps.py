@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.conf import settings
+
+
+class StoryVideoConfig(AppConfig):
+    name = "storyvideo"
+    verbose_name = "StoryVideo"
+
+    def ready(self) -> None:
+        if settings.EMBEDDED_REDIS:
+            from storyvideo.embedded import ensure_redis
+
+            ensure_redis(settings.VAR_DIR)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from storyvideo.api import error_body
+from storyvideo.tracing import new_trace_id, trace
+
+_TRACE_HEADER_OK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ApiPathMiddleware:
+    """Serve every API route with and without its trailing slash, and trace each request.
+
+    The canonical API paths have no trailing slash; ``/api/v1/projects/`` resolves to the same
+    view (no redirect, which would turn a POST into a GET). The request's trace id (taken from
+    ``X-Request-ID`` when it is well formed) is set for every log line and task it causes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/api/") and len(request.path_info) > 5:
+            request.path_info = request.path_info.rstrip("/")
+            too_large = self._refuse_large_body(request)
+            if too_large is not None:
+                return too_large
+        supplied = request.headers.get("X-Request-ID", "")
+        trace_id = supplied if _TRACE_HEADER_OK.match(supplied) else new_trace_id()
+        with trace(trace_id):
+            response = self.get_response(request)
+        response["X-Request-ID"] = trace_id
+        return response
+
+    @staticmethod
+    def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
+        """413 before reading a body over the limit (DRF's parsers read the stream directly,
+        past Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check)."""
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is None or length <= limit:
+            return None
+        body = error_body("too_large", f"The request body is {length} bytes; the limit is {limit} bytes.")
+        return JsonResponse(body, status=413)

@@ -1,0 +1,241 @@
+"""The one settings module: every value comes from the environment, parsed strictly.
+
+With nothing set, StoryVideo runs on one machine: SQLite and an embedded Redis under ``var/``,
+media on local disk. ``DATABASE_URL``, ``REDIS_URL`` and the ``S3_*`` variables move it to
+PostgreSQL, a real Redis and object storage.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from storyvideo.embedded import socket_path
+from storyvideo.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("STORYVIDEO_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+
+def _secret_key() -> str:
+    configured = env_str("SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long.")
+        return configured
+    # Zero-setup default: one random key per installation, kept under var/.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_rq",
+    "channels",
+    "storyvideo.apps.StoryVideoConfig",
+    "projects",
+    "shots",
+    "tasks",
+]
+
+MIDDLEWARE = [
+    "storyvideo.middleware.ApiPathMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "storyvideo.urls"
+WSGI_APPLICATION = "storyvideo.wsgi.application"
+ASGI_APPLICATION = "storyvideo.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "sqlite"})
+if DATABASE_URL:
+    try:
+        _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL could not be parsed: {exc}") from None
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "db.sqlite3")}
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and a busy timeout let the web process and the workers write side by side.
+    _database["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: queues, locks and the Channels layer --------------------------------------
+_redis_url = env_url("REDIS_URL", {"redis", "rediss", "unix"})
+EMBEDDED_REDIS = _redis_url is None
+REDIS_URL: str = _redis_url or f"unix://{socket_path(VAR_DIR)}?db=0"
+
+RQ_QUEUES = {
+    "inference": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1200},
+    "media": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1200},
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "storyvideo:asgi", "capacity": 500, "expiry": 30},
+    }
+}
+
+# --- Tasks ------------------------------------------------------------------------------
+TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+TASK_TIMEOUT_S = env_int("TASK_TIMEOUT_S", 20 * 60, minimum=5)
+TASK_RETRY_BACKOFF_S = env_float("TASK_RETRY_BACKOFF_S", 5.0)
+# A processing task whose heartbeat is older than this is taken for dead by the reconciler.
+TASK_HEARTBEAT_S = env_float("TASK_HEARTBEAT_S", 5.0, minimum=0.1)
+TASK_STALE_S = env_float("TASK_STALE_S", 60.0, minimum=1.0)
+RECONCILE_INTERVAL_S = env_float("RECONCILE_INTERVAL_S", 30.0, minimum=1.0)
+TASK_PROGRESS_MIN_INTERVAL_S = env_float("TASK_PROGRESS_MIN_INTERVAL_S", 0.25)
+
+# --- Engines ----------------------------------------------------------------------------
+STORYVIDEO_PRESET = env_choice("STORYVIDEO_PRESET", "default", {"default", "draft"})
+MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models"))).resolve()
+
+# --- Media storage ----------------------------------------------------------------------
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True  # serve static/ directly too, so a missed collectstatic breaks nothing
+STATICFILES_DIRS = [BASE_DIR / "static"]
+_storage_backend = env_choice("STORAGE", "local", {"local", "s3"})
+if _storage_backend == "s3":
+    _bucket = env_str("S3_BUCKET")
+    if not _bucket:
+        raise ImproperlyConfigured("STORAGE=s3 needs S3_BUCKET (and usually S3_ENDPOINT_URL).")
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "endpoint_url": env_url("S3_ENDPOINT_URL", {"http", "https"}),
+            "region_name": env_str("S3_REGION") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
+            "querystring_auth": env_bool("S3_SIGNED_URLS", True),
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Requests ---------------------------------------------------------------------------
+# A 20,000-character story is at most ~120 KB of JSON; anything far larger is refused (413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 512 * 1024, minimum=64 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "storyvideo.api.Pagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "storyvideo.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"token": "20/minute", "signup": "10/hour"},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "StoryVideo API",
+    "DESCRIPTION": "Turn a written story into a narrated film: storyboard, keyframes, motion, speech, composition.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"trace": {"()": "storyvideo.tracing.TraceFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [trace=%(trace_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["trace"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"rq.worker": {"level": "WARNING"}},
+}

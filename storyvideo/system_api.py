@@ -1,0 +1,167 @@
+"""Health, system information and authentication endpoints."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.contrib.auth import get_user_model, password_validation
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
+
+from storyvideo.api import StrictSerializer
+from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis
+
+
+def _check(probe: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        probe()
+    except Exception as exc:  # report, never raise: this is the health check
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True, "latencyMs": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def _database_probe() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+_HEALTH = inline_serializer(
+    "Health",
+    {"status": serializers.CharField(), "database": serializers.DictField(), "redis": serializers.DictField()},
+)
+
+
+class HealthApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(responses={200: _HEALTH, 503: _HEALTH})
+    def get(self, request: Request) -> Response:
+        """200 when the database and Redis both answer, else 503 naming what is down."""
+        database = _check(_database_probe)
+        redis = _check(get_redis().ping)
+        ok = database["ok"] and redis["ok"]
+        body = {"status": "ok" if ok else "down", "database": database, "redis": redis}
+        return Response(body, status=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+class SystemApi(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "System",
+            {
+                "queues": serializers.DictField(),
+                "workers": serializers.ListField(),
+                "backends": serializers.ListField(),
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        """Queue depths, live workers (with the devices they found) and the engines' back ends."""
+        from rq import Worker
+
+        from inference.registry import backend_report
+
+        queues = {}
+        for name in (INFERENCE, MEDIA):
+            queue = get_queue(name)
+            queues[name] = {"queued": queue.count, "running": queue.started_job_registry.count}
+        workers = [
+            {"name": w.name, "queues": w.queue_names(), "state": w.get_state(), "device": _worker_device(w)}
+            for w in Worker.all(connection=get_redis())
+        ]
+        return Response({"queues": queues, "workers": workers, "backends": backend_report()})
+
+
+def _worker_device(worker: Any) -> str:
+    value: Any = get_redis().hget(f"storyvideo:worker:{worker.name}", "device")
+    return value.decode() if value else ""
+
+
+class TokenRequestSerializer(StrictSerializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class TokenApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return "Token"  # wrong credentials answer 401, not 403
+
+    @extend_schema(
+        request=TokenRequestSerializer, responses=inline_serializer("TokenResponse", {"token": serializers.CharField()})
+    )
+    def post(self, request: Request) -> Response:
+        """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
+        from django.contrib.auth import authenticate
+        from rest_framework.exceptions import AuthenticationFailed
+
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request._request, **serializer.validated_data)
+        if user is None or not user.is_active:
+            raise AuthenticationFailed("Wrong username or password.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class SignupSerializer(StrictSerializer):
+    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+    def validate_username(self, value: str) -> str:
+        if get_user_model().objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("This username is taken.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = get_user_model()(username=attrs["username"])
+        try:
+            password_validation.validate_password(attrs["password"], user)
+        except Exception as exc:
+            raise serializers.ValidationError({"password": list(getattr(exc, "messages", [str(exc)]))}) from None
+        return attrs
+
+
+class SignupThrottle(AnonRateThrottle):
+    scope = "signup"
+
+
+class SignupApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [SignupThrottle]
+
+    @extend_schema(
+        request=SignupSerializer,
+        responses={
+            201: inline_serializer(
+                "SignupResponse", {"token": serializers.CharField(), "username": serializers.CharField()}
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Create an account (when ALLOW_SIGNUP is on) and return its API token."""
+        from django.conf import settings
+        from rest_framework.exceptions import PermissionDenied
+
+        if not settings.ALLOW_SIGNUP:
+            raise PermissionDenied("Sign-up is switched off here; ask an administrator for an account.")
+        serializer = SignupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = get_user_model().objects.create_user(**serializer.validated_data)
+        token = Token.objects.create(user=user)
+        return Response({"token": token.key, "username": user.get_username()}, status=status.HTTP_201_CREATED)

@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from projects import api as projects_api
+from shots import api as shots_api
+from storyvideo import aliases, system_api
+from tasks import api as tasks_api
+
+api_v1 = [
+    path("health", system_api.HealthApi.as_view(), name="health"),
+    path("system", system_api.SystemApi.as_view(), name="system"),
+    path("auth/token", system_api.TokenApi.as_view(), name="auth-token"),
+    path("auth/signup", system_api.SignupApi.as_view(), name="auth-signup"),
+    path("projects", projects_api.ProjectListApi.as_view(), name="project-list"),
+    path("projects/<uuid:project_id>", projects_api.ProjectDetailApi.as_view(), name="project-detail"),
+    path("projects/<uuid:project_id>/storyboard", projects_api.StoryboardApi.as_view(), name="project-storyboard"),
+    path("projects/<uuid:project_id>/render", projects_api.ProjectRenderApi.as_view(), name="project-render"),
+    path("projects/<uuid:project_id>/shots", shots_api.ShotListApi.as_view(), name="shot-list"),
+    path("projects/<uuid:project_id>/shots/reorder", shots_api.ShotReorderApi.as_view(), name="shot-reorder"),
+    path("projects/<uuid:project_id>/characters", projects_api.CharacterListApi.as_view(), name="character-list"),
+    path("shots/<uuid:shot_id>", shots_api.ShotDetailApi.as_view(), name="shot-detail"),
+    path("shots/<uuid:shot_id>/generate", shots_api.ShotGenerateApi.as_view(), name="shot-generate"),
+    path("characters/<uuid:character_id>", projects_api.CharacterDetailApi.as_view(), name="character-detail"),
+    path("tasks", tasks_api.TaskListApi.as_view(), name="task-list"),
+    path("tasks/<uuid:task_id>", tasks_api.TaskDetailApi.as_view(), name="task-detail"),
+    path("tasks/<uuid:task_id>/cancel", tasks_api.TaskCancelApi.as_view(), name="task-cancel"),
+    path("tasks/<uuid:task_id>/retry", tasks_api.TaskRetryApi.as_view(), name="task-retry"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/v1/", include(api_v1)),
+    path("api/", include(aliases.urlpatterns)),
+    path("admin/rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+]
+if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):  # type: ignore[index]
+    # Media from local disk. File names are random or content hashes, and URLs carry a version.
+    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}))

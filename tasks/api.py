@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from storyvideo.api import Conflict, Pagination
+from tasks import selectors, services
+from tasks.models import Task
+from tasks.serializers import TaskSerializer
+
+
+class TaskListApi(APIView):
+    @extend_schema(
+        responses=TaskSerializer(many=True),
+        parameters=[
+            OpenApiParameter("projectId", OpenApiTypes.UUID),
+            OpenApiParameter("shotId", OpenApiTypes.UUID),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=Task.Status.values),
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        filters = {}
+        for param, key in (("projectId", "project_id"), ("shotId", "shot_id")):
+            value = request.query_params.get(param)
+            if value:
+                try:
+                    filters[key] = uuid.UUID(value)
+                except ValueError:
+                    raise ValidationError({param: "Must be a UUID."}) from None
+        status_filter = request.query_params.get("status")
+        if status_filter and status_filter not in Task.Status.values:
+            raise ValidationError({"status": f"Must be one of: {', '.join(Task.Status.values)}."})
+        queryset = selectors.task_list(user=request.user, status=status_filter or None, **filters)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(TaskSerializer(page, many=True).data)
+
+
+class TaskDetailApi(APIView):
+    @extend_schema(responses=TaskSerializer)
+    def get(self, request: Request, task_id: str) -> Response:
+        """A task's state: the polling fallback when the WebSocket is down."""
+        return Response(TaskSerializer(selectors.task_get(user=request.user, task_id=task_id)).data)
+
+
+class TaskCancelApi(APIView):
+    @extend_schema(request=None, responses=TaskSerializer)
+    def post(self, request: Request, task_id: str) -> Response:
+        """Cancel a blocked, queued or running task (and what waits on it)."""
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        if not services.task_cancel(task=task):
+            raise Conflict(f"The task has already {task.status}; there is nothing to cancel.")
+        task.refresh_from_db()
+        return Response(TaskSerializer(task).data)
+
+
+class TaskRetryApi(APIView):
+    @extend_schema(request=None, responses={202: TaskSerializer})
+    def post(self, request: Request, task_id: str) -> Response:
+        """Run a failed or cancelled task again."""
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        if task.status not in (Task.Status.FAILED, Task.Status.CANCELLED):
+            raise Conflict(f"Only a failed or cancelled task can be retried; this one is {task.status}.")
+        task = services.task_retry(task=task)
+        return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)

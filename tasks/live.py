@@ -1,0 +1,86 @@
+"""Live updates: task and shot changes pushed to the project's Channels group after commit.
+
+Channels delivery is at-most-once, so each message carries a per-project sequence number
+(a Redis counter), the object's ids and version, and the time it was sent: a client that
+sees a jump in ``seq`` knows it missed something and re-reads the storyboard over REST.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from shots.models import Shot
+    from tasks.models import Task
+
+logger = logging.getLogger(__name__)
+
+
+def group_name(project_id: uuid.UUID | str) -> str:
+    return f"project.{project_id}"
+
+
+def _send(project_id: uuid.UUID | str, kind: str, body: dict[str, Any]) -> None:
+    from tasks.queues import get_redis
+
+    try:
+        counter: Any = get_redis().incr(f"storyvideo:seq:{project_id}")
+        seq = int(counter)
+        message = {
+            "type": "project.event",
+            "event": {
+                "type": kind,
+                "seq": seq,
+                "projectId": str(project_id),
+                "sentAt": timezone.now().isoformat(),
+                **body,
+            },
+        }
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group_name(project_id), message)
+    except Exception:  # a lost live update is repaired by the client's re-read; never fail the work
+        logger.warning("Could not publish a %s update for project %s", kind, project_id, exc_info=True)
+
+
+def current_seq(project_id: uuid.UUID | str) -> int:
+    from tasks.queues import get_redis
+
+    value: Any = get_redis().get(f"storyvideo:seq:{project_id}")
+    return int(value) if value else 0
+
+
+def publish_task(task: Task) -> None:
+    from tasks.serializers import TaskSerializer
+
+    _send(task.project_id, "task", {"task": TaskSerializer(task).data})
+
+
+def publish_shot(shot: Shot) -> None:
+    from shots.serializers import ShotSerializer
+
+    _send(shot.project_id, "shot", {"shot": ShotSerializer(shot).data})
+
+
+def publish_storyboard_changed(project_id: uuid.UUID) -> None:
+    """Shots were added, removed or reordered: clients re-read the storyboard."""
+    _send(project_id, "storyboard", {})
+
+
+def publish_task_on_commit(task: Task) -> None:
+    transaction.on_commit(lambda: publish_task(task))
+
+
+def publish_shot_on_commit(shot: Shot) -> None:
+    transaction.on_commit(lambda: publish_shot(shot))
+
+
+def publish_storyboard_on_commit(project_id: uuid.UUID) -> None:
+    transaction.on_commit(lambda: publish_storyboard_changed(project_id))

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from projects.models import Project
+from shots.models import Shot
+
+
+class Task(models.Model):
+    """One unit of background work. The row is the truth; RQ only carries its id.
+
+    blocked -> pending -> processing -> finished | failed; blocked/pending/processing -> cancelled.
+    """
+
+    class Kind(models.TextChoices):
+        STORYBOARD = "storyboard"
+        IMAGE = "image"
+        MOTION = "motion"
+        SPEECH = "speech"
+        COMPOSE = "compose"
+        EXPORT = "export"
+
+    class Status(models.TextChoices):
+        BLOCKED = "blocked"
+        PENDING = "pending"
+        PROCESSING = "processing"
+        FINISHED = "finished"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    UNFINISHED = (Status.BLOCKED, Status.PENDING, Status.PROCESSING)
+    ENDED = (Status.FINISHED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    shot = models.ForeignKey(Shot, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=1000, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    timeout_s = models.PositiveIntegerField(default=1200)
+    parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="What the job needs, e.g. the stage version.")
+    inputs_hash = models.CharField(max_length=64, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    backend = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    job_id = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it")
+    trace_id = models.CharField(max_length=64, blank=True)
+    run_after = models.DateTimeField(null=True, blank=True, help_text="Backoff: not to be run before this time.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="task_project_recent"),
+            models.Index(fields=["shot", "kind", "status"], name="task_shot_kind_status"),
+            models.Index(fields=["status", "heartbeat_at"], name="task_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.status})"
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status in self.ENDED

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from tasks.models import Task
+
+
+class TaskSerializer(serializers.ModelSerializer[Task]):
+    projectId = serializers.UUIDField(source="project_id", read_only=True)
+    shotId = serializers.UUIDField(source="shot_id", read_only=True, allow_null=True)
+    maxAttempts = serializers.IntegerField(source="max_attempts", read_only=True)
+    timeoutSeconds = serializers.IntegerField(source="timeout_s", read_only=True)
+    parentIds = serializers.SerializerMethodField()
+    inputsHash = serializers.CharField(source="inputs_hash", read_only=True)
+    traceId = serializers.CharField(source="trace_id", read_only=True)
+    runAfter = serializers.DateTimeField(source="run_after", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    startedAt = serializers.DateTimeField(source="started_at", read_only=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "kind", "projectId", "shotId", "status", "progress", "message", "attempt",
+            "maxAttempts", "timeoutSeconds", "parentIds", "inputsHash", "result", "error",
+            "backend", "model", "traceId", "runAfter", "createdAt", "startedAt", "finishedAt",
+            "updatedAt",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_parentIds(self, task: Task) -> list[str]:  # noqa: N802 - the JSON name
+        return [str(parent.id) for parent in task.parents.all()]

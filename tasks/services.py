@@ -1,0 +1,316 @@
+"""The task engine's writes: create, enqueue, claim, finish, fail, retry, cancel, unblock.
+
+Every transition is a conditional UPDATE on the row (the row is the truth; RQ only carries
+the id), so a job run twice, a reconciler racing a worker, or a cancel racing a finish all
+end with the task in exactly one final state. Enqueueing and publishing happen after commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+
+from projects.models import Project
+from shots.models import Shot
+from storyvideo.tracing import current_trace_id
+from tasks import live
+from tasks.models import Task
+from tasks.queues import get_redis, queue_for_kind
+
+logger = logging.getLogger(__name__)
+S = Task.Status
+
+TIMEOUT_BY_KIND = {"storyboard": 10 * 60, "speech": 5 * 60}
+
+
+def timeout_for(kind: str) -> int:
+    return TIMEOUT_BY_KIND.get(kind, settings.TASK_TIMEOUT_S)
+
+
+def task_create(
+    *,
+    kind: str,
+    project: Project,
+    shot: Shot | None = None,
+    parents: Sequence[Task] = (),
+    params: dict[str, Any] | None = None,
+    inputs_hash: str = "",
+) -> Task:
+    """Create a task: ``blocked`` while a parent is unfinished, else ``pending`` and enqueued
+    after commit. A parent that already failed or was cancelled cancels it at once."""
+    dead = [p for p in parents if p.status in (S.FAILED, S.CANCELLED)]
+    waiting = any(p.status != S.FINISHED for p in parents)
+    task = Task.objects.create(
+        kind=kind,
+        project=project,
+        shot=shot,
+        status=S.CANCELLED if dead else (S.BLOCKED if waiting else S.PENDING),
+        message=f"Cancelled: its parent {dead[0].kind} task {dead[0].id} {dead[0].status}." if dead else "",
+        finished_at=timezone.now() if dead else None,
+        max_attempts=settings.TASK_MAX_ATTEMPTS,
+        timeout_s=timeout_for(kind),
+        params=params or {},
+        inputs_hash=inputs_hash,
+        trace_id=current_trace_id(),
+    )
+    if parents:
+        task.parents.set(parents)
+    task_id = task.id
+    if task.status == S.PENDING:
+        transaction.on_commit(lambda: task_enqueue(task_id=task_id))
+    elif task.status == S.BLOCKED:
+        # A parent may finish between our read of it and this commit: look again afterwards.
+        transaction.on_commit(lambda: tasks_unblock_ready(task_ids=[task_id]))
+    live.publish_task_on_commit(task)
+    return task
+
+
+def task_enqueue(*, task_id: uuid.UUID) -> str | None:
+    """Put a pending task's id on its queue (at ``run_after`` when it is backing off).
+
+    The job id is written to the row before the job exists, so the reconciler can always tell
+    whether the job a pending task points at is still in Redis. Returns the job id, or None
+    when the task is no longer pending.
+    """
+    job_id = f"{task_id}.{uuid.uuid4().hex[:8]}"
+    if not Task.objects.filter(id=task_id, status=S.PENDING).update(job_id=job_id):
+        return None
+    task = Task.objects.get(id=task_id)
+    queue = queue_for_kind(task.kind)
+    options: dict[str, Any] = {
+        "args": (str(task_id),),
+        "job_id": job_id,
+        "job_timeout": task.timeout_s,
+        "result_ttl": 300,
+        "failure_ttl": 24 * 3600,
+        "description": f"{task.kind} task {task_id}",
+        "meta": {"trace_id": task.trace_id},
+    }
+    if task.run_after and task.run_after > timezone.now():
+        queue.enqueue_at(task.run_after, "tasks.jobs.run_task", **options)
+    else:
+        queue.enqueue("tasks.jobs.run_task", **options)
+    return job_id
+
+
+def task_claim(*, task_id: uuid.UUID, worker: str) -> Task | None:
+    """pending -> processing with attempt + 1. None when no row changed: someone else has it,
+    it was cancelled, or it is still backing off."""
+    now = timezone.now()
+    claimed = (
+        Task.objects.filter(id=task_id, status=S.PENDING)
+        .exclude(run_after__gt=now)
+        .update(
+            status=S.PROCESSING,
+            attempt=F("attempt") + 1,
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker,
+            progress=0,
+            message="Started.",
+            error="",
+            updated_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    task = Task.objects.select_related("project", "shot").get(id=task_id)
+    live.publish_task(task)
+    return task
+
+
+def _processing(task: Task) -> Any:
+    """The row as this attempt claimed it: anything else means the attempt lost its claim."""
+    return Task.objects.filter(id=task.id, status=S.PROCESSING, attempt=task.attempt)
+
+
+def task_progress(*, task: Task, progress: int, message: str) -> bool:
+    """Record progress; False when the task is no longer this attempt's (cancelled, re-queued)."""
+    now = timezone.now()
+    updated = _processing(task).update(
+        progress=max(0, min(100, progress)), message=message[:1000], heartbeat_at=now, updated_at=now
+    )
+    if updated:
+        task.progress, task.message = progress, message
+        live.publish_task(task)
+    return bool(updated)
+
+
+def task_heartbeat(*, task: Task) -> bool:
+    return bool(_processing(task).update(heartbeat_at=timezone.now()))
+
+
+def task_finish(*, task: Task, result: dict[str, Any], message: str = "Done.") -> bool:
+    """processing -> finished, then unblock the children whose parents have all finished.
+
+    Call inside the transaction that attaches the result, so both commit or neither does.
+    False when this attempt no longer owns the task: the caller must then discard its result.
+    """
+    now = timezone.now()
+    finished = _processing(task).update(
+        status=S.FINISHED,
+        progress=100,
+        message=message[:1000],
+        result=result,
+        backend=result.get("backend", "")[:100],
+        model=result.get("model", "")[:200],
+        finished_at=now,
+        updated_at=now,
+    )
+    if not finished:
+        return False
+    task.refresh_from_db()
+    live.publish_task_on_commit(task)
+    tasks_unblock_ready(task_ids=list(task.children.filter(status=S.BLOCKED).values_list("id", flat=True)))
+    return True
+
+
+def task_fail(*, task: Task, error: str, permanent: bool) -> str:
+    """Retry with backoff while attempts remain and the error is transient, else fail and
+    cancel the blocked descendants. Returns the status the task ended in."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not permanent and task.attempt < task.max_attempts:
+            delay = settings.TASK_RETRY_BACKOFF_S * (2 ** (task.attempt - 1))
+            retried = _processing(task).update(
+                status=S.PENDING,
+                run_after=now + timedelta(seconds=delay),
+                message=f"Attempt {task.attempt} of {task.max_attempts} failed; retrying in {delay:.0f} s: {error}"[
+                    :1000
+                ],
+                error=error,
+                updated_at=now,
+            )
+            if retried:
+                task_id = task.id
+                transaction.on_commit(lambda: task_enqueue(task_id=task_id))
+                _publish_fresh(task.id)
+                return S.PENDING
+        failed = _processing(task).update(
+            status=S.FAILED, message=error[:1000], error=error, finished_at=now, updated_at=now
+        )
+        if failed:
+            _cascade_cancel(parent=task)
+            _publish_fresh(task.id)
+            return S.FAILED
+    return Task.objects.values_list("status", flat=True).get(id=task.id)
+
+
+def task_cancel(*, task: Task, reason: str = "Cancelled by the user.") -> bool:
+    """Cancel an unfinished task: a queued job is removed, a running one is told to stop (RQ's
+    stop command, plus the cooperative check in the progress callback). Its blocked
+    descendants are cancelled with a message naming it."""
+    now = timezone.now()
+    with transaction.atomic():
+        cancelled = Task.objects.filter(id=task.id, status__in=Task.UNFINISHED).update(
+            status=S.CANCELLED, message=reason[:1000], finished_at=now, updated_at=now
+        )
+        if not cancelled:
+            return False
+        task.refresh_from_db()
+        _cascade_cancel(parent=task)
+        job_id = task.job_id
+        transaction.on_commit(lambda: _stop_job(job_id))
+        live.publish_task_on_commit(task)
+    return True
+
+
+def tasks_cancel(*, tasks: Iterable[Task], reason: str) -> int:
+    return sum(task_cancel(task=task, reason=reason) for task in tasks)
+
+
+def task_retry(*, task: Task) -> Task:
+    """A new attempt for a failed or cancelled task: back to pending with fresh attempts."""
+    now = timezone.now()
+    with transaction.atomic():
+        reset = Task.objects.filter(id=task.id, status__in=(S.FAILED, S.CANCELLED)).update(
+            status=S.PENDING,
+            attempt=0,
+            progress=0,
+            message="Queued again.",
+            error="",
+            run_after=None,
+            finished_at=None,
+            trace_id=current_trace_id(),
+            updated_at=now,
+        )
+        task.refresh_from_db()
+        if reset:
+            unfinished_parents = task.parents.exclude(status=S.FINISHED).exists()
+            if unfinished_parents:
+                Task.objects.filter(id=task.id).update(status=S.BLOCKED)
+                task.status = S.BLOCKED
+            else:
+                task_id = task.id
+                transaction.on_commit(lambda: task_enqueue(task_id=task_id))
+            live.publish_task_on_commit(task)
+    return task
+
+
+def tasks_unblock_ready(*, task_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """blocked -> pending for each task whose parents have all finished (enqueued on commit);
+    blocked -> cancelled for each whose parent failed or was cancelled."""
+    unblocked: list[uuid.UUID] = []
+    for child in Task.objects.filter(id__in=task_ids, status=S.BLOCKED).prefetch_related("parents"):
+        parents = list(child.parents.all())
+        dead = next((p for p in parents if p.status in (S.FAILED, S.CANCELLED)), None)
+        if dead is not None:
+            _cancel_blocked(child, dead)
+        elif all(p.status == S.FINISHED for p in parents) and Task.objects.filter(id=child.id, status=S.BLOCKED).update(
+            status=S.PENDING, updated_at=timezone.now()
+        ):
+            transaction.on_commit(functools.partial(task_enqueue, task_id=child.id))
+            unblocked.append(child.id)
+            child.status = S.PENDING
+            live.publish_task_on_commit(child)
+    return unblocked
+
+
+def _cancel_blocked(child: Task, parent: Task) -> None:
+    message = f"Cancelled: its parent {parent.kind} task {parent.id} {parent.status}."
+    if Task.objects.filter(id=child.id, status=S.BLOCKED).update(
+        status=S.CANCELLED, message=message, finished_at=timezone.now(), updated_at=timezone.now()
+    ):
+        child.status, child.message = S.CANCELLED, message
+        live.publish_task_on_commit(child)
+        _cascade_cancel(parent=child)
+
+
+def _cascade_cancel(*, parent: Task) -> None:
+    parent.refresh_from_db(fields=["status"])
+    for child in parent.children.filter(status=S.BLOCKED):
+        _cancel_blocked(child, parent)
+
+
+def _stop_job(job_id: str) -> None:
+    """Remove a queued job, or tell the worker running it to stop."""
+    if not job_id:
+        return
+    connection = get_redis()
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return
+    status = job.get_status(refresh=False)
+    if status in ("queued", "scheduled", "deferred"):
+        job.cancel()
+        return
+    with contextlib.suppress(InvalidJobOperation):  # not running (any more): nothing to stop
+        send_stop_job_command(connection, job_id)
+
+
+def _publish_fresh(task_id: uuid.UUID) -> None:
+    live.publish_task_on_commit(Task.objects.get(id=task_id))
