@@ -79,14 +79,20 @@ def task_create(
 
 
 def task_enqueue(*, task_id: uuid.UUID) -> str | None:
-    """Put a pending task's id on its queue (at ``run_after`` when it is backing off).
+    """Put a pending task that has no job yet on its queue.
 
-    The job id is written to the row before the job exists, so the reconciler can always tell
-    whether the job a pending task points at is still in Redis. Returns the job id, or None
-    when the task is no longer pending.
+    The job id is written to the row (conditionally: only one caller wins) before the job
+    exists, so the reconciler can always tell whether the job a pending task points at is
+    still in Redis. Returns the job id, or None when the task is not pending, already has a
+    job, or is backing off (``tasks_enqueue_due`` enqueues it when its time comes).
     """
     job_id = f"{task_id}.{uuid.uuid4().hex[:8]}"
-    if not Task.objects.filter(id=task_id, status=S.PENDING).update(job_id=job_id):
+    claimed = (
+        Task.objects.filter(id=task_id, status=S.PENDING, job_id="")
+        .exclude(run_after__gt=timezone.now())
+        .update(job_id=job_id)
+    )
+    if not claimed:
         return None
     task = Task.objects.get(id=task_id)
     queue = queue_for_kind(task.kind)
@@ -99,11 +105,15 @@ def task_enqueue(*, task_id: uuid.UUID) -> str | None:
         "description": f"{task.kind} task {task_id}",
         "meta": {"trace_id": task.trace_id},
     }
-    if task.run_after and task.run_after > timezone.now():
-        queue.enqueue_at(task.run_after, "tasks.jobs.run_task", **options)
-    else:
-        queue.enqueue("tasks.jobs.run_task", **options)
+    queue.enqueue("tasks.jobs.run_task", **options)
     return job_id
+
+
+def tasks_enqueue_due(*, limit: int = 100) -> int:
+    """Enqueue pending tasks without a job whose backoff has passed (retries, and tasks whose
+    job the reconciler found missing). Run every second by each worker's maintenance thread."""
+    due = Task.objects.filter(status=S.PENDING, job_id="").exclude(run_after__gt=timezone.now())
+    return sum(task_enqueue(task_id=task_id) is not None for task_id in due.values_list("id", flat=True)[:limit])
 
 
 def task_claim(*, task_id: uuid.UUID, worker: str) -> Task | None:
@@ -187,6 +197,7 @@ def task_fail(*, task: Task, error: str, permanent: bool) -> str:
             delay = settings.TASK_RETRY_BACKOFF_S * (2 ** (task.attempt - 1))
             retried = _processing(task).update(
                 status=S.PENDING,
+                job_id="",
                 run_after=now + timedelta(seconds=delay),
                 message=f"Attempt {task.attempt} of {task.max_attempts} failed; retrying in {delay:.0f} s: {error}"[
                     :1000
@@ -195,15 +206,13 @@ def task_fail(*, task: Task, error: str, permanent: bool) -> str:
                 updated_at=now,
             )
             if retried:
-                task_id = task.id
-                transaction.on_commit(lambda: task_enqueue(task_id=task_id))
                 _publish_fresh(task.id)
                 return S.PENDING
         failed = _processing(task).update(
             status=S.FAILED, message=error[:1000], error=error, finished_at=now, updated_at=now
         )
         if failed:
-            _cascade_cancel(parent=task)
+            task_cascade_cancel(parent=task)
             _publish_fresh(task.id)
             return S.FAILED
     return Task.objects.values_list("status", flat=True).get(id=task.id)
@@ -221,11 +230,24 @@ def task_cancel(*, task: Task, reason: str = "Cancelled by the user.") -> bool:
         if not cancelled:
             return False
         task.refresh_from_db()
-        _cascade_cancel(parent=task)
+        task_cascade_cancel(parent=task)
         job_id = task.job_id
         transaction.on_commit(lambda: _stop_job(job_id))
         live.publish_task_on_commit(task)
     return True
+
+
+def task_discard(*, task: Task, message: str) -> bool:
+    """End a running attempt without attaching its output (it was made for an outdated
+    version of its shot)."""
+    now = timezone.now()
+    with transaction.atomic():
+        discarded = _processing(task).update(status=S.CANCELLED, message=message, finished_at=now, updated_at=now)
+        if discarded:
+            task.refresh_from_db()
+            task_cascade_cancel(parent=task)
+            live.publish_task_on_commit(task)
+    return bool(discarded)
 
 
 def tasks_cancel(*, tasks: Iterable[Task], reason: str) -> int:
@@ -238,6 +260,7 @@ def task_retry(*, task: Task) -> Task:
     with transaction.atomic():
         reset = Task.objects.filter(id=task.id, status__in=(S.FAILED, S.CANCELLED)).update(
             status=S.PENDING,
+            job_id="",
             attempt=0,
             progress=0,
             message="Queued again.",
@@ -286,10 +309,10 @@ def _cancel_blocked(child: Task, parent: Task) -> None:
     ):
         child.status, child.message = S.CANCELLED, message
         live.publish_task_on_commit(child)
-        _cascade_cancel(parent=child)
+        task_cascade_cancel(parent=child)
 
 
-def _cascade_cancel(*, parent: Task) -> None:
+def task_cascade_cancel(*, parent: Task) -> None:
     parent.refresh_from_db(fields=["status"])
     for child in parent.children.filter(status=S.BLOCKED):
         _cancel_blocked(child, parent)

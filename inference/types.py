@@ -1,0 +1,57 @@
+"""What the engines return: plain dataclasses, no Django."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# progress(fraction 0..1, message); raises inference.errors.CancelledError to stop the engine.
+Progress = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:
+    """A progress callback that ignores everything."""
+
+
+@dataclass
+class CharacterPlan:
+    name: str
+    description: str
+
+
+@dataclass
+class ShotPlan:
+    prompt: str
+    narration: str
+    camera: str = "zoom_in"
+    transition: str = "dissolve"
+    characters: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Storyboard:
+    title: str
+    characters: list[CharacterPlan]
+    shots: list[ShotPlan]
+    backend: str
+    model: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImageResult:
+    path: str
+    width: int
+    height: int
+    backend: str
+    model: str = ""
+
+
+@dataclass
+class SpeechResult:
+    path: str
+    duration: float
+    sample_rate: int
+    backend: str
+    model: str = ""
+    sentences: list[tuple[float, float, str]] = field(default_factory=list)

@@ -1,0 +1,219 @@
+"""What each kind of task does: ``run`` calls an engine with plain values (slow, outside any
+transaction); ``apply`` attaches the output inside the transaction that finishes the task.
+
+``apply`` re-reads the rows it changes under a lock and checks that the output is still
+wanted (the shot's stage version is the one the task was made for); a superseded output is
+discarded, never attached.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from inference.compose import SegmentSpec, compose_film
+from inference.errors import EngineError
+from inference.image import draft_card
+from inference.speech import espeak
+from inference.storyboard import draft_storyboard
+from inference.styles import frame_size
+from inference.types import Progress, Storyboard
+from projects.models import Character, Project
+from projects.services import new_seed
+from shots.models import Shot
+from tasks import live
+from tasks.models import Task
+from tasks.services import task_finish
+from tasks.storage import local_path, store, work_dir
+
+
+class SupersededError(Exception):
+    """The output is for an outdated version of its shot: discard it."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    run: Callable[[Task, Progress], Any]
+    apply: Callable[[Task, Any], str]  # returns the finishing message
+
+
+def _draft_note(stage: str) -> str:
+    if settings.STORYVIDEO_PRESET == "draft":
+        return "draft preset"
+    return (
+        f"draft back end: no real {stage} model is set up on this machine yet "
+        "(see /api/v1/system for what each back end needs)"
+    )
+
+
+# --- storyboard ---------------------------------------------------------------------------
+def storyboard_run(task: Task, progress: Progress) -> Storyboard:
+    project = task.project
+    return draft_storyboard(project.story, shot_count=project.shot_count, title=project.title, progress=progress)
+
+
+def storyboard_apply(task: Task, board: Storyboard) -> str:
+    """Replace the project's shots and characters with the storyboard's, then queue media."""
+    from tasks.pipeline import shots_generate_all
+    from tasks.services import tasks_cancel
+
+    project = Project.objects.select_for_update().get(pk=task.project_id)
+    tasks_cancel(
+        tasks=project.tasks.filter(status__in=Task.UNFINISHED).exclude(id=task.id),
+        reason="Replaced by a new storyboard.",
+    )
+    project.shots.all().delete()
+    project.characters.all().delete()
+    characters = {
+        plan.name: Character.objects.create(
+            project=project, name=plan.name, description=plan.description, seed=new_seed()
+        )
+        for plan in board.characters
+    }
+    for order, plan in enumerate(board.shots):
+        shot = Shot.objects.create(
+            project=project, order=order, prompt=plan.prompt, narration=plan.narration,
+            camera=plan.camera, transition=plan.transition, seed=new_seed(),
+        )  # fmt: skip
+        shot.characters.set([characters[name] for name in plan.characters if name in characters])
+    result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
+    if not task_finish(task=task, result=result, message=f"{len(board.shots)} shots ({_draft_note('storyboard')})"):
+        raise SupersededError
+    live.publish_storyboard_on_commit(project.id)
+    shots_generate_all(project=project)
+    return "storyboard"
+
+
+# --- shot stages ---------------------------------------------------------------------------
+def _shot_for(task: Task) -> Shot:
+    """The task's shot, locked, if the task is still for its current version."""
+    if task.shot_id is None:
+        raise SupersededError
+    shot = Shot.objects.select_for_update().select_related("project").get(pk=task.shot_id)
+    if getattr(shot, f"{task.kind}_version") != task.params.get("version"):
+        raise SupersededError
+    return shot
+
+
+def _check_current(task: Task) -> Shot:
+    """Before spending time on it: is the shot still there, at the version asked for?"""
+    if task.shot_id is None:
+        raise SupersededError
+    shot = Shot.objects.select_related("project").prefetch_related("characters").filter(pk=task.shot_id).first()
+    if shot is None or getattr(shot, f"{task.kind}_version") != task.params.get("version"):
+        raise SupersededError
+    return shot
+
+
+@dataclass
+class StageOutput:
+    path: Path
+    backend: str
+    model: str
+    extra: dict[str, Any]
+
+
+def image_run(task: Task, progress: Progress) -> StageOutput:
+    shot = _check_current(task)
+    project = shot.project
+    width, height = frame_size(project.aspect_ratio, project.resolution)
+    seed = next((c.seed for c in shot.characters.all()), shot.seed)
+    result = draft_card(
+        shot.prompt, width=width, height=height, style=project.style, seed=seed,
+        path=work_dir(str(task.id)) / "keyframe.png", progress=progress,
+    )  # fmt: skip
+    return StageOutput(Path(result.path), result.backend, result.model, {"width": width, "height": height})
+
+
+def speech_run(task: Task, progress: Progress) -> StageOutput:
+    shot = _check_current(task)
+    language = shot.project.language
+    voice = shot.project.voice.partition(":")[2] if shot.project.voice.startswith("espeak") else ""
+    result = espeak(shot.narration, language=language, voice=voice, path=work_dir(str(task.id)) / "speech.wav",
+                    progress=progress)  # fmt: skip
+    return StageOutput(Path(result.path), result.backend, result.model, {"duration": result.duration})
+
+
+def motion_run(task: Task, progress: Progress) -> StageOutput:
+    raise EngineError(
+        "No image-to-video model is set up on this machine; the camera move animates this shot instead.",
+        permanent=True,
+    )
+
+
+def stage_apply(task: Task, output: StageOutput) -> str:
+    shot = _shot_for(task)
+    stage = task.kind
+    name, digest = store(output.path, folder=f"shots/{stage}")
+    setattr(shot, f"{stage}_file", name)
+    setattr(shot, f"{stage}_hash", digest)
+    setattr(shot, f"{stage}_source", f"{output.backend}:{output.model}" if output.model else output.backend)
+    if stage == "speech":
+        shot.speech_duration = round(float(output.extra["duration"]), 3)
+    shot.save()
+    result = {"backend": output.backend, "model": output.model, "file": name, "hash": digest, **output.extra}
+    if not task_finish(task=task, result=result, message=f"Done ({output.backend})."):
+        raise SupersededError
+    live.publish_shot_on_commit(shot)
+    shutil.rmtree(output.path.parent, ignore_errors=True)
+    return stage
+
+
+# --- compose -------------------------------------------------------------------------------
+def compose_run(task: Task, progress: Progress) -> Any:
+    project = task.project
+    shots = list(project.shots.order_by("order"))
+    if not shots:
+        raise EngineError("The project has no shots to compose.", permanent=True)
+    segments = []
+    for shot in shots:
+        if not shot.image_file:
+            raise EngineError(
+                f"Shot {shot.order + 1} has no keyframe yet; regenerate its image, then render again.", permanent=True
+            )
+        audio = local_path(shot.speech_file) if shot.speech_file and shot.narration.strip() else None
+        segments.append(SegmentSpec(image=local_path(shot.image_file), audio=audio, duration=shot.duration,
+                                    narration=shot.narration))  # fmt: skip
+    width, height = frame_size(project.aspect_ratio, project.resolution)
+    return compose_film(
+        segments, width=width, height=height, cache_dir=settings.VAR_DIR / "cache" / "segments",
+        out_dir=work_dir(str(task.id)), progress=progress,
+    )  # fmt: skip
+
+
+def compose_apply(task: Task, film: Any) -> str:
+    project = Project.objects.select_for_update().get(pk=task.project_id)
+    old = [project.render_video, project.render_srt, project.render_vtt, project.render_poster]
+    project.render_video = store(film.video, folder="renders")[0]
+    project.render_srt = store(film.srt, folder="renders")[0]
+    project.render_vtt = store(film.vtt, folder="renders")[0]
+    project.render_poster = store(film.poster, folder="renders")[0]
+    project.render_hash = film.digest
+    project.render_duration = round(film.duration, 3)
+    project.rendered_at = timezone.now()
+    project.save()
+    result = {"backend": "ffmpeg", "model": "", "duration": film.duration, "encodedSegments": film.encoded_segments,
+              "video": project.render_video.name}  # fmt: skip
+    if not task_finish(task=task, result=result, message=f"Film ready: {film.duration:.1f} s."):
+        raise SupersededError
+    keep = {project.render_video.name, project.render_srt.name, project.render_vtt.name, project.render_poster.name}
+    stale = [f for f in old if f and f.name not in keep]
+    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in stale])
+    shutil.rmtree(Path(film.video).parent, ignore_errors=True)
+    return "compose"
+
+
+HANDLERS: dict[str, Handler] = {
+    Task.Kind.STORYBOARD: Handler(storyboard_run, storyboard_apply),
+    Task.Kind.IMAGE: Handler(image_run, stage_apply),
+    Task.Kind.SPEECH: Handler(speech_run, stage_apply),
+    Task.Kind.MOTION: Handler(motion_run, stage_apply),
+    Task.Kind.COMPOSE: Handler(compose_run, compose_apply),
+}

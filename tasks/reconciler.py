@@ -1,0 +1,113 @@
+"""The reconciler: no task stays unfinished forever, nothing finishes twice.
+
+Run at every worker's start and then periodically (any number of copies may run at once:
+every change it makes is a conditional update). It repairs three things:
+
+- a ``processing`` task whose job is dead (its process is gone, its heartbeat is stale, or it
+  ran past its timeout) goes back to ``pending`` while attempts remain, else ``failed``;
+- a ``pending`` task whose job is gone from Redis (a Redis restart, a lost enqueue) loses its
+  job id, so the next enqueue pass puts it on its queue again;
+- a ``blocked`` task whose parents have all ended is unblocked or cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from tasks import live, services
+from tasks.models import Task
+from tasks.queues import get_redis
+
+logger = logging.getLogger("storyvideo.reconciler")
+S = Task.Status
+LIVE_JOB_STATES = {"queued", "started", "scheduled", "deferred"}
+
+
+@dataclass
+class Report:
+    requeued: int = 0
+    failed: int = 0
+    reenqueued: int = 0
+    unblocked: int = 0
+
+
+def _process_gone(worker: str) -> bool:
+    """True when the worker names a process on this host that no longer exists."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _dead_reason(task: Task, now: object) -> str | None:
+    assert task.started_at is not None
+    if task.worker and _process_gone(task.worker):
+        return f"the worker process running it ({task.worker}) is gone"
+    if task.heartbeat_at and task.heartbeat_at < now - timedelta(seconds=settings.TASK_STALE_S):  # type: ignore[operator]
+        return f"its heartbeat stopped at {task.heartbeat_at:%H:%M:%S}"
+    if task.started_at < now - timedelta(seconds=task.timeout_s + 60):  # type: ignore[operator]
+        return f"it ran past its {task.timeout_s} s timeout"
+    return None
+
+
+def _job_alive(job_id: str) -> bool:
+    try:
+        return Job.fetch(job_id, connection=get_redis()).get_status(refresh=False) in LIVE_JOB_STATES
+    except NoSuchJobError:
+        return False
+
+
+def reconcile() -> Report:
+    report = Report()
+    now = timezone.now()
+    for task in Task.objects.filter(status=S.PROCESSING):
+        reason = _dead_reason(task, now)
+        if reason is None:
+            continue
+        owned = Task.objects.filter(id=task.id, status=S.PROCESSING, attempt=task.attempt)
+        if task.attempt < task.max_attempts:
+            message = f"Queued again: {reason} (attempt {task.attempt} of {task.max_attempts})."
+            if owned.update(status=S.PENDING, job_id="", run_after=None, updated_at=now, message=message):
+                report.requeued += 1
+                logger.warning("Task %s re-queued: %s", task.id, reason)
+                live.publish_task(Task.objects.get(id=task.id))
+        else:
+            with transaction.atomic():
+                if owned.update(status=S.FAILED, finished_at=now, updated_at=now, error=reason,
+                                message=f"Failed: {reason}, on its last attempt."):  # fmt: skip
+                    report.failed += 1
+                    task.refresh_from_db()
+                    services.task_cascade_cancel(parent=task)
+                    live.publish_task_on_commit(task)
+                    logger.warning("Task %s failed: %s", task.id, reason)
+    settle = now - timedelta(seconds=5)  # leave just-enqueued tasks alone
+    for task in Task.objects.filter(status=S.PENDING, updated_at__lt=settle).exclude(job_id=""):
+        if not _job_alive(task.job_id) and Task.objects.filter(id=task.id, status=S.PENDING, job_id=task.job_id).update(
+            job_id=""
+        ):
+            report.reenqueued += 1
+            logger.warning("Task %s: its job %s is gone from Redis; queueing it again", task.id, task.job_id)
+    blocked = list(
+        Task.objects.filter(status=S.BLOCKED).exclude(parents__status__in=Task.UNFINISHED).values_list("id", flat=True)
+    )
+    if blocked:
+        with transaction.atomic():
+            report.unblocked = len(services.tasks_unblock_ready(task_ids=blocked))
+    services.tasks_enqueue_due()
+    return report

@@ -1,0 +1,51 @@
+"""Moving engine output into media storage (local disk or S3) and inputs back out of it."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def store(path: Path, *, folder: str) -> tuple[str, str]:
+    """Save a file under a name made of its content hash; return (storage name, hash).
+    Never a name from a client or a model."""
+    digest = file_digest(path)
+    name = f"{folder}/{digest[:32]}{path.suffix.lower()}"
+    if not default_storage.exists(name):
+        with open(path, "rb") as handle:
+            name = default_storage.save(name, File(handle))
+    return name, digest
+
+
+def local_path(field_file: Any) -> Path:
+    """A local path to read a stored file from: the file itself on local disk, else a cached
+    download (object storage)."""
+    try:
+        return Path(field_file.path)
+    except NotImplementedError:
+        target = settings.VAR_DIR / "cache" / "media" / field_file.name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with field_file.open("rb") as source, open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+        return target
+
+
+def work_dir(name: str) -> Path:
+    path = settings.VAR_DIR / "work" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
