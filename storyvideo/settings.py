@@ -115,6 +115,8 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not memory, so that worker processes started by the tests share it.
+    _database["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -143,6 +145,10 @@ TASK_HEARTBEAT_S = env_float("TASK_HEARTBEAT_S", 5.0, minimum=0.1)
 TASK_STALE_S = env_float("TASK_STALE_S", 60.0, minimum=1.0)
 RECONCILE_INTERVAL_S = env_float("RECONCILE_INTERVAL_S", 30.0, minimum=1.0)
 TASK_PROGRESS_MIN_INTERVAL_S = env_float("TASK_PROGRESS_MIN_INTERVAL_S", 0.25)
+# A pending task's job is looked for in Redis only once the task has been quiet this long.
+TASK_ENQUEUE_SETTLE_S = env_float("TASK_ENQUEUE_SETTLE_S", 5.0)
+# A module whose HANDLERS dict replaces some kinds' handlers: fault injection in the tests.
+TASK_HANDLER_OVERRIDES = env_str("TASK_HANDLER_OVERRIDES")
 
 # --- Engines ----------------------------------------------------------------------------
 STORYVIDEO_PRESET = env_choice("STORYVIDEO_PRESET", "default", {"default", "draft"})

@@ -8,6 +8,7 @@ discarded, never attached.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -217,3 +218,5 @@ HANDLERS: dict[str, Handler] = {
     Task.Kind.MOTION: Handler(motion_run, stage_apply),
     Task.Kind.COMPOSE: Handler(compose_run, compose_apply),
 }
+if settings.TASK_HANDLER_OVERRIDES:
+    HANDLERS.update(importlib.import_module(settings.TASK_HANDLER_OVERRIDES).HANDLERS)

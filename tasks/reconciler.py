@@ -96,7 +96,7 @@ def reconcile() -> Report:
                     services.task_cascade_cancel(parent=task)
                     live.publish_task_on_commit(task)
                     logger.warning("Task %s failed: %s", task.id, reason)
-    settle = now - timedelta(seconds=5)  # leave just-enqueued tasks alone
+    settle = now - timedelta(seconds=settings.TASK_ENQUEUE_SETTLE_S)  # leave just-enqueued tasks alone
     for task in Task.objects.filter(status=S.PENDING, updated_at__lt=settle).exclude(job_id=""):
         if not _job_alive(task.job_id) and Task.objects.filter(id=task.id, status=S.PENDING, job_id=task.job_id).update(
             job_id=""

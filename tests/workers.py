@@ -1,0 +1,100 @@
+"""Real RQ worker processes for the engine tests, pointed at the test database and Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """The environment of a worker that shares this test run's database and Redis."""
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    env.update(
+        REDIS_URL=settings.REDIS_URL,
+        STORYVIDEO_VAR_DIR=str(settings.VAR_DIR),
+        TASK_RETRY_BACKOFF_S="0.3",
+        TASK_HEARTBEAT_S="0.3",
+        RECONCILE_INTERVAL_S="1",
+        TASK_ENQUEUE_SETTLE_S="0.5",
+        TASK_PROGRESS_MIN_INTERVAL_S="0.1",
+        TASK_HANDLER_OVERRIDES="tests.fault_handlers",
+        PYTHONUNBUFFERED="1",
+        LOG_LEVEL="INFO",
+    )
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    def __init__(self, queue: str, log: Path, **env: str) -> None:
+        self.queue = queue
+        self.log = log
+        self._handle = open(log, "ab")  # noqa: SIM115 - open for the life of the process
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "worker", queue],
+            cwd=ROOT,
+            env=worker_env(**env),
+            stdout=self._handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, exactly as a crash or the OOM killer would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._handle.close()
+
+
+@contextmanager
+def workers(tmp_path: Path, *queues: str, **env: str) -> Iterator[list[WorkerProcess]]:
+    started = [WorkerProcess(queue, tmp_path / f"worker-{queue}-{i}.log", **env) for i, queue in enumerate(queues)]
+    try:
+        yield started
+    finally:
+        for worker in started:
+            worker.stop()
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 60.0, what: str = "condition") -> Any:
+    """Poll until ``condition()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
