@@ -123,3 +123,18 @@ def private_redis(tmp_path: Any, settings: Any) -> Any:
     yield server
     server.stop()
     get_redis.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_worker_sessions(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """Worker processes killed by the tests may leave PostgreSQL sessions behind for a moment;
+    end them so the test database can be dropped."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
