@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storyvideo.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -20,7 +21,7 @@ from tasks.queues import INFERENCE, get_queue, get_redis  # noqa: E402
 
 
 class ForkingWorker(Worker):
-    def execute_job(self, job, queue):  # type: ignore[no-untyped-def]
+    def execute_job(self, job: Any, queue: Any) -> None:
         connections.close_all()
         super().execute_job(job, queue)
 
