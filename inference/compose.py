@@ -1,8 +1,15 @@
-"""Shots -> film. Each shot becomes a cached segment; the film joins them by stream copy.
+"""Shots -> film, fast and incremental.
 
-This is the first, honest form: a still keyframe held for the shot's duration with its
-narration, joined at cuts, with SRT/WebVTT subtitles. Camera moves, transitions and music
-come with the composition engine.
+Each shot is rendered once into a segment (its camera move or motion clip, its burned-in
+subtitles) that is split, by stream copy, into head | core | tail at the frames where the
+transitions into and out of it begin and end. A transition is rendered only where there is
+one, from the tail of one shot and the head of the next. The film is the concatenation
+(stream copy) of core, transition, core, transition, ... and a narration track laid on the
+same frame-exact timeline, with music ducked under the speech and loudness normalised.
+
+Segments and transitions are cached by a hash of everything that shaped them, so changing one
+shot re-encodes one segment (and the transitions beside it). Output is written to temporary
+names, probed, and only then moved into place.
 """
 
 from __future__ import annotations
@@ -12,23 +19,50 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inference import kenburns
 from inference.errors import EngineError
+from inference.fonts import cjk_font_path
 from inference.media import probe, run_ffmpeg
+from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
 from inference.types import Progress, no_progress
 
 FPS = 24
-SAMPLE_RATE = 44100
+SAMPLE_RATE = 48000
+TRANSITION_FRAMES = 12  # 0.5 s at 24 fps
+ENGINE_VERSION = 3  # bump to invalidate every cached segment
+XFADE = {"fade": "fadeblack", "dissolve": "fade", "wipe_left": "wipeleft", "wipe_right": "wiperight",
+         "slide_left": "slideleft", "slide_right": "slideright"}  # fmt: skip
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-profile:v", "high",
+        "-level", "4.1", "-x264-params", "keyint=48:min-keyint=1:scenecut=0"]  # fmt: skip
 
 
 @dataclass
-class SegmentSpec:
+class ShotInput:
     image: Path
-    audio: Path | None
-    duration: float
+    duration: float  # seconds on screen outside transitions (the shot's own time)
+    camera: str = "zoom_in"
+    transition: str = "dissolve"  # into the next shot; for the last shot, how the film ends
     narration: str = ""
+    audio: Path | None = None
+    audio_duration: float = 0.0
+    motion: Path | None = None  # a motion clip, used instead of the camera move
+    sentences: list[tuple[float, float, str]] = field(default_factory=list)
+
+
+@dataclass
+class Placement:
+    """Where a shot sits on the film's timeline, in frames."""
+
+    index: int
+    head: int  # frames shared with the previous shot's transition
+    core: int
+    tail: int  # frames shared with the next shot's transition (or the closing fade)
+    start: int  # film frame at which the core begins
+    cues: list[Cue]
 
 
 @dataclass
@@ -38,12 +72,15 @@ class FilmResult:
     vtt: Path
     poster: Path
     duration: float
+    frames: int
     digest: str
     encoded_segments: int
-    cues: list[tuple[float, float, str]] = field(default_factory=list)
+    encoded_transitions: int
+    placements: list[Placement]
+    cues: list[Cue]
 
 
-def _file_digest(path: Path) -> str:
+def _digest_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -51,127 +88,269 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_input(path: Path, what: str) -> None:
-    if not path.is_file() or path.stat().st_size == 0:
-        raise EngineError(f"The {what} {path.name} is missing or empty; regenerate it.", permanent=True)
+def _key(**parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def segment_key(spec: SegmentSpec, *, width: int, height: int) -> str:
-    parts = {
-        "image": _file_digest(spec.image),
-        "audio": _file_digest(spec.audio) if spec.audio else "",
-        "duration": round(spec.duration, 3),
-        "size": [width, height],
-        "fps": FPS,
-        "v": 1,
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+def _check_inputs(index: int, shot: ShotInput) -> None:
+    """Only files the app wrote reach here; still, a broken one fails with its shot's number."""
+    from inference.speech import wav_info
+
+    for path, what in ((shot.image, "keyframe"), (shot.audio, "narration audio"), (shot.motion, "motion clip")):
+        if path is not None and (not path.is_file() or path.stat().st_size == 0):
+            raise EngineError(f"Shot {index + 1}: its {what} is missing or empty; regenerate it.", permanent=True)
+    try:
+        from PIL import Image
+
+        with Image.open(shot.image) as image:
+            image.verify()
+    except Exception:
+        raise EngineError(
+            f"Shot {index + 1}: its keyframe is not a readable image; regenerate it.", permanent=True
+        ) from None
+    if shot.audio is not None:
+        try:
+            wav_info(shot.audio)
+        except EngineError as exc:
+            raise EngineError(f"Shot {index + 1}: {exc} Regenerate its speech.", permanent=True) from None
 
 
-def encode_segment(spec: SegmentSpec, *, width: int, height: int, path: Path) -> None:
-    """One shot: the keyframe fitted to the frame, held for ``duration``, with its narration
-    (or silence) padded to the same length."""
-    _check_input(spec.image, "keyframe")
-    if spec.audio is not None:
-        _check_input(spec.audio, "narration audio")
-        from inference.speech import wav_info
+def plan(shots: list[ShotInput], *, width: int, height: int) -> list[Placement]:
+    """Frame-exact placements: film = core0, t0, core1, t1, ..., coreN[, closing fade]."""
+    units = max_units_for(width, height)
+    boundaries = [TRANSITION_FRAMES if shot.transition != "cut" else 0 for shot in shots]
+    placements, start = [], 0
+    for index, shot in enumerate(shots):
+        head = boundaries[index - 1] if index else 0
+        core = max(1, round(shot.duration * FPS))
+        tail = boundaries[index]
+        spoken = min(shot.audio_duration, core / FPS) if shot.audio else core / FPS
+        cues = narration_cues(shot.narration, start=start / FPS, duration=spoken, max_width=units,
+                              sentences=shot.sentences or None)  # fmt: skip
+        # No cue outlives its shot's core: captions are never blended in a transition.
+        core_end = (start + core) / FPS
+        cues = [Cue(c.start, min(c.end, core_end), c.text) for c in cues if c.start < core_end]
+        placements.append(Placement(index, head, core, tail, start, cues))
+        start += core + tail
+    return placements
 
-        wav_info(spec.audio)  # a truncated or broken WAV fails here, with its name
-    audio_input = (
-        ["-i", str(spec.audio)] if spec.audio else ["-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=stereo"]
-    )
-    video_filter = (
-        f"[0:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
-        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p[v];"
-        f"[1:a]aresample={SAMPLE_RATE},aformat=channel_layouts=stereo,apad[a]"
-    )
-    tmp = path.with_name(f".{path.name}.tmp.mp4")
-    run_ffmpeg(
-        ["-loop", "1", "-framerate", str(FPS), "-i", str(spec.image), *audio_input,
-         "-filter_complex", video_filter, "-map", "[v]", "-map", "[a]", "-t", f"{spec.duration:.3f}",
-         "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-r", str(FPS),
-         "-c:a", "aac", "-b:a", "128k", "-ar", str(SAMPLE_RATE), "-ac", "2", str(tmp)]
+
+def _segment_key(shot: ShotInput, place: Placement, *, last: bool, width: int, height: int, burn: bool) -> str:
+    return _key(
+        image=_digest_file(shot.image), motion=_digest_file(shot.motion) if shot.motion else "",
+        camera=shot.camera, head=place.head, core=place.core, tail=place.tail, last=last,
+        size=[width, height], fps=FPS, burn=burn,
+        cues=[(round(c.start - place.start / FPS, 3), round(c.end - place.start / FPS, 3), c.text) for c in place.cues]
+        if burn else [],
+        v=ENGINE_VERSION,
     )  # fmt: skip
+
+
+def _escape_filter_value(value: str) -> str:
+    """Quote a value for an ffmpeg filter graph (paths of our own; escaped all the same)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "'\\''").replace(":", "\\:") + "'"
+
+
+def render_segment(
+    shot: ShotInput, place: Placement, *, last: bool, width: int, height: int, burn: bool, folder: Path
+) -> None:
+    """Render one shot's whole segment and split it into head/core/tail pieces by stream copy."""
+    total = place.head + place.core + place.tail
+    work = Path(tempfile.mkdtemp(prefix=".seg-", dir=folder.parent))
+    try:
+        filters = []
+        if burn and place.cues:
+            offset = place.head / FPS - place.start / FPS
+            cues = [Cue(c.start + offset, c.end + offset, c.text) for c in place.cues]
+            font = cjk_font_path()
+            (work / "subs.ass").write_text(
+                to_ass(cues, width=width, height=height, font_name="Noto Sans CJK SC"), encoding="utf-8"
+            )
+            filters.append(f"subtitles=subs.ass:fontsdir={_escape_filter_value(str(font.parent))}")
+        if last and place.tail:
+            filters.append(f"fade=t=out:st={(place.head + place.core) / FPS:.4f}:d={place.tail / FPS:.4f}")
+        splits = [n for n in (place.head, place.head + place.core) if 0 < n < total]
+        keyframes = "+".join(f"eq(n,{n})" for n in splits) or "eq(n,0)"
+        output = ["-vf", ",".join([*filters, "format=yuv420p"]), *X264, "-force_key_frames", f"expr:{keyframes}",
+                  "-an", "-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1"]  # fmt: skip
+        if splits:
+            output += ["-segment_frames", ",".join(str(n) for n in splits)]
+        else:
+            output += ["-segment_time", "100000"]
+        output.append("piece%d.mp4")
+        if shot.motion is not None:
+            source = ["-stream_loop", "-1", "-i", str(shot.motion)]
+            move = (f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},"
+                    f"fps={FPS},setsar=1")  # fmt: skip
+        else:
+            source = ["-i", str(shot.image)]
+            move = kenburns.zoompan_filter(shot.camera, total, width, height, FPS)
+        output[1] = f"{move},{output[1]}"
+        run_ffmpeg([*source, "-frames:v", str(total), *output], cwd=work)
+        names = [name for name, count in (("head", place.head), ("core", place.core), ("tail", place.tail)) if count]
+        pieces = sorted(work.glob("piece*.mp4"), key=lambda p: int(p.stem[5:]))
+        if len(pieces) != len(names):
+            raise EngineError(f"Shot {place.index + 1}: the segment split into {len(pieces)} pieces, not {len(names)}.",
+                              permanent=False)  # fmt: skip
+        staging = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for name, piece in zip(names, pieces, strict=True):
+            os.replace(piece, staging / f"{name}.mp4")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def render_transition(tail: Path, head: Path, kind: str, frames: int, path: Path) -> None:
+    duration = frames / FPS
+    tmp = path.with_name(f".{path.name}.tmp.mp4")
+    run_ffmpeg(["-i", str(tail), "-i", str(head), "-filter_complex",
+                f"[0:v][1:v]xfade=transition={XFADE.get(kind, 'fade')}:duration={duration:.4f}:offset=0,"
+                f"format=yuv420p[v]", "-map", "[v]", "-frames:v", str(frames), *X264, "-an", str(tmp)])  # fmt: skip
     os.replace(tmp, path)
 
 
-def _timestamp(seconds: float, separator: str) -> str:
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
-
-
-def write_subtitles(cues: list[tuple[float, float, str]], srt: Path, vtt: Path) -> None:
-    srt_lines, vtt_lines = [], ["WEBVTT", ""]
-    for index, (start, end, text) in enumerate(cues, 1):
-        srt_lines += [str(index), f"{_timestamp(start, ',')} --> {_timestamp(end, ',')}", text, ""]
-        vtt_lines += [f"{_timestamp(start, '.')} --> {_timestamp(end, '.')}", text, ""]
-    srt.write_text("\n".join(srt_lines), encoding="utf-8")
-    vtt.write_text("\n".join(vtt_lines), encoding="utf-8")
+def build_audio(shots: list[ShotInput], placements: list[Placement], *, seconds: float, music: Path | None,
+                path: Path) -> None:  # fmt: skip
+    """Narration on the film's timeline, music looped and ducked under it, loudness-normalised."""
+    inputs: list[str] = []
+    chains: list[str] = []
+    voices: list[str] = []
+    for shot, place in zip(shots, placements, strict=True):
+        if shot.audio is None:
+            continue
+        index = len(inputs) // 2
+        inputs += ["-i", str(shot.audio)]
+        delay = round(place.start / FPS * 1000)
+        keep = place.core / FPS
+        chains.append(f"[{index}:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+                      f"atrim=0:{keep:.4f},adelay={delay}|{delay}[n{index}]")  # fmt: skip
+        voices.append(f"[n{index}]")
+    if voices:
+        chains.append(f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0:dropout_transition=0,"
+                      f"apad=whole_dur={seconds:.4f},atrim=0:{seconds:.4f}[voice]")  # fmt: skip
+    else:
+        chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=0:{seconds:.4f}[voice]")
+    if music is not None:
+        index = len(inputs) // 2
+        inputs += ["-stream_loop", "-1", "-i", str(music)]
+        chains += [
+            f"[{index}:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+            f"atrim=0:{seconds:.4f},volume=0.35[bed]",
+            "[voice]asplit=2[v1][v2]",
+            "[bed][v1]sidechaincompress=threshold=0.03:ratio=8:attack=20:release=400[ducked]",
+            "[v2][ducked]amix=inputs=2:normalize=0:duration=first[mixed]",
+        ]
+        last = "[mixed]"
+    else:
+        last = "[voice]"
+    chains.append(f"{last}loudnorm=I=-16:TP=-1.5:LRA=11,aresample={SAMPLE_RATE},atrim=0:{seconds:.4f}[out]")
+    run_ffmpeg([*inputs, "-filter_complex", ";".join(chains), "-map", "[out]", "-c:a", "aac", "-b:a", "160k",
+                "-ar", str(SAMPLE_RATE), str(path)])  # fmt: skip
 
 
 def compose_film(
-    segments: list[SegmentSpec],
+    shots: list[ShotInput],
     *,
     width: int,
     height: int,
     cache_dir: Path,
     out_dir: Path,
+    burn_subtitles: bool = True,
+    music: Path | None = None,
     progress: Progress = no_progress,
 ) -> FilmResult:
-    """Encode the segments not in the cache, join them, probe the film, and only then move it
-    and its subtitles and poster into ``out_dir``. A failure leaves no temporary file."""
-    if not segments:
+    """Render what is not cached, join, probe, and only then move the results into ``out_dir``
+    under names made of the film's hash. A failure leaves no temporary file behind."""
+    if not shots:
         raise EngineError("There are no shots to compose.", permanent=True)
+    for index, shot in enumerate(shots):
+        _check_inputs(index, shot)
+    if music is not None and (not music.is_file() or music.stat().st_size == 0):
+        raise EngineError("The music file is missing or empty; upload it again.", permanent=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".compose-", dir=out_dir))
-    try:
-        paths, encoded = [], 0
-        for index, spec in enumerate(segments):
-            path = cache_dir / f"{segment_key(spec, width=width, height=height)}.mp4"
+    placements = plan(shots, width=width, height=height)
+    total_frames = sum(p.core + p.tail for p in placements)
+    seconds = total_frames / FPS
+
+    # 1. Segments, in parallel (each is a Python frame loop feeding its own ffmpeg).
+    folders: list[Path] = []
+    todo = []
+    for index, (shot, place) in enumerate(zip(shots, placements, strict=True)):
+        last = index == len(shots) - 1
+        key = _segment_key(shot, place, last=last, width=width, height=height, burn=burn_subtitles)
+        folder = cache_dir / f"seg-{key}"
+        folders.append(folder)
+        if not (folder / "core.mp4").exists():
+            todo.append((shot, place, last, folder))
+    done = 0
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+        futures = [pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn_subtitles,
+                               folder=f) for s, p, last, f in todo]  # fmt: skip
+        for future in futures:
+            future.result()
+            done += 1
+            progress(0.75 * done / max(1, len(todo)), f"Shot {done} of {len(todo)} rendered")
+
+    # 2. Transitions, only where there are any.
+    parts: list[Path] = []
+    encoded_transitions = 0
+    for index, (shot, place) in enumerate(zip(shots, placements, strict=True)):
+        parts.append(folders[index] / "core.mp4")
+        if index == len(shots) - 1:
+            if place.tail:
+                parts.append(folders[index] / "tail.mp4")  # the closing fade
+            continue
+        if place.tail:
+            tail, head = folders[index] / "tail.mp4", folders[index + 1] / "head.mp4"
+            path = cache_dir / f"tr-{_key(a=folders[index].name, b=folders[index + 1].name, kind=shot.transition)}.mp4"
             if not path.exists():
-                encode_segment(spec, width=width, height=height, path=path)
-                encoded += 1
-            paths.append(path)
-            progress(0.8 * (index + 1) / len(segments), f"Segment {index + 1} of {len(segments)}")
-        listing = work / "segments.txt"
-        listing.write_text("".join(f"file '{p.resolve()}'\n" for p in paths))
+                render_transition(tail, head, shot.transition, place.tail, path)
+                encoded_transitions += 1
+            parts.append(path)
+    progress(0.85, "Joining")
+
+    work = Path(tempfile.mkdtemp(prefix=".film-", dir=out_dir))
+    try:
+        listing = work / "parts.txt"
+        listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
+        audio = work / "audio.m4a"
+        build_audio(shots, placements, seconds=seconds, music=music, path=audio)
         film = work / "film.mp4"
-        run_ffmpeg(
-            ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(film)]
-        )
-        progress(0.9, "Checking the film")
-        expected = sum(spec.duration for spec in segments)
+        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio), "-map", "0:v", "-map", "1:a",
+                    "-c", "copy", "-t", f"{seconds:.4f}", "-movflags", "+faststart", str(film)])  # fmt: skip
+        progress(0.93, "Checking the film")
         found = probe(film)
-        if found.video_streams != 1 or found.audio_streams != 1 or abs(found.duration - expected) > 0.5:
+        if found.video_streams != 1 or found.audio_streams != 1 or abs(found.duration - seconds) > 2.5 / FPS:
             raise EngineError(
                 f"The composed film failed its check ({found.video_streams} video and {found.audio_streams} audio "
-                f"streams, {found.duration:.2f} s of an expected {expected:.2f} s).",
+                f"streams, {found.duration:.3f} s of an expected {seconds:.3f} s).",
                 permanent=False,
             )
-        cues, start = [], 0.0
-        for spec in segments:
-            if spec.narration.strip():
-                cues.append((start, start + spec.duration, spec.narration.strip()))
-            start += spec.duration
-        poster = work / "poster.jpg"
-        run_ffmpeg(["-ss", "0.5", "-i", str(film), "-frames:v", "1", "-q:v", "3", str(poster)])
-        srt, vtt = work / "film.srt", work / "film.vtt"
-        write_subtitles(cues, srt, vtt)
-        digest = _file_digest(film)
-        final = {
-            name: out_dir / f"{digest[:16]}{Path(name).suffix}"
-            for name in ("film.mp4", "film.srt", "film.vtt", "poster.jpg")
-        }
-        for name, target in final.items():
-            os.replace(work / name, target)
+        cues = [cue for place in placements for cue in place.cues]
+        (work / "film.srt").write_text(to_srt(cues), encoding="utf-8")
+        (work / "film.vtt").write_text(to_vtt(cues), encoding="utf-8")
+        poster_at = min(seconds / 2, (placements[0].core / FPS) / 2)
+        run_ffmpeg(
+            ["-ss", f"{poster_at:.3f}", "-i", str(film), "-frames:v", "1", "-q:v", "3", str(work / "poster.jpg")]
+        )
+        digest = _digest_file(film)
+        final = {}
+        for name in ("film.mp4", "film.srt", "film.vtt", "poster.jpg"):
+            final[name] = out_dir / f"{digest[:16]}{Path(name).suffix}"
+            os.replace(work / name, final[name])
         progress(1.0, "Film ready")
         return FilmResult(
             video=final["film.mp4"], srt=final["film.srt"], vtt=final["film.vtt"], poster=final["poster.jpg"],
-            duration=found.duration, digest=digest, encoded_segments=encoded, cues=cues,
+            duration=found.duration, frames=total_frames, digest=digest, encoded_segments=len(todo),
+            encoded_transitions=encoded_transitions, placements=placements, cues=cues,
         )  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _escape_concat(path: Path) -> str:
+    return "'" + str(path).replace("'", "'\\''") + "'"

@@ -20,12 +20,13 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def run_ffmpeg(args: list[str], *, timeout: float = 1200) -> None:
+def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = None) -> None:
     completed = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
         capture_output=True,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
     if completed.returncode != 0:
         tail = completed.stderr.decode("utf-8", "replace").strip()[-600:]

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from inference.compose import SegmentSpec, compose_film
+from inference.compose import ShotInput, compose_film
 from inference.errors import EngineError
 from inference.image import draft_card
 from inference.speech import espeak
@@ -173,19 +173,30 @@ def compose_run(task: Task, progress: Progress) -> Any:
     shots = list(project.shots.order_by("order"))
     if not shots:
         raise EngineError("The project has no shots to compose.", permanent=True)
-    segments = []
+    inputs = []
     for shot in shots:
         if not shot.image_file:
             raise EngineError(
                 f"Shot {shot.order + 1} has no keyframe yet; regenerate its image, then render again.", permanent=True
             )
-        audio = local_path(shot.speech_file) if shot.speech_file and shot.narration.strip() else None
-        segments.append(SegmentSpec(image=local_path(shot.image_file), audio=audio, duration=shot.duration,
-                                    narration=shot.narration))  # fmt: skip
+        speaks = bool(shot.speech_file and shot.narration.strip())
+        inputs.append(
+            ShotInput(
+                image=local_path(shot.image_file),
+                duration=shot.duration,
+                camera=shot.camera,
+                transition=shot.transition,
+                narration=shot.narration if speaks else "",
+                audio=local_path(shot.speech_file) if speaks else None,
+                audio_duration=shot.speech_duration or 0.0,
+                motion=local_path(shot.motion_file) if shot.motion_file else None,
+            )
+        )
     width, height = frame_size(project.aspect_ratio, project.resolution)
     return compose_film(
-        segments, width=width, height=height, cache_dir=settings.VAR_DIR / "cache" / "segments",
-        out_dir=work_dir(str(task.id)), progress=progress,
+        inputs, width=width, height=height, cache_dir=settings.VAR_DIR / "cache" / "segments",
+        out_dir=work_dir(str(task.id)), burn_subtitles=project.burn_subtitles,
+        music=local_path(project.music) if project.music else None, progress=progress,
     )  # fmt: skip
 
 

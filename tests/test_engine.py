@@ -91,7 +91,8 @@ def test_children_wait_for_every_parent_then_run(tmp_path: Path) -> None:
         parent.refresh_from_db()
         assert parent.finished_at is not None and parent.finished_at <= compose.started_at
     project.refresh_from_db()
-    assert project.render_video and project.render_duration == pytest.approx(6.0, abs=0.2)
+    # two 3 s shots, a 0.5 s dissolve between them and a 0.5 s closing fade
+    assert project.render_video and project.render_duration == pytest.approx(7.0, abs=0.05)
 
 
 def test_cancelling_a_queued_task_removes_its_job(tmp_path: Path) -> None:

@@ -60,7 +60,9 @@ def test_a_story_becomes_a_film_and_an_edit_redoes_only_what_it_touches(
         assert (video["width"], video["height"]) == (854, 480)
         shots = list(project.shots.order_by("order"))
         assert len(shots) == 3
-        assert float(film["format"]["duration"]) == pytest.approx(sum(s.duration for s in shots), abs=0.2)
+        # each shot's own time, plus 0.5 s for every transition (the last shot's is the closing fade)
+        frames = sum(round(s.duration * 24) for s in shots) + 12 * sum(s.transition != "cut" for s in shots)
+        assert float(film["format"]["duration"]) == pytest.approx(frames / 24, abs=1 / 24)
         srt = Path(project.render_srt.path).read_text(encoding="utf-8")
         assert all(shot.narration in srt for shot in shots)
         assert "".join(shot.narration for shot in shots) == project.story.replace("\n", "")
