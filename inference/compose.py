@@ -212,43 +212,52 @@ def render_transition(tail: Path, head: Path, kind: str, frames: int, path: Path
     os.replace(tmp, path)
 
 
+def normalized(path: Path, *, cache_dir: Path, loudness: float) -> Path:
+    """The clip at 48 kHz stereo, loudness-normalised to ``loudness`` LUFS; cached by content,
+    so a recompose re-measures only the narration that changed."""
+    target = cache_dir / f"norm-{_digest_file(path)[:32]}-{loudness:g}.wav"
+    if not target.exists():
+        tmp = target.with_name(f".{target.name}.tmp.wav")
+        run_ffmpeg(["-i", str(path), "-af", f"loudnorm=I={loudness:g}:TP=-2:LRA=11,aresample={SAMPLE_RATE}",
+                    "-ac", "2", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le", str(tmp)])  # fmt: skip
+        os.replace(tmp, target)
+    return target
+
+
 def build_audio(shots: list[ShotInput], placements: list[Placement], *, seconds: float, music: Path | None,
-                path: Path) -> None:  # fmt: skip
-    """Narration on the film's timeline, music looped and ducked under it, loudness-normalised."""
+                cache_dir: Path, path: Path) -> None:  # fmt: skip
+    """Narration on the film's timeline (each clip normalised to -16 LUFS), music looped under it
+    (normalised to -30 LUFS) and ducked while someone speaks, then a limiter against clipping."""
     inputs: list[str] = []
     chains: list[str] = []
     voices: list[str] = []
     for shot, place in zip(shots, placements, strict=True):
         if shot.audio is None:
             continue
-        index = len(inputs) // 2
-        inputs += ["-i", str(shot.audio)]
+        index = len(voices)
+        inputs += ["-i", str(normalized(shot.audio, cache_dir=cache_dir, loudness=-16))]
         delay = round(place.start / FPS * 1000)
-        keep = place.core / FPS
-        chains.append(f"[{index}:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-                      f"atrim=0:{keep:.4f},adelay={delay}|{delay}[n{index}]")  # fmt: skip
+        chains.append(f"[{index}:a]atrim=0:{place.core / FPS:.4f},adelay={delay}|{delay}[n{index}]")
         voices.append(f"[n{index}]")
     if voices:
         chains.append(f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0:dropout_transition=0,"
                       f"apad=whole_dur={seconds:.4f},atrim=0:{seconds:.4f}[voice]")  # fmt: skip
     else:
         chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=0:{seconds:.4f}[voice]")
+    last = "[voice]"
     if music is not None:
-        index = len(inputs) // 2
-        inputs += ["-stream_loop", "-1", "-i", str(music)]
+        index = len(voices)
+        inputs += ["-stream_loop", "-1", "-i", str(normalized(music, cache_dir=cache_dir, loudness=-30))]
         chains += [
-            f"[{index}:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-            f"atrim=0:{seconds:.4f},volume=0.35[bed]",
+            f"[{index}:a]atrim=0:{seconds:.4f}[bed]",
             "[voice]asplit=2[v1][v2]",
-            "[bed][v1]sidechaincompress=threshold=0.03:ratio=8:attack=20:release=400[ducked]",
+            "[bed][v1]sidechaincompress=threshold=0.02:ratio=6:attack=20:release=500[ducked]",
             "[v2][ducked]amix=inputs=2:normalize=0:duration=first[mixed]",
         ]
         last = "[mixed]"
-    else:
-        last = "[voice]"
-    chains.append(f"{last}loudnorm=I=-16:TP=-1.5:LRA=11,aresample={SAMPLE_RATE},atrim=0:{seconds:.4f}[out]")
-    run_ffmpeg([*inputs, "-filter_complex", ";".join(chains), "-map", "[out]", "-c:a", "aac", "-b:a", "160k",
-                "-ar", str(SAMPLE_RATE), str(path)])  # fmt: skip
+    chains.append(f"{last}alimiter=limit=0.89:level=false,atrim=0:{seconds:.4f}[out]")
+    run_ffmpeg([*inputs, "-filter_complex", ";".join(chains), "-map", "[out]", "-c:a", "aac", "-aac_coder", "fast",
+                "-b:a", "160k", "-ar", str(SAMPLE_RATE), str(path)])  # fmt: skip
 
 
 def compose_film(
@@ -273,22 +282,94 @@ def compose_film(
     cache_dir.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     placements = plan(shots, width=width, height=height)
+    work = Path(tempfile.mkdtemp(prefix=".film-", dir=out_dir))
+    try:
+        return _compose(shots, placements, width=width, height=height, cache_dir=cache_dir, out_dir=out_dir,
+                        work=work, burn_subtitles=burn_subtitles, music=music, progress=progress)  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _compose(
+    shots: list[ShotInput],
+    placements: list[Placement],
+    *,
+    width: int,
+    height: int,
+    cache_dir: Path,
+    out_dir: Path,
+    work: Path,
+    burn_subtitles: bool,
+    music: Path | None,
+    progress: Progress,
+) -> FilmResult:
     total_frames = sum(p.core + p.tail for p in placements)
     seconds = total_frames / FPS
+    # The sound track depends only on the plan: build it while the pictures render.
+    audio = work / "audio.m4a"
+    with ThreadPoolExecutor(max_workers=1) as sound:
+        audio_done = sound.submit(build_audio, shots, placements, seconds=seconds, music=music,
+                                  cache_dir=cache_dir, path=audio)  # fmt: skip
+        parts, encoded, encoded_transitions = _pictures(
+            shots, placements, width=width, height=height, cache_dir=cache_dir, burn=burn_subtitles, progress=progress
+        )
+        audio_done.result()
+    progress(0.85, "Joining")
+    listing = work / "parts.txt"
+    listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
+    film = work / "film.mp4"
+    run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio), "-map", "0:v", "-map", "1:a",
+                "-c", "copy", "-t", f"{seconds:.4f}", "-movflags", "+faststart", str(film)])  # fmt: skip
+    progress(0.93, "Checking the film")
+    found = probe(film)
+    if found.video_streams != 1 or found.audio_streams != 1 or abs(found.duration - seconds) > 2.5 / FPS:
+        raise EngineError(
+            f"The composed film failed its check ({found.video_streams} video and {found.audio_streams} audio "
+            f"streams, {found.duration:.3f} s of an expected {seconds:.3f} s).",
+            permanent=False,
+        )
+    cues = [cue for place in placements for cue in place.cues]
+    (work / "film.srt").write_text(to_srt(cues), encoding="utf-8")
+    (work / "film.vtt").write_text(to_vtt(cues), encoding="utf-8")
+    poster_at = min(seconds / 2, (placements[0].core / FPS) / 2)
+    run_ffmpeg(["-ss", f"{poster_at:.3f}", "-i", str(film), "-frames:v", "1", "-q:v", "3", str(work / "poster.jpg")])
+    digest = _digest_file(film)
+    final = {}
+    for name in ("film.mp4", "film.srt", "film.vtt", "poster.jpg"):
+        final[name] = out_dir / f"{digest[:16]}{Path(name).suffix}"
+        os.replace(work / name, final[name])
+    progress(1.0, "Film ready")
+    return FilmResult(
+        video=final["film.mp4"], srt=final["film.srt"], vtt=final["film.vtt"], poster=final["poster.jpg"],
+        duration=found.duration, frames=total_frames, digest=digest, encoded_segments=encoded,
+        encoded_transitions=encoded_transitions, placements=placements, cues=cues,
+    )  # fmt: skip
 
-    # 1. Segments, in parallel (each is a Python frame loop feeding its own ffmpeg).
+
+def _pictures(
+    shots: list[ShotInput],
+    placements: list[Placement],
+    *,
+    width: int,
+    height: int,
+    cache_dir: Path,
+    burn: bool,
+    progress: Progress,
+) -> tuple[list[Path], int, int]:
+    """Render the segments and transitions that are not cached; return the pieces to join in
+    order, and how many segments and transitions were encoded."""
     folders: list[Path] = []
     todo = []
     for index, (shot, place) in enumerate(zip(shots, placements, strict=True)):
         last = index == len(shots) - 1
-        key = _segment_key(shot, place, last=last, width=width, height=height, burn=burn_subtitles)
+        key = _segment_key(shot, place, last=last, width=width, height=height, burn=burn)
         folder = cache_dir / f"seg-{key}"
         folders.append(folder)
         if not (folder / "core.mp4").exists():
             todo.append((shot, place, last, folder))
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
-        futures = [pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn_subtitles,
+        futures = [pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn,
                                folder=f) for s, p, last, f in todo]  # fmt: skip
         for future in futures:
             future.result()
@@ -311,45 +392,7 @@ def compose_film(
                 render_transition(tail, head, shot.transition, place.tail, path)
                 encoded_transitions += 1
             parts.append(path)
-    progress(0.85, "Joining")
-
-    work = Path(tempfile.mkdtemp(prefix=".film-", dir=out_dir))
-    try:
-        listing = work / "parts.txt"
-        listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
-        audio = work / "audio.m4a"
-        build_audio(shots, placements, seconds=seconds, music=music, path=audio)
-        film = work / "film.mp4"
-        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio), "-map", "0:v", "-map", "1:a",
-                    "-c", "copy", "-t", f"{seconds:.4f}", "-movflags", "+faststart", str(film)])  # fmt: skip
-        progress(0.93, "Checking the film")
-        found = probe(film)
-        if found.video_streams != 1 or found.audio_streams != 1 or abs(found.duration - seconds) > 2.5 / FPS:
-            raise EngineError(
-                f"The composed film failed its check ({found.video_streams} video and {found.audio_streams} audio "
-                f"streams, {found.duration:.3f} s of an expected {seconds:.3f} s).",
-                permanent=False,
-            )
-        cues = [cue for place in placements for cue in place.cues]
-        (work / "film.srt").write_text(to_srt(cues), encoding="utf-8")
-        (work / "film.vtt").write_text(to_vtt(cues), encoding="utf-8")
-        poster_at = min(seconds / 2, (placements[0].core / FPS) / 2)
-        run_ffmpeg(
-            ["-ss", f"{poster_at:.3f}", "-i", str(film), "-frames:v", "1", "-q:v", "3", str(work / "poster.jpg")]
-        )
-        digest = _digest_file(film)
-        final = {}
-        for name in ("film.mp4", "film.srt", "film.vtt", "poster.jpg"):
-            final[name] = out_dir / f"{digest[:16]}{Path(name).suffix}"
-            os.replace(work / name, final[name])
-        progress(1.0, "Film ready")
-        return FilmResult(
-            video=final["film.mp4"], srt=final["film.srt"], vtt=final["film.vtt"], poster=final["poster.jpg"],
-            duration=found.duration, frames=total_frames, digest=digest, encoded_segments=len(todo),
-            encoded_transitions=encoded_transitions, placements=placements, cues=cues,
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return parts, len(todo), encoded_transitions
 
 
 def _escape_concat(path: Path) -> str:
