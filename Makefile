@@ -8,9 +8,10 @@ PORT ?= 8000
 SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk ffmpeg
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup sysdeps run worker test lint typecheck fmt bench clean
+.PHONY: help setup sysdeps run demo worker test lint typecheck fmt bench clean
 
 help:
+	@echo "make demo   set up, then turn a story (STORY=path) into a film through the queue"
 	@echo "make run    set up, migrate, start the web server and one worker per queue"
 	@echo "make test   set up, then lint, type checks and the whole test suite"
 	@echo "make bench  benchmarks (bench/README.md)"
@@ -40,6 +41,11 @@ run: setup
 	$(BIN)/python manage.py worker media & \
 	$(BIN)/daphne -b $(HOST) -p $(PORT) storyvideo.asgi:application
 
+STORY ?= ../shared/stories/lighthouse.en.txt
+demo: setup
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py make_video $(STORY) $(DEMO_ARGS)
+
 worker: setup
 	$(BIN)/python manage.py worker $(or $(QUEUE),inference)
 
@@ -62,6 +68,7 @@ test: setup lint typecheck
 
 bench: setup
 	$(BIN)/python bench/tasks_overhead.py
+	$(BIN)/python bench/compose.py
 
 clean:
 	rm -rf $(VENV) var

@@ -78,6 +78,7 @@ class FilmResult:
     encoded_transitions: int
     placements: list[Placement]
     cues: list[Cue]
+    segments: list[Path]  # each shot's cached segment folder (head/core/tail pieces)
 
 
 def _digest_file(path: Path) -> str:
@@ -310,7 +311,7 @@ def _compose(
     with ThreadPoolExecutor(max_workers=1) as sound:
         audio_done = sound.submit(build_audio, shots, placements, seconds=seconds, music=music,
                                   cache_dir=cache_dir, path=audio)  # fmt: skip
-        parts, encoded, encoded_transitions = _pictures(
+        parts, folders, encoded, encoded_transitions = _pictures(
             shots, placements, width=width, height=height, cache_dir=cache_dir, burn=burn_subtitles, progress=progress
         )
         audio_done.result()
@@ -342,7 +343,7 @@ def _compose(
     return FilmResult(
         video=final["film.mp4"], srt=final["film.srt"], vtt=final["film.vtt"], poster=final["poster.jpg"],
         duration=found.duration, frames=total_frames, digest=digest, encoded_segments=encoded,
-        encoded_transitions=encoded_transitions, placements=placements, cues=cues,
+        encoded_transitions=encoded_transitions, placements=placements, cues=cues, segments=folders,
     )  # fmt: skip
 
 
@@ -355,9 +356,9 @@ def _pictures(
     cache_dir: Path,
     burn: bool,
     progress: Progress,
-) -> tuple[list[Path], int, int]:
+) -> tuple[list[Path], list[Path], int, int]:
     """Render the segments and transitions that are not cached; return the pieces to join in
-    order, and how many segments and transitions were encoded."""
+    order, the segment folders, and how many segments and transitions were encoded."""
     folders: list[Path] = []
     todo = []
     for index, (shot, place) in enumerate(zip(shots, placements, strict=True)):
@@ -392,7 +393,21 @@ def _pictures(
                 render_transition(tail, head, shot.transition, place.tail, path)
                 encoded_transitions += 1
             parts.append(path)
-    return parts, len(todo), encoded_transitions
+    return parts, folders, len(todo), encoded_transitions
+
+
+def join_segment(folder: Path, path: Path) -> None:
+    """One shot's whole segment (head, core, tail) as a single file, by stream copy: the clip an
+    editor gets for that shot."""
+    pieces = [folder / f"{name}.mp4" for name in ("head", "core", "tail") if (folder / f"{name}.mp4").exists()]
+    listing = path.with_name(f".{path.name}.txt")
+    listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in pieces))
+    try:
+        run_ffmpeg(
+            ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(path)]
+        )
+    finally:
+        listing.unlink(missing_ok=True)
 
 
 def _escape_concat(path: Path) -> str:

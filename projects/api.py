@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -131,3 +134,81 @@ class ProjectRenderApi(APIView):
             raise ValidationError("The project has no shots yet; wait for its storyboard or add a shot.")
         task = project_render(project=project)
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+EXPORTS = {
+    "video": ("video/mp4", ".mp4"),
+    "poster": ("image/jpeg", ".jpg"),
+    "srt": ("application/x-subrip; charset=utf-8", ".srt"),
+    "vtt": ("text/vtt; charset=utf-8", ".vtt"),
+    "otio": ("application/json", ".otio"),
+    "fcpxml": ("application/xml", ".xml"),
+    "edl": ("text/plain; charset=utf-8", ".edl"),
+    "bundle": ("application/zip", ".zip"),
+}
+
+
+class ProjectExportApi(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, project_id: str, fmt: str) -> FileResponse:
+        """Download the film (``video``), its ``poster``, subtitles (``srt``, ``vtt``), its
+        editable timeline (``otio``, ``fcpxml``, ``edl``) or everything as a ``bundle``."""
+        from rest_framework.exceptions import NotFound
+
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        if fmt not in EXPORTS:
+            raise NotFound(f"No such export; choose one of: {', '.join(EXPORTS)}.")
+        content_type, suffix = EXPORTS[fmt]
+        path = services.project_export(project=project, fmt=fmt)
+        response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115 - closed by Django
+        response["Content-Disposition"] = f'attachment; filename="{services.export_filename(project)}{suffix}"'
+        return response
+
+
+class ProjectImportApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"bundle": {"type": "string", "format": "binary"}}}
+        },
+        responses={201: ProjectSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Import a bundle (a zip downloaded from ``exports/bundle``) as a new project."""
+        from rest_framework.exceptions import ValidationError
+
+        from projects.bundles import bundle_import
+
+        upload = request.FILES.get("bundle")
+        if upload is None:
+            raise ValidationError({"bundle": "Attach the bundle as the multipart field 'bundle'."})
+        project = bundle_import(owner=request.user, upload=upload)  # type: ignore[arg-type]
+        return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectMusicApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        responses={200: ProjectSerializer},
+    )
+    def put(self, request: Request, project_id: str) -> Response:
+        """Set the background music (any audio file ffmpeg reads); it loops under the narration,
+        ducked while someone speaks. A rendered film is recomposed."""
+        from rest_framework.exceptions import ValidationError
+
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "Attach the music as the multipart field 'file'."})
+        project = services.project_set_music(project=project, upload=upload)
+        return Response(ProjectSerializer(project).data)
+
+    @extend_schema(responses={200: ProjectSerializer})
+    def delete(self, request: Request, project_id: str) -> Response:
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        return Response(ProjectSerializer(services.project_set_music(project=project, upload=None)).data)

@@ -43,6 +43,7 @@ class Project(models.Model):
     render_timeline = models.FileField(upload_to="renders/", blank=True)
     render_hash = models.CharField(max_length=64, blank=True)
     render_duration = models.FloatField(null=True, blank=True)
+    render_manifest = models.JSONField(default=dict, blank=True, help_text="Segments and cues of the latest render.")
     rendered_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

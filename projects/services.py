@@ -130,3 +130,83 @@ def character_delete(*, character: Character) -> None:
     shots = list(character.shots.all())
     character.delete()
     shots_regenerate(shots=shots, stages={"image", "motion"})
+
+
+MUSIC_MAX_BYTES = 50 * 1024 * 1024
+
+
+@transaction.atomic
+def project_set_music(*, project: Project, upload: Any) -> Project:
+    """Set or clear the background music. The file must be audio ffmpeg can read; its stored
+    name is its content hash, never the uploaded name."""
+    import tempfile
+    from pathlib import Path
+
+    from rest_framework.exceptions import ValidationError
+
+    from inference.errors import EngineError
+    from inference.media import probe
+    from tasks.pipeline import project_recompose_if_rendered
+    from tasks.storage import store
+
+    old = project.music.name if project.music else ""
+    if upload is None:
+        project.music = ""
+    else:
+        if upload.size > MUSIC_MAX_BYTES:
+            raise ValidationError({"file": f"The music file is over {MUSIC_MAX_BYTES // 2**20} MiB."})
+        suffix = Path(upload.name or "").suffix.lower()
+        suffix = suffix if suffix in {".mp3", ".wav", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac"} else ".audio"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"music{suffix}"
+            with open(path, "wb") as sink:
+                for block in upload.chunks():
+                    sink.write(block)
+            try:
+                found = probe(path)
+            except EngineError:
+                found = None
+            if found is None or not found.audio_streams or found.duration <= 0:
+                raise ValidationError({"file": "Not an audio file ffmpeg can read (try MP3, WAV, M4A, OGG or FLAC)."})
+            project.music.name = store(path, folder="music")[0]
+    project.save()
+    if (project.music.name if project.music else "") != old:
+        project_recompose_if_rendered(project=project)
+    return project
+
+
+def export_filename(project: Project) -> str:
+    from django.utils.text import slugify
+
+    return slugify(project.title)[:60] or "storyvideo-film"
+
+
+def project_export(*, project: Project, fmt: str) -> Any:
+    """A local path to the requested export of the latest render (409 when there is none)."""
+    import tempfile
+    from pathlib import Path
+
+    from storyvideo.api import Conflict
+    from tasks.storage import local_path
+
+    if not project.render_video:
+        raise Conflict("The project has no film yet: render it first (POST /api/v1/projects/{id}/render).")
+    fields = {"video": project.render_video, "poster": project.render_poster, "srt": project.render_srt,
+              "vtt": project.render_vtt, "otio": project.render_timeline}  # fmt: skip
+    if fmt in fields:
+        if not fields[fmt]:
+            raise Conflict(f"This render has no {fmt}; render the project again.")
+        return local_path(fields[fmt])
+    folder = Path(tempfile.mkdtemp(prefix="export-"))
+    if fmt == "bundle":
+        from projects.bundles import bundle_write
+
+        return bundle_write(project=project, path=folder / "bundle.zip")
+    import opentimelineio as otio
+
+    from inference.timeline import write_timeline
+
+    if not project.render_timeline:
+        raise Conflict("This render has no timeline; render the project again.")
+    timeline = otio.adapters.read_from_file(str(local_path(project.render_timeline)), adapter_name="otio_json")
+    return write_timeline(timeline, folder, "timeline")[fmt]

@@ -40,7 +40,8 @@ class ApiPathMiddleware:
     def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
         """413 before reading a body over the limit (DRF's parsers read the stream directly,
         past Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check)."""
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        uploads = request.path_info.endswith(("/music", "/projects/import"))
+        limit = settings.MAX_UPLOAD_BYTES if uploads else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

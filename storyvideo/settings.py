@@ -190,6 +190,8 @@ STORAGES = {
 # A 20,000-character story is at most ~120 KB of JSON; anything far larger is refused (413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 512 * 1024, minimum=64 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Music and bundle uploads (multipart, streamed to disk) may be larger.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024 * 1024)
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 
 AUTH_PASSWORD_VALIDATORS = [

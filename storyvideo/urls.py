@@ -17,7 +17,12 @@ api_v1 = [
     path("projects", projects_api.ProjectListApi.as_view(), name="project-list"),
     path("projects/<uuid:project_id>", projects_api.ProjectDetailApi.as_view(), name="project-detail"),
     path("projects/<uuid:project_id>/storyboard", projects_api.StoryboardApi.as_view(), name="project-storyboard"),
+    path("projects/import", projects_api.ProjectImportApi.as_view(), name="project-import"),
     path("projects/<uuid:project_id>/render", projects_api.ProjectRenderApi.as_view(), name="project-render"),
+    path("projects/<uuid:project_id>/music", projects_api.ProjectMusicApi.as_view(), name="project-music"),
+    path(
+        "projects/<uuid:project_id>/exports/<str:fmt>", projects_api.ProjectExportApi.as_view(), name="project-export"
+    ),
     path("projects/<uuid:project_id>/shots", shots_api.ShotListApi.as_view(), name="shot-list"),
     path("projects/<uuid:project_id>/shots/reorder", shots_api.ShotReorderApi.as_view(), name="shot-reorder"),
     path("projects/<uuid:project_id>/characters", projects_api.CharacterListApi.as_view(), name="character-list"),

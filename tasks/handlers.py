@@ -19,12 +19,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from inference.compose import ShotInput, compose_film
+from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
 from inference.errors import EngineError
 from inference.image import draft_card
 from inference.speech import espeak
 from inference.storyboard import draft_storyboard
 from inference.styles import frame_size
+from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
 from projects.models import Character, Project
 from projects.services import new_seed
@@ -168,7 +169,15 @@ def stage_apply(task: Task, output: StageOutput) -> str:
 
 
 # --- compose -------------------------------------------------------------------------------
-def compose_run(task: Task, progress: Progress) -> Any:
+@dataclass
+class ComposeOutput:
+    film: FilmResult
+    folder: Path
+    segments: list[Path]  # one file per shot, for the timeline and the bundle
+    timeline: Path
+
+
+def compose_run(task: Task, progress: Progress) -> ComposeOutput:
     project = task.project
     shots = list(project.shots.order_by("order"))
     if not shots:
@@ -193,32 +202,80 @@ def compose_run(task: Task, progress: Progress) -> Any:
             )
         )
     width, height = frame_size(project.aspect_ratio, project.resolution)
-    return compose_film(
-        inputs, width=width, height=height, cache_dir=settings.VAR_DIR / "cache" / "segments",
-        out_dir=work_dir(str(task.id)), burn_subtitles=project.burn_subtitles,
-        music=local_path(project.music) if project.music else None, progress=progress,
+    folder = work_dir(str(task.id))
+    film = compose_film(
+        inputs, width=width, height=height, cache_dir=settings.VAR_DIR / "cache" / "segments", out_dir=folder,
+        burn_subtitles=project.burn_subtitles, music=local_path(project.music) if project.music else None,
+        progress=progress,
     )  # fmt: skip
+    segments = []
+    for segment in film.segments:
+        path = folder / f"{segment.name}.mp4"
+        join_segment(segment, path)
+        segments.append(path)
+    timeline = build_timeline(
+        project.title,
+        [
+            TimelineShot(
+                name=f"Shot {i + 1}",
+                segment=f"segments/shot-{i + 1:02d}.mp4",
+                audio=f"audio/shot-{i + 1:02d}.wav" if s.audio else None,
+                audio_seconds=s.audio_duration,
+                transition=s.transition,
+            )
+            for i, s in enumerate(inputs)
+        ],
+        film.placements,
+        music="music/" + Path(project.music.name).name if project.music else None,
+        film_frames=film.frames,
+    )
+    paths = write_timeline(timeline, folder, "timeline")
+    return ComposeOutput(film=film, folder=folder, segments=segments, timeline=paths["otio"])
 
 
-def compose_apply(task: Task, film: Any) -> str:
+def compose_apply(task: Task, output: ComposeOutput) -> str:
+    film = output.film
     project = Project.objects.select_for_update().get(pk=task.project_id)
-    old = [project.render_video, project.render_srt, project.render_vtt, project.render_poster]
+    shot_ids = list(project.shots.order_by("order").values_list("id", flat=True))
+    if len(shot_ids) != len(output.segments):
+        raise SupersededError  # shots were added or removed meanwhile: a newer render is queued
+    old = [project.render_video, project.render_srt, project.render_vtt, project.render_poster, project.render_timeline]
     project.render_video = store(film.video, folder="renders")[0]
     project.render_srt = store(film.srt, folder="renders")[0]
     project.render_vtt = store(film.vtt, folder="renders")[0]
     project.render_poster = store(film.poster, folder="renders")[0]
+    project.render_timeline = store(output.timeline, folder="renders")[0]
     project.render_hash = film.digest
     project.render_duration = round(film.duration, 3)
     project.rendered_at = timezone.now()
+    project.render_manifest = {
+        "frames": film.frames,
+        "fps": FPS,
+        "segments": [
+            {
+                "shotId": str(shot_id),
+                "file": store(path, folder="renders/segments")[0],
+                "head": place.head,
+                "core": place.core,
+                "tail": place.tail,
+                "start": place.start,
+            }
+            for shot_id, path, place in zip(shot_ids, output.segments, film.placements, strict=True)
+        ],
+        "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in film.cues],
+    }
     project.save()
-    result = {"backend": "ffmpeg", "model": "", "duration": film.duration, "encodedSegments": film.encoded_segments,
-              "video": project.render_video.name}  # fmt: skip
+    result = {
+        "backend": "ffmpeg", "model": "", "duration": film.duration, "encodedSegments": film.encoded_segments,
+        "encodedTransitions": film.encoded_transitions, "video": project.render_video.name,
+    }  # fmt: skip
     if not task_finish(task=task, result=result, message=f"Film ready: {film.duration:.1f} s."):
         raise SupersededError
-    keep = {project.render_video.name, project.render_srt.name, project.render_vtt.name, project.render_poster.name}
+    keep = {project.render_video.name, project.render_srt.name, project.render_vtt.name, project.render_poster.name,
+            project.render_timeline.name}  # fmt: skip
     stale = [f for f in old if f and f.name not in keep]
     transaction.on_commit(lambda: [f.storage.delete(f.name) for f in stale])
-    shutil.rmtree(Path(film.video).parent, ignore_errors=True)
+    shutil.rmtree(output.folder, ignore_errors=True)
     return "compose"
 
 

@@ -1,0 +1,210 @@
+"""The bundle: everything about a project in one zip (project JSON, keyframes, narration,
+segments, music, film, subtitles, timeline), and importing one back as a new project."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+
+from projects.models import Character, Project
+from shots.models import Shot
+from tasks.storage import local_path, store
+
+FORMAT = "storyvideo-bundle"
+MAX_MEMBERS = 2000
+MAX_UNPACKED_BYTES = 4 * 1024**3
+_MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/[A-Za-z0-9_.-]{1,100}|[A-Za-z0-9_.-]{1,100})$")
+_PROJECT_FIELDS = {"title": "title", "story": "story", "language": "language", "style": "style",
+                   "aspectRatio": "aspect_ratio", "resolution": "resolution", "shotCount": "shot_count",
+                   "voice": "voice", "autoRender": "auto_render", "burnSubtitles": "burn_subtitles"}  # fmt: skip
+
+
+def bundle_write(*, project: Project, path: Path) -> Path:
+    """Write the project's bundle to ``path`` (a zip; media already compressed is stored)."""
+    shots = list(project.shots.order_by("order").prefetch_related("characters"))
+    manifest = project.render_manifest or {}
+    segments = {item["shotId"]: item["file"] for item in manifest.get("segments", [])}
+    files: dict[str, Any] = {}
+    shot_entries = []
+    for index, shot in enumerate(shots, 1):
+        entry: dict[str, Any] = {
+            "prompt": shot.prompt, "negativePrompt": shot.negative_prompt, "narration": shot.narration,
+            "camera": shot.camera, "transition": shot.transition, "pinnedDuration": shot.pinned_duration,
+            "seed": shot.seed, "characters": [c.name for c in shot.characters.all()],
+            "imageSource": shot.image_source, "speechSource": shot.speech_source,
+            "speechDuration": shot.speech_duration,
+        }  # fmt: skip
+        if shot.image_file:
+            entry["image"] = f"keyframes/shot-{index:02d}{Path(shot.image_file.name).suffix}"
+            files[entry["image"]] = shot.image_file
+        if shot.speech_file:
+            entry["speech"] = f"audio/shot-{index:02d}.wav"
+            files[entry["speech"]] = shot.speech_file
+        if str(shot.id) in segments:
+            files[f"segments/shot-{index:02d}.mp4"] = segments[str(shot.id)]
+        shot_entries.append(entry)
+    render: dict[str, Any] = {}
+    for key, field, name in (("video", project.render_video, "film.mp4"), ("srt", project.render_srt, "film.srt"),
+                             ("vtt", project.render_vtt, "film.vtt"), ("poster", project.render_poster, "poster.jpg"),
+                             ("timeline", project.render_timeline, "timeline.otio")):  # fmt: skip
+        if field:
+            render[key] = name
+            files[name] = field
+    if project.music:
+        files[f"music/{Path(project.music.name).name}"] = project.music
+    body = {
+        "format": FORMAT,
+        "version": 1,
+        "project": {json_name: getattr(project, attr) for json_name, attr in _PROJECT_FIELDS.items()},
+        "characters": [
+            {"name": c.name, "description": c.description, "seed": c.seed} for c in project.characters.all()
+        ],
+        "shots": shot_entries,
+        "render": {
+            **render,
+            "duration": project.render_duration,
+            "version": project.render_hash,
+            "cues": manifest.get("cues", []),
+        },
+    }
+    from django.core.files.storage import default_storage
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.json", json.dumps(body, ensure_ascii=False, indent=2), zipfile.ZIP_DEFLATED)
+        for name, source in files.items():
+            compress = (
+                zipfile.ZIP_DEFLATED if name.endswith((".srt", ".otio", ".wav", ".xml", ".edl")) else zipfile.ZIP_STORED
+            )
+            if isinstance(source, str):
+                with default_storage.open(source, "rb") as handle:
+                    archive.writestr(zipfile.ZipInfo(name), handle.read(), compress)
+            else:
+                archive.write(local_path(source), name, compress)
+    return path
+
+
+def _read_member(archive: zipfile.ZipFile, name: str | None, folder: Path) -> Path | None:
+    if not name:
+        return None
+    if not isinstance(name, str) or not _MEMBER.match(name) or name not in archive.namelist():
+        raise ValidationError({"bundle": f"The bundle names a file it does not hold: {str(name)[:100]!r}."})
+    target = folder / name.replace("/", "__")
+    with archive.open(name) as source, open(target, "wb") as sink:
+        while block := source.read(1 << 20):
+            sink.write(block)
+    return target
+
+
+def _check_image(path: Path) -> None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except Exception:
+        raise ValidationError({"bundle": f"{path.name.replace('__', '/')} is not a readable image."}) from None
+
+
+def _check_audio(path: Path) -> float:
+    from inference.errors import EngineError
+    from inference.speech import wav_info
+
+    try:
+        return wav_info(path)[0]
+    except EngineError as exc:
+        raise ValidationError({"bundle": str(exc)}) from None
+
+
+@transaction.atomic
+def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
+    """A new project from a bundle. Every member is checked (names, sizes, types) before
+    anything is kept; a bad bundle changes nothing and says what is wrong."""
+    from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
+    from shots.serializers import ShotCreateSerializer
+
+    if not zipfile.is_zipfile(upload):
+        raise ValidationError({"bundle": "Not a zip file: upload a bundle downloaded from StoryVideo."})
+    upload.seek(0)
+    with zipfile.ZipFile(upload) as archive, tempfile.TemporaryDirectory() as tmp:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+            raise ValidationError({"bundle": "The bundle is too large to import."})
+        try:
+            body = json.loads(archive.read("project.json"))
+        except (KeyError, ValueError):
+            raise ValidationError({"bundle": "The bundle has no readable project.json."}) from None
+        if not isinstance(body, dict) or body.get("format") != FORMAT or body.get("version") != 1:
+            raise ValidationError({"bundle": "project.json is not a StoryVideo bundle of version 1."})
+        project_data = ProjectCreateSerializer(data=body.get("project") or {})
+        project_data.is_valid(raise_exception=True)
+        folder = Path(tmp)
+        project = Project.objects.create(
+            owner=owner, status=Project.Status.READY,
+            **{_PROJECT_FIELDS[key]: value for key, value in project_data.validated_data.items()},
+        )  # fmt: skip
+        if not project.title:
+            project.title = project.story[:40]
+        characters = {}
+        for item in body.get("characters") or []:
+            character = CharacterCreateSerializer(data=item)
+            character.is_valid(raise_exception=True)
+            c = character.validated_data
+            characters[c["name"]] = Character.objects.create(
+                project=project, seed=c.get("seed", 0), name=c["name"], description=c.get("description", "")
+            )  # fmt: skip
+        for order, item in enumerate((body.get("shots") or [])[:500]):
+            fields = {k: item.get(k) for k in ("prompt", "negativePrompt", "narration", "camera", "transition",
+                                               "pinnedDuration", "seed") if item.get(k) is not None}  # fmt: skip
+            shot_data = ShotCreateSerializer(data=fields)
+            shot_data.is_valid(raise_exception=True)
+            v = shot_data.validated_data
+            shot = Shot(
+                project=project, order=order, prompt=v["prompt"], negative_prompt=v.get("negativePrompt", ""),
+                narration=v.get("narration", ""), camera=v.get("camera", "zoom_in"),
+                transition=v.get("transition", "dissolve"), pinned_duration=v.get("pinnedDuration"),
+                seed=v.get("seed", 0), image_source=str(item.get("imageSource", ""))[:200],
+                speech_source=str(item.get("speechSource", ""))[:200],
+            )  # fmt: skip
+            image = _read_member(archive, item.get("image"), folder)
+            if image is not None:
+                _check_image(image)
+                shot.image_file.name, shot.image_hash = store(image, folder="shots/image")
+            speech = _read_member(archive, item.get("speech"), folder)
+            if speech is not None:
+                shot.speech_duration = round(_check_audio(speech), 3)
+                shot.speech_file.name, shot.speech_hash = store(speech, folder="shots/speech")
+            shot.save()
+            shot.characters.set([characters[n] for n in item.get("characters") or [] if n in characters])
+        render = body.get("render") or {}
+        video = _read_member(archive, render.get("video"), folder)
+        if video is not None:
+            from inference.errors import EngineError
+            from inference.media import probe
+
+            try:
+                found = probe(video)
+            except EngineError as exc:
+                raise ValidationError({"bundle": str(exc)}) from None
+            if not found.video_streams:
+                raise ValidationError({"bundle": "The bundle's film has no picture."})
+            project.render_video.name, project.render_hash = store(video, folder="renders")
+            project.render_duration = round(found.duration, 3)
+            for key, field in (("srt", "render_srt"), ("vtt", "render_vtt"), ("poster", "render_poster"),
+                               ("timeline", "render_timeline")):  # fmt: skip
+                path = _read_member(archive, render.get(key), folder)
+                if path is not None:
+                    getattr(project, field).name = store(path, folder="renders")[0]
+            project.status = Project.Status.RENDERED
+            from django.utils import timezone
+
+            project.rendered_at = timezone.now()
+        project.save()
+    return project
