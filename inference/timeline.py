@@ -94,7 +94,7 @@ def build_timeline(
             )
             subtitle_at = end
     if music:
-        reference = otio.schema.ExternalReference(target_url=music)
+        reference = otio.schema.ExternalReference(target_url=music, available_range=_range(0, film_frames))
         music_track.append(
             otio.schema.Clip(name="Music", media_reference=reference, source_range=_range(0, film_frames))
         )

@@ -25,10 +25,13 @@ def store(path: Path, *, folder: str) -> tuple[str, str]:
     Never a name from a client or a model."""
     digest = file_digest(path)
     name = f"{folder}/{digest[:32]}{path.suffix.lower()}"
-    if not default_storage.exists(name):
-        with open(path, "rb") as handle:
-            name = default_storage.save(name, File(handle))
-    return name, digest
+    if default_storage.exists(name):
+        if default_storage.size(name) == path.stat().st_size:
+            return name, digest
+        default_storage.delete(name)  # damaged copy (a truncated upload, a full disk): write it again
+    with open(path, "rb") as handle:
+        saved = default_storage.save(name, File(handle))
+    return saved, digest
 
 
 def local_path(field_file: Any) -> Path:

@@ -1,0 +1,236 @@
+"""Composition: the film, its subtitles, its timeline and bundle, probed with ffprobe."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import itertools
+import json
+import re
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inference.compose import FPS, TRANSITION_FRAMES, ShotInput, compose_film
+from inference.image import draft_card
+from inference.kenburns import crop_box
+from inference.speech import espeak
+from inference.subtitles import Cue, text_width, to_ass, wrap
+from inference.timeline import TimelineShot, build_timeline, write_timeline
+
+W, H = 640, 360
+EN = ["The keeper climbed the stairs.", "The lamp went out in the storm.", "The cat saved the boat."]
+ZH = "很久很久以前，月亮上住着一只白色的小兔子，它每天都在桂花树下捣药。"
+
+
+def ffprobe(path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries",
+         "format=duration:stream=codec_type,codec_name,width,height,pix_fmt,display_aspect_ratio", "-of", "json",
+         str(path)],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out)
+
+
+def frame_at(video: Path, seconds: float) -> Any:
+    from PIL import Image
+
+    png = subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(video), "-frames:v", "1", "-f", "image2pipe",
+         "-vcodec", "png", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return Image.open(io.BytesIO(png)).convert("L")
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> list[ShotInput]:
+    folder = tmp_path_factory.mktemp("shots")
+    made = []
+    for index, (text, camera, transition) in enumerate(
+        zip(EN, ["zoom_in", "pan_left", "pan_up"], ["dissolve", "cut", "fade"], strict=True)
+    ):
+        image = draft_card(
+            f"scene {index}", width=W, height=H, style="storybook", seed=index, path=folder / f"{index}.png"
+        )
+        speech = espeak(text, language="en", path=folder / f"{index}.wav")
+        made.append(ShotInput(image=Path(image.path), duration=speech.duration + 0.6, camera=camera,
+                              transition=transition, narration=text, audio=Path(speech.path),
+                              audio_duration=speech.duration))  # fmt: skip
+    return made
+
+
+@pytest.fixture(scope="module")
+def film(shots: list[ShotInput], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    root = tmp_path_factory.mktemp("film")
+    return compose_film(shots, width=W, height=H, cache_dir=root / "cache", out_dir=root / "out")
+
+
+def test_the_film_has_picture_and_sound_at_the_right_size_and_length(shots: list[ShotInput], film: Any) -> None:
+    info = ffprobe(film.video)
+    video = [s for s in info["streams"] if s["codec_type"] == "video"]
+    audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
+    assert len(video) == 1 and len(audio) == 1
+    assert (video[0]["codec_name"], video[0]["pix_fmt"], audio[0]["codec_name"]) == ("h264", "yuv420p", "aac")
+    assert (video[0]["width"], video[0]["height"]) == (W, H)
+    # Segments (each shot plus its transition handles) minus the overlaps = own times + transitions.
+    segments = sum(p.head + p.core + p.tail for p in film.placements)
+    overlaps = sum(p.head for p in film.placements)
+    assert float(info["format"]["duration"]) == pytest.approx((segments - overlaps) / FPS, abs=1 / FPS)
+    assert segments - overlaps == sum(round(s.duration * FPS) for s in shots) + 2 * TRANSITION_FRAMES
+    data = film.video.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat"), "faststart: the index comes first"
+    assert subprocess.run(["ffmpeg", "-v", "error", "-i", str(film.video), "-f", "null", "-"],
+                          capture_output=True, check=True).stderr == b""  # fmt: skip
+
+
+def _srt_cues(text: str) -> list[tuple[float, float, str]]:
+    cues = []
+    for block in text.strip().split("\n\n"):
+        lines = block.splitlines()
+        start, end = (
+            sum(float(x) * f for x, f in zip(re.split("[:,]", stamp)[:3], (3600, 60, 1), strict=True))
+            + int(stamp[-3:]) / 1000
+            for stamp in lines[1].split(" --> ")
+        )
+        cues.append((start, end, " ".join(lines[2:])))
+    return cues
+
+
+def test_subtitles_hold_every_line_in_order_inside_the_film_and_never_cross_a_transition(
+    shots: list[ShotInput], film: Any
+) -> None:
+    cues = _srt_cues(film.srt.read_text(encoding="utf-8"))
+    assert " ".join(text for *_, text in cues) == " ".join(s.narration for s in shots)
+    starts = [start for start, _, _ in cues]
+    assert starts == sorted(starts)
+    assert all(0 <= start < end <= film.duration + 1e-3 for start, end, _ in cues)
+    for start, end, _ in cues:
+        assert any(p.start / FPS - 1e-3 <= start and end <= (p.start + p.core) / FPS + 1e-3 for p in film.placements)
+    vtt = film.vtt.read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT") and vtt.count("-->") == len(cues)
+
+
+def test_a_burned_in_chinese_subtitle_draws_text_where_the_cue_is(tmp_path: Path, shots: list[ShotInput]) -> None:
+    speech = espeak(ZH, language="zh", path=tmp_path / "zh.wav")
+    shot = replace(shots[0], narration=ZH, audio=Path(speech.path), audio_duration=speech.duration,
+                   duration=speech.duration + 0.6, camera="static", transition="cut")  # fmt: skip
+    burned = compose_film([shot], width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "a")
+    plain = compose_film([shot], width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "b",
+                         burn_subtitles=False)  # fmt: skip
+    cue = burned.cues[0]
+    at = (cue.start + cue.end) / 2
+    with_text, without = frame_at(burned.video, at), frame_at(plain.video, at)
+    from PIL import ImageChops
+
+    difference = ImageChops.difference(with_text, without)
+    bottom = difference.crop((0, int(H * 0.72), W, H))
+    top = difference.crop((0, 0, W, int(H * 0.5)))
+    changed = sum(1 for value in bottom.getdata() if value > 60)
+    assert changed > 400, "the caption's glyphs are in the lower part of the frame"
+    assert max(top.getdata()) < 40, "and nowhere else"
+
+
+def test_recomposing_after_one_narration_changes_encodes_exactly_one_segment(
+    tmp_path: Path, shots: list[ShotInput]
+) -> None:
+    first = compose_film(shots, width=W, height=H, cache_dir=tmp_path / "cache", out_dir=tmp_path / "out")
+    assert first.encoded_segments == 3
+    speech = espeak("A different line entirely.", language="en", path=tmp_path / "new.wav")
+    edited = list(shots)
+    edited[2] = replace(shots[2], narration="A different line entirely.", audio=Path(speech.path),
+                        audio_duration=speech.duration, duration=speech.duration + 0.6)  # fmt: skip
+    second = compose_film(edited, width=W, height=H, cache_dir=tmp_path / "cache", out_dir=tmp_path / "out")
+    assert second.encoded_segments == 1
+    assert second.encoded_transitions == 0  # shot 2 -> 3 is a cut; shot 1 -> 2 is unchanged
+    assert second.digest != first.digest
+    assert not list((tmp_path / "out").glob(".*")), "no temporary files are left behind"
+
+
+def test_music_plays_under_the_narration(tmp_path: Path, shots: list[ShotInput]) -> None:
+    music = tmp_path / "music.wav"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(music)], check=True
+    )
+    silent = [replace(s, audio=None, audio_duration=0.0, narration="") for s in shots[:1]]
+    with_music = compose_film(silent, width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "m", music=music)
+    without = compose_film(silent, width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "n")
+
+    def mean_volume(path: Path) -> float:
+        report = subprocess.run(["ffmpeg", "-i", str(path), "-af", "volumedetect", "-f", "null", "-"],
+                                capture_output=True, text=True).stderr  # fmt: skip
+        found = re.search(r"mean_volume: (-?[\d.]+|-inf) dB", report)
+        assert found
+        return float(found.group(1)) if found.group(1) != "-inf" else -200.0
+
+    assert mean_volume(with_music.video) > -45  # looped for the whole film, not just its 2 s
+    assert mean_volume(without.video) < -80
+
+
+def test_the_timeline_is_written_as_otio_fcp_xml_and_edl_and_parses_back(
+    tmp_path: Path, shots: list[ShotInput], film: Any
+) -> None:
+    import opentimelineio as otio
+
+    entries = [TimelineShot(f"Shot {i + 1}", f"segments/shot-{i + 1:02d}.mp4", f"audio/shot-{i + 1:02d}.wav",
+                            s.audio_duration, s.transition) for i, s in enumerate(shots)]  # fmt: skip
+    timeline = build_timeline("Lighthouse", entries, film.placements, music="music/bed.mp3", film_frames=film.frames)
+    paths = write_timeline(timeline, tmp_path, "timeline")
+    back = otio.adapters.read_from_file(str(paths["otio"]))
+    assert [t.name for t in back.tracks] == ["Video", "Narration", "Music", "Subtitles"]
+    assert back.duration().to_frames() == film.frames
+    video = back.tracks[0]
+    assert [c.name for c in video.find_clips()] == ["Shot 1", "Shot 2", "Shot 3"]
+    assert len([item for item in video if isinstance(item, otio.schema.Transition)]) == 1
+    subtitles = [c.metadata["text"] for c in back.tracks[3].find_clips()]
+    assert subtitles == [c.text for c in film.cues]
+    fcp = otio.adapters.read_from_file(str(paths["fcpxml"]), adapter_name="fcp_xml")
+    assert len(list(fcp.video_tracks()[0].find_clips())) == 3
+    edl = otio.adapters.read_from_file(str(paths["edl"]), adapter_name="cmx_3600", rate=FPS)
+    assert [c.name for c in edl.video_tracks()[0].find_clips()] == ["Shot 1", "Shot 2", "Shot 3"]
+
+
+def test_camera_moves_start_and_end_at_rest_and_move_smoothly() -> None:
+    for camera in ("zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down"):
+        boxes = [crop_box(camera, i / 119, (2560, 1440)) for i in range(120)]
+        xs = [b[0] + b[2] / 2 for b in boxes]
+        ws = [b[2] for b in boxes]
+        for series in (xs, ws):
+            steps = [b - a for a, b in itertools.pairwise(series)]
+            assert abs(steps[0]) < 0.1 and abs(steps[-1]) < 0.1, f"{camera} starts and ends at rest"
+            jerks = [abs(b - a) for a, b in itertools.pairwise(steps)]
+            assert max(jerks) <= 0.05 * max(abs(step) for step in steps) + 1e-9, f"{camera} never lurches"
+        assert all(b[0] >= 0 and b[0] + b[2] <= 2560 + 1e-6 and b[1] >= 0 and b[1] + b[3] <= 1440 + 1e-6 for b in boxes)
+
+
+def test_subtitle_lines_wrap_by_width_in_chinese_and_english() -> None:
+    english = wrap("Pip leapt onto the window ledge and knocked over a forgotten lantern.", 24)
+    assert all(text_width(line) <= 24 for line in english)
+    assert " ".join(english).split() == [
+        "Pip",
+        "leapt",
+        "onto",
+        "the",
+        "window",
+        "ledge",
+        "and",
+        "knocked",
+        "over",
+        "a",
+        "forgotten",
+        "lantern.",
+    ]
+    chinese = wrap("小兔子决定帮助他们。它把桂花收集起来，做成了一盏会发光的花灯。", 20)
+    assert "".join(chinese) == "小兔子决定帮助他们。它把桂花收集起来，做成了一盏会发光的花灯。"
+    assert all(line[0] not in "，。！？、" for line in chinese)
+    assert all(text_width(line) <= 22 for line in chinese)
+
+
+def test_no_subtitle_text_can_restyle_the_burned_in_captions() -> None:
+    ass = to_ass([Cue(0, 1, "{\\b1\\c&H0000FF&}hello\\N")], width=W, height=H, font_name="Noto Sans CJK SC")
+    dialogue = ass.strip().splitlines()[-1]
+    assert "{" not in dialogue.split(",,", 1)[1] and "\\b1" not in dialogue

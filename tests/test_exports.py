@@ -1,0 +1,154 @@
+"""The render task, its safety, and the downloads: exports, bundles, music."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from inference.image import draft_card
+from inference.speech import espeak
+from projects.models import Project
+from shots.models import Shot
+from tasks.jobs import run_task
+from tasks.models import Task
+from tasks.storage import local_path, store
+from tests.factories import ProjectFactory, ShotFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LINES = ["Ada climbed the spiral stairs.", "Pip followed, counting the steps."]
+
+
+def shot_with_media(project: Project, order: int, narration: str, tmp: Path) -> Shot:
+    image = draft_card(f"scene {order}", width=640, height=360, style=project.style, seed=order,
+                       path=tmp / f"k{order}.png")  # fmt: skip
+    speech = espeak(narration, language="en", path=tmp / f"s{order}.wav")
+    shot = ShotFactory(project=project, order=order, narration=narration, prompt=f"scene {order}")
+    shot.image_file.name, shot.image_hash = store(Path(image.path), folder="shots/image")
+    shot.speech_file.name, shot.speech_hash = store(Path(speech.path), folder="shots/speech")
+    shot.speech_duration, shot.image_source, shot.speech_source = speech.duration, "draft", "espeak:en-us"
+    shot.save()
+    return shot
+
+
+def render(project: Project) -> Task:
+    task = Task.objects.create(kind="compose", project=project)
+    run_task(str(task.id))
+    task.refresh_from_db()
+    return task
+
+
+@pytest.fixture
+def rendered(user: Any, tmp_path: Path) -> Project:
+    project = ProjectFactory(owner=user, resolution="480p", title="The Keeper's Cat")
+    for order, line in enumerate(LINES):
+        shot_with_media(project, order, line, tmp_path)
+    task = render(project)
+    assert task.status == "finished", task.message
+    project.refresh_from_db()
+    return project
+
+
+@pytest.mark.parametrize("broken", ["zero-byte keyframe", "truncated narration"])
+def test_a_broken_input_fails_the_render_clearly_and_keeps_the_previous_film(rendered: Project, broken: str) -> None:
+    film = rendered.render_video.name
+    film_bytes = Path(rendered.render_video.path).read_bytes()
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    if broken == "zero-byte keyframe":
+        Path(shot.image_file.path).write_bytes(b"")
+        expected = "Shot 1: its keyframe is missing or empty; regenerate it."
+    else:
+        wav = Path(shot.speech_file.path)
+        wav.write_bytes(wav.read_bytes()[:30])
+        expected = "Shot 1:"
+    task = render(rendered)
+    assert task.status == "failed"
+    assert task.message.startswith(expected) and "regenerate" in task.message.lower()
+    assert task.attempt == 1, "a broken input is a permanent error: no retries"
+    rendered.refresh_from_db()
+    assert rendered.render_video.name == film
+    assert Path(rendered.render_video.path).read_bytes() == film_bytes
+    leftovers = [p for p in Path(local_path(rendered.render_video)).parent.parent.rglob(".*") if p.is_file()]
+    assert not leftovers
+
+
+def test_every_download_answers_with_its_content_type(api: APIClient, other_api: APIClient, rendered: Project) -> None:
+    expected = {
+        "video": "video/mp4", "poster": "image/jpeg", "srt": "application/x-subrip", "vtt": "text/vtt",
+        "otio": "application/json", "fcpxml": "application/xml", "edl": "text/plain", "bundle": "application/zip",
+    }  # fmt: skip
+    for fmt, content_type in expected.items():
+        response = api.get(f"/api/v1/projects/{rendered.id}/exports/{fmt}")
+        assert response.status_code == 200, (fmt, response.status_code)
+        assert response["Content-Type"].startswith(content_type)
+        assert 'filename="the-keepers-cat.' in response["Content-Disposition"]
+        assert b"".join(response.streaming_content)
+        assert other_api.get(f"/api/v1/projects/{rendered.id}/exports/{fmt}").status_code == 404
+    assert api.get(f"/api/v1/projects/{rendered.id}/exports/gif").status_code == 404
+    edl = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/edl").streaming_content).decode()
+    assert "Shot 1" in edl and "Shot 2" in edl
+
+
+def test_downloads_before_a_render_say_to_render_first(api: APIClient, user: Any) -> None:
+    project = ProjectFactory(owner=user)
+    response = api.get(f"/api/v1/projects/{project.id}/exports/video")
+    assert response.status_code == 409
+    assert "render it first" in response.json()["error"]["message"]
+
+
+def test_a_bundle_round_trips_into_a_new_project(api: APIClient, rendered: Project) -> None:
+    response = api.get(f"/api/v1/projects/{rendered.id}/exports/bundle")
+    data = b"".join(response.streaming_content)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+    assert {"project.json", "film.mp4", "film.srt", "film.vtt", "poster.jpg", "timeline.otio",
+            "keyframes/shot-01.png", "audio/shot-02.wav", "segments/shot-01.mp4"} <= names  # fmt: skip
+    imported = api.post("/api/v1/projects/import", {"bundle": io.BytesIO(data)}, format="multipart")
+    assert imported.status_code == 201, imported.content
+    copy = Project.objects.get(pk=imported.json()["id"])
+    assert copy.id != rendered.id and copy.owner_id == rendered.owner_id
+    assert (copy.title, copy.story, copy.style) == (rendered.title, rendered.story, rendered.style)
+    pairs = zip(copy.shots.order_by("order"), rendered.shots.order_by("order"), strict=True)
+    for new, old in pairs:
+        assert (new.prompt, new.narration, new.camera, new.transition) == (old.prompt, old.narration, old.camera,
+                                                                           old.transition)  # fmt: skip
+        assert (new.image_hash, new.speech_hash) == (old.image_hash, old.speech_hash)
+    assert copy.render_hash == rendered.render_hash and copy.status == "rendered"
+
+
+def test_a_bad_bundle_is_refused_and_changes_nothing(api: APIClient) -> None:
+    before = Project.objects.count()
+    assert (
+        api.post("/api/v1/projects/import", {"bundle": io.BytesIO(b"not a zip")}, format="multipart").status_code == 400
+    )
+    forged = io.BytesIO()
+    with zipfile.ZipFile(forged, "w") as archive:
+        archive.writestr("project.json", '{"format": "storyvideo-bundle", "version": 1, "project": {"story": "x"},'
+                                         '"shots": [{"prompt": "p", "image": "../../etc/passwd"}]}')  # fmt: skip
+    forged.seek(0)
+    response = api.post("/api/v1/projects/import", {"bundle": forged}, format="multipart")
+    assert response.status_code == 400 and "bundle" in response.json()["error"]["fields"]
+    assert Project.objects.count() == before
+
+
+def test_music_upload_is_checked_stored_by_hash_and_recomposes(
+    api: APIClient, rendered: Project, tmp_path: Path
+) -> None:
+    bad = api.put(f"/api/v1/projects/{rendered.id}/music", {"file": io.BytesIO(b"hello")}, format="multipart")
+    assert bad.status_code == 400 and "file" in bad.json()["error"]["fields"]
+    music = tmp_path / "my song.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=3", str(music)],
+                   check=True)  # fmt: skip
+    with open(music, "rb") as handle:
+        response = api.put(f"/api/v1/projects/{rendered.id}/music", {"file": handle}, format="multipart")
+    assert response.status_code == 200, response.content
+    rendered.refresh_from_db()
+    assert rendered.music.name.startswith("music/") and "my song" not in rendered.music.name
+    compose = rendered.tasks.filter(kind="compose").order_by("-created_at").first()
+    assert compose is not None and compose.status == "pending"
