@@ -213,9 +213,38 @@ def render_transition(tail: Path, head: Path, kind: str, frames: int, path: Path
     os.replace(tmp, path)
 
 
+SPEECH_LEVEL_DB = -20.0  # RMS of the voiced parts, in dBFS: about -16 LUFS for speech
+
+
+def speech_gain_db(path: Path) -> float:
+    """The gain that brings a narration clip's voiced parts to SPEECH_LEVEL_DB: the RMS of the
+    50 ms windows above -50 dBFS (pauses do not count), measured in one read of the WAV."""
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path), "rb") as wav:
+        width, rate, raw = wav.getsampwidth(), wav.getframerate(), wav.readframes(wav.getnframes())
+        channels = wav.getnchannels()
+    if width not in (2, 4):
+        return 0.0
+    samples = np.frombuffer(raw, dtype=np.int16 if width == 2 else np.int32).astype(np.float64)
+    samples /= 32768.0 if width == 2 else 2147483648.0
+    window = max(1, rate * channels // 20)
+    usable = len(samples) // window * window
+    if not usable:
+        return 0.0
+    power = (samples[:usable].reshape(-1, window) ** 2).mean(axis=1)
+    voiced = power[power > 10 ** (-50 / 10)]
+    if not len(voiced):
+        return 0.0
+    level = 10 * np.log10(voiced.mean())
+    return float(np.clip(SPEECH_LEVEL_DB - level, -20.0, 20.0))
+
+
 def normalized(path: Path, *, cache_dir: Path, loudness: float) -> Path:
-    """The clip at 48 kHz stereo, loudness-normalised to ``loudness`` LUFS; cached by content,
-    so a recompose re-measures only the narration that changed."""
+    """The clip at 48 kHz stereo, loudness-normalised to ``loudness`` LUFS by ffmpeg's loudnorm;
+    cached by content (music is measured once, however often the film is recomposed)."""
     target = cache_dir / f"norm-{_digest_file(path)[:32]}-{loudness:g}.wav"
     if not target.exists():
         tmp = target.with_name(f".{target.name}.tmp.wav")
@@ -227,8 +256,9 @@ def normalized(path: Path, *, cache_dir: Path, loudness: float) -> Path:
 
 def build_audio(shots: list[ShotInput], placements: list[Placement], *, seconds: float, music: Path | None,
                 cache_dir: Path, path: Path) -> None:  # fmt: skip
-    """Narration on the film's timeline (each clip normalised to -16 LUFS), music looped under it
-    (normalised to -30 LUFS) and ducked while someone speaks, then a limiter against clipping."""
+    """Narration on the film's timeline (each clip brought to one speech level), music looped
+    under it (loudness-normalised to -30 LUFS) and ducked while someone speaks, then a limiter
+    against clipping."""
     inputs: list[str] = []
     chains: list[str] = []
     voices: list[str] = []
@@ -236,9 +266,12 @@ def build_audio(shots: list[ShotInput], placements: list[Placement], *, seconds:
         if shot.audio is None:
             continue
         index = len(voices)
-        inputs += ["-i", str(normalized(shot.audio, cache_dir=cache_dir, loudness=-16))]
+        inputs += ["-i", str(shot.audio)]
         delay = round(place.start / FPS * 1000)
-        chains.append(f"[{index}:a]atrim=0:{place.core / FPS:.4f},adelay={delay}|{delay}[n{index}]")
+        chains.append(
+            f"[{index}:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+            f"volume={speech_gain_db(shot.audio):.2f}dB,atrim=0:{place.core / FPS:.4f},adelay={delay}|{delay}[n{index}]"
+        )
         voices.append(f"[n{index}]")
     if voices:
         chains.append(f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0:dropout_transition=0,"

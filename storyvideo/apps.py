@@ -7,6 +7,8 @@ class StoryVideoConfig(AppConfig):
     verbose_name = "StoryVideo"
 
     def ready(self) -> None:
+        from storyvideo import checks  # noqa: F401 - registers the start-up checks
+
         if settings.EMBEDDED_REDIS:
             from storyvideo.embedded import ensure_redis
 

@@ -75,7 +75,7 @@ def test_the_film_has_picture_and_sound_at_the_right_size_and_length(shots: list
     audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
     assert len(video) == 1 and len(audio) == 1
     assert (video[0]["codec_name"], video[0]["pix_fmt"], audio[0]["codec_name"]) == ("h264", "yuv420p", "aac")
-    assert (video[0]["width"], video[0]["height"]) == (W, H)
+    assert (video[0]["width"], video[0]["height"], video[0].get("display_aspect_ratio", "16:9")) == (W, H, "16:9")
     # Segments (each shot plus its transition handles) minus the overlaps = own times + transitions.
     segments = sum(p.head + p.core + p.tail for p in film.placements)
     overlaps = sum(p.head for p in film.placements)
@@ -85,6 +85,31 @@ def test_the_film_has_picture_and_sound_at_the_right_size_and_length(shots: list
     assert data.index(b"moov") < data.index(b"mdat"), "faststart: the index comes first"
     assert subprocess.run(["ffmpeg", "-v", "error", "-i", str(film.video), "-f", "null", "-"],
                           capture_output=True, check=True).stderr == b""  # fmt: skip
+
+
+def _onsets(path: Path) -> list[float]:
+    """Where sound starts: at 0 unless the file opens with silence, then after each silence
+    (ffmpeg's silencedetect)."""
+    report = subprocess.run(
+        ["ffmpeg", "-i", str(path), "-af", "silencedetect=noise=-45dB:d=0.3", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.e-]+)", report)]
+    ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", report)]
+    opens_silent = bool(starts) and starts[0] <= 0.01
+    return ends if opens_silent else [0.0, *ends]
+
+
+def test_each_narration_starts_within_one_frame_of_its_shot(shots: list[ShotInput], film: Any) -> None:
+    """Audio and picture stay in sync over the whole film: every shot's narration begins where
+    its shot begins (plus the clip's own lead-in silence), to within one frame."""
+    film_onsets = _onsets(film.video)
+    for shot, place in zip(shots, film.placements, strict=True):
+        assert shot.audio is not None
+        lead = _onsets(shot.audio)[0]
+        expected = place.start / FPS + lead
+        nearest = min(film_onsets, key=lambda onset: abs(onset - expected))
+        assert abs(nearest - expected) <= 1 / FPS, (place.index, nearest, expected)
 
 
 def _srt_cues(text: str) -> list[tuple[float, float, str]]:

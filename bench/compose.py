@@ -1,0 +1,238 @@
+"""Composition benchmark: a 12-shot 720p24 film (camera moves, dissolves, burned-in subtitles,
+narration) made four ways, plus the recompose after editing one shot.
+
+1. this project (``inference.compose.compose_film``, cold cache);
+2. a plain MoviePy script (ImageClip zoom, CrossFadeIn, TextClip captions, CompositeVideoClip);
+3. one hand-written ffmpeg filter graph (zoompan per shot, an xfade chain, libass captions);
+4. the ``-c copy`` join of pre-encoded segments (the floor: what no renderer can beat);
+5. this project again after one shot's narration changed (warm cache).
+
+Each way runs in its own process, at least RUNS times; we report the median wall time, the
+real-time factor (film seconds per wall second) and the peak memory of the whole process tree.
+Usage: python bench/compose.py [RUNS] [WAY ...]   (writes bench/out/compose.json; ways default to all:
+project edit graph floor moviepy)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out" / "compose"
+W, H, SHOTS = 1280, 720, 12
+CAMERAS = ["zoom_in", "pan_right", "zoom_out", "pan_left", "pan_up", "pan_down"]
+
+
+def story_lines() -> list[str]:
+    from inference.storyboard import group_balanced
+    from inference.text import split_title
+
+    text = (ROOT.parent / "shared" / "stories" / "lighthouse.en.txt").read_text(encoding="utf-8")
+    clauses = [c.strip() + "," for s in split_title(text)[1].replace("\n", " ").split(". ") for c in s.split(", ")]
+    return [" ".join(group).rstrip(",") + "." for group in group_balanced(clauses, SHOTS)]
+
+
+def prepare() -> list[dict[str, object]]:
+    from inference.image import draft_card
+    from inference.speech import espeak
+
+    folder = OUT / "inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for index, line in enumerate(story_lines()):
+        image = draft_card(f"Shot {index + 1}: {line}", width=1536, height=864, style="cinematic", seed=index,
+                           path=folder / f"k{index:02d}.png")  # fmt: skip
+        speech = espeak(line, language="en", path=folder / f"s{index:02d}.wav")
+        shots.append({"image": image.path, "audio": speech.path, "speech": speech.duration, "text": line,
+                      "camera": CAMERAS[index % len(CAMERAS)]})  # fmt: skip
+    (folder / "shots.json").write_text(json.dumps(shots))
+    return shots
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of the command's whole process tree."""
+    peak = 0
+    started = time.perf_counter()
+    process = psutil.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                tree = [process, *process.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = process.communicate()
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[:3]} failed: {err.decode()[-800:]}")
+    return time.perf_counter() - started, peak / 2**20
+
+
+WAY = r"""
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+shots = json.loads(Path({inputs!r}).read_text())
+way, out = sys.argv[1], Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+W, H = {w}, {h}
+from inference.compose import FPS, ShotInput, compose_film, plan
+inputs = [ShotInput(image=Path(s["image"]), duration=s["speech"] + 0.6, camera=s["camera"], transition="dissolve",
+                    narration=s["text"], audio=Path(s["audio"]), audio_duration=s["speech"]) for s in shots]
+if way == "edit":
+    from inference.speech import espeak
+    new = espeak("And then, quite suddenly, everything changed.", language="en", path=out / "edit.wav")
+    inputs[5].narration, inputs[5].audio = "And then, quite suddenly, everything changed.", Path(new.path)
+    inputs[5].audio_duration, inputs[5].duration = new.duration, new.duration + 0.6
+if way in ("project", "edit"):
+    film = compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film")
+    print(json.dumps({{"seconds": film.duration, "segments": film.encoded_segments}}))
+elif way == "moviepy":
+    from moviepy import AudioFileClip, CompositeAudioClip, CompositeVideoClip, ImageClip, TextClip, vfx
+    from inference.fonts import cjk_font_path
+    font = str(cjk_font_path())
+    clips, audio, start = [], [], 0.0
+    for i, s in enumerate(shots):
+        length = s["speech"] + 0.6 + (0.5 if i else 0) + 0.5
+        still = ImageClip(s["image"]).resized(height=H)
+        moving = still.resized(lambda t, L=length: 1 + 0.15 * t / L).with_position("center").with_duration(length)
+        caption = (TextClip(font=font, text=s["text"], font_size=37, color="white", stroke_color="black",
+                            stroke_width=2, method="caption", size=(int(W * 0.88), None))
+                   .with_position(("center", 0.78), relative=True).with_duration(s["speech"]))
+        shot = CompositeVideoClip([moving, caption.with_start(0.5 if i else 0)], size=(W, H)).with_duration(length)
+        if i:
+            shot = shot.with_effects([vfx.CrossFadeIn(0.5)])
+        clips.append(shot.with_start(start))
+        audio.append(AudioFileClip(s["audio"]).with_start(start + (0.5 if i else 0)))
+        start += length - 0.5
+    film = CompositeVideoClip(clips, size=(W, H)).with_audio(CompositeAudioClip(audio))
+    film.write_videofile(str(out / "moviepy.mp4"), fps=FPS, codec="libx264", audio_codec="aac", preset="veryfast",
+                         threads=os.cpu_count(), logger=None)
+elif way in ("graph", "floor"):
+    import subprocess
+    from inference import kenburns
+    from inference.compose import TRANSITION_FRAMES
+    from inference.media import ffmpeg_exe
+    from inference.subtitles import to_ass
+    placements = plan(inputs, width=W, height=H)
+    if way == "floor":
+        # the segments this project already encoded, joined by stream copy with the sound track
+        cache = Path(sys.argv[3])
+        parts = sorted(cache.glob("seg-*/core.mp4"))
+        (out / "list.txt").write_text("".join(f"file '{{p}}'\n" for p in parts))
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(out / "list.txt"),
+                        "-i", shots[0]["audio"], "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac",
+                        "-movflags", "+faststart", str(out / "floor.mp4")], check=True)
+        raise SystemExit
+    args, chains, lengths = [], [], []
+    for i, (s, p) in enumerate(zip(inputs, placements)):
+        frames = p.head + p.core + p.tail
+        lengths.append(frames / FPS)
+        args += ["-i", str(s.image)]
+        chains.append(f"[{{i}}:v]{{kenburns.zoompan_filter(s.camera, frames, W, H, FPS)}},format=yuv420p[v{{i}}]")
+    running, last = lengths[0], "v0"
+    for i in range(1, len(inputs)):
+        offset = running - TRANSITION_FRAMES / FPS
+        chains.append(f"[{{last}}][v{{i}}]xfade=transition=fade:duration={{TRANSITION_FRAMES / FPS}}"
+                      f":offset={{offset:.4f}}[x{{i}}]")
+        last, running = f"x{{i}}", offset + lengths[i]
+    cues = [c for p in placements for c in p.cues]
+    (out / "film.ass").write_text(to_ass(cues, width=W, height=H, font_name="Noto Sans CJK SC"), encoding="utf-8")
+    chains.append(f"[{{last}}]subtitles=film.ass,format=yuv420p[video]")
+    audio = []
+    for i, (s, p) in enumerate(zip(inputs, placements)):
+        args += ["-i", str(s.audio)]
+        delay = round(p.start / FPS * 1000)
+        chains.append(f"[{{len(inputs) + i}}:a]adelay={{delay}}|{{delay}}[a{{i}}]")
+        audio.append(f"[a{{i}}]")
+    chains.append(f"{{''.join(audio)}}amix=inputs={{len(audio)}}:normalize=0[audio]")
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *args, "-filter_complex", ";".join(chains), "-map", "[video]",
+                    "-map", "[audio]", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-c:a", "aac",
+                    "-movflags", "+faststart", "graph.mp4"], check=True, cwd=out)
+"""
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    ways = set(sys.argv[2:]) or {"project", "edit", "graph", "floor", "moviepy"}
+    previous = OUT.parent / "compose.json"
+    OUT.mkdir(parents=True, exist_ok=True)
+    shots = prepare()
+    script = OUT / "way.py"
+    script.write_text("import os\n" + WAY.format(root=str(ROOT), inputs=str(OUT / "inputs" / "shots.json"), w=W, h=H))
+    film_seconds = sum(float(str(s["speech"])) + 0.6 for s in shots) + 0.5 * SHOTS
+    results: dict[str, dict[str, Any]] = json.loads(previous.read_text())["results"] if previous.exists() else {}
+
+    def run_way(name: str, fresh: bool, extra: list[str] | None = None) -> None:
+        times, peaks = [], []
+        for _ in range(runs):
+            folder = OUT / name
+            if fresh:
+                shutil.rmtree(folder, ignore_errors=True)
+            wall, peak = measure([sys.executable, str(script), name, str(folder), *(extra or [])])
+            times.append(wall)
+            peaks.append(peak)
+        median = statistics.median(times)
+        results[name] = {"median_s": round(median, 2), "runs_s": [round(t, 2) for t in times],
+                         "realtime_x": round(film_seconds / median, 2), "peak_mib": round(max(peaks))}  # fmt: skip
+        print(name, results[name], flush=True)
+
+    if "project" in ways or "edit" in ways or "floor" in ways:
+        run_way("project", fresh=True)
+    # the recompose: a warm cache from a full compose, then one narration changed
+    edit_times, edit_peaks = [], []
+    for _ in range(runs if "edit" in ways else 0):
+        folder = OUT / "edit"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(OUT / "project", folder)
+        wall, peak = measure([sys.executable, str(script), "edit", str(folder)])
+        edit_times.append(wall)
+        edit_peaks.append(peak)
+    if edit_times:
+        results["edit"] = {"median_s": round(statistics.median(edit_times), 2),
+                           "runs_s": [round(t, 2) for t in edit_times], "peak_mib": round(max(edit_peaks))}  # fmt: skip
+        print("edit", results["edit"], flush=True)
+    if "graph" in ways:
+        run_way("graph", fresh=True)
+    if "floor" in ways:
+        run_way("floor", fresh=True, extra=[str(OUT / "project" / "cache")])
+    if "moviepy" in ways:
+        run_way("moviepy", fresh=True)
+    project = results["project"]["median_s"]
+    summary = {
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "film_seconds": round(film_seconds, 2),
+        "shots": SHOTS,
+        "size": f"{W}x{H}@24",
+        "project_vs_graph": round(project / results["graph"]["median_s"], 2),
+        "moviepy_vs_project": round(results["moviepy"]["median_s"] / project, 2),
+        "edit_vs_full": round(results["edit"]["median_s"] / project, 3),
+        "results": results,
+    }
+    (OUT.parent / "compose.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
