@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk ffmpeg
+SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk ffmpeg chromium
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help setup sysdeps run demo worker test lint typecheck fmt bench clean

@@ -1,10 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.generic import RedirectView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from projects import api as projects_api
+from projects import views as project_views
 from shots import api as shots_api
 from storyvideo import aliases, system_api
 from tasks import api as tasks_api
@@ -38,6 +41,13 @@ api_v1 = [
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", RedirectView.as_view(pattern_name="project-list-page", permanent=False)),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("projects/", project_views.project_list_page, name="project-list-page"),
+    path("projects/new/", project_views.project_new_page, name="project-new-page"),
+    path("projects/<uuid:project_id>/", project_views.project_editor_page, name="project-editor-page"),
+    path("projects/<uuid:project_id>/preview/", project_views.project_preview_page, name="project-preview-page"),
     path("api/v1/", include(api_v1)),
     path("api/", include(aliases.urlpatterns)),
     path("admin/rq/", include("django_rq.urls")),

@@ -14,6 +14,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     """In CI a skipped test is a failed test, except one marked gpu (CI has no GPU)."""
     outcome = yield
     report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)  # lets fixtures see whether the test failed
     if os.environ.get("CI") and report.skipped and item.get_closest_marker("gpu") is None:
         report.outcome = "failed"
         report.longrepr = f"Skipped in CI, which is not allowed: {report.longrepr}"

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
+from projects.serializers import STORY_MAX_CHARS
+
+
+class ProjectForm(forms.Form):
+    """The new-film form: the same limits as the API."""
+
+    title = forms.CharField(max_length=200, required=False, help_text="Left empty, the story's first line is used.")
+    story = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, max_length=STORY_MAX_CHARS)
+    story_file = forms.FileField(
+        required=False, label="…or a .txt file", help_text="UTF-8 text, up to 20,000 characters."
+    )
+    style = forms.ChoiceField(choices=STYLE_CHOICES, initial="storybook")
+    aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label="Aspect ratio")
+    resolution = forms.ChoiceField(choices=[(k, k) for k in RESOLUTIONS], initial="720p")
+    shot_count = forms.IntegerField(min_value=1, max_value=60, initial=8, label="Shots")
+    voice = forms.CharField(max_length=100, required=False, help_text="Left empty, the voice follows the language.")
+    auto_render = forms.BooleanField(required=False, initial=True, label="Render the film when the shots are ready")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("story_file")
+        if upload:
+            if upload.size > STORY_MAX_CHARS * 4:
+                self.add_error("story_file", "The file is too large for a story of 20,000 characters.")
+                return data
+            try:
+                data["story"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("story_file", "The file is not UTF-8 text.")
+                return data
+        story = (data.get("story") or "").strip()
+        if not story:
+            self.add_error("story", "Paste a story or choose a .txt file.")
+        elif len(story) > STORY_MAX_CHARS:
+            self.add_error(
+                "story" if not upload else "story_file", f"A story has at most {STORY_MAX_CHARS:,} characters."
+            )
+        data["story"] = story
+        return data

@@ -1,0 +1,44 @@
+"""Server-rendered pages: the project list, the new-film form, the editor and the preview."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from projects import selectors, services
+from projects.forms import ProjectForm
+
+DOWNLOADS = [("video", "Film (MP4)"), ("srt", "Subtitles (SRT)"), ("vtt", "Subtitles (WebVTT)"),
+             ("otio", "Timeline (OpenTimelineIO)"), ("fcpxml", "Timeline (FCP XML)"), ("edl", "Timeline (EDL)"),
+             ("bundle", "Everything (bundle)")]  # fmt: skip
+
+
+@login_required
+def project_list_page(request: HttpRequest) -> HttpResponse:
+    projects = selectors.project_list(user=request.user)[:200]
+    return render(request, "projects/list.html", {"projects": projects})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_new_page(request: HttpRequest) -> HttpResponse:
+    form = ProjectForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "story_file"}
+        project, _ = services.project_create(owner=request.user, **data)  # type: ignore[arg-type]
+        return redirect("project-editor-page", project.id)
+    return render(request, "projects/new.html", {"form": form})
+
+
+@login_required
+def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = selectors.project_get(user=request.user, project_id=project_id)
+    return render(request, "projects/editor.html", {"project": project})
+
+
+@login_required
+def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = selectors.project_get(user=request.user, project_id=project_id)
+    return render(request, "projects/preview.html", {"project": project, "downloads": DOWNLOADS})

@@ -1,0 +1,403 @@
+// The storyboard editor. Everything shown is built with textContent/attributes (never
+// innerHTML), so text from users and models is always text. Live updates arrive over the
+// project's WebSocket; on a gap, a disconnect or a reconnect the storyboard is read again, and
+// while the socket is down the page polls.
+"use strict";
+
+(function () {
+  const root = document.getElementById("editor");
+  if (!root) return;
+  const projectId = root.dataset.projectId;
+  const CAMERAS = ["static", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down"];
+  const TRANSITIONS = ["cut", "fade", "dissolve", "wipe_left", "wipe_right", "slide_left", "slide_right"];
+  const STAGES = ["image", "speech", "motion"];
+  const state = { project: null, shots: [], characters: [], tasks: new Map(), seq: null, socket: null, poll: null };
+  const list = document.getElementById("shots");
+  const template = document.getElementById("shot-template");
+  const liveState = document.getElementById("live-state");
+
+  function csrf() {
+    const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function api(path, options = {}) {
+    const response = await fetch(`/api/v1${path}`, {
+      method: options.method || "GET",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    if (response.status === 204) return null;
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const message = (body.error && body.error.message) || `The server answered ${response.status}.`;
+      throw new Error(message);
+    }
+    return body;
+  }
+
+  function taskKey(task) {
+    return `${task.kind}:${task.shotId || ""}`;
+  }
+
+  function rememberTask(task) {
+    const key = taskKey(task);
+    const known = state.tasks.get(key);
+    if (!known || known.createdAt <= task.createdAt) state.tasks.set(key, task);
+  }
+
+  async function load() {
+    const board = await api(`/projects/${projectId}/storyboard`);
+    state.project = board.project;
+    state.shots = board.shots;
+    state.characters = board.characters;
+    state.tasks = new Map();
+    board.tasks.forEach(rememberTask);
+    renderAll();
+  }
+
+  function option(select, values, current) {
+    select.replaceChildren(
+      ...values.map((value) => {
+        const item = document.createElement("option");
+        item.value = value;
+        item.textContent = value.replace("_", " ");
+        item.selected = value === current;
+        return item;
+      }),
+    );
+  }
+
+  function stageTask(shot, stage) {
+    return state.tasks.get(`${stage}:${shot.id}`);
+  }
+
+  function paintStatus(card, shot) {
+    const busy = STAGES.map((stage) => stageTask(shot, stage)).filter(
+      (task) => task && ["blocked", "pending", "processing"].includes(task.status),
+    );
+    const failed = STAGES.map((stage) => stageTask(shot, stage)).find((task) => task && task.status === "failed");
+    const badge = card.querySelector(".stage-status");
+    const fill = card.querySelector(".progress .fill");
+    if (busy.length) {
+      const running = busy.find((task) => task.status === "processing") || busy[0];
+      badge.textContent = `${running.kind}: ${running.status}`;
+      badge.dataset.state = "busy";
+      fill.style.width = `${running.progress}%`;
+      card.dataset.busy = "true";
+    } else {
+      badge.textContent = failed ? `${failed.kind} failed` : "ready";
+      badge.dataset.state = failed ? "failed" : "ready";
+      fill.style.width = failed ? "0%" : "100%";
+      card.dataset.busy = "false";
+    }
+    const error = card.querySelector(".error");
+    error.hidden = !failed;
+    error.textContent = failed ? failed.message : "";
+  }
+
+  function paintShot(card, shot, index) {
+    card.dataset.shotId = shot.id;
+    card.querySelector(".number").textContent = `Shot ${index + 1}`;
+    card.querySelector(".duration").textContent = `${shot.duration.toFixed(1)} s`;
+    card.querySelector(".source").textContent = [shot.image.source, shot.speech.source].filter(Boolean).join(" / ");
+    const image = card.querySelector(".keyframe");
+    if (shot.image.url && image.getAttribute("src") !== shot.image.url) image.src = shot.image.url;
+    image.hidden = !shot.image.url;
+    image.alt = shot.prompt.slice(0, 120);
+    for (const name of ["prompt", "narration"]) {
+      const field = card.querySelector(`.${name}`);
+      if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = shot[name];
+    }
+    option(card.querySelector(".camera"), CAMERAS, shot.camera);
+    option(card.querySelector(".transition"), TRANSITIONS, shot.transition);
+    card.querySelector(".listen").disabled = !shot.speech.url;
+    card.querySelector(".up").disabled = index === 0;
+    card.querySelector(".down").disabled = index === state.shots.length - 1;
+    paintStatus(card, shot);
+  }
+
+  function cardFor(shot) {
+    let card = list.querySelector(`[data-shot-id="${shot.id}"]`);
+    if (!card) {
+      card = template.content.firstElementChild.cloneNode(true);
+      card.dataset.shotId = shot.id;
+      card.tabIndex = 0;
+      for (const name of ["prompt", "narration"]) {
+        card.querySelector(`.${name}`).addEventListener("input", (event) => {
+          event.target.dataset.dirty = "true";
+        });
+      }
+    }
+    return card;
+  }
+
+  function renderAll() {
+    const cards = state.shots.map((shot, index) => {
+      const card = cardFor(shot);
+      paintShot(card, shot, index);
+      return card;
+    });
+    // Re-order the DOM only when the order changed: moving a node drops its focus, and a live
+    // re-read must never take the caret out of the card someone is typing in.
+    const current = Array.from(list.children);
+    if (current.length !== cards.length || current.some((card, index) => card !== cards[index])) {
+      list.replaceChildren(...cards);
+    }
+    renderCharacters();
+    renderProject();
+  }
+
+  function renderProject() {
+    const project = state.project;
+    document.getElementById("project-status").textContent = project.statusMessage || project.status;
+    const compose = state.tasks.get("compose:");
+    const bar = document.getElementById("render-progress");
+    const rendering = compose && ["blocked", "pending", "processing"].includes(compose.status);
+    bar.hidden = !rendering;
+    bar.querySelector(".fill").style.width = `${rendering ? compose.progress : 0}%`;
+    document.getElementById("render").disabled = Boolean(rendering);
+    const player = document.getElementById("player");
+    if (project.render && project.render.videoUrl) {
+      const video = player.querySelector("video");
+      if (video.getAttribute("src") !== project.render.videoUrl) {
+        video.src = project.render.videoUrl;
+        if (project.render.posterUrl) video.poster = project.render.posterUrl;
+      }
+      player.hidden = false;
+    }
+  }
+
+  function renderCharacters() {
+    const holder = document.getElementById("characters");
+    holder.replaceChildren(
+      ...state.characters.map((character) => {
+        const item = document.createElement("li");
+        const name = document.createElement("strong");
+        name.textContent = character.name;
+        const description = document.createElement("span");
+        const numbers = state.shots
+          .map((shot, index) => (character.shotIds.includes(shot.id) ? index + 1 : null))
+          .filter((number) => number !== null);
+        const where = numbers.length ? `shots ${numbers.join(", ")}` : "no shot yet";
+        description.textContent = ` ${character.description} (seed ${character.seed}; in ${where})`;
+        item.append(name, description);
+        return item;
+      }),
+    );
+  }
+
+  function shotIndex(card) {
+    return state.shots.findIndex((shot) => shot.id === card.dataset.shotId);
+  }
+
+  async function act(card, work) {
+    const error = card ? card.querySelector(".error") : null;
+    try {
+      await work();
+      if (error) error.hidden = true;
+    } catch (problem) {
+      if (error) {
+        error.hidden = false;
+        error.textContent = problem.message;
+      } else {
+        liveState.textContent = problem.message;
+      }
+    }
+  }
+
+  async function move(card, offset) {
+    const index = shotIndex(card);
+    const target = index + offset;
+    if (target < 0 || target >= state.shots.length) return;
+    const ids = state.shots.map((shot) => shot.id);
+    ids.splice(target, 0, ids.splice(index, 1)[0]);
+    await reorder(ids);
+    list.querySelector(`[data-shot-id="${ids[target]}"]`)?.focus();
+  }
+
+  async function reorder(ids) {
+    const shots = await api(`/projects/${projectId}/shots/reorder`, { method: "POST", body: { shotIds: ids } });
+    state.shots = shots;
+    renderAll();
+  }
+
+  list.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    const card = event.target.closest(".shot");
+    if (!button || !card) return;
+    const id = card.dataset.shotId;
+    if (button.classList.contains("save")) {
+      act(card, async () => {
+        const prompt = card.querySelector(".prompt");
+        const narration = card.querySelector(".narration");
+        const shot = await api(`/shots/${id}`, {
+          method: "PATCH",
+          body: {
+            prompt: prompt.value,
+            narration: narration.value,
+            camera: card.querySelector(".camera").value,
+            transition: card.querySelector(".transition").value,
+          },
+        });
+        prompt.dataset.dirty = narration.dataset.dirty = "false";
+        await load();
+        return shot;
+      });
+    } else if (button.classList.contains("regen")) {
+      act(card, async () => {
+        rememberTask(await api(`/shots/${id}/generate`, { method: "POST", body: { stage: button.dataset.stage } }));
+        renderAll();
+      });
+    } else if (button.classList.contains("listen")) {
+      const shot = state.shots[shotIndex(card)];
+      if (shot.speech.url) new Audio(shot.speech.url).play().catch(() => {});
+    } else if (button.classList.contains("up")) {
+      act(card, () => move(card, -1));
+    } else if (button.classList.contains("down")) {
+      act(card, () => move(card, 1));
+    } else if (button.classList.contains("add-after")) {
+      act(card, async () => {
+        await api(`/projects/${projectId}/shots`, { method: "POST", body: { prompt: "A new shot", afterShotId: id } });
+        await load();
+      });
+    } else if (button.classList.contains("delete")) {
+      if (!window.confirm("Delete this shot?")) return;
+      act(card, async () => {
+        await api(`/shots/${id}`, { method: "DELETE" });
+        await load();
+      });
+    }
+  });
+
+  // Keyboard reordering: Alt+ArrowUp / Alt+ArrowDown on a focused card.
+  list.addEventListener("keydown", (event) => {
+    const card = event.target.closest(".shot");
+    if (!card || !event.altKey || !["ArrowUp", "ArrowDown"].includes(event.key)) return;
+    event.preventDefault();
+    act(card, () => move(card, event.key === "ArrowUp" ? -1 : 1));
+  });
+
+  // Drag and drop reordering.
+  let dragged = null;
+  list.addEventListener("dragstart", (event) => {
+    dragged = event.target.closest(".shot");
+    if (dragged) {
+      dragged.classList.add("dragging");
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", dragged.dataset.shotId);
+    }
+  });
+  list.addEventListener("dragover", (event) => {
+    if (dragged) event.preventDefault();
+  });
+  list.addEventListener("drop", (event) => {
+    const target = event.target.closest(".shot");
+    if (!dragged || !target || target === dragged) return;
+    event.preventDefault();
+    const ids = state.shots.map((shot) => shot.id).filter((shotId) => shotId !== dragged.dataset.shotId);
+    const rect = target.getBoundingClientRect();
+    const after = event.clientY > rect.top + rect.height / 2;
+    ids.splice(ids.indexOf(target.dataset.shotId) + (after ? 1 : 0), 0, dragged.dataset.shotId);
+    act(null, () => reorder(ids));
+  });
+  list.addEventListener("dragend", () => {
+    if (dragged) dragged.classList.remove("dragging");
+    dragged = null;
+  });
+
+  document.getElementById("add-shot").addEventListener("click", () =>
+    act(null, async () => {
+      await api(`/projects/${projectId}/shots`, { method: "POST", body: { prompt: "A new shot" } });
+      await load();
+    }),
+  );
+
+  document.getElementById("render").addEventListener("click", () =>
+    act(null, async () => {
+      rememberTask(await api(`/projects/${projectId}/render`, { method: "POST" }));
+      renderProject();
+    }),
+  );
+
+  document.getElementById("character-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    act(null, async () => {
+      await api(`/projects/${projectId}/characters`, {
+        method: "POST",
+        body: { name: form.name.value, description: form.description.value },
+      });
+      form.reset();
+      await load();
+    });
+  });
+
+  function onEvent(event) {
+    if (event.type === "hello") {
+      state.seq = event.seq;
+      return;
+    }
+    const gap = state.seq !== null && event.seq !== state.seq + 1;
+    state.seq = event.seq;
+    if (gap || event.type === "storyboard") {
+      load().catch(() => {});
+      return;
+    }
+    if (event.type === "task") {
+      rememberTask(event.task);
+      const shot = state.shots.find((item) => item.id === event.task.shotId);
+      if (shot) {
+        const card = list.querySelector(`[data-shot-id="${shot.id}"]`);
+        if (card) paintStatus(card, shot);
+      } else if (event.task.kind === "compose" || event.task.kind === "storyboard") {
+        if (event.task.status === "finished") load().catch(() => {});
+        else renderProject();
+      }
+    } else if (event.type === "shot") {
+      const index = state.shots.findIndex((item) => item.id === event.shot.id);
+      if (index >= 0) {
+        state.shots[index] = event.shot;
+        const card = list.querySelector(`[data-shot-id="${event.shot.id}"]`);
+        if (card) paintShot(card, event.shot, index);
+      }
+    }
+  }
+
+  function polling(on) {
+    if (on && !state.poll) {
+      liveState.textContent = "Live updates paused; checking every few seconds.";
+      state.poll = window.setInterval(() => load().catch(() => {}), 3000);
+    } else if (!on && state.poll) {
+      window.clearInterval(state.poll);
+      state.poll = null;
+      liveState.textContent = "";
+    }
+  }
+
+  let retry = 1000;
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${window.location.host}/ws/projects/${projectId}/`);
+    state.socket = socket;
+    socket.addEventListener("open", () => {
+      retry = 1000;
+      polling(false);
+      load().catch(() => {});
+    });
+    socket.addEventListener("message", (message) => onEvent(JSON.parse(message.data)));
+    socket.addEventListener("close", () => {
+      polling(true);
+      window.setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    });
+  }
+
+  load()
+    .then(connect)
+    .catch((problem) => {
+      liveState.textContent = problem.message;
+      polling(true);
+    });
+})();
