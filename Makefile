@@ -69,6 +69,7 @@ test: setup lint typecheck
 bench: setup
 	$(BIN)/python bench/tasks_overhead.py
 	$(BIN)/python bench/compose.py
+	$(BIN)/python bench/editor.py
 
 clean:
 	rm -rf $(VENV) var

@@ -395,7 +395,10 @@
   }
 
   load()
-    .then(connect)
+    .then(() => {
+      performance.mark("storyvideo:usable"); // every card is on the page and can be edited
+      connect();
+    })
     .catch((problem) => {
       liveState.textContent = problem.message;
       polling(true);
