@@ -26,7 +26,7 @@ from pathlib import Path
 from inference import kenburns
 from inference.errors import EngineError
 from inference.fonts import cjk_font_path
-from inference.media import probe, run_ffmpeg
+from inference.media import file_digest, probe, run_ffmpeg
 from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
 from inference.types import Progress, no_progress
 
@@ -81,14 +81,6 @@ class FilmResult:
     segments: list[Path]  # each shot's cached segment folder (head/core/tail pieces)
 
 
-def _digest_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _key(**parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
@@ -138,7 +130,7 @@ def plan(shots: list[ShotInput], *, width: int, height: int) -> list[Placement]:
 
 def _segment_key(shot: ShotInput, place: Placement, *, last: bool, width: int, height: int, burn: bool) -> str:
     return _key(
-        image=_digest_file(shot.image), motion=_digest_file(shot.motion) if shot.motion else "",
+        image=file_digest(shot.image), motion=file_digest(shot.motion) if shot.motion else "",
         camera=shot.camera, head=place.head, core=place.core, tail=place.tail, last=last,
         size=[width, height], fps=FPS, burn=burn,
         cues=[(round(c.start - place.start / FPS, 3), round(c.end - place.start / FPS, 3), c.text) for c in place.cues]
@@ -245,7 +237,7 @@ def speech_gain_db(path: Path) -> float:
 def normalized(path: Path, *, cache_dir: Path, loudness: float) -> Path:
     """The clip at 48 kHz stereo, loudness-normalised to ``loudness`` LUFS by ffmpeg's loudnorm;
     cached by content (music is measured once, however often the film is recomposed)."""
-    target = cache_dir / f"norm-{_digest_file(path)[:32]}-{loudness:g}.wav"
+    target = cache_dir / f"norm-{file_digest(path)[:32]}-{loudness:g}.wav"
     if not target.exists():
         tmp = target.with_name(f".{target.name}.tmp.wav")
         run_ffmpeg(["-i", str(path), "-af", f"loudnorm=I={loudness:g}:TP=-2:LRA=11,aresample={SAMPLE_RATE}",
@@ -367,7 +359,7 @@ def _compose(
     (work / "film.vtt").write_text(to_vtt(cues), encoding="utf-8")
     poster_at = min(seconds / 2, (placements[0].core / FPS) / 2)
     run_ffmpeg(["-ss", f"{poster_at:.3f}", "-i", str(film), "-frames:v", "1", "-q:v", "3", str(work / "poster.jpg")])
-    digest = _digest_file(film)
+    digest = file_digest(film)
     final = {}
     for name in ("film.mp4", "film.srt", "film.vtt", "poster.jpg"):
         final[name] = out_dir / f"{digest[:16]}{Path(name).suffix}"

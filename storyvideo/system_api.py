@@ -66,7 +66,7 @@ class SystemApi(APIView):
         )
     )
     def get(self, request: Request) -> Response:
-        """Queue depths, live workers (with the devices they found) and the engines' back ends."""
+        """Queue depths, live workers and the engines' back ends (whether each can run here)."""
         from rq import Worker
 
         from inference.registry import backend_report
@@ -76,15 +76,10 @@ class SystemApi(APIView):
             queue = get_queue(name)
             queues[name] = {"queued": queue.count, "running": queue.started_job_registry.count}
         workers = [
-            {"name": w.name, "queues": w.queue_names(), "state": w.get_state(), "device": _worker_device(w)}
+            {"name": w.name, "queues": w.queue_names(), "state": w.get_state()}
             for w in Worker.all(connection=get_redis())
         ]
         return Response({"queues": queues, "workers": workers, "backends": backend_report()})
-
-
-def _worker_device(worker: Any) -> str:
-    value: Any = get_redis().hget(f"storyvideo:worker:{worker.name}", "device")
-    return value.decode() if value else ""
 
 
 class TokenRequestSerializer(StrictSerializer):
