@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from inference.errors import EngineError
-from inference.styles import CAMERA_MOVES
+from inference.styles import CAMERA_MOVES, TRANSITIONS
 from inference.text import split_sentences
-from inference.types import Progress, ShotPlan, Storyboard, no_progress
+from inference.types import CharacterPlan, Progress, ShotPlan, Storyboard, no_progress
 
 _MOVES = [move for move in CAMERA_MOVES if move != "static"]
 
@@ -58,3 +58,189 @@ def _is_cjk_text(sentences: list[str]) -> bool:
     from inference.text import detect_language
 
     return detect_language("".join(sentences)) == "zh"
+
+
+# --- language-model storyboards -----------------------------------------------------------
+MAX_CHARACTERS = 10
+MAX_SHOTS = 60
+
+
+def build_messages(story: str, *, language: str, shot_count: int, style: str) -> list[dict[str, str]]:
+    """The chat prompt, in the story's language: image prompts in English, narration in the
+    story's language, about ``shot_count`` shots, JSON only."""
+    schema = (
+        '{"title": str, "characters": [{"name": str, "description": str}], '
+        '"shots": [{"prompt": str, "narration": str, "camera": one of '
+        f"{list(CAMERA_MOVES)}, " + '"transition": one of ["cut", "fade", "dissolve", "wipe_left", "wipe_right", '
+        '"slide_left", "slide_right"], "characters": [names]}]}'
+    )
+    if language == "zh":
+        system = "你是分镜师。只输出一个 JSON 对象，不要输出其他文字。"
+        user = (
+            f"把下面的故事分成大约 {shot_count} 个镜头，风格：{style}。每个镜头的 prompt 用英文描述画面，"
+            f"narration 用中文，按顺序逐句覆盖故事的每一句话。characters 给出主要角色的外貌描述（英文）。"
+            f"JSON 格式：{schema}\n\n故事：\n{story}"
+        )
+    else:
+        system = "You are a storyboard artist. Answer with one JSON object and nothing else."
+        user = (
+            f"Cut the story below into about {shot_count} shots, style: {style}. Each shot's prompt describes the "
+            f"picture in English; its narration quotes the story's sentences in order, so that all narrations "
+            f"together cover every sentence. Describe each main character's appearance. JSON format: {schema}\n\n"
+            f"Story:\n{story}"
+        )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _first_json_object(text: str) -> object:
+    """The first balanced {...} in the text (models wrap JSON in prose or code fences)."""
+    import json
+
+    start = text.find("{")
+    while start != -1:
+        depth, in_string, escaped = 0, False, False
+        for index in range(start, len(text)):
+            char = text[index]
+            if in_string:
+                escaped = not escaped and char == "\\"
+                if char == '"' and not escaped:
+                    in_string = False
+                continue
+            if char == '"':
+                in_string = True
+            elif char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth == 0:
+                    candidate = text[start : index + 1]
+                    try:
+                        return json.loads(candidate)
+                    except ValueError:
+                        import re
+
+                        try:  # the commonest slip: trailing commas
+                            return json.loads(re.sub(r",\s*([}\]])", r"\1", candidate))
+                        except ValueError:
+                            break
+        start = text.find("{", start + 1)
+    raise ValueError("no JSON object in the answer")
+
+
+def _text(value: object, limit: int) -> str:
+    return " ".join(value.split())[:limit] if isinstance(value, str) else ""
+
+
+def _covers(story: str, narrations: list[str]) -> bool:
+    """Every sentence of the story appears in the joined narration, in order."""
+    joined = "".join("".join(n.split()) for n in narrations)
+    at = 0
+    for sentence in split_sentences(story):
+        found = joined.find("".join(sentence.split()), at)
+        if found < 0:
+            return False
+        at = found + len("".join(sentence.split()))
+    return True
+
+
+def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, model: str) -> Storyboard:
+    """Untrusted model output -> a storyboard: parsed against a strict shape, counts and lengths
+    capped, unknown values replaced by defaults, and the narration re-cut from the story when it
+    does not cover every sentence in order. Raises ValueError when nothing usable is there."""
+    data = _first_json_object(answer)
+    if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
+        raise ValueError("the answer has no list of shots")
+    notes: list[str] = []
+    characters: list[CharacterPlan] = []
+    seen: set[str] = set()
+    for item in data.get("characters") or []:
+        if not isinstance(item, dict):
+            continue
+        name = _text(item.get("name"), 100)
+        if name and name not in seen and len(characters) < MAX_CHARACTERS:
+            seen.add(name)
+            characters.append(CharacterPlan(name=name, description=_text(item.get("description"), 1000)))
+    shots: list[ShotPlan] = []
+    for item in data["shots"][:MAX_SHOTS]:
+        if not isinstance(item, dict):
+            continue
+        narration = _text(item.get("narration"), 2000)
+        prompt = _text(item.get("prompt"), 500) or narration[:500]
+        if not prompt:
+            continue
+        camera = item.get("camera") if item.get("camera") in CAMERA_MOVES else _MOVES[len(shots) % len(_MOVES)]
+        transition = item.get("transition") if item.get("transition") in TRANSITIONS else "dissolve"
+        names = [n for n in item.get("characters") or [] if isinstance(n, str) and n in seen]
+        shots.append(ShotPlan(prompt=prompt, narration=narration, camera=str(camera), transition=str(transition),
+                              characters=names))  # fmt: skip
+    if not shots:
+        raise ValueError("the answer has no usable shot")
+    if len(data["shots"]) > MAX_SHOTS:
+        notes.append(f"kept the first {MAX_SHOTS} shots")
+    if not _covers(story, [s.narration for s in shots]):
+        groups = group_balanced(split_sentences(story), len(shots))
+        joiner = "" if _is_cjk_text(split_sentences(story)) else " "
+        shots = shots[: len(groups)]
+        for shot, group in zip(shots, groups, strict=True):
+            shot.narration = joiner.join(group)
+        notes.append("the narration was re-cut from the story so that it covers every sentence in order")
+    return Storyboard(title=_text(data.get("title"), 200), characters=characters, shots=shots, backend=backend,
+                      model=model, notes=notes)  # fmt: skip
+
+
+def openai_storyboard(
+    story: str,
+    *,
+    base_url: str,
+    model: str,
+    shot_count: int,
+    language: str,
+    style: str,
+    api_key: str = "",
+    timeout: float = 120.0,
+    attempts: int = 2,
+    progress: Progress = no_progress,
+) -> Storyboard:
+    """A storyboard from any OpenAI-compatible chat server (Ollama, vLLM, llama.cpp …). Two
+    unusable answers fall back to the draft splitter, and the notes say so; a server that
+    cannot be reached is a transient error (the task retries)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    if not base_url.startswith(("http://", "https://")):
+        raise EngineError(
+            f"The model server URL must start with http:// or https://, not {base_url!r}.", permanent=True
+        )
+    body = json.dumps({
+        "model": model, "messages": build_messages(story, language=language, shot_count=shot_count, style=style),
+        "temperature": 0.3, "response_format": {"type": "json_object"},
+    }).encode()  # fmt: skip
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+    problems = []
+    for attempt in range(1, attempts + 1):
+        progress((attempt - 1) / attempts, f"Asking {model} (attempt {attempt})")
+        url = f"{base_url.rstrip('/')}/chat/completions"
+        request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - http(s) checked above
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - a configured URL
+                reply = json.loads(response.read())
+            answer = reply["choices"][0]["message"]["content"]
+        except urllib.error.HTTPError as exc:
+            if 400 <= exc.code < 500 and exc.code != 429:
+                raise EngineError(f"The model server refused the request ({exc.code}): check the model name "
+                                  f"{model!r} and the API key.", permanent=True) from None  # fmt: skip
+            raise EngineError(f"The model server answered {exc.code}; trying again later.", permanent=False) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise EngineError(f"The model server at {base_url} cannot be reached: {exc}.", permanent=False) from None
+        except (ValueError, KeyError, IndexError, TypeError):
+            problems.append("the server's reply was not a chat completion")
+            continue
+        try:
+            return parse_storyboard(str(answer), story=story, shot_count=shot_count, backend="openai", model=model)
+        except ValueError as exc:
+            problems.append(str(exc))
+    board = draft_storyboard(story, shot_count=shot_count, progress=progress)
+    board.notes.append(f"{model} gave no usable storyboard in {attempts} attempts ({'; '.join(problems)}); "
+                       "the draft splitter made this one")  # fmt: skip
+    return board

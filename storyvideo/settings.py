@@ -154,6 +154,12 @@ TASK_HANDLER_OVERRIDES = env_str("TASK_HANDLER_OVERRIDES")
 # --- Engines ----------------------------------------------------------------------------
 STORYVIDEO_PRESET = env_choice("STORYVIDEO_PRESET", "default", {"default", "draft"})
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models"))).resolve()
+# The storyboard back end: "draft", or "openai:http://HOST:PORT/v1#MODEL" for any OpenAI-compatible
+# server (Ollama, vLLM, llama.cpp). OPENAI_API_KEY is sent when set.
+STORYBOARD_MODEL = env_str("STORYBOARD_MODEL", "draft")
+if not (STORYBOARD_MODEL == "draft" or STORYBOARD_MODEL.startswith(("openai:http://", "openai:https://"))):
+    raise ImproperlyConfigured("STORYBOARD_MODEL must be 'draft' or 'openai:http(s)://HOST/v1#MODEL'.")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 
 # --- Media storage ----------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()

@@ -23,7 +23,7 @@ from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_seg
 from inference.errors import EngineError
 from inference.image import draft_card
 from inference.speech import espeak
-from inference.storyboard import draft_storyboard
+from inference.storyboard import draft_storyboard, openai_storyboard
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
@@ -49,15 +49,21 @@ class Handler:
 def _draft_note(stage: str) -> str:
     if settings.STORYVIDEO_PRESET == "draft":
         return "draft preset"
-    return (
-        f"draft back end: no real {stage} model is set up on this machine yet "
-        "(see /api/v1/system for what each back end needs)"
-    )
+    if stage == "storyboard":
+        return ("draft splitter: no language model is set up; set STORYBOARD_MODEL=openai:http://HOST/v1#MODEL "
+                "to use an OpenAI-compatible server such as Ollama")  # fmt: skip
+    return f"draft back end: no real {stage} model is set up on this machine yet (see /api/v1/system)"
 
 
 # --- storyboard ---------------------------------------------------------------------------
 def storyboard_run(task: Task, progress: Progress) -> Storyboard:
     project = task.project
+    spec = settings.STORYBOARD_MODEL
+    if spec.startswith("openai:"):
+        base_url, _, model = spec.removeprefix("openai:").partition("#")
+        return openai_storyboard(project.story, base_url=base_url, model=model or "default",
+                                 shot_count=project.shot_count, language=project.language, style=project.style,
+                                 api_key=settings.OPENAI_API_KEY, progress=progress)  # fmt: skip
     return draft_storyboard(project.story, shot_count=project.shot_count, title=project.title, progress=progress)
 
 
@@ -86,7 +92,12 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
         )  # fmt: skip
         shot.characters.set([characters[name] for name in plan.characters if name in characters])
     result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
-    if not task_finish(task=task, result=result, message=f"{len(board.shots)} shots ({_draft_note('storyboard')})"):
+    made_by = f"{board.backend}:{board.model}" if board.backend != "draft" else _draft_note("storyboard")
+    message = f"{len(board.shots)} shots ({made_by})" + "".join(f"; {note}" for note in board.notes)
+    if board.title and not project.title:
+        project.title = board.title[:200]
+        project.save(update_fields=["title"])
+    if not task_finish(task=task, result=result, message=message):
         raise SupersededError
     live.publish_storyboard_on_commit(project.id)
     shots_generate_all(project=project)

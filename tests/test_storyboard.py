@@ -1,0 +1,171 @@
+"""Storyboards: the draft splitter on both sample stories, and a language model's untrusted
+answer through the ``openai`` back end against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inference.errors import EngineError
+from inference.storyboard import draft_storyboard, openai_storyboard
+from inference.text import split_sentences, split_title
+
+LIGHTHOUSE = "The keeper lit the lamp. The storm came. The cat saved the boat."
+
+
+class ChatServer:
+    """A chat-completions endpoint that answers with canned replies, in order."""
+
+    def __init__(self) -> None:
+        self.replies: list[tuple[int, str]] = []
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+                status, content = server.replies.pop(0) if server.replies else (200, "{}")
+                payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(payload.encode())
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def chat() -> Iterator[ChatServer]:
+    server = ChatServer()
+    yield server
+    server.close()
+
+
+def ask(chat: ChatServer, story: str = LIGHTHOUSE, **kwargs: Any) -> Any:
+    return openai_storyboard(story, base_url=chat.url, model="qwen2.5", shot_count=3, language="en",
+                             style="storybook", api_key="secret", **kwargs)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["lighthouse.en.txt", "moon-rabbit.zh.txt"])
+def test_the_draft_splitter_covers_every_sentence_in_order(stories_dir: str, name: str) -> None:
+    _, story = split_title((Path(stories_dir) / name).read_text(encoding="utf-8"))
+    for count in (1, 3, 8, 60):
+        board = draft_storyboard(story, shot_count=count)
+        sentences = split_sentences(story)
+        assert len(board.shots) == min(count, len(sentences))
+        joined = "".join(shot.narration.replace(" ", "") for shot in board.shots)
+        assert joined == "".join(sentence.replace(" ", "") for sentence in sentences)
+
+
+def test_a_valid_answer_gives_exactly_those_shots(chat: ChatServer) -> None:
+    answer = {
+        "title": "The Keeper",
+        "characters": [{"name": "Ada", "description": "an old keeper in a yellow coat"}],
+        "shots": [
+            {"prompt": "a keeper lights a lamp", "narration": "The keeper lit the lamp.", "camera": "zoom_in",
+             "transition": "fade", "characters": ["Ada"]},
+            {"prompt": "a storm at sea", "narration": "The storm came.", "camera": "pan_left", "transition": "cut"},
+            {"prompt": "a cat by a boat", "narration": "The cat saved the boat.", "camera": "static",
+             "transition": "dissolve", "characters": ["Ada", "Nobody"]},
+        ],
+    }  # fmt: skip
+    chat.replies.append((200, json.dumps(answer)))
+    board = ask(chat)
+    assert (board.backend, board.model, board.title, board.notes) == ("openai", "qwen2.5", "The Keeper", [])
+    assert [(s.prompt, s.narration, s.camera, s.transition) for s in board.shots] == [
+        ("a keeper lights a lamp", "The keeper lit the lamp.", "zoom_in", "fade"),
+        ("a storm at sea", "The storm came.", "pan_left", "cut"),
+        ("a cat by a boat", "The cat saved the boat.", "static", "dissolve"),
+    ]
+    assert [s.characters for s in board.shots] == [["Ada"], [], ["Ada"]]
+    request = chat.requests[0]
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer secret"
+    assert request["body"]["model"] == "qwen2.5" and LIGHTHOUSE in request["body"]["messages"][1]["content"]
+
+
+def test_a_broken_answer_is_repaired(chat: ChatServer) -> None:
+    fenced = (
+        "Sure! Here is your storyboard:\n```json\n"
+        '{"shots": [{"prompt": "a lamp", "narration": "The keeper lit the lamp.", "camera": "spin",},'
+        ' {"narration": "The storm came. The cat saved the boat.", "transition": "explode"},],}\n```'
+    )
+    chat.replies.append((200, fenced))
+    board = ask(chat)
+    assert [s.prompt for s in board.shots] == ["a lamp", "The storm came. The cat saved the boat."]
+    assert board.shots[0].camera != "spin" and board.shots[1].transition == "dissolve"
+    assert board.notes == []
+
+
+def test_narration_that_skips_sentences_is_re_cut_from_the_story(chat: ChatServer) -> None:
+    chat.replies.append((200, json.dumps({"shots": [{"prompt": "a lamp", "narration": "A lamp."},
+                                                    {"prompt": "a boat", "narration": "A boat."}]})))  # fmt: skip
+    board = ask(chat)
+    assert [s.prompt for s in board.shots] == ["a lamp", "a boat"]
+    assert " ".join(s.narration for s in board.shots) == LIGHTHOUSE
+    assert "re-cut" in board.notes[0]
+
+
+def test_two_unusable_answers_fall_back_to_the_draft_splitter_and_say_so(chat: ChatServer) -> None:
+    chat.replies += [(200, "I cannot help with that."), (200, '{"shots": []}')]
+    board = ask(chat)
+    assert board.backend == "draft" and len(chat.requests) == 2
+    assert "no usable storyboard in 2 attempts" in board.notes[-1]
+    assert " ".join(s.narration for s in board.shots) == LIGHTHOUSE
+
+
+def test_server_errors_say_whether_a_retry_can_help(chat: ChatServer) -> None:
+    chat.replies.append((503, "busy"))
+    with pytest.raises(EngineError) as busy:
+        ask(chat)
+    assert not busy.value.permanent
+    chat.replies.append((404, "no such model"))
+    with pytest.raises(EngineError) as missing:
+        ask(chat)
+    assert missing.value.permanent and "model name" in str(missing.value)
+    chat.close()
+    with pytest.raises(EngineError) as down:
+        ask(chat)
+    assert not down.value.permanent and "cannot be reached" in str(down.value)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_project_gets_its_shots_from_the_model_server(chat: ChatServer, tmp_path: Path) -> None:
+    from tasks.models import Task
+    from tests.factories import ProjectFactory
+    from tests.workers import wait_for, workers
+
+    answer = {"title": "Keeper", "characters": [{"name": "Pip", "description": "a grey cat"}],
+              "shots": [{"prompt": "a lit lamp", "narration": "The keeper lit the lamp. The storm came.",
+                         "characters": ["Pip"]},
+                        {"prompt": "a cat and a boat", "narration": "The cat saved the boat."}]}  # fmt: skip
+    chat.replies.append((200, json.dumps(answer)))
+    project = ProjectFactory(story=LIGHTHOUSE, shot_count=2)
+    with workers(tmp_path, "inference", STORYBOARD_MODEL=f"openai:{chat.url}#qwen2.5"):
+        from tasks.services import task_create
+
+        task = task_create(kind="storyboard", project=project)
+        wait_for(lambda: Task.objects.get(pk=task.pk).status in ("finished", "failed"), what="the storyboard")
+    task.refresh_from_db()
+    assert task.status == "finished", task.message
+    assert (task.backend, task.model) == ("openai", "qwen2.5")
+    assert [s.prompt for s in project.shots.order_by("order")] == ["a lit lamp", "a cat and a boat"]
+    pip = project.characters.get(name="Pip")
+    assert list(pip.shots.values_list("order", flat=True)) == [0]
