@@ -42,6 +42,32 @@ def espeak(text: str, *, language: str, path: Path, voice: str = "", progress: P
     if completed.returncode != 0:
         message = completed.stderr.decode("utf-8", "replace").strip()[:300]
         raise EngineError(f"espeak-ng failed (voice {voice}): {message}", permanent=True)
+    trim_silence(path)
     duration, rate = wav_info(path)
     progress(1.0, "Spoken")
     return SpeechResult(path=str(path), duration=duration, sample_rate=rate, backend="espeak", model=voice)
+
+
+def trim_silence(path: Path, *, threshold_db: float = -50.0, keep_s: float = 0.05) -> None:
+    """Cut leading and trailing silence from a 16-bit WAV in place, keeping ``keep_s`` of it on
+    each side, so a shot's length is its speech and the pads the composer adds."""
+    import numpy as np
+
+    with wave.open(str(path), "rb") as wav:
+        params = wav.getparams()
+        raw = wav.readframes(params.nframes)
+    if params.sampwidth != 2 or not params.nframes:
+        return
+    samples = np.frombuffer(raw, dtype=np.int16).reshape(-1, params.nchannels)
+    loud = np.nonzero(np.abs(samples).max(axis=1) > 32768 * 10 ** (threshold_db / 20))[0]
+    if not len(loud):
+        return
+    keep = int(keep_s * params.framerate)
+    start, end = max(0, loud[0] - keep), min(len(samples), loud[-1] + keep + 1)
+    if start == 0 and end == len(samples):
+        return
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(params.nchannels)
+        wav.setsampwidth(params.sampwidth)
+        wav.setframerate(params.framerate)
+        wav.writeframes(samples[start:end].tobytes())
