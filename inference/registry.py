@@ -1,6 +1,6 @@
-"""Back ends keyed by (stage, name), chosen by spec strings such as ``espeak:cmn-latn-pinyin``.
+"""Back ends keyed by (stage, name), with whether each can run on this machine.
 
-Heavy libraries are imported only inside a back end's methods, never at module import.
+Checking a back end imports nothing heavy: packages are looked up with importlib.util.find_spec.
 """
 
 from __future__ import annotations
@@ -10,26 +10,6 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from inference.errors import EngineError
-
-
-@dataclass(frozen=True)
-class Spec:
-    stage: str
-    backend: str
-    model: str
-
-    @classmethod
-    def parse(cls, stage: str, spec: str) -> Spec:
-        backend, _, model = spec.partition(":")
-        if (stage, backend) not in BACKENDS:
-            known = ", ".join(sorted(name for s, name in BACKENDS if s == stage))
-            raise EngineError(f"Unknown {stage} back end {backend!r}; known: {known}.", permanent=True)
-        return cls(stage, backend, model)
-
-    def __str__(self) -> str:
-        return f"{self.backend}:{self.model}" if self.model else self.backend
 
 
 @dataclass(frozen=True)

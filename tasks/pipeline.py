@@ -56,7 +56,7 @@ def shots_regenerate(
                 continue
             if stage == "speech" and not shot.narration.strip():
                 continue
-            parents = _latest(shot, K.IMAGE, unfinished=True) if stage == "motion" else []
+            parents = _unfinished(shot, K.IMAGE) if stage == "motion" else []
             created.append(
                 task_create(
                     kind=stage,
@@ -143,11 +143,9 @@ def _wants_compose(project: Project) -> bool:
     return bool(project.render_video) or project.tasks.filter(kind=K.COMPOSE, status__in=Task.UNFINISHED).exists()
 
 
-def _latest(shot: Shot, kind: str, *, unfinished: bool) -> list[Task]:
-    queryset = shot.tasks.filter(kind=kind)
-    if unfinished:
-        queryset = queryset.filter(status__in=Task.UNFINISHED)
-    task = queryset.order_by("-created_at").first()
+def _unfinished(shot: Shot, kind: str) -> list[Task]:
+    """The shot's newest unfinished task of this kind, if any (what a motion task waits for)."""
+    task = shot.tasks.filter(kind=kind, status__in=Task.UNFINISHED).order_by("-created_at").first()
     return [task] if task else []
 
 
