@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from django.http import FileResponse
@@ -159,8 +160,11 @@ class ProjectExportApi(APIView):
         if fmt not in EXPORTS:
             raise NotFound(f"No such export; choose one of: {', '.join(EXPORTS)}.")
         content_type, suffix = EXPORTS[fmt]
-        path = services.project_export(project=project, fmt=fmt)
-        response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115 - closed by Django
+        path, temporary = services.project_export(project=project, fmt=fmt)
+        handle = open(path, "rb")  # noqa: SIM115 - closed by Django after streaming
+        if temporary:
+            shutil.rmtree(path.parent, ignore_errors=True)  # the open handle keeps the data readable
+        response = FileResponse(handle, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{services.export_filename(project)}{suffix}"'
         return response
 

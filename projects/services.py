@@ -181,8 +181,10 @@ def export_filename(project: Project) -> str:
     return slugify(project.title)[:60] or "storyvideo-film"
 
 
-def project_export(*, project: Project, fmt: str) -> Any:
-    """A local path to the requested export of the latest render (409 when there is none)."""
+def project_export(*, project: Project, fmt: str) -> tuple[Any, bool]:
+    """A local path to the requested export of the latest render (409 when there is none), and
+    whether it was made for this request (in a temporary folder the caller removes)."""
+    import shutil
     import tempfile
     from pathlib import Path
 
@@ -196,17 +198,18 @@ def project_export(*, project: Project, fmt: str) -> Any:
     if fmt in fields:
         if not fields[fmt]:
             raise Conflict(f"This render has no {fmt}; render the project again.")
-        return local_path(fields[fmt])
+        return local_path(fields[fmt]), False
     folder = Path(tempfile.mkdtemp(prefix="export-"))
     if fmt == "bundle":
         from projects.bundles import bundle_write
 
-        return bundle_write(project=project, path=folder / "bundle.zip")
+        return bundle_write(project=project, path=folder / "bundle.zip"), True
     import opentimelineio as otio
 
     from inference.timeline import write_timeline
 
     if not project.render_timeline:
+        shutil.rmtree(folder, ignore_errors=True)
         raise Conflict("This render has no timeline; render the project again.")
     timeline = otio.adapters.read_from_file(str(local_path(project.render_timeline)), adapter_name="otio_json")
-    return write_timeline(timeline, folder, "timeline")[fmt]
+    return write_timeline(timeline, folder, "timeline")[fmt], True
