@@ -77,9 +77,11 @@ def project_delete(*, project: Project) -> None:
     from tasks.services import tasks_cancel
 
     tasks_cancel(tasks=project.tasks.filter(status__in=Task.UNFINISHED), reason="The project was deleted.")
-    files = [f for f in _project_files(project) if f]
+    from tasks.storage import release_on_commit
+
+    names = [f.name for f in _project_files(project) if f]
     project.delete()
-    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files])
+    release_on_commit(names)
 
 
 def _project_files(project: Project) -> list[Any]:

@@ -12,6 +12,7 @@ from projects.services import new_seed
 from shots.models import Shot
 from storyvideo.api import Conflict
 from tasks import live
+from tasks.storage import release_on_commit
 
 # Which stages each editable field shapes. Fields absent here (camera, transition, pinned
 # duration) shape only the composition.
@@ -115,10 +116,10 @@ def shot_delete(*, shot: Shot) -> None:
 
     project = _lock_project(shot.project)
     tasks_cancel(tasks=shot.tasks.filter(status__in=Task.UNFINISHED), reason="The shot was deleted.")
-    files = [f for f in (shot.image_file, shot.motion_file, shot.speech_file) if f]
+    names = [f.name for f in (shot.image_file, shot.motion_file, shot.speech_file) if f]
     shot.delete()
     _renumber(list(project.shots.order_by("order", "created_at")))
-    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files])
+    release_on_commit(names)
     live.publish_storyboard_on_commit(project.id)
     project_recompose_if_rendered(project=project)
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
@@ -33,7 +32,7 @@ from shots.models import Shot
 from tasks import live
 from tasks.models import Task
 from tasks.services import task_finish
-from tasks.storage import local_path, store, work_dir
+from tasks.storage import local_path, release_on_commit, store, work_dir
 
 
 class SupersededError(Exception):
@@ -282,10 +281,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     }  # fmt: skip
     if not task_finish(task=task, result=result, message=f"Film ready: {film.duration:.1f} s."):
         raise SupersededError
-    keep = {project.render_video.name, project.render_srt.name, project.render_vtt.name, project.render_poster.name,
-            project.render_timeline.name}  # fmt: skip
-    stale = [f for f in old if f and f.name not in keep]
-    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in stale])
+    release_on_commit(f.name for f in old if f)
     shutil.rmtree(output.folder, ignore_errors=True)
     return "compose"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,29 @@ def work_dir(name: str) -> Path:
     path = settings.VAR_DIR / "work" / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def release_on_commit(names: Iterable[str]) -> None:
+    """After commit, delete the stored files that no row refers to any more. Files are named by
+    their content hash, so two shots or projects (an imported copy, a repeated render) can
+    share one: a file is removed only by the last row that lets go of it."""
+    from django.db import transaction
+    from django.db.models import Q
+
+    from projects.models import Project
+    from shots.models import Shot
+
+    pending = {name for name in names if name}
+
+    def release() -> None:
+        for name in pending:
+            used_by_shot = Shot.objects.filter(Q(image_file=name) | Q(motion_file=name) | Q(speech_file=name))
+            used_by_project = Project.objects.filter(
+                Q(render_video=name) | Q(render_srt=name) | Q(render_vtt=name) | Q(render_poster=name)
+                | Q(render_timeline=name) | Q(music=name)
+            )  # fmt: skip
+            if not used_by_shot.exists() and not used_by_project.exists():
+                default_storage.delete(name)
+
+    if pending:
+        transaction.on_commit(release)

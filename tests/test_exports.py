@@ -152,3 +152,19 @@ def test_music_upload_is_checked_stored_by_hash_and_recomposes(
     assert rendered.music.name.startswith("music/") and "my song" not in rendered.music.name
     compose = rendered.tasks.filter(kind="compose").order_by("-created_at").first()
     assert compose is not None and compose.status == "pending"
+
+
+def test_deleting_a_project_keeps_the_files_another_project_shares(api: APIClient, rendered: Project) -> None:
+    """Media are stored under their content hash, so an imported copy shares the original's
+    files: deleting the original must leave the copy whole."""
+    data = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content)
+    copy = Project.objects.get(pk=api.post("/api/v1/projects/import", {"bundle": io.BytesIO(data)},
+                                           format="multipart").json()["id"])  # fmt: skip
+    assert copy.render_video.name == rendered.render_video.name
+    assert api.delete(f"/api/v1/projects/{rendered.id}").status_code == 204
+    copy.refresh_from_db()
+    assert Path(copy.render_video.path).is_file()
+    assert all(Path(shot.image_file.path).is_file() and Path(shot.speech_file.path).is_file()
+               for shot in copy.shots.all())  # fmt: skip
+    assert api.delete(f"/api/v1/projects/{copy.id}").status_code == 204
+    assert not Path(copy.render_video.path).exists(), "the last user of a file removes it"
