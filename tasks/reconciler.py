@@ -24,7 +24,7 @@ from django.utils import timezone
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from tasks import live, services
+from tasks import services
 from tasks.models import Task
 from tasks.queues import get_redis
 
@@ -80,22 +80,15 @@ def reconcile() -> Report:
         reason = _dead_reason(task, now)
         if reason is None:
             continue
-        owned = Task.objects.filter(id=task.id, status=S.PROCESSING, attempt=task.attempt)
-        if task.attempt < task.max_attempts:
-            message = f"Queued again: {reason} (attempt {task.attempt} of {task.max_attempts})."
-            if owned.update(status=S.PENDING, job_id="", run_after=None, updated_at=now, message=message):
-                report.requeued += 1
-                logger.warning("Task %s re-queued: %s", task.id, reason)
-                live.publish_task(Task.objects.get(id=task.id))
-        else:
-            with transaction.atomic():
-                if owned.update(status=S.FAILED, finished_at=now, updated_at=now, error=reason,
-                                message=f"Failed: {reason}, on its last attempt."):  # fmt: skip
-                    report.failed += 1
-                    task.refresh_from_db()
-                    services.task_cascade_cancel(parent=task)
-                    live.publish_task_on_commit(task)
-                    logger.warning("Task %s failed: %s", task.id, reason)
+        # The same path as a transient error in the job: retried with backoff while attempts
+        # remain, else failed with its waiting children cancelled. Conditional on the attempt,
+        # so a job that is alive after all cannot be failed twice.
+        outcome = services.task_fail(task=task, error=f"The task was interrupted: {reason}.", permanent=False)
+        if outcome == S.PENDING:
+            report.requeued += 1
+        elif outcome == S.FAILED:
+            report.failed += 1
+        logger.warning("Task %s %s: %s", task.id, "re-queued" if outcome == S.PENDING else outcome, reason)
     settle = now - timedelta(seconds=settings.TASK_ENQUEUE_SETTLE_S)  # leave just-enqueued tasks alone
     for task in Task.objects.filter(status=S.PENDING, updated_at__lt=settle).exclude(job_id=""):
         if not _job_alive(task.job_id) and Task.objects.filter(id=task.id, status=S.PENDING, job_id=task.job_id).update(
