@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
@@ -183,7 +185,7 @@ def stage_apply(task: Task, output: StageOutput) -> str:
 class ComposeOutput:
     film: FilmResult
     folder: Path
-    segments: list[Path]  # one file per shot, for the timeline and the bundle
+    segments: list[str]  # one stored file per shot, for the timeline and the bundle
     timeline: Path
 
 
@@ -220,9 +222,15 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
     )  # fmt: skip
     segments = []
     for segment in film.segments:
-        path = folder / f"{segment.name}.mp4"
-        join_segment(segment, path)
-        segments.append(path)
+        # Named by the segment's cache key (a hash of everything that shaped it): a shot that
+        # did not change is neither joined nor uploaded again.
+        name = f"renders/segments/{segment.name}.mp4"
+        if not default_storage.exists(name):
+            path = folder / f"{segment.name}.mp4"
+            join_segment(segment, path)
+            with open(path, "rb") as handle:
+                name = default_storage.save(name, File(handle))
+        segments.append(name)
     timeline = build_timeline(
         project.title,
         [
@@ -264,13 +272,13 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
         "segments": [
             {
                 "shotId": str(shot_id),
-                "file": store(path, folder="renders/segments")[0],
+                "file": name,
                 "head": place.head,
                 "core": place.core,
                 "tail": place.tail,
                 "start": place.start,
             }
-            for shot_id, path, place in zip(shot_ids, output.segments, film.placements, strict=True)
+            for shot_id, name, place in zip(shot_ids, output.segments, film.placements, strict=True)
         ],
         "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in film.cues],
     }
