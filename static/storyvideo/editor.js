@@ -232,7 +232,7 @@
       act(card, async () => {
         const prompt = card.querySelector(".prompt");
         const narration = card.querySelector(".narration");
-        const shot = await api(`/shots/${id}`, {
+        await api(`/shots/${id}`, {
           method: "PATCH",
           body: {
             prompt: prompt.value,
@@ -243,7 +243,6 @@
         });
         prompt.dataset.dirty = narration.dataset.dirty = "false";
         await load();
-        return shot;
       });
     } else if (button.classList.contains("regen")) {
       act(card, async () => {
