@@ -41,18 +41,28 @@
     return `${task.kind}:${task.shotId || ""}`;
   }
 
+  function newer(known, incoming) {
+    // A re-read may be answered after a live update that is newer than it: keep the newer.
+    return !known || Date.parse(incoming.updatedAt) >= Date.parse(known.updatedAt);
+  }
+
   function rememberTask(task) {
     const key = taskKey(task);
     const known = state.tasks.get(key);
-    if (!known || known.createdAt <= task.createdAt) state.tasks.set(key, task);
+    if (!known || (known.id === task.id ? newer(known, task) : known.createdAt <= task.createdAt)) {
+      state.tasks.set(key, task);
+    }
   }
 
   async function load() {
     const board = await api(`/projects/${projectId}/storyboard`);
+    const known = new Map(state.shots.map((shot) => [shot.id, shot]));
     state.project = board.project;
-    state.shots = board.shots;
+    state.shots = board.shots.map((shot) => {
+      const live = known.get(shot.id);
+      return newer(live, shot) ? shot : { ...live, order: shot.order };
+    });
     state.characters = board.characters;
-    state.tasks = new Map();
     board.tasks.forEach(rememberTask);
     renderAll();
   }
