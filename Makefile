@@ -64,7 +64,7 @@ fmt: $(STAMP)
 test: setup lint typecheck
 	STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/python manage.py makemigrations --check --dry-run
 	STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
-	STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest -m "not gpu" $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest -m "not gpu" $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/tasks_overhead.py

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from inference.fonts import cjk_font_path
+from inference.models import Runtime
 from inference.styles import STYLES
 from inference.types import ImageResult, Progress, no_progress
 
@@ -68,3 +71,109 @@ def draft_card(
     image.save(path, format="PNG")
     progress(1.0, "Card drawn")
     return ImageResult(path=str(path), width=width, height=height, backend="draft")
+
+
+# --- diffusers ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyframeRequest:
+    prompt: str
+    seed: int
+    path: Path
+    characters: tuple[tuple[str, str], ...] = ()  # (name, description)
+
+
+def keyframe_prompt(prompt: str, *, style: str, characters: list[tuple[str, str]]) -> tuple[str, str]:
+    """The shot's prompt with its characters' descriptions and the style folded in, and the
+    style's negative prompt. The shot comes first: CLIP reads only the first 77 tokens."""
+    preset = STYLES[style]
+    people = "; ".join(f"{name}: {description}" if description else name for name, description in characters)
+    positive = ", ".join(part for part in (prompt.strip(), people, preset.prompt) if part)
+    return positive, preset.negative
+
+
+def generation_size(width: int, height: int, *, area: int = 512 * 512, multiple: int = 64) -> tuple[int, int]:
+    """The frame's aspect ratio at about the model's native area, in multiples of ``multiple``."""
+    scale = (area / (width * height)) ** 0.5
+    return (max(multiple, round(width * scale / multiple) * multiple),
+            max(multiple, round(height * scale / multiple) * multiple))  # fmt: skip
+
+
+def _cover(image: Any, width: int, height: int) -> Any:
+    """Scale to cover width x height and crop the middle."""
+    from PIL import Image
+
+    scale = max(width / image.width, height / image.height)
+    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    image = image.resize(size, Image.Resampling.LANCZOS)
+    left, top = (size[0] - width) // 2, (size[1] - height) // 2
+    return image.crop((left, top, left + width, top + height))
+
+
+def load_text2image(source: str, *, device: str, dtype: Any, low_memory: bool) -> Any:
+    from diffusers import AutoPipelineForText2Image
+
+    pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=dtype)
+    pipe.set_progress_bar_config(disable=True)
+    if low_memory:
+        pipe.enable_attention_slicing()
+        pipe.vae.enable_tiling()
+    return pipe.to(device)
+
+
+def diffusers_keyframes(
+    requests: list[KeyframeRequest],
+    *,
+    model: str,
+    runtime: Runtime,
+    width: int,
+    height: int,
+    style: str,
+    steps: int = 1,
+    guidance: float = 0.0,
+    progress: Progress = no_progress,
+) -> list[ImageResult]:
+    """Paint several keyframes in one call. Each has its own CPU generator seeded by its shot,
+    so an image depends only on its prompt and seed, never on what it was batched with."""
+    import torch
+
+    from inference.models import CACHE, load_error, pick_device, pick_dtype, weights_source
+
+    device = pick_device(runtime.device)
+    dtype = pick_dtype(device, runtime.dtype)
+    source = weights_source(model, runtime.models_dir)
+
+    def load() -> Any:
+        try:
+            return load_text2image(source, device=device, dtype=dtype, low_memory=runtime.low_memory)
+        except Exception as exc:
+            raise load_error(source, exc) from None
+
+    pipe = CACHE.get(("diffusers-t2i", source, device, str(dtype)), load)
+    native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
+    gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))
+    prompts = [keyframe_prompt(r.prompt, style=style, characters=list(r.characters)) for r in requests]
+
+    def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        progress(0.9 * (step + 1) / steps, f"Step {step + 1} of {steps}")
+        return tensors
+
+    with torch.inference_mode():
+        images = pipe(
+            prompt=[positive for positive, _ in prompts],
+            negative_prompt=[negative for _, negative in prompts] if guidance > 1 else None,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            width=gen_width,
+            height=gen_height,
+            generator=[torch.Generator("cpu").manual_seed(r.seed) for r in requests],
+            callback_on_step_end=on_step,
+        ).images
+    results = []
+    for request, image in zip(requests, images, strict=True):
+        request.path.parent.mkdir(parents=True, exist_ok=True)
+        _cover(image.convert("RGB"), width, height).save(request.path, format="PNG")
+        results.append(
+            ImageResult(path=str(request.path), width=width, height=height, backend="diffusers", model=model)
+        )
+    progress(1.0, f"{len(results)} keyframe(s) painted")
+    return results

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from inference.errors import EngineError
+from inference.models import Runtime
 from inference.styles import CAMERA_MOVES, TRANSITIONS
 from inference.text import split_sentences
 from inference.types import CharacterPlan, Progress, ShotPlan, Storyboard, no_progress
@@ -217,15 +221,15 @@ def openai_storyboard(
         "temperature": 0.3, "response_format": {"type": "json_object"},
     }).encode()  # fmt: skip
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
-    problems = []
-    for attempt in range(1, attempts + 1):
+    url = f"{base_url.rstrip('/')}/chat/completions"
+
+    def ask(attempt: int) -> str:
         progress((attempt - 1) / attempts, f"Asking {model} (attempt {attempt})")
-        url = f"{base_url.rstrip('/')}/chat/completions"
         request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - http(s) checked above
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - a configured URL
                 reply = json.loads(response.read())
-            answer = reply["choices"][0]["message"]["content"]
+            return str(reply["choices"][0]["message"]["content"])
         except urllib.error.HTTPError as exc:
             if 400 <= exc.code < 500 and exc.code != 429:
                 raise EngineError(f"The model server refused the request ({exc.code}): check the model name "
@@ -234,13 +238,95 @@ def openai_storyboard(
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise EngineError(f"The model server at {base_url} cannot be reached: {exc}.", permanent=False) from None
         except (ValueError, KeyError, IndexError, TypeError):
-            problems.append("the server's reply was not a chat completion")
-            continue
+            raise ValueError("the server's reply was not a chat completion") from None
+
+    return _attempts(ask, story=story, shot_count=shot_count, backend="openai", model=model, attempts=attempts,
+                     progress=progress)  # fmt: skip
+
+
+def _attempts(
+    ask: Callable[[int], str], *, story: str, shot_count: int, backend: str, model: str, attempts: int,
+    progress: Progress,
+) -> Storyboard:  # fmt: skip
+    """Ask up to ``attempts`` times for a usable answer; then the draft splitter, saying why."""
+    problems = []
+    for attempt in range(1, attempts + 1):
         try:
-            return parse_storyboard(str(answer), story=story, shot_count=shot_count, backend="openai", model=model)
+            answer = ask(attempt)
+            return parse_storyboard(answer, story=story, shot_count=shot_count, backend=backend, model=model)
         except ValueError as exc:
             problems.append(str(exc))
     board = draft_storyboard(story, shot_count=shot_count, progress=progress)
     board.notes.append(f"{model} gave no usable storyboard in {attempts} attempts ({'; '.join(problems)}); "
                        "the draft splitter made this one")  # fmt: skip
     return board
+
+
+def load_chat_model(source: str, *, device: str, dtype: Any) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model: Any = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+    return tokenizer, model.to(device).eval()
+
+
+def transformers_storyboard(
+    story: str,
+    *,
+    model: str,
+    runtime: Runtime,
+    shot_count: int,
+    language: str,
+    style: str,
+    attempts: int = 2,
+    max_new_tokens: int | None = None,
+    progress: Progress = no_progress,
+) -> Storyboard:
+    """A storyboard from a local chat model (``AutoModelForCausalLM.from_pretrained``): greedy
+    first, sampled (with a fixed seed) on the second attempt; progress per generated token."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    from inference.models import CACHE, load_error, pick_device, pick_dtype, weights_source
+
+    device = pick_device(runtime.device)
+    dtype = pick_dtype(device, runtime.dtype)
+    source = weights_source(model, runtime.models_dir)
+
+    def load() -> tuple[Any, Any]:
+        try:
+            return load_chat_model(source, device=device, dtype=dtype)
+        except Exception as exc:
+            raise load_error(source, exc) from None
+
+    tokenizer, lm = CACHE.get(("transformers-lm", source, device, str(dtype)), load)
+    messages = build_messages(story, language=language, shot_count=shot_count, style=style)
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                           return_dict=True).to(device)  # fmt: skip
+    prompt_length = int(inputs["input_ids"].shape[-1])
+    # The answer quotes the whole story as narration, plus a prompt and a few fields per shot.
+    budget = max_new_tokens or min(8192, 2 * len(tokenizer(story)["input_ids"]) + 80 * shot_count + 200)
+
+    class Report(StoppingCriteria):
+        def __init__(self, attempt: int) -> None:
+            self.attempt = attempt
+
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            done = input_ids.shape[-1] - prompt_length
+            if done % 16 == 0:
+                share = (self.attempt - 1 + done / budget) / attempts
+                progress(share, f"Writing the storyboard ({done} tokens, attempt {self.attempt})")
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+    def ask(attempt: int) -> str:
+        torch.manual_seed(attempt)
+        sampling = {"do_sample": True, "temperature": 0.7, "top_p": 0.9} if attempt > 1 else {"do_sample": False}
+        with torch.inference_mode():
+            output = lm.generate(
+                **inputs, max_new_tokens=budget, stopping_criteria=StoppingCriteriaList([Report(attempt)]),
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id, **sampling,
+            )  # fmt: skip
+        return str(tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))
+
+    return _attempts(ask, story=story, shot_count=shot_count, backend="transformers", model=model,
+                     attempts=attempts, progress=progress)  # fmt: skip

@@ -45,6 +45,7 @@ class ImageResult:
     height: int
     backend: str
     model: str = ""
+    note: str = ""  # why a draft back end ran instead of the configured one
 
 
 @dataclass
@@ -55,3 +56,4 @@ class SpeechResult:
     backend: str
     model: str = ""
     sentences: list[tuple[float, float, str]] = field(default_factory=list)
+    note: str = ""

@@ -6,6 +6,7 @@ from django import forms
 
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
 from projects.serializers import STORY_MAX_CHARS
+from projects.validators import validate_voice
 
 
 class ProjectForm(forms.Form):
@@ -20,7 +21,10 @@ class ProjectForm(forms.Form):
     aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label="Aspect ratio")
     resolution = forms.ChoiceField(choices=[(k, k) for k in RESOLUTIONS], initial="720p")
     shot_count = forms.IntegerField(min_value=1, max_value=60, initial=8, label="Shots")
-    voice = forms.CharField(max_length=100, required=False, help_text="Left empty, the voice follows the language.")
+    voice = forms.CharField(
+        max_length=100, required=False, validators=[validate_voice],
+        help_text="Left empty, the voice follows the language; else piper:VOICE, espeak:VOICE or transformers:MODEL.",
+    )  # fmt: skip
     auto_render = forms.BooleanField(required=False, initial=True, label="Render the film when the shots are ready")
 
     def clean(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
 from projects.models import Character, Project
+from projects.validators import validate_voice
 from shots.serializers import ShotSerializer
 from storyvideo.api import StrictSerializer, media_url
 from tasks.serializers import TaskSerializer
@@ -29,6 +30,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     aspectRatio = serializers.CharField(source="aspect_ratio", read_only=True)
     shotCount = serializers.IntegerField(source="shot_count", read_only=True)
     autoRender = serializers.BooleanField(source="auto_render", read_only=True)
+    animate = serializers.BooleanField(read_only=True)
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", read_only=True)
     statusMessage = serializers.CharField(source="status_message", read_only=True)
     width = serializers.SerializerMethodField()
@@ -41,7 +43,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
         model = Project
         fields = [
             "id", "title", "story", "language", "style", "aspectRatio", "resolution", "width",
-            "height", "shotCount", "voice", "autoRender", "burnSubtitles", "status",
+            "height", "shotCount", "voice", "autoRender", "animate", "burnSubtitles", "status",
             "statusMessage", "render", "createdAt", "updatedAt",
         ]  # fmt: skip
         read_only_fields = fields
@@ -76,8 +78,12 @@ class ProjectUpdateSerializer(StrictSerializer):
     aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), required=False)
     resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), required=False)
     shotCount = serializers.IntegerField(min_value=1, max_value=60, required=False)
-    voice = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    voice = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, validators=[validate_voice],
+        help_text="A speech back end spec (piper:VOICE, espeak:VOICE, transformers:MODEL); blank follows the language.",
+    )  # fmt: skip
     autoRender = serializers.BooleanField(required=False)
+    animate = serializers.BooleanField(required=False, help_text="Animate every keyframe with the motion model.")
     burnSubtitles = serializers.BooleanField(required=False)
 
 
@@ -96,6 +102,7 @@ PROJECT_FIELD_NAMES = {
     "shotCount": "shot_count",
     "voice": "voice",
     "autoRender": "auto_render",
+    "animate": "animate",
     "burnSubtitles": "burn_subtitles",
 }
 

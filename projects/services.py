@@ -58,16 +58,24 @@ def project_create(
 @transaction.atomic
 def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
     """Change a project's settings. Changing the look (style, aspect ratio, resolution)
-    regenerates every keyframe; the story itself is re-cut only on an explicit request."""
-    from tasks.pipeline import project_look_changed
+    regenerates every keyframe; the voice, every narration; turning animation on animates every
+    shot, turning it off recomposes with the camera moves. The story itself is re-cut only on an
+    explicit request."""
+    from tasks.pipeline import project_look_changed, project_recompose_if_rendered, shots_regenerate
 
-    look = {"style", "aspect_ratio", "resolution"}
-    look_changed = any(key in look and getattr(project, key) != value for key, value in changes.items())
+    changed = {key for key, value in changes.items() if getattr(project, key) != value}
     for key, value in changes.items():
         setattr(project, key, value)
     project.save()
-    if look_changed:
+    shots = list(project.shots.order_by("order"))
+    if changed & {"style", "aspect_ratio", "resolution"}:
         project_look_changed(project=project)
+    elif "animate" in changed and project.animate:
+        shots_regenerate(shots=shots, stages={"motion"})
+    if "voice" in changed:
+        shots_regenerate(shots=shots, stages={"speech"})
+    if "animate" in changed and not project.animate:
+        project_recompose_if_rendered(project=project)
     return project
 
 

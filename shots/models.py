@@ -45,6 +45,8 @@ class Shot(models.Model):
     speech_version = models.PositiveIntegerField(default=1)
     speech_source = models.CharField(max_length=200, blank=True)
     speech_duration = models.FloatField(null=True, blank=True)
+    # (start, end, text) of each spoken sentence, when the speech engine gives them: subtitle timing.
+    speech_sentences = models.JSONField(default=list, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

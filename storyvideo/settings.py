@@ -154,11 +154,38 @@ TASK_HANDLER_OVERRIDES = env_str("TASK_HANDLER_OVERRIDES")
 # --- Engines ----------------------------------------------------------------------------
 STORYVIDEO_PRESET = env_choice("STORYVIDEO_PRESET", "default", {"default", "draft"})
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models"))).resolve()
-# The storyboard back end: "draft", or "openai:http://HOST:PORT/v1#MODEL" for any OpenAI-compatible
-# server (Ollama, vLLM, llama.cpp). OPENAI_API_KEY is sent when set.
-STORYBOARD_MODEL = env_str("STORYBOARD_MODEL", "draft")
-if not (STORYBOARD_MODEL == "draft" or STORYBOARD_MODEL.startswith(("openai:http://", "openai:https://"))):
-    raise ImproperlyConfigured("STORYBOARD_MODEL must be 'draft' or 'openai:http(s)://HOST/v1#MODEL'.")
+
+
+# One back end spec per stage (inference/registry.py): blank takes the preset's. With the
+# default preset a stage whose weights are neither on disk nor downloadable runs its draft back
+# end and says so; `manage.py fetch_models` gets the weights.
+def _spec(name: str, stage: str) -> str:
+    from inference.registry import PRESETS, parse_spec
+
+    text = env_str(name) or PRESETS[STORYVIDEO_PRESET][stage]
+    try:
+        return str(parse_spec(stage, text))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+STORYBOARD_MODEL = _spec("STORYBOARD_MODEL", "storyboard")
+IMAGE_MODEL = _spec("IMAGE_MODEL", "image")
+MOTION_MODEL = _spec("MOTION_MODEL", "motion")  # used only by projects that animate their shots
+SPEECH_MODEL_EN = _spec("SPEECH_MODEL_EN", "speech.en")
+SPEECH_MODEL_ZH = _spec("SPEECH_MODEL_ZH", "speech.zh")
+INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")
+if INFERENCE_DEVICE.split(":")[0] not in {"auto", "cuda", "mps", "cpu"}:
+    raise ImproperlyConfigured("INFERENCE_DEVICE must be auto, cuda, cuda:N, mps or cpu.")
+INFERENCE_DTYPE = env_choice("INFERENCE_DTYPE", "auto", {"auto", "float16", "bfloat16", "float32"})
+# Attention slicing, VAE tiling and CPU offload for motion: slower, for small GPUs.
+INFERENCE_LOW_MEMORY = env_bool("INFERENCE_LOW_MEMORY", False)
+IMAGE_STEPS = env_int("IMAGE_STEPS", 1, minimum=1, maximum=100)  # sd-turbo: 1 step, no guidance
+IMAGE_GUIDANCE = env_float("IMAGE_GUIDANCE", 0.0)
+# Keyframe tasks of one project queued together are drawn in one call of up to this many.
+IMAGE_BATCH_SIZE = env_int("IMAGE_BATCH_SIZE", 4, minimum=1, maximum=16)
+MOTION_FRAMES = env_int("MOTION_FRAMES", 14, minimum=2, maximum=50)
+MOTION_STEPS = env_int("MOTION_STEPS", 25, minimum=1, maximum=100)
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 
 # --- Media storage ----------------------------------------------------------------------

@@ -62,14 +62,19 @@ class SystemApi(APIView):
                 "queues": serializers.DictField(),
                 "workers": serializers.ListField(),
                 "backends": serializers.ListField(),
+                "configured": serializers.ListField(),
             },
         )
     )
     def get(self, request: Request) -> Response:
-        """Queue depths, live workers and the engines' back ends (whether each can run here)."""
+        """Queue depths, live workers, the engines' back ends (whether each can run here) and,
+        per stage, the configured back end and what runs instead when it cannot (as this web
+        process sees the machine; a worker elsewhere may differ, and its task messages say so)."""
+        from django.conf import settings
         from rq import Worker
 
-        from inference.registry import backend_report
+        from inference.registry import backend_report, configured_report
+        from tasks.handlers import configured_specs
 
         queues = {}
         for name in (INFERENCE, MEDIA):
@@ -79,7 +84,8 @@ class SystemApi(APIView):
             {"name": w.name, "queues": w.queue_names(), "state": w.get_state()}
             for w in Worker.all(connection=get_redis())
         ]
-        return Response({"queues": queues, "workers": workers, "backends": backend_report()})
+        configured = configured_report(configured_specs(), settings.MODELS_DIR)
+        return Response({"queues": queues, "workers": workers, "backends": backend_report(), "configured": configured})
 
 
 class TokenRequestSerializer(StrictSerializer):

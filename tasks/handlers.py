@@ -20,11 +20,11 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from inference import engines
 from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
 from inference.errors import EngineError
-from inference.image import draft_card
-from inference.speech import espeak
-from inference.storyboard import draft_storyboard, openai_storyboard
+from inference.image import KeyframeRequest
+from inference.models import Runtime
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
@@ -45,27 +45,38 @@ class SupersededError(Exception):
 class Handler:
     run: Callable[[Task, Progress], Any]
     apply: Callable[[Task, Any], str]  # returns the finishing message
+    # Runs several tasks of the kind in one engine call; an output of None means "superseded".
+    batch: Callable[[list[Task], Progress], list[Any]] | None = None
 
 
-def _draft_note(stage: str) -> str:
-    if settings.STORYVIDEO_PRESET == "draft":
-        return "draft preset"
-    if stage == "storyboard":
-        return ("draft splitter: no language model is set up; set STORYBOARD_MODEL=openai:http://HOST/v1#MODEL "
-                "to use an OpenAI-compatible server such as Ollama")  # fmt: skip
-    return f"draft back end: no real {stage} model is set up on this machine yet (see /api/v1/system)"
+def runtime() -> Runtime:
+    return Runtime(device=settings.INFERENCE_DEVICE, dtype=settings.INFERENCE_DTYPE,
+                   low_memory=settings.INFERENCE_LOW_MEMORY, models_dir=settings.MODELS_DIR)  # fmt: skip
+
+
+def configured_specs() -> dict[str, str]:
+    """The back end spec of each stage, as the settings give them."""
+    return {"storyboard": settings.STORYBOARD_MODEL, "image": settings.IMAGE_MODEL, "motion": settings.MOTION_MODEL,
+            "speech.en": settings.SPEECH_MODEL_EN, "speech.zh": settings.SPEECH_MODEL_ZH}  # fmt: skip
+
+
+def speech_spec(project: Project) -> str:
+    """The project's own voice, else the configured one for its language."""
+    return project.voice or (settings.SPEECH_MODEL_ZH if project.language == "zh" else settings.SPEECH_MODEL_EN)
+
+
+def _made_by(backend: str, model: str) -> str:
+    return f"{backend}:{model}" if model else backend
 
 
 # --- storyboard ---------------------------------------------------------------------------
 def storyboard_run(task: Task, progress: Progress) -> Storyboard:
     project = task.project
-    spec = settings.STORYBOARD_MODEL
-    if spec.startswith("openai:"):
-        base_url, _, model = spec.removeprefix("openai:").partition("#")
-        return openai_storyboard(project.story, base_url=base_url, model=model or "default",
-                                 shot_count=project.shot_count, language=project.language, style=project.style,
-                                 api_key=settings.OPENAI_API_KEY, progress=progress)  # fmt: skip
-    return draft_storyboard(project.story, shot_count=project.shot_count, title=project.title, progress=progress)
+    return engines.storyboard(
+        settings.STORYBOARD_MODEL, project.story, shot_count=project.shot_count, language=project.language,
+        style=project.style, title=project.title, runtime=runtime(), api_key=settings.OPENAI_API_KEY,
+        progress=progress,
+    )  # fmt: skip
 
 
 def storyboard_apply(task: Task, board: Storyboard) -> str:
@@ -93,8 +104,8 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
         )  # fmt: skip
         shot.characters.set([characters[name] for name in plan.characters if name in characters])
     result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
-    made_by = f"{board.backend}:{board.model}" if board.backend != "draft" else _draft_note("storyboard")
-    message = f"{len(board.shots)} shots ({made_by})" + "".join(f"; {note}" for note in board.notes)
+    message = f"{len(board.shots)} shots ({_made_by(board.backend, board.model)})"
+    message += "".join(f"; {note}" for note in board.notes)
     if board.title and not project.title:
         project.title = board.title[:200]
         project.save(update_fields=["title"])
@@ -128,55 +139,103 @@ def _check_current(task: Task) -> Shot:
 
 @dataclass
 class StageOutput:
-    path: Path
+    path: Path | None  # None: the stage produced no file (the camera move animates the shot)
     backend: str
     model: str
     extra: dict[str, Any]
+    note: str = ""
+
+
+def image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
+    """Keyframes of several shots of one project in one engine call; each keeps its own seed
+    (its first character's, so a character looks alike from shot to shot, else the shot's)."""
+    shots: list[Shot | None] = []
+    for task in tasks:
+        try:
+            current_shot: Shot | None = _check_current(task)
+        except SupersededError:
+            current_shot = None
+        shots.append(current_shot)
+    current = [(task, shot) for task, shot in zip(tasks, shots, strict=True) if shot is not None]
+    if not current:
+        return [None] * len(tasks)
+    project = current[0][1].project
+    width, height = frame_size(project.aspect_ratio, project.resolution)
+    requests = []
+    for task, wanted in current:
+        characters = list(wanted.characters.all())
+        requests.append(KeyframeRequest(
+            prompt=wanted.prompt, seed=characters[0].seed if characters else wanted.seed,
+            path=work_dir(str(task.id)) / "keyframe.png", characters=tuple((c.name, c.description) for c in characters),
+        ))  # fmt: skip
+    results = iter(engines.keyframes(
+        settings.IMAGE_MODEL, requests, width=width, height=height, style=project.style, runtime=runtime(),
+        steps=settings.IMAGE_STEPS, guidance=settings.IMAGE_GUIDANCE, progress=progress,
+    ))  # fmt: skip
+    outputs: list[StageOutput | None] = []
+    for maybe in shots:
+        if maybe is None:
+            outputs.append(None)
+            continue
+        result = next(results)
+        outputs.append(StageOutput(Path(result.path), result.backend, result.model, {"width": width, "height": height,
+                                   "batch": len(requests)}, result.note))  # fmt: skip
+    return outputs
 
 
 def image_run(task: Task, progress: Progress) -> StageOutput:
-    shot = _check_current(task)
-    project = shot.project
-    width, height = frame_size(project.aspect_ratio, project.resolution)
-    seed = next((c.seed for c in shot.characters.all()), shot.seed)
-    result = draft_card(
-        shot.prompt, width=width, height=height, style=project.style, seed=seed,
-        path=work_dir(str(task.id)) / "keyframe.png", progress=progress,
-    )  # fmt: skip
-    return StageOutput(Path(result.path), result.backend, result.model, {"width": width, "height": height})
+    [output] = image_batch([task], progress)
+    if output is None:
+        raise SupersededError
+    return output
 
 
 def speech_run(task: Task, progress: Progress) -> StageOutput:
     shot = _check_current(task)
-    language = shot.project.language
-    voice = shot.project.voice.partition(":")[2] if shot.project.voice.startswith("espeak") else ""
-    result = espeak(shot.narration, language=language, voice=voice, path=work_dir(str(task.id)) / "speech.wav",
-                    progress=progress)  # fmt: skip
-    return StageOutput(Path(result.path), result.backend, result.model, {"duration": result.duration})
+    result = engines.speech(
+        speech_spec(shot.project), shot.narration, language=shot.project.language,
+        path=work_dir(str(task.id)) / "speech.wav", runtime=runtime(), seed=shot.seed, progress=progress,
+    )  # fmt: skip
+    extra = {"duration": result.duration, "sentences": [list(s) for s in result.sentences]}
+    return StageOutput(Path(result.path), result.backend, result.model, extra, result.note)
 
 
 def motion_run(task: Task, progress: Progress) -> StageOutput:
-    raise EngineError(
-        "No image-to-video model is set up on this machine; the camera move animates this shot instead.",
-        permanent=True,
-    )
+    shot = _check_current(task)
+    if not shot.image_file:
+        raise EngineError("The shot has no keyframe to animate yet; regenerate its image first.", permanent=True)
+    clip, note = engines.motion(
+        settings.MOTION_MODEL, local_path(shot.image_file), path=work_dir(str(task.id)) / "motion.mp4",
+        seed=shot.seed, runtime=runtime(), frames=settings.MOTION_FRAMES,
+        steps=settings.MOTION_STEPS, progress=progress,
+    )  # fmt: skip
+    if clip is None:
+        return StageOutput(None, "kenburns", "", {}, note)
+    return StageOutput(Path(clip.path), clip.backend, clip.model, {"frames": clip.frames, "fps": clip.fps}, note)
 
 
 def stage_apply(task: Task, output: StageOutput) -> str:
     shot = _shot_for(task)
     stage = task.kind
-    name, digest = store(output.path, folder=f"shots/{stage}")
+    old = getattr(shot, f"{stage}_file")
+    name, digest = store(output.path, folder=f"shots/{stage}") if output.path else ("", "")
     setattr(shot, f"{stage}_file", name)
     setattr(shot, f"{stage}_hash", digest)
-    setattr(shot, f"{stage}_source", f"{output.backend}:{output.model}" if output.model else output.backend)
+    setattr(shot, f"{stage}_source", _made_by(output.backend, output.model))
     if stage == "speech":
         shot.speech_duration = round(float(output.extra["duration"]), 3)
+        shot.speech_sentences = output.extra.get("sentences", [])
     shot.save()
-    result = {"backend": output.backend, "model": output.model, "file": name, "hash": digest, **output.extra}
-    if not task_finish(task=task, result=result, message=f"Done ({output.backend})."):
+    result = {"backend": output.backend, "model": output.model, "file": name, "hash": digest, "note": output.note,
+              **output.extra}  # fmt: skip
+    message = f"Done ({_made_by(output.backend, output.model)})." + (f" {output.note}" if output.note else "")
+    if not task_finish(task=task, result=result, message=message):
         raise SupersededError
     live.publish_shot_on_commit(shot)
-    shutil.rmtree(output.path.parent, ignore_errors=True)
+    if old and old.name != name:
+        release_on_commit([old.name])
+    if output.path:
+        shutil.rmtree(output.path.parent, ignore_errors=True)
     return stage
 
 
@@ -210,7 +269,8 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
                 narration=shot.narration if speaks else "",
                 audio=local_path(shot.speech_file) if speaks else None,
                 audio_duration=shot.speech_duration or 0.0,
-                motion=local_path(shot.motion_file) if shot.motion_file else None,
+                motion=local_path(shot.motion_file) if shot.motion_file and project.animate else None,
+                sentences=[(float(a), float(b), str(t)) for a, b, t in shot.speech_sentences] if speaks else [],
             )
         )
     width, height = frame_size(project.aspect_ratio, project.resolution)
@@ -296,7 +356,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
 
 HANDLERS: dict[str, Handler] = {
     Task.Kind.STORYBOARD: Handler(storyboard_run, storyboard_apply),
-    Task.Kind.IMAGE: Handler(image_run, stage_apply),
+    Task.Kind.IMAGE: Handler(image_run, stage_apply, image_batch),
     Task.Kind.SPEECH: Handler(speech_run, stage_apply),
     Task.Kind.MOTION: Handler(motion_run, stage_apply),
     Task.Kind.COMPOSE: Handler(compose_run, compose_apply),

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -35,8 +36,9 @@ class ProgressReporter:
     second, and is where a cancelled or superseded task is noticed: it raises CancelledError,
     so an engine stops between two steps."""
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, mates: list[Task] | None = None) -> None:
         self.task = task
+        self.mates = mates or []  # tasks batched with this one: their rows follow its progress
         self.last_write = 0.0
         self.last_percent = -1
 
@@ -50,6 +52,8 @@ class ProgressReporter:
         self.last_write, self.last_percent = now, percent
         if not services.task_progress(task=self.task, progress=min(percent, 99), message=message):
             raise CancelledError(f"Task {self.task.id} is no longer this attempt's to run.")
+        for mate in self.mates:  # a cancelled mate is discarded when its result is attached
+            services.task_progress(task=mate, progress=min(percent, 99), message=message)
 
 
 class Heartbeat(threading.Thread):
@@ -75,46 +79,101 @@ class Heartbeat(threading.Thread):
 
 def run_task(task_id: str) -> str:
     """Claim the task, run its engine, attach the result, or record why not. Returns the
-    status the task ended this run in (for RQ's result and the logs)."""
-    from tasks.handlers import HANDLERS, SupersededError
-    from tasks.pipeline import project_status_refresh
+    status the task ended this run in (for RQ's result and the logs).
+
+    A kind whose handler can batch (keyframes) also claims other pending tasks of its kind in
+    the same project, up to IMAGE_BATCH_SIZE, and runs them in one engine call; their own jobs
+    later find nothing to claim."""
+    from tasks.handlers import HANDLERS
 
     close_old_connections()
     task = services.task_claim(task_id=uuid.UUID(task_id), worker=worker_identity())
     if task is None:
         logger.info("Task %s: nothing to claim (taken, cancelled or backing off)", task_id)
         return "skipped"
+    handler = HANDLERS[task.kind]
+    mates = _claim_mates(task, settings.IMAGE_BATCH_SIZE - 1) if handler.batch else []
     with trace(task.trace_id or "-"):
+        if mates:
+            logger.info("Task %s batched with %s", task.id, ", ".join(str(m.id) for m in mates))
+        return _run([task, *mates])[0]
+
+
+def _claim_mates(task: Task, limit: int) -> list[Task]:
+    if limit <= 0:
+        return []
+    candidates = (
+        Task.objects.filter(kind=task.kind, project_id=task.project_id, status=Task.Status.PENDING)
+        .exclude(id=task.id)
+        .order_by("created_at")
+        .values_list("id", flat=True)[: limit * 2]
+    )
+    mates = []
+    for candidate in candidates:
+        mate = services.task_claim(task_id=candidate, worker=worker_identity())
+        if mate is not None:
+            mates.append(mate)
+        if len(mates) == limit:
+            break
+    return mates
+
+
+def _run(tasks: list[Task]) -> list[str]:
+    """Run one task, or a batch of one kind (the first task's progress speaks for all)."""
+    from tasks.handlers import HANDLERS, SupersededError
+    from tasks.pipeline import project_status_refresh
+
+    first = tasks[0]
+    handler = HANDLERS[first.kind]
+    for task in tasks:
         logger.info("Task %s (%s) attempt %d of %d started", task.id, task.kind, task.attempt, task.max_attempts)
-        heartbeat = Heartbeat(task)
+    heartbeats = [Heartbeat(task) for task in tasks]
+    for heartbeat in heartbeats:
         heartbeat.start()
-        outcome = "finished"
-        try:
-            handler = HANDLERS[task.kind]
-            output = handler.run(task, ProgressReporter(task))
-            with transaction.atomic():
-                handler.apply(task, output)
-            logger.info("Task %s finished", task.id)
-        except SupersededError:
-            outcome = _discard(task)
-        except CancelledError:
-            outcome = "cancelled"
-            logger.info("Task %s stopped: cancelled or superseded while running", task.id)
-        except EngineError as exc:
-            outcome = services.task_fail(task=task, error=str(exc), permanent=exc.permanent)
-            logger.warning("Task %s failed (%s): %s", task.id, "permanent" if exc.permanent else "transient", exc)
-        except JobTimeoutException:
-            error = f"Timed out after {task.timeout_s} s."
-            outcome = services.task_fail(task=task, error=error, permanent=False)
-            logger.warning("Task %s: %s", task.id, error)
-        except Exception as exc:  # an unexpected error is taken as transient: retried, then failed
-            outcome = services.task_fail(task=task, error=f"{type(exc).__name__}: {exc}", permanent=False)
-            logger.exception("Task %s raised", task.id)
-        finally:
+    outcomes: dict[uuid.UUID, str] = {}
+
+    def settle(outcome: Callable[[Task], str]) -> None:
+        for task in tasks:
+            if task.id not in outcomes:
+                outcomes[task.id] = outcome(task)
+
+    def fail_rest(error: str, *, permanent: bool) -> None:
+        settle(lambda task: services.task_fail(task=task, error=error, permanent=permanent))
+
+    try:
+        reporter = ProgressReporter(first, mates=tasks[1:])
+        outputs = handler.batch(tasks, reporter) if handler.batch else [handler.run(first, reporter)]
+        for task, output in zip(tasks, outputs, strict=True):
+            try:
+                if output is None:
+                    raise SupersededError
+                with transaction.atomic():
+                    handler.apply(task, output)
+                outcomes[task.id] = "finished"
+                logger.info("Task %s finished", task.id)
+            except SupersededError:
+                outcomes[task.id] = _discard(task)
+    except SupersededError:
+        settle(_discard)
+    except CancelledError:
+        logger.info("Task %s stopped: cancelled or superseded while running", first.id)
+        outcomes[first.id] = "cancelled"
+        fail_rest("Its batch was stopped; trying again.", permanent=False)
+    except EngineError as exc:
+        logger.warning("Task %s failed (%s): %s", first.id, "permanent" if exc.permanent else "transient", exc)
+        fail_rest(str(exc), permanent=exc.permanent)
+    except JobTimeoutException:
+        logger.warning("Task %s: timed out after %s s", first.id, first.timeout_s)
+        fail_rest(f"Timed out after {first.timeout_s} s.", permanent=False)
+    except Exception as exc:  # an unexpected error is taken as transient: retried, then failed
+        logger.exception("Task %s raised", first.id)
+        fail_rest(f"{type(exc).__name__}: {exc}", permanent=False)
+    finally:
+        for heartbeat in heartbeats:
             heartbeat.stop()
-        if outcome != "pending":
-            project_status_refresh(project_id=task.project_id)
-        return outcome
+    if any(outcome != "pending" for outcome in outcomes.values()):
+        project_status_refresh(project_id=first.project_id)
+    return [outcomes[task.id] for task in tasks]
 
 
 def _discard(task: Task) -> str:

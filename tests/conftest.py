@@ -8,6 +8,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
+# Tests never download: the engines load tiny models built here, or fall back to their drafts.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:

@@ -96,8 +96,11 @@ class Command(BaseCommand):
         for stage, found in sources.items():
             fallback = "camera move (kenburns)" if stage == "motion" else "-"
             self.stdout.write(f"{stage.capitalize()}: {', '.join(sorted(found)) or fallback}")
-        if settings.STORYVIDEO_PRESET == "default" and any("draft" in s for s in sources["image"]):
-            self.stdout.write("Draft back ends ran where no real model is set up; see /api/v1/system.")
+        # Where a draft back end stood in for a real one, say so and how to get the real one.
+        results = [t.result or {} for t in project.tasks.filter(status="finished")]
+        notes = {str(result["note"]) for result in results if result.get("note")}
+        for note in sorted(notes):
+            self.stdout.write(self.style.WARNING(f"Note: {note}"))
         if not project.render_video:
             raise CommandError("No film was made; see the failures above.")
         self.stdout.write(

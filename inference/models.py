@@ -1,0 +1,152 @@
+"""Where model weights come from, which device and precision they run on, and the per-process
+cache that keeps them loaded between tasks. Heavy libraries are imported only inside functions.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from inference.errors import EngineError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How models run in this process: ``device`` and ``dtype`` are "auto" or explicit
+    ("cuda", "mps", "cpu"; "float16", "bfloat16", "float32"), ``low_memory`` turns on attention
+    slicing, VAE tiling and, for motion, CPU offload."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    low_memory: bool = False
+    models_dir: Path = Path("var/models")
+
+
+def pick_device(wanted: str = "auto") -> str:
+    """CUDA, then MPS, then the CPU; an explicit device that is not there is a clear error."""
+    import torch
+
+    present = {
+        "cuda": torch.cuda.is_available(),
+        "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
+        "cpu": True,
+    }
+    if wanted == "auto":
+        return next(name for name, ok in present.items() if ok)
+    if not present.get(wanted.split(":")[0], False):
+        raise EngineError(f"INFERENCE_DEVICE={wanted} but no such device is present here.", permanent=True)
+    return wanted
+
+
+def pick_dtype(device: str, wanted: str = "auto") -> Any:
+    """Half precision where the device runs it well (CUDA, MPS), float32 on the CPU."""
+    import torch
+
+    if wanted != "auto":
+        return getattr(torch, wanted)
+    return torch.float16 if device.startswith(("cuda", "mps")) else torch.float32
+
+
+def quiet_loading() -> None:
+    """No loading progress bars in worker logs: the task's own progress is what people watch."""
+    import importlib.util
+
+    if importlib.util.find_spec("transformers"):
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+    if importlib.util.find_spec("diffusers"):
+        from diffusers.utils import logging as diffusers_logging
+
+        diffusers_logging.disable_progress_bar()
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def local_folder(model: str, models_dir: Path) -> Path | None:
+    """The folder holding ``model``'s weights on disk, if any: the model given as a folder, a
+    copy under MODELS_DIR (what ``fetch_models`` writes), or a complete Hugging Face cache entry."""
+    given = Path(model).expanduser()
+    if given.is_absolute() or model.startswith("."):
+        return given if given.is_dir() else None
+    under = models_dir / model
+    if (under / "config.json").is_file() or (under / "model_index.json").is_file():
+        return under
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model, local_files_only=True))
+    except Exception:  # not cached (or huggingface_hub missing): not on disk
+        return None
+
+
+def weights_source(model: str, models_dir: Path) -> str:
+    """What to hand to ``from_pretrained``: the local folder when there is one, else the model
+    id (which downloads, unless HF_HUB_OFFLINE is set; then this is a clear, permanent error)."""
+    folder = local_folder(model, models_dir)
+    if folder is not None:
+        return str(folder)
+    if Path(model).is_absolute() or model.startswith("."):
+        raise EngineError(f"The model folder {model} does not exist.", permanent=True)
+    if hub_offline():
+        from inference.errors import WeightsMissingError
+
+        raise WeightsMissingError(
+            f"The weights of {model} are not on this machine and HF_HUB_OFFLINE is set: "
+            f"run `python manage.py fetch_models` where the network is reachable."
+        )
+    return model
+
+
+class ModelCache:
+    """Loaded models of this worker process, keyed by (back end, model, device, dtype). A model is
+    loaded once; concurrent first uses wait for the one load."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str, str], load: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._items:
+                quiet_loading()
+                self._items[key] = load()
+            return self._items[key]  # type: ignore[no-any-return,unused-ignore]
+
+    def loaded(self) -> list[tuple[str, str, str, str]]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = ModelCache()
+
+
+def load_error(model: str, exc: Exception) -> EngineError:
+    """A loading failure as an EngineError: weights that are not here and could not be fetched
+    are ``WeightsMissingError`` (the default preset then drafts); running out of device memory is
+    transient (another job may free it); anything else, broken weights say, is permanent."""
+    from inference.errors import WeightsMissingError
+
+    if isinstance(exc, EngineError):
+        return exc
+    text = f"{type(exc).__name__}: {exc}"[:400]
+    if "out of memory" in text.lower():
+        return EngineError(f"Not enough device memory to load {model}: {text}", permanent=False)
+    if isinstance(exc, OSError) and not Path(model).expanduser().exists():
+        return WeightsMissingError(
+            f"The weights of {model} are not on this machine and could not be downloaded ({text}): "
+            f"run `python manage.py fetch_models` where the network is reachable."
+        )
+    return EngineError(f"Could not load {model}: {text}", permanent=True)

@@ -1,0 +1,273 @@
+"""The real back ends on tiny random-weight models, loaded through the same from_pretrained code
+as the real weights; the fallback to the drafts; the model cache; fetch_models; one project
+through real workers with every stage on a real model."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from PIL import Image
+from rest_framework.test import APIClient
+
+from inference import engines
+from inference.errors import EngineError
+from inference.image import KeyframeRequest
+from inference.media import probe
+from inference.models import CACHE, Runtime, pick_device, pick_dtype
+from inference.registry import parse_spec, spec_problem
+from inference.storyboard import _covers, transformers_storyboard
+from inference.text import split_sentences
+from projects.models import Project
+from tests import tiny_models
+from tests.test_pipeline import settled
+from tests.workers import wait_for, workers
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {
+        "sd": tiny_models.build_text2image(root),
+        "svd": tiny_models.build_image2video(root),
+        "qwen": tiny_models.build_chat_model(root),
+        "vits": tiny_models.build_tts(root),
+    }
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Runtime:
+    return Runtime(models_dir=tmp_path / "no-models")
+
+
+def _pixels(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+
+def _samples(path: str) -> tuple[np.ndarray, int]:
+    with wave.open(path, "rb") as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16), wav.getframerate()
+
+
+# --- keyframes ------------------------------------------------------------------------------
+def test_keyframes_have_the_frame_size_and_depend_only_on_prompt_and_seed(
+    tiny: dict[str, Path], runtime: Runtime, tmp_path: Path
+) -> None:
+    spec = f"diffusers:{tiny['sd']}"
+    steps: list[str] = []
+
+    def paint(seeds: list[int], name: str) -> list[str]:
+        requests = [KeyframeRequest("a lighthouse at night", seed, tmp_path / f"{name}-{i}.png")
+                    for i, seed in enumerate(seeds)]  # fmt: skip
+        results = engines.keyframes(spec, requests, width=640, height=360, style="ink", runtime=runtime, steps=2,
+                                    progress=lambda f, m: steps.append(m))  # fmt: skip
+        assert all(r.backend == "diffusers" and not r.note for r in results)
+        return [r.path for r in results]
+
+    batch = paint([7, 8, 7], "batch")
+    [alone] = paint([7], "alone")
+    assert Image.open(alone).size == (640, 360)
+    assert np.array_equal(_pixels(batch[0]), _pixels(batch[2]))  # same seed, same image
+    assert np.array_equal(_pixels(batch[0]), _pixels(alone))  # batching does not change an image
+    assert np.abs(_pixels(batch[0]) - _pixels(batch[1])).mean() > 1  # another seed, another image
+    assert "Step 1 of 2" in steps and "Step 2 of 2" in steps
+
+
+def test_a_keyframe_model_that_is_not_here_falls_back_to_the_draft_card_and_says_how_to_get_it(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    [result] = engines.keyframes(
+        "diffusers:stabilityai/sd-turbo", [KeyframeRequest("a ship", 1, tmp_path / "k.png")],
+        width=320, height=180, style="storybook", runtime=runtime,
+    )  # fmt: skip
+    assert result.backend == "draft"
+    assert "stabilityai/sd-turbo" in result.note and "fetch_models" in result.note
+    assert Image.open(result.path).size == (320, 180)
+
+
+# --- motion -----------------------------------------------------------------------------------
+def test_motion_animates_a_keyframe_into_a_clip(tiny: dict[str, Path], runtime: Runtime, tmp_path: Path) -> None:
+    still = tmp_path / "still.png"
+    Image.new("RGB", (640, 360), "#3060a0").save(still)
+    clip, note = engines.motion(f"diffusers:{tiny['svd']}", still, path=tmp_path / "m.mp4", seed=3, runtime=runtime,
+                                frames=6, steps=2)  # fmt: skip
+    assert clip is not None and note == ""
+    info = probe(Path(clip.path))
+    assert info.video_streams == 1 and info.audio_streams == 0
+    assert clip.frames == 6 and info.duration == pytest.approx(6 / 7, abs=0.05)
+    assert clip.width / clip.height == pytest.approx(16 / 9, rel=0.15)
+
+
+def test_the_camera_move_stands_in_for_a_missing_motion_model_and_says_so(runtime: Runtime, tmp_path: Path) -> None:
+    clip, note = engines.motion("diffusers:stabilityai/stable-video-diffusion-img2vid", tmp_path / "x.png",
+                                path=tmp_path / "m.mp4", seed=1, runtime=runtime)  # fmt: skip
+    assert clip is None
+    assert note.startswith("kenburns ran instead of diffusers:stabilityai/stable-video-diffusion-img2vid")
+
+
+# --- storyboard -------------------------------------------------------------------------------
+def test_a_random_chat_model_gives_no_json_so_the_draft_covers_every_sentence_and_says_why(
+    tiny: dict[str, Path], runtime: Runtime, stories_dir: str
+) -> None:
+    story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
+    seen: list[str] = []
+    board = transformers_storyboard(story, model=str(tiny["qwen"]), runtime=runtime, shot_count=4, language="en",
+                                    style="ink", max_new_tokens=64, progress=lambda f, m: seen.append(m))  # fmt: skip
+    assert board.backend == "draft" and len(board.shots) == 4
+    assert f"{tiny['qwen']} gave no usable storyboard in 2 attempts" in board.notes[-1]
+    assert _covers(story, [shot.narration for shot in board.shots])
+    assert any("attempt 1" in m for m in seen) and any("attempt 2" in m for m in seen)
+    # the model was loaded once, on the CPU in float32, and is kept for the next task
+    assert ("transformers-lm", str(tiny["qwen"]), "cpu", "torch.float32") in CACHE.loaded()
+
+
+def test_a_chat_model_that_is_not_here_falls_back_to_the_splitter(runtime: Runtime, stories_dir: str) -> None:
+    story = (Path(stories_dir) / "moon-rabbit.zh.txt").read_text(encoding="utf-8")
+    board = engines.storyboard("transformers:Qwen/Qwen2.5-0.5B-Instruct", story, shot_count=5, language="zh",
+                               style="ink", runtime=runtime)  # fmt: skip
+    assert board.backend == "draft"
+    assert board.notes[0].startswith("draft ran instead of transformers:Qwen/Qwen2.5-0.5B-Instruct")
+    assert "".join(s.narration for s in board.shots) == "".join(split_sentences(story))
+
+
+# --- speech -----------------------------------------------------------------------------------
+def test_piper_speaks_english_with_the_bundled_joe_voice(runtime: Runtime, tmp_path: Path) -> None:
+    text = "The keeper climbed the stairs. Every night he lit the lamp."
+    result = engines.speech("piper:en_US-joe-medium", text, language="en", path=tmp_path / "p.wav", runtime=runtime)
+    assert (result.backend, result.model, result.note) == ("piper", "en_US-joe-medium", "")
+    samples, rate = _samples(result.path)
+    assert rate == result.sample_rate == 22050
+    assert 2.0 < result.duration < 8.0
+    assert np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > 300  # speech, not silence
+    # the outer silence is trimmed: sound starts within the first 0.1 s
+    assert np.abs(samples[: int(0.1 * rate)]).max() > 1000
+    [(a0, a1, t0), (b0, b1, t1)] = result.sentences
+    assert (t0, t1) == ("The keeper climbed the stairs.", "Every night he lit the lamp.")
+    assert 0 == a0 < a1 < b0 < b1 <= result.duration
+
+
+def test_a_vits_model_speaks_through_transformers(tiny: dict[str, Path], runtime: Runtime, tmp_path: Path) -> None:
+    spec = f"transformers:{tiny['vits']}"
+    first = engines.speech(spec, "Hello there. How are you?", language="en", path=tmp_path / "a.wav", runtime=runtime)
+    again = engines.speech(spec, "Hello there. How are you?", language="en", path=tmp_path / "b.wav", runtime=runtime)
+    assert first.backend == "transformers" and first.sample_rate == 16000 and first.duration > 0
+    assert [s[2] for s in first.sentences] == ["Hello there.", "How are you?"]
+    assert np.array_equal(_samples(first.path)[0], _samples(again.path)[0])  # seeded: the same audio twice
+
+
+def test_a_missing_piper_voice_falls_back_to_espeak_in_the_story_language(runtime: Runtime, tmp_path: Path) -> None:
+    result = engines.speech("piper:zh_CN-huayan-medium", "月亮上住着一只兔子。", language="zh", path=tmp_path / "z.wav",
+                            runtime=runtime)  # fmt: skip
+    assert (result.backend, result.model) == ("espeak", "cmn-latn-pinyin")
+    assert "fetch_models" in result.note and result.duration > 0.5
+
+
+# --- registry, devices, settings ------------------------------------------------------------------
+def test_specs_are_parsed_strictly() -> None:
+    assert str(parse_spec("storyboard", "openai:http://127.0.0.1:11434/v1#qwen2.5")) == (
+        "openai:http://127.0.0.1:11434/v1#qwen2.5"
+    )
+    assert parse_spec("speech", "espeak:cmn-latn-pinyin").model == "cmn-latn-pinyin"
+    for stage, bad in [("image", "stable:x"), ("image", "diffusers"), ("storyboard", "openai:ftp://x#m")]:
+        with pytest.raises(ValueError, match=bad.split(":")[0]):
+            parse_spec(stage, bad)
+
+
+def test_the_device_is_the_cpu_here_in_float32_and_an_absent_one_is_a_clear_error() -> None:
+    import torch
+
+    assert pick_device("auto") == "cpu" and pick_dtype("cpu") == torch.float32
+    assert pick_dtype("cuda") == torch.float16 and pick_dtype("cpu", "bfloat16") == torch.bfloat16
+    if not torch.cuda.is_available():
+        with pytest.raises(EngineError, match="INFERENCE_DEVICE=cuda") as caught:
+            pick_device("cuda")
+        assert caught.value.permanent
+
+
+def test_a_bad_spec_in_the_environment_stops_start_up(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "storyvideo.settings", "IMAGE_MODEL": "dalle:3",
+             "STORYVIDEO_VAR_DIR": str(tmp_path)},
+    )  # fmt: skip
+    assert completed.returncode != 0
+    assert "IMAGE_MODEL: 'dalle:3' is not a image back end" in completed.stderr
+
+
+def test_what_cannot_run_here_is_said(tmp_path: Path) -> None:
+    assert spec_problem(parse_spec("speech", "piper:en_US-joe-medium"), tmp_path) is None
+    problem = spec_problem(parse_spec("image", "diffusers:stabilityai/sd-turbo"), tmp_path)
+    assert problem == "the weights of stabilityai/sd-turbo are not on disk and HF_HUB_OFFLINE is set"
+
+
+def test_fetch_models_says_what_is_on_disk_and_fails_clearly_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("fetch_models", "--check")
+    out = capsys.readouterr().out
+    assert "piper:en_US-joe-medium: on disk" in out
+    assert "diffusers:stabilityai/sd-turbo: not on disk" in out
+    with pytest.raises(CommandError, match="HF_HUB_OFFLINE is set, so nothing can be downloaded"):
+        call_command("fetch_models", "diffusers:stabilityai/sd-turbo")
+    with pytest.raises(CommandError, match="is no back end spec"):
+        call_command("fetch_models", "dalle:3")
+
+
+@pytest.mark.django_db
+def test_the_system_endpoint_says_what_each_configured_stage_will_run(api: APIClient) -> None:
+    body = api.get("/api/v1/system").json()
+    stages = {entry["stage"]: entry for entry in body["configured"]}
+    assert stages["image"]["spec"] == "diffusers:stabilityai/sd-turbo"
+    assert stages["image"]["runs"] == "draft" and "HF_HUB_OFFLINE" in stages["image"]["reason"]
+    assert stages["speech.en"]["runs"] == "piper:en_US-joe-medium" and stages["speech.en"]["reason"] == ""
+    assert {b["backend"] for b in body["backends"] if b["stage"] == "motion"} == {"kenburns", "diffusers"}
+
+
+# --- every stage on a real model, through real workers ------------------------------------------
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
+    tmp_path: Path, user: Any, tiny: dict[str, Path], stories_dir: str
+) -> None:
+    client = APIClient()
+    client.force_authenticate(user)
+    story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
+    env = {
+        "STORYBOARD_MODEL": f"transformers:{tiny['qwen']}", "IMAGE_MODEL": f"diffusers:{tiny['sd']}",
+        "MOTION_MODEL": f"diffusers:{tiny['svd']}", "MOTION_STEPS": "2", "MOTION_FRAMES": "4",
+        "SPEECH_MODEL_EN": f"transformers:{tiny['vits']}",
+    }  # fmt: skip
+    with workers(tmp_path, "inference", "media", **env):
+        created = client.post("/api/v1/projects", {"story": story, "shotCount": 2, "resolution": "480p"},
+                              format="json")  # fmt: skip
+        assert created.status_code == 202
+        pid = created.json()["project"]["id"]
+        project = wait_for(lambda: settled(pid), timeout=240, what="the first render")
+        assert project.status == "rendered", list(project.tasks.values_list("kind", "status", "message"))
+        storyboard = project.tasks.get(kind="storyboard")
+        assert "gave no usable storyboard" in storyboard.message  # random weights: the splitter, said so
+        shots = list(project.shots.order_by("order"))
+        assert {s.image_source for s in shots} == {f"diffusers:{tiny['sd']}"}
+        assert {s.speech_source for s in shots} == {f"transformers:{tiny['vits']}"}
+        assert all(len(s.speech_sentences) >= 1 for s in shots)
+        # both keyframes were queued together, so one engine call painted them
+        assert [t.result["batch"] for t in project.tasks.filter(kind="image")] == [2, 2]
+
+        # Turning animation on animates every shot, then recomposes the film from the clips.
+        first = project.render_hash
+        assert client.patch(f"/api/v1/projects/{pid}", {"animate": True}, format="json").status_code == 200
+        project = wait_for(
+            lambda: settled(pid) if Project.objects.get(pk=pid).render_hash != first else None,
+            timeout=240, what="the recompose with motion",
+        )  # fmt: skip
+        assert project.status == "rendered"
+        for shot in project.shots.all():
+            assert shot.motion_source == f"diffusers:{tiny['svd']}"
+            assert probe(Path(shot.motion_file.path)).video_streams == 1
+        compose = project.tasks.filter(kind="compose").latest("created_at")
+        assert compose.result["encodedSegments"] == 2  # both shots re-rendered from their clips
