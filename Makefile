@@ -70,6 +70,7 @@ bench: setup
 	$(BIN)/python bench/tasks_overhead.py
 	$(BIN)/python bench/compose.py
 	$(BIN)/python bench/editor.py
+	$(BIN)/python bench/models.py --out bench/out/models.json
 
 clean:
 	rm -rf $(VENV) var

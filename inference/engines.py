@@ -41,7 +41,7 @@ def _with_fallback(
 
 def storyboard(
     spec: str, story: str, *, shot_count: int, language: str, style: str, title: str = "", runtime: Runtime,
-    api_key: str = "", progress: Progress = no_progress,
+    api_key: str = "", constrained: bool = True, progress: Progress = no_progress,
 ) -> Storyboard:  # fmt: skip
     def real(s: Spec) -> Storyboard:
         if s.backend == "openai":
@@ -50,7 +50,8 @@ def storyboard(
                                      style=style, api_key=api_key, progress=progress)  # fmt: skip
         if s.backend == "transformers":
             return transformers_storyboard(story, model=s.model, runtime=runtime, shot_count=shot_count,
-                                           language=language, style=style, progress=progress)  # fmt: skip
+                                           language=language, style=style, constrained=constrained,
+                                           progress=progress)  # fmt: skip
         return draft_storyboard(story, shot_count=shot_count, title=title, progress=progress)
 
     board, note = _with_fallback("storyboard", spec, language, real, real)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -280,10 +281,14 @@ def transformers_storyboard(
     style: str,
     attempts: int = 2,
     max_new_tokens: int | None = None,
+    constrained: bool = True,
+    text_limit: int = 2000,
     progress: Progress = no_progress,
 ) -> Storyboard:
     """A storyboard from a local chat model (``AutoModelForCausalLM.from_pretrained``): greedy
-    first, sampled (with a fixed seed) on the second attempt; progress per generated token."""
+    first, sampled (with a fixed seed) on the second attempt; progress per generated token.
+    ``constrained`` keeps the answer inside the storyboard's JSON schema while it is written
+    (lm-format-enforcer), with strings of at most ``text_limit`` characters."""
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -318,13 +323,24 @@ def transformers_storyboard(
                 progress(share, f"Writing the storyboard ({done} tokens, attempt {self.attempt})")
             return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
+    def constraint() -> dict[str, Any]:
+        """A fresh JSON-schema filter for one attempt, or nothing when not constraining."""
+        if not (constrained and importlib.util.find_spec("lmformatenforcer")):
+            return {}
+        from inference import constrained as json_constraint
+
+        data = CACHE.get(("lm-format-enforcer", source, "cpu", ""), lambda: json_constraint.tokenizer_data(tokenizer))
+        schema = json_constraint.storyboard_schema(shot_count=shot_count, max_shots=MAX_SHOTS,
+                                                   max_characters=MAX_CHARACTERS, text_limit=text_limit)  # fmt: skip
+        return {"prefix_allowed_tokens_fn": json_constraint.allowed_tokens(data, schema)}
+
     def ask(attempt: int) -> str:
         torch.manual_seed(attempt)
         sampling = {"do_sample": True, "temperature": 0.7, "top_p": 0.9} if attempt > 1 else {"do_sample": False}
         with torch.inference_mode():
             output = lm.generate(
                 **inputs, max_new_tokens=budget, stopping_criteria=StoppingCriteriaList([Report(attempt)]),
-                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id, **sampling,
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id, **sampling, **constraint(),
             )  # fmt: skip
         return str(tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -35,7 +37,19 @@ def project_new_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id)
-    return render(request, "projects/editor.html", {"project": project})
+    return render(request, "projects/editor.html", {"project": project, "drafts": _drafts_in_use(project)})
+
+
+def _drafts_in_use(project: Any) -> list[dict[str, str]]:
+    """The stages of this project that run a draft back end instead of the configured one, and why."""
+    from django.conf import settings
+
+    from inference.registry import configured_report
+    from tasks.handlers import configured_specs
+
+    wanted = {"storyboard", "image", f"speech.{project.language}"} | ({"motion"} if project.animate else set())
+    report = configured_report(configured_specs(), settings.MODELS_DIR)
+    return [entry for entry in report if entry["stage"] in wanted and entry["runs"] != entry["spec"]]
 
 
 @login_required

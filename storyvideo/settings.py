@@ -174,6 +174,8 @@ IMAGE_MODEL = _spec("IMAGE_MODEL", "image")
 MOTION_MODEL = _spec("MOTION_MODEL", "motion")  # used only by projects that animate their shots
 SPEECH_MODEL_EN = _spec("SPEECH_MODEL_EN", "speech.en")
 SPEECH_MODEL_ZH = _spec("SPEECH_MODEL_ZH", "speech.zh")
+# A local storyboard model writes inside the storyboard's JSON schema (lm-format-enforcer).
+STORYBOARD_CONSTRAINED = env_bool("STORYBOARD_CONSTRAINED", True)
 INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")
 if INFERENCE_DEVICE.split(":")[0] not in {"auto", "cuda", "mps", "cpu"}:
     raise ImproperlyConfigured("INFERENCE_DEVICE must be auto, cuda, cuda:N, mps or cpu.")

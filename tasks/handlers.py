@@ -75,7 +75,7 @@ def storyboard_run(task: Task, progress: Progress) -> Storyboard:
     return engines.storyboard(
         settings.STORYBOARD_MODEL, project.story, shot_count=project.shot_count, language=project.language,
         style=project.style, title=project.title, runtime=runtime(), api_key=settings.OPENAI_API_KEY,
-        progress=progress,
+        constrained=settings.STORYBOARD_CONSTRAINED, progress=progress,
     )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from inference.media import probe
 from inference.models import CACHE, Runtime, pick_device, pick_dtype
 from inference.registry import parse_spec, spec_problem
 from inference.storyboard import _covers, transformers_storyboard
+from inference.styles import CAMERA_MOVES, TRANSITIONS
 from inference.text import split_sentences
 from projects.models import Project
 from tests import tiny_models
@@ -116,13 +117,28 @@ def test_a_random_chat_model_gives_no_json_so_the_draft_covers_every_sentence_an
     story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
     seen: list[str] = []
     board = transformers_storyboard(story, model=str(tiny["qwen"]), runtime=runtime, shot_count=4, language="en",
-                                    style="ink", max_new_tokens=64, progress=lambda f, m: seen.append(m))  # fmt: skip
+                                    style="ink", max_new_tokens=64, constrained=False,
+                                    progress=lambda f, m: seen.append(m))  # fmt: skip
     assert board.backend == "draft" and len(board.shots) == 4
     assert f"{tiny['qwen']} gave no usable storyboard in 2 attempts" in board.notes[-1]
     assert _covers(story, [shot.narration for shot in board.shots])
     assert any("attempt 1" in m for m in seen) and any("attempt 2" in m for m in seen)
     # the model was loaded once, on the CPU in float32, and is kept for the next task
     assert ("transformers-lm", str(tiny["qwen"]), "cpu", "torch.float32") in CACHE.loaded()
+
+
+def test_constrained_decoding_makes_even_a_random_chat_model_write_a_storyboard_that_parses(
+    tiny: dict[str, Path], runtime: Runtime, stories_dir: str
+) -> None:
+    story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
+    board = transformers_storyboard(story, model=str(tiny["qwen"]), runtime=runtime, shot_count=3, language="en",
+                                    style="ink", max_new_tokens=1500, constrained=True, text_limit=40)  # fmt: skip
+    assert (board.backend, board.model) == ("transformers", str(tiny["qwen"]))
+    assert 1 <= len(board.shots) <= 6
+    assert all(shot.camera in CAMERA_MOVES and shot.transition in TRANSITIONS for shot in board.shots)
+    # random words are no narration: it was re-cut from the story, and says so
+    assert "the narration was re-cut from the story" in board.notes[-1]
+    assert _covers(story, [shot.narration for shot in board.shots])
 
 
 def test_a_chat_model_that_is_not_here_falls_back_to_the_splitter(runtime: Runtime, stories_dir: str) -> None:
@@ -228,6 +244,23 @@ def test_the_system_endpoint_says_what_each_configured_stage_will_run(api: APICl
     assert {b["backend"] for b in body["backends"] if b["stage"] == "motion"} == {"kenburns", "diffusers"}
 
 
+@pytest.mark.django_db
+def test_the_project_page_says_which_stages_run_a_draft_and_how_to_get_the_real_one(user: Any) -> None:
+    from django.test import Client
+
+    from tests.factories import ProjectFactory
+
+    project = ProjectFactory(owner=user)
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/projects/{project.id}/").content.decode()
+    assert "draft instead of diffusers:stabilityai/sd-turbo" in page
+    assert "draft instead of transformers:Qwen/Qwen2.5-0.5B-Instruct" in page
+    assert "python manage.py fetch_models" in page
+    assert "piper:en_US-joe-medium" not in page  # the English voice is bundled: no notice for speech
+    assert "stable-video-diffusion" not in page  # the project does not animate
+
+
 # --- every stage on a real model, through real workers ------------------------------------------
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
@@ -240,7 +273,7 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
     env = {
         "STORYBOARD_MODEL": f"transformers:{tiny['qwen']}", "IMAGE_MODEL": f"diffusers:{tiny['sd']}",
         "MOTION_MODEL": f"diffusers:{tiny['svd']}", "MOTION_STEPS": "2", "MOTION_FRAMES": "4",
-        "SPEECH_MODEL_EN": f"transformers:{tiny['vits']}",
+        "SPEECH_MODEL_EN": f"transformers:{tiny['vits']}", "TASK_HANDLER_OVERRIDES": "",  # the real handlers
     }  # fmt: skip
     with workers(tmp_path, "inference", "media", **env):
         created = client.post("/api/v1/projects", {"story": story, "shotCount": 2, "resolution": "480p"},

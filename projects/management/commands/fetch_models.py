@@ -74,11 +74,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"{spec}: ready in {where}"))
 
     def _parse(self, text: str) -> Spec:
-        stage, _, rest = text.partition("=")
-        candidates = [stage] if rest else ["storyboard", "image", "motion", "speech"]
-        for candidate in candidates:
+        for stage in ("storyboard", "image", "motion", "speech"):
             try:
-                return parse_spec(candidate, rest or text)
+                return parse_spec(stage, text)
             except ValueError:
                 continue
         raise CommandError(
