@@ -97,6 +97,13 @@ def build_messages(story: str, *, language: str, shot_count: int, style: str) ->
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+def _string_step(char: str, escaped: bool) -> tuple[bool, bool]:
+    """Inside a JSON string: (is the next character escaped, is the string still open)."""
+    if escaped:
+        return False, True
+    return char == "\\", char != '"'
+
+
 def _first_json_object(text: str) -> object:
     """The first balanced {...} in the text (models wrap JSON in prose or code fences)."""
     import json
@@ -107,9 +114,7 @@ def _first_json_object(text: str) -> object:
         for index in range(start, len(text)):
             char = text[index]
             if in_string:
-                escaped = not escaped and char == "\\"
-                if char == '"' and not escaped:
-                    in_string = False
+                escaped, in_string = _string_step(char, escaped)
                 continue
             if char == '"':
                 in_string = True
@@ -128,8 +133,41 @@ def _first_json_object(text: str) -> object:
                             return json.loads(re.sub(r",\s*([}\]])", r"\1", candidate))
                         except ValueError:
                             break
+        else:  # the text ended inside this object: an answer cut off by the token budget
+            truncated = _close_truncated(text[start:])
+            if truncated is not None:
+                return truncated
         start = text.find("{", start + 1)
     raise ValueError("no JSON object in the answer")
+
+
+def _close_truncated(text: str) -> object | None:
+    """An answer cut off by the token budget: keep it up to the last complete element of an
+    array, close what is open, and parse that (the shots written so far are kept)."""
+    import json
+
+    stack: list[str] = []
+    cut: tuple[int, str] | None = None  # (end of the last complete array element, its closers)
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            escaped, in_string = _string_step(char, escaped)
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]":
+            if not stack or stack.pop() != char:
+                return None
+            if stack and stack[-1] == "]":
+                cut = (index + 1, "".join(reversed(stack)))
+    if cut is None:
+        return None
+    try:
+        return json.loads(text[: cut[0]] + cut[1])
+    except ValueError:
+        return None
 
 
 def _text(value: object, limit: int) -> str:

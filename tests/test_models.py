@@ -283,13 +283,14 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
         project = wait_for(lambda: settled(pid), timeout=240, what="the first render")
         assert project.status == "rendered", list(project.tasks.values_list("kind", "status", "message"))
         storyboard = project.tasks.get(kind="storyboard")
-        assert "gave no usable storyboard" in storyboard.message  # random weights: the splitter, said so
+        # random weights, but the answer is JSON by construction: parsed, its narration re-cut (and said so)
+        assert storyboard.result["backend"] == "transformers" and "re-cut from the story" in storyboard.message
         shots = list(project.shots.order_by("order"))
         assert {s.image_source for s in shots} == {f"diffusers:{tiny['sd']}"}
         assert {s.speech_source for s in shots} == {f"transformers:{tiny['vits']}"}
         assert all(len(s.speech_sentences) >= 1 for s in shots)
         # both keyframes were queued together, so one engine call painted them
-        assert [t.result["batch"] for t in project.tasks.filter(kind="image")] == [2, 2]
+        assert [t.result["batch"] for t in project.tasks.filter(kind="image")] == [len(shots)] * len(shots)
 
         # Turning animation on animates every shot, then recomposes the film from the clips.
         first = project.render_hash
@@ -303,4 +304,4 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
             assert shot.motion_source == f"diffusers:{tiny['svd']}"
             assert probe(Path(shot.motion_file.path)).video_streams == 1
         compose = project.tasks.filter(kind="compose").latest("created_at")
-        assert compose.result["encodedSegments"] == 2  # both shots re-rendered from their clips
+        assert compose.result["encodedSegments"] == len(shots)  # every shot re-rendered from its clip

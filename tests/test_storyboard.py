@@ -113,6 +113,18 @@ def test_a_broken_answer_is_repaired(chat: ChatServer) -> None:
     assert board.notes == []
 
 
+def test_an_answer_cut_off_by_the_token_budget_keeps_its_complete_shots(chat: ChatServer) -> None:
+    cut_off = (
+        '{"title": "The \\"Lamp\\" {keeper}", "shots": [{"prompt": "a lamp [lit]", "narration": "The keeper lit '
+        'the lamp."}, {"prompt": "a storm", "narration": "The storm came. The cat saved the boat."}, {"prompt": "a bo'
+    )
+    chat.replies.append((200, cut_off))
+    board = ask(chat)
+    assert board.backend == "openai" and board.title == 'The "Lamp" {keeper}'
+    assert [s.prompt for s in board.shots] == ["a lamp [lit]", "a storm"]
+    assert " ".join(s.narration for s in board.shots) == LIGHTHOUSE
+
+
 def test_narration_that_skips_sentences_is_re_cut_from_the_story(chat: ChatServer) -> None:
     chat.replies.append((200, json.dumps({"shots": [{"prompt": "a lamp", "narration": "A lamp."},
                                                     {"prompt": "a boat", "narration": "A boat."}]})))  # fmt: skip
