@@ -141,7 +141,7 @@ def load_error(model: str, exc: Exception) -> EngineError:
 
     if isinstance(exc, EngineError):
         return exc
-    text = f"{type(exc).__name__}: {exc}"[:400]
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())[:400]
     if "out of memory" in text.lower():
         return EngineError(f"Not enough device memory to load {model}: {text}", permanent=False)
     if isinstance(exc, OSError) and not Path(model).expanduser().exists():

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 
 from inference.registry import parse_spec
 
+# A model id (org/name) or voice name: never a path on the server, which only operators name.
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?")
+
 
 def validate_voice(value: str) -> None:
-    """A project's voice is blank (follow the language) or a speech back end spec."""
-    if value:
-        try:
-            parse_spec("speech", value)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+    """A project's voice is blank (follow the language) or a speech back end spec whose model
+    is a name, such as piper:en_US-joe-medium or transformers:facebook/mms-tts-eng."""
+    if not value:
+        return
+    try:
+        spec = parse_spec("speech", value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    if spec.model and (not _MODEL_NAME.fullmatch(spec.model) or ".." in spec.model):
+        raise ValidationError(f"{spec.model!r} is not a voice or model name (such as en_US-joe-medium).")

@@ -261,6 +261,24 @@ def test_the_project_page_says_which_stages_run_a_draft_and_how_to_get_the_real_
     assert "stable-video-diffusion" not in page  # the project does not animate
 
 
+@pytest.mark.django_db
+def test_a_projects_voice_is_a_spec_with_a_name_never_a_path_and_changing_it_speaks_again(
+    api: APIClient, user: Any
+) -> None:
+    from tests.factories import ProjectFactory, ShotFactory
+
+    project = ProjectFactory(owner=user)
+    ShotFactory(project=project, narration="The keeper lit the lamp.")
+    for bad, says in [("piper:/etc/voice.onnx", "not a voice or model name"),
+                      ("transformers:../models/x", "not a voice or model name"),
+                      ("festival:kal", "is not a speech back end")]:  # fmt: skip
+        answer = api.patch(f"/api/v1/projects/{project.id}", {"voice": bad}, format="json")
+        assert answer.status_code == 400 and says in str(answer.json()["error"]["fields"]["voice"])
+    answer = api.patch(f"/api/v1/projects/{project.id}", {"voice": "espeak:en-gb"}, format="json")
+    assert answer.status_code == 200 and answer.json()["voice"] == "espeak:en-gb"
+    assert list(project.tasks.values_list("kind", flat=True)) == ["speech"]
+
+
 # --- every stage on a real model, through real workers ------------------------------------------
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
