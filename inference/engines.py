@@ -88,11 +88,7 @@ def speech(
         if s.backend == "piper":
             return piper(text, voice=s.model, models_dir=runtime.models_dir, path=path, progress=progress)
         if s.backend == "transformers":
-            from inference.models import pick_device
-
-            device = pick_device(runtime.device)
-            return vits(text, model=s.model, models_dir=runtime.models_dir, path=path, device=device, seed=seed,
-                        progress=progress)  # fmt: skip
+            return vits(text, model=s.model, runtime=runtime, path=path, seed=seed, progress=progress)
         return espeak(text, language=language, voice=s.model, path=path, progress=progress)
 
     result, note = _with_fallback("speech", spec, language, real, real)

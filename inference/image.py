@@ -136,19 +136,10 @@ def diffusers_keyframes(
     so an image depends only on its prompt and seed, never on what it was batched with."""
     import torch
 
-    from inference.models import CACHE, load_error, pick_device, pick_dtype, weights_source
+    from inference.models import load_model
 
-    device = pick_device(runtime.device)
-    dtype = pick_dtype(device, runtime.dtype)
-    source = weights_source(model, runtime.models_dir)
-
-    def load() -> Any:
-        try:
-            return load_text2image(source, device=device, dtype=dtype, low_memory=runtime.low_memory)
-        except Exception as exc:
-            raise load_error(source, exc) from None
-
-    pipe = CACHE.get(("diffusers-t2i", source, device, str(dtype)), load)
+    pipe = load_model("diffusers-t2i", model, runtime, lambda source, device, dtype: load_text2image(
+        source, device=device, dtype=dtype, low_memory=runtime.low_memory)).model  # fmt: skip
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))
     prompts = [keyframe_prompt(r.prompt, style=style, characters=list(r.characters)) for r in requests]

@@ -133,6 +133,29 @@ class ModelCache:
 CACHE = ModelCache()
 
 
+@dataclass(frozen=True)
+class Loaded:
+    model: Any
+    device: str
+    source: str  # the folder or model id the weights came from
+
+
+def load_model(kind: str, model: str, runtime: Runtime, loader: Callable[[str, str, Any], Any]) -> Loaded:
+    """``loader(source, device, dtype)``'s result for ``model``, loaded once per process on the
+    runtime's device and dtype; a loading failure becomes an EngineError (``load_error``)."""
+    device = pick_device(runtime.device)
+    dtype = pick_dtype(device, runtime.dtype)
+    source = weights_source(model, runtime.models_dir)
+
+    def load() -> Any:
+        try:
+            return loader(source, device, dtype)
+        except Exception as exc:
+            raise load_error(source, exc) from None
+
+    return Loaded(CACHE.get((kind, source, device, str(dtype)), load), device, source)
+
+
 def load_error(model: str, exc: Exception) -> EngineError:
     """A loading failure as an EngineError: weights that are not here and could not be fetched
     are ``WeightsMissingError`` (the default preset then drafts); running out of device memory is

@@ -54,19 +54,10 @@ def svd_clip(
     import torch
     from PIL import Image
 
-    from inference.models import CACHE, load_error, pick_device, pick_dtype, weights_source
+    from inference.models import load_model
 
-    device = pick_device(runtime.device)
-    dtype = pick_dtype(device, runtime.dtype)
-    source = weights_source(model, runtime.models_dir)
-
-    def load() -> Any:
-        try:
-            return load_image2video(source, device=device, dtype=dtype, low_memory=runtime.low_memory)
-        except Exception as exc:
-            raise load_error(source, exc) from None
-
-    pipe = CACHE.get(("diffusers-i2v", source, device, str(dtype)), load)
+    pipe = load_model("diffusers-i2v", model, runtime, lambda source, device, dtype: load_image2video(
+        source, device=device, dtype=dtype, low_memory=runtime.low_memory)).model  # fmt: skip
     still = Image.open(image).convert("RGB")
     # The model's native area in the keyframe's aspect ratio: 1024x576 for SVD at 16:9.
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.errors import EngineError, WeightsMissingError
+from inference.models import Runtime
 from inference.text import split_sentences
 from inference.types import Progress, SpeechResult, no_progress
 
@@ -170,27 +171,28 @@ def piper(
                         sentences=timings)  # fmt: skip
 
 
+def load_tts_model(source: str, device: str) -> tuple[Any, Any]:
+    from transformers import AutoTokenizer, VitsModel
+
+    network: Any = VitsModel.from_pretrained(source)
+    return AutoTokenizer.from_pretrained(source), network.to(device).eval()
+
+
 def vits(
-    text: str, *, model: str, models_dir: Path, path: Path, device: str, seed: int = 0, progress: Progress = no_progress
+    text: str, *, model: str, runtime: Runtime, path: Path, seed: int = 0, progress: Progress = no_progress
 ) -> SpeechResult:
-    """Speak ``text`` with a transformers VITS / MMS-TTS model (``VitsModel.from_pretrained``)."""
+    """Speak ``text`` with a transformers VITS / MMS-TTS model (``VitsModel.from_pretrained``),
+    in float32 (small models; their flows are sensitive to half precision)."""
+    import dataclasses
+
     import numpy as np
-
-    from inference.models import CACHE, load_error, weights_source
-
-    source = weights_source(model, models_dir)
-
-    def load() -> tuple[Any, Any]:
-        from transformers import AutoTokenizer, VitsModel
-
-        try:
-            network: Any = VitsModel.from_pretrained(source)
-            return AutoTokenizer.from_pretrained(source), network.to(device).eval()
-        except Exception as exc:
-            raise load_error(source, exc) from None
-
-    tokenizer, network = CACHE.get(("transformers-tts", source, device, "float32"), load)
     import torch
+
+    from inference.models import load_model
+
+    loaded = load_model("transformers-tts", model, dataclasses.replace(runtime, dtype="float32"),
+                        lambda source, device, dtype: load_tts_model(source, device))  # fmt: skip
+    (tokenizer, network), device = loaded.model, loaded.device
 
     pieces: list[tuple[Any, str]] = []
     sentences = _sentences(text)

@@ -330,19 +330,11 @@ def transformers_storyboard(
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
-    from inference.models import CACHE, load_error, pick_device, pick_dtype, weights_source
+    from inference.models import CACHE, load_model
 
-    device = pick_device(runtime.device)
-    dtype = pick_dtype(device, runtime.dtype)
-    source = weights_source(model, runtime.models_dir)
-
-    def load() -> tuple[Any, Any]:
-        try:
-            return load_chat_model(source, device=device, dtype=dtype)
-        except Exception as exc:
-            raise load_error(source, exc) from None
-
-    tokenizer, lm = CACHE.get(("transformers-lm", source, device, str(dtype)), load)
+    loaded = load_model("transformers-lm", model, runtime,
+                        lambda source, device, dtype: load_chat_model(source, device=device, dtype=dtype))  # fmt: skip
+    (tokenizer, lm), device, source = loaded.model, loaded.device, loaded.source
     messages = build_messages(story, language=language, shot_count=shot_count, style=style)
     inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                            return_dict=True).to(device)  # fmt: skip

@@ -47,8 +47,8 @@ class Command(BaseCommand):
             if spec.backend not in {"transformers", "diffusers", "piper"}:
                 self.stdout.write(f"{spec}: nothing to download")
                 continue
-            here = piper_voice_files(spec.model, models_dir) if spec.backend == "piper" else None
-            here = here or (local_folder(spec.model, models_dir) if spec.backend != "piper" else None)
+            finder = piper_voice_files if spec.backend == "piper" else local_folder
+            here = finder(spec.model, models_dir)
             if here:
                 self.stdout.write(self.style.SUCCESS(f"{spec}: on disk ({here})"))
             else:
