@@ -107,7 +107,8 @@ if way == "edit":
     inputs[5].audio_duration, inputs[5].duration = new.duration, new.duration + 0.6
 if way in ("project", "edit"):
     film = compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film")
-    print(json.dumps({{"seconds": film.duration, "segments": film.encoded_segments}}))
+    (out / "encoded.json").write_text(json.dumps({{"segments": film.encoded_segments,
+                                                  "transitions": film.encoded_transitions}}))
 elif way == "moviepy":
     from moviepy import AudioFileClip, CompositeAudioClip, CompositeVideoClip, ImageClip, TextClip, vfx
     from inference.fonts import cjk_font_path
@@ -210,8 +211,11 @@ def main() -> None:
         edit_times.append(wall)
         edit_peaks.append(peak)
     if edit_times:
+        encoded = json.loads((OUT / "edit" / "encoded.json").read_text())
         results["edit"] = {"median_s": round(statistics.median(edit_times), 2),
-                           "runs_s": [round(t, 2) for t in edit_times], "peak_mib": round(max(edit_peaks))}  # fmt: skip
+                           "runs_s": [round(t, 2) for t in edit_times], "peak_mib": round(max(edit_peaks)),
+                           "encoded_segments": encoded["segments"],
+                           "encoded_transitions": encoded["transitions"]}  # fmt: skip
         print("edit", results["edit"], flush=True)
     if "graph" in ways:
         run_way("graph", fresh=True)
@@ -219,15 +223,20 @@ def main() -> None:
         run_way("floor", fresh=True, extra=[str(OUT / "project" / "cache")])
     if "moviepy" in ways:
         run_way("moviepy", fresh=True)
-    project = results["project"]["median_s"]
+    def ratio(a: str, b: str, digits: int = 2) -> float | None:
+        """a's median over b's, when both ways have been measured (now or in an earlier run)."""
+        if a not in results or b not in results:
+            return None
+        return round(results[a]["median_s"] / results[b]["median_s"], digits)
+
     summary = {
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "film_seconds": round(film_seconds, 2),
         "shots": SHOTS,
         "size": f"{W}x{H}@24",
-        "project_vs_graph": round(project / results["graph"]["median_s"], 2),
-        "moviepy_vs_project": round(results["moviepy"]["median_s"] / project, 2),
-        "edit_vs_full": round(results["edit"]["median_s"] / project, 3),
+        "project_vs_graph": ratio("project", "graph"),
+        "moviepy_vs_project": ratio("moviepy", "project"),
+        "edit_vs_full": ratio("edit", "project", 3),
         "results": results,
     }
     (OUT.parent / "compose.json").write_text(json.dumps(summary, indent=2))

@@ -62,7 +62,13 @@ class Placement:
     core: int
     tail: int  # frames shared with the next shot's transition (or the closing fade)
     start: int  # film frame at which the core begins
-    cues: list[Cue]
+    local_cues: list[Cue]  # the shot's captions, in seconds from the start of its core
+
+    @property
+    def cues(self) -> list[Cue]:
+        """The captions on the film's timeline."""
+        offset = self.start / FPS
+        return [Cue(round(c.start + offset, 3), round(c.end + offset, 3), c.text) for c in self.local_cues]
 
 
 @dataclass
@@ -118,10 +124,12 @@ def plan(shots: list[ShotInput], *, width: int, height: int) -> list[Placement]:
         core = max(1, round(shot.duration * FPS))
         tail = boundaries[index]
         spoken = min(shot.audio_duration, core / FPS) if shot.audio else core / FPS
-        cues = narration_cues(shot.narration, start=start / FPS, duration=spoken, max_width=units,
+        # Timed from the shot's own start, never from the film's: a shot's captions (and so its
+        # cache key) do not change when the shots before it change length.
+        cues = narration_cues(shot.narration, start=0.0, duration=spoken, max_width=units,
                               sentences=shot.sentences or None)  # fmt: skip
         # No cue outlives its shot's core: captions are never blended in a transition.
-        core_end = (start + core) / FPS
+        core_end = core / FPS
         cues = [Cue(c.start, min(c.end, core_end), c.text) for c in cues if c.start < core_end]
         placements.append(Placement(index, head, core, tail, start, cues))
         start += core + tail
@@ -133,8 +141,7 @@ def _segment_key(shot: ShotInput, place: Placement, *, last: bool, width: int, h
         image=file_digest(shot.image), motion=file_digest(shot.motion) if shot.motion else "",
         camera=shot.camera, head=place.head, core=place.core, tail=place.tail, last=last,
         size=[width, height], fps=FPS, burn=burn,
-        cues=[(round(c.start - place.start / FPS, 3), round(c.end - place.start / FPS, 3), c.text) for c in place.cues]
-        if burn else [],
+        cues=[(c.start, c.end, c.text) for c in place.local_cues] if burn else [],
         v=ENGINE_VERSION,
     )  # fmt: skip
 
@@ -152,9 +159,9 @@ def render_segment(
     work = Path(tempfile.mkdtemp(prefix=".seg-", dir=folder.parent))
     try:
         filters = []
-        if burn and place.cues:
-            offset = place.head / FPS - place.start / FPS
-            cues = [Cue(c.start + offset, c.end + offset, c.text) for c in place.cues]
+        if burn and place.local_cues:
+            offset = place.head / FPS
+            cues = [Cue(c.start + offset, c.end + offset, c.text) for c in place.local_cues]
             font = cjk_font_path()
             (work / "subs.ass").write_text(
                 to_ass(cues, width=width, height=height, font_name="Noto Sans CJK SC"), encoding="utf-8"

@@ -246,3 +246,49 @@ def test_no_subtitle_text_can_restyle_the_burned_in_captions() -> None:
     ass = to_ass([Cue(0, 1, "{\\b1\\c&H0000FF&}hello\\N")], width=W, height=H, font_name="Noto Sans CJK SC")
     dialogue = ass.strip().splitlines()[-1]
     assert "{" not in dialogue.split(",,", 1)[1] and "\\b1" not in dialogue
+
+
+def _silence(path: Path, seconds: float) -> Path:
+    import wave
+
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(22050)
+        wav.writeframes(b"\0\0" * round(seconds * 22050))
+    return path
+
+
+def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it_only(tmp_path: Path) -> None:
+    """Cue times are kept relative to each shot, so a shot's cache key never depends on where the
+    shots before it put it on the film's timeline (regression: 6 of 8 segments re-encoded)."""
+    w, h = 256, 144
+    lines = ["The keeper climbed.", "Waves rose high, and higher.", "A gull cried.", "The lamp went dark.",
+             "He struck a match; it caught.", "Dawn came, grey and cold."]  # fmt: skip
+    lengths = [1.37, 2.113, 0.917, 1.651, 2.487, 1.229]
+    shots = []
+    for index, (text, seconds) in enumerate(zip(lines, lengths, strict=True)):
+        image = draft_card(f"scene {index}", width=w, height=h, style="storybook", seed=index,
+                           path=tmp_path / f"{index}.png")  # fmt: skip
+        audio = _silence(tmp_path / f"{index}.wav", seconds)
+        shots.append(ShotInput(image=Path(image.path), duration=round(seconds + 0.6, 3), camera="zoom_in",
+                               transition="cut" if index == 2 else "dissolve", narration=text, audio=audio,
+                               audio_duration=seconds))  # fmt: skip
+    cache = tmp_path / "cache"
+    base = compose_film(shots, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
+    assert base.encoded_segments == len(shots)
+    for edited_index, new_seconds in ((1, 3.071), (3, 0.613), (4, 1.999)):
+        text = "A new line of a different length, " * (1 + edited_index % 2)
+        edited = list(shots)
+        edited[edited_index] = replace(
+            shots[edited_index], narration=text, audio=_silence(tmp_path / f"new{edited_index}.wav", new_seconds),
+            audio_duration=new_seconds, duration=round(new_seconds + 0.6, 3),
+        )  # fmt: skip
+        again = compose_film(edited, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
+        beside = [i for i in (edited_index - 1, edited_index) if 0 <= i < len(shots) - 1]
+        assert again.encoded_segments == 1, f"edit of shot {edited_index + 1}"
+        assert again.encoded_transitions == sum(shots[i].transition != "cut" for i in beside)
+        # And going back to the original film re-encodes nothing at all.
+        restored = compose_film(shots, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
+        assert (restored.encoded_segments, restored.encoded_transitions) == (0, 0)
+        assert restored.digest == base.digest
