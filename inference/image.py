@@ -80,15 +80,18 @@ class KeyframeRequest:
     seed: int
     path: Path
     characters: tuple[tuple[str, str], ...] = ()  # (name, description)
+    negative_prompt: str = ""  # what the shot must not show; used where guidance is on (> 1)
 
 
-def keyframe_prompt(prompt: str, *, style: str, characters: list[tuple[str, str]]) -> tuple[str, str]:
-    """The shot's prompt with its characters' descriptions and the style folded in, and the
-    style's negative prompt. The shot comes first: CLIP reads only the first 77 tokens."""
+def keyframe_prompt(
+    prompt: str, *, style: str, characters: list[tuple[str, str]], negative: str = ""
+) -> tuple[str, str]:
+    """The shot's prompt with its characters' descriptions and the style folded in, and its
+    negative prompt with the style's. The shot comes first: CLIP reads only the first 77 tokens."""
     preset = STYLES[style]
     people = "; ".join(f"{name}: {description}" if description else name for name, description in characters)
     positive = ", ".join(part for part in (prompt.strip(), people, preset.prompt) if part)
-    return positive, preset.negative
+    return positive, ", ".join(part for part in (negative.strip(), preset.negative) if part)
 
 
 def generation_size(width: int, height: int, *, area: int = 512 * 512, multiple: int = 64) -> tuple[int, int]:
@@ -142,7 +145,8 @@ def diffusers_keyframes(
         source, device=device, dtype=dtype, low_memory=runtime.low_memory)).model  # fmt: skip
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))
-    prompts = [keyframe_prompt(r.prompt, style=style, characters=list(r.characters)) for r in requests]
+    prompts = [keyframe_prompt(r.prompt, style=style, characters=list(r.characters), negative=r.negative_prompt)
+               for r in requests]  # fmt: skip
 
     def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         progress(0.9 * (step + 1) / steps, f"Step {step + 1} of {steps}")

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from projects.models import Character, Project
 from shots.models import Shot
-from tasks.storage import local_path, store
+from tasks.storage import atomic_with_files, local_path, store
 
 FORMAT = "storyvideo-bundle"
 MAX_MEMBERS = 2000
@@ -24,7 +23,8 @@ MAX_UNPACKED_BYTES = 4 * 1024**3
 _MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/[A-Za-z0-9_.-]{1,100}|[A-Za-z0-9_.-]{1,100})$")
 _PROJECT_FIELDS = {"title": "title", "story": "story", "language": "language", "style": "style",
                    "aspectRatio": "aspect_ratio", "resolution": "resolution", "shotCount": "shot_count",
-                   "voice": "voice", "autoRender": "auto_render", "burnSubtitles": "burn_subtitles"}  # fmt: skip
+                   "voice": "voice", "autoRender": "auto_render", "burnSubtitles": "burn_subtitles",
+                   "animate": "animate"}  # fmt: skip
 
 
 def bundle_write(*, project: Project, path: Path) -> Path:
@@ -123,17 +123,16 @@ def _check_audio(path: Path) -> float:
         raise ValidationError({"bundle": str(exc)}) from None
 
 
-@transaction.atomic
 def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
     """A new project from a bundle. Every member is checked (names, sizes, types) before
-    anything is kept; a bad bundle changes nothing and says what is wrong."""
+    anything is kept; a bad bundle changes nothing, leaves no file behind, and says what is wrong."""
     from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
     from shots.serializers import ShotCreateSerializer
 
     if not zipfile.is_zipfile(upload):
         raise ValidationError({"bundle": "Not a zip file: upload a bundle downloaded from StoryVideo."})
     upload.seek(0)
-    with zipfile.ZipFile(upload) as archive, tempfile.TemporaryDirectory() as tmp:
+    with atomic_with_files(), zipfile.ZipFile(upload) as archive, tempfile.TemporaryDirectory() as tmp:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
             raise ValidationError({"bundle": "The bundle is too large to import."})

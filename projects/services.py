@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,6 +14,12 @@ from tasks.models import Task
 
 def new_seed() -> int:
     return secrets.randbelow(2**32)
+
+
+def project_lock(*, project_id: uuid.UUID) -> Project:
+    """Lock a project's row for the rest of the transaction. Every change to a storyboard takes
+    its locks in one order: the project, then its characters or shots."""
+    return Project.objects.select_for_update().get(pk=project_id)
 
 
 @transaction.atomic
@@ -29,6 +36,7 @@ def project_create(
     voice: str = "",
     auto_render: bool = True,
     burn_subtitles: bool = True,
+    animate: bool = False,
 ) -> tuple[Project, list[Task]]:
     """Create a project from a story and start its storyboard task (enqueued after commit).
 
@@ -50,6 +58,7 @@ def project_create(
         voice=voice,
         auto_render=auto_render,
         burn_subtitles=burn_subtitles,
+        animate=animate,
     )
     tasks = pipeline_start(project=project)
     return project, tasks
@@ -60,9 +69,12 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
     """Change a project's settings. Changing the look (style, aspect ratio, resolution)
     regenerates every keyframe; the voice, every narration; turning animation on animates every
     shot, turning it off recomposes with the camera moves. The story itself is re-cut only on an
-    explicit request."""
+    explicit request.
+
+    Locks the project row (then, through the pipeline, its shots: the storyboard's lock order)."""
     from tasks.pipeline import project_look_changed, project_recompose_if_rendered, shots_regenerate
 
+    project = project_lock(project_id=project.pk)
     changed = {key for key, value in changes.items() if getattr(project, key) != value}
     for key, value in changes.items():
         setattr(project, key, value)
@@ -114,11 +126,13 @@ def character_create(*, project: Project, name: str, description: str = "", seed
 @transaction.atomic
 def character_update(*, character: Character, changes: dict[str, Any]) -> Character:
     """Rename or re-describe a character; a change to its look or seed regenerates the
-    keyframes of every shot it appears in."""
+    keyframes of every shot it appears in. Locks: the project, the character, then the shots."""
     from rest_framework.exceptions import ValidationError
 
     from tasks.pipeline import shots_regenerate
 
+    project_lock(project_id=character.project_id)
+    character = Character.objects.select_for_update().get(pk=character.pk)
     name = changes.get("name")
     if name and name != character.name and character.project.characters.filter(name=name).exists():
         raise ValidationError({"name": f"The project already has a character named {name!r}."})
@@ -129,7 +143,7 @@ def character_update(*, character: Character, changes: dict[str, Any]) -> Charac
         setattr(character, key, value)
     character.save()
     if look_changed:
-        shots_regenerate(shots=list(character.shots.all()), stages={"image", "motion"})
+        shots_regenerate(shots=list(character.shots.all()), stages={"image"})
     return character
 
 
@@ -139,7 +153,7 @@ def character_delete(*, character: Character) -> None:
 
     shots = list(character.shots.all())
     character.delete()
-    shots_regenerate(shots=shots, stages={"image", "motion"})
+    shots_regenerate(shots=shots, stages={"image"})
 
 
 MUSIC_MAX_BYTES = 50 * 1024 * 1024

@@ -8,6 +8,18 @@ from inference.styles import CAMERA_MOVES, TRANSITIONS
 from projects.models import Character, Project
 
 STAGES = ("image", "motion", "speech")
+# What each stage is made from: a new picture makes the clip animated from the old one stale.
+STAGE_INPUTS: dict[str, tuple[str, ...]] = {"motion": ("image",)}
+
+
+def stages_with_dependents(stages: set[str]) -> set[str]:
+    """The stages, and every stage made from one of them (transitively)."""
+    found = set(stages)
+    while True:
+        more = {stage for stage, inputs in STAGE_INPUTS.items() if found & set(inputs)} - found
+        if not more:
+            return found
+        found |= more
 
 
 class Shot(models.Model):

@@ -8,7 +8,7 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from projects.models import Project
-from projects.services import new_seed
+from projects.services import new_seed, project_lock
 from shots.models import Shot
 from storyvideo.api import Conflict
 from tasks import live
@@ -16,18 +16,14 @@ from tasks.storage import release_on_commit
 
 # Which stages each editable field shapes. Fields absent here (camera, transition, pinned
 # duration) shape only the composition.
+# (What is made from those stages — the clip from the picture — follows: STAGE_INPUTS.)
 STAGES_OF_FIELD = {
-    "prompt": {"image", "motion"},
-    "negative_prompt": {"image", "motion"},
-    "seed": {"image", "motion"},
-    "character_ids": {"image", "motion"},
+    "prompt": {"image"},
+    "negative_prompt": {"image"},
+    "seed": {"image"},
+    "character_ids": {"image"},
     "narration": {"speech"},
 }
-
-
-def _lock_project(project: Project) -> Project:
-    """Serialise storyboard changes of one project (orders must stay 0..n-1)."""
-    return Project.objects.select_for_update().get(pk=project.pk)
 
 
 def _set_characters(shot: Shot, character_ids: Sequence[uuid.UUID]) -> None:
@@ -50,7 +46,7 @@ def shot_create(
     """Insert a shot after ``after_shot_id`` (or at the end) and queue its media."""
     from tasks.pipeline import shots_regenerate
 
-    _lock_project(project)
+    project_lock(project_id=project.pk)
     shots = list(project.shots.order_by("order", "created_at"))
     position = len(shots)
     if after_shot_id is not None:
@@ -80,7 +76,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     composition. The in-flight work of a touched stage is superseded."""
     from tasks.pipeline import shots_regenerate
 
-    _lock_project(shot.project)
+    project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
     touched: set[str] = set()
     composition = False
@@ -114,7 +110,7 @@ def shot_delete(*, shot: Shot) -> None:
     from tasks.pipeline import project_recompose_if_rendered
     from tasks.services import tasks_cancel
 
-    project = _lock_project(shot.project)
+    project = project_lock(project_id=shot.project_id)
     tasks_cancel(tasks=shot.tasks.filter(status__in=Task.UNFINISHED), reason="The shot was deleted.")
     names = [f.name for f in (shot.image_file, shot.motion_file, shot.speech_file) if f]
     shot.delete()
@@ -132,7 +128,7 @@ def shots_reorder(*, project: Project, shot_ids: Sequence[uuid.UUID]) -> list[Sh
 
     if len(set(shot_ids)) != len(shot_ids):
         raise ValidationError({"shotIds": "A shot is named more than once."})
-    _lock_project(project)
+    project_lock(project_id=project.pk)
     shots = {shot.id: shot for shot in project.shots.all()}
     if set(shots) != set(shot_ids):
         raise Conflict(

@@ -167,6 +167,7 @@ def image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | Non
         requests.append(KeyframeRequest(
             prompt=wanted.prompt, seed=characters[0].seed if characters else wanted.seed,
             path=work_dir(str(task.id)) / "keyframe.png", characters=tuple((c.name, c.description) for c in characters),
+            negative_prompt=wanted.negative_prompt,
         ))  # fmt: skip
     results = iter(engines.keyframes(
         settings.IMAGE_MODEL, requests, width=width, height=height, style=project.style, runtime=runtime(),

@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from rq.timeouts import JobTimeoutException
 
 from inference.errors import CancelledError, EngineError
 from storyvideo.tracing import trace
 from tasks import services
 from tasks.models import Task
+from tasks.storage import atomic_with_files
 
 logger = logging.getLogger("storyvideo.tasks")
 
@@ -147,7 +148,7 @@ def _run(tasks: list[Task]) -> list[str]:
             try:
                 if output is None:
                     raise SupersededError
-                with transaction.atomic():
+                with atomic_with_files():  # a superseded result leaves no stored file behind
                     handler.apply(task, output)
                 outcomes[task.id] = "finished"
                 logger.info("Task %s finished", task.id)

@@ -20,7 +20,6 @@ class Task(models.Model):
         MOTION = "motion"
         SPEECH = "speech"
         COMPOSE = "compose"
-        EXPORT = "export"
 
     class Status(models.TextChoices):
         BLOCKED = "blocked"

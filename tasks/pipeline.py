@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from projects.models import Project
-from shots.models import Shot
+from shots.models import STAGE_INPUTS, STAGES, Shot, stages_with_dependents
+from tasks import live
 from tasks.models import Task
 from tasks.services import task_cancel, task_create, tasks_cancel
+from tasks.storage import release_on_commit
 
 K = Task.Kind
 MEDIA_KINDS = (K.IMAGE, K.MOTION, K.SPEECH)
@@ -21,42 +25,55 @@ MEDIA_KINDS = (K.IMAGE, K.MOTION, K.SPEECH)
 
 def pipeline_start(*, project: Project) -> list[Task]:
     """Start a project's storyboard task; its completion queues the shots' media."""
-    project.status = Project.Status.STORYBOARDING
-    project.save(update_fields=["status", "updated_at"])
+    project.status, project.status_message = Project.Status.STORYBOARDING, "Writing the storyboard."
+    project.save(update_fields=["status", "status_message", "updated_at"])
     return [task_create(kind=K.STORYBOARD, project=project)]
 
 
+@transaction.atomic
 def shots_regenerate(
     *, shots: Iterable[Shot], stages: set[str], new: bool = False, explicit: bool = False
 ) -> list[Task]:
-    """Queue the given stages of the given shots, superseding their in-flight work.
+    """Queue the given stages of the given shots, and every stage made from them (a new picture
+    means a new clip: STAGE_INPUTS), superseding their in-flight work.
 
-    Each touched stage's version is bumped, so a result that arrives for the old version is
-    discarded. A shot without narration needs no speech; motion runs only where the project
-    animates. The film is recomposed afterwards if it had a render or one was on its way.
+    Locks: the project row, then the shots' rows (the order every service that changes a
+    storyboard takes). Each touched stage's version is bumped in the database (``F() + 1``), so
+    a result that arrives for the old version is discarded; a stage superseded only because its
+    input changed loses its file at once (a clip of the old picture never reaches the film). A
+    shot without narration needs no speech; motion runs where the project animates, or when
+    asked for by name (``explicit``). The film is recomposed afterwards if it had a render or one
+    was on its way.
     """
-    created: list[Task] = []
     shots = list(shots)
     if not shots:
-        return created
-    project = shots[0].project
+        return []
+    project = Project.objects.select_for_update().get(pk=shots[0].project_id)
+    wanted = stages_with_dependents(stages)
+    derived = wanted - stages
     recompose = _wants_compose(project)
-    for shot in shots:
-        for stage in ("image", "motion", "speech"):
-            if stage not in stages:
+    created: list[Task] = []
+    released: list[str] = []
+    for shot in Shot.objects.select_for_update().filter(pk__in=[s.pk for s in shots]).order_by("order"):
+        if not new:
+            bumps: dict[str, Any] = {f"{stage}_version": F(f"{stage}_version") + 1 for stage in wanted}
+            for stage in derived:
+                released.append(getattr(shot, f"{stage}_file").name)
+                bumps |= {f"{stage}_file": "", f"{stage}_hash": "", f"{stage}_source": ""}
+            Shot.objects.filter(pk=shot.pk).update(**bumps)
+            shot.refresh_from_db()
+        for stage in STAGES:
+            if stage not in wanted:
                 continue
-            if not new:
-                Shot.objects.filter(pk=shot.pk).update(**{f"{stage}_version": getattr(shot, f"{stage}_version") + 1})
-                shot.refresh_from_db()
             tasks_cancel(
                 tasks=shot.tasks.filter(kind=stage, status__in=Task.UNFINISHED),
                 reason=f"Superseded by an edit of shot {shot.order + 1}.",
             )
-            if stage == "motion" and not (project.animate or explicit):
+            if stage == "motion" and not (project.animate or (explicit and stage in stages)):
                 continue
             if stage == "speech" and not shot.narration.strip():
                 continue
-            parents = _unfinished(shot, K.IMAGE) if stage == "motion" else []
+            parents = [t for kind in STAGE_INPUTS.get(stage, ()) for t in _unfinished(shot, kind)]
             created.append(
                 task_create(
                     kind=stage,
@@ -66,16 +83,19 @@ def shots_regenerate(
                     params={"version": getattr(shot, f"{stage}_version")},
                 )
             )
+        if derived and not new:
+            live.publish_shot_on_commit(shot)
+    release_on_commit(released)
     if recompose:
         created.append(compose_create(project=project))
-    _set_status(project, Project.Status.GENERATING)
+    _set_status(project, Project.Status.GENERATING, "Making pictures, clips and voices.")
     return created
 
 
 @transaction.atomic
 def shot_generate(*, shot: Shot, stage: str) -> Task:
     """Regenerate one stage of one shot on request (motion too where the project does not
-    animate by default)."""
+    animate by default), and what is made from it."""
     from rest_framework.exceptions import ValidationError
 
     if stage == "speech" and not shot.narration.strip():
@@ -105,7 +125,7 @@ def compose_create(*, project: Project) -> Task:
 def project_render(*, project: Project) -> Task:
     with transaction.atomic():
         task = compose_create(project=project)
-        _set_status(project, Project.Status.RENDERING)
+        _set_status(project, Project.Status.RENDERING, "Composing the film.")
     return task
 
 
@@ -117,26 +137,47 @@ def project_recompose_if_rendered(*, project: Project) -> Task | None:
 
 
 def project_look_changed(*, project: Project) -> list[Task]:
-    return shots_regenerate(shots=project.shots.order_by("order"), stages={"image", "motion"})
+    return shots_regenerate(shots=project.shots.order_by("order"), stages={"image"})
 
 
 def project_status_refresh(*, project_id: uuid.UUID) -> None:
-    """Derive the project's status from its tasks after one of them ended."""
+    """Derive the project's status, and a line saying what it waits for or what went wrong,
+    from its tasks after one of them ended."""
     project = Project.objects.get(pk=project_id)
-    unfinished = set(project.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True))
+    unfinished = list(project.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True))
+    media = sum(kind in MEDIA_KINDS for kind in unfinished)
+    failed = _failed_stages(project)
     if K.STORYBOARD in unfinished:
-        status = Project.Status.STORYBOARDING
-    elif unfinished & set(MEDIA_KINDS):
-        status = Project.Status.GENERATING
+        status, message = Project.Status.STORYBOARDING, "Writing the storyboard."
+    elif media:
+        status, message = Project.Status.GENERATING, f"{media} picture, clip or voice task(s) to go."
     elif K.COMPOSE in unfinished:
-        status = Project.Status.RENDERING
+        status, message = Project.Status.RENDERING, "Composing the film."
     elif project.render_video:
-        status = Project.Status.RENDERED
+        status, message = Project.Status.RENDERED, ""
     elif project.shots.exists():
-        status = Project.Status.READY
+        status, message = Project.Status.READY, "" if failed else "Every shot is ready: render the film."
     else:
-        status = Project.Status.FAILED
-    _set_status(project, status)
+        storyboard = project.tasks.filter(kind=K.STORYBOARD).order_by("-created_at").first()
+        reason = storyboard.message if storyboard and storyboard.message else "no storyboard was made"
+        status, message = Project.Status.FAILED, f"The storyboard failed: {reason}"
+    if failed and status != Project.Status.FAILED:
+        message = " ".join(part for part in (failed, message) if part)
+    _set_status(project, status, message[:500])
+
+
+def _failed_stages(project: Project) -> str:
+    """Which shots' latest picture, clip or voice failed, and why (empty when none did)."""
+    latest: dict[tuple[object, str], Task] = {}
+    for task in project.tasks.filter(kind__in=MEDIA_KINDS).select_related("shot").order_by("-created_at"):
+        latest.setdefault((task.shot_id, task.kind), task)
+    failed = [t for t in latest.values() if t.status == Task.Status.FAILED and t.shot is not None]
+    failed.sort(key=lambda t: (t.shot.order if t.shot else 0, t.kind))
+    return " ".join(
+        f"Shot {t.shot.order + 1}'s {t.kind} failed: {t.message.rstrip('.')}. Regenerate it or edit the shot."
+        for t in failed
+        if t.shot is not None
+    )
 
 
 def _wants_compose(project: Project) -> bool:
@@ -149,7 +190,9 @@ def _unfinished(shot: Shot, kind: str) -> list[Task]:
     return [task] if task else []
 
 
-def _set_status(project: Project, status: str) -> None:
-    if project.status != status:
-        Project.objects.filter(pk=project.pk).update(status=status)
-        project.status = status
+def _set_status(project: Project, status: str, message: str | None = None) -> None:
+    """Write the status (and, when given, its message) if either changed."""
+    message = project.status_message if message is None else message
+    if (project.status, project.status_message) != (status, message):
+        Project.objects.filter(pk=project.pk).update(status=status, status_message=message)
+        project.status, project.status_message = status, message

@@ -16,7 +16,6 @@ QUEUE_FOR_KIND = {
     "motion": INFERENCE,
     "speech": INFERENCE,
     "compose": MEDIA,
-    "export": MEDIA,
 }
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from inference.media import file_digest
 
@@ -25,7 +28,33 @@ def store(path: Path, *, folder: str) -> tuple[str, str]:
         default_storage.delete(name)  # damaged copy (a truncated upload, a full disk): write it again
     with open(path, "rb") as handle:
         saved = default_storage.save(name, File(handle))
+    created = _created.get()
+    if created is not None:
+        created.append(saved)
     return saved, digest
+
+
+# The files store() wrote inside the innermost atomic_with_files() block.
+_created: ContextVar[list[str] | None] = ContextVar("storyvideo_stored_files", default=None)
+
+
+@contextmanager
+def atomic_with_files() -> Iterator[None]:
+    """A transaction (a savepoint inside another) whose new files share its fate: a file that
+    ``store()`` wrote inside it is deleted again when it rolls back, so a rejected bundle or a
+    superseded render leaves no file behind. A file that was already stored (same content) is
+    not new and stays. Files are written before the rows that name them are committed, so a
+    committed row never names a missing file."""
+    created: list[str] = []
+    token = _created.set(created)
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        _release_unused(created)
+        raise
+    finally:
+        _created.reset(token)
 
 
 def local_path(field_file: Any) -> Path:
@@ -52,23 +81,22 @@ def release_on_commit(names: Iterable[str]) -> None:
     """After commit, delete the stored files that no row refers to any more. Files are named by
     their content hash, so two shots or projects (an imported copy, a repeated render) can
     share one: a file is removed only by the last row that lets go of it."""
-    from django.db import transaction
+    pending = {name for name in names if name}
+    if pending:
+        transaction.on_commit(lambda: _release_unused(pending))
+
+
+def _release_unused(names: Iterable[str]) -> None:
     from django.db.models import Q
 
     from projects.models import Project
     from shots.models import Shot
 
-    pending = {name for name in names if name}
-
-    def release() -> None:
-        for name in pending:
-            used_by_shot = Shot.objects.filter(Q(image_file=name) | Q(motion_file=name) | Q(speech_file=name))
-            used_by_project = Project.objects.filter(
-                Q(render_video=name) | Q(render_srt=name) | Q(render_vtt=name) | Q(render_poster=name)
-                | Q(render_timeline=name) | Q(music=name)
-            )  # fmt: skip
-            if not used_by_shot.exists() and not used_by_project.exists():
-                default_storage.delete(name)
-
-    if pending:
-        transaction.on_commit(release)
+    for name in names:
+        used_by_shot = Shot.objects.filter(Q(image_file=name) | Q(motion_file=name) | Q(speech_file=name))
+        used_by_project = Project.objects.filter(
+            Q(render_video=name) | Q(render_srt=name) | Q(render_vtt=name) | Q(render_poster=name)
+            | Q(render_timeline=name) | Q(music=name)
+        )  # fmt: skip
+        if not used_by_shot.exists() and not used_by_project.exists():
+            default_storage.delete(name)

@@ -168,3 +168,43 @@ def test_deleting_a_project_keeps_the_files_another_project_shares(api: APIClien
                for shot in copy.shots.all())  # fmt: skip
     assert api.delete(f"/api/v1/projects/{copy.id}").status_code == 204
     assert not Path(copy.render_video.path).exists(), "the last user of a file removes it"
+
+
+def test_a_render_superseded_while_it_ran_leaves_no_file_behind(
+    user: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    from tasks.handlers import HANDLERS, Handler
+    from tasks.services import task_cancel
+    from tests.test_edits import _stored
+
+    project = ProjectFactory(owner=user, resolution="480p")
+    shot_with_media(project, 0, LINES[0], tmp_path)
+    shot_with_media(project, 1, f"A line never rendered before, {uuid.uuid4().hex[:6]}.", tmp_path)
+    compose = HANDLERS["compose"]
+
+    def run_then_supersede(task: Task, progress: Any) -> Any:
+        output = compose.run(task, progress)
+        task_cancel(task=task, reason="Superseded by a newer render.")  # an edit queued a newer one meanwhile
+        return output
+
+    monkeypatch.setitem(HANDLERS, "compose", Handler(run_then_supersede, compose.apply))
+    before = _stored()
+    task = render(project)
+    assert task.status == "cancelled" and "newer render" in task.message
+    project.refresh_from_db()
+    assert not project.render_video
+    # Only the per-shot segment cache (named by what shaped each segment, reused by the next
+    # render) may have grown; the film, poster, subtitles and timeline were not kept.
+    assert {name for name in _stored() - before if not name.startswith("renders/segments/")} == set()
+
+
+def test_animate_survives_a_bundle_round_trip(api: APIClient, rendered: Project) -> None:
+    Project.objects.filter(pk=rendered.pk).update(animate=True)
+    data = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert '"animate": true' in archive.read("project.json").decode()
+    imported = api.post("/api/v1/projects/import", {"bundle": io.BytesIO(data)}, format="multipart")
+    assert imported.status_code == 201, imported.content
+    assert Project.objects.get(pk=imported.json()["id"]).animate

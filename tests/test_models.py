@@ -78,6 +78,27 @@ def test_keyframes_have_the_frame_size_and_depend_only_on_prompt_and_seed(
     assert "Step 1 of 2" in steps and "Step 2 of 2" in steps
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_shots_negative_prompt_reaches_the_model_through_the_image_task(
+    tiny: dict[str, Path], settings: Any, user: Any
+) -> None:
+    from tasks.jobs import run_task
+    from tasks.models import Task
+    from tests.factories import ProjectFactory, ShotFactory
+
+    settings.IMAGE_MODEL, settings.IMAGE_GUIDANCE, settings.IMAGE_STEPS = f"diffusers:{tiny['sd']}", 3.0, 1
+    project = ProjectFactory(owner=user, resolution="480p")
+    painted = []
+    for order, negative in enumerate(["", "", "fog, storm clouds, darkness"]):
+        shot = ShotFactory(project=project, order=order, prompt="a lighthouse", seed=5, negative_prompt=negative)
+        task = Task.objects.create(kind="image", project=project, shot=shot, params={"version": 1})
+        assert run_task(str(task.id)) == "finished"
+        shot.refresh_from_db()
+        painted.append(_pixels(shot.image_file.path))
+    assert np.array_equal(painted[0], painted[1])  # same prompt, seed and negative: same picture
+    assert np.abs(painted[0] - painted[2]).mean() > 1  # the negative prompt changed it
+
+
 def test_a_keyframe_model_that_is_not_here_falls_back_to_the_draft_card_and_says_how_to_get_it(
     runtime: Runtime, tmp_path: Path
 ) -> None:
