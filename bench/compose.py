@@ -223,6 +223,7 @@ def main() -> None:
         run_way("floor", fresh=True, extra=[str(OUT / "project" / "cache")])
     if "moviepy" in ways:
         run_way("moviepy", fresh=True)
+
     def ratio(a: str, b: str, digits: int = 2) -> float | None:
         """a's median over b's, when both ways have been measured (now or in an earlier run)."""
         if a not in results or b not in results:
