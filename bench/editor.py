@@ -40,7 +40,7 @@ from django.core.management import call_command  # noqa: E402
 from inference.image import draft_card  # noqa: E402
 from projects.models import Project  # noqa: E402
 from shots.models import Shot  # noqa: E402
-from tasks.storage import store  # noqa: E402
+from storyvideo.storage import store  # noqa: E402
 
 SHOTS = 60
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

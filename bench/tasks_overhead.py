@@ -20,8 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 os.environ.setdefault("STORYVIDEO_VAR_DIR", str(OUT / "var"))
-os.environ["TASK_HANDLER_OVERRIDES"] = "bench.noop_handlers"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storyvideo.settings")
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # the real settings, with the no-op handler
 sys.path.insert(0, str(ROOT))
 
 import django  # noqa: E402

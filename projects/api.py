@@ -83,7 +83,7 @@ def storyboard_body(request: Request, project_id: str) -> dict[str, Any]:
             "project": project,
             "characters": project.characters.all(),
             "shots": project.shots.all(),
-            "tasks": task_list_latest(project=project),
+            "tasks": task_list_latest(project_id=project.id),
         }
     ).data
 
@@ -128,7 +128,7 @@ class ProjectRenderApi(APIView):
         """Compose the film; the task waits for any shot media still being generated."""
         from rest_framework.exceptions import ValidationError
 
-        from tasks.pipeline import project_render
+        from projects.pipeline import project_render
 
         project = selectors.project_get(user=request.user, project_id=project_id)
         if not project.shots.exists():

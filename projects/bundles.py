@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 
 from projects.models import Character, Project
 from shots.models import Shot
-from tasks.storage import atomic_with_files, local_path, store
+from storyvideo.storage import atomic_with_files, local_path, store
 
 FORMAT = "storyvideo-bundle"
 MAX_MEMBERS = 2000

@@ -42,7 +42,7 @@ def project_create(
 
     A first line followed by a blank line is taken as the title when none is given.
     """
-    from tasks.pipeline import pipeline_start
+    from projects.pipeline import pipeline_start
 
     story_title, body = split_title(story)
     body = body or story.strip()
@@ -72,7 +72,7 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
     explicit request.
 
     Locks the project row (then, through the pipeline, its shots: the storyboard's lock order)."""
-    from tasks.pipeline import project_look_changed, project_recompose_if_rendered, shots_regenerate
+    from projects.pipeline import project_look_changed, project_recompose_if_rendered, shots_regenerate
 
     project = project_lock(project_id=project.pk)
     changed = {key for key, value in changes.items() if getattr(project, key) != value}
@@ -97,7 +97,7 @@ def project_delete(*, project: Project) -> None:
     from tasks.services import tasks_cancel
 
     tasks_cancel(tasks=project.tasks.filter(status__in=Task.UNFINISHED), reason="The project was deleted.")
-    from tasks.storage import release_on_commit
+    from storyvideo.storage import release_on_commit
 
     names = [f.name for f in _project_files(project) if f]
     project.delete()
@@ -129,7 +129,7 @@ def character_update(*, character: Character, changes: dict[str, Any]) -> Charac
     keyframes of every shot it appears in. Locks: the project, the character, then the shots."""
     from rest_framework.exceptions import ValidationError
 
-    from tasks.pipeline import shots_regenerate
+    from projects.pipeline import shots_regenerate
 
     project_lock(project_id=character.project_id)
     character = Character.objects.select_for_update().get(pk=character.pk)
@@ -149,7 +149,7 @@ def character_update(*, character: Character, changes: dict[str, Any]) -> Charac
 
 @transaction.atomic
 def character_delete(*, character: Character) -> None:
-    from tasks.pipeline import shots_regenerate
+    from projects.pipeline import shots_regenerate
 
     shots = list(character.shots.all())
     character.delete()
@@ -170,8 +170,8 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
 
     from inference.errors import EngineError
     from inference.media import probe
-    from tasks.pipeline import project_recompose_if_rendered
-    from tasks.storage import store
+    from projects.pipeline import project_recompose_if_rendered
+    from storyvideo.storage import store
 
     old = project.music.name if project.music else ""
     if upload is None:
@@ -213,7 +213,7 @@ def project_export(*, project: Project, fmt: str) -> tuple[Any, bool]:
     from pathlib import Path
 
     from storyvideo.api import Conflict
-    from tasks.storage import local_path
+    from storyvideo.storage import local_path
 
     if not project.render_video:
         raise Conflict("The project has no film yet: render it first (POST /api/v1/projects/{id}/render).")

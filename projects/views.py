@@ -45,7 +45,7 @@ def _drafts_in_use(project: Any) -> list[dict[str, str]]:
     from django.conf import settings
 
     from inference.registry import configured_report
-    from tasks.handlers import configured_specs
+    from storyvideo.engines import configured_specs
 
     wanted = {"storyboard", "image", f"speech.{project.language}"} | ({"motion"} if project.animate else set())
     report = configured_report(configured_specs(), settings.MODELS_DIR)

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from projects.pipeline import shot_generate
 from projects.selectors import project_get
 from shots import selectors, services
 from shots.serializers import (
@@ -16,7 +17,6 @@ from shots.serializers import (
     ShotWriteSerializer,
     shot_changes,
 )
-from tasks.pipeline import shot_generate
 from tasks.serializers import TaskSerializer
 
 

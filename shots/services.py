@@ -9,10 +9,10 @@ from rest_framework.exceptions import ValidationError
 
 from projects.models import Project
 from projects.services import new_seed, project_lock
+from shots import live
 from shots.models import Shot
 from storyvideo.api import Conflict
-from tasks import live
-from tasks.storage import release_on_commit
+from storyvideo.storage import release_on_commit
 
 # Which stages each editable field shapes. Fields absent here (camera, transition, pinned
 # duration) shape only the composition.
@@ -44,7 +44,7 @@ def shot_create(
     **fields: Any,
 ) -> Shot:
     """Insert a shot after ``after_shot_id`` (or at the end) and queue its media."""
-    from tasks.pipeline import shots_regenerate
+    from projects.pipeline import shots_regenerate
 
     project_lock(project_id=project.pk)
     shots = list(project.shots.order_by("order", "created_at"))
@@ -74,7 +74,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     """Apply an edit and re-run only what it touches: prompt, seed or characters regenerate
     the image (and motion); narration the speech; camera, transition or duration only the
     composition. The in-flight work of a touched stage is superseded."""
-    from tasks.pipeline import shots_regenerate
+    from projects.pipeline import shots_regenerate
 
     project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
@@ -98,7 +98,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     if touched:
         shots_regenerate(shots=[shot], stages=touched)
     elif composition:
-        from tasks.pipeline import project_recompose_if_rendered
+        from projects.pipeline import project_recompose_if_rendered
 
         project_recompose_if_rendered(project=shot.project)
     return shot
@@ -106,8 +106,8 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
 
 @transaction.atomic
 def shot_delete(*, shot: Shot) -> None:
+    from projects.pipeline import project_recompose_if_rendered
     from tasks.models import Task
-    from tasks.pipeline import project_recompose_if_rendered
     from tasks.services import tasks_cancel
 
     project = project_lock(project_id=shot.project_id)
@@ -124,7 +124,7 @@ def shot_delete(*, shot: Shot) -> None:
 def shots_reorder(*, project: Project, shot_ids: Sequence[uuid.UUID]) -> list[Shot]:
     """Put the shots in the given order. The list must name every shot of the project once:
     a duplicate is a bad request, a mismatch means the storyboard changed meanwhile (409)."""
-    from tasks.pipeline import project_recompose_if_rendered
+    from projects.pipeline import project_recompose_if_rendered
 
     if len(set(shot_ids)) != len(shot_ids):
         raise ValidationError({"shotIds": "A shot is named more than once."})

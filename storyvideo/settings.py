@@ -148,8 +148,6 @@ RECONCILE_INTERVAL_S = env_float("RECONCILE_INTERVAL_S", 30.0, minimum=1.0)
 TASK_PROGRESS_MIN_INTERVAL_S = env_float("TASK_PROGRESS_MIN_INTERVAL_S", 0.25)
 # A pending task's job is looked for in Redis only once the task has been quiet this long.
 TASK_ENQUEUE_SETTLE_S = env_float("TASK_ENQUEUE_SETTLE_S", 5.0)
-# A module whose HANDLERS dict replaces some kinds' handlers: fault injection in the tests.
-TASK_HANDLER_OVERRIDES = env_str("TASK_HANDLER_OVERRIDES")
 
 # --- Engines ----------------------------------------------------------------------------
 STORYVIDEO_PRESET = env_choice("STORYVIDEO_PRESET", "default", {"default", "draft"})

@@ -74,7 +74,7 @@ class SystemApi(APIView):
         from rq import Worker
 
         from inference.registry import backend_report, configured_report
-        from tasks.handlers import configured_specs
+        from storyvideo.engines import configured_specs
 
         queues = {}
         for name in (INFERENCE, MEDIA):

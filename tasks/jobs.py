@@ -20,10 +20,11 @@ from django.db import close_old_connections, connection
 from rq.timeouts import JobTimeoutException
 
 from inference.errors import CancelledError, EngineError
+from storyvideo.storage import atomic_with_files
 from storyvideo.tracing import trace
 from tasks import services
 from tasks.models import Task
-from tasks.storage import atomic_with_files
+from tasks.registry import SupersededError, handler_for, tasks_settled
 
 logger = logging.getLogger("storyvideo.tasks")
 
@@ -85,14 +86,12 @@ def run_task(task_id: str) -> str:
     A kind whose handler can batch (keyframes) also claims other pending tasks of its kind in
     the same project, up to IMAGE_BATCH_SIZE, and runs them in one engine call; their own jobs
     later find nothing to claim."""
-    from tasks.handlers import HANDLERS
-
     close_old_connections()
     task = services.task_claim(task_id=uuid.UUID(task_id), worker=worker_identity())
     if task is None:
         logger.info("Task %s: nothing to claim (taken, cancelled or backing off)", task_id)
         return "skipped"
-    handler = HANDLERS[task.kind]
+    handler = handler_for(task.kind)
     mates = _claim_mates(task, settings.IMAGE_BATCH_SIZE - 1) if handler.batch else []
     with trace(task.trace_id or "-"):
         if mates:
@@ -121,11 +120,8 @@ def _claim_mates(task: Task, limit: int) -> list[Task]:
 
 def _run(tasks: list[Task]) -> list[str]:
     """Run one task, or a batch of one kind (the first task's progress speaks for all)."""
-    from tasks.handlers import HANDLERS, SupersededError
-    from tasks.pipeline import project_status_refresh
-
     first = tasks[0]
-    handler = HANDLERS[first.kind]
+    handler = handler_for(first.kind)
     for task in tasks:
         logger.info("Task %s (%s) attempt %d of %d started", task.id, task.kind, task.attempt, task.max_attempts)
     heartbeats = [Heartbeat(task) for task in tasks]
@@ -173,7 +169,7 @@ def _run(tasks: list[Task]) -> list[str]:
         for heartbeat in heartbeats:
             heartbeat.stop()
     if any(outcome != "pending" for outcome in outcomes.values()):
-        project_status_refresh(project_id=first.project_id)
+        tasks_settled(first.project_id)
     return [outcomes[task.id] for task in tasks]
 
 

@@ -1,4 +1,4 @@
-"""Live updates: task and shot changes pushed to the project's Channels group after commit.
+"""Live updates: task changes (and whatever the apps publish) pushed to the project's Channels group after commit.
 
 Channels delivery is at-most-once, so each message carries a per-project sequence number
 (a Redis counter), the object's ids and version, and the time it was sent: a client that
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
@@ -17,7 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 
 if TYPE_CHECKING:
-    from shots.models import Shot
     from tasks.models import Task
 
 logger = logging.getLogger(__name__)
@@ -57,30 +57,21 @@ def current_seq(project_id: uuid.UUID | str) -> int:
     return int(value) if value else 0
 
 
+def publish(project_id: uuid.UUID | str, kind: str, body: dict[str, Any]) -> None:
+    """Push one update (``kind``: what changed; ``body``: its JSON) to the project's group now."""
+    _send(project_id, kind, body)
+
+
+def publish_on_commit(project_id: uuid.UUID | str, kind: str, body: Callable[[], dict[str, Any]]) -> None:
+    """Push an update once the transaction commits; ``body`` is made then, from the committed state."""
+    transaction.on_commit(lambda: _send(project_id, kind, body()))
+
+
 def publish_task(task: Task) -> None:
     from tasks.serializers import TaskSerializer
 
     _send(task.project_id, "task", {"task": TaskSerializer(task).data})
 
 
-def publish_shot(shot: Shot) -> None:
-    from shots.serializers import ShotSerializer
-
-    _send(shot.project_id, "shot", {"shot": ShotSerializer(shot).data})
-
-
-def publish_storyboard_changed(project_id: uuid.UUID) -> None:
-    """Shots were added, removed or reordered: clients re-read the storyboard."""
-    _send(project_id, "storyboard", {})
-
-
 def publish_task_on_commit(task: Task) -> None:
     transaction.on_commit(lambda: publish_task(task))
-
-
-def publish_shot_on_commit(shot: Shot) -> None:
-    transaction.on_commit(lambda: publish_shot(shot))
-
-
-def publish_storyboard_on_commit(project_id: uuid.UUID) -> None:
-    transaction.on_commit(lambda: publish_storyboard_changed(project_id))

@@ -4,9 +4,6 @@ import uuid
 
 from django.db import models
 
-from projects.models import Project
-from shots.models import Shot
-
 
 class Task(models.Model):
     """One unit of background work. The row is the truth; RQ only carries its id.
@@ -34,8 +31,9 @@ class Task(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
-    shot = models.ForeignKey(Shot, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    # Named by string: the engine imports no app of the film.
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
+    shot = models.ForeignKey("shots.Shot", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
     message = models.CharField(max_length=1000, blank=True)

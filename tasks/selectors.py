@@ -6,7 +6,6 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from projects.models import Project
 from tasks.models import Task
 
 
@@ -31,9 +30,9 @@ def task_get(*, user: AbstractBaseUser | AnonymousUser, task_id: object) -> Task
     return get_object_or_404(task_list(user=user), pk=task_id)
 
 
-def task_list_latest(*, project: Project) -> list[Task]:
+def task_list_latest(*, project_id: uuid.UUID) -> list[Task]:
     """The newest task of each (kind, shot) of the project: what a storyboard view shows."""
     latest: dict[tuple[str, object], Task] = {}
-    for task in project.tasks.order_by("-created_at").prefetch_related("parents"):
+    for task in Task.objects.filter(project_id=project_id).order_by("-created_at").prefetch_related("parents"):
         latest.setdefault((task.kind, task.shot_id), task)
     return list(latest.values())

@@ -16,15 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from projects.models import Project
-from shots.models import Shot
 from storyvideo.tracing import current_trace_id
 from tasks import live
 from tasks.models import Task
@@ -43,8 +41,8 @@ def timeout_for(kind: str) -> int:
 def task_create(
     *,
     kind: str,
-    project: Project,
-    shot: Shot | None = None,
+    project: models.Model,
+    shot: models.Model | None = None,
     parents: Sequence[Task] = (),
     params: dict[str, Any] | None = None,
     inputs_hash: str = "",
@@ -55,8 +53,8 @@ def task_create(
     waiting = any(p.status != S.FINISHED for p in parents)
     task = Task.objects.create(
         kind=kind,
-        project=project,
-        shot=shot,
+        project_id=project.pk,
+        shot_id=shot.pk if shot is not None else None,
         status=S.CANCELLED if dead else (S.BLOCKED if waiting else S.PENDING),
         message=f"Cancelled: its parent {dead[0].kind} task {dead[0].id} {dead[0].status}." if dead else "",
         finished_at=timezone.now() if dead else None,

@@ -1,5 +1,5 @@
-"""Fault injection for the engine tests, loaded into worker processes through
-TASK_HANDLER_OVERRIDES. An image task whose shot prompt starts with ``test:`` misbehaves as
+"""Fault injection for the engine tests, registered over the real image handler in worker
+processes that run with ``tests.settings_faults``. An image task whose shot prompt starts with ``test:`` misbehaves as
 the prompt says; any other runs the real handler.
 
 - ``test:sleep:N``   reports progress every 0.1 s for N seconds (first attempt only), then succeeds
@@ -15,8 +15,9 @@ import time
 
 from inference.errors import EngineError
 from inference.types import Progress
-from tasks.handlers import Handler, StageOutput, image_run, stage_apply
+from projects.handlers import StageOutput, image_run, stage_apply
 from tasks.models import Task
+from tasks.registry import Handler, register
 
 
 def faulty_image_run(task: Task, progress: Progress) -> StageOutput:
@@ -40,4 +41,5 @@ def faulty_image_run(task: Task, progress: Progress) -> StageOutput:
     return image_run(task, progress)
 
 
-HANDLERS = {Task.Kind.IMAGE: Handler(faulty_image_run, stage_apply)}
+def register_faulty_handlers() -> None:
+    register(Task.Kind.IMAGE, Handler(faulty_image_run, stage_apply))

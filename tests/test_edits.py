@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from inference.image import draft_card
 from projects.models import Project
 from shots.models import Shot
+from storyvideo.storage import store
 from tasks.models import Task
-from tasks.storage import store
 from tests.factories import ProjectFactory, ShotFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_every_path_that_supersedes_a_picture_supersedes_its_clip(api: APIClient
 def test_a_stale_copy_of_a_shot_never_reuses_a_version(user: Any) -> None:
     """Versions are bumped in the database (F() + 1 under the project and shot locks), not from
     what a caller read earlier: two regenerations always make two versions."""
-    from tasks.pipeline import shot_generate
+    from projects.pipeline import shot_generate
 
     shot = ShotFactory(project__owner=user)
     stale = Shot.objects.get(pk=shot.pk)
@@ -96,7 +96,7 @@ def test_the_negative_prompt_is_part_of_the_keyframe_request(user: Any) -> None:
 
 
 def test_a_failed_stage_is_named_in_the_project_status_message(user: Any) -> None:
-    from tasks.pipeline import project_status_refresh
+    from projects.pipeline import project_status_refresh
 
     project = ProjectFactory(owner=user)
     shot = ShotFactory(project=project, order=2)
@@ -112,7 +112,7 @@ def test_a_failed_stage_is_named_in_the_project_status_message(user: Any) -> Non
 
 
 def test_no_kind_of_task_is_without_a_handler() -> None:
-    from tasks.handlers import HANDLERS
+    from tasks.registry import HANDLERS
 
     assert set(Task.Kind.values) == set(HANDLERS)
 

@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 from rq import Queue
 
+from projects.pipeline import compose_create
 from shots.models import Shot
 from shots.services import shot_update
 from tasks import services
 from tasks.models import Task
-from tasks.pipeline import compose_create
 from tasks.queues import get_redis
 from tasks.reconciler import reconcile
 from tests.factories import ProjectFactory, ShotFactory

@@ -15,9 +15,9 @@ from inference.image import draft_card
 from inference.speech import espeak
 from projects.models import Project
 from shots.models import Shot
+from storyvideo.storage import local_path, store
 from tasks.jobs import run_task
 from tasks.models import Task
-from tasks.storage import local_path, store
 from tests.factories import ProjectFactory, ShotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -175,7 +175,7 @@ def test_a_render_superseded_while_it_ran_leaves_no_file_behind(
 ) -> None:
     import uuid
 
-    from tasks.handlers import HANDLERS, Handler
+    from tasks.registry import HANDLERS, Handler
     from tasks.services import task_cancel
     from tests.test_edits import _stored
 

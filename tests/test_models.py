@@ -312,7 +312,8 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
     env = {
         "STORYBOARD_MODEL": f"transformers:{tiny['qwen']}", "IMAGE_MODEL": f"diffusers:{tiny['sd']}",
         "MOTION_MODEL": f"diffusers:{tiny['svd']}", "MOTION_STEPS": "2", "MOTION_FRAMES": "4",
-        "SPEECH_MODEL_EN": f"transformers:{tiny['vits']}", "TASK_HANDLER_OVERRIDES": "",  # the real handlers
+        "SPEECH_MODEL_EN": f"transformers:{tiny['vits']}",
+        "DJANGO_SETTINGS_MODULE": "storyvideo.settings",  # the real handlers
     }  # fmt: skip
     with workers(tmp_path, "inference", "media", **env):
         created = client.post("/api/v1/projects", {"story": story, "shotCount": 2, "resolution": "480p"},

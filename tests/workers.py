@@ -37,7 +37,7 @@ def worker_env(**extra: str) -> dict[str, str]:
         RECONCILE_INTERVAL_S="1",
         TASK_ENQUEUE_SETTLE_S="0.5",
         TASK_PROGRESS_MIN_INTERVAL_S="0.1",
-        TASK_HANDLER_OVERRIDES="tests.fault_handlers",
+        DJANGO_SETTINGS_MODULE="tests.settings_faults",
         PYTHONUNBUFFERED="1",
         LOG_LEVEL="INFO",
     )

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from inference.models import hub_offline, local_folder
 from inference.registry import Spec, parse_spec
 from inference.speech import piper_voice_files
-from tasks.handlers import configured_specs
+from storyvideo.engines import configured_specs
 
 PIPER_REPO = "rhasspy/piper-voices"
 

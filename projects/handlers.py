@@ -1,5 +1,6 @@
-"""What each kind of task does: ``run`` calls an engine with plain values (slow, outside any
-transaction); ``apply`` attaches the output inside the transaction that finishes the task.
+"""What each kind of the film's tasks does, registered into the task engine: ``run`` calls an
+engine with plain values (slow, outside any transaction); ``apply`` attaches the output inside
+the transaction that finishes the task.
 
 ``apply`` re-reads the rows it changes under a lock and checks that the output is still
 wanted (the shot's stage version is the one the task was made for); a superseded output is
@@ -8,9 +9,7 @@ discarded, never attached.
 
 from __future__ import annotations
 
-import importlib
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,40 +23,19 @@ from inference import engines
 from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
 from inference.errors import EngineError
 from inference.image import KeyframeRequest
-from inference.models import Runtime
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
 from projects.models import Character, Project
+from projects.pipeline import project_status_refresh, shots_generate_all
 from projects.services import new_seed
+from shots import live
 from shots.models import Shot
-from tasks import live
+from storyvideo.engines import runtime
+from storyvideo.storage import local_path, release_on_commit, store, work_dir
 from tasks.models import Task
-from tasks.services import task_finish
-from tasks.storage import local_path, release_on_commit, store, work_dir
-
-
-class SupersededError(Exception):
-    """The output is for an outdated version of its shot: discard it."""
-
-
-@dataclass(frozen=True)
-class Handler:
-    run: Callable[[Task, Progress], Any]
-    apply: Callable[[Task, Any], str]  # returns the finishing message
-    # Runs several tasks of the kind in one engine call; an output of None means "superseded".
-    batch: Callable[[list[Task], Progress], list[Any]] | None = None
-
-
-def runtime() -> Runtime:
-    return Runtime(device=settings.INFERENCE_DEVICE, dtype=settings.INFERENCE_DTYPE,
-                   low_memory=settings.INFERENCE_LOW_MEMORY, models_dir=settings.MODELS_DIR)  # fmt: skip
-
-
-def configured_specs() -> dict[str, str]:
-    """The back end spec of each stage, as the settings give them."""
-    return {"storyboard": settings.STORYBOARD_MODEL, "image": settings.IMAGE_MODEL, "motion": settings.MOTION_MODEL,
-            "speech.en": settings.SPEECH_MODEL_EN, "speech.zh": settings.SPEECH_MODEL_ZH}  # fmt: skip
+from tasks.registry import Handler, SupersededError, on_tasks_settled, register
+from tasks.services import task_finish, tasks_cancel
 
 
 def speech_spec(project: Project) -> str:
@@ -81,9 +59,6 @@ def storyboard_run(task: Task, progress: Progress) -> Storyboard:
 
 def storyboard_apply(task: Task, board: Storyboard) -> str:
     """Replace the project's shots and characters with the storyboard's, then queue media."""
-    from tasks.pipeline import shots_generate_all
-    from tasks.services import tasks_cancel
-
     project = Project.objects.select_for_update().get(pk=task.project_id)
     tasks_cancel(
         tasks=project.tasks.filter(status__in=Task.UNFINISHED).exclude(id=task.id),
@@ -355,12 +330,15 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     return "compose"
 
 
-HANDLERS: dict[str, Handler] = {
-    Task.Kind.STORYBOARD: Handler(storyboard_run, storyboard_apply),
-    Task.Kind.IMAGE: Handler(image_run, stage_apply, image_batch),
-    Task.Kind.SPEECH: Handler(speech_run, stage_apply),
-    Task.Kind.MOTION: Handler(motion_run, stage_apply),
-    Task.Kind.COMPOSE: Handler(compose_run, compose_apply),
-}
-if settings.TASK_HANDLER_OVERRIDES:
-    HANDLERS.update(importlib.import_module(settings.TASK_HANDLER_OVERRIDES).HANDLERS)
+def register_handlers() -> None:
+    """Register what each kind of the film's tasks does, and the project status refresh that
+    follows every job, into the task engine (at start-up: ProjectsConfig.ready)."""
+    for kind, handler in (
+        (Task.Kind.STORYBOARD, Handler(storyboard_run, storyboard_apply)),
+        (Task.Kind.IMAGE, Handler(image_run, stage_apply, image_batch)),
+        (Task.Kind.SPEECH, Handler(speech_run, stage_apply)),
+        (Task.Kind.MOTION, Handler(motion_run, stage_apply)),
+        (Task.Kind.COMPOSE, Handler(compose_run, compose_apply)),
+    ):
+        register(kind, handler)
+    on_tasks_settled(lambda project_id: project_status_refresh(project_id=project_id))

@@ -13,11 +13,11 @@ from django.db import transaction
 from django.db.models import F
 
 from projects.models import Project
+from shots import live
 from shots.models import STAGE_INPUTS, STAGES, Shot, stages_with_dependents
-from tasks import live
+from storyvideo.storage import release_on_commit
 from tasks.models import Task
 from tasks.services import task_cancel, task_create, tasks_cancel
-from tasks.storage import release_on_commit
 
 K = Task.Kind
 MEDIA_KINDS = (K.IMAGE, K.MOTION, K.SPEECH)

@@ -1,18 +1,23 @@
-"""Moving engine output into media storage (local disk or S3) and inputs back out of it."""
+"""Media storage (local disk or S3): engine output moved in under content-hash names, inputs
+read back out, and files released once no row names them."""
 
 from __future__ import annotations
 
+import operator
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Q
 
 from inference.media import file_digest
 
@@ -87,16 +92,15 @@ def release_on_commit(names: Iterable[str]) -> None:
 
 
 def _release_unused(names: Iterable[str]) -> None:
-    from django.db.models import Q
-
-    from projects.models import Project
-    from shots.models import Shot
-
     for name in names:
-        used_by_shot = Shot.objects.filter(Q(image_file=name) | Q(motion_file=name) | Q(speech_file=name))
-        used_by_project = Project.objects.filter(
-            Q(render_video=name) | Q(render_srt=name) | Q(render_vtt=name) | Q(render_poster=name)
-            | Q(render_timeline=name) | Q(music=name)
-        )  # fmt: skip
-        if not used_by_shot.exists() and not used_by_project.exists():
+        if not file_in_use(name):
             default_storage.delete(name)
+
+
+def file_in_use(name: str) -> bool:
+    """Whether any row of any installed model names this stored file in one of its file fields."""
+    for model in apps.get_models():
+        fields = [f.name for f in model._meta.get_fields() if isinstance(f, models.FileField)]
+        if fields and model._default_manager.filter(reduce(operator.or_, (Q(**{f: name}) for f in fields))).exists():
+            return True
+    return False
