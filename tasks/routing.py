@@ -1,5 +1,5 @@
 from django.urls import path
 
-from projects.consumers import ProjectConsumer
+from tasks.consumers import ProjectConsumer
 
 websocket_urlpatterns = [path("ws/projects/<uuid:project_id>/", ProjectConsumer.as_asgi())]

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from projects.models import Project
 from tasks.live import current_seq, group_name
+from tasks.registry import may_watch
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 
 
 class ProjectConsumer(AsyncJsonWebsocketConsumer):
-    """Authenticated by the session; only the project's owner may join its group. The first
+    """Authenticated by the session; only a user the film's app lets watch the project (its
+    owner: ``tasks.registry.allow_watching``) may join its group. The first
     message says the current sequence number, so the client knows where the stream starts."""
 
     group: str = ""
@@ -27,7 +27,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         project_id = self.scope["url_route"]["kwargs"]["project_id"]
-        if not await self._owns(user.pk, project_id):
+        if not await database_sync_to_async(may_watch)(user.pk, project_id):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.group = group_name(project_id)
@@ -46,7 +46,3 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
 
     async def project_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
-
-    @database_sync_to_async
-    def _owns(self, user_id: int, project_id: uuid.UUID) -> bool:
-        return Project.objects.filter(pk=project_id, owner_id=user_id).exists()
