@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 
 from projects.models import Project
+from projects.services import project_lock
 from shots import live
 from shots.models import STAGE_INPUTS, STAGES, Shot, stages_with_dependents
 from storyvideo.storage import release_on_commit
@@ -48,7 +49,7 @@ def shots_regenerate(
     shots = list(shots)
     if not shots:
         return []
-    project = Project.objects.select_for_update().get(pk=shots[0].project_id)
+    project = project_lock(project_id=shots[0].project_id)
     wanted = stages_with_dependents(stages)
     derived = wanted - stages
     recompose = _wants_compose(project)
@@ -171,12 +172,10 @@ def _failed_stages(project: Project) -> str:
     latest: dict[tuple[object, str], Task] = {}
     for task in project.tasks.filter(kind__in=MEDIA_KINDS).select_related("shot").order_by("-created_at"):
         latest.setdefault((task.shot_id, task.kind), task)
-    failed = [t for t in latest.values() if t.status == Task.Status.FAILED and t.shot is not None]
-    failed.sort(key=lambda t: (t.shot.order if t.shot else 0, t.kind))
+    failed = sorted((t.shot.order, t.kind, t.message) for t in latest.values() if t.status == "failed" and t.shot)
     return " ".join(
-        f"Shot {t.shot.order + 1}'s {t.kind} failed: {t.message.rstrip('.')}. Regenerate it or edit the shot."
-        for t in failed
-        if t.shot is not None
+        f"Shot {order + 1}'s {kind} failed: {message.rstrip('.')}. Regenerate it or edit the shot."
+        for order, kind, message in failed
     )
 
 

@@ -57,13 +57,9 @@ def current_seq(project_id: uuid.UUID | str) -> int:
     return int(value) if value else 0
 
 
-def publish(project_id: uuid.UUID | str, kind: str, body: dict[str, Any]) -> None:
-    """Push one update (``kind``: what changed; ``body``: its JSON) to the project's group now."""
-    _send(project_id, kind, body)
-
-
 def publish_on_commit(project_id: uuid.UUID | str, kind: str, body: Callable[[], dict[str, Any]]) -> None:
-    """Push an update once the transaction commits; ``body`` is made then, from the committed state."""
+    """Push an update (``kind``: what changed) to the project's group once the transaction
+    commits; its JSON ``body`` is made then, from the committed state."""
     transaction.on_commit(lambda: _send(project_id, kind, body()))
 
 
