@@ -28,9 +28,9 @@ from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
 from projects.models import Character, Project
 from projects.pipeline import project_status_refresh, shots_generate_all
-from projects.services import new_seed
 from shots import live
 from shots.models import Shot
+from shots.services import new_seed
 from storyvideo.engines import runtime
 from storyvideo.storage import local_path, release_on_commit, store, work_dir
 from tasks.models import Task

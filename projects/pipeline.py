@@ -93,18 +93,6 @@ def shots_regenerate(
     return created
 
 
-@transaction.atomic
-def shot_generate(*, shot: Shot, stage: str) -> Task:
-    """Regenerate one stage of one shot on request (motion too where the project does not
-    animate by default), and what is made from it."""
-    from rest_framework.exceptions import ValidationError
-
-    if stage == "speech" and not shot.narration.strip():
-        raise ValidationError({"stage": "This shot has no narration to speak; write some first."})
-    tasks = shots_regenerate(shots=[shot], stages={stage}, explicit=True)
-    return next(task for task in tasks if task.kind == stage)
-
-
 def shots_generate_all(*, project: Project) -> list[Task]:
     """After the storyboard: every shot's media, then the film when the project auto-renders."""
     shots = list(project.shots.order_by("order"))

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
@@ -9,11 +8,8 @@ from django.db import transaction
 
 from inference.text import detect_language, split_title
 from projects.models import Character, Project
+from shots.services import new_seed
 from tasks.models import Task
-
-
-def new_seed() -> int:
-    return secrets.randbelow(2**32)
 
 
 def project_lock(*, project_id: uuid.UUID) -> Project:

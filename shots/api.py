@@ -6,9 +6,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from projects.pipeline import shot_generate
-from projects.selectors import project_get
 from shots import selectors, services
+from shots.film import film
 from shots.serializers import (
     GenerateSerializer,
     ReorderSerializer,
@@ -23,18 +22,18 @@ from tasks.serializers import TaskSerializer
 class ShotListApi(APIView):
     @extend_schema(responses=ShotSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
-        project = project_get(user=request.user, project_id=project_id)
-        return Response(ShotSerializer(selectors.shot_list(project=project), many=True).data)
+        project = film().project_get(user=request.user, project_id=project_id)
+        return Response(ShotSerializer(selectors.shot_list(project_id=project.pk), many=True).data)
 
     @extend_schema(request=ShotCreateSerializer, responses={201: ShotSerializer})
     def post(self, request: Request, project_id: str) -> Response:
         """Add a shot (after ``afterShotId``, else at the end) and queue its image and speech."""
-        project = project_get(user=request.user, project_id=project_id)
+        project = film().project_get(user=request.user, project_id=project_id)
         serializer = ShotCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         after = data.pop("afterShotId", None)
-        shot = services.shot_create(project=project, after_shot_id=after, **shot_changes(data))
+        shot = services.shot_create(project_id=project.pk, after_shot_id=after, **shot_changes(data))
         return Response(ShotSerializer(shot).data, status=status.HTTP_201_CREATED)
 
 
@@ -67,10 +66,10 @@ class ShotReorderApi(APIView):
     @extend_schema(request=ReorderSerializer, responses=ShotSerializer(many=True))
     def post(self, request: Request, project_id: str) -> Response:
         """Set the order of all shots: ``shotIds`` must name every shot of the project once."""
-        project = project_get(user=request.user, project_id=project_id)
+        project = film().project_get(user=request.user, project_id=project_id)
         serializer = ReorderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        shots = services.shots_reorder(project=project, shot_ids=serializer.validated_data["shotIds"])
+        shots = services.shots_reorder(project_id=project.pk, shot_ids=serializer.validated_data["shotIds"])
         return Response(ShotSerializer(shots, many=True).data)
 
 
@@ -85,5 +84,5 @@ class ShotGenerateApi(APIView):
 
 def shot_generate_response(request: Request, shot_id: str, stage: str) -> Response:
     shot = selectors.shot_get(user=request.user, shot_id=shot_id)
-    task = shot_generate(shot=shot, stage=stage)
+    task = services.shot_generate(shot=shot, stage=stage)
     return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)

@@ -5,7 +5,6 @@ import uuid
 from django.db import models
 
 from inference.styles import CAMERA_MOVES, TRANSITIONS
-from projects.models import Character, Project
 
 STAGES = ("image", "motion", "speech")
 # What each stage is made from: a new picture makes the clip animated from the old one stale.
@@ -31,7 +30,7 @@ class Shot(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="shots")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="shots")
     order = models.PositiveIntegerField()
     prompt = models.TextField(max_length=2000)
     negative_prompt = models.TextField(max_length=1000, blank=True)
@@ -40,7 +39,7 @@ class Shot(models.Model):
     transition = models.CharField(max_length=16, choices=[(t, t) for t in TRANSITIONS], default="dissolve")
     pinned_duration = models.FloatField(null=True, blank=True, help_text="Seconds; overrides the narration's length.")
     seed = models.PositiveBigIntegerField()
-    characters = models.ManyToManyField(Character, blank=True, related_name="shots")
+    characters = models.ManyToManyField("projects.Character", blank=True, related_name="shots")
 
     image_file = models.FileField(upload_to="shots/image/", blank=True)
     image_hash = models.CharField(max_length=64, blank=True)

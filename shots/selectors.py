@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from projects.models import Project
 from shots.models import Shot
 
 
-def shot_list(*, project: Project) -> QuerySet[Shot]:
-    return project.shots.order_by("order", "created_at").prefetch_related("characters")
+def shot_list(*, project_id: uuid.UUID) -> QuerySet[Shot]:
+    return Shot.objects.filter(project_id=project_id).order_by("order", "created_at").prefetch_related("characters")
 
 
 def shot_get(*, user: AbstractBaseUser | AnonymousUser, shot_id: object) -> Shot:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -7,12 +8,13 @@ from typing import Any
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from projects.models import Project
-from projects.services import new_seed, project_lock
 from shots import live
+from shots.film import film
 from shots.models import Shot
 from storyvideo.api import Conflict
 from storyvideo.storage import release_on_commit
+from tasks.models import Task
+from tasks.services import tasks_cancel
 
 # Which stages each editable field shapes. Fields absent here (camera, transition, pinned
 # duration) shape only the composition.
@@ -26,6 +28,10 @@ STAGES_OF_FIELD = {
 }
 
 
+def new_seed() -> int:
+    return secrets.randbelow(2**32)
+
+
 def _set_characters(shot: Shot, character_ids: Sequence[uuid.UUID]) -> None:
     characters = list(shot.project.characters.filter(id__in=character_ids))
     missing = {str(i) for i in character_ids} - {str(c.id) for c in characters}
@@ -37,16 +43,14 @@ def _set_characters(shot: Shot, character_ids: Sequence[uuid.UUID]) -> None:
 @transaction.atomic
 def shot_create(
     *,
-    project: Project,
+    project_id: uuid.UUID,
     prompt: str,
     after_shot_id: uuid.UUID | None = None,
     generate: bool = True,
     **fields: Any,
 ) -> Shot:
     """Insert a shot after ``after_shot_id`` (or at the end) and queue its media."""
-    from projects.pipeline import shots_regenerate
-
-    project_lock(project_id=project.pk)
+    project = film().project_lock(project_id=project_id)
     shots = list(project.shots.order_by("order", "created_at"))
     position = len(shots)
     if after_shot_id is not None:
@@ -65,7 +69,7 @@ def shot_create(
         _set_characters(shot, character_ids)
     live.publish_storyboard_on_commit(project.id)
     if generate:
-        shots_regenerate(shots=[shot], stages={"image", "motion", "speech"}, new=True)
+        film().shots_regenerate(shots=[shot], stages={"image", "motion", "speech"}, new=True)
     return shot
 
 
@@ -74,9 +78,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     """Apply an edit and re-run only what it touches: prompt, seed or characters regenerate
     the image (and motion); narration the speech; camera, transition or duration only the
     composition. The in-flight work of a touched stage is superseded."""
-    from projects.pipeline import shots_regenerate
-
-    project_lock(project_id=shot.project_id)
+    film().project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
     touched: set[str] = set()
     composition = False
@@ -96,39 +98,31 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     shot.save()
     live.publish_shot_on_commit(shot)
     if touched:
-        shots_regenerate(shots=[shot], stages=touched)
+        film().shots_regenerate(shots=[shot], stages=touched)
     elif composition:
-        from projects.pipeline import project_recompose_if_rendered
-
-        project_recompose_if_rendered(project=shot.project)
+        film().project_recompose_if_rendered(project=shot.project)
     return shot
 
 
 @transaction.atomic
 def shot_delete(*, shot: Shot) -> None:
-    from projects.pipeline import project_recompose_if_rendered
-    from tasks.models import Task
-    from tasks.services import tasks_cancel
-
-    project = project_lock(project_id=shot.project_id)
+    project = film().project_lock(project_id=shot.project_id)
     tasks_cancel(tasks=shot.tasks.filter(status__in=Task.UNFINISHED), reason="The shot was deleted.")
     names = [f.name for f in (shot.image_file, shot.motion_file, shot.speech_file) if f]
     shot.delete()
     _renumber(list(project.shots.order_by("order", "created_at")))
     release_on_commit(names)
     live.publish_storyboard_on_commit(project.id)
-    project_recompose_if_rendered(project=project)
+    film().project_recompose_if_rendered(project=project)
 
 
 @transaction.atomic
-def shots_reorder(*, project: Project, shot_ids: Sequence[uuid.UUID]) -> list[Shot]:
+def shots_reorder(*, project_id: uuid.UUID, shot_ids: Sequence[uuid.UUID]) -> list[Shot]:
     """Put the shots in the given order. The list must name every shot of the project once:
     a duplicate is a bad request, a mismatch means the storyboard changed meanwhile (409)."""
-    from projects.pipeline import project_recompose_if_rendered
-
     if len(set(shot_ids)) != len(shot_ids):
         raise ValidationError({"shotIds": "A shot is named more than once."})
-    project_lock(project_id=project.pk)
+    project = film().project_lock(project_id=project_id)
     shots = {shot.id: shot for shot in project.shots.all()}
     if set(shots) != set(shot_ids):
         raise Conflict(
@@ -138,8 +132,18 @@ def shots_reorder(*, project: Project, shot_ids: Sequence[uuid.UUID]) -> list[Sh
     ordered = [shots[shot_id] for shot_id in shot_ids]
     if _renumber(ordered):
         live.publish_storyboard_on_commit(project.id)
-        project_recompose_if_rendered(project=project)
+        film().project_recompose_if_rendered(project=project)
     return ordered
+
+
+@transaction.atomic
+def shot_generate(*, shot: Shot, stage: str) -> Task:
+    """Regenerate one stage of one shot on request (motion too where the project does not
+    animate by default), and what is made from it."""
+    if stage == "speech" and not shot.narration.strip():
+        raise ValidationError({"stage": "This shot has no narration to speak; write some first."})
+    tasks = film().shots_regenerate(shots=[shot], stages={stage}, explicit=True)
+    return next(task for task in tasks if task.kind == stage)
 
 
 def _renumber(shots: list[Shot]) -> bool:

@@ -68,7 +68,7 @@ def test_every_path_that_supersedes_a_picture_supersedes_its_clip(api: APIClient
 def test_a_stale_copy_of_a_shot_never_reuses_a_version(user: Any) -> None:
     """Versions are bumped in the database (F() + 1 under the project and shot locks), not from
     what a caller read earlier: two regenerations always make two versions."""
-    from projects.pipeline import shot_generate
+    from shots.services import shot_generate
 
     shot = ShotFactory(project__owner=user)
     stale = Shot.objects.get(pk=shot.pk)
