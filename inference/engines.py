@@ -4,57 +4,43 @@ with a note that says which ran and how to get the real one. Never silently."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from inference.errors import WeightsMissingError
-from inference.image import KeyframeRequest, diffusers_keyframes, draft_card
+from inference.image import KeyframeRequest
 from inference.models import Runtime
-from inference.motion import MotionResult, svd_clip
-from inference.registry import BACKENDS, Spec, draft_spec, parse_spec
-from inference.speech import espeak, piper, vits
-from inference.storyboard import draft_storyboard, openai_storyboard, transformers_storyboard
+from inference.motion import MotionResult
+from inference.registry import ImageJob, MotionJob, SpeechJob, StoryboardJob, draft_spec, parse_spec
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
 
-T = TypeVar("T")
 
-
-def _with_fallback(
-    stage: str, spec_text: str, language: str, real: Callable[[Spec], T], draft: Callable[[Spec], T]
-) -> tuple[T, str]:
-    """``real(spec)``, or ``draft(draft spec)`` and the reason when the real one cannot run here."""
+def _run(stage: str, spec_text: str, language: str, job: Any, runtime: Runtime, progress: Progress) -> tuple[Any, str]:
+    """The spec's back end's answer, or the draft back end's and the reason when the spec's
+    cannot run here."""
     spec = parse_spec(stage, spec_text)
     fallback = draft_spec(stage, language)
-    if spec.backend == fallback.backend:
-        return real(spec), ""
-    problem = BACKENDS[(spec.stage, spec.backend)].check()
-    if problem is None:
-        try:
-            return real(spec), ""
-        except WeightsMissingError as exc:
-            problem = str(exc)
-    else:
-        problem = f"{problem}: pip install -r requirements.txt"
-    return draft(fallback), f"{fallback} ran instead of {spec} — {problem}"
+    if spec.backend != fallback.backend:
+        problem = spec.impl.check()
+        if problem is None:
+            try:
+                return spec.impl.run(spec.model, job, runtime=runtime, progress=progress), ""
+            except WeightsMissingError as exc:
+                problem = str(exc)
+        else:
+            problem = f"{problem}: pip install -r requirements.txt"
+        note = f"{fallback} ran instead of {spec} — {problem}"
+        return fallback.impl.run(fallback.model, job, runtime=runtime, progress=progress), note
+    return spec.impl.run(spec.model, job, runtime=runtime, progress=progress), ""
 
 
 def storyboard(
     spec: str, story: str, *, shot_count: int, language: str, style: str, title: str = "", runtime: Runtime,
     api_key: str = "", constrained: bool = True, progress: Progress = no_progress,
 ) -> Storyboard:  # fmt: skip
-    def real(s: Spec) -> Storyboard:
-        if s.backend == "openai":
-            base_url, _, model = s.model.partition("#")
-            return openai_storyboard(story, base_url=base_url, model=model, shot_count=shot_count, language=language,
-                                     style=style, api_key=api_key, progress=progress)  # fmt: skip
-        if s.backend == "transformers":
-            return transformers_storyboard(story, model=s.model, runtime=runtime, shot_count=shot_count,
-                                           language=language, style=style, constrained=constrained,
-                                           progress=progress)  # fmt: skip
-        return draft_storyboard(story, shot_count=shot_count, title=title, progress=progress)
-
-    board, note = _with_fallback("storyboard", spec, language, real, real)
+    job = StoryboardJob(story, shot_count, language, style, title, api_key, constrained)
+    board: Storyboard
+    board, note = _run("storyboard", spec, language, job, runtime, progress)
     if note:
         board.notes.insert(0, note)
     return board
@@ -64,17 +50,10 @@ def keyframes(
     spec: str, requests: list[KeyframeRequest], *, width: int, height: int, style: str, runtime: Runtime,
     steps: int = 1, guidance: float = 0.0, progress: Progress = no_progress,
 ) -> list[ImageResult]:  # fmt: skip
-    def real(s: Spec) -> list[ImageResult]:
-        if s.backend == "diffusers":
-            return diffusers_keyframes(requests, model=s.model, runtime=runtime, width=width, height=height,
-                                       style=style, steps=steps, guidance=guidance, progress=progress)  # fmt: skip
-        return draft(s)
-
-    def draft(s: Spec) -> list[ImageResult]:
-        return [draft_card(r.prompt, width=width, height=height, style=style, seed=r.seed, path=r.path,
-                           progress=progress) for r in requests]  # fmt: skip
-
-    results, note = _with_fallback("image", spec, "en", real, draft)
+    results: list[ImageResult]
+    results, note = _run(
+        "image", spec, "en", ImageJob(requests, width, height, style, steps, guidance), runtime, progress
+    )
     for result in results:
         result.note = note
     return results
@@ -84,14 +63,8 @@ def speech(
     spec: str, text: str, *, language: str, path: Path, runtime: Runtime, seed: int = 0,
     progress: Progress = no_progress,
 ) -> SpeechResult:  # fmt: skip
-    def real(s: Spec) -> SpeechResult:
-        if s.backend == "piper":
-            return piper(text, voice=s.model, models_dir=runtime.models_dir, path=path, progress=progress)
-        if s.backend == "transformers":
-            return vits(text, model=s.model, runtime=runtime, path=path, seed=seed, progress=progress)
-        return espeak(text, language=language, voice=s.model, path=path, progress=progress)
-
-    result, note = _with_fallback("speech", spec, language, real, real)
+    result: SpeechResult
+    result, note = _run("speech", spec, language, SpeechJob(text, language, path, seed), runtime, progress)
     result.note = note
     return result
 
@@ -102,11 +75,6 @@ def motion(
 ) -> tuple[MotionResult | None, str]:  # fmt: skip
     """A clip, or None where the camera move (made at composition) animates the shot; and the
     note saying why the camera move stands in for the configured model, if it does."""
-
-    def real(s: Spec) -> MotionResult | None:
-        if s.backend == "diffusers":
-            return svd_clip(image, model=s.model, runtime=runtime, path=path, seed=seed, frames=frames, steps=steps,
-                            progress=progress)  # fmt: skip
-        return None
-
-    return _with_fallback("motion", spec, "en", real, real)
+    clip: MotionResult | None
+    clip, note = _run("motion", spec, "en", MotionJob(image, path, seed, frames, steps), runtime, progress)
+    return clip, note

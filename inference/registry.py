@@ -1,65 +1,261 @@
-"""Back ends keyed by (stage, name), spec strings, presets, and whether each can run here.
+"""The back ends: one small class each, keyed by (stage, name), and the spec strings that name them.
 
 A spec is ``backend`` or ``backend:model`` — ``transformers:Qwen/Qwen2.5-0.5B-Instruct``,
 ``openai:http://127.0.0.1:11434/v1#qwen2.5``, ``diffusers:stabilityai/sd-turbo``, ``kenburns``,
 ``piper:en_US-joe-medium``, ``espeak:cmn-latn-pinyin``, ``transformers:facebook/mms-tts-eng``,
-``draft``. Checking a back end imports nothing heavy (importlib.util.find_spec only).
+``draft``. A back end says what it does (``run``), whether it can run here and why not
+(``check``: imports nothing heavy), where its weights are on disk, and how to fetch them. This is
+the one place that knows back ends by name; everything else asks a ``Backend``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from inference.image import KeyframeRequest, diffusers_keyframes, draft_card
+from inference.models import Runtime, hub_offline, local_folder
+from inference.motion import MotionResult, svd_clip
+from inference.speech import espeak, piper, piper_voice_files, vits
+from inference.storyboard import draft_storyboard, openai_storyboard, transformers_storyboard
+from inference.types import ImageResult, Progress, SpeechResult, Storyboard
 
 STAGES = ("storyboard", "image", "motion", "speech")
 
 
-@dataclass(frozen=True)
+# --- what each stage is asked to do ---------------------------------------------------------------
+@dataclass
+class StoryboardJob:
+    story: str
+    shot_count: int
+    language: str
+    style: str
+    title: str = ""
+    api_key: str = ""
+    constrained: bool = True
+
+
+@dataclass
+class ImageJob:
+    requests: list[KeyframeRequest]
+    width: int
+    height: int
+    style: str
+    steps: int = 1
+    guidance: float = 0.0
+
+
+@dataclass
+class SpeechJob:
+    text: str
+    language: str
+    path: Path
+    seed: int = 0
+
+
+@dataclass
+class MotionJob:
+    image: Path
+    path: Path
+    seed: int
+    frames: int = 14
+    steps: int = 25
+
+
+# --- back ends ------------------------------------------------------------------------------------
 class Backend:
-    stage: str
-    name: str
-    description: str
-    check: Callable[[], str | None]  # None when it can run here, else why not
-    needs_model: bool = False
+    """One back end of one stage. ``run`` takes the stage's job; the rest says what it needs."""
+
+    stage: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str]
+    packages: ClassVar[tuple[str, ...]] = ()  # Python packages it imports when it runs
+    program: ClassVar[str] = ""  # a program it runs
+    needs_model: ClassVar[bool] = False  # the spec must name a model (backend:MODEL)
+    has_weights: ClassVar[bool] = False  # that model is weights to have on disk
+
+    def check(self) -> str | None:
+        """None when it can run here, else why not. Imports nothing."""
+        missing = [name for name in self.packages if importlib.util.find_spec(name) is None]
+        if missing:
+            return f"the Python package {missing[0]!r} is not installed"
+        if self.program and not shutil.which(self.program):
+            return f"the program {self.program!r} is not installed (apt-get install {self.program})"
+        return None
+
+    def parse_model(self, text: str, model: str) -> str:
+        """The model part of a spec, checked; a ValueError saying how to write it."""
+        if self.needs_model and not model:
+            raise ValueError(f"{text!r} names no model; write it as {self.name}:MODEL")
+        return model
+
+    def weights_on_disk(self, model: str, models_dir: Path) -> Path | None:
+        """Where the model's weights are on disk, if they are. Never downloads."""
+        return local_folder(model, models_dir)
+
+    def fetch(self, model: str, models_dir: Path) -> Path:
+        """Download the model's weights (from the Hugging Face hub) and say where they are."""
+        from huggingface_hub import snapshot_download
+
+        patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
+        return Path(snapshot_download(model, allow_patterns=patterns))
+
+    def run(self, model: str, job: Any, *, runtime: Runtime, progress: Progress) -> Any:
+        raise NotImplementedError
 
 
-def _module(*names: str) -> Callable[[], str | None]:
-    def check() -> str | None:
-        missing = [name for name in names if importlib.util.find_spec(name) is None]
-        return f"the Python package {missing[0]!r} is not installed" if missing else None
+class DraftStoryboard(Backend):
+    stage, name = "storyboard", "draft"
+    description = "Sentence segmentation grouped into shots (offline)."
 
-    return check
-
-
-def _binary(name: str) -> Callable[[], str | None]:
-    return lambda: None if shutil.which(name) else f"the program {name!r} is not installed (apt-get install {name})"
+    def run(self, model: str, job: StoryboardJob, *, runtime: Runtime, progress: Progress) -> Storyboard:
+        return draft_storyboard(job.story, shot_count=job.shot_count, title=job.title, progress=progress)
 
 
-def _always() -> str | None:
-    return None
+class TransformersStoryboard(Backend):
+    stage, name = "storyboard", "transformers"
+    description = "A local chat model through transformers."
+    packages, needs_model, has_weights = ("torch", "transformers"), True, True
+
+    def run(self, model: str, job: StoryboardJob, *, runtime: Runtime, progress: Progress) -> Storyboard:
+        return transformers_storyboard(
+            job.story, model=model, runtime=runtime, shot_count=job.shot_count, language=job.language,
+            style=job.style, constrained=job.constrained, progress=progress,
+        )  # fmt: skip
+
+
+class OpenAIStoryboard(Backend):
+    stage, name = "storyboard", "openai"
+    description = "Any OpenAI-compatible server (Ollama, vLLM)."
+    needs_model = True
+
+    def parse_model(self, text: str, model: str) -> str:
+        url, _, name = super().parse_model(text, model).partition("#")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{text!r}: write the OpenAI back end as openai:http(s)://HOST/v1#MODEL")
+        return f"{url}#{name or 'default'}"
+
+    def run(self, model: str, job: StoryboardJob, *, runtime: Runtime, progress: Progress) -> Storyboard:
+        base_url, _, name = model.partition("#")
+        return openai_storyboard(
+            job.story, base_url=base_url, model=name, shot_count=job.shot_count, language=job.language,
+            style=job.style, api_key=job.api_key, progress=progress,
+        )  # fmt: skip
+
+
+class DraftImage(Backend):
+    stage, name = "image", "draft"
+    description = "A drawn title card from the prompt (offline)."
+
+    def run(self, model: str, job: ImageJob, *, runtime: Runtime, progress: Progress) -> list[ImageResult]:
+        return [
+            draft_card(r.prompt, width=job.width, height=job.height, style=job.style, seed=r.seed, path=r.path,
+                       progress=progress)
+            for r in job.requests
+        ]  # fmt: skip
+
+
+class _Diffusers(Backend):
+    name = "diffusers"
+    packages, needs_model, has_weights = ("torch", "diffusers", "transformers"), True, True
+
+    def fetch(self, model: str, models_dir: Path) -> Path:
+        from diffusers import DiffusionPipeline
+
+        # diffusers picks the files a pipeline needs (not every checkpoint format in the repo)
+        return Path(DiffusionPipeline.download(model))
+
+
+class DiffusersImage(_Diffusers):
+    stage = "image"
+    description = "Text-to-image through diffusers (sd-turbo: 1 step)."
+
+    def run(self, model: str, job: ImageJob, *, runtime: Runtime, progress: Progress) -> list[ImageResult]:
+        return diffusers_keyframes(
+            job.requests, model=model, runtime=runtime, width=job.width, height=job.height, style=job.style,
+            steps=job.steps, guidance=job.guidance, progress=progress,
+        )  # fmt: skip
+
+
+class CameraMove(Backend):
+    stage, name = "motion", "kenburns"
+    description = "A camera move over the still, at composition."
+
+    def run(self, model: str, job: MotionJob, *, runtime: Runtime, progress: Progress) -> MotionResult | None:
+        return None  # the composition animates the still
+
+
+class DiffusersMotion(_Diffusers):
+    stage = "motion"
+    description = "Stable Video Diffusion through diffusers."
+
+    def run(self, model: str, job: MotionJob, *, runtime: Runtime, progress: Progress) -> MotionResult | None:
+        return svd_clip(
+            job.image, model=model, runtime=runtime, path=job.path, seed=job.seed, frames=job.frames,
+            steps=job.steps, progress=progress,
+        )  # fmt: skip
+
+
+class EspeakSpeech(Backend):
+    stage, name = "speech", "espeak"
+    description = "espeak-ng (English; Mandarin through its pinyin voice)."
+    program = "espeak-ng"
+
+    def run(self, model: str, job: SpeechJob, *, runtime: Runtime, progress: Progress) -> SpeechResult:
+        return espeak(job.text, language=job.language, voice=model, path=job.path, progress=progress)
+
+
+class PiperSpeech(Backend):
+    stage, name = "speech", "piper"
+    description = "Piper neural voices (onnxruntime)."
+    packages, needs_model, has_weights = ("piper",), True, True
+    REPO = "rhasspy/piper-voices"
+
+    def weights_on_disk(self, model: str, models_dir: Path) -> Path | None:
+        return piper_voice_files(model, models_dir)
+
+    def fetch(self, model: str, models_dir: Path) -> Path:
+        from huggingface_hub import hf_hub_download
+
+        folder = models_dir / "piper"
+        base = self.voice_path(model)
+        for suffix in (".onnx.json", ".onnx"):
+            downloaded = Path(hf_hub_download(self.REPO, base + suffix, local_dir=folder / "_hub"))
+            downloaded.replace(folder / f"{model}{suffix}")
+        return folder / f"{model}.onnx"
+
+    @staticmethod
+    def voice_path(voice: str) -> str:
+        """en_US-joe-medium -> en/en_US/joe/medium/en_US-joe-medium (the layout of rhasspy/piper-voices)."""
+        try:
+            region, name, quality = voice.split("-", 2)
+        except ValueError:
+            raise ValueError(f"{voice!r} is not a piper voice name such as en_US-joe-medium.") from None
+        return f"{region.split('_')[0]}/{region}/{name}/{quality}/{voice}"
+
+    def run(self, model: str, job: SpeechJob, *, runtime: Runtime, progress: Progress) -> SpeechResult:
+        return piper(job.text, voice=model, models_dir=runtime.models_dir, path=job.path, progress=progress)
+
+
+class TransformersSpeech(Backend):
+    stage, name = "speech", "transformers"
+    description = "VITS / MMS-TTS models through transformers."
+    packages, needs_model, has_weights = ("torch", "transformers"), True, True
+
+    def run(self, model: str, job: SpeechJob, *, runtime: Runtime, progress: Progress) -> SpeechResult:
+        return vits(job.text, model=model, runtime=runtime, path=job.path, seed=job.seed, progress=progress)
 
 
 BACKENDS: dict[tuple[str, str], Backend] = {
     (b.stage, b.name): b
     for b in (
-        Backend("storyboard", "draft", "Sentence segmentation grouped into shots (offline).", _always),
-        Backend("storyboard", "transformers", "A local chat model through transformers.",
-                _module("torch", "transformers"), needs_model=True),
-        Backend("storyboard", "openai", "Any OpenAI-compatible server (Ollama, vLLM).", _always, needs_model=True),
-        Backend("image", "draft", "A drawn title card from the prompt (offline).", _always),
-        Backend("image", "diffusers", "Text-to-image through diffusers (sd-turbo: 1 step).",
-                _module("torch", "diffusers", "transformers"), needs_model=True),
-        Backend("motion", "kenburns", "A camera move over the still, at composition.", _always),
-        Backend("motion", "diffusers", "Stable Video Diffusion through diffusers.",
-                _module("torch", "diffusers", "transformers"), needs_model=True),
-        Backend("speech", "espeak", "espeak-ng (English; Mandarin through its pinyin voice).", _binary("espeak-ng")),
-        Backend("speech", "piper", "Piper neural voices (onnxruntime).", _module("piper"), needs_model=True),
-        Backend("speech", "transformers", "VITS / MMS-TTS models through transformers.",
-                _module("torch", "transformers"), needs_model=True),
+        DraftStoryboard(), TransformersStoryboard(), OpenAIStoryboard(),
+        DraftImage(), DiffusersImage(),
+        CameraMove(), DiffusersMotion(),
+        EspeakSpeech(), PiperSpeech(), TransformersSpeech(),
     )
 }  # fmt: skip
 
@@ -83,11 +279,16 @@ PRESETS: dict[str, dict[str, str]] = {
 }
 
 
+# --- specs ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Spec:
     stage: str
     backend: str
     model: str = ""
+
+    @property
+    def impl(self) -> Backend:
+        return BACKENDS[(self.stage, self.backend)]
 
     def __str__(self) -> str:
         return f"{self.backend}:{self.model}" if self.model else self.backend
@@ -96,24 +297,38 @@ class Spec:
 def parse_spec(stage: str, text: str) -> Spec:
     """``backend[:model]`` for ``stage``; a ValueError naming the choices when it is not one."""
     stage_key = stage.split(".")[0]
-    backend, _, model = text.strip().partition(":")
-    entry = BACKENDS.get((stage_key, backend))
-    if entry is None:
-        names = ", ".join(name for (s, name) in BACKENDS if s == stage_key)
+    name, _, model = text.strip().partition(":")
+    backend = BACKENDS.get((stage_key, name))
+    if backend is None:
+        names = ", ".join(n for (s, n) in BACKENDS if s == stage_key)
         raise ValueError(f"{text!r} is not a {stage_key} back end; use one of: {names} (as backend:model)")
-    if entry.needs_model and not model:
-        raise ValueError(f"{text!r} names no model; write it as {backend}:MODEL")
-    if backend == "openai":
-        url, _, name = model.partition("#")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"{text!r}: write the OpenAI back end as openai:http(s)://HOST/v1#MODEL")
-        model = f"{url}#{name or 'default'}"
-    return Spec(stage_key, backend, model)
+    return Spec(stage_key, name, backend.parse_model(text, model))
+
+
+def parse_any_spec(text: str) -> Spec:
+    """A spec of whichever stage has a back end of that name (``diffusers:…`` is taken as an image)."""
+    for stage in STAGES:
+        try:
+            return parse_spec(stage, text)
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is no back end spec (e.g. diffusers:stabilityai/sd-turbo, piper:en_US-joe-medium).")
 
 
 def draft_spec(stage: str, language: str = "en") -> Spec:
     key = f"{stage}.{language}" if stage == "speech" else stage
     return parse_spec(stage, DRAFT.get(key, DRAFT["speech.en"]))
+
+
+def spec_problem(spec: Spec, models_dir: Path) -> str | None:
+    """Why ``spec`` cannot run here as configured (package missing, weights neither on disk nor
+    downloadable), or None. Looks at the disk only; never downloads."""
+    reason = spec.impl.check()
+    if reason:
+        return reason
+    if spec.impl.has_weights and spec.impl.weights_on_disk(spec.model, models_dir) is None and hub_offline():
+        return f"the weights of {spec.model} are not on disk and HF_HUB_OFFLINE is set"
+    return None
 
 
 def backend_report() -> list[dict[str, Any]]:
@@ -138,22 +353,3 @@ def configured_report(specs: dict[str, str], models_dir: Path) -> list[dict[str,
         runs = str(draft_spec(spec.stage, key.partition(".")[2] or "en")) if problem else str(spec)
         report.append({"stage": key, "spec": str(spec), "runs": runs, "reason": problem or ""})
     return report
-
-
-def spec_problem(spec: Spec, models_dir: Path) -> str | None:
-    """Why ``spec`` cannot run here as configured (package missing, weights neither on disk nor
-    downloadable), or None. Looks at the disk only; never downloads."""
-    from inference.models import hub_offline, local_folder
-
-    reason = BACKENDS[(spec.stage, spec.backend)].check()
-    if reason:
-        return reason
-    if spec.backend == "piper":
-        from inference.speech import piper_voice_files
-
-        if piper_voice_files(spec.model, models_dir) is None and hub_offline():
-            return f"the piper voice {spec.model} is not on disk and HF_HUB_OFFLINE is set"
-        return None
-    if spec.backend in {"transformers", "diffusers"} and local_folder(spec.model, models_dir) is None and hub_offline():
-        return f"the weights of {spec.model} are not on disk and HF_HUB_OFFLINE is set"
-    return None

@@ -23,6 +23,7 @@ from inference import engines
 from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
 from inference.errors import EngineError
 from inference.image import KeyframeRequest
+from inference.registry import draft_spec
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
@@ -186,7 +187,7 @@ def motion_run(task: Task, progress: Progress) -> StageOutput:
         steps=settings.MOTION_STEPS, progress=progress,
     )  # fmt: skip
     if clip is None:
-        return StageOutput(None, "kenburns", "", {}, note)
+        return StageOutput(None, str(draft_spec("motion")), "", {}, note)  # the camera move, at composition
     return StageOutput(Path(clip.path), clip.backend, clip.model, {"frames": clip.frames, "fps": clip.fps}, note)
 
 

@@ -13,21 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference.models import hub_offline, local_folder
-from inference.registry import Spec, parse_spec
-from inference.speech import piper_voice_files
+from inference.models import hub_offline
+from inference.registry import Spec, parse_any_spec, parse_spec
 from storyvideo.engines import configured_specs
-
-PIPER_REPO = "rhasspy/piper-voices"
-
-
-def piper_voice_path(voice: str) -> str:
-    """en_US-joe-medium -> en/en_US/joe/medium/en_US-joe-medium (the layout of rhasspy/piper-voices)."""
-    try:
-        region, name, quality = voice.split("-", 2)
-    except ValueError:
-        raise CommandError(f"{voice!r} is not a piper voice name such as en_US-joe-medium.") from None
-    return f"{region.split('_')[0]}/{region}/{name}/{quality}/{voice}"
 
 
 class Command(BaseCommand):
@@ -44,11 +32,10 @@ class Command(BaseCommand):
         models_dir: Path = settings.MODELS_DIR
         wanted = []
         for spec in specs:
-            if spec.backend not in {"transformers", "diffusers", "piper"}:
+            if not spec.impl.has_weights:
                 self.stdout.write(f"{spec}: nothing to download")
                 continue
-            finder = piper_voice_files if spec.backend == "piper" else local_folder
-            here = finder(spec.model, models_dir)
+            here = spec.impl.weights_on_disk(spec.model, models_dir)
             if here:
                 self.stdout.write(self.style.SUCCESS(f"{spec}: on disk ({here})"))
             else:
@@ -64,7 +51,7 @@ class Command(BaseCommand):
         for spec in wanted:
             self.stdout.write(f"Downloading {spec} …")
             try:
-                where = self._download(spec, models_dir)
+                where = spec.impl.fetch(spec.model, models_dir)
             except Exception as exc:  # the hub's errors are many; all mean "not fetched"
                 raise CommandError(
                     f"Could not download {spec}: {type(exc).__name__}: {str(exc)[:300]}\n"
@@ -74,29 +61,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"{spec}: ready in {where}"))
 
     def _parse(self, text: str) -> Spec:
-        for stage in ("storyboard", "image", "motion", "speech"):
-            try:
-                return parse_spec(stage, text)
-            except ValueError:
-                continue
-        raise CommandError(
-            f"{text!r} is no back end spec (e.g. diffusers:stabilityai/sd-turbo, piper:en_US-joe-medium)."
-        )
-
-    def _download(self, spec: Spec, models_dir: Path) -> Path:
-        from huggingface_hub import hf_hub_download, snapshot_download
-
-        if spec.backend == "piper":
-            folder = models_dir / "piper"
-            base = piper_voice_path(spec.model)
-            for suffix in (".onnx.json", ".onnx"):
-                downloaded = Path(hf_hub_download(PIPER_REPO, base + suffix, local_dir=folder / "_hub"))
-                downloaded.replace(folder / f"{spec.model}{suffix}")
-            return folder / f"{spec.model}.onnx"
-        if spec.backend == "diffusers":
-            from diffusers import DiffusionPipeline
-
-            # diffusers picks the files a pipeline needs (not every checkpoint format in the repo)
-            return Path(DiffusionPipeline.download(spec.model))
-        patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
-        return Path(snapshot_download(spec.model, allow_patterns=patterns))
+        try:
+            return parse_any_spec(text)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
