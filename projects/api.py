@@ -22,7 +22,6 @@ from projects.serializers import (
     ProjectSerializer,
     ProjectUpdateSerializer,
     StoryboardSerializer,
-    project_changes,
 )
 from storyvideo.api import Pagination
 from tasks.selectors import task_list_latest
@@ -45,7 +44,7 @@ class ProjectListApi(APIView):
 def project_create_response(request: Request) -> Response:
     serializer = ProjectCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    project, tasks = services.project_create(owner=request.user, **project_changes(serializer.validated_data))  # type: ignore[arg-type]
+    project, tasks = services.project_create(owner=request.user, **serializer.validated_data)  # type: ignore[arg-type]
     body = {"project": ProjectSerializer(project).data, "tasks": TaskSerializer(tasks, many=True).data}
     return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -60,7 +59,7 @@ class ProjectDetailApi(APIView):
         project = selectors.project_get(user=request.user, project_id=project_id)
         serializer = ProjectUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project = services.project_update(project=project, changes=project_changes(serializer.validated_data))
+        project = services.project_update(project=project, changes=dict(serializer.validated_data))
         return Response(ProjectSerializer(project).data)
 
     @extend_schema(responses={204: None})

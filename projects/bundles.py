@@ -11,20 +11,30 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.contrib.auth.models import User
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from projects.models import Character, Project
+from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
 from shots.models import Shot
+from shots.serializers import ShotWriteSerializer
+from shots.services import new_seed
 from storyvideo.storage import atomic_with_files, local_path, store
 
 FORMAT = "storyvideo-bundle"
 MAX_MEMBERS = 2000
 MAX_UNPACKED_BYTES = 4 * 1024**3
 _MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/[A-Za-z0-9_.-]{1,100}|[A-Za-z0-9_.-]{1,100})$")
-_PROJECT_FIELDS = {"title": "title", "story": "story", "language": "language", "style": "style",
-                   "aspectRatio": "aspect_ratio", "resolution": "resolution", "shotCount": "shot_count",
-                   "voice": "voice", "autoRender": "auto_render", "burnSubtitles": "burn_subtitles",
-                   "animate": "animate"}  # fmt: skip
+
+
+class ShotBundleSerializer(ShotWriteSerializer):
+    """A shot as the bundle carries it: the fields a client may set, its characters by name beside."""
+
+    prompt = serializers.CharField(max_length=2000, trim_whitespace=True)
+    characterIds = None  # type: ignore[assignment]  # DRF: None removes an inherited field
+
+
+SHOT_FIELDS = tuple(ShotBundleSerializer().fields)
 
 
 def bundle_write(*, project: Project, path: Path) -> Path:
@@ -36,12 +46,12 @@ def bundle_write(*, project: Project, path: Path) -> Path:
     shot_entries = []
     for index, shot in enumerate(shots, 1):
         entry: dict[str, Any] = {
-            "prompt": shot.prompt, "negativePrompt": shot.negative_prompt, "narration": shot.narration,
-            "camera": shot.camera, "transition": shot.transition, "pinnedDuration": shot.pinned_duration,
-            "seed": shot.seed, "characters": [c.name for c in shot.characters.all()],
-            "imageSource": shot.image_source, "speechSource": shot.speech_source,
+            **ShotBundleSerializer(shot).data,
+            "characters": [c.name for c in shot.characters.all()],
+            "imageSource": shot.image_source,
+            "speechSource": shot.speech_source,
             "speechDuration": shot.speech_duration,
-        }  # fmt: skip
+        }
         if shot.image_file:
             entry["image"] = f"keyframes/shot-{index:02d}{Path(shot.image_file.name).suffix}"
             files[entry["image"]] = shot.image_file
@@ -63,7 +73,7 @@ def bundle_write(*, project: Project, path: Path) -> Path:
     body = {
         "format": FORMAT,
         "version": 1,
-        "project": {json_name: getattr(project, attr) for json_name, attr in _PROJECT_FIELDS.items()},
+        "project": ProjectCreateSerializer(project).data,
         "characters": [
             {"name": c.name, "description": c.description, "seed": c.seed} for c in project.characters.all()
         ],
@@ -126,9 +136,6 @@ def _check_audio(path: Path) -> float:
 def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
     """A new project from a bundle. Every member is checked (names, sizes, types) before
     anything is kept; a bad bundle changes nothing, leaves no file behind, and says what is wrong."""
-    from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
-    from shots.serializers import ShotCreateSerializer
-
     if not zipfile.is_zipfile(upload):
         raise ValidationError({"bundle": "Not a zip file: upload a bundle downloaded from StoryVideo."})
     upload.seek(0)
@@ -145,10 +152,7 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
         project_data = ProjectCreateSerializer(data=body.get("project") or {})
         project_data.is_valid(raise_exception=True)
         folder = Path(tmp)
-        project = Project.objects.create(
-            owner=owner, status=Project.Status.READY,
-            **{_PROJECT_FIELDS[key]: value for key, value in project_data.validated_data.items()},
-        )  # fmt: skip
+        project = Project.objects.create(owner=owner, status=Project.Status.READY, **project_data.validated_data)
         if not project.title:
             project.title = project.story[:40]
         characters = {}
@@ -158,20 +162,17 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
             c = character.validated_data
             characters[c["name"]] = Character.objects.create(
                 project=project, seed=c.get("seed", 0), name=c["name"], description=c.get("description", "")
-            )  # fmt: skip
+            )
         for order, item in enumerate((body.get("shots") or [])[:500]):
-            fields = {k: item.get(k) for k in ("prompt", "negativePrompt", "narration", "camera", "transition",
-                                               "pinnedDuration", "seed") if item.get(k) is not None}  # fmt: skip
-            shot_data = ShotCreateSerializer(data=fields)
+            shot_data = ShotBundleSerializer(data={k: item[k] for k in SHOT_FIELDS if item.get(k) is not None})
             shot_data.is_valid(raise_exception=True)
-            v = shot_data.validated_data
             shot = Shot(
-                project=project, order=order, prompt=v["prompt"], negative_prompt=v.get("negativePrompt", ""),
-                narration=v.get("narration", ""), camera=v.get("camera", "zoom_in"),
-                transition=v.get("transition", "dissolve"), pinned_duration=v.get("pinnedDuration"),
-                seed=v.get("seed", 0), image_source=str(item.get("imageSource", ""))[:200],
+                project=project,
+                order=order,
+                image_source=str(item.get("imageSource", ""))[:200],
                 speech_source=str(item.get("speechSource", ""))[:200],
-            )  # fmt: skip
+                **{"seed": new_seed(), **shot_data.validated_data},
+            )
             image = _read_member(archive, item.get("image"), folder)
             if image is not None:
                 _check_image(image)

@@ -75,40 +75,21 @@ class ProjectUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
     story = serializers.CharField(max_length=STORY_MAX_CHARS, required=False)
     style = serializers.ChoiceField(choices=STYLE_CHOICES, required=False)  # type: ignore[assignment]  # not Field.style
-    aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), required=False)
+    aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), source="aspect_ratio", required=False)
     resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), required=False)
-    shotCount = serializers.IntegerField(min_value=1, max_value=60, required=False)
+    shotCount = serializers.IntegerField(min_value=1, max_value=60, source="shot_count", required=False)
     voice = serializers.CharField(
         max_length=100, required=False, allow_blank=True, validators=[validate_voice],
         help_text="A speech back end spec (piper:VOICE, espeak:VOICE, transformers:MODEL); blank follows the language.",
     )  # fmt: skip
-    autoRender = serializers.BooleanField(required=False)
+    autoRender = serializers.BooleanField(source="auto_render", required=False)
     animate = serializers.BooleanField(required=False, help_text="Animate every keyframe with the motion model.")
-    burnSubtitles = serializers.BooleanField(required=False)
+    burnSubtitles = serializers.BooleanField(source="burn_subtitles", required=False)
 
 
 class ProjectCreateSerializer(ProjectUpdateSerializer):
     story = serializers.CharField(max_length=STORY_MAX_CHARS, min_length=1)
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, help_text="Detected when omitted.")
-
-
-PROJECT_FIELD_NAMES = {
-    "title": "title",
-    "story": "story",
-    "language": "language",
-    "style": "style",
-    "aspectRatio": "aspect_ratio",
-    "resolution": "resolution",
-    "shotCount": "shot_count",
-    "voice": "voice",
-    "autoRender": "auto_render",
-    "animate": "animate",
-    "burnSubtitles": "burn_subtitles",
-}
-
-
-def project_changes(validated: dict[str, Any]) -> dict[str, Any]:
-    return {PROJECT_FIELD_NAMES[key]: value for key, value in validated.items()}
 
 
 class CharacterSerializer(serializers.ModelSerializer[Character]):

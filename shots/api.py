@@ -14,7 +14,6 @@ from shots.serializers import (
     ShotCreateSerializer,
     ShotSerializer,
     ShotWriteSerializer,
-    shot_changes,
 )
 from tasks.serializers import TaskSerializer
 
@@ -31,9 +30,7 @@ class ShotListApi(APIView):
         project = film().project_get(user=request.user, project_id=project_id)
         serializer = ShotCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        after = data.pop("afterShotId", None)
-        shot = services.shot_create(project_id=project.pk, after_shot_id=after, **shot_changes(data))
+        shot = services.shot_create(project_id=project.pk, **serializer.validated_data)
         return Response(ShotSerializer(shot).data, status=status.HTTP_201_CREATED)
 
 
@@ -57,7 +54,7 @@ def shot_update_response(request: Request, shot_id: str, data: object) -> Respon
     shot = selectors.shot_get(user=request.user, shot_id=shot_id)
     serializer = ShotWriteSerializer(data=data)
     serializer.is_valid(raise_exception=True)
-    shot = services.shot_update(shot=shot, changes=shot_changes(serializer.validated_data))
+    shot = services.shot_update(shot=shot, changes=dict(serializer.validated_data))
     shot.refresh_from_db()
     return Response(ShotSerializer(shot).data)
 
@@ -69,7 +66,7 @@ class ShotReorderApi(APIView):
         project = film().project_get(user=request.user, project_id=project_id)
         serializer = ReorderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        shots = services.shots_reorder(project_id=project.pk, shot_ids=serializer.validated_data["shotIds"])
+        shots = services.shots_reorder(project_id=project.pk, shot_ids=serializer.validated_data["shot_ids"])
         return Response(ShotSerializer(shots, many=True).data)
 
 

@@ -70,40 +70,27 @@ class ShotWriteSerializer(StrictSerializer):
     """Fields of a shot a client may set. On create, ``afterShotId`` places it (default: last)."""
 
     prompt = serializers.CharField(max_length=2000, required=False, trim_whitespace=True)
-    negativePrompt = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    negativePrompt = serializers.CharField(max_length=1000, source="negative_prompt", required=False, allow_blank=True)
     narration = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     camera = serializers.ChoiceField(choices=CAMERA_MOVES, required=False)
     transition = serializers.ChoiceField(choices=TRANSITIONS, required=False)
-    pinnedDuration = serializers.FloatField(min_value=0.5, max_value=60, required=False, allow_null=True)
+    pinnedDuration = serializers.FloatField(
+        min_value=0.5, max_value=60, source="pinned_duration", required=False, allow_null=True
+    )
     seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
-    characterIds = serializers.ListField(child=serializers.UUIDField(), max_length=20, required=False)
+    characterIds = serializers.ListField(
+        child=serializers.UUIDField(), max_length=20, source="character_ids", required=False
+    )
 
 
 class ShotCreateSerializer(ShotWriteSerializer):
     prompt = serializers.CharField(max_length=2000, trim_whitespace=True)
-    afterShotId = serializers.UUIDField(required=False, allow_null=True)
+    afterShotId = serializers.UUIDField(source="after_shot_id", required=False, allow_null=True)
 
 
 class ReorderSerializer(StrictSerializer):
-    shotIds = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
+    shotIds = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500, source="shot_ids")
 
 
 class GenerateSerializer(StrictSerializer):
     stage = serializers.ChoiceField(choices=STAGES)
-
-
-SHOT_FIELD_NAMES = {
-    "prompt": "prompt",
-    "negativePrompt": "negative_prompt",
-    "narration": "narration",
-    "camera": "camera",
-    "transition": "transition",
-    "pinnedDuration": "pinned_duration",
-    "seed": "seed",
-    "characterIds": "character_ids",
-}
-
-
-def shot_changes(validated: dict[str, Any]) -> dict[str, Any]:
-    """The validated JSON fields renamed to the service's keyword names."""
-    return {SHOT_FIELD_NAMES[key]: value for key, value in validated.items() if key in SHOT_FIELD_NAMES}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import zipfile
 from pathlib import Path
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 from inference.image import draft_card
 from inference.speech import espeak
 from projects.models import Project
+from projects.serializers import ProjectUpdateSerializer
 from shots.models import Shot
 from storyvideo.storage import local_path, store
 from tasks.jobs import run_task
@@ -200,11 +202,23 @@ def test_a_render_superseded_while_it_ran_leaves_no_file_behind(
     assert {name for name in _stored() - before if not name.startswith("renders/segments/")} == set()
 
 
-def test_animate_survives_a_bundle_round_trip(api: APIClient, rendered: Project) -> None:
-    Project.objects.filter(pk=rendered.pk).update(animate=True)
+def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIClient, rendered: Project) -> None:
+    """The bundle names fields as the API does (one serializer), so a new field cannot be left out."""
+    changed = {"title": "Moon", "style": "ink", "aspectRatio": "9:16", "resolution": "480p", "shotCount": 3,
+               "voice": "espeak:en-us", "autoRender": False, "animate": True, "burnSubtitles": False}  # fmt: skip
+    assert set(changed) | {"story"} == set(ProjectUpdateSerializer().fields)
+    assert api.patch(f"/api/v1/projects/{rendered.id}", changed, format="json").status_code == 200
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    shot_changes = {"negativePrompt": "blurry", "camera": "pan_left", "transition": "cut", "pinnedDuration": 2.5}
+    assert api.patch(f"/api/v1/shots/{shot.id}", shot_changes, format="json").status_code == 200
     data = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert '"animate": true' in archive.read("project.json").decode()
+        body = json.loads(archive.read("project.json"))
+    assert body["project"]["animate"] is True and body["project"]["aspectRatio"] == "9:16"
     imported = api.post("/api/v1/projects/import", {"bundle": io.BytesIO(data)}, format="multipart")
     assert imported.status_code == 201, imported.content
-    assert Project.objects.get(pk=imported.json()["id"]).animate
+    again = api.get(f"/api/v1/projects/{imported.json()['id']}").json()
+    assert {key: again[key] for key in changed} == changed
+    first = api.get(f"/api/v1/projects/{imported.json()['id']}/shots").json()[0]
+    assert {key: first[key] for key in shot_changes} == shot_changes
