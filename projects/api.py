@@ -7,12 +7,15 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects import selectors, services
+from projects.bundles import bundle_import
+from projects.pipeline import project_render
 from projects.serializers import (
     CharacterCreateSerializer,
     CharacterSerializer,
@@ -125,13 +128,7 @@ class ProjectRenderApi(APIView):
     @extend_schema(request=None, responses={202: TaskSerializer})
     def post(self, request: Request, project_id: str) -> Response:
         """Compose the film; the task waits for any shot media still being generated."""
-        from rest_framework.exceptions import ValidationError
-
-        from projects.pipeline import project_render
-
         project = selectors.project_get(user=request.user, project_id=project_id)
-        if not project.shots.exists():
-            raise ValidationError("The project has no shots yet; wait for its storyboard or add a shot.")
         task = project_render(project=project)
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
 
@@ -153,8 +150,6 @@ class ProjectExportApi(APIView):
     def get(self, request: Request, project_id: str, fmt: str) -> FileResponse:
         """Download the film (``video``), its ``poster``, subtitles (``srt``, ``vtt``), its
         editable timeline (``otio``, ``fcpxml``, ``edl``) or everything as a ``bundle``."""
-        from rest_framework.exceptions import NotFound
-
         project = selectors.project_get(user=request.user, project_id=project_id)
         if fmt not in EXPORTS:
             raise NotFound(f"No such export; choose one of: {', '.join(EXPORTS)}.")
@@ -179,10 +174,6 @@ class ProjectImportApi(APIView):
     )
     def post(self, request: Request) -> Response:
         """Import a bundle (a zip downloaded from ``exports/bundle``) as a new project."""
-        from rest_framework.exceptions import ValidationError
-
-        from projects.bundles import bundle_import
-
         upload = request.FILES.get("bundle")
         if upload is None:
             raise ValidationError({"bundle": "Attach the bundle as the multipart field 'bundle'."})
@@ -202,8 +193,6 @@ class ProjectMusicApi(APIView):
     def put(self, request: Request, project_id: str) -> Response:
         """Set the background music (any audio file ffmpeg reads); it loops under the narration,
         ducked while someone speaks. A rendered film is recomposed."""
-        from rest_framework.exceptions import ValidationError
-
         project = selectors.project_get(user=request.user, project_id=project_id)
         upload = request.FILES.get("file")
         if upload is None:

@@ -8,7 +8,7 @@ class ProjectsConfig(AppConfig):
     def ready(self) -> None:
         """Register what the film does into the layers below it: the task engine's handlers,
         and what an edit of a shot sets off."""
-        from projects import pipeline, selectors, services
+        from projects import pipeline, selectors
         from projects.handlers import register_handlers
         from shots import film
 
@@ -16,7 +16,7 @@ class ProjectsConfig(AppConfig):
         film.register(
             film.Film(
                 project_get=selectors.project_get,
-                project_lock=services.project_lock,
+                project_lock=selectors.project_lock,
                 shots_regenerate=pipeline.shots_regenerate,
                 project_recompose_if_rendered=pipeline.project_recompose_if_rendered,
             )

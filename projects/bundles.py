@@ -11,14 +11,20 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from PIL import Image
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 
+from inference.errors import EngineError
+from inference.media import probe
+from inference.speech import wav_info
 from projects.models import Character, Project
 from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
 from shots.models import Shot
 from shots.serializers import ShotWriteSerializer
 from shots.services import new_seed
+from storyvideo.errors import ApplicationError
 from storyvideo.storage import atomic_with_files, local_path, store
 
 FORMAT = "storyvideo-bundle"
@@ -85,7 +91,6 @@ def bundle_write(*, project: Project, path: Path) -> Path:
             "cues": manifest.get("cues", []),
         },
     }
-    from django.core.files.storage import default_storage
 
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("project.json", json.dumps(body, ensure_ascii=False, indent=2), zipfile.ZIP_DEFLATED)
@@ -105,7 +110,7 @@ def _read_member(archive: zipfile.ZipFile, name: str | None, folder: Path) -> Pa
     if not name:
         return None
     if not isinstance(name, str) or not _MEMBER.match(name) or name not in archive.namelist():
-        raise ValidationError({"bundle": f"The bundle names a file it does not hold: {str(name)[:100]!r}."})
+        raise ApplicationError(f"The bundle names a file it does not hold: {str(name)[:100]!r}.", field="bundle")
     target = folder / name.replace("/", "__")
     with archive.open(name) as source, open(target, "wb") as sink:
         while block := source.read(1 << 20):
@@ -114,41 +119,36 @@ def _read_member(archive: zipfile.ZipFile, name: str | None, folder: Path) -> Pa
 
 
 def _check_image(path: Path) -> None:
-    from PIL import Image
-
     try:
         with Image.open(path) as image:
             image.verify()
     except Exception:
-        raise ValidationError({"bundle": f"{path.name.replace('__', '/')} is not a readable image."}) from None
+        raise ApplicationError(f"{path.name.replace('__', '/')} is not a readable image.", field="bundle") from None
 
 
 def _check_audio(path: Path) -> float:
-    from inference.errors import EngineError
-    from inference.speech import wav_info
-
     try:
         return wav_info(path)[0]
     except EngineError as exc:
-        raise ValidationError({"bundle": str(exc)}) from None
+        raise ApplicationError(str(exc), field="bundle") from None
 
 
 def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
     """A new project from a bundle. Every member is checked (names, sizes, types) before
     anything is kept; a bad bundle changes nothing, leaves no file behind, and says what is wrong."""
     if not zipfile.is_zipfile(upload):
-        raise ValidationError({"bundle": "Not a zip file: upload a bundle downloaded from StoryVideo."})
+        raise ApplicationError("Not a zip file: upload a bundle downloaded from StoryVideo.", field="bundle")
     upload.seek(0)
     with atomic_with_files(), zipfile.ZipFile(upload) as archive, tempfile.TemporaryDirectory() as tmp:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-            raise ValidationError({"bundle": "The bundle is too large to import."})
+            raise ApplicationError("The bundle is too large to import.", field="bundle")
         try:
             body = json.loads(archive.read("project.json"))
         except (KeyError, ValueError):
-            raise ValidationError({"bundle": "The bundle has no readable project.json."}) from None
+            raise ApplicationError("The bundle has no readable project.json.", field="bundle") from None
         if not isinstance(body, dict) or body.get("format") != FORMAT or body.get("version") != 1:
-            raise ValidationError({"bundle": "project.json is not a StoryVideo bundle of version 1."})
+            raise ApplicationError("project.json is not a StoryVideo bundle of version 1.", field="bundle")
         project_data = ProjectCreateSerializer(data=body.get("project") or {})
         project_data.is_valid(raise_exception=True)
         folder = Path(tmp)
@@ -186,15 +186,12 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
         render = body.get("render") or {}
         video = _read_member(archive, render.get("video"), folder)
         if video is not None:
-            from inference.errors import EngineError
-            from inference.media import probe
-
             try:
                 found = probe(video)
             except EngineError as exc:
-                raise ValidationError({"bundle": str(exc)}) from None
+                raise ApplicationError(str(exc), field="bundle") from None
             if not found.video_streams:
-                raise ValidationError({"bundle": "The bundle's film has no picture."})
+                raise ApplicationError("The bundle's film has no picture.", field="bundle")
             project.render_video.name, project.render_hash = store(video, folder="renders")
             project.render_duration = round(found.duration, 3)
             for key, field in (("srt", "render_srt"), ("vtt", "render_vtt"), ("poster", "render_poster"),
@@ -203,7 +200,6 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
                 if path is not None:
                     getattr(project, field).name = store(path, folder="renders")[0]
             project.status = Project.Status.RENDERED
-            from django.utils import timezone
 
             project.rendered_at = timezone.now()
         project.save()

@@ -13,9 +13,10 @@ from django.db import transaction
 from django.db.models import F
 
 from projects.models import Project
-from projects.services import project_lock
+from projects.selectors import project_lock
 from shots import live
 from shots.models import STAGE_INPUTS, STAGES, Shot, stages_with_dependents
+from storyvideo.errors import ApplicationError
 from storyvideo.storage import release_on_commit
 from tasks.models import Task
 from tasks.services import task_cancel, task_create, tasks_cancel
@@ -112,6 +113,9 @@ def compose_create(*, project: Project) -> Task:
 
 
 def project_render(*, project: Project) -> Task:
+    """Compose the film once every shot's media is made; a project with no shots has nothing to compose."""
+    if not project.shots.exists():
+        raise ApplicationError("The project has no shots yet; wait for its storyboard or add a shot.")
     with transaction.atomic():
         task = compose_create(project=project)
         _set_status(project, Project.Status.RENDERING, "Composing the film.")

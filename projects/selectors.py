@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
@@ -34,3 +36,9 @@ def character_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Charac
 
 def character_get(*, user: AbstractBaseUser | AnonymousUser, character_id: object) -> Character:
     return get_object_or_404(character_list(user=user), pk=character_id)
+
+
+def project_lock(*, project_id: uuid.UUID) -> Project:
+    """Lock a project's row for the rest of the transaction. Every change to a storyboard takes
+    its locks in one order: the project, then its characters or shots."""
+    return Project.objects.select_for_update().get(pk=project_id)

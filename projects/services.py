@@ -1,21 +1,28 @@
 from __future__ import annotations
 
-import uuid
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import opentimelineio as otio
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.text import slugify
 
+from inference.errors import EngineError
+from inference.media import probe
 from inference.text import detect_language, split_title
+from inference.timeline import write_timeline
+from projects.bundles import bundle_write
 from projects.models import Character, Project
+from projects.pipeline import pipeline_start, project_look_changed, project_recompose_if_rendered, shots_regenerate
+from projects.selectors import project_lock
 from shots.services import new_seed
+from storyvideo.errors import ApplicationError
+from storyvideo.storage import local_path, release_on_commit, store
 from tasks.models import Task
-
-
-def project_lock(*, project_id: uuid.UUID) -> Project:
-    """Lock a project's row for the rest of the transaction. Every change to a storyboard takes
-    its locks in one order: the project, then its characters or shots."""
-    return Project.objects.select_for_update().get(pk=project_id)
+from tasks.services import tasks_cancel
 
 
 @transaction.atomic
@@ -38,8 +45,6 @@ def project_create(
 
     A first line followed by a blank line is taken as the title when none is given.
     """
-    from projects.pipeline import pipeline_start
-
     story_title, body = split_title(story)
     body = body or story.strip()
     project = Project.objects.create(
@@ -68,8 +73,6 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
     explicit request.
 
     Locks the project row (then, through the pipeline, its shots: the storyboard's lock order)."""
-    from projects.pipeline import project_look_changed, project_recompose_if_rendered, shots_regenerate
-
     project = project_lock(project_id=project.pk)
     changed = {key for key, value in changes.items() if getattr(project, key) != value}
     for key, value in changes.items():
@@ -90,10 +93,7 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
 @transaction.atomic
 def project_delete(*, project: Project) -> None:
     """Cancel the project's unfinished work, then delete it with its shots, characters and tasks."""
-    from tasks.services import tasks_cancel
-
     tasks_cancel(tasks=project.tasks.filter(status__in=Task.UNFINISHED), reason="The project was deleted.")
-    from storyvideo.storage import release_on_commit
 
     names = [f.name for f in _project_files(project) if f]
     project.delete()
@@ -110,10 +110,8 @@ def _project_files(project: Project) -> list[Any]:
 
 @transaction.atomic
 def character_create(*, project: Project, name: str, description: str = "", seed: int | None = None) -> Character:
-    from rest_framework.exceptions import ValidationError
-
     if project.characters.filter(name=name).exists():
-        raise ValidationError({"name": f"The project already has a character named {name!r}."})
+        raise ApplicationError(f"The project already has a character named {name!r}.", field="name")
     return Character.objects.create(
         project=project, name=name, description=description, seed=new_seed() if seed is None else seed
     )
@@ -123,15 +121,11 @@ def character_create(*, project: Project, name: str, description: str = "", seed
 def character_update(*, character: Character, changes: dict[str, Any]) -> Character:
     """Rename or re-describe a character; a change to its look or seed regenerates the
     keyframes of every shot it appears in. Locks: the project, the character, then the shots."""
-    from rest_framework.exceptions import ValidationError
-
-    from projects.pipeline import shots_regenerate
-
     project_lock(project_id=character.project_id)
     character = Character.objects.select_for_update().get(pk=character.pk)
     name = changes.get("name")
     if name and name != character.name and character.project.characters.filter(name=name).exists():
-        raise ValidationError({"name": f"The project already has a character named {name!r}."})
+        raise ApplicationError(f"The project already has a character named {name!r}.", field="name")
     look_changed = any(
         key in ("description", "seed") and getattr(character, key) != value for key, value in changes.items()
     )
@@ -145,8 +139,6 @@ def character_update(*, character: Character, changes: dict[str, Any]) -> Charac
 
 @transaction.atomic
 def character_delete(*, character: Character) -> None:
-    from projects.pipeline import shots_regenerate
-
     shots = list(character.shots.all())
     character.delete()
     shots_regenerate(shots=shots, stages={"image"})
@@ -159,22 +151,12 @@ MUSIC_MAX_BYTES = 50 * 1024 * 1024
 def project_set_music(*, project: Project, upload: Any) -> Project:
     """Set or clear the background music. The file must be audio ffmpeg can read; its stored
     name is its content hash, never the uploaded name."""
-    import tempfile
-    from pathlib import Path
-
-    from rest_framework.exceptions import ValidationError
-
-    from inference.errors import EngineError
-    from inference.media import probe
-    from projects.pipeline import project_recompose_if_rendered
-    from storyvideo.storage import store
-
     old = project.music.name if project.music else ""
     if upload is None:
         project.music = ""
     else:
         if upload.size > MUSIC_MAX_BYTES:
-            raise ValidationError({"file": f"The music file is over {MUSIC_MAX_BYTES // 2**20} MiB."})
+            raise ApplicationError(f"The music file is over {MUSIC_MAX_BYTES // 2**20} MiB.", field="file")
         suffix = Path(upload.name or "").suffix.lower()
         suffix = suffix if suffix in {".mp3", ".wav", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac"} else ".audio"
         with tempfile.TemporaryDirectory() as tmp:
@@ -187,7 +169,9 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
             except EngineError:
                 found = None
             if found is None or not found.audio_streams or found.duration <= 0:
-                raise ValidationError({"file": "Not an audio file ffmpeg can read (try MP3, WAV, M4A, OGG or FLAC)."})
+                raise ApplicationError(
+                    "Not an audio file ffmpeg can read (try MP3, WAV, M4A, OGG or FLAC).", field="file"
+                )
             project.music.name = store(path, folder="music")[0]
     project.save()
     if (project.music.name if project.music else "") != old:
@@ -196,40 +180,28 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
 
 
 def export_filename(project: Project) -> str:
-    from django.utils.text import slugify
-
     return slugify(project.title)[:60] or "storyvideo-film"
 
 
 def project_export(*, project: Project, fmt: str) -> tuple[Any, bool]:
     """A local path to the requested export of the latest render (409 when there is none), and
     whether it was made for this request (in a temporary folder the caller removes)."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from storyvideo.api import Conflict
-    from storyvideo.storage import local_path
-
     if not project.render_video:
-        raise Conflict("The project has no film yet: render it first (POST /api/v1/projects/{id}/render).")
+        raise ApplicationError(
+            "The project has no film yet: render it first (POST /api/v1/projects/{id}/render).", code="conflict"
+        )
     fields = {"video": project.render_video, "poster": project.render_poster, "srt": project.render_srt,
               "vtt": project.render_vtt, "otio": project.render_timeline}  # fmt: skip
     if fmt in fields:
         if not fields[fmt]:
-            raise Conflict(f"This render has no {fmt}; render the project again.")
+            raise ApplicationError(f"This render has no {fmt}; render the project again.", code="conflict")
         return local_path(fields[fmt]), False
     folder = Path(tempfile.mkdtemp(prefix="export-"))
     if fmt == "bundle":
-        from projects.bundles import bundle_write
-
         return bundle_write(project=project, path=folder / "bundle.zip"), True
-    import opentimelineio as otio
-
-    from inference.timeline import write_timeline
 
     if not project.render_timeline:
         shutil.rmtree(folder, ignore_errors=True)
-        raise Conflict("This render has no timeline; render the project again.")
+        raise ApplicationError("This render has no timeline; render the project again.", code="conflict")
     timeline = otio.adapters.read_from_file(str(local_path(project.render_timeline)), adapter_name="otio_json")
     return write_timeline(timeline, folder, "timeline")[fmt], True

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from inference.registry import configured_report
 from projects import selectors, services
 from projects.forms import ProjectForm
+from storyvideo.engines import configured_specs
 
 DOWNLOADS = [("video", "Film (MP4)"), ("srt", "Subtitles (SRT)"), ("vtt", "Subtitles (WebVTT)"),
              ("otio", "Timeline (OpenTimelineIO)"), ("fcpxml", "Timeline (FCP XML)"), ("edl", "Timeline (EDL)"),
@@ -42,11 +45,6 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
 
 def _drafts_in_use(project: Any) -> list[dict[str, str]]:
     """The stages of this project that run a draft back end instead of the configured one, and why."""
-    from django.conf import settings
-
-    from inference.registry import configured_report
-    from storyvideo.engines import configured_specs
-
     wanted = {"storyboard", "image", f"speech.{project.language}"} | ({"motion"} if project.animate else set())
     report = configured_report(configured_specs(), settings.MODELS_DIR)
     return [entry for entry in report if entry["stage"] in wanted and entry["runs"] != entry["spec"]]

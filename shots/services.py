@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
 
 from shots import live
 from shots.film import film
 from shots.models import Shot
-from storyvideo.api import Conflict
+from storyvideo.errors import ApplicationError
 from storyvideo.storage import release_on_commit
 from tasks.models import Task
 from tasks.services import tasks_cancel
@@ -36,7 +35,7 @@ def _set_characters(shot: Shot, character_ids: Sequence[uuid.UUID]) -> None:
     characters = list(shot.project.characters.filter(id__in=character_ids))
     missing = {str(i) for i in character_ids} - {str(c.id) for c in characters}
     if missing:
-        raise ValidationError({"characterIds": f"Not characters of this project: {', '.join(sorted(missing))}."})
+        raise ApplicationError(f"Not characters of this project: {', '.join(sorted(missing))}.", field="characterIds")
     shot.characters.set(characters)
 
 
@@ -56,7 +55,7 @@ def shot_create(
     if after_shot_id is not None:
         index = next((i for i, s in enumerate(shots) if s.id == after_shot_id), None)
         if index is None:
-            raise ValidationError({"afterShotId": "Not a shot of this project."})
+            raise ApplicationError("Not a shot of this project.", field="afterShotId")
         position = index + 1
     character_ids = fields.pop("character_ids", None)
     shot = Shot(project=project, order=position, prompt=prompt, **fields)
@@ -121,13 +120,14 @@ def shots_reorder(*, project_id: uuid.UUID, shot_ids: Sequence[uuid.UUID]) -> li
     """Put the shots in the given order. The list must name every shot of the project once:
     a duplicate is a bad request, a mismatch means the storyboard changed meanwhile (409)."""
     if len(set(shot_ids)) != len(shot_ids):
-        raise ValidationError({"shotIds": "A shot is named more than once."})
+        raise ApplicationError("A shot is named more than once.", field="shotIds")
     project = film().project_lock(project_id=project_id)
     shots = {shot.id: shot for shot in project.shots.all()}
     if set(shots) != set(shot_ids):
-        raise Conflict(
+        raise ApplicationError(
             "The list does not name exactly this project's shots; the storyboard changed. "
-            "Re-read the storyboard and send the full order again."
+            "Re-read the storyboard and send the full order again.",
+            code="conflict",
         )
     ordered = [shots[shot_id] for shot_id in shot_ids]
     if _renumber(ordered):
@@ -141,7 +141,7 @@ def shot_generate(*, shot: Shot, stage: str) -> Task:
     """Regenerate one stage of one shot on request (motion too where the project does not
     animate by default), and what is made from it."""
     if stage == "speech" and not shot.narration.strip():
-        raise ValidationError({"stage": "This shot has no narration to speak; write some first."})
+        raise ApplicationError("This shot has no narration to speak; write some first.", field="stage")
     tasks = film().shots_regenerate(shots=[shot], stages={stage}, explicit=True)
     return next(task for task in tasks if task.kind == stage)
 

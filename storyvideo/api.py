@@ -11,16 +11,12 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from storyvideo.errors import ApplicationError
+
 
 class Pagination(PageNumberPagination):
     page_size_query_param = "pageSize"
     max_page_size = 100
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -40,12 +36,26 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+APPLICATION_STATUS = {
+    "invalid": status.HTTP_400_BAD_REQUEST,
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "conflict": status.HTTP_409_CONFLICT,
+    "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+}
+
+
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error as ``{"error": {"code", "message", "fields"}}`` with its HTTP status."""
+    if isinstance(exc, ApplicationError):
+        if exc.field:
+            body = error_body(exc.code, f"Invalid input: {exc.field}: {exc.message}", {exc.field: exc.message})
+        else:
+            body = error_body(exc.code, exc.message)
+        return Response(body, status=APPLICATION_STATUS[exc.code])
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(f"The request body is larger than the limit: {exc}")
     elif isinstance(exc, Http404):

@@ -7,12 +7,12 @@ from typing import Any
 
 from django.core import checks
 
+from inference.errors import EngineError
+from inference.fonts import cjk_font_path
+
 
 @checks.register()
 def media_tools(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    from inference.errors import EngineError
-    from inference.fonts import cjk_font_path
-
     messages: list[checks.CheckMessage] = []
     try:
         cjk_font_path()

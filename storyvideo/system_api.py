@@ -5,18 +5,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.contrib.auth import get_user_model, password_validation
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
+from rq import Worker
 
+from inference.registry import backend_report, configured_report
 from storyvideo.api import StrictSerializer
+from storyvideo.engines import configured_specs
 from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis
 
 
@@ -70,12 +75,6 @@ class SystemApi(APIView):
         """Queue depths, live workers, the engines' back ends (whether each can run here) and,
         per stage, the configured back end and what runs instead when it cannot (as this web
         process sees the machine; a worker elsewhere may differ, and its task messages say so)."""
-        from django.conf import settings
-        from rq import Worker
-
-        from inference.registry import backend_report, configured_report
-        from storyvideo.engines import configured_specs
-
         queues = {}
         for name in (INFERENCE, MEDIA):
             queue = get_queue(name)
@@ -107,9 +106,6 @@ class TokenApi(APIView):
     )
     def post(self, request: Request) -> Response:
         """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
-        from django.contrib.auth import authenticate
-        from rest_framework.exceptions import AuthenticationFailed
-
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(request._request, **serializer.validated_data)
@@ -156,9 +152,6 @@ class SignupApi(APIView):
     )
     def post(self, request: Request) -> Response:
         """Create an account (when ALLOW_SIGNUP is on) and return its API token."""
-        from django.conf import settings
-        from rest_framework.exceptions import PermissionDenied
-
         if not settings.ALLOW_SIGNUP:
             raise PermissionDenied("Sign-up is switched off here; ask an administrator for an account.")
         serializer = SignupSerializer(data=request.data)

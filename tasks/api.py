@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from storyvideo.api import Conflict, Pagination
+from storyvideo.api import Pagination
+from storyvideo.errors import ApplicationError
 from tasks import selectors, services
 from tasks.models import Task
 from tasks.serializers import TaskSerializer
@@ -56,7 +57,7 @@ class TaskCancelApi(APIView):
         """Cancel a blocked, queued or running task (and what waits on it)."""
         task = selectors.task_get(user=request.user, task_id=task_id)
         if not services.task_cancel(task=task):
-            raise Conflict(f"The task has already {task.status}; there is nothing to cancel.")
+            raise ApplicationError(f"The task has already {task.status}; there is nothing to cancel.", code="conflict")
         task.refresh_from_db()
         return Response(TaskSerializer(task).data)
 
@@ -66,7 +67,5 @@ class TaskRetryApi(APIView):
     def post(self, request: Request, task_id: str) -> Response:
         """Run a failed or cancelled task again."""
         task = selectors.task_get(user=request.user, task_id=task_id)
-        if task.status not in (Task.Status.FAILED, Task.Status.CANCELLED):
-            raise Conflict(f"Only a failed or cancelled task can be retried; this one is {task.status}.")
         task = services.task_retry(task=task)
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)

@@ -17,6 +17,9 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from tasks.queues import get_redis
+from tasks.serializers import TaskSerializer
+
 if TYPE_CHECKING:
     from tasks.models import Task
 
@@ -28,8 +31,6 @@ def group_name(project_id: uuid.UUID | str) -> str:
 
 
 def _send(project_id: uuid.UUID | str, kind: str, body: dict[str, Any]) -> None:
-    from tasks.queues import get_redis
-
     try:
         counter: Any = get_redis().incr(f"storyvideo:seq:{project_id}")
         seq = int(counter)
@@ -51,8 +52,6 @@ def _send(project_id: uuid.UUID | str, kind: str, body: dict[str, Any]) -> None:
 
 
 def current_seq(project_id: uuid.UUID | str) -> int:
-    from tasks.queues import get_redis
-
     value: Any = get_redis().get(f"storyvideo:seq:{project_id}")
     return int(value) if value else 0
 
@@ -64,8 +63,6 @@ def publish_on_commit(project_id: uuid.UUID | str, kind: str, body: Callable[[],
 
 
 def publish_task(task: Task) -> None:
-    from tasks.serializers import TaskSerializer
-
     _send(task.project_id, "task", {"task": TaskSerializer(task).data})
 
 

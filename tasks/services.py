@@ -23,6 +23,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
+from storyvideo.errors import ApplicationError
 from storyvideo.tracing import current_trace_id
 from tasks import live
 from tasks.models import Task
@@ -253,7 +254,8 @@ def tasks_cancel(*, tasks: Iterable[Task], reason: str) -> int:
 
 
 def task_retry(*, task: Task) -> Task:
-    """A new attempt for a failed or cancelled task: back to pending with fresh attempts."""
+    """A new attempt for a failed or cancelled task: back to pending with fresh attempts. Any
+    other task is a conflict (ApplicationError)."""
     now = timezone.now()
     with transaction.atomic():
         reset = Task.objects.filter(id=task.id, status__in=(S.FAILED, S.CANCELLED)).update(
@@ -269,15 +271,17 @@ def task_retry(*, task: Task) -> Task:
             updated_at=now,
         )
         task.refresh_from_db()
-        if reset:
-            unfinished_parents = task.parents.exclude(status=S.FINISHED).exists()
-            if unfinished_parents:
-                Task.objects.filter(id=task.id).update(status=S.BLOCKED)
-                task.status = S.BLOCKED
-            else:
-                task_id = task.id
-                transaction.on_commit(lambda: task_enqueue(task_id=task_id))
-            live.publish_task_on_commit(task)
+        if not reset:
+            raise ApplicationError(
+                f"Only a failed or cancelled task can be retried; this one is {task.status}.", code="conflict"
+            )
+        if task.parents.exclude(status=S.FINISHED).exists():
+            Task.objects.filter(id=task.id).update(status=S.BLOCKED)
+            task.status = S.BLOCKED
+        else:
+            task_id = task.id
+            transaction.on_commit(lambda: task_enqueue(task_id=task_id))
+        live.publish_task_on_commit(task)
     return task
 
 
