@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -28,8 +29,6 @@ from storyvideo.errors import ApplicationError
 from storyvideo.storage import atomic_with_files, local_path, store
 
 FORMAT = "storyvideo-bundle"
-MAX_MEMBERS = 2000
-MAX_UNPACKED_BYTES = 4 * 1024**3
 _MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/[A-Za-z0-9_.-]{1,100}|[A-Za-z0-9_.-]{1,100})$")
 
 
@@ -141,7 +140,10 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
     upload.seek(0)
     with atomic_with_files(), zipfile.ZipFile(upload) as archive, tempfile.TemporaryDirectory() as tmp:
         members = archive.infolist()
-        if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+        if (
+            len(members) > settings.BUNDLE_MAX_MEMBERS
+            or sum(m.file_size for m in members) > settings.BUNDLE_MAX_UNPACKED_BYTES
+        ):
             raise ApplicationError("The bundle is too large to import.", field="bundle")
         try:
             body = json.loads(archive.read("project.json"))
@@ -163,7 +165,7 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
             characters[c["name"]] = Character.objects.create(
                 project=project, seed=c.get("seed", 0), name=c["name"], description=c.get("description", "")
             )
-        for order, item in enumerate((body.get("shots") or [])[:500]):
+        for order, item in enumerate((body.get("shots") or [])[: settings.SHOTS_MAX]):
             shot_data = ShotBundleSerializer(data={k: item[k] for k in SHOT_FIELDS if item.get(k) is not None})
             shot_data.is_valid(raise_exception=True)
             shot = Shot(

@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
-from projects.serializers import STORY_MAX_CHARS
 from projects.validators import validate_voice
 
 
@@ -13,14 +13,16 @@ class ProjectForm(forms.Form):
     """The new-film form: the same limits as the API."""
 
     title = forms.CharField(max_length=200, required=False, help_text="Left empty, the story's first line is used.")
-    story = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, max_length=STORY_MAX_CHARS)
+    story = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12}), required=False, max_length=settings.STORY_MAX_CHARS
+    )
     story_file = forms.FileField(
         required=False, label="…or a .txt file", help_text="UTF-8 text, up to 20,000 characters."
     )
     style = forms.ChoiceField(choices=STYLE_CHOICES, initial="storybook")
     aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label="Aspect ratio")
     resolution = forms.ChoiceField(choices=[(k, k) for k in RESOLUTIONS], initial="720p")
-    shot_count = forms.IntegerField(min_value=1, max_value=60, initial=8, label="Shots")
+    shot_count = forms.IntegerField(min_value=1, max_value=settings.SHOT_COUNT_MAX, initial=8, label="Shots")
     voice = forms.CharField(
         max_length=100, required=False, validators=[validate_voice],
         help_text="Left empty, the voice follows the language; else piper:VOICE, espeak:VOICE or transformers:MODEL.",
@@ -31,7 +33,7 @@ class ProjectForm(forms.Form):
         data = super().clean() or {}
         upload = data.get("story_file")
         if upload:
-            if upload.size > STORY_MAX_CHARS * 4:
+            if upload.size > settings.STORY_MAX_CHARS * 4:
                 self.add_error("story_file", "The file is too large for a story of 20,000 characters.")
                 return data
             try:
@@ -42,9 +44,9 @@ class ProjectForm(forms.Form):
         story = (data.get("story") or "").strip()
         if not story:
             self.add_error("story", "Paste a story or choose a .txt file.")
-        elif len(story) > STORY_MAX_CHARS:
+        elif len(story) > settings.STORY_MAX_CHARS:
             self.add_error(
-                "story" if not upload else "story_file", f"A story has at most {STORY_MAX_CHARS:,} characters."
+                "story" if not upload else "story_file", f"A story has at most {settings.STORY_MAX_CHARS:,} characters."
             )
         data["story"] = story
         return data

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,8 +12,6 @@ from projects.validators import validate_voice
 from shots.serializers import ShotSerializer
 from storyvideo.api import StrictSerializer, media_url
 from tasks.serializers import TaskSerializer
-
-STORY_MAX_CHARS = 20_000
 
 
 class RenderSerializer(serializers.Serializer):
@@ -73,11 +72,13 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 class ProjectUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
-    story = serializers.CharField(max_length=STORY_MAX_CHARS, required=False)
+    story = serializers.CharField(max_length=settings.STORY_MAX_CHARS, required=False)
     style = serializers.ChoiceField(choices=STYLE_CHOICES, required=False)  # type: ignore[assignment]  # not Field.style
     aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), source="aspect_ratio", required=False)
     resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), required=False)
-    shotCount = serializers.IntegerField(min_value=1, max_value=60, source="shot_count", required=False)
+    shotCount = serializers.IntegerField(
+        min_value=1, max_value=settings.SHOT_COUNT_MAX, source="shot_count", required=False
+    )
     voice = serializers.CharField(
         max_length=100, required=False, allow_blank=True, validators=[validate_voice],
         help_text="A speech back end spec (piper:VOICE, espeak:VOICE, transformers:MODEL); blank follows the language.",
@@ -88,7 +89,7 @@ class ProjectUpdateSerializer(StrictSerializer):
 
 
 class ProjectCreateSerializer(ProjectUpdateSerializer):
-    story = serializers.CharField(max_length=STORY_MAX_CHARS, min_length=1)
+    story = serializers.CharField(max_length=settings.STORY_MAX_CHARS, min_length=1)
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, help_text="Detected when omitted.")
 
 

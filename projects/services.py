@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import opentimelineio as otio
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.text import slugify
@@ -144,9 +145,6 @@ def character_delete(*, character: Character) -> None:
     shots_regenerate(shots=shots, stages={"image"})
 
 
-MUSIC_MAX_BYTES = 50 * 1024 * 1024
-
-
 @transaction.atomic
 def project_set_music(*, project: Project, upload: Any) -> Project:
     """Set or clear the background music. The file must be audio ffmpeg can read; its stored
@@ -155,8 +153,8 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
     if upload is None:
         project.music = ""
     else:
-        if upload.size > MUSIC_MAX_BYTES:
-            raise ApplicationError(f"The music file is over {MUSIC_MAX_BYTES // 2**20} MiB.", field="file")
+        if upload.size > settings.MUSIC_MAX_BYTES:
+            raise ApplicationError(f"The music file is over {settings.MUSIC_MAX_BYTES // 2**20} MiB.", field="file")
         suffix = Path(upload.name or "").suffix.lower()
         suffix = suffix if suffix in {".mp3", ".wav", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac"} else ".audio"
         with tempfile.TemporaryDirectory() as tmp:

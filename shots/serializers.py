@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -89,7 +90,9 @@ class ShotCreateSerializer(ShotWriteSerializer):
 
 
 class ReorderSerializer(StrictSerializer):
-    shotIds = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500, source="shot_ids")
+    shotIds = serializers.ListField(
+        child=serializers.UUIDField(), min_length=1, max_length=settings.SHOTS_MAX, source="shot_ids"
+    )
 
 
 class GenerateSerializer(StrictSerializer):

@@ -126,9 +126,18 @@ _redis_url = env_url("REDIS_URL", {"redis", "rediss", "unix"})
 EMBEDDED_REDIS = _redis_url is None
 REDIS_URL: str = _redis_url or f"unix://{socket_path(VAR_DIR)}?db=0"
 
+# --- Tasks ------------------------------------------------------------------------------
+TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+# How long one attempt of a task may run before it is stopped: per kind, else TASK_TIMEOUT_S.
+TASK_TIMEOUT_S = env_int("TASK_TIMEOUT_S", 20 * 60, minimum=5)
+TASK_TIMEOUT_BY_KIND = {
+    "storyboard": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
+    "speech": env_int("TASK_TIMEOUT_SPEECH_S", 5 * 60, minimum=5),
+}
+
 RQ_QUEUES = {
-    "inference": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1200},
-    "media": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1200},
+    "inference": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": TASK_TIMEOUT_S},
+    "media": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": TASK_TIMEOUT_S},
 }
 CHANNEL_LAYERS = {
     "default": {
@@ -137,9 +146,6 @@ CHANNEL_LAYERS = {
     }
 }
 
-# --- Tasks ------------------------------------------------------------------------------
-TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
-TASK_TIMEOUT_S = env_int("TASK_TIMEOUT_S", 20 * 60, minimum=5)
 TASK_RETRY_BACKOFF_S = env_float("TASK_RETRY_BACKOFF_S", 5.0)
 # A processing task whose heartbeat is older than this is taken for dead by the reconciler.
 TASK_HEARTBEAT_S = env_float("TASK_HEARTBEAT_S", 5.0, minimum=0.1)
@@ -226,6 +232,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 512 * 1024, minimum=6
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # Music and bundle uploads (multipart, streamed to disk) may be larger.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024 * 1024)
+
+# --- Limits of what a person may ask for ----------------------------------------------------
+STORY_MAX_CHARS = env_int("STORY_MAX_CHARS", 20_000, minimum=100, maximum=200_000)
+SHOT_COUNT_MAX = env_int("SHOT_COUNT_MAX", 60, minimum=1, maximum=500)  # shots a storyboard is asked for
+SHOTS_MAX = 500  # shots a project may hold (reorder, bundles)
+MUSIC_MAX_BYTES = env_int("MUSIC_MAX_BYTES", 50 * 1024**2, minimum=1024**2)
+BUNDLE_MAX_MEMBERS = env_int("BUNDLE_MAX_MEMBERS", 2000, minimum=10)
+BUNDLE_MAX_UNPACKED_BYTES = env_int("BUNDLE_MAX_UNPACKED_BYTES", 4 * 1024**3, minimum=1024**2)
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -32,11 +32,9 @@ from tasks.queues import get_redis, queue_for_kind
 logger = logging.getLogger(__name__)
 S = Task.Status
 
-TIMEOUT_BY_KIND = {"storyboard": 10 * 60, "speech": 5 * 60}
-
 
 def timeout_for(kind: str) -> int:
-    return TIMEOUT_BY_KIND.get(kind, settings.TASK_TIMEOUT_S)
+    return settings.TASK_TIMEOUT_BY_KIND.get(kind, settings.TASK_TIMEOUT_S)
 
 
 def task_create(
