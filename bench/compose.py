@@ -53,11 +53,24 @@ def prepare() -> list[dict[str, object]]:
     folder.mkdir(parents=True, exist_ok=True)
     shots = []
     for index, line in enumerate(story_lines()):
-        image = draft_card(f"Shot {index + 1}: {line}", width=1536, height=864, style="cinematic", seed=index,
-                           path=folder / f"k{index:02d}.png")  # fmt: skip
+        image = draft_card(
+            f"Shot {index + 1}: {line}",
+            width=1536,
+            height=864,
+            style="cinematic",
+            seed=index,
+            path=folder / f"k{index:02d}.png",
+        )
         speech = espeak(line, language="en", path=folder / f"s{index:02d}.wav")
-        shots.append({"image": image.path, "audio": speech.path, "speech": speech.duration, "text": line,
-                      "camera": CAMERAS[index % len(CAMERAS)]})  # fmt: skip
+        shots.append(
+            {
+                "image": image.path,
+                "audio": speech.path,
+                "speech": speech.duration,
+                "text": line,
+                "camera": CAMERAS[index % len(CAMERAS)],
+            }
+        )
     (folder / "shots.json").write_text(json.dumps(shots))
     return shots
 
@@ -195,8 +208,12 @@ def main() -> None:
             times.append(wall)
             peaks.append(peak)
         median = statistics.median(times)
-        results[name] = {"median_s": round(median, 2), "runs_s": [round(t, 2) for t in times],
-                         "realtime_x": round(film_seconds / median, 2), "peak_mib": round(max(peaks))}  # fmt: skip
+        results[name] = {
+            "median_s": round(median, 2),
+            "runs_s": [round(t, 2) for t in times],
+            "realtime_x": round(film_seconds / median, 2),
+            "peak_mib": round(max(peaks)),
+        }
         print(name, results[name], flush=True)
 
     if "project" in ways or "edit" in ways or "floor" in ways:
@@ -212,10 +229,13 @@ def main() -> None:
         edit_peaks.append(peak)
     if edit_times:
         encoded = json.loads((OUT / "edit" / "encoded.json").read_text())
-        results["edit"] = {"median_s": round(statistics.median(edit_times), 2),
-                           "runs_s": [round(t, 2) for t in edit_times], "peak_mib": round(max(edit_peaks)),
-                           "encoded_segments": encoded["segments"],
-                           "encoded_transitions": encoded["transitions"]}  # fmt: skip
+        results["edit"] = {
+            "median_s": round(statistics.median(edit_times), 2),
+            "runs_s": [round(t, 2) for t in edit_times],
+            "peak_mib": round(max(edit_peaks)),
+            "encoded_segments": encoded["segments"],
+            "encoded_transitions": encoded["transitions"],
+        }
         print("edit", results["edit"], flush=True)
     if "graph" in ways:
         run_way("graph", fresh=True)

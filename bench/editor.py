@@ -43,8 +43,15 @@ from shots.models import Shot  # noqa: E402
 from storyvideo.storage import store  # noqa: E402
 
 SHOTS = 60
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def make_project() -> Project:
@@ -58,12 +65,25 @@ def make_project() -> Project:
     folder = OUT / "editor-cards"
     folder.mkdir(parents=True, exist_ok=True)
     for order in range(SHOTS):
-        card = draft_card(f"Shot {order + 1}: a lighthouse keeper climbs the stairs", width=640, height=360,
-                          style="cinematic", seed=order, path=folder / f"{order}.png")  # fmt: skip
+        card = draft_card(
+            f"Shot {order + 1}: a lighthouse keeper climbs the stairs",
+            width=640,
+            height=360,
+            style="cinematic",
+            seed=order,
+            path=folder / f"{order}.png",
+        )
         name, digest = store(Path(card.path), folder="shots/image")
-        Shot.objects.create(project=project, order=order, prompt=f"Shot {order + 1}: a lighthouse keeper",
-                            narration="Every evening Ada climbed the spiral stairs to light the great lamp.",
-                            seed=order, image_file=name, image_hash=digest, image_source="draft")  # fmt: skip
+        Shot.objects.create(
+            project=project,
+            order=order,
+            prompt=f"Shot {order + 1}: a lighthouse keeper",
+            narration="Every evening Ada climbed the spiral stairs to light the great lamp.",
+            seed=order,
+            image_file=name,
+            image_hash=digest,
+            image_source="draft",
+        )
     return project
 
 
@@ -75,9 +95,12 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "storyvideo.asgi:application"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "storyvideo.asgi:application"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -85,8 +108,13 @@ def main() -> None:
             break
         except OSError:
             time.sleep(0.1)
-    samples: dict[str, list[float]] = {"html_server_ms": [], "usable_ms": [], "load_event_ms": [], "kb_no_images": [],
-                                       "wall_to_60_cards_ms": []}  # fmt: skip
+    samples: dict[str, list[float]] = {
+        "html_server_ms": [],
+        "usable_ms": [],
+        "load_event_ms": [],
+        "kb_no_images": [],
+        "wall_to_60_cards_ms": [],
+    }
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)

@@ -68,10 +68,17 @@ SD_TURBO_TEXT: dict[str, Any] = {  # stabilityai/sd-turbo text_encoder/config.js
     "pad_token_id": 1,
 }
 QWEN25_05B: dict[str, Any] = {  # Qwen/Qwen2.5-0.5B-Instruct config.json
-    "vocab_size": 151936, "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
-    "num_attention_heads": 14, "num_key_value_heads": 2, "max_position_embeddings": 32768,
-    "rope_theta": 1000000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": True,
-}  # fmt: skip
+    "vocab_size": 151936,
+    "hidden_size": 896,
+    "intermediate_size": 4864,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 14,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 32768,
+    "rope_theta": 1000000.0,
+    "rms_norm_eps": 1e-6,
+    "tie_word_embeddings": True,
+}
 
 
 def build_sd_turbo(folder: Path) -> Path:
@@ -88,12 +95,21 @@ def build_sd_turbo(folder: Path) -> Path:
     torch.manual_seed(0)
     clip_tokenizer(folder / "clip-tokenizer")  # the vocabulary's content does not change the compute
     pipe: Any = StableDiffusionPipeline(
-        vae=AutoencoderKL(**SD_TURBO_VAE), text_encoder=CLIPTextModel(CLIPTextConfig(**SD_TURBO_TEXT)),
-        tokenizer=CLIPTokenizer.from_pretrained(folder / "clip-tokenizer"), unet=UNet2DConditionModel(**SD_TURBO_UNET),
-        scheduler=EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                         timestep_spacing="trailing", steps_offset=1),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )  # fmt: skip
+        vae=AutoencoderKL(**SD_TURBO_VAE),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**SD_TURBO_TEXT)),
+        tokenizer=CLIPTokenizer.from_pretrained(folder / "clip-tokenizer"),
+        unet=UNet2DConditionModel(**SD_TURBO_UNET),
+        scheduler=EulerDiscreteScheduler(
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule="scaled_linear",
+            timestep_spacing="trailing",
+            steps_offset=1,
+        ),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(target)
     return target
 
@@ -119,15 +135,24 @@ def bench_keyframes(folder: Path, device: str, dtypes: list[str], batches: list[
                         for seed in range(batch)
                     ]
                     started = time.perf_counter()
-                    diffusers_keyframes(requests, model=str(model), runtime=runtime, width=512, height=512,
-                                        style="photo")  # fmt: skip
+                    diffusers_keyframes(
+                        requests, model=str(model), runtime=runtime, width=512, height=512, style="photo"
+                    )
                     times.append(time.perf_counter() - started)
                 median = statistics.median(times)
-                rows.append({"dtype": dtype, "batch": batch, "runs": len(times), "median_s": round(median, 2),
-                             "per_image_s": round(median / batch, 2),
-                             "first_call_with_load_s": round(load_and_first, 2)})  # fmt: skip
-                print(f"keyframes {dtype} batch {batch}: median {median:.2f} s ({median / batch:.2f} s/image)",
-                      flush=True)  # fmt: skip
+                rows.append(
+                    {
+                        "dtype": dtype,
+                        "batch": batch,
+                        "runs": len(times),
+                        "median_s": round(median, 2),
+                        "per_image_s": round(median / batch, 2),
+                        "first_call_with_load_s": round(load_and_first, 2),
+                    }
+                )
+                print(
+                    f"keyframes {dtype} batch {batch}: median {median:.2f} s ({median / batch:.2f} s/image)", flush=True
+                )
         CACHE.clear()
     return rows
 
@@ -138,8 +163,9 @@ def _generate(model: Any, prompt: Any, count: int) -> float:
 
     started = time.perf_counter()
     with torch.inference_mode():
-        model.generate(prompt, max_new_tokens=count, min_new_tokens=count, do_sample=False, eos_token_id=None,
-                       pad_token_id=0)  # fmt: skip
+        model.generate(
+            prompt, max_new_tokens=count, min_new_tokens=count, do_sample=False, eos_token_id=None, pad_token_id=0
+        )
     return time.perf_counter() - started
 
 
@@ -158,11 +184,21 @@ def bench_storyboard(device: str, dtypes: list[str], tokens: int, runs: int) -> 
         prefill = statistics.median(_generate(model, prompt, 1) for _ in range(runs))
         whole = statistics.median(_generate(model, prompt, tokens) for _ in range(runs))
         rate = (tokens - 1) / (whole - prefill)
-        rows.append({"dtype": dtype, "prompt_tokens": 512, "new_tokens": tokens, "runs": runs,
-                     "prefill_s": round(prefill, 2), "decode_tokens_per_s": round(rate, 1),
-                     "whole_answer_s": round(whole, 2)})  # fmt: skip
-        print(f"storyboard Qwen2.5-0.5B {dtype}: prefill of 512 tokens {prefill:.2f} s, decoding {rate:.1f} tokens/s",
-              flush=True)  # fmt: skip
+        rows.append(
+            {
+                "dtype": dtype,
+                "prompt_tokens": 512,
+                "new_tokens": tokens,
+                "runs": runs,
+                "prefill_s": round(prefill, 2),
+                "decode_tokens_per_s": round(rate, 1),
+                "whole_answer_s": round(whole, 2),
+            }
+        )
+        print(
+            f"storyboard Qwen2.5-0.5B {dtype}: prefill of 512 tokens {prefill:.2f} s, decoding {rate:.1f} tokens/s",
+            flush=True,
+        )
         del model
     return rows
 
@@ -185,13 +221,27 @@ def bench_constrained() -> list[dict]:
             for constrained in (False, True):
                 started = time.perf_counter()
                 board = transformers_storyboard(
-                    story, model=str(model), runtime=Runtime(models_dir=Path(out)), shot_count=4, language=language,
-                    style="ink", attempts=1, max_new_tokens=1500, constrained=constrained, text_limit=40,
-                )  # fmt: skip
+                    story,
+                    model=str(model),
+                    runtime=Runtime(models_dir=Path(out)),
+                    shot_count=4,
+                    language=language,
+                    style="ink",
+                    attempts=1,
+                    max_new_tokens=1500,
+                    constrained=constrained,
+                    text_limit=40,
+                )
                 seconds = time.perf_counter() - started
                 usable = board.backend == "transformers"
-                rows.append({"story": story_file.name, "constrained": constrained, "usable_answer": usable,
-                             "seconds": round(seconds, 2)})  # fmt: skip
+                rows.append(
+                    {
+                        "story": story_file.name,
+                        "constrained": constrained,
+                        "usable_answer": usable,
+                        "seconds": round(seconds, 2),
+                    }
+                )
                 print(f"constrained={constrained} {story_file.name}: usable={usable} in {seconds:.1f} s", flush=True)
     return rows
 
@@ -208,8 +258,9 @@ def bench_speech(runs: int) -> list[dict]:
         with tempfile.TemporaryDirectory() as out:
             for run in range(runs + 1):
                 started = time.perf_counter()
-                result = engines.speech(spec, text, language="en", path=Path(out) / f"{run}.wav",
-                                        runtime=Runtime(models_dir=Path(out)))  # fmt: skip
+                result = engines.speech(
+                    spec, text, language="en", path=Path(out) / f"{run}.wav", runtime=Runtime(models_dir=Path(out))
+                )
                 factors.append((time.perf_counter() - started) / result.duration)
                 duration = result.duration
         factor = statistics.median(factors[1:])
@@ -240,9 +291,9 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, torch {torch.__version__}, "
-                   + (torch.cuda.get_device_name() if device.startswith("cuda") else "CPU"),
+        + (torch.cuda.get_device_name() if device.startswith("cuda") else "CPU"),
         "device": device,
-    }  # fmt: skip
+    }
     print(report["machine"], flush=True)
     if "speech" not in args.skip:
         report["speech"] = bench_speech(runs)

@@ -34,10 +34,30 @@ FPS = 24
 SAMPLE_RATE = 48000
 TRANSITION_FRAMES = 12  # 0.5 s at 24 fps
 ENGINE_VERSION = 3  # bump to invalidate every cached segment
-XFADE = {"fade": "fadeblack", "dissolve": "fade", "wipe_left": "wipeleft", "wipe_right": "wiperight",
-         "slide_left": "slideleft", "slide_right": "slideright"}  # fmt: skip
-X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-profile:v", "high",
-        "-level", "4.1", "-x264-params", "keyint=48:min-keyint=1:scenecut=0"]  # fmt: skip
+XFADE = {
+    "fade": "fadeblack",
+    "dissolve": "fade",
+    "wipe_left": "wipeleft",
+    "wipe_right": "wiperight",
+    "slide_left": "slideleft",
+    "slide_right": "slideright",
+}
+X264 = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-crf",
+    "20",
+    "-pix_fmt",
+    "yuv420p",
+    "-profile:v",
+    "high",
+    "-level",
+    "4.1",
+    "-x264-params",
+    "keyint=48:min-keyint=1:scenecut=0",
+]
 
 
 @dataclass
@@ -126,8 +146,9 @@ def plan(shots: list[ShotInput], *, width: int, height: int) -> list[Placement]:
         spoken = min(shot.audio_duration, core / FPS) if shot.audio else core / FPS
         # Timed from the shot's own start, never from the film's: a shot's captions (and so its
         # cache key) do not change when the shots before it change length.
-        cues = narration_cues(shot.narration, start=0.0, duration=spoken, max_width=units,
-                              sentences=shot.sentences or None)  # fmt: skip
+        cues = narration_cues(
+            shot.narration, start=0.0, duration=spoken, max_width=units, sentences=shot.sentences or None
+        )
         # No cue outlives its shot's core: captions are never blended in a transition.
         core_end = core / FPS
         cues = [Cue(c.start, min(c.end, core_end), c.text) for c in cues if c.start < core_end]
@@ -138,12 +159,19 @@ def plan(shots: list[ShotInput], *, width: int, height: int) -> list[Placement]:
 
 def _segment_key(shot: ShotInput, place: Placement, *, last: bool, width: int, height: int, burn: bool) -> str:
     return _key(
-        image=file_digest(shot.image), motion=file_digest(shot.motion) if shot.motion else "",
-        camera=shot.camera, head=place.head, core=place.core, tail=place.tail, last=last,
-        size=[width, height], fps=FPS, burn=burn,
+        image=file_digest(shot.image),
+        motion=file_digest(shot.motion) if shot.motion else "",
+        camera=shot.camera,
+        head=place.head,
+        core=place.core,
+        tail=place.tail,
+        last=last,
+        size=[width, height],
+        fps=FPS,
+        burn=burn,
         cues=[(c.start, c.end, c.text) for c in place.local_cues] if burn else [],
         v=ENGINE_VERSION,
-    )  # fmt: skip
+    )
 
 
 def _escape_filter_value(value: str) -> str:
@@ -171,8 +199,20 @@ def render_segment(
             filters.append(f"fade=t=out:st={(place.head + place.core) / FPS:.4f}:d={place.tail / FPS:.4f}")
         splits = [n for n in (place.head, place.head + place.core) if 0 < n < total]
         keyframes = "+".join(f"eq(n,{n})" for n in splits) or "eq(n,0)"
-        output = ["-vf", ",".join([*filters, "format=yuv420p"]), *X264, "-force_key_frames", f"expr:{keyframes}",
-                  "-an", "-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1"]  # fmt: skip
+        output = [
+            "-vf",
+            ",".join([*filters, "format=yuv420p"]),
+            *X264,
+            "-force_key_frames",
+            f"expr:{keyframes}",
+            "-an",
+            "-f",
+            "segment",
+            "-segment_format",
+            "mp4",
+            "-reset_timestamps",
+            "1",
+        ]
         if splits:
             output += ["-segment_frames", ",".join(str(n) for n in splits)]
         else:
@@ -180,8 +220,9 @@ def render_segment(
         output.append("piece%d.mp4")
         if shot.motion is not None:
             source = ["-stream_loop", "-1", "-i", str(shot.motion)]
-            move = (f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},"
-                    f"fps={FPS},setsar=1")  # fmt: skip
+            move = (
+                f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},fps={FPS},setsar=1"
+            )
         else:
             source = ["-i", str(shot.image)]
             move = kenburns.zoompan_filter(shot.camera, total, width, height, FPS)
@@ -190,8 +231,10 @@ def render_segment(
         names = [name for name, count in (("head", place.head), ("core", place.core), ("tail", place.tail)) if count]
         pieces = sorted(work.glob("piece*.mp4"), key=lambda p: int(p.stem[5:]))
         if len(pieces) != len(names):
-            raise EngineError(f"Shot {place.index + 1}: the segment split into {len(pieces)} pieces, not {len(names)}.",
-                              permanent=False)  # fmt: skip
+            raise EngineError(
+                f"Shot {place.index + 1}: the segment split into {len(pieces)} pieces, not {len(names)}.",
+                permanent=False,
+            )
         staging = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
@@ -206,9 +249,23 @@ def render_segment(
 def render_transition(tail: Path, head: Path, kind: str, frames: int, path: Path) -> None:
     duration = frames / FPS
     tmp = path.with_name(f".{path.name}.tmp.mp4")
-    run_ffmpeg(["-i", str(tail), "-i", str(head), "-filter_complex",
-                f"[0:v][1:v]xfade=transition={XFADE.get(kind, 'fade')}:duration={duration:.4f}:offset=0,"
-                f"format=yuv420p[v]", "-map", "[v]", "-frames:v", str(frames), *X264, "-an", str(tmp)])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-i",
+            str(tail),
+            "-i",
+            str(head),
+            "-filter_complex",
+            f"[0:v][1:v]xfade=transition={XFADE.get(kind, 'fade')}:duration={duration:.4f}:offset=0,format=yuv420p[v]",
+            "-map",
+            "[v]",
+            "-frames:v",
+            str(frames),
+            *X264,
+            "-an",
+            str(tmp),
+        ]
+    )
     os.replace(tmp, path)
 
 
@@ -247,14 +304,34 @@ def normalized(path: Path, *, cache_dir: Path, loudness: float) -> Path:
     target = cache_dir / f"norm-{file_digest(path)[:32]}-{loudness:g}.wav"
     if not target.exists():
         tmp = target.with_name(f".{target.name}.tmp.wav")
-        run_ffmpeg(["-i", str(path), "-af", f"loudnorm=I={loudness:g}:TP=-2:LRA=11,aresample={SAMPLE_RATE}",
-                    "-ac", "2", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le", str(tmp)])  # fmt: skip
+        run_ffmpeg(
+            [
+                "-i",
+                str(path),
+                "-af",
+                f"loudnorm=I={loudness:g}:TP=-2:LRA=11,aresample={SAMPLE_RATE}",
+                "-ac",
+                "2",
+                "-ar",
+                str(SAMPLE_RATE),
+                "-c:a",
+                "pcm_s16le",
+                str(tmp),
+            ]
+        )
         os.replace(tmp, target)
     return target
 
 
-def build_audio(shots: list[ShotInput], placements: list[Placement], *, seconds: float, music: Path | None,
-                cache_dir: Path, path: Path) -> None:  # fmt: skip
+def build_audio(
+    shots: list[ShotInput],
+    placements: list[Placement],
+    *,
+    seconds: float,
+    music: Path | None,
+    cache_dir: Path,
+    path: Path,
+) -> None:
     """Narration on the film's timeline (each clip brought to one speech level), music looped
     under it (loudness-normalised to -30 LUFS) and ducked while someone speaks, then a limiter
     against clipping."""
@@ -273,8 +350,10 @@ def build_audio(shots: list[ShotInput], placements: list[Placement], *, seconds:
         )
         voices.append(f"[n{index}]")
     if voices:
-        chains.append(f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0:dropout_transition=0,"
-                      f"apad=whole_dur={seconds:.4f},atrim=0:{seconds:.4f}[voice]")  # fmt: skip
+        chains.append(
+            f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0:dropout_transition=0,"
+            f"apad=whole_dur={seconds:.4f},atrim=0:{seconds:.4f}[voice]"
+        )
     else:
         chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=0:{seconds:.4f}[voice]")
     last = "[voice]"
@@ -289,8 +368,24 @@ def build_audio(shots: list[ShotInput], placements: list[Placement], *, seconds:
         ]
         last = "[mixed]"
     chains.append(f"{last}alimiter=limit=0.89:level=false,atrim=0:{seconds:.4f}[out]")
-    run_ffmpeg([*inputs, "-filter_complex", ";".join(chains), "-map", "[out]", "-c:a", "aac", "-aac_coder", "fast",
-                "-b:a", "160k", "-ar", str(SAMPLE_RATE), str(path)])  # fmt: skip
+    run_ffmpeg(
+        [
+            *inputs,
+            "-filter_complex",
+            ";".join(chains),
+            "-map",
+            "[out]",
+            "-c:a",
+            "aac",
+            "-aac_coder",
+            "fast",
+            "-b:a",
+            "160k",
+            "-ar",
+            str(SAMPLE_RATE),
+            str(path),
+        ]
+    )
 
 
 def compose_film(
@@ -317,8 +412,18 @@ def compose_film(
     placements = plan(shots, width=width, height=height)
     work = Path(tempfile.mkdtemp(prefix=".film-", dir=out_dir))
     try:
-        return _compose(shots, placements, width=width, height=height, cache_dir=cache_dir, out_dir=out_dir,
-                        work=work, burn_subtitles=burn_subtitles, music=music, progress=progress)  # fmt: skip
+        return _compose(
+            shots,
+            placements,
+            width=width,
+            height=height,
+            cache_dir=cache_dir,
+            out_dir=out_dir,
+            work=work,
+            burn_subtitles=burn_subtitles,
+            music=music,
+            progress=progress,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -341,8 +446,9 @@ def _compose(
     # The sound track depends only on the plan: build it while the pictures render.
     audio = work / "audio.m4a"
     with ThreadPoolExecutor(max_workers=1) as sound:
-        audio_done = sound.submit(build_audio, shots, placements, seconds=seconds, music=music,
-                                  cache_dir=cache_dir, path=audio)  # fmt: skip
+        audio_done = sound.submit(
+            build_audio, shots, placements, seconds=seconds, music=music, cache_dir=cache_dir, path=audio
+        )
         parts, folders, encoded, encoded_transitions = _pictures(
             shots, placements, width=width, height=height, cache_dir=cache_dir, burn=burn_subtitles, progress=progress
         )
@@ -351,8 +457,29 @@ def _compose(
     listing = work / "parts.txt"
     listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
     film = work / "film.mp4"
-    run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio), "-map", "0:v", "-map", "1:a",
-                "-c", "copy", "-t", f"{seconds:.4f}", "-movflags", "+faststart", str(film)])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-i",
+            str(audio),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c",
+            "copy",
+            "-t",
+            f"{seconds:.4f}",
+            "-movflags",
+            "+faststart",
+            str(film),
+        ]
+    )
     progress(0.93, "Checking the film")
     found = probe(film)
     if found.video_streams != 1 or found.audio_streams != 1 or abs(found.duration - seconds) > 2.5 / FPS:
@@ -373,10 +500,19 @@ def _compose(
         os.replace(work / name, final[name])
     progress(1.0, "Film ready")
     return FilmResult(
-        video=final["film.mp4"], srt=final["film.srt"], vtt=final["film.vtt"], poster=final["poster.jpg"],
-        duration=found.duration, frames=total_frames, digest=digest, encoded_segments=encoded,
-        encoded_transitions=encoded_transitions, placements=placements, cues=cues, segments=folders,
-    )  # fmt: skip
+        video=final["film.mp4"],
+        srt=final["film.srt"],
+        vtt=final["film.vtt"],
+        poster=final["poster.jpg"],
+        duration=found.duration,
+        frames=total_frames,
+        digest=digest,
+        encoded_segments=encoded,
+        encoded_transitions=encoded_transitions,
+        placements=placements,
+        cues=cues,
+        segments=folders,
+    )
 
 
 def _pictures(
@@ -402,8 +538,10 @@ def _pictures(
             todo.append((shot, place, last, folder))
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
-        futures = [pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn,
-                               folder=f) for s, p, last, f in todo]  # fmt: skip
+        futures = [
+            pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f)
+            for s, p, last, f in todo
+        ]
         for future in futures:
             future.result()
             done += 1

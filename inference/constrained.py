@@ -19,14 +19,19 @@ def storyboard_schema(*, shot_count: int, max_shots: int, max_characters: int, t
     shot = {
         "type": "object",
         "properties": {
-            "prompt": {"type": "string", "maxLength": min(text_limit, 500)}, "narration": text,
-            "camera": {"enum": list(CAMERA_MOVES)}, "transition": {"enum": list(TRANSITIONS)},
+            "prompt": {"type": "string", "maxLength": min(text_limit, 500)},
+            "narration": text,
+            "camera": {"enum": list(CAMERA_MOVES)},
+            "transition": {"enum": list(TRANSITIONS)},
             "characters": {"type": "array", "maxItems": max_characters, "items": name},
         },
         "required": ["prompt", "narration", "camera", "transition", "characters"],
-    }  # fmt: skip
-    character = {"type": "object", "properties": {"name": name, "description": text},
-                 "required": ["name", "description"]}  # fmt: skip
+    }
+    character = {
+        "type": "object",
+        "properties": {"name": name, "description": text},
+        "required": ["name", "description"],
+    }
     return {
         "type": "object",
         "properties": {

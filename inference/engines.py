@@ -35,9 +35,18 @@ def _run(stage: str, spec_text: str, language: str, job: Any, runtime: Runtime, 
 
 
 def storyboard(
-    spec: str, story: str, *, shot_count: int, language: str, style: str, title: str = "", runtime: Runtime,
-    api_key: str = "", constrained: bool = True, progress: Progress = no_progress,
-) -> Storyboard:  # fmt: skip
+    spec: str,
+    story: str,
+    *,
+    shot_count: int,
+    language: str,
+    style: str,
+    title: str = "",
+    runtime: Runtime,
+    api_key: str = "",
+    constrained: bool = True,
+    progress: Progress = no_progress,
+) -> Storyboard:
     job = StoryboardJob(story, shot_count, language, style, title, api_key, constrained)
     board: Storyboard
     board, note = _run("storyboard", spec, language, job, runtime, progress)
@@ -47,9 +56,17 @@ def storyboard(
 
 
 def keyframes(
-    spec: str, requests: list[KeyframeRequest], *, width: int, height: int, style: str, runtime: Runtime,
-    steps: int = 1, guidance: float = 0.0, progress: Progress = no_progress,
-) -> list[ImageResult]:  # fmt: skip
+    spec: str,
+    requests: list[KeyframeRequest],
+    *,
+    width: int,
+    height: int,
+    style: str,
+    runtime: Runtime,
+    steps: int = 1,
+    guidance: float = 0.0,
+    progress: Progress = no_progress,
+) -> list[ImageResult]:
     results: list[ImageResult]
     results, note = _run(
         "image", spec, "en", ImageJob(requests, width, height, style, steps, guidance), runtime, progress
@@ -60,9 +77,15 @@ def keyframes(
 
 
 def speech(
-    spec: str, text: str, *, language: str, path: Path, runtime: Runtime, seed: int = 0,
+    spec: str,
+    text: str,
+    *,
+    language: str,
+    path: Path,
+    runtime: Runtime,
+    seed: int = 0,
     progress: Progress = no_progress,
-) -> SpeechResult:  # fmt: skip
+) -> SpeechResult:
     result: SpeechResult
     result, note = _run("speech", spec, language, SpeechJob(text, language, path, seed), runtime, progress)
     result.note = note
@@ -70,9 +93,16 @@ def speech(
 
 
 def motion(
-    spec: str, image: Path, *, path: Path, seed: int, runtime: Runtime, frames: int = 14, steps: int = 25,
+    spec: str,
+    image: Path,
+    *,
+    path: Path,
+    seed: int,
+    runtime: Runtime,
+    frames: int = 14,
+    steps: int = 25,
     progress: Progress = no_progress,
-) -> tuple[MotionResult | None, str]:  # fmt: skip
+) -> tuple[MotionResult | None, str]:
     """A clip, or None where the camera move (made at composition) animates the shot; and the
     note saying why the camera move stands in for the configured model, if it does."""
     clip: MotionResult | None

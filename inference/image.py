@@ -97,8 +97,10 @@ def keyframe_prompt(
 def generation_size(width: int, height: int, *, area: int = 512 * 512, multiple: int = 64) -> tuple[int, int]:
     """The frame's aspect ratio at about the model's native area, in multiples of ``multiple``."""
     scale = (area / (width * height)) ** 0.5
-    return (max(multiple, round(width * scale / multiple) * multiple),
-            max(multiple, round(height * scale / multiple) * multiple))  # fmt: skip
+    return (
+        max(multiple, round(width * scale / multiple) * multiple),
+        max(multiple, round(height * scale / multiple) * multiple),
+    )
 
 
 def _cover(image: Any, width: int, height: int) -> Any:
@@ -141,12 +143,20 @@ def diffusers_keyframes(
 
     from inference.models import load_model
 
-    pipe = load_model("diffusers-t2i", model, runtime, lambda source, device, dtype: load_text2image(
-        source, device=device, dtype=dtype, low_memory=runtime.low_memory)).model  # fmt: skip
+    pipe = load_model(
+        "diffusers-t2i",
+        model,
+        runtime,
+        lambda source, device, dtype: load_text2image(
+            source, device=device, dtype=dtype, low_memory=runtime.low_memory
+        ),
+    ).model
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))
-    prompts = [keyframe_prompt(r.prompt, style=style, characters=list(r.characters), negative=r.negative_prompt)
-               for r in requests]  # fmt: skip
+    prompts = [
+        keyframe_prompt(r.prompt, style=style, characters=list(r.characters), negative=r.negative_prompt)
+        for r in requests
+    ]
 
     def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         progress(0.9 * (step + 1) / steps, f"Step {step + 1} of {steps}")

@@ -58,10 +58,20 @@ def probe(path: Path) -> Probe:
     if executable is None:
         raise EngineError("ffprobe is not installed: apt-get install ffmpeg.", permanent=True)
     completed = subprocess.run(
-        [executable, "-v", "error", "-show_entries", "format=duration:stream=codec_type,width,height", "-of", "json",
-         str(path)],
-        capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            executable,
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration:stream=codec_type,width,height",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     if completed.returncode != 0:
         raise EngineError(f"{path.name} is not a readable media file.", permanent=True)
     data = json.loads(completed.stdout or b"{}")

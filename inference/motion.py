@@ -56,8 +56,14 @@ def svd_clip(
 
     from inference.models import load_model
 
-    pipe = load_model("diffusers-i2v", model, runtime, lambda source, device, dtype: load_image2video(
-        source, device=device, dtype=dtype, low_memory=runtime.low_memory)).model  # fmt: skip
+    pipe = load_model(
+        "diffusers-i2v",
+        model,
+        runtime,
+        lambda source, device, dtype: load_image2video(
+            source, device=device, dtype=dtype, low_memory=runtime.low_memory
+        ),
+    ).model
     still = Image.open(image).convert("RGB")
     # The model's native area in the keyframe's aspect ratio: 1024x576 for SVD at 16:9.
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
@@ -70,19 +76,41 @@ def svd_clip(
 
     with torch.inference_mode():
         clip = pipe(
-            still, width=width, height=height, num_frames=frames, num_inference_steps=steps, fps=fps,
+            still,
+            width=width,
+            height=height,
+            num_frames=frames,
+            num_inference_steps=steps,
+            fps=fps,
             decode_chunk_size=2 if runtime.low_memory else frames,
-            generator=torch.Generator("cpu").manual_seed(seed), callback_on_step_end=on_step,
-        ).frames[0]  # fmt: skip
+            generator=torch.Generator("cpu").manual_seed(seed),
+            callback_on_step_end=on_step,
+        ).frames[0]
     work = Path(tempfile.mkdtemp(prefix="motion-"))
     try:
         for index, frame in enumerate(clip):
             frame.convert("RGB").save(work / f"{index:04d}.png")
         path.parent.mkdir(parents=True, exist_ok=True)
-        run_ffmpeg(["-framerate", str(fps), "-i", str(work / "%04d.png"), "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                    "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-movflags", "+faststart", str(path)])  # fmt: skip
+        run_ffmpeg(
+            [
+                "-framerate",
+                str(fps),
+                "-i",
+                str(work / "%04d.png"),
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+                "-vf",
+                "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+                "-movflags",
+                "+faststart",
+                str(path),
+            ]
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     progress(1.0, f"{len(clip)} frames animated")
-    return MotionResult(path=str(path), frames=len(clip), fps=fps, width=width, height=height, backend="diffusers",
-                        model=model)  # fmt: skip
+    return MotionResult(
+        path=str(path), frames=len(clip), fps=fps, width=width, height=height, backend="diffusers", model=model
+    )

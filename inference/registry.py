@@ -122,9 +122,15 @@ class TransformersStoryboard(Backend):
 
     def run(self, model: str, job: StoryboardJob, *, runtime: Runtime, progress: Progress) -> Storyboard:
         return transformers_storyboard(
-            job.story, model=model, runtime=runtime, shot_count=job.shot_count, language=job.language,
-            style=job.style, constrained=job.constrained, progress=progress,
-        )  # fmt: skip
+            job.story,
+            model=model,
+            runtime=runtime,
+            shot_count=job.shot_count,
+            language=job.language,
+            style=job.style,
+            constrained=job.constrained,
+            progress=progress,
+        )
 
 
 class OpenAIStoryboard(Backend):
@@ -141,9 +147,15 @@ class OpenAIStoryboard(Backend):
     def run(self, model: str, job: StoryboardJob, *, runtime: Runtime, progress: Progress) -> Storyboard:
         base_url, _, name = model.partition("#")
         return openai_storyboard(
-            job.story, base_url=base_url, model=name, shot_count=job.shot_count, language=job.language,
-            style=job.style, api_key=job.api_key, progress=progress,
-        )  # fmt: skip
+            job.story,
+            base_url=base_url,
+            model=name,
+            shot_count=job.shot_count,
+            language=job.language,
+            style=job.style,
+            api_key=job.api_key,
+            progress=progress,
+        )
 
 
 class DraftImage(Backend):
@@ -152,10 +164,17 @@ class DraftImage(Backend):
 
     def run(self, model: str, job: ImageJob, *, runtime: Runtime, progress: Progress) -> list[ImageResult]:
         return [
-            draft_card(r.prompt, width=job.width, height=job.height, style=job.style, seed=r.seed, path=r.path,
-                       progress=progress)
+            draft_card(
+                r.prompt,
+                width=job.width,
+                height=job.height,
+                style=job.style,
+                seed=r.seed,
+                path=r.path,
+                progress=progress,
+            )
             for r in job.requests
-        ]  # fmt: skip
+        ]
 
 
 class _Diffusers(Backend):
@@ -175,9 +194,16 @@ class DiffusersImage(_Diffusers):
 
     def run(self, model: str, job: ImageJob, *, runtime: Runtime, progress: Progress) -> list[ImageResult]:
         return diffusers_keyframes(
-            job.requests, model=model, runtime=runtime, width=job.width, height=job.height, style=job.style,
-            steps=job.steps, guidance=job.guidance, progress=progress,
-        )  # fmt: skip
+            job.requests,
+            model=model,
+            runtime=runtime,
+            width=job.width,
+            height=job.height,
+            style=job.style,
+            steps=job.steps,
+            guidance=job.guidance,
+            progress=progress,
+        )
 
 
 class CameraMove(Backend):
@@ -194,9 +220,15 @@ class DiffusersMotion(_Diffusers):
 
     def run(self, model: str, job: MotionJob, *, runtime: Runtime, progress: Progress) -> MotionResult | None:
         return svd_clip(
-            job.image, model=model, runtime=runtime, path=job.path, seed=job.seed, frames=job.frames,
-            steps=job.steps, progress=progress,
-        )  # fmt: skip
+            job.image,
+            model=model,
+            runtime=runtime,
+            path=job.path,
+            seed=job.seed,
+            frames=job.frames,
+            steps=job.steps,
+            progress=progress,
+        )
 
 
 class EspeakSpeech(Backend):
@@ -252,12 +284,18 @@ class TransformersSpeech(Backend):
 BACKENDS: dict[tuple[str, str], Backend] = {
     (b.stage, b.name): b
     for b in (
-        DraftStoryboard(), TransformersStoryboard(), OpenAIStoryboard(),
-        DraftImage(), DiffusersImage(),
-        CameraMove(), DiffusersMotion(),
-        EspeakSpeech(), PiperSpeech(), TransformersSpeech(),
+        DraftStoryboard(),
+        TransformersStoryboard(),
+        OpenAIStoryboard(),
+        DraftImage(),
+        DiffusersImage(),
+        CameraMove(),
+        DiffusersMotion(),
+        EspeakSpeech(),
+        PiperSpeech(),
+        TransformersSpeech(),
     )
-}  # fmt: skip
+}
 
 # The offline back end each stage falls back to, per story language where it matters.
 DRAFT: dict[str, str] = {
@@ -337,9 +375,14 @@ def backend_report() -> list[dict[str, Any]]:
     for backend in BACKENDS.values():
         reason = backend.check()
         report.append(
-            {"stage": backend.stage, "backend": backend.name, "description": backend.description,
-             "available": reason is None, "reason": reason or ""}
-        )  # fmt: skip
+            {
+                "stage": backend.stage,
+                "backend": backend.name,
+                "description": backend.description,
+                "available": reason is None,
+                "reason": reason or "",
+            }
+        )
     return report
 
 

@@ -167,8 +167,9 @@ def piper(
         progress((index + 1) / len(sentences), f"Sentence {index + 1} of {len(sentences)}")
     timings = write_sentences(path, rate, pieces)
     duration, rate = wav_info(path)
-    return SpeechResult(path=str(path), duration=duration, sample_rate=rate, backend="piper", model=voice,
-                        sentences=timings)  # fmt: skip
+    return SpeechResult(
+        path=str(path), duration=duration, sample_rate=rate, backend="piper", model=voice, sentences=timings
+    )
 
 
 def load_tts_model(source: str, device: str) -> tuple[Any, Any]:
@@ -190,8 +191,12 @@ def vits(
 
     from inference.models import load_model
 
-    loaded = load_model("transformers-tts", model, dataclasses.replace(runtime, dtype="float32"),
-                        lambda source, device, dtype: load_tts_model(source, device))  # fmt: skip
+    loaded = load_model(
+        "transformers-tts",
+        model,
+        dataclasses.replace(runtime, dtype="float32"),
+        lambda source, device, dtype: load_tts_model(source, device),
+    )
     (tokenizer, network), device = loaded.model, loaded.device
 
     pieces: list[tuple[Any, str]] = []
@@ -209,5 +214,6 @@ def vits(
         raise EngineError(f"{model} has no symbols for this text (is it the right language's model?).", permanent=True)
     timings = write_sentences(path, int(network.config.sampling_rate), pieces)
     duration, rate = wav_info(path)
-    return SpeechResult(path=str(path), duration=duration, sample_rate=rate, backend="transformers", model=model,
-                        sentences=timings)  # fmt: skip
+    return SpeechResult(
+        path=str(path), duration=duration, sample_rate=rate, backend="transformers", model=model, sentences=timings
+    )

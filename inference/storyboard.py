@@ -214,8 +214,11 @@ def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, 
         camera = item.get("camera") if item.get("camera") in CAMERA_MOVES else _MOVES[len(shots) % len(_MOVES)]
         transition = item.get("transition") if item.get("transition") in TRANSITIONS else "dissolve"
         names = [n for n in item.get("characters") or [] if isinstance(n, str) and n in seen]
-        shots.append(ShotPlan(prompt=prompt, narration=narration, camera=str(camera), transition=str(transition),
-                              characters=names))  # fmt: skip
+        shots.append(
+            ShotPlan(
+                prompt=prompt, narration=narration, camera=str(camera), transition=str(transition), characters=names
+            )
+        )
     if not shots:
         raise ValueError("the answer has no usable shot")
     if len(data["shots"]) > MAX_SHOTS:
@@ -227,8 +230,14 @@ def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, 
         for shot, group in zip(shots, groups, strict=True):
             shot.narration = joiner.join(group)
         notes.append("the narration was re-cut from the story so that it covers every sentence in order")
-    return Storyboard(title=_text(data.get("title"), 200), characters=characters, shots=shots, backend=backend,
-                      model=model, notes=notes)  # fmt: skip
+    return Storyboard(
+        title=_text(data.get("title"), 200),
+        characters=characters,
+        shots=shots,
+        backend=backend,
+        model=model,
+        notes=notes,
+    )
 
 
 def openai_storyboard(
@@ -255,10 +264,14 @@ def openai_storyboard(
         raise EngineError(
             f"The model server URL must start with http:// or https://, not {base_url!r}.", permanent=True
         )
-    body = json.dumps({
-        "model": model, "messages": build_messages(story, language=language, shot_count=shot_count, style=style),
-        "temperature": 0.3, "response_format": {"type": "json_object"},
-    }).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "model": model,
+            "messages": build_messages(story, language=language, shot_count=shot_count, style=style),
+            "temperature": 0.3,
+            "response_format": {"type": "json_object"},
+        }
+    ).encode()
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
     url = f"{base_url.rstrip('/')}/chat/completions"
 
@@ -271,22 +284,32 @@ def openai_storyboard(
             return str(reply["choices"][0]["message"]["content"])
         except urllib.error.HTTPError as exc:
             if 400 <= exc.code < 500 and exc.code != 429:
-                raise EngineError(f"The model server refused the request ({exc.code}): check the model name "
-                                  f"{model!r} and the API key.", permanent=True) from None  # fmt: skip
+                raise EngineError(
+                    f"The model server refused the request ({exc.code}): check the model name "
+                    f"{model!r} and the API key.",
+                    permanent=True,
+                ) from None
             raise EngineError(f"The model server answered {exc.code}; trying again later.", permanent=False) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise EngineError(f"The model server at {base_url} cannot be reached: {exc}.", permanent=False) from None
         except (ValueError, KeyError, IndexError, TypeError):
             raise ValueError("the server's reply was not a chat completion") from None
 
-    return _attempts(ask, story=story, shot_count=shot_count, backend="openai", model=model, attempts=attempts,
-                     progress=progress)  # fmt: skip
+    return _attempts(
+        ask, story=story, shot_count=shot_count, backend="openai", model=model, attempts=attempts, progress=progress
+    )
 
 
 def _attempts(
-    ask: Callable[[int], str], *, story: str, shot_count: int, backend: str, model: str, attempts: int,
+    ask: Callable[[int], str],
+    *,
+    story: str,
+    shot_count: int,
+    backend: str,
+    model: str,
+    attempts: int,
     progress: Progress,
-) -> Storyboard:  # fmt: skip
+) -> Storyboard:
     """Ask up to ``attempts`` times for a usable answer; then the draft splitter, saying why."""
     problems = []
     for attempt in range(1, attempts + 1):
@@ -296,8 +319,10 @@ def _attempts(
         except ValueError as exc:
             problems.append(str(exc))
     board = draft_storyboard(story, shot_count=shot_count, progress=progress)
-    board.notes.append(f"{model} gave no usable storyboard in {attempts} attempts ({'; '.join(problems)}); "
-                       "the draft splitter made this one")  # fmt: skip
+    board.notes.append(
+        f"{model} gave no usable storyboard in {attempts} attempts ({'; '.join(problems)}); "
+        "the draft splitter made this one"
+    )
     return board
 
 
@@ -332,12 +357,17 @@ def transformers_storyboard(
 
     from inference.models import CACHE, load_model
 
-    loaded = load_model("transformers-lm", model, runtime,
-                        lambda source, device, dtype: load_chat_model(source, device=device, dtype=dtype))  # fmt: skip
+    loaded = load_model(
+        "transformers-lm",
+        model,
+        runtime,
+        lambda source, device, dtype: load_chat_model(source, device=device, dtype=dtype),
+    )
     (tokenizer, lm), device, source = loaded.model, loaded.device, loaded.source
     messages = build_messages(story, language=language, shot_count=shot_count, style=style)
-    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                           return_dict=True).to(device)  # fmt: skip
+    inputs = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    ).to(device)
     prompt_length = int(inputs["input_ids"].shape[-1])
     # The answer quotes the whole story as narration, plus a prompt and a few fields per shot.
     budget = max_new_tokens or min(8192, 2 * len(tokenizer(story)["input_ids"]) + 80 * shot_count + 200)
@@ -360,8 +390,9 @@ def transformers_storyboard(
         from inference import constrained as json_constraint
 
         data = CACHE.get(("lm-format-enforcer", source, "cpu", ""), lambda: json_constraint.tokenizer_data(tokenizer))
-        schema = json_constraint.storyboard_schema(shot_count=shot_count, max_shots=MAX_SHOTS,
-                                                   max_characters=MAX_CHARACTERS, text_limit=text_limit)  # fmt: skip
+        schema = json_constraint.storyboard_schema(
+            shot_count=shot_count, max_shots=MAX_SHOTS, max_characters=MAX_CHARACTERS, text_limit=text_limit
+        )
         return {"prefix_allowed_tokens_fn": json_constraint.allowed_tokens(data, schema)}
 
     def ask(attempt: int) -> str:
@@ -369,10 +400,21 @@ def transformers_storyboard(
         sampling = {"do_sample": True, "temperature": 0.7, "top_p": 0.9} if attempt > 1 else {"do_sample": False}
         with torch.inference_mode():
             output = lm.generate(
-                **inputs, max_new_tokens=budget, stopping_criteria=StoppingCriteriaList([Report(attempt)]),
-                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id, **sampling, **constraint(),
-            )  # fmt: skip
+                **inputs,
+                max_new_tokens=budget,
+                stopping_criteria=StoppingCriteriaList([Report(attempt)]),
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                **sampling,
+                **constraint(),
+            )
         return str(tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))
 
-    return _attempts(ask, story=story, shot_count=shot_count, backend="transformers", model=model,
-                     attempts=attempts, progress=progress)  # fmt: skip
+    return _attempts(
+        ask,
+        story=story,
+        shot_count=shot_count,
+        backend="transformers",
+        model=model,
+        attempts=attempts,
+        progress=progress,
+    )

@@ -17,20 +17,50 @@ class Style:
 STYLES: dict[str, Style] = {
     s.key: s
     for s in (
-        Style("cinematic", "Cinematic", "cinematic film still, dramatic lighting, 35mm, highly detailed",
-              "blurry, low quality, watermark, text", ("#14181f", "#d9a441", "#f4efe6")),
-        Style("storybook", "Storybook illustration", "children's storybook illustration, soft colours, gentle light",
-              "photo, harsh, low quality, watermark, text", ("#fbf3e4", "#c8553d", "#2d2a32")),
-        Style("watercolor", "Watercolour", "watercolor painting, loose brush strokes, paper texture",
-              "photo, 3d render, low quality, watermark", ("#eef4f2", "#4a7c8c", "#1f2d33")),
-        Style("anime", "Anime", "anime key visual, clean line art, vibrant colours",
-              "photo, realistic, low quality, watermark", ("#1d1b3a", "#ff7aa2", "#fdfbff")),
-        Style("ink", "Chinese ink painting", "traditional Chinese ink wash painting, xieyi, rice paper",
-              "photo, colourful, low quality, watermark", ("#f3efe6", "#9b2c2c", "#1a1a1a")),
-        Style("photo", "Photographic", "photograph, natural light, sharp focus, realistic",
-              "drawing, cartoon, low quality, watermark", ("#202322", "#7fb069", "#f2f2f2")),
+        Style(
+            "cinematic",
+            "Cinematic",
+            "cinematic film still, dramatic lighting, 35mm, highly detailed",
+            "blurry, low quality, watermark, text",
+            ("#14181f", "#d9a441", "#f4efe6"),
+        ),
+        Style(
+            "storybook",
+            "Storybook illustration",
+            "children's storybook illustration, soft colours, gentle light",
+            "photo, harsh, low quality, watermark, text",
+            ("#fbf3e4", "#c8553d", "#2d2a32"),
+        ),
+        Style(
+            "watercolor",
+            "Watercolour",
+            "watercolor painting, loose brush strokes, paper texture",
+            "photo, 3d render, low quality, watermark",
+            ("#eef4f2", "#4a7c8c", "#1f2d33"),
+        ),
+        Style(
+            "anime",
+            "Anime",
+            "anime key visual, clean line art, vibrant colours",
+            "photo, realistic, low quality, watermark",
+            ("#1d1b3a", "#ff7aa2", "#fdfbff"),
+        ),
+        Style(
+            "ink",
+            "Chinese ink painting",
+            "traditional Chinese ink wash painting, xieyi, rice paper",
+            "photo, colourful, low quality, watermark",
+            ("#f3efe6", "#9b2c2c", "#1a1a1a"),
+        ),
+        Style(
+            "photo",
+            "Photographic",
+            "photograph, natural light, sharp focus, realistic",
+            "drawing, cartoon, low quality, watermark",
+            ("#202322", "#7fb069", "#f2f2f2"),
+        ),
     )
-}  # fmt: skip
+}
 
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 RESOLUTIONS: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}

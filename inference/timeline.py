@@ -53,8 +53,9 @@ def build_timeline(
         media = otio.schema.ExternalReference(target_url=shot.segment, available_range=_range(0, segment_frames))
         before = place.head // 2
         after = place.tail // 2 if index < len(shots) - 1 else place.tail
-        clip = otio.schema.Clip(name=shot.name, media_reference=media,
-                                source_range=_range(place.head - before, before + place.core + after))  # fmt: skip
+        clip = otio.schema.Clip(
+            name=shot.name, media_reference=media, source_range=_range(place.head - before, before + place.core + after)
+        )
         if index and place.head:
             video.append(
                 otio.schema.Transition(
@@ -72,8 +73,11 @@ def build_timeline(
                 narration.append(otio.schema.Gap(source_range=_range(0, start - audio_at)))
             frames = min(round(shot.audio_seconds * FPS), place.core)
             reference = otio.schema.ExternalReference(target_url=shot.audio, available_range=_range(0, frames))
-            narration.append(otio.schema.Clip(name=f"{shot.name} narration", media_reference=reference,
-                                              source_range=_range(0, frames)))  # fmt: skip
+            narration.append(
+                otio.schema.Clip(
+                    name=f"{shot.name} narration", media_reference=reference, source_range=_range(0, frames)
+                )
+            )
             audio_at = start + frames
         for cue in place.cues:
             start, end = round(cue.start * FPS), round(cue.end * FPS)
@@ -123,8 +127,9 @@ def write_timeline(timeline: Any, folder: Path, stem: str) -> dict[str, Path]:
     otio.adapters.write_to_file(picture, str(paths["edl"]), adapter_name="cmx_3600", rate=FPS)
     for kind, path in paths.items():
         try:
-            otio.adapters.read_from_file(str(path), adapter_name={"otio": "otio_json", "fcpxml": "fcp_xml",
-                                                                    "edl": "cmx_3600"}[kind])  # fmt: skip
+            otio.adapters.read_from_file(
+                str(path), adapter_name={"otio": "otio_json", "fcpxml": "fcp_xml", "edl": "cmx_3600"}[kind]
+            )
         except Exception as exc:
             raise EngineError(f"The {kind} timeline did not read back: {exc}", permanent=False) from None
     return paths

@@ -8,8 +8,19 @@ class ShotInline(admin.StackedInline):
     model = Shot
     extra = 0
     ordering = ["order"]
-    fields = ["order", "prompt", "narration", "camera", "transition", "pinned_duration", "seed",
-              "image_file", "image_source", "speech_file", "speech_source"]  # fmt: skip
+    fields = [
+        "order",
+        "prompt",
+        "narration",
+        "camera",
+        "transition",
+        "pinned_duration",
+        "seed",
+        "image_file",
+        "image_source",
+        "speech_file",
+        "speech_source",
+    ]
     readonly_fields = ["image_source", "speech_source"]
     show_change_link = True
 

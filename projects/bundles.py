@@ -67,9 +67,13 @@ def bundle_write(*, project: Project, path: Path) -> Path:
             files[f"segments/shot-{index:02d}.mp4"] = segments[str(shot.id)]
         shot_entries.append(entry)
     render: dict[str, Any] = {}
-    for key, field, name in (("video", project.render_video, "film.mp4"), ("srt", project.render_srt, "film.srt"),
-                             ("vtt", project.render_vtt, "film.vtt"), ("poster", project.render_poster, "poster.jpg"),
-                             ("timeline", project.render_timeline, "timeline.otio")):  # fmt: skip
+    for key, field, name in (
+        ("video", project.render_video, "film.mp4"),
+        ("srt", project.render_srt, "film.srt"),
+        ("vtt", project.render_vtt, "film.vtt"),
+        ("poster", project.render_poster, "poster.jpg"),
+        ("timeline", project.render_timeline, "timeline.otio"),
+    ):
         if field:
             render[key] = name
             files[name] = field
@@ -196,8 +200,12 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
                 raise ApplicationError("The bundle's film has no picture.", field="bundle")
             project.render_video.name, project.render_hash = store(video, folder="renders")
             project.render_duration = round(found.duration, 3)
-            for key, field in (("srt", "render_srt"), ("vtt", "render_vtt"), ("poster", "render_poster"),
-                               ("timeline", "render_timeline")):  # fmt: skip
+            for key, field in (
+                ("srt", "render_srt"),
+                ("vtt", "render_vtt"),
+                ("poster", "render_poster"),
+                ("timeline", "render_timeline"),
+            ):
                 path = _read_member(archive, render.get(key), folder)
                 if path is not None:
                     getattr(project, field).name = store(path, folder="renders")[0]

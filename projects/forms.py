@@ -24,9 +24,11 @@ class ProjectForm(forms.Form):
     resolution = forms.ChoiceField(choices=[(k, k) for k in RESOLUTIONS], initial="720p")
     shot_count = forms.IntegerField(min_value=1, max_value=settings.SHOT_COUNT_MAX, initial=8, label="Shots")
     voice = forms.CharField(
-        max_length=100, required=False, validators=[validate_voice],
+        max_length=100,
+        required=False,
+        validators=[validate_voice],
         help_text="Left empty, the voice follows the language; else piper:VOICE, espeak:VOICE or transformers:MODEL.",
-    )  # fmt: skip
+    )
     auto_render = forms.BooleanField(required=False, initial=True, label="Render the film when the shots are ready")
 
     def clean(self) -> dict[str, Any]:

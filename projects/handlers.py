@@ -52,10 +52,17 @@ def _made_by(backend: str, model: str) -> str:
 def storyboard_run(task: Task, progress: Progress) -> Storyboard:
     project = task.project
     return engines.storyboard(
-        settings.STORYBOARD_MODEL, project.story, shot_count=project.shot_count, language=project.language,
-        style=project.style, title=project.title, runtime=runtime(), api_key=settings.OPENAI_API_KEY,
-        constrained=settings.STORYBOARD_CONSTRAINED, progress=progress,
-    )  # fmt: skip
+        settings.STORYBOARD_MODEL,
+        project.story,
+        shot_count=project.shot_count,
+        language=project.language,
+        style=project.style,
+        title=project.title,
+        runtime=runtime(),
+        api_key=settings.OPENAI_API_KEY,
+        constrained=settings.STORYBOARD_CONSTRAINED,
+        progress=progress,
+    )
 
 
 def storyboard_apply(task: Task, board: Storyboard) -> str:
@@ -75,9 +82,14 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
     }
     for order, plan in enumerate(board.shots):
         shot = Shot.objects.create(
-            project=project, order=order, prompt=plan.prompt, narration=plan.narration,
-            camera=plan.camera, transition=plan.transition, seed=new_seed(),
-        )  # fmt: skip
+            project=project,
+            order=order,
+            prompt=plan.prompt,
+            narration=plan.narration,
+            camera=plan.camera,
+            transition=plan.transition,
+            seed=new_seed(),
+        )
         shot.characters.set([characters[name] for name in plan.characters if name in characters])
     result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
     message = f"{len(board.shots)} shots ({_made_by(board.backend, board.model)})"
@@ -140,23 +152,43 @@ def image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | Non
     requests = []
     for task, wanted in current:
         characters = list(wanted.characters.all())
-        requests.append(KeyframeRequest(
-            prompt=wanted.prompt, seed=characters[0].seed if characters else wanted.seed,
-            path=work_dir(str(task.id)) / "keyframe.png", characters=tuple((c.name, c.description) for c in characters),
-            negative_prompt=wanted.negative_prompt,
-        ))  # fmt: skip
-    results = iter(engines.keyframes(
-        settings.IMAGE_MODEL, requests, width=width, height=height, style=project.style, runtime=runtime(),
-        steps=settings.IMAGE_STEPS, guidance=settings.IMAGE_GUIDANCE, progress=progress,
-    ))  # fmt: skip
+        requests.append(
+            KeyframeRequest(
+                prompt=wanted.prompt,
+                seed=characters[0].seed if characters else wanted.seed,
+                path=work_dir(str(task.id)) / "keyframe.png",
+                characters=tuple((c.name, c.description) for c in characters),
+                negative_prompt=wanted.negative_prompt,
+            )
+        )
+    results = iter(
+        engines.keyframes(
+            settings.IMAGE_MODEL,
+            requests,
+            width=width,
+            height=height,
+            style=project.style,
+            runtime=runtime(),
+            steps=settings.IMAGE_STEPS,
+            guidance=settings.IMAGE_GUIDANCE,
+            progress=progress,
+        )
+    )
     outputs: list[StageOutput | None] = []
     for maybe in shots:
         if maybe is None:
             outputs.append(None)
             continue
         result = next(results)
-        outputs.append(StageOutput(Path(result.path), result.backend, result.model, {"width": width, "height": height,
-                                   "batch": len(requests)}, result.note))  # fmt: skip
+        outputs.append(
+            StageOutput(
+                Path(result.path),
+                result.backend,
+                result.model,
+                {"width": width, "height": height, "batch": len(requests)},
+                result.note,
+            )
+        )
     return outputs
 
 
@@ -170,9 +202,14 @@ def image_run(task: Task, progress: Progress) -> StageOutput:
 def speech_run(task: Task, progress: Progress) -> StageOutput:
     shot = _check_current(task)
     result = engines.speech(
-        speech_spec(shot.project), shot.narration, language=shot.project.language,
-        path=work_dir(str(task.id)) / "speech.wav", runtime=runtime(), seed=shot.seed, progress=progress,
-    )  # fmt: skip
+        speech_spec(shot.project),
+        shot.narration,
+        language=shot.project.language,
+        path=work_dir(str(task.id)) / "speech.wav",
+        runtime=runtime(),
+        seed=shot.seed,
+        progress=progress,
+    )
     extra = {"duration": result.duration, "sentences": [list(s) for s in result.sentences]}
     return StageOutput(Path(result.path), result.backend, result.model, extra, result.note)
 
@@ -182,10 +219,15 @@ def motion_run(task: Task, progress: Progress) -> StageOutput:
     if not shot.image_file:
         raise EngineError("The shot has no keyframe to animate yet; regenerate its image first.", permanent=True)
     clip, note = engines.motion(
-        settings.MOTION_MODEL, local_path(shot.image_file), path=work_dir(str(task.id)) / "motion.mp4",
-        seed=shot.seed, runtime=runtime(), frames=settings.MOTION_FRAMES,
-        steps=settings.MOTION_STEPS, progress=progress,
-    )  # fmt: skip
+        settings.MOTION_MODEL,
+        local_path(shot.image_file),
+        path=work_dir(str(task.id)) / "motion.mp4",
+        seed=shot.seed,
+        runtime=runtime(),
+        frames=settings.MOTION_FRAMES,
+        steps=settings.MOTION_STEPS,
+        progress=progress,
+    )
     if clip is None:
         return StageOutput(None, str(draft_spec("motion")), "", {}, note)  # the camera move, at composition
     return StageOutput(Path(clip.path), clip.backend, clip.model, {"frames": clip.frames, "fps": clip.fps}, note)
@@ -203,8 +245,14 @@ def stage_apply(task: Task, output: StageOutput) -> str:
         shot.speech_duration = round(float(output.extra["duration"]), 3)
         shot.speech_sentences = output.extra.get("sentences", [])
     shot.save()
-    result = {"backend": output.backend, "model": output.model, "file": name, "hash": digest, "note": output.note,
-              **output.extra}  # fmt: skip
+    result = {
+        "backend": output.backend,
+        "model": output.model,
+        "file": name,
+        "hash": digest,
+        "note": output.note,
+        **output.extra,
+    }
     message = f"Done ({_made_by(output.backend, output.model)})." + (f" {output.note}" if output.note else "")
     if not task_finish(task=task, result=result, message=message):
         raise SupersededError
@@ -253,10 +301,15 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
     width, height = frame_size(project.aspect_ratio, project.resolution)
     folder = work_dir(str(task.id))
     film = compose_film(
-        inputs, width=width, height=height, cache_dir=settings.VAR_DIR / "cache" / "segments", out_dir=folder,
-        burn_subtitles=project.burn_subtitles, music=local_path(project.music) if project.music else None,
+        inputs,
+        width=width,
+        height=height,
+        cache_dir=settings.VAR_DIR / "cache" / "segments",
+        out_dir=folder,
+        burn_subtitles=project.burn_subtitles,
+        music=local_path(project.music) if project.music else None,
         progress=progress,
-    )  # fmt: skip
+    )
     segments = []
     for segment in film.segments:
         # Named by the segment's cache key (a hash of everything that shaped it): a shot that
@@ -321,9 +374,13 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     }
     project.save()
     result = {
-        "backend": "ffmpeg", "model": "", "duration": film.duration, "encodedSegments": film.encoded_segments,
-        "encodedTransitions": film.encoded_transitions, "video": project.render_video.name,
-    }  # fmt: skip
+        "backend": "ffmpeg",
+        "model": "",
+        "duration": film.duration,
+        "encodedSegments": film.encoded_segments,
+        "encodedTransitions": film.encoded_transitions,
+        "video": project.render_video.name,
+    }
     if not task_finish(task=task, result=result, message=f"Film ready: {film.duration:.1f} s."):
         raise SupersededError
     release_on_commit(f.name for f in old if f)

@@ -41,10 +41,26 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     class Meta:
         model = Project
         fields = [
-            "id", "title", "story", "language", "style", "aspectRatio", "resolution", "width",
-            "height", "shotCount", "voice", "autoRender", "animate", "burnSubtitles", "status",
-            "statusMessage", "render", "createdAt", "updatedAt",
-        ]  # fmt: skip
+            "id",
+            "title",
+            "story",
+            "language",
+            "style",
+            "aspectRatio",
+            "resolution",
+            "width",
+            "height",
+            "shotCount",
+            "voice",
+            "autoRender",
+            "animate",
+            "burnSubtitles",
+            "status",
+            "statusMessage",
+            "render",
+            "createdAt",
+            "updatedAt",
+        ]
         read_only_fields = fields
 
     def get_width(self, project: Project) -> int:
@@ -80,9 +96,12 @@ class ProjectUpdateSerializer(StrictSerializer):
         min_value=1, max_value=settings.SHOT_COUNT_MAX, source="shot_count", required=False
     )
     voice = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, validators=[validate_voice],
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        validators=[validate_voice],
         help_text="A speech back end spec (piper:VOICE, espeak:VOICE, transformers:MODEL); blank follows the language.",
-    )  # fmt: skip
+    )
     autoRender = serializers.BooleanField(source="auto_render", required=False)
     animate = serializers.BooleanField(required=False, help_text="Animate every keyframe with the motion model.")
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", required=False)

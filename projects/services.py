@@ -102,8 +102,14 @@ def project_delete(*, project: Project) -> None:
 
 
 def _project_files(project: Project) -> list[Any]:
-    files = [project.render_video, project.render_srt, project.render_vtt, project.render_poster,
-             project.render_timeline, project.music]  # fmt: skip
+    files = [
+        project.render_video,
+        project.render_srt,
+        project.render_vtt,
+        project.render_poster,
+        project.render_timeline,
+        project.music,
+    ]
     for shot in project.shots.all():
         files += [shot.image_file, shot.motion_file, shot.speech_file]
     return files
@@ -188,8 +194,13 @@ def project_export(*, project: Project, fmt: str) -> tuple[Any, bool]:
         raise ApplicationError(
             "The project has no film yet: render it first (POST /api/v1/projects/{id}/render).", code="conflict"
         )
-    fields = {"video": project.render_video, "poster": project.render_poster, "srt": project.render_srt,
-              "vtt": project.render_vtt, "otio": project.render_timeline}  # fmt: skip
+    fields = {
+        "video": project.render_video,
+        "poster": project.render_poster,
+        "srt": project.render_srt,
+        "vtt": project.render_vtt,
+        "otio": project.render_timeline,
+    }
     if fmt in fields:
         if not fields[fmt]:
             raise ApplicationError(f"This render has no {fmt}; render the project again.", code="conflict")

@@ -15,9 +15,15 @@ from projects import selectors, services
 from projects.forms import ProjectForm
 from storyvideo.engines import configured_specs
 
-DOWNLOADS = [("video", "Film (MP4)"), ("srt", "Subtitles (SRT)"), ("vtt", "Subtitles (WebVTT)"),
-             ("otio", "Timeline (OpenTimelineIO)"), ("fcpxml", "Timeline (FCP XML)"), ("edl", "Timeline (EDL)"),
-             ("bundle", "Everything (bundle)")]  # fmt: skip
+DOWNLOADS = [
+    ("video", "Film (MP4)"),
+    ("srt", "Subtitles (SRT)"),
+    ("vtt", "Subtitles (WebVTT)"),
+    ("otio", "Timeline (OpenTimelineIO)"),
+    ("fcpxml", "Timeline (FCP XML)"),
+    ("edl", "Timeline (EDL)"),
+    ("bundle", "Everything (bundle)"),
+]
 
 
 @login_required

@@ -36,10 +36,25 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
     class Meta:
         model = Shot
         fields = [
-            "id", "projectId", "order", "prompt", "negativePrompt", "narration", "camera",
-            "transition", "duration", "pinnedDuration", "speechDuration", "seed", "characterIds",
-            "image", "motion", "speech", "createdAt", "updatedAt",
-        ]  # fmt: skip
+            "id",
+            "projectId",
+            "order",
+            "prompt",
+            "negativePrompt",
+            "narration",
+            "camera",
+            "transition",
+            "duration",
+            "pinnedDuration",
+            "speechDuration",
+            "seed",
+            "characterIds",
+            "image",
+            "motion",
+            "speech",
+            "createdAt",
+            "updatedAt",
+        ]
         read_only_fields = fields
 
     def get_characterIds(self, shot: Shot) -> list[str]:  # noqa: N802 - the JSON name

@@ -22,6 +22,7 @@ def media_tools(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
         )
     for program, package in (("ffprobe", "ffmpeg"), ("espeak-ng", "espeak-ng")):
         if shutil.which(program) is None:
-            messages.append(checks.Warning(f"{program} is not installed.", hint=f"apt-get install {package}",
-                                           id="storyvideo.W002"))  # fmt: skip
+            messages.append(
+                checks.Warning(f"{program} is not installed.", hint=f"apt-get install {package}", id="storyvideo.W002")
+            )
     return messages

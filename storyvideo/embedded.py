@@ -51,18 +51,27 @@ def ensure_redis(var_dir: Path, *, wait_s: float = 10.0) -> Path:
         subprocess.run(
             [
                 executable,
-                "--port", "0",
-                "--unixsocket", str(sock),
-                "--unixsocketperm", "700",
-                "--daemonize", "yes",
-                "--dir", str(var_dir),
-                "--dbfilename", "redis.rdb",
-                "--save", "60 1",
-                "--pidfile", str(var_dir / "redis.pid"),
-                "--logfile", str(var_dir / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--unixsocketperm",
+                "700",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(var_dir),
+                "--dbfilename",
+                "redis.rdb",
+                "--save",
+                "60 1",
+                "--pidfile",
+                str(var_dir / "redis.pid"),
+                "--logfile",
+                str(var_dir / "redis.log"),
             ],
             check=True,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if _answers(sock):

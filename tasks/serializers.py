@@ -22,11 +22,29 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
     class Meta:
         model = Task
         fields = [
-            "id", "kind", "projectId", "shotId", "status", "progress", "message", "attempt",
-            "maxAttempts", "timeoutSeconds", "parentIds", "inputsHash", "result", "error",
-            "backend", "model", "traceId", "runAfter", "createdAt", "startedAt", "finishedAt",
+            "id",
+            "kind",
+            "projectId",
+            "shotId",
+            "status",
+            "progress",
+            "message",
+            "attempt",
+            "maxAttempts",
+            "timeoutSeconds",
+            "parentIds",
+            "inputsHash",
+            "result",
+            "error",
+            "backend",
+            "model",
+            "traceId",
+            "runAfter",
+            "createdAt",
+            "startedAt",
+            "finishedAt",
             "updatedAt",
-        ]  # fmt: skip
+        ]
         read_only_fields = fields
 
     def get_parentIds(self, task: Task) -> list[str]:  # noqa: N802 - the JSON name

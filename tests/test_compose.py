@@ -27,11 +27,19 @@ ZH = "很久很久以前，月亮上住着一只白色的小兔子，它每天�
 
 def ffprobe(path: Path) -> dict[str, Any]:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries",
-         "format=duration:stream=codec_type,codec_name,width,height,pix_fmt,display_aspect_ratio", "-of", "json",
-         str(path)],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration:stream=codec_type,codec_name,width,height,pix_fmt,display_aspect_ratio",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -39,10 +47,25 @@ def frame_at(video: Path, seconds: float) -> Any:
     from PIL import Image
 
     png = subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(video), "-frames:v", "1", "-f", "image2pipe",
-         "-vcodec", "png", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-ss",
+            f"{seconds:.3f}",
+            "-i",
+            str(video),
+            "-frames:v",
+            "1",
+            "-f",
+            "image2pipe",
+            "-vcodec",
+            "png",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return Image.open(io.BytesIO(png)).convert("L")
 
 
@@ -57,9 +80,17 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> list[ShotInput]:
             f"scene {index}", width=W, height=H, style="storybook", seed=index, path=folder / f"{index}.png"
         )
         speech = espeak(text, language="en", path=folder / f"{index}.wav")
-        made.append(ShotInput(image=Path(image.path), duration=speech.duration + 0.6, camera=camera,
-                              transition=transition, narration=text, audio=Path(speech.path),
-                              audio_duration=speech.duration))  # fmt: skip
+        made.append(
+            ShotInput(
+                image=Path(image.path),
+                duration=speech.duration + 0.6,
+                camera=camera,
+                transition=transition,
+                narration=text,
+                audio=Path(speech.path),
+                audio_duration=speech.duration,
+            )
+        )
     return made
 
 
@@ -83,8 +114,12 @@ def test_the_film_has_picture_and_sound_at_the_right_size_and_length(shots: list
     assert segments - overlaps == sum(round(s.duration * FPS) for s in shots) + 2 * TRANSITION_FRAMES
     data = film.video.read_bytes()
     assert data.index(b"moov") < data.index(b"mdat"), "faststart: the index comes first"
-    assert subprocess.run(["ffmpeg", "-v", "error", "-i", str(film.video), "-f", "null", "-"],
-                          capture_output=True, check=True).stderr == b""  # fmt: skip
+    assert (
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(film.video), "-f", "null", "-"], capture_output=True, check=True
+        ).stderr
+        == b""
+    )
 
 
 def _onsets(path: Path) -> list[float]:
@@ -92,8 +127,10 @@ def _onsets(path: Path) -> list[float]:
     (ffmpeg's silencedetect)."""
     report = subprocess.run(
         ["ffmpeg", "-i", str(path), "-af", "silencedetect=noise=-45dB:d=0.3", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    ).stderr  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.e-]+)", report)]
     ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", report)]
     opens_silent = bool(starts) and starts[0] <= 0.01
@@ -141,11 +178,19 @@ def test_subtitles_hold_every_line_in_order_inside_the_film_and_never_cross_a_tr
 
 def test_a_burned_in_chinese_subtitle_draws_text_where_the_cue_is(tmp_path: Path, shots: list[ShotInput]) -> None:
     speech = espeak(ZH, language="zh", path=tmp_path / "zh.wav")
-    shot = replace(shots[0], narration=ZH, audio=Path(speech.path), audio_duration=speech.duration,
-                   duration=speech.duration + 0.6, camera="static", transition="cut")  # fmt: skip
+    shot = replace(
+        shots[0],
+        narration=ZH,
+        audio=Path(speech.path),
+        audio_duration=speech.duration,
+        duration=speech.duration + 0.6,
+        camera="static",
+        transition="cut",
+    )
     burned = compose_film([shot], width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "a")
-    plain = compose_film([shot], width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "b",
-                         burn_subtitles=False)  # fmt: skip
+    plain = compose_film(
+        [shot], width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "b", burn_subtitles=False
+    )
     cue = burned.cues[0]
     at = (cue.start + cue.end) / 2
     with_text, without = frame_at(burned.video, at), frame_at(plain.video, at)
@@ -166,8 +211,13 @@ def test_recomposing_after_one_narration_changes_encodes_exactly_one_segment(
     assert first.encoded_segments == 3
     speech = espeak("A different line entirely.", language="en", path=tmp_path / "new.wav")
     edited = list(shots)
-    edited[2] = replace(shots[2], narration="A different line entirely.", audio=Path(speech.path),
-                        audio_duration=speech.duration, duration=speech.duration + 0.6)  # fmt: skip
+    edited[2] = replace(
+        shots[2],
+        narration="A different line entirely.",
+        audio=Path(speech.path),
+        audio_duration=speech.duration,
+        duration=speech.duration + 0.6,
+    )
     second = compose_film(edited, width=W, height=H, cache_dir=tmp_path / "cache", out_dir=tmp_path / "out")
     assert second.encoded_segments == 1
     assert second.encoded_transitions == 0  # shot 2 -> 3 is a cut; shot 1 -> 2 is unchanged
@@ -185,8 +235,9 @@ def test_music_plays_under_the_narration(tmp_path: Path, shots: list[ShotInput])
     without = compose_film(silent, width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "n")
 
     def mean_volume(path: Path) -> float:
-        report = subprocess.run(["ffmpeg", "-i", str(path), "-af", "volumedetect", "-f", "null", "-"],
-                                capture_output=True, text=True).stderr  # fmt: skip
+        report = subprocess.run(
+            ["ffmpeg", "-i", str(path), "-af", "volumedetect", "-f", "null", "-"], capture_output=True, text=True
+        ).stderr
         found = re.search(r"mean_volume: (-?[\d.]+|-inf) dB", report)
         assert found
         return float(found.group(1)) if found.group(1) != "-inf" else -200.0
@@ -200,8 +251,16 @@ def test_the_timeline_is_written_as_otio_fcp_xml_and_edl_and_parses_back(
 ) -> None:
     import opentimelineio as otio
 
-    entries = [TimelineShot(f"Shot {i + 1}", f"segments/shot-{i + 1:02d}.mp4", f"audio/shot-{i + 1:02d}.wav",
-                            s.audio_duration, s.transition) for i, s in enumerate(shots)]  # fmt: skip
+    entries = [
+        TimelineShot(
+            f"Shot {i + 1}",
+            f"segments/shot-{i + 1:02d}.mp4",
+            f"audio/shot-{i + 1:02d}.wav",
+            s.audio_duration,
+            s.transition,
+        )
+        for i, s in enumerate(shots)
+    ]
     timeline = build_timeline("Lighthouse", entries, film.placements, music="music/bed.mp3", film_frames=film.frames)
     paths = write_timeline(timeline, tmp_path, "timeline")
     back = otio.adapters.read_from_file(str(paths["otio"]))
@@ -263,17 +322,32 @@ def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it
     """Cue times are kept relative to each shot, so a shot's cache key never depends on where the
     shots before it put it on the film's timeline (regression: 6 of 8 segments re-encoded)."""
     w, h = 256, 144
-    lines = ["The keeper climbed.", "Waves rose high, and higher.", "A gull cried.", "The lamp went dark.",
-             "He struck a match; it caught.", "Dawn came, grey and cold."]  # fmt: skip
+    lines = [
+        "The keeper climbed.",
+        "Waves rose high, and higher.",
+        "A gull cried.",
+        "The lamp went dark.",
+        "He struck a match; it caught.",
+        "Dawn came, grey and cold.",
+    ]
     lengths = [1.37, 2.113, 0.917, 1.651, 2.487, 1.229]
     shots = []
     for index, (text, seconds) in enumerate(zip(lines, lengths, strict=True)):
-        image = draft_card(f"scene {index}", width=w, height=h, style="storybook", seed=index,
-                           path=tmp_path / f"{index}.png")  # fmt: skip
+        image = draft_card(
+            f"scene {index}", width=w, height=h, style="storybook", seed=index, path=tmp_path / f"{index}.png"
+        )
         audio = _silence(tmp_path / f"{index}.wav", seconds)
-        shots.append(ShotInput(image=Path(image.path), duration=round(seconds + 0.6, 3), camera="zoom_in",
-                               transition="cut" if index == 2 else "dissolve", narration=text, audio=audio,
-                               audio_duration=seconds))  # fmt: skip
+        shots.append(
+            ShotInput(
+                image=Path(image.path),
+                duration=round(seconds + 0.6, 3),
+                camera="zoom_in",
+                transition="cut" if index == 2 else "dissolve",
+                narration=text,
+                audio=audio,
+                audio_duration=seconds,
+            )
+        )
     cache = tmp_path / "cache"
     base = compose_film(shots, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
     assert base.encoded_segments == len(shots)
@@ -281,9 +355,12 @@ def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it
         text = "A new line of a different length, " * (1 + edited_index % 2)
         edited = list(shots)
         edited[edited_index] = replace(
-            shots[edited_index], narration=text, audio=_silence(tmp_path / f"new{edited_index}.wav", new_seconds),
-            audio_duration=new_seconds, duration=round(new_seconds + 0.6, 3),
-        )  # fmt: skip
+            shots[edited_index],
+            narration=text,
+            audio=_silence(tmp_path / f"new{edited_index}.wav", new_seconds),
+            audio_duration=new_seconds,
+            duration=round(new_seconds + 0.6, 3),
+        )
         again = compose_film(edited, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
         beside = [i for i in (edited_index - 1, edited_index) if 0 <= i < len(shots) - 1]
         assert again.encoded_segments == 1, f"edit of shot {edited_index + 1}"

@@ -21,8 +21,15 @@ from tests.workers import ROOT, wait_for, worker_env, workers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "a-long-test-password"
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -35,8 +42,11 @@ def server(tmp_path: Path) -> Iterator[str]:
     log = open(tmp_path / "daphne.log", "wb")  # noqa: SIM115 - open for the life of the server
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "storyvideo.asgi:application"],
-        cwd=ROOT, env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost"), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -133,8 +143,11 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
         second.locator(".narration").fill("小兔子提着花灯回到了月亮上。")
         second.locator(".save").click()
         target = Shot.objects.get(project=project, order=1)
-        wait_for(lambda: Shot.objects.get(pk=target.pk).speech_hash != before[target.pk][1], timeout=60,
-                 what="the new narration")  # fmt: skip
+        wait_for(
+            lambda: Shot.objects.get(pk=target.pk).speech_hash != before[target.pk][1],
+            timeout=60,
+            what="the new narration",
+        )
         wait_for(lambda: settled(page, 3), timeout=30, what="the cards to settle")
         after = page.locator(".shot .keyframe").evaluate_all("imgs => imgs.map(img => img.getAttribute('src'))")
         assert after == images, "no other card's media changed"
@@ -168,8 +181,11 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
         first = page.locator(".shot").nth(0)
         first.locator(".prompt").fill("<script>document.title='pwned'</script><b>bold</b>")
         first.locator(".save").click()
-        wait_for(lambda: Shot.objects.filter(project=project, prompt__startswith="<script>").exists(), timeout=10,
-                 what="the saved prompt")  # fmt: skip
+        wait_for(
+            lambda: Shot.objects.filter(project=project, prompt__startswith="<script>").exists(),
+            timeout=10,
+            what="the saved prompt",
+        )
         page.reload()
         wait_for(lambda: page.locator(".shot").count() == 3, timeout=10, what="the cards after reload")
         assert page.locator(".shot").nth(0).locator(".prompt").input_value().startswith("<script>")
@@ -179,13 +195,22 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
         wait_for(lambda: settled(page, 3), timeout=60, what="the new picture")
         page.click("#render")
         page.locator("#player video[src]").wait_for(timeout=120_000)
-        wait_for(lambda: (page.locator("#player video").evaluate("v => v.duration") or 0) > 0, timeout=20,
-                 what="the film's duration")  # fmt: skip
+        wait_for(
+            lambda: (page.locator("#player video").evaluate("v => v.duration") or 0) > 0,
+            timeout=20,
+            what="the film's duration",
+        )
 
         # Every download answers 200 with the right content type.
-        expected = {"video": "video/mp4", "srt": "application/x-subrip", "vtt": "text/vtt",
-                    "otio": "application/json", "fcpxml": "application/xml", "edl": "text/plain",
-                    "bundle": "application/zip"}  # fmt: skip
+        expected = {
+            "video": "video/mp4",
+            "srt": "application/x-subrip",
+            "vtt": "text/vtt",
+            "otio": "application/json",
+            "fcpxml": "application/xml",
+            "edl": "text/plain",
+            "bundle": "application/zip",
+        }
         page.goto(f"{server}/projects/{project.id}/preview/")
         links = page.locator(".downloads a").evaluate_all("links => links.map(link => link.getAttribute('href'))")
         assert len(links) == len(expected)

@@ -138,11 +138,20 @@ def test_a_rejected_bundle_leaves_no_file_behind(api: APIClient, tmp_path: Path)
     image = draft_card(uuid.uuid4().hex, width=80, height=45, style="ink", seed=99, path=tmp_path / "k.png")
     bundle = io.BytesIO()
     with zipfile.ZipFile(bundle, "w") as archive:
-        archive.writestr("project.json", json.dumps({
-            "format": "storyvideo-bundle", "version": 1, "project": {"story": "A cat."},
-            "shots": [{"prompt": "one", "image": "keyframes/shot-01.png"},
-                      {"prompt": "two", "speech": "audio/shot-02.wav"}],
-        }))  # fmt: skip
+        archive.writestr(
+            "project.json",
+            json.dumps(
+                {
+                    "format": "storyvideo-bundle",
+                    "version": 1,
+                    "project": {"story": "A cat."},
+                    "shots": [
+                        {"prompt": "one", "image": "keyframes/shot-01.png"},
+                        {"prompt": "two", "speech": "audio/shot-02.wav"},
+                    ],
+                }
+            ),
+        )
         archive.write(image.path, "keyframes/shot-01.png")
         archive.writestr("audio/shot-02.wav", b"RIFF but not a wave file at all")
     bundle.seek(0)

@@ -69,8 +69,14 @@ def test_a_permanent_error_fails_at_once_and_cancels_what_waits_on_it(tmp_path: 
 
 def test_a_task_past_its_timeout_is_stopped_and_failed(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:hang")
-    task = Task.objects.create(kind="image", project=shot.project, shot=shot, timeout_s=2, max_attempts=1,
-                               params={"version": shot.image_version})  # fmt: skip
+    task = Task.objects.create(
+        kind="image",
+        project=shot.project,
+        shot=shot,
+        timeout_s=2,
+        max_attempts=1,
+        params={"version": shot.image_version},
+    )
     with workers(tmp_path, "inference"):
         services.task_enqueue(task_id=task.id)
         wait_for(lambda: status_of(task, S.FAILED), timeout=30, what="the hanging task to time out")
@@ -173,9 +179,17 @@ def test_a_worker_killed_mid_job_is_noticed_and_its_task_runs_again(tmp_path: Pa
 def test_the_reconciler_fails_a_dead_task_on_its_last_attempt() -> None:
     shot = ShotFactory()
     long_ago = timezone.now() - timedelta(minutes=5)
-    task = Task.objects.create(kind="image", project=shot.project, shot=shot, status=S.PROCESSING, attempt=3,
-                               max_attempts=3, worker="elsewhere:1", started_at=long_ago,
-                               heartbeat_at=long_ago)  # fmt: skip
+    task = Task.objects.create(
+        kind="image",
+        project=shot.project,
+        shot=shot,
+        status=S.PROCESSING,
+        attempt=3,
+        max_attempts=3,
+        worker="elsewhere:1",
+        started_at=long_ago,
+        heartbeat_at=long_ago,
+    )
     child = services.task_create(kind="compose", project=shot.project, parents=[task])
     report = reconcile()
     assert report.failed == 1

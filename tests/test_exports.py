@@ -27,8 +27,9 @@ LINES = ["Ada climbed the spiral stairs.", "Pip followed, counting the steps."]
 
 
 def shot_with_media(project: Project, order: int, narration: str, tmp: Path) -> Shot:
-    image = draft_card(f"scene {order}", width=640, height=360, style=project.style, seed=order,
-                       path=tmp / f"k{order}.png")  # fmt: skip
+    image = draft_card(
+        f"scene {order}", width=640, height=360, style=project.style, seed=order, path=tmp / f"k{order}.png"
+    )
     speech = espeak(narration, language="en", path=tmp / f"s{order}.wav")
     shot = ShotFactory(project=project, order=order, narration=narration, prompt=f"scene {order}")
     shot.image_file.name, shot.image_hash = store(Path(image.path), folder="shots/image")
@@ -82,9 +83,15 @@ def test_a_broken_input_fails_the_render_clearly_and_keeps_the_previous_film(ren
 
 def test_every_download_answers_with_its_content_type(api: APIClient, other_api: APIClient, rendered: Project) -> None:
     expected = {
-        "video": "video/mp4", "poster": "image/jpeg", "srt": "application/x-subrip", "vtt": "text/vtt",
-        "otio": "application/json", "fcpxml": "application/xml", "edl": "text/plain", "bundle": "application/zip",
-    }  # fmt: skip
+        "video": "video/mp4",
+        "poster": "image/jpeg",
+        "srt": "application/x-subrip",
+        "vtt": "text/vtt",
+        "otio": "application/json",
+        "fcpxml": "application/xml",
+        "edl": "text/plain",
+        "bundle": "application/zip",
+    }
     for fmt, content_type in expected.items():
         response = api.get(f"/api/v1/projects/{rendered.id}/exports/{fmt}")
         assert response.status_code == 200, (fmt, response.status_code)
@@ -109,8 +116,17 @@ def test_a_bundle_round_trips_into_a_new_project(api: APIClient, rendered: Proje
     data = b"".join(response.streaming_content)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = set(archive.namelist())
-    assert {"project.json", "film.mp4", "film.srt", "film.vtt", "poster.jpg", "timeline.otio",
-            "keyframes/shot-01.png", "audio/shot-02.wav", "segments/shot-01.mp4"} <= names  # fmt: skip
+    assert {
+        "project.json",
+        "film.mp4",
+        "film.srt",
+        "film.vtt",
+        "poster.jpg",
+        "timeline.otio",
+        "keyframes/shot-01.png",
+        "audio/shot-02.wav",
+        "segments/shot-01.mp4",
+    } <= names
     imported = api.post("/api/v1/projects/import", {"bundle": io.BytesIO(data)}, format="multipart")
     assert imported.status_code == 201, imported.content
     copy = Project.objects.get(pk=imported.json()["id"])
@@ -118,8 +134,12 @@ def test_a_bundle_round_trips_into_a_new_project(api: APIClient, rendered: Proje
     assert (copy.title, copy.story, copy.style) == (rendered.title, rendered.story, rendered.style)
     pairs = zip(copy.shots.order_by("order"), rendered.shots.order_by("order"), strict=True)
     for new, old in pairs:
-        assert (new.prompt, new.narration, new.camera, new.transition) == (old.prompt, old.narration, old.camera,
-                                                                           old.transition)  # fmt: skip
+        assert (new.prompt, new.narration, new.camera, new.transition) == (
+            old.prompt,
+            old.narration,
+            old.camera,
+            old.transition,
+        )
         assert (new.image_hash, new.speech_hash) == (old.image_hash, old.speech_hash)
     assert copy.render_hash == rendered.render_hash and copy.status == "rendered"
 
@@ -131,8 +151,11 @@ def test_a_bad_bundle_is_refused_and_changes_nothing(api: APIClient) -> None:
     )
     forged = io.BytesIO()
     with zipfile.ZipFile(forged, "w") as archive:
-        archive.writestr("project.json", '{"format": "storyvideo-bundle", "version": 1, "project": {"story": "x"},'
-                                         '"shots": [{"prompt": "p", "image": "../../etc/passwd"}]}')  # fmt: skip
+        archive.writestr(
+            "project.json",
+            '{"format": "storyvideo-bundle", "version": 1, "project": {"story": "x"},'
+            '"shots": [{"prompt": "p", "image": "../../etc/passwd"}]}',
+        )
     forged.seek(0)
     response = api.post("/api/v1/projects/import", {"bundle": forged}, format="multipart")
     assert response.status_code == 400 and "bundle" in response.json()["error"]["fields"]
@@ -145,8 +168,9 @@ def test_music_upload_is_checked_stored_by_hash_and_recomposes(
     bad = api.put(f"/api/v1/projects/{rendered.id}/music", {"file": io.BytesIO(b"hello")}, format="multipart")
     assert bad.status_code == 400 and "file" in bad.json()["error"]["fields"]
     music = tmp_path / "my song.mp3"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=3", str(music)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=3", str(music)], check=True
+    )
     with open(music, "rb") as handle:
         response = api.put(f"/api/v1/projects/{rendered.id}/music", {"file": handle}, format="multipart")
     assert response.status_code == 200, response.content
@@ -160,14 +184,16 @@ def test_deleting_a_project_keeps_the_files_another_project_shares(api: APIClien
     """Media are stored under their content hash, so an imported copy shares the original's
     files: deleting the original must leave the copy whole."""
     data = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content)
-    copy = Project.objects.get(pk=api.post("/api/v1/projects/import", {"bundle": io.BytesIO(data)},
-                                           format="multipart").json()["id"])  # fmt: skip
+    copy = Project.objects.get(
+        pk=api.post("/api/v1/projects/import", {"bundle": io.BytesIO(data)}, format="multipart").json()["id"]
+    )
     assert copy.render_video.name == rendered.render_video.name
     assert api.delete(f"/api/v1/projects/{rendered.id}").status_code == 204
     copy.refresh_from_db()
     assert Path(copy.render_video.path).is_file()
-    assert all(Path(shot.image_file.path).is_file() and Path(shot.speech_file.path).is_file()
-               for shot in copy.shots.all())  # fmt: skip
+    assert all(
+        Path(shot.image_file.path).is_file() and Path(shot.speech_file.path).is_file() for shot in copy.shots.all()
+    )
     assert api.delete(f"/api/v1/projects/{copy.id}").status_code == 204
     assert not Path(copy.render_video.path).exists(), "the last user of a file removes it"
 
@@ -204,8 +230,17 @@ def test_a_render_superseded_while_it_ran_leaves_no_file_behind(
 
 def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIClient, rendered: Project) -> None:
     """The bundle names fields as the API does (one serializer), so a new field cannot be left out."""
-    changed = {"title": "Moon", "style": "ink", "aspectRatio": "9:16", "resolution": "480p", "shotCount": 3,
-               "voice": "espeak:en-us", "autoRender": False, "animate": True, "burnSubtitles": False}  # fmt: skip
+    changed = {
+        "title": "Moon",
+        "style": "ink",
+        "aspectRatio": "9:16",
+        "resolution": "480p",
+        "shotCount": 3,
+        "voice": "espeak:en-us",
+        "autoRender": False,
+        "animate": True,
+        "burnSubtitles": False,
+    }
     assert set(changed) | {"story"} == set(ProjectUpdateSerializer().fields)
     assert api.patch(f"/api/v1/projects/{rendered.id}", changed, format="json").status_code == 200
     shot = rendered.shots.order_by("order").first()

@@ -68,12 +68,22 @@ def hub() -> Iterator[tuple[str, list[str]]]:
 def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, list[str]], tmp_path: Path) -> None:
     endpoint, seen = hub
     env = {key: value for key, value in os.environ.items() if key != "HF_HUB_OFFLINE"}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf"), MODELS_DIR=str(tmp_path / "models"),
-               STORYVIDEO_VAR_DIR=str(tmp_path / "var"))  # fmt: skip
+    env.update(
+        HF_ENDPOINT=endpoint,
+        HF_HOME=str(tmp_path / "hf"),
+        MODELS_DIR=str(tmp_path / "models"),
+        STORYVIDEO_VAR_DIR=str(tmp_path / "var"),
+    )
 
     def fetch(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "manage.py", "fetch_models", *args], env=env, capture_output=True,
-                              text=True, timeout=120, check=False)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "manage.py", "fetch_models", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     fetched = fetch(f"piper:{VOICE}")
     assert fetched.returncode == 0, fetched.stderr
@@ -81,8 +91,13 @@ def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, l
     assert any(line.startswith("GET ") and line.endswith(".onnx") for line in seen)
     assert f"piper:{VOICE}: on disk" in fetch("--check", f"piper:{VOICE}").stdout
 
-    result = engines.speech(f"piper:{VOICE}", "The lamp is lit.", language="en", path=tmp_path / "a.wav",
-                            runtime=Runtime(models_dir=tmp_path / "models"))  # fmt: skip
+    result = engines.speech(
+        f"piper:{VOICE}",
+        "The lamp is lit.",
+        language="en",
+        path=tmp_path / "a.wav",
+        runtime=Runtime(models_dir=tmp_path / "models"),
+    )
     assert (result.backend, result.model, result.note) == ("piper", VOICE, "")
     assert result.duration > 0.5
 

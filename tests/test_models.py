@@ -62,10 +62,19 @@ def test_keyframes_have_the_frame_size_and_depend_only_on_prompt_and_seed(
     steps: list[str] = []
 
     def paint(seeds: list[int], name: str) -> list[str]:
-        requests = [KeyframeRequest("a lighthouse at night", seed, tmp_path / f"{name}-{i}.png")
-                    for i, seed in enumerate(seeds)]  # fmt: skip
-        results = engines.keyframes(spec, requests, width=640, height=360, style="ink", runtime=runtime, steps=2,
-                                    progress=lambda f, m: steps.append(m))  # fmt: skip
+        requests = [
+            KeyframeRequest("a lighthouse at night", seed, tmp_path / f"{name}-{i}.png") for i, seed in enumerate(seeds)
+        ]
+        results = engines.keyframes(
+            spec,
+            requests,
+            width=640,
+            height=360,
+            style="ink",
+            runtime=runtime,
+            steps=2,
+            progress=lambda f, m: steps.append(m),
+        )
         assert all(r.backend == "diffusers" and not r.note for r in results)
         return [r.path for r in results]
 
@@ -103,9 +112,13 @@ def test_a_keyframe_model_that_is_not_here_falls_back_to_the_draft_card_and_says
     runtime: Runtime, tmp_path: Path
 ) -> None:
     [result] = engines.keyframes(
-        "diffusers:stabilityai/sd-turbo", [KeyframeRequest("a ship", 1, tmp_path / "k.png")],
-        width=320, height=180, style="storybook", runtime=runtime,
-    )  # fmt: skip
+        "diffusers:stabilityai/sd-turbo",
+        [KeyframeRequest("a ship", 1, tmp_path / "k.png")],
+        width=320,
+        height=180,
+        style="storybook",
+        runtime=runtime,
+    )
     assert result.backend == "draft"
     assert "stabilityai/sd-turbo" in result.note and "fetch_models" in result.note
     assert Image.open(result.path).size == (320, 180)
@@ -115,8 +128,9 @@ def test_a_keyframe_model_that_is_not_here_falls_back_to_the_draft_card_and_says
 def test_motion_animates_a_keyframe_into_a_clip(tiny: dict[str, Path], runtime: Runtime, tmp_path: Path) -> None:
     still = tmp_path / "still.png"
     Image.new("RGB", (640, 360), "#3060a0").save(still)
-    clip, note = engines.motion(f"diffusers:{tiny['svd']}", still, path=tmp_path / "m.mp4", seed=3, runtime=runtime,
-                                frames=6, steps=2)  # fmt: skip
+    clip, note = engines.motion(
+        f"diffusers:{tiny['svd']}", still, path=tmp_path / "m.mp4", seed=3, runtime=runtime, frames=6, steps=2
+    )
     assert clip is not None and note == ""
     info = probe(Path(clip.path))
     assert info.video_streams == 1 and info.audio_streams == 0
@@ -125,8 +139,13 @@ def test_motion_animates_a_keyframe_into_a_clip(tiny: dict[str, Path], runtime: 
 
 
 def test_the_camera_move_stands_in_for_a_missing_motion_model_and_says_so(runtime: Runtime, tmp_path: Path) -> None:
-    clip, note = engines.motion("diffusers:stabilityai/stable-video-diffusion-img2vid", tmp_path / "x.png",
-                                path=tmp_path / "m.mp4", seed=1, runtime=runtime)  # fmt: skip
+    clip, note = engines.motion(
+        "diffusers:stabilityai/stable-video-diffusion-img2vid",
+        tmp_path / "x.png",
+        path=tmp_path / "m.mp4",
+        seed=1,
+        runtime=runtime,
+    )
     assert clip is None
     assert note.startswith("kenburns ran instead of diffusers:stabilityai/stable-video-diffusion-img2vid")
 
@@ -137,9 +156,17 @@ def test_a_random_chat_model_gives_no_json_so_the_draft_covers_every_sentence_an
 ) -> None:
     story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
     seen: list[str] = []
-    board = transformers_storyboard(story, model=str(tiny["qwen"]), runtime=runtime, shot_count=4, language="en",
-                                    style="ink", max_new_tokens=64, constrained=False,
-                                    progress=lambda f, m: seen.append(m))  # fmt: skip
+    board = transformers_storyboard(
+        story,
+        model=str(tiny["qwen"]),
+        runtime=runtime,
+        shot_count=4,
+        language="en",
+        style="ink",
+        max_new_tokens=64,
+        constrained=False,
+        progress=lambda f, m: seen.append(m),
+    )
     assert board.backend == "draft" and len(board.shots) == 4
     assert f"{tiny['qwen']} gave no usable storyboard in 2 attempts" in board.notes[-1]
     assert _covers(story, [shot.narration for shot in board.shots])
@@ -152,8 +179,17 @@ def test_constrained_decoding_makes_even_a_random_chat_model_write_a_storyboard_
     tiny: dict[str, Path], runtime: Runtime, stories_dir: str
 ) -> None:
     story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
-    board = transformers_storyboard(story, model=str(tiny["qwen"]), runtime=runtime, shot_count=3, language="en",
-                                    style="ink", max_new_tokens=1500, constrained=True, text_limit=40)  # fmt: skip
+    board = transformers_storyboard(
+        story,
+        model=str(tiny["qwen"]),
+        runtime=runtime,
+        shot_count=3,
+        language="en",
+        style="ink",
+        max_new_tokens=1500,
+        constrained=True,
+        text_limit=40,
+    )
     assert (board.backend, board.model) == ("transformers", str(tiny["qwen"]))
     assert 1 <= len(board.shots) <= 6
     assert all(shot.camera in CAMERA_MOVES and shot.transition in TRANSITIONS for shot in board.shots)
@@ -164,8 +200,9 @@ def test_constrained_decoding_makes_even_a_random_chat_model_write_a_storyboard_
 
 def test_a_chat_model_that_is_not_here_falls_back_to_the_splitter(runtime: Runtime, stories_dir: str) -> None:
     story = (Path(stories_dir) / "moon-rabbit.zh.txt").read_text(encoding="utf-8")
-    board = engines.storyboard("transformers:Qwen/Qwen2.5-0.5B-Instruct", story, shot_count=5, language="zh",
-                               style="ink", runtime=runtime)  # fmt: skip
+    board = engines.storyboard(
+        "transformers:Qwen/Qwen2.5-0.5B-Instruct", story, shot_count=5, language="zh", style="ink", runtime=runtime
+    )
     assert board.backend == "draft"
     assert board.notes[0].startswith("draft ran instead of transformers:Qwen/Qwen2.5-0.5B-Instruct")
     assert "".join(s.narration for s in board.shots) == "".join(split_sentences(story))
@@ -197,8 +234,9 @@ def test_a_vits_model_speaks_through_transformers(tiny: dict[str, Path], runtime
 
 
 def test_a_missing_piper_voice_falls_back_to_espeak_in_the_story_language(runtime: Runtime, tmp_path: Path) -> None:
-    result = engines.speech("piper:zh_CN-huayan-medium", "月亮上住着一只兔子。", language="zh", path=tmp_path / "z.wav",
-                            runtime=runtime)  # fmt: skip
+    result = engines.speech(
+        "piper:zh_CN-huayan-medium", "月亮上住着一只兔子。", language="zh", path=tmp_path / "z.wav", runtime=runtime
+    )
     assert (result.backend, result.model) == ("espeak", "cmn-latn-pinyin")
     assert "fetch_models" in result.note and result.duration > 0.5
 
@@ -230,10 +268,16 @@ def test_a_bad_spec_in_the_environment_stops_start_up(tmp_path: Path) -> None:
     import sys
 
     completed = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "storyvideo.settings", "IMAGE_MODEL": "dalle:3",
-             "STORYVIDEO_VAR_DIR": str(tmp_path)},
-    )  # fmt: skip
+        [sys.executable, "-c", "import django; django.setup()"],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "storyvideo.settings",
+            "IMAGE_MODEL": "dalle:3",
+            "STORYVIDEO_VAR_DIR": str(tmp_path),
+        },
+    )
     assert completed.returncode != 0
     assert "IMAGE_MODEL: 'dalle:3' is not a image back end" in completed.stderr
 
@@ -290,9 +334,11 @@ def test_a_projects_voice_is_a_spec_with_a_name_never_a_path_and_changing_it_spe
 
     project = ProjectFactory(owner=user)
     ShotFactory(project=project, narration="The keeper lit the lamp.")
-    for bad, says in [("piper:/etc/voice.onnx", "not a voice or model name"),
-                      ("transformers:../models/x", "not a voice or model name"),
-                      ("festival:kal", "is not a speech back end")]:  # fmt: skip
+    for bad, says in [
+        ("piper:/etc/voice.onnx", "not a voice or model name"),
+        ("transformers:../models/x", "not a voice or model name"),
+        ("festival:kal", "is not a speech back end"),
+    ]:
         answer = api.patch(f"/api/v1/projects/{project.id}", {"voice": bad}, format="json")
         assert answer.status_code == 400 and says in str(answer.json()["error"]["fields"]["voice"])
     answer = api.patch(f"/api/v1/projects/{project.id}", {"voice": "espeak:en-gb"}, format="json")
@@ -310,14 +356,16 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
     client.force_authenticate(user)
     story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
     env = {
-        "STORYBOARD_MODEL": f"transformers:{tiny['qwen']}", "IMAGE_MODEL": f"diffusers:{tiny['sd']}",
-        "MOTION_MODEL": f"diffusers:{tiny['svd']}", "MOTION_STEPS": "2", "MOTION_FRAMES": "4",
+        "STORYBOARD_MODEL": f"transformers:{tiny['qwen']}",
+        "IMAGE_MODEL": f"diffusers:{tiny['sd']}",
+        "MOTION_MODEL": f"diffusers:{tiny['svd']}",
+        "MOTION_STEPS": "2",
+        "MOTION_FRAMES": "4",
         "SPEECH_MODEL_EN": f"transformers:{tiny['vits']}",
         "DJANGO_SETTINGS_MODULE": "storyvideo.settings",  # the real handlers
-    }  # fmt: skip
+    }
     with workers(tmp_path, "inference", "media", **env):
-        created = client.post("/api/v1/projects", {"story": story, "shotCount": 2, "resolution": "480p"},
-                              format="json")  # fmt: skip
+        created = client.post("/api/v1/projects", {"story": story, "shotCount": 2, "resolution": "480p"}, format="json")
         assert created.status_code == 202
         pid = created.json()["project"]["id"]
         project = wait_for(lambda: settled(pid), timeout=240, what="the first render")
@@ -337,8 +385,9 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
         assert client.patch(f"/api/v1/projects/{pid}", {"animate": True}, format="json").status_code == 200
         project = wait_for(
             lambda: settled(pid) if Project.objects.get(pk=pid).render_hash != first else None,
-            timeout=240, what="the recompose with motion",
-        )  # fmt: skip
+            timeout=240,
+            what="the recompose with motion",
+        )
         assert project.status == "rendered"
         for shot in project.shots.all():
             assert shot.motion_source == f"diffusers:{tiny['svd']}"

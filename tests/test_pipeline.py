@@ -22,10 +22,19 @@ S = Task.Status
 
 def ffprobe(path: str) -> dict[str, Any]:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,width,height",
-         "-of", "json", path],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration:stream=codec_type,width,height",
+            "-of",
+            "json",
+            path,
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -45,9 +54,11 @@ def test_a_story_becomes_a_film_and_an_edit_redoes_only_what_it_touches(
     story = (Path(stories_dir) / "moon-rabbit.zh.txt").read_text(encoding="utf-8")
     with workers(tmp_path, "inference", "media") as started:
         created = client.post(
-            "/api/v1/projects", {"story": story, "shotCount": 3, "resolution": "480p"}, format="json",
+            "/api/v1/projects",
+            {"story": story, "shotCount": 3, "resolution": "480p"},
+            format="json",
             HTTP_X_REQUEST_ID="trace-moon-rabbit",
-        )  # fmt: skip
+        )
         assert created.status_code == 202
         pid = created.json()["project"]["id"]
         project = wait_for(lambda: settled(pid), timeout=180, what="the first render")
@@ -76,8 +87,9 @@ def test_a_story_becomes_a_film_and_an_edit_redoes_only_what_it_touches(
         assert edited.status_code == 200
         project = wait_for(
             lambda: settled(pid) if Project.objects.get(pk=pid).render_hash != project.render_hash else None,
-            timeout=120, what="the recompose",
-        )  # fmt: skip
+            timeout=120,
+            what="the recompose",
+        )
         new_tasks = project.tasks.exclude(id__in=first_tasks)
         assert sorted(new_tasks.values_list("kind", flat=True)) == ["compose", "speech"]
         assert all(task.status == S.FINISHED for task in new_tasks)

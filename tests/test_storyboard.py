@@ -59,8 +59,16 @@ def chat() -> Iterator[ChatServer]:
 
 
 def ask(chat: ChatServer, story: str = LIGHTHOUSE, **kwargs: Any) -> Any:
-    return openai_storyboard(story, base_url=chat.url, model="qwen2.5", shot_count=3, language="en",
-                             style="storybook", api_key="secret", **kwargs)  # fmt: skip
+    return openai_storyboard(
+        story,
+        base_url=chat.url,
+        model="qwen2.5",
+        shot_count=3,
+        language="en",
+        style="storybook",
+        api_key="secret",
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("name", ["lighthouse.en.txt", "moon-rabbit.zh.txt"])
@@ -79,13 +87,23 @@ def test_a_valid_answer_gives_exactly_those_shots(chat: ChatServer) -> None:
         "title": "The Keeper",
         "characters": [{"name": "Ada", "description": "an old keeper in a yellow coat"}],
         "shots": [
-            {"prompt": "a keeper lights a lamp", "narration": "The keeper lit the lamp.", "camera": "zoom_in",
-             "transition": "fade", "characters": ["Ada"]},
+            {
+                "prompt": "a keeper lights a lamp",
+                "narration": "The keeper lit the lamp.",
+                "camera": "zoom_in",
+                "transition": "fade",
+                "characters": ["Ada"],
+            },
             {"prompt": "a storm at sea", "narration": "The storm came.", "camera": "pan_left", "transition": "cut"},
-            {"prompt": "a cat by a boat", "narration": "The cat saved the boat.", "camera": "static",
-             "transition": "dissolve", "characters": ["Ada", "Nobody"]},
+            {
+                "prompt": "a cat by a boat",
+                "narration": "The cat saved the boat.",
+                "camera": "static",
+                "transition": "dissolve",
+                "characters": ["Ada", "Nobody"],
+            },
         ],
-    }  # fmt: skip
+    }
     chat.replies.append((200, json.dumps(answer)))
     board = ask(chat)
     assert (board.backend, board.model, board.title, board.notes) == ("openai", "qwen2.5", "The Keeper", [])
@@ -126,8 +144,14 @@ def test_an_answer_cut_off_by_the_token_budget_keeps_its_complete_shots(chat: Ch
 
 
 def test_narration_that_skips_sentences_is_re_cut_from_the_story(chat: ChatServer) -> None:
-    chat.replies.append((200, json.dumps({"shots": [{"prompt": "a lamp", "narration": "A lamp."},
-                                                    {"prompt": "a boat", "narration": "A boat."}]})))  # fmt: skip
+    chat.replies.append(
+        (
+            200,
+            json.dumps(
+                {"shots": [{"prompt": "a lamp", "narration": "A lamp."}, {"prompt": "a boat", "narration": "A boat."}]}
+            ),
+        )
+    )
     board = ask(chat)
     assert [s.prompt for s in board.shots] == ["a lamp", "a boat"]
     assert " ".join(s.narration for s in board.shots) == LIGHTHOUSE
@@ -164,10 +188,14 @@ def test_a_project_gets_its_shots_from_the_model_server(chat: ChatServer, tmp_pa
     from tests.factories import ProjectFactory
     from tests.workers import wait_for, workers
 
-    answer = {"title": "Keeper", "characters": [{"name": "Pip", "description": "a grey cat"}],
-              "shots": [{"prompt": "a lit lamp", "narration": "The keeper lit the lamp. The storm came.",
-                         "characters": ["Pip"]},
-                        {"prompt": "a cat and a boat", "narration": "The cat saved the boat."}]}  # fmt: skip
+    answer = {
+        "title": "Keeper",
+        "characters": [{"name": "Pip", "description": "a grey cat"}],
+        "shots": [
+            {"prompt": "a lit lamp", "narration": "The keeper lit the lamp. The storm came.", "characters": ["Pip"]},
+            {"prompt": "a cat and a boat", "narration": "The cat saved the boat."},
+        ],
+    }
     chat.replies.append((200, json.dumps(answer)))
     project = ProjectFactory(story=LIGHTHOUSE, shot_count=2)
     with workers(tmp_path, "inference", STORYBOARD_MODEL=f"openai:{chat.url}#qwen2.5"):

@@ -38,27 +38,54 @@ def build_text2image(folder: Path) -> Path:
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        block_out_channels=(8, 16), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, norm_num_groups=4, attention_head_dim=4,
-    )  # fmt: skip
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        norm_num_groups=4,
+        attention_head_dim=4,
+    )
     vae = AutoencoderKL(
-        block_out_channels=[8, 16], in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=4,
-        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
-    )  # fmt: skip
+        block_out_channels=[8, 16],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=4,
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+    )
     text_encoder = CLIPTextModel(
-        CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37, num_attention_heads=4,
-                       num_hidden_layers=2, pad_token_id=1, vocab_size=600, max_position_embeddings=77)
-    )  # fmt: skip
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=2,
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            pad_token_id=1,
+            vocab_size=600,
+            max_position_embeddings=77,
+        )
+    )
     clip_tokenizer(folder / "_tokenizer")
     tokenizer = CLIPTokenizer.from_pretrained(folder / "_tokenizer")
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", timestep_spacing="trailing", steps_offset=1
     )
     pipe = StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )  # fmt: skip
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(folder / "sd")
     return folder / "sd"
 
@@ -76,29 +103,57 @@ def build_image2video(folder: Path) -> Path:
 
     torch.manual_seed(0)
     unet = UNetSpatioTemporalConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=8, out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=8,
+        out_channels=4,
         down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
         up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-        cross_attention_dim=32, num_attention_heads=8, projection_class_embeddings_input_dim=96,
+        cross_attention_dim=32,
+        num_attention_heads=8,
+        projection_class_embeddings_input_dim=96,
         addition_time_embed_dim=32,
-    )  # fmt: skip
+    )
     scheduler = EulerDiscreteScheduler(
-        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, interpolation_type="linear",
-        num_train_timesteps=1000, prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002, steps_offset=1,
-        timestep_spacing="leading", timestep_type="continuous", use_karras_sigmas=True,
-    )  # fmt: skip
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        interpolation_type="linear",
+        num_train_timesteps=1000,
+        prediction_type="v_prediction",
+        sigma_max=700.0,
+        sigma_min=0.002,
+        steps_offset=1,
+        timestep_spacing="leading",
+        timestep_type="continuous",
+        use_karras_sigmas=True,
+    )
     vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4,
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
         down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
-    )  # fmt: skip
+    )
     image_encoder = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(hidden_size=32, projection_dim=32, num_hidden_layers=2, num_attention_heads=4, image_size=224,
-                         intermediate_size=37, patch_size=14)
-    )  # fmt: skip
+        CLIPVisionConfig(
+            hidden_size=32,
+            projection_dim=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=224,
+            intermediate_size=37,
+            patch_size=14,
+        )
+    )
     pipe = StableVideoDiffusionPipeline(
-        vae=vae, image_encoder=image_encoder, unet=unet, scheduler=scheduler,
+        vae=vae,
+        image_encoder=image_encoder,
+        unet=unet,
+        scheduler=scheduler,
         feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
-    )  # fmt: skip
+    )
     pipe.save_pretrained(folder / "svd")
     return folder / "svd"
 
@@ -114,20 +169,30 @@ def build_chat_model(folder: Path) -> Path:
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     corpus = [p.read_text(encoding="utf-8") for p in sorted(STORIES.glob("*.txt"))]
-    corpus += ['{"title": "", "characters": [{"name": "", "description": ""}], "shots": [{"prompt": "", '
-               '"narration": "", "camera": "zoom_in", "transition": "dissolve", "characters": []}]}']  # fmt: skip
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    corpus += [
+        '{"title": "", "characters": [{"name": "", "description": ""}], "shots": [{"prompt": "", '
+        '"narration": "", "camera": "zoom_in", "transition": "dissolve", "characters": []}]}'
+    ]
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     bpe.train_from_iterator(corpus, trainer)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHATML
     )
     torch.manual_seed(0)
     config = Qwen2Config(
-        vocab_size=bpe.get_vocab_size(), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=8192,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
-    )  # fmt: skip
+        vocab_size=bpe.get_vocab_size(),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=8192,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
     target = folder / "qwen"
     Qwen2ForCausalLM(config).save_pretrained(target)
     tokenizer.save_pretrained(target)
@@ -143,15 +208,34 @@ def build_tts(folder: Path) -> Path:
     target = folder / "vits"
     target.mkdir(parents=True, exist_ok=True)
     (target / "vocab.json").write_text(json.dumps({s: i for i, s in enumerate(symbols)}))
-    tokenizer = VitsTokenizer(str(target / "vocab.json"), pad_token="k", unk_token="_", add_blank=True,
-                              normalize=True, phonemize=False, is_uroman=False)  # fmt: skip
+    tokenizer = VitsTokenizer(
+        str(target / "vocab.json"),
+        pad_token="k",
+        unk_token="_",
+        add_blank=True,
+        normalize=True,
+        phonemize=False,
+        is_uroman=False,
+    )
     torch.manual_seed(0)
     config = VitsConfig(
-        vocab_size=len(symbols), hidden_size=16, num_hidden_layers=2, num_attention_heads=2, ffn_dim=64,
-        flow_size=16, spectrogram_bins=8, duration_predictor_num_flows=2, duration_predictor_filter_channels=16,
-        prior_encoder_num_flows=2, upsample_initial_channel=16, upsample_rates=[8, 2], upsample_kernel_sizes=[16, 4],
-        resblock_kernel_sizes=[3, 7], resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]], sampling_rate=16000,
-    )  # fmt: skip
+        vocab_size=len(symbols),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        ffn_dim=64,
+        flow_size=16,
+        spectrogram_bins=8,
+        duration_predictor_num_flows=2,
+        duration_predictor_filter_channels=16,
+        prior_encoder_num_flows=2,
+        upsample_initial_channel=16,
+        upsample_rates=[8, 2],
+        upsample_kernel_sizes=[16, 4],
+        resblock_kernel_sizes=[3, 7],
+        resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]],
+        sampling_rate=16000,
+    )
     VitsModel(config).save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target

@@ -46,9 +46,15 @@ class Command(BaseCommand):
         owner, _ = get_user_model().objects.get_or_create(username=options["user"])
         workers = [] if options["no_workers"] else [self._start(queue) for queue in ("inference", "media")]
         try:
-            project, _ = project_create(owner=owner, story=story, shot_count=options["shots"], style=options["style"],
-                                        aspect_ratio=options["aspect_ratio"], resolution=options["resolution"],
-                                        auto_render=True)  # fmt: skip
+            project, _ = project_create(
+                owner=owner,
+                story=story,
+                shot_count=options["shots"],
+                style=options["style"],
+                aspect_ratio=options["aspect_ratio"],
+                resolution=options["resolution"],
+                auto_render=True,
+            )
             self.stdout.write(f"Project {project.id}: {project.title!r} ({project.language})")
             project = self._wait(project, options["timeout"])
         finally:
@@ -59,8 +65,11 @@ class Command(BaseCommand):
 
     def _start(self, queue: str) -> subprocess.Popen[bytes]:
         log = open(settings.VAR_DIR / f"make_video-{queue}.log", "ab")  # noqa: SIM115 - the worker's log
-        return subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "worker", queue],
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker", queue],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def _wait(self, project: Project, timeout: float) -> Project:
         deadline = time.monotonic() + timeout
