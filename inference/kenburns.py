@@ -14,31 +14,6 @@ PAN_ZOOM = 1.15  # the zoom a pan holds, to have room to move
 OVERSAMPLE = 2
 
 
-def ease(t: float) -> float:
-    """Smoothstep: starts and ends at rest."""
-    t = min(1.0, max(0.0, t))
-    return t * t * (3 - 2 * t)
-
-
-def crop_box(camera: str, t: float, src: tuple[float, float]) -> tuple[float, float, float, float]:
-    """The source rectangle (x, y, w, h) shown at time ``t`` in 0..1: the same arithmetic as
-    :func:`zoompan_filter`'s expressions, for tests and for exporting the move."""
-    src_w, src_h = src
-    e = ease(t)
-    zoom = {"zoom_in": 1 + (ZOOM - 1) * e, "zoom_out": ZOOM - (ZOOM - 1) * e, "static": 1.0}.get(camera, PAN_ZOOM)
-    w, h = src_w / zoom, src_h / zoom
-    x, y = (src_w - w) / 2, (src_h - h) / 2
-    if camera == "pan_left":  # the view travels left: the crop moves from the right edge to the left
-        x = (src_w - w) * (1 - e)
-    elif camera == "pan_right":
-        x = (src_w - w) * e
-    elif camera == "pan_up":
-        y = (src_h - h) * (1 - e)
-    elif camera == "pan_down":
-        y = (src_h - h) * e
-    return x, y, w, h
-
-
 def zoompan_filter(camera: str, frames: int, width: int, height: int, fps: int) -> str:
     """Filters that turn one still into ``frames`` frames of the camera move at width x height."""
     last = max(1, frames - 1)

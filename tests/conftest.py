@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
+import tests.workers
 from tests.factories import UserFactory
 
 # Tests never download: the engines load tiny models built here, or fall back to their drafts.
@@ -21,6 +23,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if os.environ.get("CI") and report.skipped and item.get_closest_marker("gpu") is None:
         report.outcome = "failed"
         report.longrepr = f"Skipped in CI, which is not allowed: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _worker_mark(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tell tests.workers whether this test is marked as one that starts workers."""
+    tests.workers.marked_worker = request.node.get_closest_marker("worker") is not None
+    yield
+    tests.workers.marked_worker = False
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -53,6 +53,7 @@ def test_the_socket_refuses_anonymous_users_foreign_origins_and_other_users_proj
     assert connect(path, session_headers(owner))[0] is True
 
 
+@pytest.mark.worker
 def test_the_owner_receives_task_and_shot_updates_in_order(tmp_path: Path) -> None:
     owner = UserFactory()
     project = ProjectFactory(owner=owner)

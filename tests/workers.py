@@ -79,8 +79,15 @@ class WorkerProcess:
         self._handle.close()
 
 
+# Whether the running test is marked ``worker`` (set by conftest for each test): a test that
+# starts workers without the mark fails, so ``-m "not worker"`` really leaves them all out.
+marked_worker = False
+
+
 @contextmanager
 def workers(tmp_path: Path, *queues: str, **env: str) -> Iterator[list[WorkerProcess]]:
+    if not marked_worker:
+        raise AssertionError("This test starts RQ workers: mark it @pytest.mark.worker.")
     started = [WorkerProcess(queue, tmp_path / f"worker-{queue}-{i}.log", **env) for i, queue in enumerate(queues)]
     try:
         yield started
