@@ -226,6 +226,34 @@ def test_reorder_refuses_duplicates_and_a_stale_list(api: APIClient, user: Any) 
 
 
 @pytest.mark.django_db
+def test_rules_of_the_services_answer_with_the_status_they_stand_for(api: APIClient, user: Any) -> None:
+    """Services raise one application error; the API says 400 or 409 and what to do, and nothing changes."""
+    project = ProjectFactory(owner=user)
+    error = assert_error(api.post(f"/api/v1/projects/{project.id}/render"), 400)
+    assert "no shots yet" in error["message"]
+    assert not project.tasks.exists()
+    pending = Task.objects.create(kind=Task.Kind.IMAGE, project=project)
+    error = assert_error(api.post(f"/api/v1/tasks/{pending.id}/retry"), 409)
+    assert error["code"] == "conflict" and "failed or cancelled" in error["message"]
+    pending.refresh_from_db()
+    assert pending.status == Task.Status.PENDING and pending.attempt == 0
+    finished = Task.objects.create(kind=Task.Kind.IMAGE, project=project, status=Task.Status.FINISHED)
+    assert "nothing to cancel" in assert_error(api.post(f"/api/v1/tasks/{finished.id}/cancel"), 409)["message"]
+    assert (
+        "has no narration"
+        in assert_error(
+            api.post(
+                f"/api/v1/shots/{ShotFactory(project=project, narration='').id}/generate",
+                {"stage": "speech"},
+                format="json",
+            ),
+            400,
+            "stage",
+        )["fields"]["stage"]
+    )
+
+
+@pytest.mark.django_db
 def test_characters_are_created_listed_and_linked_to_shots(api: APIClient, user: Any) -> None:
     project = ProjectFactory(owner=user)
     shot = ShotFactory(project=project)
