@@ -5,9 +5,11 @@ as the real weights. Nothing here downloads anything."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-STORIES = Path(__file__).resolve().parents[2] / "shared" / "stories"
+# The sample stories (as tests/conftest.py finds them): the chat tokenizer is trained on them.
+STORIES = Path(os.environ.get("STORIES_DIR", Path(__file__).resolve().parents[2] / "shared" / "stories"))
 CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
