@@ -11,27 +11,30 @@ from inference.errors import WeightsMissingError
 from inference.image import KeyframeRequest
 from inference.models import Runtime
 from inference.motion import MotionResult
-from inference.registry import ImageJob, MotionJob, SpeechJob, StoryboardJob, draft_spec, parse_spec
+from inference.registry import ImageJob, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
 
 
 def _run(stage: str, spec_text: str, language: str, job: Any, runtime: Runtime, progress: Progress) -> tuple[Any, str]:
     """The spec's back end's answer, or the draft back end's and the reason when the spec's
     cannot run here."""
+
+    def run(spec: Spec) -> Any:
+        return spec.impl.run(spec.model, job, runtime=runtime, progress=progress)
+
     spec = parse_spec(stage, spec_text)
     fallback = draft_spec(stage, language)
-    if spec.backend != fallback.backend:
-        problem = spec.impl.check()
-        if problem is None:
-            try:
-                return spec.impl.run(spec.model, job, runtime=runtime, progress=progress), ""
-            except WeightsMissingError as exc:
-                problem = str(exc)
-        else:
-            problem = f"{problem}: pip install -r requirements.txt"
-        note = f"{fallback} ran instead of {spec} — {problem}"
-        return fallback.impl.run(fallback.model, job, runtime=runtime, progress=progress), note
-    return spec.impl.run(spec.model, job, runtime=runtime, progress=progress), ""
+    if spec.backend == fallback.backend:
+        return run(spec), ""
+    problem = spec.impl.check()
+    if problem is None:
+        try:
+            return run(spec), ""
+        except WeightsMissingError as exc:
+            problem = str(exc)
+    else:
+        problem = f"{problem}: pip install -r requirements.txt"
+    return run(fallback), f"{fallback} ran instead of {spec} — {problem}"
 
 
 def storyboard(

@@ -210,7 +210,6 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
                 if path is not None:
                     getattr(project, field).name = store(path, folder="renders")[0]
             project.status = Project.Status.RENDERED
-
             project.rendered_at = timezone.now()
         project.save()
     return project
