@@ -5,14 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WEB_WORKERS ?= 2
 SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk ffmpeg chromium
+RUN_DIR ?= $(or $(STORYVIDEO_VAR_DIR),$(CURDIR)/var)/run
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help setup sysdeps run demo worker test lint typecheck fmt bench clean
 
 help:
 	@echo "make demo   set up, then turn a story (STORY=path) into a film through the queue"
-	@echo "make run    set up, migrate, start the web server and one worker per queue"
+	@echo "make run    set up, migrate, start the web server and one worker per queue (supervised)"
 	@echo "make test   set up, then lint, type checks and the whole test suite"
 	@echo "make bench  benchmarks (bench/README.md)"
 
@@ -36,10 +38,9 @@ run: setup
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py ensure_admin
 	@echo "StoryVideo on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/v1/docs)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py worker inference & \
-	$(BIN)/python manage.py worker media & \
-	$(BIN)/daphne -b $(HOST) -p $(PORT) storyvideo.asgi:application
+	@mkdir -p $(RUN_DIR)
+	ROOT=$(CURDIR) BIN=$(CURDIR)/$(BIN) RUN_DIR=$(RUN_DIR) HOST=$(HOST) PORT=$(PORT) WEB_WORKERS=$(WEB_WORKERS) \
+	  exec $(BIN)/supervisord -c deploy/supervisord.conf
 
 STORY ?= ../shared/stories/lighthouse.en.txt
 demo: setup
@@ -71,6 +72,7 @@ bench: setup
 	$(BIN)/python bench/compose.py
 	$(BIN)/python bench/editor.py
 	$(BIN)/python bench/models.py --out bench/out/models.json
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var

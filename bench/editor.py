@@ -41,17 +41,9 @@ from inference.image import draft_card  # noqa: E402
 from projects.models import Project  # noqa: E402
 from shots.models import Shot  # noqa: E402
 from storyvideo.storage import store  # noqa: E402
+from tests.browser import ARGS, CHROMIUM  # noqa: E402
 
 SHOTS = 60
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def make_project() -> Project:
@@ -117,7 +109,7 @@ def main() -> None:
     }
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             login = browser.new_context()
             page = login.new_page()
             page.goto(f"{base}/accounts/login/")

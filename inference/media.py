@@ -30,6 +30,9 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+DISK_FULL = "The disk is full (no space left to write the output); free some space: it is tried again."
+
+
 def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = None) -> None:
     completed = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
@@ -40,6 +43,8 @@ def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = Non
     )
     if completed.returncode != 0:
         tail = completed.stderr.decode("utf-8", "replace").strip()[-600:]
+        if "No space left on device" in tail:
+            raise EngineError(DISK_FULL, permanent=False)
         raise EngineError(f"ffmpeg failed: {tail}", permanent=True)
 
 
@@ -50,20 +55,49 @@ class Probe:
     audio_streams: int
     width: int
     height: int
+    format_name: str = ""
 
 
-def probe(path: Path) -> Probe:
-    """Streams, size and duration of a media file, read by Debian's ffprobe."""
+# Containers a person's or a bundle's media may come in. Never playlists or concat lists, whose
+# demuxers open further files or URLs named inside them.
+AUDIO_FORMATS = "wav,mp3,mov,mp4,m4a,ogg,flac,aac,matroska,webm"
+VIDEO_FORMATS = "mov,mp4,m4a,matroska,webm"
+
+
+def audio_suffix(format_name: str) -> str:
+    """The file extension for audio ffprobe read as ``format_name``."""
+    names = set(format_name.split(","))
+    for names_of, suffix in (
+        ({"wav"}, ".wav"),
+        ({"mp3"}, ".mp3"),
+        ({"ogg"}, ".ogg"),
+        ({"flac"}, ".flac"),
+        ({"aac"}, ".aac"),
+        ({"mp4", "m4a", "mov"}, ".m4a"),
+    ):
+        if names & names_of:
+            return suffix
+    return ".mka"
+
+
+def probe(path: Path, *, formats: str | None = None) -> Probe:
+    """Streams, size and duration of a media file, read by Debian's ffprobe. ``formats``:
+    the only demuxers it may be read with (ffmpeg's names, comma-separated); reading is
+    confined to the file itself."""
     executable = shutil.which("ffprobe")
     if executable is None:
         raise EngineError("ffprobe is not installed: apt-get install ffmpeg.", permanent=True)
+    allowed = ["-format_whitelist", formats] if formats else []
     completed = subprocess.run(
         [
             executable,
             "-v",
             "error",
+            "-protocol_whitelist",
+            "file",
+            *allowed,
             "-show_entries",
-            "format=duration:stream=codec_type,width,height",
+            "format=duration,format_name:stream=codec_type,width,height",
             "-of",
             "json",
             str(path),
@@ -83,4 +117,5 @@ def probe(path: Path) -> Probe:
         audio_streams=sum(1 for s in streams if s.get("codec_type") == "audio"),
         width=int(video[0].get("width", 0)) if video else 0,
         height=int(video[0].get("height", 0)) if video else 0,
+        format_name=str(data.get("format", {}).get("format_name") or ""),
     )

@@ -4,8 +4,11 @@ cache that keeps them loaded between tasks. Heavy libraries are imported only in
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,17 +111,27 @@ def weights_source(model: str, models_dir: Path) -> str:
 
 class ModelCache:
     """Loaded models of this worker process, keyed by (back end, model, device, dtype). A model is
-    loaded once; concurrent first uses wait for the one load."""
+    loaded once; concurrent first uses wait for the one load. At most ``limit`` stay loaded: past
+    it the least recently used is released (and its GPU memory with it)."""
 
-    def __init__(self) -> None:
-        self._items: dict[tuple[str, str, str, str], Any] = {}
+    def __init__(self, limit: int = 6) -> None:
+        self.limit = limit
+        self._items: OrderedDict[tuple[str, str, str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str, str, str], load: Callable[[], T]) -> T:
         with self._lock:
-            if key not in self._items:
+            if key in self._items:
+                self._items.move_to_end(key)
+            else:
                 quiet_loading()
                 self._items[key] = load()
+                released = 0
+                while len(self._items) > max(1, self.limit):
+                    self._items.popitem(last=False)
+                    released += 1
+                if released:
+                    _release_memory()
             return self._items[key]  # type: ignore[no-any-return,unused-ignore]
 
     def loaded(self) -> list[tuple[str, str, str, str]]:
@@ -128,6 +141,13 @@ class ModelCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def _release_memory() -> None:
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 CACHE = ModelCache()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import wave
@@ -113,6 +114,16 @@ def _sentences(text: str) -> list[str]:
     if not pieces:
         raise EngineError("There is no narration to speak.", permanent=True)
     return pieces
+
+
+@functools.cache
+def espeak_voices() -> tuple[str, ...]:
+    """The voices (languages) espeak-ng has here; none when it is not installed."""
+    executable = shutil.which("espeak-ng")
+    if executable is None:
+        return ()
+    listed = subprocess.run([executable, "--voices"], capture_output=True, text=True, timeout=30, check=False).stdout
+    return tuple(sorted({line.split()[1] for line in listed.splitlines()[1:] if len(line.split()) > 1}))
 
 
 def piper_voice_files(voice: str, models_dir: Path) -> Path | None:

@@ -9,7 +9,7 @@ from typing import Any
 from inference.errors import EngineError
 from inference.models import Runtime
 from inference.styles import CAMERA_MOVES, TRANSITIONS
-from inference.text import split_sentences
+from inference.text import clean_text, split_sentences
 from inference.types import CharacterPlan, Progress, ShotPlan, Storyboard, no_progress
 
 _MOVES = [move for move in CAMERA_MOVES if move != "static"]
@@ -171,7 +171,7 @@ def _close_truncated(text: str) -> object | None:
 
 
 def _text(value: object, limit: int) -> str:
-    return " ".join(value.split())[:limit] if isinstance(value, str) else ""
+    return clean_text(value, multiline=False)[:limit] if isinstance(value, str) else ""
 
 
 def _covers(story: str, narrations: list[str]) -> bool:

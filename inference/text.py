@@ -11,6 +11,20 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _SENTENCE_END = re.compile(r"([。！？!?；;…]+[”’」』）)\"']*|\.(?=\s|$)[”’\"')]*)")
 
 
+# Characters no story, title or prompt needs, and that break what is made from them (subtitles,
+# timelines, PostgreSQL text): C0/C1 controls other than tab and newline, and lone surrogates.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAK = re.compile("\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def clean_text(text: str, *, multiline: bool = True) -> str:
+    """Text as people paste it (from PDFs, Word) or a model writes it, safe to store and render:
+    every kind of line break becomes ``\n`` (or, with ``multiline=False``, all whitespace one
+    space), and other control characters are removed."""
+    text = _CONTROL.sub("", _LINE_BREAK.sub("\n", text))
+    return text if multiline else " ".join(text.split())
+
+
 def detect_language(text: str) -> str:
     """``zh`` when Chinese characters outnumber Latin words, else ``en``."""
     cjk = len(_CJK.findall(text))

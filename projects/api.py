@@ -3,12 +3,14 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from django.http import FileResponse
+from django.core.cache import cache
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,14 +27,21 @@ from projects.serializers import (
     ProjectSerializer,
     ProjectUpdateSerializer,
     StoryboardSerializer,
+    WebhookAnswerSerializer,
+    WebhookSerializer,
 )
-from storyvideo.api import Pagination
+from projects.throttles import NEW_PROJECT_THROTTLES
+from projects.webhooks import webhook_set
+from storyvideo.api import Pagination, paginated
 from tasks.selectors import task_list_latest
 from tasks.serializers import TaskSerializer
+from tasks.throttles import GENERATION_THROTTLES
 
 
 class ProjectListApi(APIView):
-    @extend_schema(responses=ProjectSerializer(many=True), operation_id="projects_list")
+    throttle_classes = NEW_PROJECT_THROTTLES
+
+    @extend_schema(responses=paginated(ProjectSerializer, "ProjectPage"), operation_id="projects_list")
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(selectors.project_list(user=request.user), request, view=self)
@@ -53,6 +62,8 @@ def project_create_response(request: Request) -> Response:
 
 
 class ProjectDetailApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request, project_id: str) -> Response:
         return Response(ProjectSerializer(selectors.project_get(user=request.user, project_id=project_id)).data)
@@ -72,10 +83,31 @@ class ProjectDetailApi(APIView):
 
 
 class StoryboardApi(APIView):
-    @extend_schema(responses=StoryboardSerializer)
-    def get(self, request: Request, project_id: str) -> Response:
-        """The project, its characters and its ordered shots, with the latest tasks, in one read."""
-        return Response(storyboard_body(request, project_id))
+    @extend_schema(
+        responses={200: StoryboardSerializer, 304: OpenApiResponse(description="Unchanged since the ETag sent.")},
+        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False)],
+    )
+    def get(self, request: Request, project_id: str) -> HttpResponse:
+        """The project, its characters and its ordered shots, with the latest tasks, in one read.
+        Send the ETag of the last read as ``If-None-Match``: unchanged, it answers 304 at once."""
+        version = selectors.storyboard_version(user=request.user, project_id=project_id)
+        etag = f'"{version}"'
+        response: HttpResponse
+        if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+            response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
+        else:
+            # The body of a version is made once: every read of it after that (the editor's
+            # re-reads, other tabs) is the stored bytes. The version names the project and
+            # everything the body shows, so a stored body is never another's or out of date.
+            key = f"storyboard:{version}"
+            body = cache.get(key)
+            if body is None:
+                body = JSONRenderer().render(storyboard_body(request, project_id))
+                cache.set(key, body, timeout=3600)
+            response = HttpResponse(body, content_type="application/json")
+        response["ETag"] = etag
+        response["Cache-Control"] = "private, no-cache"
+        return response
 
 
 def storyboard_body(request: Request, project_id: str) -> dict[str, Any]:
@@ -91,6 +123,8 @@ def storyboard_body(request: Request, project_id: str) -> dict[str, Any]:
 
 
 class CharacterListApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(responses=CharacterSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
         project = selectors.project_storyboard(user=request.user, project_id=project_id)
@@ -106,6 +140,8 @@ class CharacterListApi(APIView):
 
 
 class CharacterDetailApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(responses=CharacterSerializer)
     def get(self, request: Request, character_id: str) -> Response:
         return Response(CharacterSerializer(selectors.character_get(user=request.user, character_id=character_id)).data)
@@ -124,7 +160,25 @@ class CharacterDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ProjectWebhookApi(APIView):
+    @extend_schema(request=WebhookSerializer, responses={200: WebhookAnswerSerializer})
+    def put(self, request: Request, project_id: str) -> Response:
+        """Call this URL when a render finishes or fails; a new signing secret comes with it."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        serializer = WebhookSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = webhook_set(project=project, url=serializer.validated_data["url"])
+        return Response({"url": project.webhook_url, "secret": project.webhook_secret})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, project_id: str) -> Response:
+        webhook_set(project=selectors.project_get(user=request.user, project_id=project_id), url="")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ProjectRenderApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(request=None, responses={202: TaskSerializer})
     def post(self, request: Request, project_id: str) -> Response:
         """Compose the film; the task waits for any shot media still being generated."""
@@ -164,11 +218,16 @@ class ProjectExportApi(APIView):
 
 
 class ProjectImportApi(APIView):
+    throttle_classes = NEW_PROJECT_THROTTLES
     parser_classes = [MultiPartParser]
 
     @extend_schema(
         request={
-            "multipart/form-data": {"type": "object", "properties": {"bundle": {"type": "string", "format": "binary"}}}
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"bundle": {"type": "string", "format": "binary"}},
+                "required": ["bundle"],
+            }
         },
         responses={201: ProjectSerializer},
     )
@@ -182,11 +241,16 @@ class ProjectImportApi(APIView):
 
 
 class ProjectMusicApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
     parser_classes = [MultiPartParser]
 
     @extend_schema(
         request={
-            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
         },
         responses={200: ProjectSerializer},
     )

@@ -10,21 +10,22 @@ import zipfile
 from pathlib import Path
 from typing import IO, Any
 
+import opentimelineio as otio
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
-from rest_framework import serializers
 
 from inference.errors import EngineError
-from inference.media import probe
+from inference.media import VIDEO_FORMATS, probe
 from inference.speech import wav_info
 from projects.models import Character, Project
 from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
 from shots.models import Shot
 from shots.serializers import ShotWriteSerializer
 from shots.services import new_seed
+from storyvideo.api import TextField
 from storyvideo.errors import ApplicationError
 from storyvideo.storage import atomic_with_files, local_path, store
 
@@ -35,7 +36,7 @@ _MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/[A-Za-z0-9_.-]{1,1
 class ShotBundleSerializer(ShotWriteSerializer):
     """A shot as the bundle carries it: the fields a client may set, its characters by name beside."""
 
-    prompt = serializers.CharField(max_length=2000, trim_whitespace=True)
+    prompt = TextField(max_length=2000)
     characterIds = None  # type: ignore[assignment]  # DRF: None removes an inherited field
 
 
@@ -109,11 +110,22 @@ def bundle_write(*, project: Project, path: Path) -> Path:
     return path
 
 
-def _read_member(archive: zipfile.ZipFile, name: str | None, folder: Path) -> Path | None:
+# What each member a bundle names may be: checked by decoding and stored under the extension
+# its kind gives, whatever the member was called, so a stored file is only ever what it says.
+_SRT_CUE = re.compile(r"^\d+\n\d\d:\d\d:\d\d[,.]\d{3} --> \d\d:\d\d:\d\d[,.]\d{3}(?:\n|$)")
+_MAX_TEXT_BYTES = 8 * 1024**2
+_MAX_IMAGE_BYTES = 40 * 1024**2
+_MAX_IMAGE_PIXELS = 4096 * 4096
+_MAX_AUDIO_BYTES = 200 * 1024**2
+
+
+def _read_member(archive: zipfile.ZipFile, name: Any, folder: Path, *, limit: int) -> Path | None:
     if not name:
         return None
     if not isinstance(name, str) or not _MEMBER.match(name) or name not in archive.namelist():
         raise ApplicationError(f"The bundle names a file it does not hold: {str(name)[:100]!r}.", field="bundle")
+    if archive.getinfo(name).file_size > limit:
+        raise ApplicationError(f"{name} is larger than a StoryVideo bundle's {name} could be.", field="bundle")
     target = folder / name.replace("/", "__")
     with archive.open(name) as source, open(target, "wb") as sink:
         while block := source.read(1 << 20):
@@ -121,19 +133,84 @@ def _read_member(archive: zipfile.ZipFile, name: str | None, folder: Path) -> Pa
     return target
 
 
-def _check_image(path: Path) -> None:
+def _as(path: Path, suffix: str) -> Path:
+    return path.rename(path.with_name(f"{path.stem}{suffix}"))
+
+
+def _image(path: Path, formats: set[str]) -> Path:
+    """A keyframe or poster: an image Pillow decodes, of a modest size, stored as its format."""
     try:
         with Image.open(path) as image:
+            if image.format not in formats or image.width * image.height > _MAX_IMAGE_PIXELS:
+                raise ValueError
             image.verify()
+            suffix = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}[image.format]
     except Exception:
-        raise ApplicationError(f"{path.name.replace('__', '/')} is not a readable image.", field="bundle") from None
+        what = " or ".join(sorted(formats))
+        raise ApplicationError(f"{_shown(path)} is not a readable {what} image.", field="bundle") from None
+    return _as(path, suffix)
 
 
-def _check_audio(path: Path) -> float:
+def _speech(path: Path) -> tuple[Path, float]:
     try:
-        return wav_info(path)[0]
-    except EngineError as exc:
-        raise ApplicationError(str(exc), field="bundle") from None
+        duration = wav_info(path)[0]
+    except EngineError:
+        raise ApplicationError(f"{_shown(path)} is not a readable WAV file.", field="bundle") from None
+    return _as(path, ".wav"), duration
+
+
+def _film(path: Path) -> tuple[Path, float]:
+    try:
+        found = probe(path, formats=VIDEO_FORMATS)
+    except EngineError:
+        raise ApplicationError(f"{_shown(path)} is not a readable MP4 film.", field="bundle") from None
+    if not found.video_streams or found.duration <= 0:
+        raise ApplicationError("The bundle's film has no picture.", field="bundle")
+    return _as(path, ".mp4"), found.duration
+
+
+def _text(path: Path, kind: str) -> Path:
+    """Subtitles (SRT, WebVTT) or an OpenTimelineIO timeline, parsed before it is kept."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+        if "\x00" in text:
+            raise ValueError
+        if kind == "srt":
+            blocks = [b for b in text.strip().split("\n\n") if b.strip()]
+            if not all(_SRT_CUE.match(block.strip()) for block in blocks):
+                raise ValueError
+        elif kind == "vtt":
+            if not (text.startswith("WEBVTT") and text[6:7] in ("", "\n", " ", "\t")):
+                raise ValueError
+        elif not isinstance(otio.adapters.read_from_string(text, "otio_json"), otio.schema.Timeline):
+            raise ValueError
+    except Exception:
+        names = {"srt": "SRT subtitles", "vtt": "WebVTT subtitles", "otio": "OpenTimelineIO timeline"}
+        raise ApplicationError(f"{_shown(path)} is not a readable {names[kind]} file.", field="bundle") from None
+    return _as(path, f".{kind}")
+
+
+def _shown(path: Path) -> str:
+    return path.name.replace("__", "/")
+
+
+def _manifest(body: Any) -> dict[str, Any]:
+    """project.json's shape, checked before anything in it is used."""
+    if not isinstance(body, dict) or body.get("format") != FORMAT or body.get("version") != 1:
+        raise ApplicationError("project.json is not a StoryVideo bundle of version 1.", field="bundle")
+    shapes = {"project": dict, "characters": list, "shots": list, "render": dict}
+    for key, kind in shapes.items():
+        body.setdefault(key, kind())
+        if not isinstance(body[key], kind):
+            raise ApplicationError(f"project.json: {key!r} must be a JSON {kind.__name__}.", field="bundle")
+    for key in ("characters", "shots"):
+        if not all(isinstance(item, dict) for item in body[key]):
+            raise ApplicationError(f"project.json: every item of {key!r} must be an object.", field="bundle")
+    for shot in body["shots"]:
+        names = shot.get("characters") or []
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ApplicationError("project.json: a shot's 'characters' must be a list of names.", field="bundle")
+    return body
 
 
 def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
@@ -150,26 +227,24 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
         ):
             raise ApplicationError("The bundle is too large to import.", field="bundle")
         try:
-            body = json.loads(archive.read("project.json"))
-        except (KeyError, ValueError):
+            body = _manifest(json.loads(archive.read("project.json")))
+        except (KeyError, ValueError, RecursionError):
             raise ApplicationError("The bundle has no readable project.json.", field="bundle") from None
-        if not isinstance(body, dict) or body.get("format") != FORMAT or body.get("version") != 1:
-            raise ApplicationError("project.json is not a StoryVideo bundle of version 1.", field="bundle")
-        project_data = ProjectCreateSerializer(data=body.get("project") or {})
+        project_data = ProjectCreateSerializer(data=body["project"])
         project_data.is_valid(raise_exception=True)
         folder = Path(tmp)
         project = Project.objects.create(owner=owner, status=Project.Status.READY, **project_data.validated_data)
         if not project.title:
             project.title = project.story[:40]
         characters = {}
-        for item in body.get("characters") or []:
+        for item in body["characters"]:
             character = CharacterCreateSerializer(data=item)
             character.is_valid(raise_exception=True)
             c = character.validated_data
             characters[c["name"]] = Character.objects.create(
                 project=project, seed=c.get("seed", 0), name=c["name"], description=c.get("description", "")
             )
-        for order, item in enumerate((body.get("shots") or [])[: settings.SHOTS_MAX]):
+        for order, item in enumerate(body["shots"][: settings.SHOTS_MAX]):
             shot_data = ShotBundleSerializer(data={k: item[k] for k in SHOT_FIELDS if item.get(k) is not None})
             shot_data.is_valid(raise_exception=True)
             shot = Shot(
@@ -179,36 +254,35 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
                 speech_source=str(item.get("speechSource", ""))[:200],
                 **{"seed": new_seed(), **shot_data.validated_data},
             )
-            image = _read_member(archive, item.get("image"), folder)
+            image = _read_member(archive, item.get("image"), folder, limit=_MAX_IMAGE_BYTES)
             if image is not None:
-                _check_image(image)
+                image = _image(image, {"PNG", "JPEG", "WEBP"})
                 shot.image_file.name, shot.image_hash = store(image, folder="shots/image")
-            speech = _read_member(archive, item.get("speech"), folder)
+            speech = _read_member(archive, item.get("speech"), folder, limit=_MAX_AUDIO_BYTES)
             if speech is not None:
-                shot.speech_duration = round(_check_audio(speech), 3)
+                speech, duration = _speech(speech)
+                shot.speech_duration = round(duration, 3)
                 shot.speech_file.name, shot.speech_hash = store(speech, folder="shots/speech")
             shot.save()
             shot.characters.set([characters[n] for n in item.get("characters") or [] if n in characters])
-        render = body.get("render") or {}
-        video = _read_member(archive, render.get("video"), folder)
+        render = body["render"]
+        video = _read_member(archive, render.get("video"), folder, limit=settings.BUNDLE_MAX_UNPACKED_BYTES)
         if video is not None:
-            try:
-                found = probe(video)
-            except EngineError as exc:
-                raise ApplicationError(str(exc), field="bundle") from None
-            if not found.video_streams:
-                raise ApplicationError("The bundle's film has no picture.", field="bundle")
+            video, duration = _film(video)
             project.render_video.name, project.render_hash = store(video, folder="renders")
-            project.render_duration = round(found.duration, 3)
-            for key, field in (
-                ("srt", "render_srt"),
-                ("vtt", "render_vtt"),
-                ("poster", "render_poster"),
-                ("timeline", "render_timeline"),
+            project.render_duration = round(duration, 3)
+            srt = _read_member(archive, render.get("srt"), folder, limit=_MAX_TEXT_BYTES)
+            vtt = _read_member(archive, render.get("vtt"), folder, limit=_MAX_TEXT_BYTES)
+            timeline = _read_member(archive, render.get("timeline"), folder, limit=_MAX_TEXT_BYTES)
+            poster = _read_member(archive, render.get("poster"), folder, limit=_MAX_IMAGE_BYTES)
+            for field, checked in (
+                ("render_srt", srt and _text(srt, "srt")),
+                ("render_vtt", vtt and _text(vtt, "vtt")),
+                ("render_timeline", timeline and _text(timeline, "otio")),
+                ("render_poster", poster and _image(poster, {"JPEG", "PNG"})),
             ):
-                path = _read_member(archive, render.get(key), folder)
-                if path is not None:
-                    getattr(project, field).name = store(path, folder="renders")[0]
+                if checked:
+                    getattr(project, field).name = store(checked, folder="renders")[0]
             project.status = Project.Status.RENDERED
             project.rendered_at = timezone.now()
         project.save()

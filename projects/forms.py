@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
+from inference.text import clean_text
 from projects.validators import validate_voice
 
 
@@ -27,9 +28,12 @@ class ProjectForm(forms.Form):
         max_length=100,
         required=False,
         validators=[validate_voice],
-        help_text="Left empty, the voice follows the language; else piper:VOICE, espeak:VOICE or transformers:MODEL.",
+        help_text="Left empty, the voice follows the language; else a voice installed here (GET /api/v1/voices).",
     )
     auto_render = forms.BooleanField(required=False, initial=True, label="Render the film when the shots are ready")
+
+    def clean_title(self) -> str:
+        return clean_text(self.cleaned_data.get("title") or "", multiline=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -43,7 +47,7 @@ class ProjectForm(forms.Form):
             except UnicodeDecodeError:
                 self.add_error("story_file", "The file is not UTF-8 text.")
                 return data
-        story = (data.get("story") or "").strip()
+        story = clean_text(data.get("story") or "").strip()
         if not story:
             self.add_error("story", "Paste a story or choose a .txt file.")
         elif len(story) > settings.STORY_MAX_CHARS:

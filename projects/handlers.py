@@ -29,6 +29,7 @@ from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
 from projects.models import Character, Project
 from projects.pipeline import project_status_refresh, shots_generate_all
+from projects.webhooks import webhook_apply, webhook_run
 from shots import live
 from shots.models import Shot
 from shots.services import new_seed
@@ -268,7 +269,6 @@ def stage_apply(task: Task, output: StageOutput) -> str:
 @dataclass
 class ComposeOutput:
     film: FilmResult
-    folder: Path
     segments: list[str]  # one stored file per shot, for the timeline and the bundle
     timeline: Path
 
@@ -338,7 +338,7 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
         film_frames=film.frames,
     )
     paths = write_timeline(timeline, folder, "timeline")
-    return ComposeOutput(film=film, folder=folder, segments=segments, timeline=paths["otio"])
+    return ComposeOutput(film=film, segments=segments, timeline=paths["otio"])
 
 
 def compose_apply(task: Task, output: ComposeOutput) -> str:
@@ -384,7 +384,6 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     if not task_finish(task=task, result=result, message=f"Film ready: {film.duration:.1f} s."):
         raise SupersededError
     release_on_commit(f.name for f in old if f)
-    shutil.rmtree(output.folder, ignore_errors=True)
     return "compose"
 
 
@@ -397,6 +396,7 @@ def register_handlers() -> None:
         (Task.Kind.SPEECH, Handler(speech_run, stage_apply)),
         (Task.Kind.MOTION, Handler(motion_run, stage_apply)),
         (Task.Kind.COMPOSE, Handler(compose_run, compose_apply)),
+        (Task.Kind.WEBHOOK, Handler(webhook_run, webhook_apply)),
     ):
         register(kind, handler)
     on_tasks_settled(lambda project_id: project_status_refresh(project_id=project_id))

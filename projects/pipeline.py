@@ -11,9 +11,11 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from projects.models import Project
 from projects.selectors import project_lock
+from projects.webhooks import webhook_due
 from shots import live
 from shots.models import STAGE_INPUTS, STAGES, Shot, stages_with_dependents
 from storyvideo.errors import ApplicationError
@@ -62,7 +64,7 @@ def shots_regenerate(
             for stage in derived:
                 released.append(getattr(shot, f"{stage}_file").name)
                 bumps |= {f"{stage}_file": "", f"{stage}_hash": "", f"{stage}_source": ""}
-            Shot.objects.filter(pk=shot.pk).update(**bumps)
+            Shot.objects.filter(pk=shot.pk).update(**bumps, updated_at=timezone.now())
             shot.refresh_from_db()
         for stage in STAGES:
             if stage not in wanted:
@@ -147,7 +149,7 @@ def project_status_refresh(*, project_id: uuid.UUID) -> None:
     elif K.COMPOSE in unfinished:
         status, message = Project.Status.RENDERING, "Composing the film."
     elif project.render_video:
-        status, message = Project.Status.RENDERED, ""
+        status, message = Project.Status.RENDERED, _last_render_failed(project)
     elif project.shots.exists():
         status, message = Project.Status.READY, "" if failed else "Every shot is ready: render the film."
     else:
@@ -157,6 +159,15 @@ def project_status_refresh(*, project_id: uuid.UUID) -> None:
     if failed and status != Project.Status.FAILED:
         message = " ".join(part for part in (failed, message) if part)
     _set_status(project, status, message[:500])
+    webhook_due(project)
+
+
+def _last_render_failed(project: Project) -> str:
+    """Why the film shown is out of date, when the newest render failed (empty otherwise)."""
+    last = project.tasks.filter(kind=K.COMPOSE).order_by("-created_at").first()
+    if last is None or last.status != Task.Status.FAILED:
+        return ""
+    return f"The film is out of date: its last render failed ({last.message.rstrip('.')}). Render again."
 
 
 def _failed_stages(project: Project) -> str:
@@ -185,5 +196,5 @@ def _set_status(project: Project, status: str, message: str | None = None) -> No
     """Write the status (and, when given, its message) if either changed."""
     message = project.status_message if message is None else message
     if (project.status, project.status_message) != (status, message):
-        Project.objects.filter(pk=project.pk).update(status=status, status_message=message)
+        Project.objects.filter(pk=project.pk).update(status=status, status_message=message, updated_at=timezone.now())
         project.status, project.status_message = status, message

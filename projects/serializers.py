@@ -10,7 +10,7 @@ from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICE
 from projects.models import Character, Project
 from projects.validators import validate_voice
 from shots.serializers import ShotSerializer
-from storyvideo.api import StrictSerializer, media_url
+from storyvideo.api import StrictSerializer, TextField, media_url
 from tasks.serializers import TaskSerializer
 
 
@@ -75,11 +75,11 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             return None
         version = project.render_hash
         return {
-            "videoUrl": media_url(project.render_video, version),
-            "posterUrl": media_url(project.render_poster, version),
-            "srtUrl": media_url(project.render_srt, version),
-            "vttUrl": media_url(project.render_vtt, version),
-            "timelineUrl": media_url(project.render_timeline, version),
+            "videoUrl": media_url(project.render_video),
+            "posterUrl": media_url(project.render_poster),
+            "srtUrl": media_url(project.render_srt),
+            "vttUrl": media_url(project.render_vtt),
+            "timelineUrl": media_url(project.render_timeline),
             "duration": project.render_duration,
             "version": version,
             "renderedAt": project.rendered_at,
@@ -87,8 +87,8 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 
 class ProjectUpdateSerializer(StrictSerializer):
-    title = serializers.CharField(max_length=200, required=False)
-    story = serializers.CharField(max_length=settings.STORY_MAX_CHARS, required=False)
+    title = TextField(max_length=200, required=False, multiline=False)
+    story = TextField(max_length=settings.STORY_MAX_CHARS, required=False)
     style = serializers.ChoiceField(choices=STYLE_CHOICES, required=False)  # type: ignore[assignment]  # not Field.style
     aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), source="aspect_ratio", required=False)
     resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), required=False)
@@ -108,7 +108,7 @@ class ProjectUpdateSerializer(StrictSerializer):
 
 
 class ProjectCreateSerializer(ProjectUpdateSerializer):
-    story = serializers.CharField(max_length=settings.STORY_MAX_CHARS, min_length=1)
+    story = TextField(max_length=settings.STORY_MAX_CHARS, min_length=1)
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, help_text="Detected when omitted.")
 
 
@@ -128,13 +128,13 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
 
 
 class CharacterWriteSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=100, required=False)
-    description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    name = TextField(max_length=100, required=False, multiline=False)
+    description = TextField(max_length=1000, required=False, allow_blank=True)
     seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
 
 
 class CharacterCreateSerializer(CharacterWriteSerializer):
-    name = serializers.CharField(max_length=100)
+    name = TextField(max_length=100, multiline=False)
 
 
 class StoryboardSerializer(serializers.Serializer):
@@ -147,3 +147,12 @@ class StoryboardSerializer(serializers.Serializer):
 class ProjectCreatedSerializer(serializers.Serializer):
     project = ProjectSerializer()
     tasks = TaskSerializer(many=True)
+
+
+class WebhookSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=500, help_text="Called (POST, JSON) when a render finishes or fails.")
+
+
+class WebhookAnswerSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    secret = serializers.CharField(help_text="HMAC-SHA256 key of X-StoryVideo-Signature: t=<time>,v1=<hex>.")

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from inference.errors import EngineError
-from inference.media import probe
+from inference.media import AUDIO_FORMATS, audio_suffix, probe
 from inference.text import detect_language, split_title
 from inference.timeline import write_timeline
 from projects.bundles import bundle_write
@@ -161,22 +161,22 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
     else:
         if upload.size > settings.MUSIC_MAX_BYTES:
             raise ApplicationError(f"The music file is over {settings.MUSIC_MAX_BYTES // 2**20} MiB.", field="file")
-        suffix = Path(upload.name or "").suffix.lower()
-        suffix = suffix if suffix in {".mp3", ".wav", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac"} else ".audio"
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"music{suffix}"
+            path = Path(tmp) / "music"
             with open(path, "wb") as sink:
                 for block in upload.chunks():
                     sink.write(block)
             try:
-                found = probe(path)
+                found = probe(path, formats=AUDIO_FORMATS)
             except EngineError:
                 found = None
             if found is None or not found.audio_streams or found.duration <= 0:
                 raise ApplicationError(
                     "Not an audio file ffmpeg can read (try MP3, WAV, M4A, OGG or FLAC).", field="file"
                 )
-            project.music.name = store(path, folder="music")[0]
+            # The stored name's extension follows what the file is, never what it was called.
+            stored = path.rename(path.with_suffix(audio_suffix(found.format_name)))
+            project.music.name = store(stored, folder="music")[0]
     project.save()
     if (project.music.name if project.music else "") != old:
         project_recompose_if_rendered(project=project)

@@ -5,6 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 
 from inference.registry import parse_spec
+from storyvideo.engines import voice_choices
 
 # A model id (org/name) or voice name: never a path on the server, which only operators name.
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?")
@@ -21,3 +22,7 @@ def validate_voice(value: str) -> None:
         raise ValidationError(str(exc)) from None
     if spec.model and (not _MODEL_NAME.fullmatch(spec.model) or ".." in spec.model):
         raise ValidationError(f"{spec.model!r} is not a voice or model name (such as en_US-joe-medium).")
+    if str(spec) not in voice_choices():
+        raise ValidationError(
+            f"{value!r} is not a voice installed here: GET /api/v1/voices lists them (operators add more with VOICES)."
+        )

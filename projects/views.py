@@ -9,10 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import Throttled
 
 from inference.registry import configured_report
 from projects import selectors, services
 from projects.forms import ProjectForm
+from projects.throttles import NEW_PROJECT_THROTTLES
 from storyvideo.engines import configured_specs
 
 DOWNLOADS = [
@@ -37,6 +39,12 @@ def project_list_page(request: HttpRequest) -> HttpResponse:
 def project_new_page(request: HttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        try:  # the API's limits hold for the page too
+            for throttle in NEW_PROJECT_THROTTLES:
+                throttle().allow_request(request, None)
+        except Throttled as exc:
+            form.add_error(None, str(exc.detail))
+            return render(request, "projects/new.html", {"form": form}, status=429)
         data = {k: v for k, v in form.cleaned_data.items() if k != "story_file"}
         project, _ = services.project_create(owner=request.user, **data)  # type: ignore[arg-type]
         return redirect("project-editor-page", project.id)

@@ -16,9 +16,12 @@ from shots.serializers import (
     ShotWriteSerializer,
 )
 from tasks.serializers import TaskSerializer
+from tasks.throttles import GENERATION_THROTTLES
 
 
 class ShotListApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(responses=ShotSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
         project = film().project_get(user=request.user, project_id=project_id)
@@ -35,6 +38,8 @@ class ShotListApi(APIView):
 
 
 class ShotDetailApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(responses=ShotSerializer)
     def get(self, request: Request, shot_id: str) -> Response:
         return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot_id)).data)
@@ -60,6 +65,8 @@ def shot_update_response(request: Request, shot_id: str, data: object) -> Respon
 
 
 class ShotReorderApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(request=ReorderSerializer, responses=ShotSerializer(many=True))
     def post(self, request: Request, project_id: str) -> Response:
         """Set the order of all shots: ``shotIds`` must name every shot of the project once."""
@@ -71,6 +78,8 @@ class ShotReorderApi(APIView):
 
 
 class ShotGenerateApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(request=GenerateSerializer, responses={202: TaskSerializer})
     def post(self, request: Request, shot_id: str) -> Response:
         """Regenerate one stage (image, motion or speech) of one shot; 202 with its task."""

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from inference.styles import CAMERA_MOVES, TRANSITIONS
 from shots.models import STAGES, Shot
-from storyvideo.api import StrictSerializer, media_url
+from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
 
 
 class StageSerializer(serializers.Serializer):
@@ -63,7 +63,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
     def _stage(self, shot: Shot, stage: str) -> dict[str, Any]:
         digest = getattr(shot, f"{stage}_hash")
         return {
-            "url": media_url(getattr(shot, f"{stage}_file"), digest),
+            "url": media_url(getattr(shot, f"{stage}_file")),
             "hash": digest,
             "version": getattr(shot, f"{stage}_version"),
             "source": getattr(shot, f"{stage}_source"),
@@ -85,12 +85,12 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
 class ShotWriteSerializer(StrictSerializer):
     """Fields of a shot a client may set. On create, ``afterShotId`` places it (default: last)."""
 
-    prompt = serializers.CharField(max_length=2000, required=False, trim_whitespace=True)
-    negativePrompt = serializers.CharField(max_length=1000, source="negative_prompt", required=False, allow_blank=True)
-    narration = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    prompt = TextField(max_length=2000, required=False)
+    negativePrompt = TextField(max_length=1000, source="negative_prompt", required=False, allow_blank=True)
+    narration = TextField(max_length=2000, required=False, allow_blank=True)
     camera = serializers.ChoiceField(choices=CAMERA_MOVES, required=False)
     transition = serializers.ChoiceField(choices=TRANSITIONS, required=False)
-    pinnedDuration = serializers.FloatField(
+    pinnedDuration = FiniteFloatField(
         min_value=0.5, max_value=60, source="pinned_duration", required=False, allow_null=True
     )
     seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
@@ -100,7 +100,7 @@ class ShotWriteSerializer(StrictSerializer):
 
 
 class ShotCreateSerializer(ShotWriteSerializer):
-    prompt = serializers.CharField(max_length=2000, trim_whitespace=True)
+    prompt = TextField(max_length=2000)
     afterShotId = serializers.UUIDField(source="after_shot_id", required=False, allow_null=True)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from shots import live
 from shots.film import film
@@ -149,10 +150,11 @@ def shot_generate(*, shot: Shot, stage: str) -> Task:
 def _renumber(shots: list[Shot]) -> bool:
     """Give the shots orders 0..n-1 in list order; True when any changed."""
     changed = []
+    now = timezone.now()
     for index, shot in enumerate(shots):
         if shot.order != index:
-            shot.order = index
+            shot.order, shot.updated_at = index, now  # bulk_update does not touch auto_now fields
             changed.append(shot)
     if changed:
-        Shot.objects.bulk_update(changed, ["order"])
+        Shot.objects.bulk_update(changed, ["order", "updated_at"])
     return bool(changed)

@@ -14,10 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects.api import project_create_response, storyboard_body
+from projects.throttles import NEW_PROJECT_THROTTLES
 from shots.api import shot_generate_response, shot_update_response
 from storyvideo.api import StrictSerializer
 from tasks import selectors
 from tasks.serializers import TaskSerializer
+from tasks.throttles import GENERATION_THROTTLES
 
 
 class PromptSerializer(StrictSerializer):
@@ -26,6 +28,8 @@ class PromptSerializer(StrictSerializer):
 
 @extend_schema(exclude=True)
 class CreateProjectAlias(APIView):
+    throttle_classes = NEW_PROJECT_THROTTLES
+
     def post(self, request: Request) -> Response:
         return project_create_response(request)
 
@@ -38,6 +42,8 @@ class StoryboardAlias(APIView):
 
 @extend_schema(exclude=True)
 class UpdatePromptAlias(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     def post(self, request: Request, shot_id: str) -> Response:
         serializer = PromptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -46,12 +52,16 @@ class UpdatePromptAlias(APIView):
 
 @extend_schema(exclude=True)
 class GenerateImageAlias(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     def post(self, request: Request, shot_id: str) -> Response:
         return shot_generate_response(request, shot_id, "image")
 
 
 @extend_schema(exclude=True)
 class GenerateVideoAlias(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     def post(self, request: Request, shot_id: str) -> Response:
         return shot_generate_response(request, shot_id, "motion")
 

@@ -2,21 +2,61 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
+from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from inference.text import clean_text
 from storyvideo.errors import ApplicationError
 
 
 class Pagination(PageNumberPagination):
     page_size_query_param = "pageSize"
     max_page_size = 100
+
+
+def paginated(serializer: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """The schema of a page of ``serializer``'s objects, as Pagination answers it."""
+    return inline_serializer(
+        name,
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )
+
+
+class TextField(serializers.CharField):
+    """Text as people paste it, made safe to store and render: line breaks of every kind become
+    ``\n`` (or a space on one-line fields, ``multiline=False``), other control characters go."""
+
+    def __init__(self, *, multiline: bool = True, **kwargs: Any) -> None:
+        self.multiline = multiline
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, str):
+            data = clean_text(data, multiline=self.multiline)
+        return str(super().to_internal_value(data))
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A float that is a number: ``NaN`` and infinities are refused."""
+
+    def to_internal_value(self, data: Any) -> float:
+        value = float(super().to_internal_value(data))
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -98,8 +138,7 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def media_url(file: Any, version: str) -> str | None:
-    """The file's URL with its content hash, so a regenerated file is never served stale."""
-    if not file:
-        return None
-    return f"{file.url}?v={version[:12]}" if version else file.url
+def media_url(file: Any) -> str | None:
+    """The file's signed URL. Stored names are content hashes, so a regenerated file has a new
+    URL and is never served stale."""
+    return file.url if file else None

@@ -7,7 +7,10 @@ class StoryVideoConfig(AppConfig):
     verbose_name = "StoryVideo"
 
     def ready(self) -> None:
+        from inference.models import CACHE
         from storyvideo import checks  # noqa: F401 - registers the start-up checks
+
+        CACHE.limit = settings.MODELS_LOADED_MAX
 
         if settings.EMBEDDED_REDIS:
             from storyvideo.embedded import ensure_redis

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.throttling import SimpleRateThrottle
 
 from storyvideo.api import error_body
 from storyvideo.tracing import new_trace_id, trace
 
 _TRACE_HEADER_OK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MULTIPART_SLACK = 64 * 1024  # a multipart body's boundaries and headers around the file
 
 
 class ApiPathMiddleware:
@@ -40,8 +43,11 @@ class ApiPathMiddleware:
     def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
         """413 before reading a body over the limit (DRF's parsers read the stream directly,
         past Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check)."""
-        uploads = request.path_info.endswith(("/music", "/projects/import"))
-        limit = settings.MAX_UPLOAD_BYTES if uploads else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.path_info.endswith("/music"):
+            limit = settings.MUSIC_MAX_BYTES + _MULTIPART_SLACK
+        elif request.path_info.endswith("/projects/import"):
+            limit = settings.BUNDLE_MAX_UNPACKED_BYTES + _MULTIPART_SLACK
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -72,3 +78,35 @@ class ContentSecurityPolicyMiddleware:
         if not request.path.startswith(self.EXEMPT):
             response.setdefault("Content-Security-Policy", self.POLICY)
         return response
+
+
+class LoginThrottle(SimpleRateThrottle):
+    """Sign-in attempts per client address (``login`` rate) on the pages' and the admin's forms."""
+
+    scope = "login"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginThrottleMiddleware:
+    """Throttle POSTs to the sign-in forms (the API's token endpoint has its own throttle)."""
+
+    PATHS = ("/accounts/login/", "/admin/login/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path in self.PATHS:
+            throttle = LoginThrottle()
+            if not throttle.allow_request(request, None):  # type: ignore[arg-type]
+                wait = max(1, int(throttle.wait() or 1))
+                response = HttpResponse(
+                    f"Too many sign-in attempts from here; try again in {wait} s.",
+                    status=429,
+                    content_type="text/plain; charset=utf-8",
+                )
+                response["Retry-After"] = str(wait)
+                return response
+        return self.get_response(request)

@@ -48,6 +48,19 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# Behind a TLS-terminating proxy: HTTPS=true makes cookies secure, redirects plain HTTP and sends
+# HSTS. TRUSTED_PROXIES is how many proxies put X-Forwarded-For/-Proto in front of the app; with
+# 0 (the default) those headers are ignored, so a client cannot choose the address it is
+# throttled by.
+HTTPS = env_bool("HTTPS", False)
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0, maximum=10)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+SESSION_COOKIE_HTTPONLY = True
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -68,6 +81,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "storyvideo.metrics.RequestMetricsMiddleware",
     "storyvideo.middleware.ApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -78,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "storyvideo.middleware.ContentSecurityPolicyMiddleware",
+    "storyvideo.middleware.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "storyvideo.urls"
@@ -139,6 +154,8 @@ RQ_QUEUES = {
     "inference": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": TASK_TIMEOUT_S},
     "media": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": TASK_TIMEOUT_S},
 }
+# Throttles' counters, shared by every web process (an unreachable Redis lets requests through).
+CACHES = {"default": {"BACKEND": "storyvideo.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "storyvideo"}}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -146,6 +163,14 @@ CHANNEL_LAYERS = {
     }
 }
 
+# Each owner's tasks on a queue at once (queued or running); the rest wait their turn in the
+# database, so one person's backlog delays another's first task by at most one task's run.
+# Raise it with the number of workers serving a queue.
+QUEUE_SLOTS_PER_OWNER = env_int("QUEUE_SLOTS_PER_OWNER", 1, minimum=1, maximum=100)
+# Per-user limits (an operator sets a user's own in the admin: Tasks > Quotas): past them the
+# API answers 429 with Retry-After.
+QUOTA_ACTIVE_TASKS = env_int("QUOTA_ACTIVE_TASKS", 400, minimum=1)
+QUOTA_PROJECTS_PER_HOUR = env_int("QUOTA_PROJECTS_PER_HOUR", 30, minimum=1)
 TASK_RETRY_BACKOFF_S = env_float("TASK_RETRY_BACKOFF_S", 5.0)
 # A processing task whose heartbeat is older than this is taken for dead by the reconciler.
 TASK_HEARTBEAT_S = env_float("TASK_HEARTBEAT_S", 5.0, minimum=0.1)
@@ -164,9 +189,14 @@ MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models"))).resolve()
 # default preset a stage whose weights are neither on disk nor downloadable runs its draft back
 # end and says so; `manage.py fetch_models` gets the weights.
 def _spec(name: str, stage: str) -> str:
-    from inference.registry import PRESETS, parse_spec
+    from inference.registry import PRESETS
 
-    text = env_str(name) or PRESETS[STORYVIDEO_PRESET][stage]
+    return _spec_text(name, stage, env_str(name) or PRESETS[STORYVIDEO_PRESET][stage])
+
+
+def _spec_text(name: str, stage: str, text: str) -> str:
+    from inference.registry import parse_spec
+
     try:
         return str(parse_spec(stage, text))
     except ValueError as exc:
@@ -178,6 +208,11 @@ IMAGE_MODEL = _spec("IMAGE_MODEL", "image")
 MOTION_MODEL = _spec("MOTION_MODEL", "motion")  # used only by projects that animate their shots
 SPEECH_MODEL_EN = _spec("SPEECH_MODEL_EN", "speech.en")
 SPEECH_MODEL_ZH = _spec("SPEECH_MODEL_ZH", "speech.zh")
+# Voices users may choose besides the two above, piper voices on disk and espeak-ng's (specs,
+# comma-separated: transformers:facebook/mms-tts-eng, piper:zh_CN-huayan-medium).
+VOICES = [_spec_text("VOICES", "speech", text) for text in env_list("VOICES", [])]
+# Models a worker keeps loaded at once; the least recently used is released past this.
+MODELS_LOADED_MAX = env_int("MODELS_LOADED_MAX", 6, minimum=1, maximum=64)
 # A local storyboard model writes inside the storyboard's JSON schema (lm-format-enforcer).
 STORYBOARD_CONSTRAINED = env_bool("STORYBOARD_CONSTRAINED", True)
 INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")
@@ -197,6 +232,8 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 # --- Media storage ----------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 MEDIA_URL = "/media/"
+# Pages and the API hand out media URLs signed for at least this long (local disk and S3).
+MEDIA_URL_TTL_S = env_int("MEDIA_URL_TTL_S", 6 * 3600, minimum=60, maximum=7 * 24 * 3600)
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -216,11 +253,12 @@ if _storage_backend == "s3":
             "access_key": env_str("S3_ACCESS_KEY_ID") or None,
             "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
             "querystring_auth": env_bool("S3_SIGNED_URLS", True),
+            "querystring_expire": MEDIA_URL_TTL_S,
             "file_overwrite": False,
         },
     }
 else:
-    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _default_storage = {"BACKEND": "storyvideo.media.SignedFileSystemStorage"}
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -230,8 +268,6 @@ STORAGES = {
 # A 20,000-character story is at most ~120 KB of JSON; anything far larger is refused (413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 512 * 1024, minimum=64 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
-# Music and bundle uploads (multipart, streamed to disk) may be larger.
-MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024 * 1024)
 
 # --- Limits of what a person may ask for ----------------------------------------------------
 STORY_MAX_CHARS = env_int("STORY_MAX_CHARS", 20_000, minimum=100, maximum=200_000)
@@ -239,8 +275,14 @@ SHOT_COUNT_MAX = env_int("SHOT_COUNT_MAX", 60, minimum=1, maximum=500)  # shots 
 SHOTS_MAX = 500  # shots a project may hold (reorder, bundles)
 MUSIC_MAX_BYTES = env_int("MUSIC_MAX_BYTES", 50 * 1024**2, minimum=1024**2)
 BUNDLE_MAX_MEMBERS = env_int("BUNDLE_MAX_MEMBERS", 2000, minimum=10)
-BUNDLE_MAX_UNPACKED_BYTES = env_int("BUNDLE_MAX_UNPACKED_BYTES", 4 * 1024**3, minimum=1024**2)
+# A 60-shot 1080p bundle (film, segments, keyframes, narration) unpacks to ~500 MB.
+BUNDLE_MAX_UNPACKED_BYTES = env_int("BUNDLE_MAX_UNPACKED_BYTES", 1024**3, minimum=1024**2)
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
+# Webhooks to loopback, link-local and private addresses are refused unless this is on (tests,
+# or an installation whose receivers are on its own network).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# /metrics (Prometheus) answers staff, and requests with "Authorization: Bearer METRICS_TOKEN".
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -263,7 +305,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["storyvideo.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -272,7 +314,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "storyvideo.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"token": "20/minute", "signup": "10/hour"},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": "20/minute",
+        "signup": "10/hour",
+        "login": "10/minute",
+        "generate": "120/minute",
+    },
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "StoryVideo API",
@@ -281,19 +329,33 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "storyvideo.schema.add_error_responses",
+    ],
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
+# json: one JSON object per line (time, level, logger, message, trace_id, exception).
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", {"plain", "json"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"trace": {"()": "storyvideo.tracing.TraceFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [trace=%(trace_id)s] %(message)s"},
+        "json": {"()": "storyvideo.observability.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["trace"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["trace"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"rq.worker": {"level": "WARNING"}},
 }
+
+# Errors to Sentry (or any server speaking its protocol) when a DSN is given.
+SENTRY_DSN = env_url("SENTRY_DSN", {"http", "https"})
+if SENTRY_DSN:
+    from storyvideo.observability import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT") or "production")

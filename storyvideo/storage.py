@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import operator
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -77,9 +78,21 @@ def local_path(field_file: Any) -> Path:
 
 
 def work_dir(name: str) -> Path:
+    """A task's scratch folder on this machine; removed when its attempt ends, whatever the end."""
     path = settings.VAR_DIR / "work" / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def work_dir_remove(name: str) -> None:
+    shutil.rmtree(settings.VAR_DIR / "work" / name, ignore_errors=True)
+
+
+def work_dirs_stale(*, older_than_s: float) -> list[str]:
+    """Names of scratch folders untouched for a while (a worker killed mid-job leaves its own)."""
+    root = settings.VAR_DIR / "work"
+    cutoff = time.time() - older_than_s
+    return [p.name for p in root.iterdir() if p.is_dir() and p.stat().st_mtime < cutoff] if root.is_dir() else []
 
 
 def release_on_commit(names: Iterable[str]) -> None:

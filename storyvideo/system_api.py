@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -21,7 +22,7 @@ from rq import Worker
 
 from inference.registry import backend_report, configured_report
 from storyvideo.api import StrictSerializer
-from storyvideo.engines import configured_specs
+from storyvideo.engines import configured_specs, voice_choices
 from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis
 
 
@@ -72,19 +73,44 @@ class SystemApi(APIView):
         )
     )
     def get(self, request: Request) -> Response:
-        """Queue depths, live workers, the engines' back ends (whether each can run here) and,
-        per stage, the configured back end and what runs instead when it cannot (as this web
-        process sees the machine; a worker elsewhere may differ, and its task messages say so)."""
+        """The engines' back ends (whether each can run here) and, per stage, the configured back
+        end and what runs instead when it cannot (as this web process sees the machine; a worker
+        elsewhere may differ, and its task messages say so); how many workers serve each queue.
+        Staff also see queue depths, worker names and model servers' addresses, which others
+        see redacted."""
+        staff = bool(request.user.is_staff)
+        workers = Worker.all(connection=get_redis())
         queues = {}
         for name in (INFERENCE, MEDIA):
-            queue = get_queue(name)
-            queues[name] = {"queued": queue.count, "running": queue.started_job_registry.count}
-        workers = [
-            {"name": w.name, "queues": w.queue_names(), "state": w.get_state()}
-            for w in Worker.all(connection=get_redis())
-        ]
+            queues[name] = {"workers": sum(name in w.queue_names() for w in workers)}
+            if staff:
+                queue = get_queue(name)
+                queues[name] |= {"queued": queue.count, "running": queue.started_job_registry.count}
+        named = [{"name": w.name, "queues": w.queue_names(), "state": w.get_state()} for w in workers] if staff else []
         configured = configured_report(configured_specs(), settings.MODELS_DIR)
-        return Response({"queues": queues, "workers": workers, "backends": backend_report(), "configured": configured})
+        backends = backend_report()
+        if not staff:
+            configured = [{key: redact(value) for key, value in entry.items()} for entry in configured]
+            backends = [{**entry, "reason": redact(entry["reason"])} for entry in backends]
+        return Response({"queues": queues, "workers": named, "backends": backends, "configured": configured})
+
+
+_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://[^\s#]+#?", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """A spec or message without the addresses in it (``openai:http://host:11434/v1#qwen2.5``
+    becomes ``openai:qwen2.5``; an address in a sentence becomes "the model server")."""
+    return _ADDRESS.sub(lambda m: "" if m.group().endswith("#") else "the model server", text)
+
+
+class VoicesApi(APIView):
+    @extend_schema(
+        responses=inline_serializer("Voices", {"voices": serializers.ListField(child=serializers.CharField())})
+    )
+    def get(self, request: Request) -> Response:
+        """The voices a project's ``voice`` may name here (operators add more with VOICES)."""
+        return Response({"voices": voice_choices()})
 
 
 class TokenRequestSerializer(StrictSerializer):
@@ -120,8 +146,10 @@ class SignupSerializer(StrictSerializer):
     password = serializers.CharField(max_length=128, style={"input_type": "password"})
 
     def validate_username(self, value: str) -> str:
+        # The same words for a name in use and a name refused, and the endpoint is throttled:
+        # sign-up is not a way to find out who has an account.
         if get_user_model().objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("This username is taken.")
+            raise serializers.ValidationError("This username cannot be used; choose another.")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

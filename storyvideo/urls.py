@@ -3,18 +3,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from projects import api as projects_api
 from projects import views as project_views
 from shots import api as shots_api
-from storyvideo import aliases, system_api
+from storyvideo import aliases, media, metrics, system_api
 from tasks import api as tasks_api
 
 api_v1 = [
     path("health", system_api.HealthApi.as_view(), name="health"),
     path("system", system_api.SystemApi.as_view(), name="system"),
+    path("voices", system_api.VoicesApi.as_view(), name="voices"),
     path("auth/token", system_api.TokenApi.as_view(), name="auth-token"),
     path("auth/signup", system_api.SignupApi.as_view(), name="auth-signup"),
     path("projects", projects_api.ProjectListApi.as_view(), name="project-list"),
@@ -23,6 +23,7 @@ api_v1 = [
     path("projects/import", projects_api.ProjectImportApi.as_view(), name="project-import"),
     path("projects/<uuid:project_id>/render", projects_api.ProjectRenderApi.as_view(), name="project-render"),
     path("projects/<uuid:project_id>/music", projects_api.ProjectMusicApi.as_view(), name="project-music"),
+    path("projects/<uuid:project_id>/webhook", projects_api.ProjectWebhookApi.as_view(), name="project-webhook"),
     path(
         "projects/<uuid:project_id>/exports/<str:fmt>", projects_api.ProjectExportApi.as_view(), name="project-export"
     ),
@@ -50,9 +51,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<uuid:project_id>/preview/", project_views.project_preview_page, name="project-preview-page"),
     path("api/v1/", include(api_v1)),
     path("api/", include(aliases.urlpatterns)),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]
 if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):  # type: ignore[index]
-    # Media from local disk. File names are random or content hashes, and URLs carry a version.
-    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}))
+    # Media from local disk, each URL signed and expiring (storyvideo/media.py).
+    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", media.serve, name="media"))

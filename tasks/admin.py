@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tasks import services
-from tasks.models import Task
+from tasks.models import Quota, Task
 
 
 @admin.register(Task)
@@ -27,3 +27,10 @@ class TaskAdmin(admin.ModelAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
         count = services.tasks_cancel(tasks=queryset, reason="Cancelled by an operator.")
         self.message_user(request, f"{count} task(s) cancelled.", messages.SUCCESS)
+
+
+@admin.register(Quota)
+class QuotaAdmin(admin.ModelAdmin):
+    list_display = ["user", "active_tasks", "projects_per_hour"]
+    search_fields = ["user__username"]
+    autocomplete_fields = ["user"]

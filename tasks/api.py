@@ -10,16 +10,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from storyvideo.api import Pagination
+from storyvideo.api import Pagination, paginated
 from storyvideo.errors import ApplicationError
 from tasks import selectors, services
 from tasks.models import Task
 from tasks.serializers import TaskSerializer
+from tasks.throttles import GENERATION_THROTTLES
 
 
 class TaskListApi(APIView):
     @extend_schema(
-        responses=TaskSerializer(many=True),
+        responses=paginated(TaskSerializer, "TaskPage"),
+        operation_id="tasks_list",
         parameters=[
             OpenApiParameter("projectId", OpenApiTypes.UUID),
             OpenApiParameter("shotId", OpenApiTypes.UUID),
@@ -63,6 +65,8 @@ class TaskCancelApi(APIView):
 
 
 class TaskRetryApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
     @extend_schema(request=None, responses={202: TaskSerializer})
     def post(self, request: Request, task_id: str) -> Response:
         """Run a failed or cancelled task again."""

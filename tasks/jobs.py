@@ -7,6 +7,7 @@ and exits, and a result is attached only by the attempt that still owns the task
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -20,7 +21,8 @@ from django.db import close_old_connections, connection
 from rq.timeouts import JobTimeoutException
 
 from inference.errors import CancelledError, EngineError
-from storyvideo.storage import atomic_with_files
+from inference.media import DISK_FULL
+from storyvideo.storage import atomic_with_files, work_dir_remove
 from storyvideo.tracing import trace
 from tasks import services
 from tasks.models import Task
@@ -163,13 +165,21 @@ def _run(tasks: list[Task]) -> list[str]:
         logger.warning("Task %s: timed out after %s s", first.id, first.timeout_s)
         fail_rest(f"Timed out after {first.timeout_s} s.", permanent=False)
     except Exception as exc:  # an unexpected error is taken as transient: retried, then failed
-        logger.exception("Task %s raised", first.id)
-        fail_rest(f"{type(exc).__name__}: {exc}", permanent=False)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            logger.warning("Task %s: the disk is full (%s)", first.id, exc)
+            fail_rest(DISK_FULL, permanent=False)
+        else:
+            logger.exception("Task %s raised", first.id)
+            fail_rest(f"{type(exc).__name__}: {exc}", permanent=False)
     finally:
         for heartbeat in heartbeats:
             heartbeat.stop()
+        for task in tasks:  # what the attempt wrote is stored by now, or of no use
+            work_dir_remove(str(task.id))
     if any(outcome != "pending" for outcome in outcomes.values()):
         tasks_settled(first.project_id)
+    if first.owner_id is not None:  # the owner's place on the queue is free: their next task
+        services.tasks_enqueue_due(owner_id=first.owner_id)
     return [outcomes[task.id] for task in tasks]
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -17,6 +18,7 @@ class Task(models.Model):
         MOTION = "motion"
         SPEECH = "speech"
         COMPOSE = "compose"
+        WEBHOOK = "webhook"
 
     class Status(models.TextChoices):
         BLOCKED = "blocked"
@@ -33,6 +35,10 @@ class Task(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # Named by string: the engine imports no app of the film.
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
+    # Whose work it is: queues are shared fairly between owners, and limits count per owner.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
     shot = models.ForeignKey("shots.Shot", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -63,6 +69,7 @@ class Task(models.Model):
             models.Index(fields=["project", "-created_at"], name="task_project_recent"),
             models.Index(fields=["shot", "kind", "status"], name="task_shot_kind_status"),
             models.Index(fields=["status", "heartbeat_at"], name="task_status_heartbeat"),
+            models.Index(fields=["owner", "status"], name="task_owner_status"),
         ]
 
     def __str__(self) -> str:
@@ -71,3 +78,19 @@ class Task(models.Model):
     @property
     def is_ended(self) -> bool:
         return self.status in self.ENDED
+
+
+class Quota(models.Model):
+    """One user's own limits, where an operator set them; a blank limit follows the settings
+    (QUOTA_ACTIVE_TASKS, QUOTA_PROJECTS_PER_HOUR)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
+    active_tasks = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Tasks waiting or running at once; blank: QUOTA_ACTIVE_TASKS."
+    )
+    projects_per_hour = models.PositiveIntegerField(
+        null=True, blank=True, help_text="New projects (made or imported) per hour; blank: QUOTA_PROJECTS_PER_HOUR."
+    )
+
+    def __str__(self) -> str:
+        return f"Quota of {self.user}"

@@ -16,13 +16,14 @@ QUEUE_FOR_KIND = {
     "motion": INFERENCE,
     "speech": INFERENCE,
     "compose": MEDIA,
+    "webhook": MEDIA,
 }
 
 
 @functools.cache
 def get_redis() -> redis.Redis:
     """One connection pool per process (RQ needs bytes, so responses are not decoded)."""
-    return redis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+    return redis.Redis.from_url(settings.REDIS_URL, health_check_interval=30, socket_connect_timeout=5)
 
 
 def get_queue(name: str) -> Queue:

@@ -7,14 +7,18 @@ every change it makes is a conditional update). It repairs three things:
   ran past its timeout) goes back to ``pending`` while attempts remain, else ``failed``;
 - a ``pending`` task whose job is gone from Redis (a Redis restart, a lost enqueue) loses its
   job id, so the next enqueue pass puts it on its queue again;
-- a ``blocked`` task whose parents have all ended is unblocked or cancelled.
+- a ``blocked`` task whose parents have all ended is unblocked or cancelled;
+- a scratch folder on this machine left by a job that died (its task is no longer running)
+  is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +28,7 @@ from django.utils import timezone
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from storyvideo.storage import work_dir_remove, work_dirs_stale
 from tasks import services
 from tasks.models import Task
 from tasks.queues import get_redis
@@ -39,6 +44,7 @@ class Report:
     failed: int = 0
     reenqueued: int = 0
     unblocked: int = 0
+    folders_removed: int = 0
 
 
 def _process_gone(worker: str) -> bool:
@@ -103,4 +109,27 @@ def reconcile() -> Report:
         with transaction.atomic():
             report.unblocked = len(services.tasks_unblock_ready(task_ids=blocked))
     services.tasks_enqueue_due()
+    report.folders_removed = _remove_dead_work_dirs()
     return report
+
+
+def _remove_dead_work_dirs() -> int:
+    """Scratch folders of tasks not running any more, once quiet for a minute (a task's folder
+    is made just after its claim: the minute keeps a fresh one of a running task safe)."""
+    stale = work_dirs_stale(older_than_s=60)
+    running = {
+        str(task_id)
+        for task_id in Task.objects.filter(id__in=_uuids(stale), status=S.PROCESSING).values_list("id", flat=True)
+    }
+    gone = [name for name in stale if name not in running]
+    for name in gone:
+        work_dir_remove(name)
+    return len(gone)
+
+
+def _uuids(names: list[str]) -> list[uuid.UUID]:
+    found = []
+    for name in names:
+        with contextlib.suppress(ValueError):
+            found.append(uuid.UUID(name))
+    return found

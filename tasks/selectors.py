@@ -1,12 +1,34 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
-from tasks.models import Task
+from tasks.models import Quota, Task
+
+
+@dataclass(frozen=True)
+class Limits:
+    active_tasks: int
+    projects_per_hour: int
+
+
+def user_limits(user: AbstractBaseUser) -> Limits:
+    """The user's own limits where an operator set them, else the settings'."""
+    quota = Quota.objects.filter(user_id=user.pk).first()
+    return Limits(
+        active_tasks=(quota and quota.active_tasks) or settings.QUOTA_ACTIVE_TASKS,
+        projects_per_hour=(quota and quota.projects_per_hour) or settings.QUOTA_PROJECTS_PER_HOUR,
+    )
+
+
+def active_task_count(*, owner: AbstractBaseUser) -> int:
+    return Task.objects.filter(owner_id=owner.pk, status__in=Task.UNFINISHED).count()
 
 
 def task_list(
@@ -31,8 +53,13 @@ def task_get(*, user: AbstractBaseUser | AnonymousUser, task_id: object) -> Task
 
 
 def task_list_latest(*, project_id: uuid.UUID) -> list[Task]:
-    """The newest task of each (kind, shot) of the project: what a storyboard view shows."""
-    latest: dict[tuple[str, object], Task] = {}
-    for task in Task.objects.filter(project_id=project_id).order_by("-created_at").prefetch_related("parents"):
-        latest.setdefault((task.kind, task.shot_id), task)
-    return list(latest.values())
+    """The newest task of each (kind, shot) of the project: what a storyboard view shows. The
+    database picks them (a window function), so a long task history is never read."""
+    newest = Window(RowNumber(), partition_by=[F("kind"), F("shot_id")], order_by=F("created_at").desc())
+    return list(
+        Task.objects.filter(project_id=project_id)
+        .annotate(newest=newest)
+        .filter(newest=1)
+        .order_by("-created_at")
+        .prefetch_related("parents")
+    )

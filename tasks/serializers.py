@@ -13,10 +13,10 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
     parentIds = serializers.SerializerMethodField()
     inputsHash = serializers.CharField(source="inputs_hash", read_only=True)
     traceId = serializers.CharField(source="trace_id", read_only=True)
-    runAfter = serializers.DateTimeField(source="run_after", read_only=True)
+    runAfter = serializers.DateTimeField(source="run_after", read_only=True, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
-    startedAt = serializers.DateTimeField(source="started_at", read_only=True)
-    finishedAt = serializers.DateTimeField(source="finished_at", read_only=True)
+    startedAt = serializers.DateTimeField(source="started_at", read_only=True, allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", read_only=True, allow_null=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
     class Meta:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
@@ -27,7 +28,7 @@ from storyvideo.errors import ApplicationError
 from storyvideo.tracing import current_trace_id
 from tasks import live
 from tasks.models import Task
-from tasks.queues import get_redis, queue_for_kind
+from tasks.queues import QUEUE_FOR_KIND, get_redis, queue_for_kind
 
 logger = logging.getLogger(__name__)
 S = Task.Status
@@ -53,6 +54,7 @@ def task_create(
     task = Task.objects.create(
         kind=kind,
         project_id=project.pk,
+        owner_id=getattr(project, "owner_id", None),
         shot_id=shot.pk if shot is not None else None,
         status=S.CANCELLED if dead else (S.BLOCKED if waiting else S.PENDING),
         message=f"Cancelled: its parent {dead[0].kind} task {dead[0].id} {dead[0].status}." if dead else "",
@@ -81,17 +83,15 @@ def task_enqueue(*, task_id: uuid.UUID) -> str | None:
     The job id is written to the row (conditionally: only one caller wins) before the job
     exists, so the reconciler can always tell whether the job a pending task points at is
     still in Redis. Returns the job id, or None when the task is not pending, already has a
-    job, or is backing off (``tasks_enqueue_due`` enqueues it when its time comes).
+    job, is backing off, or its owner already has their share of its queue
+    (``tasks_enqueue_due`` enqueues it when its time or its turn comes).
     """
-    job_id = f"{task_id}.{uuid.uuid4().hex[:8]}"
-    claimed = (
-        Task.objects.filter(id=task_id, status=S.PENDING, job_id="")
-        .exclude(run_after__gt=timezone.now())
-        .update(job_id=job_id)
-    )
-    if not claimed:
+    task = Task.objects.filter(id=task_id, status=S.PENDING, job_id="").exclude(run_after__gt=timezone.now()).first()
+    if task is None or not _owner_has_a_slot(task):
         return None
-    task = Task.objects.get(id=task_id)
+    job_id = f"{task_id}.{uuid.uuid4().hex[:8]}"
+    if not Task.objects.filter(id=task_id, status=S.PENDING, job_id="").update(job_id=job_id):
+        return None
     queue = queue_for_kind(task.kind)
     options: dict[str, Any] = {
         "args": (str(task_id),),
@@ -102,15 +102,48 @@ def task_enqueue(*, task_id: uuid.UUID) -> str | None:
         "description": f"{task.kind} task {task_id}",
         "meta": {"trace_id": task.trace_id},
     }
-    queue.enqueue("tasks.jobs.run_task", **options)
+    try:
+        queue.enqueue("tasks.jobs.run_task", **options)
+    except redis.RedisError as exc:
+        # Redis is away: the task stays pending without a job, and tasks_enqueue_due (every
+        # worker, every second) queues it once Redis is back. The request that made it succeeds.
+        Task.objects.filter(id=task_id, job_id=job_id).update(job_id="")
+        logger.warning(
+            "Task %s is kept pending: Redis is unreachable (%s); it is queued when Redis is back", task_id, exc
+        )
+        return None
     return job_id
 
 
-def tasks_enqueue_due(*, limit: int = 100) -> int:
-    """Enqueue pending tasks without a job whose backoff has passed (retries, and tasks whose
-    job the reconciler found missing). Run every second by each worker's maintenance thread."""
+def _owner_has_a_slot(task: Task) -> bool:
+    """Whether the task's owner has fewer than QUEUE_SLOTS_PER_OWNER tasks on its queue (queued
+    or running). Each owner's backlog waits in the database, not in Redis, so a queue holds a
+    few tasks of each owner and another owner's first task is never behind a long backlog."""
+    if task.owner_id is None:
+        return True
+    kinds = [kind for kind, queue in QUEUE_FOR_KIND.items() if queue == QUEUE_FOR_KIND[task.kind]]
+    busy = (
+        Task.objects.filter(owner_id=task.owner_id, kind__in=kinds)
+        .filter(models.Q(status=S.PROCESSING) | (models.Q(status=S.PENDING) & ~models.Q(job_id="")))
+        .count()
+    )
+    return busy < settings.QUEUE_SLOTS_PER_OWNER
+
+
+def tasks_enqueue_due(*, owner_id: int | None = None, limit: int = 100) -> int:
+    """Enqueue pending tasks without a job whose backoff has passed (retries, tasks whose job
+    the reconciler found missing, and each owner's backlog as their share of the queue frees),
+    owner by owner, oldest first. Run every second by each worker's maintenance thread for
+    everyone, and as each job ends for its owner (whose place on the queue it freed)."""
     due = Task.objects.filter(status=S.PENDING, job_id="").exclude(run_after__gt=timezone.now())
-    return sum(task_enqueue(task_id=task_id) is not None for task_id in due.values_list("id", flat=True)[:limit])
+    owners = [owner_id] if owner_id is not None else due.order_by().values_list("owner_id", flat=True).distinct()
+    enqueued = 0
+    for owner in list(owners[:limit]):
+        for task_id in due.filter(owner_id=owner).order_by("created_at").values_list("id", flat=True)[:limit]:
+            if task_enqueue(task_id=task_id) is None:
+                break  # this owner's share is full (or the task was taken): the next owner
+            enqueued += 1
+    return enqueued
 
 
 def task_claim(*, task_id: uuid.UUID, worker: str) -> Task | None:

@@ -42,6 +42,16 @@ def _clean_redis(django_db_blocker: Any) -> None:
     get_redis().flushdb()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    """Each test starts with no sign-in or token attempts counted (they live in Redis)."""
+    from tasks.queues import get_redis
+
+    keys = list(get_redis().scan_iter("storyvideo:*throttle_*"))
+    if keys:
+        get_redis().delete(*keys)
+
+
 @pytest.fixture
 def user(db: Any) -> Any:
     return UserFactory()
@@ -64,6 +74,20 @@ def other_api(other_user: Any) -> APIClient:
     client = APIClient()
     client.force_authenticate(other_user)
     return client
+
+
+@pytest.fixture
+def rendered(user: Any, tmp_path: Any) -> Any:
+    """A two-shot project of the user's, composed: film, poster, subtitles, timeline."""
+    from tests.factories import LINES, ProjectFactory, render, shot_with_media
+
+    project = ProjectFactory(owner=user, resolution="480p", title="The Keeper's Cat")
+    for order, line in enumerate(LINES):
+        shot_with_media(project, order, line, tmp_path)
+    task = render(project)
+    assert task.status == "finished", task.message
+    project.refresh_from_db()
+    return project
 
 
 @pytest.fixture

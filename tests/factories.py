@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import factory
 from django.contrib.auth import get_user_model
 
+from inference.image import draft_card
+from inference.speech import espeak
 from projects.models import Character, Project
 from shots.models import Shot
+from storyvideo.storage import store
+from tasks.jobs import run_task
+from tasks.models import Task
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -45,3 +52,28 @@ class ShotFactory(factory.django.DjangoModelFactory):
     prompt = factory.Sequence(lambda n: f"a lighthouse on a rock, scene {n}")
     narration = factory.Sequence(lambda n: f"This is sentence number {n}.")
     seed = factory.Sequence(lambda n: 42 + n)
+
+
+LINES = ["Ada climbed the spiral stairs.", "Pip followed, counting the steps."]
+
+
+def shot_with_media(project: Project, order: int, narration: str, tmp: Path) -> Shot:
+    """A shot with a real drawn keyframe and spoken narration, stored as the engines store them."""
+    image = draft_card(
+        f"scene {order}", width=640, height=360, style=project.style, seed=order, path=tmp / f"k{order}.png"
+    )
+    speech = espeak(narration, language="en", path=tmp / f"s{order}.wav")
+    shot = ShotFactory(project=project, order=order, narration=narration, prompt=f"scene {order}")
+    shot.image_file.name, shot.image_hash = store(Path(image.path), folder="shots/image")
+    shot.speech_file.name, shot.speech_hash = store(Path(speech.path), folder="shots/speech")
+    shot.speech_duration, shot.image_source, shot.speech_source = speech.duration, "draft", "espeak:en-us"
+    shot.save()
+    return shot
+
+
+def render(project: Project) -> Task:
+    """Compose the project's film in this process, as a worker would."""
+    task = Task.objects.create(kind="compose", project=project)
+    run_task(str(task.id))
+    task.refresh_from_db()
+    return task

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from projects.models import Project
@@ -337,3 +338,40 @@ def test_schema_and_docs_are_served(api: APIClient) -> None:
 def test_trailing_slashes_reach_the_same_routes(api: APIClient) -> None:
     assert api.get("/api/v1/projects/").status_code == 200
     assert api.post("/api/v1/projects/", {"story": "A tale."}, format="json").status_code == 202
+
+
+@pytest.mark.django_db
+def test_a_storyboard_re_read_with_its_etag_answers_304_until_something_changes(
+    api: APIClient, other_api: APIClient, user: Any
+) -> None:
+    from tasks import services as task_services
+
+    project = ProjectFactory(owner=user)
+    shot, other = ShotFactory(project=project, order=0), ShotFactory(project=project, order=1)
+    for _ in range(3):  # a history: only the newest of a shot's kind is read
+        task = task_services.task_create(kind="image", project=project, shot=shot, params={"version": 1})
+    url = f"/api/v1/projects/{project.id}/storyboard"
+    first = api.get(url)
+    assert first.status_code == 200 and first["ETag"]
+    assert [t["id"] for t in first.json()["tasks"]] == [str(task.id)]
+    again = api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == first["ETag"]
+    assert other_api.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
+
+    changes = [
+        lambda: api.patch(f"/api/v1/shots/{shot.id}", {"narration": "A new line."}, format="json"),
+        lambda: api.post(
+            f"/api/v1/projects/{project.id}/shots/reorder", {"shotIds": [str(other.id), str(shot.id)]}, format="json"
+        ),
+        lambda: Task.objects.filter(pk=task.pk).update(progress=50, updated_at=timezone.now()),
+        lambda: api.patch(f"/api/v1/projects/{project.id}", {"title": "Another title"}, format="json"),
+        lambda: CharacterFactory(project=project),
+        lambda: Shot.objects.filter(pk=shot.pk).delete(),
+    ]
+    tag = first["ETag"]
+    for change in changes:
+        change()
+        response = api.get(url, HTTP_IF_NONE_MATCH=tag)
+        assert response.status_code == 200, change
+        assert response["ETag"] != tag
+        tag = response["ETag"]

@@ -16,20 +16,11 @@ import pytest
 
 from projects.models import Project
 from shots.models import Shot
+from tests.browser import ARGS, CHROMIUM
 from tests.factories import UserFactory
 from tests.workers import ROOT, wait_for, worker_env, workers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "a-long-test-password"
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -135,7 +126,8 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
         wait_for(lambda: settled(page, 3), timeout=90, what="three finished cards")
         assert page.url == editor_url
         images = page.locator(".shot .keyframe").evaluate_all("imgs => imgs.map(img => img.getAttribute('src'))")
-        assert all("?v=" in src for src in images)
+        signed = re.compile(r"^/media/shots/image/[0-9a-f]{32}\.png\?e=\d+&s=[0-9a-f]{32}$")
+        assert all(signed.match(src) for src in images), images
         before = {shot.id: (shot.image_hash, shot.speech_hash) for shot in project.shots.all()}
 
         # Edit one narration: only that shot's speech is made again.

@@ -12,49 +12,13 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from inference.image import draft_card
-from inference.speech import espeak
 from projects.models import Project
 from projects.serializers import ProjectUpdateSerializer
-from shots.models import Shot
-from storyvideo.storage import local_path, store
-from tasks.jobs import run_task
+from storyvideo.storage import local_path
 from tasks.models import Task
-from tests.factories import ProjectFactory, ShotFactory
+from tests.factories import LINES, ProjectFactory, render, shot_with_media
 
 pytestmark = pytest.mark.django_db(transaction=True)
-LINES = ["Ada climbed the spiral stairs.", "Pip followed, counting the steps."]
-
-
-def shot_with_media(project: Project, order: int, narration: str, tmp: Path) -> Shot:
-    image = draft_card(
-        f"scene {order}", width=640, height=360, style=project.style, seed=order, path=tmp / f"k{order}.png"
-    )
-    speech = espeak(narration, language="en", path=tmp / f"s{order}.wav")
-    shot = ShotFactory(project=project, order=order, narration=narration, prompt=f"scene {order}")
-    shot.image_file.name, shot.image_hash = store(Path(image.path), folder="shots/image")
-    shot.speech_file.name, shot.speech_hash = store(Path(speech.path), folder="shots/speech")
-    shot.speech_duration, shot.image_source, shot.speech_source = speech.duration, "draft", "espeak:en-us"
-    shot.save()
-    return shot
-
-
-def render(project: Project) -> Task:
-    task = Task.objects.create(kind="compose", project=project)
-    run_task(str(task.id))
-    task.refresh_from_db()
-    return task
-
-
-@pytest.fixture
-def rendered(user: Any, tmp_path: Path) -> Project:
-    project = ProjectFactory(owner=user, resolution="480p", title="The Keeper's Cat")
-    for order, line in enumerate(LINES):
-        shot_with_media(project, order, line, tmp_path)
-    task = render(project)
-    assert task.status == "finished", task.message
-    project.refresh_from_db()
-    return project
 
 
 @pytest.mark.parametrize("broken", ["zero-byte keyframe", "truncated narration"])

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from inference import engines
 from inference.models import Runtime
@@ -73,6 +74,7 @@ def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, l
         HF_HOME=str(tmp_path / "hf"),
         MODELS_DIR=str(tmp_path / "models"),
         STORYVIDEO_VAR_DIR=str(tmp_path / "var"),
+        REDIS_URL=settings.REDIS_URL,  # the test run's Redis: no embedded one is started and left behind
     )
 
     def fetch(*args: str) -> subprocess.CompletedProcess[str]:

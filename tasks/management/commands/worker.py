@@ -9,12 +9,14 @@ so ffmpeg work runs isolated and a stop command can kill it outright.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 import threading
 import time
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection, connections
@@ -27,14 +29,24 @@ from tasks.services import tasks_enqueue_due
 logger = logging.getLogger("storyvideo.worker")
 
 
-class InferenceWorker(SimpleWorker):
+class _Stoppable:
+    """Remembers that a stop was asked for (SIGTERM, SIGINT), as RQ does not when idle."""
+
+    stop_asked = False
+
+    def request_stop(self, signum: int, frame: Any) -> None:
+        self.stop_asked = True
+        super().request_stop(signum, frame)  # type: ignore[misc]
+
+
+class InferenceWorker(_Stoppable, SimpleWorker):
     def kill_horse(self, sig: signal.Signals = signal.SIGKILL) -> None:
         # There is no horse: the job runs in this process. A stop command is honoured by the
         # job itself, at its next progress report (the task row is already cancelled).
         self.log.info("Stop requested for the running job; it stops at its next progress report.")
 
 
-class MediaWorker(Worker):
+class MediaWorker(_Stoppable, Worker):
     def execute_job(self, job: Any, queue: Any) -> None:
         connections.close_all()  # the forked child must open its own database connection
         super().execute_job(job, queue)
@@ -71,13 +83,46 @@ class Command(BaseCommand):
         parser.add_argument("--name", default=None, help="Worker name (default: RQ's).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = reconcile()
-        logger.info("Start-up reconcile: %s", report)
-        worker_class = InferenceWorker if options["queue"] == INFERENCE else MediaWorker
-        worker = worker_class([get_queue(options["queue"])], connection=get_redis(), name=options["name"])
+        try:
+            logger.info("Start-up reconcile: %s", reconcile())
+        except redis.RedisError as exc:  # the maintenance thread reconciles once Redis is back
+            logger.warning("Redis is unreachable (%s)", exc)
         maintenance = Maintenance()
         maintenance.start()
+        worker_class = InferenceWorker if options["queue"] == INFERENCE else MediaWorker
         try:
-            worker.work(burst=options["burst"], with_scheduler=False, logging_level="WARNING")
+            for run in itertools.count():
+                name = options["name"] and (options["name"] if run == 0 else f"{options['name']}.{run}")
+                worker = None
+                try:
+                    # worker_ttl: an idle worker re-registers every 15 s, and one that died drops
+                    # out of RQ's registry (the system API, the doctor, /metrics) within 90 s.
+                    worker = worker_class(
+                        [get_queue(options["queue"])], connection=get_redis(), name=name, worker_ttl=30
+                    )
+                    worker.work(burst=options["burst"], with_scheduler=False, logging_level="WARNING")
+                except redis.RedisError as exc:
+                    logger.warning("Redis is unreachable (%s)", exc)
+                if options["burst"] or (worker is not None and worker.stop_asked):
+                    return
+                # RQ's loop ends on an error outside its own wait for jobs (Redis gone while it
+                # reported a result or a heartbeat): wait for Redis, then work again. The task
+                # rows are the truth, so nothing was lost; the reconciler re-queues what is due.
+                # Meanwhile a stop signal ends the process at once (there is no job to finish).
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                _wait_for_redis()
         finally:
             maintenance.stopped.set()
+
+
+def _wait_for_redis() -> None:
+    delay = 1.0
+    while True:
+        try:
+            get_redis().ping()
+            return
+        except redis.RedisError as exc:
+            logger.warning("Redis is unreachable (%s); trying again in %.0f s", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)

@@ -1,0 +1,110 @@
+"""Media on local disk: signed, expiring URLs, and serving them safely.
+
+A stored file's name is its content hash, so a name alone must not open it: ``/media/`` serves a
+file only with a signature made from the name and an expiry time by this installation's secret
+key. Pages and the API hand out such URLs (through the storage's ``url()``); expiry times are
+rounded up to the hour, so a file's URL stays the same for an hour and browsers keep it cached.
+Each file is served with a content type chosen from its extension (an allowlist; anything else is
+a download), ``nosniff``, and a policy that runs nothing, so a file can never act as a page of
+this origin.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils.crypto import salted_hmac
+
+_SALT = "storyvideo.media"
+
+# What a stored file may be served as; the storage only ever writes these extensions.
+INLINE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".mp4": "video/mp4",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".flac": "audio/flac",
+    ".mka": "audio/x-matroska",
+    ".vtt": "text/vtt; charset=utf-8",
+}
+DOWNLOAD_TYPES = {
+    ".srt": "application/x-subrip; charset=utf-8",
+    ".otio": "application/json",
+}
+SANDBOX = "default-src 'none'; sandbox"
+
+
+def _signature(name: str, expires: int) -> str:
+    return salted_hmac(_SALT, f"{name}\n{expires}", algorithm="sha256").hexdigest()[:32]
+
+
+def media_url_epoch(now: float | None = None) -> int:
+    """The expiry every URL signed now carries: it moves on once an hour (or per TTL when
+    shorter), so URLs, and pages and ETags that hold them, stay the same in between."""
+    step = min(3600, settings.MEDIA_URL_TTL_S)
+    return int(math.ceil(((now or time.time()) + settings.MEDIA_URL_TTL_S) / step) * step)
+
+
+def sign(name: str, *, now: float | None = None) -> str:
+    """``e=<expiry>&s=<signature>`` for a stored name; valid for MEDIA_URL_TTL_S at least."""
+    expires = media_url_epoch(now)
+    return f"e={expires}&s={_signature(name, expires)}"
+
+
+def signature_ok(name: str, expires: str, signature: str) -> bool:
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    return hmac.compare_digest(_signature(name, int(expires)), signature)
+
+
+class SignedFileSystemStorage(FileSystemStorage):
+    """Local disk whose URLs carry an expiring signature."""
+
+    def url(self, name: str | None) -> str:
+        if not name:
+            raise ValueError("This file has no name.")
+        return f"{settings.MEDIA_URL}{quote(name)}?{sign(name)}"
+
+
+def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
+    """One stored file, if the URL's signature is valid and unexpired (403 otherwise)."""
+    if not signature_ok(path, request.GET.get("e", ""), request.GET.get("s", "")):
+        response = HttpResponse("This link is not valid or has expired; reload the page.", status=403)
+        response["Content-Type"] = "text/plain; charset=utf-8"
+        return _harden(response)
+    root = Path(settings.MEDIA_ROOT).resolve()
+    target = (root / path).resolve()
+    if root not in target.parents or not target.is_file():
+        raise Http404("No such file.")
+    suffix = target.suffix.lower()
+    content_type = INLINE_TYPES.get(suffix) or DOWNLOAD_TYPES.get(suffix) or "application/octet-stream"
+    served = FileResponse(
+        open(target, "rb"),  # noqa: SIM115 - closed by Django after streaming
+        content_type=content_type,
+        as_attachment=suffix not in INLINE_TYPES,
+        filename=target.name,
+    )
+    served["Cache-Control"] = f"private, max-age={settings.MEDIA_URL_TTL_S}, immutable"
+    return _harden(served)
+
+
+def _harden(response: Any) -> Any:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = SANDBOX
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

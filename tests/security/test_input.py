@@ -1,0 +1,133 @@
+"""Finding 7: input that would break something later is cleaned or refused at the edge (400,
+413), and never stored in a form that cannot be rendered or read back."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from projects.models import Project
+from shots.models import Shot
+from tests.factories import ProjectFactory, ShotFactory, render
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_text_pasted_from_a_pdf_is_cleaned_and_the_film_still_renders(api: APIClient, rendered: Project) -> None:
+    title = "Chapter 1\x0cThe Keeper\x00s Cat\u2028"
+    response = api.patch(f"/api/v1/projects/{rendered.id}", {"title": title}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["title"] == "Chapter 1 The Keepers Cat"
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    narration = "Ada climbed\x0cthe stairs.\x1b[31m\ud800"
+    body = json.dumps({"narration": narration})  # ASCII: the lone surrogate travels as \ud800
+    edited = api.generic("PATCH", f"/api/v1/shots/{shot.id}", body, content_type="application/json")
+    assert edited.status_code == 200, edited.content
+    shot.refresh_from_db()
+    assert shot.narration == "Ada climbed\nthe stairs.[31m"
+    task = render(Project.objects.get(pk=rendered.pk))
+    assert task.status == "finished", task.message
+    fcpxml = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/fcpxml").streaming_content)
+    assert ET.fromstring(fcpxml) is not None  # noqa: S314 - our own export: well formed, or this raises
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", 1e309])
+def test_a_duration_that_is_not_a_number_is_refused(api: APIClient, user: Any, value: Any) -> None:
+    shot = ShotFactory(project=ProjectFactory(owner=user))
+    body = json.dumps({"pinnedDuration": value}) if value != 1e309 else '{"pinnedDuration": 1e309}'
+    response = api.generic("PATCH", f"/api/v1/shots/{shot.id}", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "pinnedDuration" in response.json()["error"]["fields"]
+    assert Shot.objects.get(pk=shot.pk).pinned_duration is None
+    assert api.get(f"/api/v1/projects/{shot.project_id}/storyboard").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/auth/signup", "/api/v1/projects"])
+def test_json_nested_too_deeply_answers_400(api: APIClient, path: str) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for client in (Client(), api):
+        response = client.generic("POST", path, deep, content_type="application/json")
+        assert response.status_code in (400, 401), (path, response.status_code)
+        assert response.json()["error"]["code"] in ("parse_error", "not_authenticated")
+
+
+MANIFESTS = [
+    {"format": "storyvideo-bundle", "version": 1, "project": {"story": "A cat."}, "shots": "not a list"},
+    {"format": "storyvideo-bundle", "version": 1, "project": {"story": "A cat."}, "shots": [1, 2]},
+    {"format": "storyvideo-bundle", "version": 1, "project": "a story", "shots": []},
+    {"format": "storyvideo-bundle", "version": 1, "project": {"story": "A cat."}, "render": ["film.mp4"]},
+    {
+        "format": "storyvideo-bundle",
+        "version": 1,
+        "project": {"story": "A cat."},
+        "shots": [{"prompt": "p", "characters": "Ada"}],
+    },
+    {"format": "storyvideo-bundle", "version": 1, "project": {"story": "A cat."}, "characters": [{"seed": "x"}]},
+]
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS)
+def test_a_malformed_manifest_answers_400(api: APIClient, manifest: dict[str, Any]) -> None:
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr("project.json", json.dumps(manifest))
+    data.seek(0)
+    before = Project.objects.count()
+    response = api.post("/api/v1/projects/import", {"bundle": data}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert Project.objects.count() == before
+
+
+def test_a_bundle_that_unpacks_far_larger_than_a_real_one_is_refused(api: APIClient) -> None:
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("keyframes/bomb.png", b"\0" * (64 * 1024**2))
+        manifest = {
+            "format": "storyvideo-bundle",
+            "version": 1,
+            "project": {"story": "A cat."},
+            "shots": [{"prompt": "p", "image": "keyframes/bomb.png"}],
+        }
+        archive.writestr("project.json", json.dumps(manifest))
+    assert data.tell() < 1024**2
+    data.seek(0)
+    response = api.post("/api/v1/projects/import", {"bundle": data}, format="multipart")
+    assert response.status_code == 400
+    assert "keyframes/bomb.png is larger" in response.json()["error"]["message"]
+
+
+def test_a_playlist_is_not_music_and_is_never_followed(api: APIClient, user: Any, tmp_path: Path) -> None:
+    project = ProjectFactory(owner=user)
+    secret = tmp_path / "secret.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", str(secret)], check=True)
+    playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nfile://{secret}\n#EXT-X-ENDLIST\n".encode()
+    for name, body in (("song.m3u8", playlist), ("song.mp3", playlist), ("list.txt", f"file '{secret}'\n".encode())):
+        upload = io.BytesIO(body)
+        upload.name = name
+        response = api.put(f"/api/v1/projects/{project.id}/music", {"file": upload}, format="multipart")
+        assert response.status_code == 400, (name, response.content)
+    project.refresh_from_db()
+    assert not project.music
+
+
+def test_music_over_its_limit_is_refused_before_the_body_is_read(api: APIClient, user: Any, settings: Any) -> None:
+    project = ProjectFactory(owner=user)
+    response = api.generic(
+        "PUT",
+        f"/api/v1/projects/{project.id}/music",
+        b"--x\r\n",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(300 * 1024**2),
+    )
+    assert response.status_code == 413
+    assert str(settings.MUSIC_MAX_BYTES + 64 * 1024) in response.json()["error"]["message"]

@@ -1,0 +1,155 @@
+"""Findings 1 and 2: no stored file can act as a page of this origin, and no media file opens
+without a signed, unexpired URL."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from rest_framework.test import APIClient
+
+from projects.models import Project
+from storyvideo.media import sign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def bundle(api: APIClient, rendered: Project) -> bytes:
+    return b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content)
+
+
+def crafted(bundle: bytes, key: str, name: str, data: bytes) -> io.BytesIO:
+    """The bundle with render[key] naming a new member ``name`` that holds ``data``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(bundle)) as source, zipfile.ZipFile(out, "w") as target:
+        body = json.loads(source.read("project.json"))
+        body["render"][key] = name
+        for member in source.namelist():
+            if member != "project.json":
+                target.writestr(member, source.read(member))
+        target.writestr(name, data)
+        target.writestr("project.json", json.dumps(body))
+    out.seek(0)
+    return out
+
+
+PAGE = b"<html><script src='/media/renders/x.js'></script><h1>hi</h1></html>"
+VALID_SRT = b"1\n00:00:00,000 --> 00:00:01,500\n<b>Ada</b> climbed.\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "name", "data"),
+    [
+        ("srt", "film.html", PAGE),
+        ("vtt", "film.js", b"alert(document.cookie)"),
+        ("poster", "poster.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"),
+        ("timeline", "timeline.html", PAGE),
+        ("video", "film.html", PAGE),
+    ],
+)
+def test_a_bundle_member_that_is_not_what_its_field_says_is_refused(
+    api: APIClient, bundle: bytes, key: str, name: str, data: bytes
+) -> None:
+    projects = Project.objects.count()
+    stored = sorted(p.relative_to(settings.MEDIA_ROOT) for p in settings.MEDIA_ROOT.rglob("*") if p.is_file())
+    response = api.post("/api/v1/projects/import", {"bundle": crafted(bundle, key, name, data)}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert name in response.json()["error"]["message"]
+    assert Project.objects.count() == projects
+    after = sorted(p.relative_to(settings.MEDIA_ROOT) for p in settings.MEDIA_ROOT.rglob("*") if p.is_file())
+    assert after == stored, "a refused bundle leaves no file behind"
+
+
+def test_a_valid_member_under_a_hostile_name_is_stored_under_its_fields_extension(
+    api: APIClient, bundle: bytes
+) -> None:
+    response = api.post(
+        "/api/v1/projects/import", {"bundle": crafted(bundle, "srt", "film.html", VALID_SRT)}, format="multipart"
+    )
+    assert response.status_code == 201, response.content
+    project = Project.objects.get(pk=response.json()["id"])
+    assert project.render_srt.name.endswith(".srt")
+    assert project.render_poster.name.endswith(".jpg") and project.render_video.name.endswith(".mp4")
+    assert all(s.image_file.name.endswith(".png") and s.speech_file.name.endswith(".wav") for s in project.shots.all())
+
+
+def test_media_are_served_only_with_a_valid_unexpired_signature(api: APIClient, rendered: Project) -> None:
+    urls = api.get(f"/api/v1/projects/{rendered.id}").json()["render"]
+    video = urlsplit(urls["videoUrl"])
+    query = parse_qs(video.query)
+    assert set(query) == {"e", "s"}
+    anonymous = Client()
+    # Whoever holds the URL the API handed out may play it (a <video> element sends no token) ...
+    served = anonymous.get(urls["videoUrl"])
+    assert served.status_code == 200 and served["Content-Type"] == "video/mp4"
+    assert b"".join(served.streaming_content)[4:8] == b"ftyp"
+    # ... but the bare name, a forged signature, another file's signature or an expired one do not.
+    other = parse_qs(urlsplit(urls["posterUrl"]).query)
+    expired = sign(rendered.render_video.name, now=time.time() - settings.MEDIA_URL_TTL_S - 7200)
+    for attempt in (
+        video.path,
+        f"{video.path}?e={query['e'][0]}&s={'0' * 32}",
+        f"{video.path}?e={int(query['e'][0]) + 3600}&s={query['s'][0]}",
+        f"{video.path}?e={other['e'][0]}&s={other['s'][0]}",
+        f"{video.path}?{expired}",
+    ):
+        refused = anonymous.get(attempt)
+        assert refused.status_code == 403, attempt
+        assert refused["X-Content-Type-Options"] == "nosniff"
+    # Shots' media are signed the same way.
+    shot = api.get(f"/api/v1/projects/{rendered.id}/storyboard").json()["shots"][0]
+    assert anonymous.get(shot["image"]["url"]).status_code == 200
+    assert anonymous.get(urlsplit(shot["image"]["url"]).path).status_code == 403
+
+
+def test_media_carry_an_allowlisted_type_nosniff_and_a_sandbox(rendered: Project) -> None:
+    client = Client()
+    expected = {
+        rendered.render_video: ("video/mp4", "inline"),
+        rendered.render_poster: ("image/jpeg", "inline"),
+        rendered.render_vtt: ("text/vtt; charset=utf-8", "inline"),
+        rendered.render_srt: ("application/x-subrip; charset=utf-8", "attachment"),
+        rendered.render_timeline: ("application/json", "attachment"),
+    }
+    for field, (content_type, disposition) in expected.items():
+        response = client.get(field.url)
+        assert response.status_code == 200, field.name
+        assert response["Content-Type"] == content_type
+        assert response["Content-Disposition"].startswith(disposition)
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in response["Content-Security-Policy"]
+        assert "script-src 'self'" not in response["Content-Security-Policy"]
+
+
+def test_a_stored_file_of_any_other_type_is_only_ever_a_download(settings: Any) -> None:
+    """Even a file that got into the media folder some other way (an older version, an operator)
+    is never served as a page or a script."""
+    (settings.MEDIA_ROOT / "renders").mkdir(parents=True, exist_ok=True)
+    for name in ("renders/old.html", "renders/old.js", "renders/old.svg"):
+        (settings.MEDIA_ROOT / name).write_bytes(PAGE)
+        response = Client().get(f"/media/{name}?{sign(name)}")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/octet-stream"
+        assert response["Content-Disposition"].startswith("attachment")
+        assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_path_outside_the_media_folder_is_not_served() -> None:
+    name = "../secret_key"
+    assert Client().get(f"/media/{name}?{sign(name)}").status_code == 404
+
+
+def test_pages_hand_out_signed_urls(rendered: Project, user: Any) -> None:
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/projects/{rendered.id}/preview/").content.decode()
+    video_url = rendered.render_video.url.replace("&", "&amp;")
+    assert video_url in page and "?e=" in video_url

@@ -1,0 +1,100 @@
+"""Finding 4: per-user limits kept in the database answer 429 with Retry-After, and one
+user's backlog does not hold up another user's first task by more than one task's run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from projects.models import Project
+from tasks import services
+from tasks.models import Quota, Task
+from tasks.throttles import GenerationRateThrottle
+from tests.factories import ProjectFactory, ShotFactory, UserFactory
+from tests.workers import wait_for, workers
+
+S = Task.Status
+STORY = {"story": "The cat found a lamp. The lamp lit the sea.", "autoRender": False}
+
+
+@pytest.mark.django_db
+def test_projects_per_hour_are_limited_per_user_in_the_database(
+    api: APIClient, other_api: APIClient, user: Any, settings: Any
+) -> None:
+    settings.QUOTA_PROJECTS_PER_HOUR = 3
+    answers = [api.post("/api/v1/projects", STORY, format="json") for _ in range(4)]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    refused = answers[-1]
+    assert 3500 <= int(refused["Retry-After"]) <= 3600
+    assert refused.json()["error"]["code"] == "throttled"
+    assert "3 projects in the last hour" in refused.json()["error"]["message"]
+    assert Project.objects.filter(owner=user).count() == 3
+    assert api.post("/api/v1/projects/import", {}, format="multipart").status_code == 429  # imports count too
+    assert other_api.post("/api/v1/projects", STORY, format="json").status_code == 202  # others are not held
+    assert api.get("/api/v1/projects").status_code == 200  # reads never are
+
+    # The page's form answers the same, in words.
+    page = Client()
+    page.force_login(user)
+    fields = {"story": STORY["story"], "style": "storybook", "aspect_ratio": "16:9", "resolution": "480p"}
+    form = page.post("/projects/new/", {**fields, "shot_count": 3})
+    assert form.status_code == 429 and "3 projects in the last hour" in form.content.decode()
+
+    Quota.objects.create(user=user, projects_per_hour=10)  # an operator raises this user's limit
+    assert api.post("/api/v1/projects", STORY, format="json").status_code == 202
+
+
+@pytest.mark.django_db
+def test_tasks_waiting_or_running_at_once_are_limited_per_user(api: APIClient, user: Any) -> None:
+    Quota.objects.create(user=user, active_tasks=2)
+    project = ProjectFactory(owner=user)
+    shots = [ShotFactory(project=project) for _ in range(2)]
+    for shot in shots:
+        assert api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "image"}, format="json").status_code == 202
+    refused = api.post(f"/api/v1/shots/{shots[0].id}/generate", {"stage": "speech"}, format="json")
+    assert refused.status_code == 429 and refused["Retry-After"] == "30"
+    assert "2 tasks waiting or running" in refused.json()["error"]["message"]
+    task = Task.objects.filter(owner=user).first()
+    assert task is not None
+    assert api.post(f"/api/v1/tasks/{task.id}/cancel").status_code == 200  # cancelling is never held back
+    assert api.post(f"/api/v1/shots/{shots[0].id}/generate", {"stage": "speech"}, format="json").status_code == 202
+
+
+@pytest.mark.django_db
+def test_generation_requests_are_rate_limited(api: APIClient, user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(GenerationRateThrottle, "THROTTLE_RATES", {"generate": "3/minute"})
+    shot = ShotFactory(project=ProjectFactory(owner=user))
+    answers = [
+        api.patch(f"/api/v1/shots/{shot.id}", {"prompt": f"a lamp {i}"}, format="json").status_code for i in range(4)
+    ]
+    assert answers == [200, 200, 200, 429]
+    assert api.get(f"/api/v1/shots/{shot.id}").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_one_users_backlog_does_not_hold_up_anothers_first_task(tmp_path: Path) -> None:
+    busy, newcomer = UserFactory(), UserFactory()
+    backlog = []
+    for _ in range(8):  # eight one-shot projects: eight runs, none batched with another
+        shot = ShotFactory(project=ProjectFactory(owner=busy), prompt="test:quiet:0.7")
+        backlog.append(services.task_create(kind="image", project=shot.project, shot=shot, params={"version": 1}))
+    assert Task.objects.filter(owner=busy).exclude(job_id="").count() == 1, "one of the backlog on the queue"
+    with workers(tmp_path, "inference"):
+        wait_for(lambda: Task.objects.filter(owner=busy, status=S.FINISHED).count() >= 2, what="the backlog to run")
+        shot = ShotFactory(project=ProjectFactory(owner=newcomer), prompt="test:quiet:0.1")
+        first = services.task_create(kind="image", project=shot.project, shot=shot, params={"version": 1})
+        wait_for(lambda: Task.objects.get(pk=first.pk).status == S.FINISHED, timeout=60, what="the newcomer's task")
+        first.refresh_from_db()
+        assert first.started_at is not None
+        started_meanwhile = Task.objects.filter(
+            owner=busy, started_at__gt=first.created_at, started_at__lt=first.started_at
+        ).count()
+        assert started_meanwhile <= 1, "at most the one task already on the queue ran first"
+        wait_for(
+            lambda: Task.objects.filter(owner=busy, status=S.FINISHED).count() == 8, timeout=90, what="the backlog"
+        )

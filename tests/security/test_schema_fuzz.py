@@ -1,0 +1,94 @@
+"""Every operation of the OpenAPI schema, fuzzed by schemathesis as a signed-in user whose
+objects the requests name: no server error, every answer within the schema (status, type,
+body). The same requests replayed as a second user leak nothing: nothing of the first user's
+comes back, and nothing of theirs changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
+
+from projects.models import Project
+from storyvideo.wsgi import application
+from tasks.models import Task
+from tests.factories import CharacterFactory, ProjectFactory, ShotFactory, UserFactory
+
+schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+schema.app = application
+
+
+class World:
+    """Two users; the first owns a project with a shot, a character and a task."""
+
+    def __init__(self) -> None:
+        self.owner, self.stranger = UserFactory(), UserFactory()
+        self.project = ProjectFactory(owner=self.owner)
+        self.shot = ShotFactory(project=self.project)
+        self.character = CharacterFactory(project=self.project)
+        self.task = Task.objects.create(kind="image", project=self.project, shot=self.shot, owner=self.owner)
+        self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger)}
+        self.ids = {
+            "project_id": str(self.project.id),
+            "shot_id": str(self.shot.id),
+            "character_id": str(self.character.id),
+            "task_id": str(self.task.id),
+        }
+
+    def headers(self, user: Any) -> dict[str, str]:
+        return {"Authorization": f"Token {self.tokens[user.pk]}"}
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """What a stranger's request must never change."""
+        project = Project.objects.filter(pk=self.project.pk).values().first()
+        shots = list(self.project.shots.values().order_by("id"))
+        characters = list(self.project.characters.values().order_by("id"))
+        return project, shots, characters, Project.objects.filter(owner=self.owner).count()
+
+
+@pytest.fixture
+def world(db: None) -> Iterator[World]:
+    # The app is called through WSGI in this process: keep the test's database connection open
+    # across requests, as Django's own test client does.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield World()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_answers_within_its_schema_and_leaks_nothing(case: Any, world: World) -> None:
+    if case.path_parameters:
+        case.path_parameters.update({k: v for k, v in world.ids.items() if k in case.path_parameters})
+    before = world.snapshot()
+    stranger = case.call(headers=world.headers(world.stranger))
+    assert stranger.status_code < 500, stranger.text
+    if case.method != "OPTIONS" and case.path_parameters and set(case.path_parameters) & set(world.ids):
+        assert stranger.status_code in (400, 404, 405, 413, 415, 429), (stranger.status_code, stranger.text[:300])
+    assert world.snapshot() == before, "a stranger's request changed the owner's objects"
+    # Every answer is checked against the schema. Left out: schemathesis' guesses about which
+    # requests should be accepted or refused. DRF reads "5" as 5 and 0 as "0" on purpose (forms
+    # post strings), and rules a schema cannot say (a voice installed here, a character's name
+    # unique in its project, ids of this project's shots) answer 400 by design.
+    case.call_and_validate(
+        headers=world.headers(world.owner), excluded_checks=[negative_data_rejection, positive_data_acceptance]
+    )

@@ -1,0 +1,163 @@
+"""Operations: `manage.py doctor` says what stops films and how to fix it; /metrics serves
+Prometheus figures to staff or a token."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import zlib
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+from rq import Worker
+
+from storyvideo.observability import JsonFormatter
+from storyvideo.tracing import TraceFilter, trace
+from tasks import services
+from tasks.models import Task
+from tasks.queues import get_redis
+from tests.factories import ProjectFactory, ShotFactory, UserFactory
+from tests.workers import ROOT, wait_for, workers
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_doctor_names_what_is_missing_and_how_to_fix_it(tmp_path: Path) -> None:
+    for stale in Worker.all(connection=get_redis()):  # workers earlier tests killed, not yet expired
+        stale.register_death()
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="stop films from being made"):
+        call_command("doctor", stdout=out)
+    text = out.getvalue()
+    assert "FAIL workers (inference): no live worker" in text
+    assert "fix: run `python manage.py worker inference`" in text
+    assert "ok   database" in text and "ok   redis" in text and "ok   ffmpeg" in text
+    assert "warn model (image)" in text and "fetch_models" in text  # a draft stands in: films still come
+
+    with workers(tmp_path, "inference", "media"):
+        wait_for(lambda: _doctor_passes(), timeout=60, what="the doctor to see both workers")
+
+
+def _doctor_passes() -> bool:
+    try:
+        call_command("doctor", stdout=io.StringIO())
+    except CommandError:
+        return False
+    return True
+
+
+@pytest.mark.django_db
+def test_metrics_are_for_staff_or_the_token(settings: Any, user: Any) -> None:
+    settings.METRICS_TOKEN = "a-long-random-metrics-token"
+    shot = ShotFactory(project=ProjectFactory(owner=user))
+    task = services.task_create(kind="image", project=shot.project, shot=shot, params={"version": 1})
+    Task.objects.filter(pk=task.pk).update(
+        status="finished",
+        backend="draft",
+        started_at=task.created_at,
+        finished_at=task.created_at + timedelta(seconds=3),
+    )
+
+    anonymous, member = Client(), Client()
+    member.force_login(user)
+    assert anonymous.get("/metrics").status_code == 403
+    assert member.get("/metrics").status_code == 403
+    assert anonymous.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    anonymous.get("/api/v1/health")  # a request to count
+
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    for response in (
+        staff.get("/metrics"),
+        anonymous.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}"),
+    ):
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+        families = {f.name: f for f in text_string_to_metric_families(response.content.decode())}
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
+        assert samples[("storyvideo_tasks", (("backend", "draft"), ("kind", "image"), ("status", "finished")))] == 1
+        assert samples[("storyvideo_engine_seconds_total", (("backend", "draft"), ("kind", "image")))] == 3.0
+        assert ("storyvideo_queue_depth", (("queue", "inference"),)) in samples
+        assert samples[("storyvideo_http_requests_total", (("method", "GET"), ("status", "2xx")))] >= 1
+
+
+def test_json_logs_carry_the_trace_id_and_the_traceback() -> None:
+    import json
+
+    try:
+        raise ValueError("the keyframe is broken")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "storyvideo.tasks", logging.ERROR, __file__, 1, "Task %s failed", ("t1",), sys.exc_info()
+        )
+    with trace("abc123"):
+        TraceFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "Task t1 failed" and line["trace_id"] == "abc123" and line["level"] == "ERROR"
+    assert "ValueError: the keyframe is broken" in line["exception"]
+
+
+def test_errors_reach_sentry_with_their_trace_id(tmp_path: Path) -> None:
+    """SENTRY_DSN pointed at a server on loopback that speaks the envelope endpoint."""
+    received: list[bytes] = []
+
+    class Sentry(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            elif self.headers.get("Content-Encoding") == "deflate":
+                body = zlib.decompress(body)
+            received.append(body)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sentry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = (
+        "import django, sentry_sdk; django.setup()\n"
+        "from storyvideo.tracing import trace\n"
+        "with trace('trace42'):\n"
+        "    try:\n"
+        "        raise RuntimeError('the render failed')\n"
+        "    except RuntimeError as exc:\n"
+        "        sentry_sdk.capture_exception(exc)\n"
+        "sentry_sdk.flush(5)\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "storyvideo.settings",
+        "SENTRY_DSN": f"http://public@127.0.0.1:{server.server_port}/1",
+        "STORYVIDEO_VAR_DIR": str(tmp_path),
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for body in received for line in body.splitlines() if b'"exception"' in line]
+    assert events, received
+    event = events[0]
+    assert event["exception"]["values"][0]["type"] == "RuntimeError"
+    assert event["tags"]["trace_id"] == "trace42"
