@@ -7,18 +7,22 @@ from django.conf import settings
 
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
 from inference.text import clean_text
-from projects.validators import validate_voice
+from projects.validators import story_too_long, validate_voice
 
 
 class ProjectForm(forms.Form):
     """The new-film form: the same limits as the API."""
 
     title = forms.CharField(max_length=200, required=False, help_text="Left empty, the story's first line is used.")
+    # No max_length: the browser's maxlength would cut a pasted story silently. The page counts
+    # instead, and clean() says once, with both numbers, what is too long.
     story = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 12}), required=False, max_length=settings.STORY_MAX_CHARS
+        widget=forms.Textarea(attrs={"rows": 12, "data-max-chars": settings.STORY_MAX_CHARS}),
+        required=False,
+        help_text=f"Up to {settings.STORY_MAX_CHARS:,} characters.",
     )
     story_file = forms.FileField(
-        required=False, label="…or a .txt file", help_text="UTF-8 text, up to 20,000 characters."
+        required=False, label="…or a .txt file", help_text=f"UTF-8 text, up to {settings.STORY_MAX_CHARS:,} characters."
     )
     style = forms.ChoiceField(choices=STYLE_CHOICES, initial="storybook")
     aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label="Aspect ratio")
@@ -40,7 +44,9 @@ class ProjectForm(forms.Form):
         upload = data.get("story_file")
         if upload:
             if upload.size > settings.STORY_MAX_CHARS * 4:
-                self.add_error("story_file", "The file is too large for a story of 20,000 characters.")
+                self.add_error(
+                    "story_file", f"The file is too large for a story of {settings.STORY_MAX_CHARS:,} characters."
+                )
                 return data
             try:
                 data["story"] = upload.read().decode("utf-8-sig")
@@ -51,8 +57,6 @@ class ProjectForm(forms.Form):
         if not story:
             self.add_error("story", "Paste a story or choose a .txt file.")
         elif len(story) > settings.STORY_MAX_CHARS:
-            self.add_error(
-                "story" if not upload else "story_file", f"A story has at most {settings.STORY_MAX_CHARS:,} characters."
-            )
+            self.add_error("story" if not upload else "story_file", story_too_long(len(story)))
         data["story"] = story
         return data

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
 from projects.models import Character, Project
-from projects.validators import validate_voice
+from projects.validators import validate_story_length, validate_voice
 from shots.serializers import ShotSerializer
 from storyvideo.api import StrictSerializer, TextField, media_url
 from tasks.serializers import TaskSerializer
@@ -88,7 +88,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 class ProjectUpdateSerializer(StrictSerializer):
     title = TextField(max_length=200, required=False, multiline=False)
-    story = TextField(max_length=settings.STORY_MAX_CHARS, required=False)
+    story = TextField(required=False, validators=[validate_story_length])
     style = serializers.ChoiceField(choices=STYLE_CHOICES, required=False)  # type: ignore[assignment]  # not Field.style
     aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), source="aspect_ratio", required=False)
     resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), required=False)
@@ -108,7 +108,7 @@ class ProjectUpdateSerializer(StrictSerializer):
 
 
 class ProjectCreateSerializer(ProjectUpdateSerializer):
-    story = TextField(max_length=settings.STORY_MAX_CHARS, min_length=1)
+    story = TextField(min_length=1, validators=[validate_story_length])
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, help_text="Detected when omitted.")
 
 

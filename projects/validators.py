@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from inference.registry import parse_spec
@@ -26,3 +27,17 @@ def validate_voice(value: str) -> None:
         raise ValidationError(
             f"{value!r} is not a voice installed here: GET /api/v1/voices lists them (operators add more with VOICES)."
         )
+
+
+def story_too_long(length: int) -> str:
+    """One message for a story over the limit, the same on the page and in the API."""
+    limit = settings.STORY_MAX_CHARS
+    return (
+        f"The story has {length:,} characters; a film takes at most {limit:,}. Nothing was cut: "
+        f"shorten it by {length - limit:,} characters or make two films of it."
+    )
+
+
+def validate_story_length(value: str) -> None:
+    if len(value) > settings.STORY_MAX_CHARS:
+        raise ValidationError(story_too_long(len(value)))

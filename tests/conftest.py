@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 import tests.workers
+from tests.browser import browser, page, server  # noqa: F401 - fixtures of the browser tests
 from tests.factories import UserFactory
 
 # Tests never download: the engines load tiny models built here, or fall back to their drafts.
@@ -164,14 +165,14 @@ class PrivateRedis:
 def private_redis(tmp_path: Any, settings: Any) -> Any:
     from tasks.queues import get_redis
 
-    server = PrivateRedis(tmp_path)
-    settings.REDIS_URL = server.url
+    redis = PrivateRedis(tmp_path)
+    settings.REDIS_URL = redis.url
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [server.url]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis.url]}}
     }
     get_redis.cache_clear()
-    yield server
-    server.stop()
+    yield redis
+    redis.stop()
     get_redis.cache_clear()
 
 

@@ -1,0 +1,28 @@
+// The new-film form: a live count of the story's characters against the limit. Nothing is
+// ever cut: a story over the limit stays whole in the box and the count says by how much.
+"use strict";
+
+(function () {
+  const story = document.getElementById("id_story");
+  const counter = document.getElementById("story-count");
+  if (!story || !counter) return;
+  const limit = Number(story.dataset.maxChars);
+  const number = new Intl.NumberFormat(document.documentElement.lang || undefined);
+
+  function count() {
+    // Characters as the server counts them (code points, so a CJK or emoji character is one).
+    const length = Array.from(story.value).length;
+    const over = length - limit;
+    counter.textContent =
+      over > 0
+        ? `${number.format(length)} of ${number.format(limit)} characters: ${number.format(over)} too many. ` +
+          "Shorten the story or make two films of it."
+        : `${number.format(length)} of ${number.format(limit)} characters`;
+    counter.dataset.over = String(over > 0);
+    if (over > 0) story.setAttribute("aria-invalid", "true");
+  }
+
+  story.setAttribute("aria-describedby", ["story-count", story.getAttribute("aria-describedby")].filter(Boolean).join(" "));
+  story.addEventListener("input", count);
+  count();
+})();
