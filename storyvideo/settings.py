@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Redoc served from here: the docs work offline
     "django_rq",
     "channels",
     "storyvideo.apps.StoryVideoConfig",
@@ -327,6 +328,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Turn a written story into a narrated film: storyboard, keyframes, motion, speech, composition.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [

@@ -51,3 +51,21 @@ def test_the_api_refuses_a_long_story_with_the_same_one_message(api: Any) -> Non
         f"The story has {limit + 5:,} characters; a film takes at most {limit:,}. Nothing was cut: "
         "shorten it by 5 characters or make two films of it."
     )
+
+
+def test_the_api_docs_render_with_nothing_from_outside(server: str, page: Any) -> None:
+    outside: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:  # as on a machine with no internet
+            outside.append(f"{route.request.resource_type} {route.request.url}")
+            route.abort()
+
+    page.route("**/*", only_loopback)
+    page.goto(f"{server}/api/v1/docs")
+    page.wait_for_selector("h1:has-text('StoryVideo API')", timeout=20_000)  # drawn by Redoc from the schema
+    assert page.get_by_text("/api/v1/projects").count() > 0
+    # Redoc's footer logo (an image that hides itself when it cannot load) is all it asks of the web.
+    assert outside == ["image https://cdn.redoc.ly/redoc/logo-mini.svg"]
