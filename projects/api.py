@@ -26,6 +26,7 @@ from projects.serializers import (
     ProjectCreateSerializer,
     ProjectSerializer,
     ProjectUpdateSerializer,
+    RenderRequestSerializer,
     StoryboardSerializer,
     WebhookAnswerSerializer,
     WebhookSerializer,
@@ -179,11 +180,14 @@ class ProjectWebhookApi(APIView):
 class ProjectRenderApi(APIView):
     throttle_classes = GENERATION_THROTTLES
 
-    @extend_schema(request=None, responses={202: TaskSerializer})
+    @extend_schema(request=RenderRequestSerializer, responses={202: TaskSerializer})
     def post(self, request: Request, project_id: str) -> Response:
-        """Compose the film; the task waits for any shot media still being generated."""
+        """Compose the film; the task waits for any shot media still being generated. When shots
+        failed, answers 409 naming them unless ``force`` is set."""
         project = selectors.project_get(user=request.user, project_id=project_id)
-        task = project_render(project=project)
+        serializer = RenderRequestSerializer(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        task = project_render(project=project, force=serializer.validated_data["force"])
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -114,10 +114,20 @@ def compose_create(*, project: Project) -> Task:
     return task_create(kind=K.COMPOSE, project=project, parents=parents)
 
 
-def project_render(*, project: Project) -> Task:
-    """Compose the film once every shot's media is made; a project with no shots has nothing to compose."""
+def project_render(*, project: Project, force: bool = False) -> Task:
+    """Compose the film once every shot's media is made; a project with no shots has nothing to
+    compose. A shot whose picture, clip or voice failed is named first (409); ``force`` renders
+    anyway, with what those shots still have (an earlier result, or silence for a voice)."""
     if not project.shots.exists():
         raise ApplicationError("The project has no shots yet; wait for its storyboard or add a shot.")
+    failed = failed_media(project)
+    if failed and not force:
+        which = "; ".join(f"shot {number}'s {STAGE_WORDS[kind]} ({reason})" for number, kind, reason in failed)
+        raise ApplicationError(
+            f"Some shots failed: {which}. Regenerate them first, or render anyway (force) and the film "
+            "will have those shots with what they still have: an earlier result, or no voice.",
+            code="conflict",
+        )
     with transaction.atomic():
         task = compose_create(project=project)
         _set_status(project, Project.Status.RENDERING, "Composing the film.")
@@ -170,15 +180,24 @@ def _last_render_failed(project: Project) -> str:
     return f"The film is out of date: its last render failed ({last.message.rstrip('.')}). Render again."
 
 
-def _failed_stages(project: Project) -> str:
-    """Which shots' latest picture, clip or voice failed, and why (empty when none did)."""
+STAGE_WORDS: dict[str, str] = {K.IMAGE: "picture", K.SPEECH: "voice", K.MOTION: "clip"}
+
+
+def failed_media(project: Project) -> list[tuple[int, str, str]]:
+    """(shot number, stage, reason) of each shot's stage whose newest task failed."""
     latest: dict[tuple[object, str], Task] = {}
     for task in project.tasks.filter(kind__in=MEDIA_KINDS).select_related("shot").order_by("-created_at"):
         latest.setdefault((task.shot_id, task.kind), task)
-    failed = sorted((t.shot.order, t.kind, t.message) for t in latest.values() if t.status == "failed" and t.shot)
+    return sorted(
+        (t.shot.order + 1, t.kind, t.message.rstrip(".")) for t in latest.values() if t.status == "failed" and t.shot
+    )
+
+
+def _failed_stages(project: Project) -> str:
+    """Which shots' latest picture, clip or voice failed, and why (empty when none did)."""
     return " ".join(
-        f"Shot {order + 1}'s {kind} failed: {message.rstrip('.')}. Regenerate it or edit the shot."
-        for order, kind, message in failed
+        f"Shot {number}'s {STAGE_WORDS[kind]} failed: {reason}. Regenerate it or edit the shot."
+        for number, kind, reason in failed_media(project)
     )
 
 

@@ -149,6 +149,13 @@ class ProjectCreatedSerializer(serializers.Serializer):
     tasks = TaskSerializer(many=True)
 
 
+class RenderRequestSerializer(StrictSerializer):
+    force = serializers.BooleanField(
+        default=False,
+        help_text="Render although some shots' picture, clip or voice failed (409 names them otherwise).",
+    )
+
+
 class WebhookSerializer(StrictSerializer):
     url = serializers.URLField(max_length=500, help_text="Called (POST, JSON) when a render finishes or fails.")
 

@@ -4,14 +4,17 @@ factories and, where a test needs them, real workers."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 
 from projects.models import Project
+from shots.models import Shot
+from tasks.models import Task
 from tests.browser import sign_in
-from tests.factories import UserFactory
+from tests.factories import LINES, ProjectFactory, UserFactory, shot_with_media
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -69,3 +72,69 @@ def test_the_api_docs_render_with_nothing_from_outside(server: str, page: Any) -
     assert page.get_by_text("/api/v1/projects").count() > 0
     # Redoc's footer logo (an image that hides itself when it cannot load) is all it asks of the web.
     assert outside == ["image https://cdn.redoc.ly/redoc/logo-mini.svg"]
+
+
+def failed_voice(user: Any, tmp_path: Path) -> tuple[Project, Shot]:
+    """A two-shot project whose second shot's newest voice task failed."""
+    project = ProjectFactory(owner=user, resolution="480p")
+    shots = [shot_with_media(project, order, line, tmp_path) for order, line in enumerate(LINES)]
+    Task.objects.create(
+        kind="speech",
+        project=project,
+        shot=shots[1],
+        owner=user,
+        status=Task.Status.FAILED,
+        message="espeak-ng exited with status 1.",
+        error="espeak-ng exited with status 1.",
+    )
+    return project, shots[1]
+
+
+def test_rendering_with_a_failed_shot_names_it_first_and_renders_when_forced(
+    api: Any, user: Any, tmp_path: Path
+) -> None:
+    project, _ = failed_voice(user, tmp_path)
+    refused = api.post(f"/api/v1/projects/{project.id}/render", {}, format="json")
+    assert refused.status_code == 409, refused.content
+    assert "shot 2's voice (espeak-ng exited with status 1)" in refused.json()["error"]["message"]
+    assert not project.tasks.filter(kind="compose").exists()
+
+    forced = api.post(f"/api/v1/projects/{project.id}/render", {"force": True}, format="json")
+    assert forced.status_code == 202, forced.content
+    assert project.tasks.filter(kind="compose").count() == 1
+
+
+def test_a_failed_card_says_why_after_a_save_and_render_asks_first(server: str, page: Any, tmp_path: Path) -> None:
+    user = UserFactory()
+    project, _ = failed_voice(user, tmp_path)
+    sign_in(page, server, user.username)
+    page.goto(f"{server}/projects/{project.id}/")
+    card = page.locator(".shot").nth(1)
+    reason = card.locator(".stage-error")
+    expected = "The voice failed: espeak-ng exited with status 1. Press “New voice”, or change the narration and save."
+    assert reason.inner_text() == expected
+    assert card.locator(".stage-status").inner_text() == "voice failed"
+
+    card.locator(".camera").select_option("zoom_in")
+    with page.expect_response(lambda r: r.request.method == "GET" and r.url.endswith("/storyboard")):
+        card.locator(".save").click()  # the save reloads the storyboard; the reason stays
+    page.wait_for_function("() => !document.querySelectorAll('.shot')[1].querySelector('.camera').disabled")
+    assert reason.is_visible() and reason.inner_text() == expected
+
+    dialogs: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss() if len(dialogs) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.click("#render")  # asked, and told no: nothing is rendered
+    page.wait_for_function("() => document.getElementById('live-state').textContent.includes('Some shots failed')")
+    assert len(dialogs) == 1 and "shot 2's voice (espeak-ng exited with status 1)" in dialogs[0]
+    assert not project.tasks.filter(kind="compose").exists()
+
+    # Asked again, and told yes. (Playwright answers dialogs only while one of its calls waits.)
+    with page.expect_response(lambda r: r.url.endswith("/render") and r.status == 202):
+        page.click("#render")
+    assert len(dialogs) == 2
+    assert project.tasks.filter(kind="compose").count() == 1

@@ -32,7 +32,7 @@
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       const message = (body.error && body.error.message) || `The server answered ${response.status}.`;
-      throw new Error(message);
+      throw Object.assign(new Error(message), { status: response.status });
     }
     return body;
   }
@@ -79,6 +79,13 @@
     );
   }
 
+  const STAGE_WORDS = { image: "picture", speech: "voice", motion: "clip" };
+  const REMEDY = {
+    image: "Press “New picture”, or change the picture text and save.",
+    speech: "Press “New voice”, or change the narration and save.",
+    motion: "Press “Animate” to try again.",
+  };
+
   function stageTask(shot, stage) {
     return state.tasks.get(`${stage}:${shot.id}`);
   }
@@ -90,21 +97,28 @@
     const failed = STAGES.map((stage) => stageTask(shot, stage)).find((task) => task && task.status === "failed");
     const badge = card.querySelector(".stage-status");
     const fill = card.querySelector(".progress .fill");
+    const note = card.querySelector(".task-message");
     if (busy.length) {
       const running = busy.find((task) => task.status === "processing") || busy[0];
-      badge.textContent = `${running.kind}: ${running.status}`;
+      badge.textContent = `${STAGE_WORDS[running.kind]}: ${running.status}`;
       badge.dataset.state = "busy";
       fill.style.width = `${running.progress}%`;
       card.dataset.busy = "true";
+      note.textContent = running.message || "";  // "worker gone; retrying", "Attempt 1 of 3 failed; …"
     } else {
-      badge.textContent = failed ? `${failed.kind} failed` : "ready";
+      badge.textContent = failed ? `${STAGE_WORDS[failed.kind]} failed` : "ready";
       badge.dataset.state = failed ? "failed" : "ready";
       fill.style.width = failed ? "0%" : "100%";
       card.dataset.busy = "false";
+      note.textContent = "";
     }
-    const error = card.querySelector(".error");
+    note.hidden = !note.textContent;
+    // Why the newest task of a stage failed, and what to do; only a newer result clears it.
+    const error = card.querySelector(".stage-error");
     error.hidden = !failed;
-    error.textContent = failed ? failed.message : "";
+    error.textContent = failed
+      ? `The ${STAGE_WORDS[failed.kind]} failed: ${failed.message.replace(/\.$/, "")}. ${REMEDY[failed.kind]}`
+      : "";
   }
 
   function paintShot(card, shot, index) {
@@ -203,7 +217,8 @@
   }
 
   async function act(card, work) {
-    const error = card ? card.querySelector(".error") : null;
+    // Errors of the action itself: a stage's failure has its own line, which this never hides.
+    const error = card ? card.querySelector(".action-error") : null;
     try {
       await work();
       if (error) error.hidden = true;
@@ -323,12 +338,18 @@
     }),
   );
 
-  document.getElementById("render").addEventListener("click", () =>
-    act(null, async () => {
-      rememberTask(await api(`/projects/${projectId}/render`, { method: "POST" }));
-      renderProject();
-    }),
-  );
+  async function render(force) {
+    try {
+      rememberTask(await api(`/projects/${projectId}/render`, { method: "POST", body: { force } }));
+    } catch (problem) {
+      // 409: some shots failed. Say which, and render only when the person says so.
+      if (problem.status !== 409 || force || !window.confirm(`${problem.message}\n\nRender anyway?`)) throw problem;
+      return render(true);
+    }
+    renderProject();
+  }
+
+  document.getElementById("render").addEventListener("click", () => act(null, () => render(false)));
 
   document.getElementById("character-form").addEventListener("submit", (event) => {
     event.preventDefault();
