@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from projects import live as project_live
 from projects.models import Project
 from projects.selectors import project_lock
 from projects.webhooks import webhook_due
@@ -29,9 +30,9 @@ MEDIA_KINDS = (K.IMAGE, K.MOTION, K.SPEECH)
 
 def pipeline_start(*, project: Project) -> list[Task]:
     """Start a project's storyboard task; its completion queues the shots' media."""
-    project.status, project.status_message = Project.Status.STORYBOARDING, "Writing the storyboard."
-    project.save(update_fields=["status", "status_message", "updated_at"])
-    return [task_create(kind=K.STORYBOARD, project=project)]
+    tasks = [task_create(kind=K.STORYBOARD, project=project)]
+    project_status_derive(project=project)
+    return tasks
 
 
 @transaction.atomic
@@ -92,7 +93,8 @@ def shots_regenerate(
     release_on_commit(released)
     if recompose:
         created.append(compose_create(project=project))
-    _set_status(project, Project.Status.GENERATING, "Making pictures, clips and voices.")
+    else:
+        project_status_derive(project=project)
     return created
 
 
@@ -111,7 +113,9 @@ def compose_create(*, project: Project) -> Task:
     for old in project.tasks.filter(kind=K.COMPOSE, status__in=Task.UNFINISHED):
         task_cancel(task=old, reason="Superseded by a newer render.")
     parents = list(project.tasks.filter(kind__in=MEDIA_KINDS, status__in=Task.UNFINISHED))
-    return task_create(kind=K.COMPOSE, project=project, parents=parents)
+    task = task_create(kind=K.COMPOSE, project=project, parents=parents)
+    project_status_derive(project=project)
+    return task
 
 
 def project_render(*, project: Project, force: bool = False) -> Task:
@@ -128,10 +132,7 @@ def project_render(*, project: Project, force: bool = False) -> Task:
             "will have those shots with what they still have: an earlier result, or no voice.",
             code="conflict",
         )
-    with transaction.atomic():
-        task = compose_create(project=project)
-        _set_status(project, Project.Status.RENDERING, "Composing the film.")
-    return task
+    return compose_create(project=project)
 
 
 def project_recompose_if_rendered(*, project: Project) -> Task | None:
@@ -146,9 +147,16 @@ def project_look_changed(*, project: Project) -> list[Task]:
 
 
 def project_status_refresh(*, project_id: uuid.UUID) -> None:
-    """Derive the project's status, and a line saying what it waits for or what went wrong,
-    from its tasks after one of them ended."""
+    """After a job settled tasks of the project: its status, then the webhook of a render that ended."""
     project = Project.objects.get(pk=project_id)
+    project_status_derive(project=project)
+    webhook_due(project)
+
+
+def project_status_derive(*, project: Project) -> None:
+    """The one place a project's status is decided: derived from its tasks (and whether it has
+    shots and a film), with a line saying what it waits for or what went wrong, written when it
+    changed and pushed to the editor. Called whenever tasks are created or have ended."""
     unfinished = list(project.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True))
     media = sum(kind in MEDIA_KINDS for kind in unfinished)
     failed = _failed_stages(project)
@@ -169,7 +177,6 @@ def project_status_refresh(*, project_id: uuid.UUID) -> None:
     if failed and status != Project.Status.FAILED:
         message = " ".join(part for part in (failed, message) if part)
     _set_status(project, status, message[:500])
-    webhook_due(project)
 
 
 def _last_render_failed(project: Project) -> str:
@@ -211,9 +218,10 @@ def _unfinished(shot: Shot, kind: str) -> list[Task]:
     return [task] if task else []
 
 
-def _set_status(project: Project, status: str, message: str | None = None) -> None:
-    """Write the status (and, when given, its message) if either changed."""
-    message = project.status_message if message is None else message
-    if (project.status, project.status_message) != (status, message):
+def _set_status(project: Project, status: str, message: str) -> None:
+    """Write the status and its line if either changed, and push them once committed."""
+    current = Project.objects.filter(pk=project.pk).values_list("status", "status_message").first()
+    if current != (status, message):
         Project.objects.filter(pk=project.pk).update(status=status, status_message=message, updated_at=timezone.now())
-        project.status, project.status_message = status, message
+        project_live.publish_project_on_commit(project.pk)
+    project.status, project.status_message = status, message

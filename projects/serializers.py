@@ -31,6 +31,9 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     autoRender = serializers.BooleanField(source="auto_render", read_only=True)
     animate = serializers.BooleanField(read_only=True)
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", read_only=True)
+    statusLabel = serializers.CharField(
+        source="get_status_display", read_only=True, help_text="The status in words, as the pages show it."
+    )
     statusMessage = serializers.CharField(source="status_message", read_only=True)
     width = serializers.SerializerMethodField()
     height = serializers.SerializerMethodField()
@@ -56,6 +59,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "animate",
             "burnSubtitles",
             "status",
+            "statusLabel",
             "statusMessage",
             "render",
             "createdAt",
@@ -74,7 +78,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
         if not project.render_video:
             return None
         version = project.render_hash
-        return {
+        return {  # datetimes as text: the same body goes out as a live update
             "videoUrl": media_url(project.render_video),
             "posterUrl": media_url(project.render_poster),
             "srtUrl": media_url(project.render_srt),
@@ -82,7 +86,9 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "timelineUrl": media_url(project.render_timeline),
             "duration": project.render_duration,
             "version": version,
-            "renderedAt": project.rendered_at,
+            "renderedAt": serializers.DateTimeField().to_representation(project.rendered_at)
+            if project.rendered_at
+            else None,
         }
 
 

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from tasks import services
 from tasks.models import Quota, Task
+from tasks.registry import tasks_settled
 
 
 @admin.register(Task)
@@ -17,15 +18,19 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed or cancelled tasks")
     def retry(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-        count = 0
-        for task in queryset.filter(status__in=(Task.Status.FAILED, Task.Status.CANCELLED)):
+        retried = list(queryset.filter(status__in=(Task.Status.FAILED, Task.Status.CANCELLED)))
+        for task in retried:
             services.task_retry(task=task)
-            count += 1
-        self.message_user(request, f"{count} task(s) queued again.", messages.SUCCESS)
+        for project_id in {task.project_id for task in retried}:  # their status follows
+            tasks_settled(project_id)
+        self.message_user(request, f"{len(retried)} task(s) queued again.", messages.SUCCESS)
 
     @admin.action(description="Cancel the selected unfinished tasks")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        projects = set(queryset.values_list("project_id", flat=True))
         count = services.tasks_cancel(tasks=queryset, reason="Cancelled by an operator.")
+        for project_id in projects:
+            tasks_settled(project_id)
         self.message_user(request, f"{count} task(s) cancelled.", messages.SUCCESS)
 
 

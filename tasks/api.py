@@ -14,6 +14,7 @@ from storyvideo.api import Pagination, paginated
 from storyvideo.errors import ApplicationError
 from tasks import selectors, services
 from tasks.models import Task
+from tasks.registry import tasks_settled
 from tasks.serializers import TaskSerializer
 from tasks.throttles import GENERATION_THROTTLES
 
@@ -60,6 +61,7 @@ class TaskCancelApi(APIView):
         task = selectors.task_get(user=request.user, task_id=task_id)
         if not services.task_cancel(task=task):
             raise ApplicationError(f"The task has already {task.status}; there is nothing to cancel.", code="conflict")
+        tasks_settled(task.project_id)  # the project's status follows
         task.refresh_from_db()
         return Response(TaskSerializer(task).data)
 
@@ -72,4 +74,5 @@ class TaskRetryApi(APIView):
         """Run a failed or cancelled task again."""
         task = selectors.task_get(user=request.user, task_id=task_id)
         task = services.task_retry(task=task)
+        tasks_settled(task.project_id)
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)

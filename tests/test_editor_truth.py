@@ -4,11 +4,13 @@ factories and, where a test needs them, real workers."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from projects.models import Project
 from shots.models import Shot
@@ -138,3 +140,31 @@ def test_a_failed_card_says_why_after_a_save_and_render_asks_first(server: str, 
         page.click("#render")
     assert len(dialogs) == 2
     assert project.tasks.filter(kind="compose").count() == 1
+
+
+def test_the_status_line_is_in_words_and_follows_the_server_live(server: str, page: Any, rendered: Project) -> None:
+    from projects.pipeline import project_render
+
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    status = page.locator("#project-status")
+    page.wait_for_function("() => document.getElementById('project-status').textContent === 'Rendered'")
+    page.wait_for_function("() => document.getElementById('live-state').dataset.socket === 'open'")
+
+    # From elsewhere (the API, another tab): the page is told. In a thread of its own, since
+    # Playwright's event loop in this one would refuse the channel layer's async_to_sync.
+    elsewhere = threading.Thread(target=lambda: (project_render(project=rendered), connection.close()))
+    elsewhere.start()
+    elsewhere.join()
+    page.wait_for_function("() => document.getElementById('project-status').textContent === 'Composing the film.'")
+    assert page.locator("#render").is_disabled()
+    assert status.inner_text() == "Composing the film."
+
+
+def test_render_waits_for_shots(server: str, page: Any) -> None:
+    user = UserFactory()
+    project = ProjectFactory(owner=user, status=Project.Status.STORYBOARDING, status_message="Writing the storyboard.")
+    sign_in(page, server, user.username)
+    page.goto(f"{server}/projects/{project.id}/")
+    page.wait_for_function("() => document.getElementById('project-status').textContent === 'Writing the storyboard.'")
+    assert page.locator("#render").is_disabled()

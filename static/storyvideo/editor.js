@@ -57,7 +57,7 @@
   async function load() {
     const board = await api(`/projects/${projectId}/storyboard`);
     const known = new Map(state.shots.map((shot) => [shot.id, shot]));
-    state.project = board.project;
+    if (newer(state.project, board.project)) state.project = board.project;
     state.shots = board.shots.map((shot) => {
       const live = known.get(shot.id);
       return newer(live, shot) ? shot : { ...live, order: shot.order };
@@ -173,15 +173,37 @@
     renderProject();
   }
 
+  const UNFINISHED = ["blocked", "pending", "processing"];
+
+  function filmProgress() {
+    // One line of whole-film progress: the storyboard, then the shots' steps, then the film.
+    const tasks = Array.from(state.tasks.values());
+    const running = (kind) => tasks.find((task) => task.kind === kind && UNFINISHED.includes(task.status));
+    const storyboard = running("storyboard");
+    if (storyboard) return { fraction: storyboard.progress / 100, text: `Storyboard: ${storyboard.message || storyboard.status}` };
+    const media = tasks.filter((task) => STAGES.includes(task.kind) && state.shots.some((shot) => shot.id === task.shotId));
+    const open = media.filter((task) => UNFINISHED.includes(task.status));
+    if (open.length) {
+      const done = media.filter((task) => task.status === "finished").length;
+      return { fraction: done / media.length, text: `${done} of ${media.length} steps` };
+    }
+    const compose = running("compose");
+    if (compose) return { fraction: compose.progress / 100, text: compose.message || "Composing the film" };
+    return null;
+  }
+
   function renderProject() {
     const project = state.project;
-    document.getElementById("project-status").textContent = project.statusMessage || project.status;
-    const compose = state.tasks.get("compose:");
+    document.getElementById("project-status").textContent = project.statusMessage || project.statusLabel;
+    const progress = filmProgress();
     const bar = document.getElementById("render-progress");
-    const rendering = compose && ["blocked", "pending", "processing"].includes(compose.status);
-    bar.hidden = !rendering;
-    bar.querySelector(".fill").style.width = `${rendering ? compose.progress : 0}%`;
-    document.getElementById("render").disabled = Boolean(rendering);
+    bar.hidden = !progress;
+    bar.querySelector(".fill").style.width = `${progress ? Math.round(progress.fraction * 100) : 0}%`;
+    document.getElementById("film-progress").textContent = progress ? progress.text : "";
+    // Nothing to render before the storyboard has shots; nor twice at once.
+    const compose = state.tasks.get("compose:");
+    const rendering = compose && UNFINISHED.includes(compose.status);
+    document.getElementById("render").disabled = Boolean(rendering) || state.shots.length === 0;
     const player = document.getElementById("player");
     if (project.render && project.render.videoUrl) {
       const video = player.querySelector("video");
@@ -375,16 +397,19 @@
       load().catch(() => {});
       return;
     }
-    if (event.type === "task") {
+    if (event.type === "project") {
+      if (newer(state.project, event.project)) state.project = event.project;
+      renderProject();
+    } else if (event.type === "task") {
       rememberTask(event.task);
       const shot = state.shots.find((item) => item.id === event.task.shotId);
       if (shot) {
         const card = list.querySelector(`[data-shot-id="${shot.id}"]`);
         if (card) paintStatus(card, shot);
-      } else if (event.task.kind === "compose" || event.task.kind === "storyboard") {
-        if (event.task.status === "finished") load().catch(() => {});
-        else renderProject();
+      } else if (["storyboard", "compose"].includes(event.task.kind) && event.task.status === "finished") {
+        load().catch(() => {});
       }
+      renderProject();
     } else if (event.type === "shot") {
       const index = state.shots.findIndex((item) => item.id === event.shot.id);
       if (index >= 0) {
@@ -413,11 +438,13 @@
     state.socket = socket;
     socket.addEventListener("open", () => {
       retry = 1000;
+      liveState.dataset.socket = "open";
       polling(false);
       load().catch(() => {});
     });
     socket.addEventListener("message", (message) => onEvent(JSON.parse(message.data)));
     socket.addEventListener("close", () => {
+      liveState.dataset.socket = "closed";
       polling(true);
       window.setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);

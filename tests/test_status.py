@@ -1,0 +1,70 @@
+"""A project's status is derived in one place from its tasks whenever tasks are created or end,
+said in words, and pushed to the project's channel (issue 11, item 1)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+
+from projects.models import Project
+from tasks.models import Task
+from tests.factories import ProjectFactory, ShotFactory
+from tests.test_live import _connect, session_headers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def status_of(api: Any, project: Project) -> tuple[str, str, str]:
+    body = api.get(f"/api/v1/projects/{project.id}").json()
+    return body["status"], body["statusLabel"], body["statusMessage"]
+
+
+def test_an_edit_of_a_rendered_film_says_rendering_at_once_and_in_words(api: Any, rendered: Project) -> None:
+    assert status_of(api, rendered) == ("rendered", "Rendered", "")
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    assert api.patch(f"/api/v1/shots/{shot.id}", {"camera": "pan_left"}, format="json").status_code == 200
+    assert status_of(api, rendered) == ("rendering", "Rendering", "Composing the film.")
+
+    # A new voice first, then the film: the voice is what it waits for.
+    assert api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "speech"}, format="json").status_code == 202
+    assert status_of(api, rendered) == ("generating", "Generating shots", "1 picture, clip or voice task(s) to go.")
+
+    # Cancelling both leaves the film that was made, and says it.
+    for task in rendered.tasks.filter(status__in=Task.UNFINISHED):
+        api.post(f"/api/v1/tasks/{task.id}/cancel")
+    assert status_of(api, rendered)[0] == "rendered"
+
+
+def test_regenerating_nothing_does_not_claim_to_generate(api: Any, user: Any) -> None:
+    project = ProjectFactory(owner=user, status=Project.Status.READY, auto_render=False)
+    shot = ShotFactory(project=project, narration="")
+    response = api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "speech"}, format="json")
+    assert response.status_code in (202, 400), response.content
+    assert not project.tasks.filter(status__in=Task.UNFINISHED).exists()
+    assert status_of(api, project)[0] == "ready"
+
+
+def test_the_status_is_pushed_to_the_project_channel(user: Any, rendered: Project) -> None:
+    from projects.pipeline import project_render
+
+    headers = session_headers(user)
+
+    async def watch() -> dict[str, Any]:
+        connected, _, communicator = await _connect(f"/ws/projects/{rendered.id}/", headers)
+        assert connected
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "hello"
+        await database_sync_to_async(project_render)(project=rendered)
+        while True:
+            event = await communicator.receive_json_from(timeout=10)
+            if event["type"] == "project":
+                await communicator.disconnect()
+                return event
+
+    event = asyncio.run(watch())
+    assert event["project"]["id"] == str(rendered.id)
+    assert (event["project"]["status"], event["project"]["statusMessage"]) == ("rendering", "Composing the film.")
+    assert event["project"]["render"]["videoUrl"], "the film that was made is still shown"
