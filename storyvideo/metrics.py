@@ -17,10 +17,9 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from rq import Worker
 
 from tasks.models import Task
-from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis
+from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, live_workers
 
 REQUESTS_KEY = "storyvideo:metrics:requests"
 
@@ -77,16 +76,16 @@ class Collector:
         yield seconds
 
         depth = GaugeMetricFamily("storyvideo_queue_depth", "Jobs waiting on each queue.", labels=["queue"])
-        workers = GaugeMetricFamily("storyvideo_workers", "Workers registered on each queue.", labels=["queue"])
+        workers = GaugeMetricFamily("storyvideo_workers", "Live workers on each queue.", labels=["queue"])
         requests = CounterMetricFamily("storyvideo_http_requests", "HTTP requests.", labels=["method", "status"])
         durations = CounterMetricFamily(
             "storyvideo_http_request_seconds", "Seconds spent answering HTTP requests.", labels=["method", "status"]
         )
         try:
-            registered = Worker.all(connection=get_redis())
+            alive = live_workers()
             for name in (INFERENCE, MEDIA):
                 depth.add_metric([name], get_queue(name).count)
-                workers.add_metric([name], sum(name in w.queue_names() for w in registered))
+                workers.add_metric([name], len(alive[name]))
             counted: Any = get_redis().hgetall(REQUESTS_KEY)
             for key, value in counted.items():
                 kind, method, status = key.decode().split(":")

@@ -173,6 +173,8 @@ QUEUE_SLOTS_PER_OWNER = env_int("QUEUE_SLOTS_PER_OWNER", 1, minimum=1, maximum=1
 QUOTA_ACTIVE_TASKS = env_int("QUOTA_ACTIVE_TASKS", 400, minimum=1)
 QUOTA_PROJECTS_PER_HOUR = env_int("QUOTA_PROJECTS_PER_HOUR", 30, minimum=1)
 TASK_RETRY_BACKOFF_S = env_float("TASK_RETRY_BACKOFF_S", 5.0)
+# A worker process that has not said it is alive for this long is taken for gone (pages, /system).
+WORKER_PRESENCE_TTL_S = env_int("WORKER_PRESENCE_TTL_S", 10, minimum=3, maximum=600)
 # A processing task whose heartbeat is older than this is taken for dead by the reconciler.
 TASK_HEARTBEAT_S = env_float("TASK_HEARTBEAT_S", 5.0, minimum=0.1)
 TASK_STALE_S = env_float("TASK_STALE_S", 60.0, minimum=1.0)

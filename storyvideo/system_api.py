@@ -23,7 +23,8 @@ from rq import Worker
 from inference.registry import backend_report, configured_report
 from storyvideo.api import StrictSerializer
 from storyvideo.engines import configured_specs, voice_choices
-from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis
+from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, live_workers
+from tasks.selectors import queues_served
 
 
 def _check(probe: Any) -> dict[str, Any]:
@@ -75,11 +76,13 @@ class SystemApi(APIView):
     def get(self, request: Request) -> Response:
         """The engines' back ends (whether each can run here) and, per stage, the configured back
         end and what runs instead when it cannot (as this web process sees the machine; a worker
-        elsewhere may differ, and its task messages say so); how many workers serve each queue.
+        elsewhere may differ, and its task messages say so); how many live workers serve each
+        queue (a worker gone for WORKER_PRESENCE_TTL_S is not counted).
         Staff also see queue depths, worker names and model servers' addresses, which others
         see redacted."""
         staff = bool(request.user.is_staff)
-        workers = Worker.all(connection=get_redis())
+        alive = set().union(*live_workers().values())
+        workers = [w for w in Worker.all(connection=get_redis()) if (w.hostname, w.pid) in alive]
         queues = {}
         for name in (INFERENCE, MEDIA):
             queues[name] = {"workers": sum(name in w.queue_names() for w in workers)}
@@ -102,6 +105,19 @@ def redact(text: str) -> str:
     """A spec or message without the addresses in it (``openai:http://host:11434/v1#qwen2.5``
     becomes ``openai:qwen2.5``; an address in a sentence becomes "the model server")."""
     return _ADDRESS.sub(lambda m: "" if m.group().endswith("#") else "the model server", text)
+
+
+class WorkersApi(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "Workers",
+            {"inference": serializers.DictField(), "media": serializers.DictField()},
+        )
+    )
+    def get(self, request: Request) -> Response:
+        """Per queue, how many workers are alive now and which task kinds it runs: work of a
+        queue with none waits until one starts (the editor says so)."""
+        return Response(queues_served())
 
 
 class VoicesApi(APIView):

@@ -15,6 +15,7 @@ api_v1 = [
     path("health", system_api.HealthApi.as_view(), name="health"),
     path("system", system_api.SystemApi.as_view(), name="system"),
     path("voices", system_api.VoicesApi.as_view(), name="voices"),
+    path("workers", system_api.WorkersApi.as_view(), name="workers"),
     path("auth/token", system_api.TokenApi.as_view(), name="auth-token"),
     path("auth/signup", system_api.SignupApi.as_view(), name="auth-signup"),
     path("projects", projects_api.ProjectListApi.as_view(), name="project-list"),

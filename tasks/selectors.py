@@ -10,6 +10,7 @@ from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
 from tasks.models import Quota, Task
+from tasks.queues import INFERENCE, MEDIA, QUEUE_FOR_KIND, live_workers
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,12 @@ def task_list_latest(*, project_id: uuid.UUID) -> list[Task]:
         .order_by("-created_at")
         .prefetch_related("parents")
     )
+
+
+def queues_served() -> dict[str, dict[str, object]]:
+    """Per queue: how many worker processes are alive now, and the task kinds it runs."""
+    alive = live_workers()
+    return {
+        queue: {"workers": len(alive.get(queue, ())), "kinds": [k for k, q in QUEUE_FOR_KIND.items() if q == queue]}
+        for queue in (INFERENCE, MEDIA)
+    }

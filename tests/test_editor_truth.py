@@ -153,7 +153,11 @@ def test_the_status_line_is_in_words_and_follows_the_server_live(server: str, pa
 
     # From elsewhere (the API, another tab): the page is told. In a thread of its own, since
     # Playwright's event loop in this one would refuse the channel layer's async_to_sync.
-    elsewhere = threading.Thread(target=lambda: (project_render(project=rendered), connection.close()))
+    def render_elsewhere() -> None:
+        project_render(project=rendered)
+        connection.close()
+
+    elsewhere = threading.Thread(target=render_elsewhere)
     elsewhere.start()
     elsewhere.join()
     page.wait_for_function("() => document.getElementById('project-status').textContent === 'Composing the film.'")
@@ -168,3 +172,14 @@ def test_render_waits_for_shots(server: str, page: Any) -> None:
     page.goto(f"{server}/projects/{project.id}/")
     page.wait_for_function("() => document.getElementById('project-status').textContent === 'Writing the storyboard.'")
     assert page.locator("#render").is_disabled()
+
+
+def test_work_waiting_on_a_queue_no_worker_serves_is_said(server: str, page: Any, rendered: Project) -> None:
+    from projects.pipeline import project_render
+
+    project_render(project=rendered)  # a compose task, and no media worker to run it
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    notice = page.locator("#worker-notice")
+    notice.wait_for(state="visible", timeout=30_000)
+    assert notice.inner_text().startswith("No media (the film) worker is running: its work waits until one starts")

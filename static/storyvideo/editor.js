@@ -420,6 +420,27 @@
     }
   }
 
+  // Work waits in vain on a queue no worker serves: say so (checked while work is open).
+  const QUEUE_WORDS = { inference: "inference (storyboard, pictures, voices)", media: "media (the film)" };
+  async function checkWorkers() {
+    const open = Array.from(state.tasks.values()).filter((task) => UNFINISHED.includes(task.status));
+    const notice = document.getElementById("worker-notice");
+    if (!open.length) {
+      notice.hidden = true;
+      return;
+    }
+    const queues = await api("/workers");
+    const idle = Object.entries(queues)
+      .filter(([, queue]) => queue.workers === 0 && open.some((task) => queue.kinds.includes(task.kind)))
+      .map(([name]) => name);
+    notice.hidden = !idle.length;
+    notice.textContent = idle.length
+      ? `No ${idle.map((name) => QUEUE_WORDS[name] || name).join(" or ")} worker is running: ` +
+        `its work waits until one starts (make run starts them; or python manage.py worker ${idle[0]}).`
+      : "";
+  }
+  window.setInterval(() => checkWorkers().catch(() => {}), 5000);
+
   function polling(on) {
     if (on && !state.poll) {
       liveState.textContent = "Live updates paused; checking every few seconds.";
@@ -455,6 +476,7 @@
     .then(() => {
       performance.mark("storyvideo:usable"); // every card is on the page and can be edited
       connect();
+      checkWorkers().catch(() => {});
     })
     .catch((problem) => {
       liveState.textContent = problem.message;

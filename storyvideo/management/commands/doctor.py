@@ -15,13 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from rq import Worker
 
 from inference.errors import EngineError
 from inference.fonts import cjk_font_path
 from inference.registry import configured_report
 from storyvideo.engines import configured_specs
-from tasks.queues import INFERENCE, MEDIA, get_redis
+from tasks.queues import INFERENCE, MEDIA, get_redis, live_workers
 
 
 @dataclass
@@ -52,12 +51,12 @@ def _redis() -> list[Finding]:
 
 def _workers() -> list[Finding]:
     try:
-        workers = Worker.all(connection=get_redis())
+        alive = live_workers()
     except Exception:
         return []  # said by the Redis check
     found = []
     for queue in (INFERENCE, MEDIA):
-        live = [w for w in workers if queue in w.queue_names()]  # registered: alive within 90 s
+        live = alive[queue]  # said they are alive within WORKER_PRESENCE_TTL_S
         if live:
             found.append(Finding(f"workers ({queue})", "ok", f"{len(live)} live"))
         else:

@@ -9,6 +9,7 @@ so ffmpeg work runs isolated and a stop command can kill it outright.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import signal
@@ -22,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection, connections
 from rq import SimpleWorker, Worker
 
-from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis
+from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, presence_beat, presence_end
 from tasks.reconciler import reconcile
 from tasks.services import tasks_enqueue_due
 
@@ -53,16 +54,19 @@ class MediaWorker(_Stoppable, Worker):
 
 
 class Maintenance(threading.Thread):
-    """Enqueue due retries every second; reconcile every RECONCILE_INTERVAL_S."""
+    """Say the worker is alive and enqueue due retries every second; reconcile every
+    RECONCILE_INTERVAL_S."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue: str) -> None:
         super().__init__(name="storyvideo-maintenance", daemon=True)
+        self.queue = queue
         self.stopped = threading.Event()
 
     def run(self) -> None:
         last_reconcile = time.monotonic()
         while not self.stopped.wait(1.0):
             try:
+                presence_beat(self.queue)
                 close_old_connections()
                 if time.monotonic() - last_reconcile >= settings.RECONCILE_INTERVAL_S:
                     last_reconcile = time.monotonic()
@@ -71,6 +75,8 @@ class Maintenance(threading.Thread):
                     tasks_enqueue_due()
             except Exception:  # keep the thread alive through a database or Redis blip
                 logger.exception("Maintenance pass failed; trying again shortly")
+        with contextlib.suppress(redis.RedisError):
+            presence_end(self.queue)
         connection.close()
 
 
@@ -87,7 +93,7 @@ class Command(BaseCommand):
             logger.info("Start-up reconcile: %s", reconcile())
         except redis.RedisError as exc:  # the maintenance thread reconciles once Redis is back
             logger.warning("Redis is unreachable (%s)", exc)
-        maintenance = Maintenance()
+        maintenance = Maintenance(options["queue"])
         maintenance.start()
         worker_class = InferenceWorker if options["queue"] == INFERENCE else MediaWorker
         try:
@@ -114,6 +120,7 @@ class Command(BaseCommand):
                 _wait_for_redis()
         finally:
             maintenance.stopped.set()
+            maintenance.join(timeout=5)
 
 
 def _wait_for_redis() -> None:
