@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from inference.errors import EngineError
+from inference.errors import EngineError, WeightsMissingError
 
 T = TypeVar("T")
 
@@ -29,6 +32,9 @@ class Runtime:
     dtype: str = "auto"
     low_memory: bool = False
     models_dir: Path = Path("var/models")
+    # How long this process remembers that a model's weights are not to be had (not on disk,
+    # the hub unreachable or without them): meanwhile the draft starts at once.
+    missing_memory_s: float = 600.0
 
 
 def pick_device(wanted: str = "auto") -> str:
@@ -91,21 +97,54 @@ def local_folder(model: str, models_dir: Path) -> Path | None:
         return None
 
 
-def weights_source(model: str, models_dir: Path) -> str:
+# model id -> (until, why): weights this process found it cannot have, remembered for a while
+# so that each job does not spend the hub's retries (a minute) before its draft starts.
+_MISSING: dict[str, tuple[float, str]] = {}
+_FETCH = "run `python manage.py fetch_models` where the network is reachable."
+
+
+def missing_remember(model: str, why: str, memory_s: float) -> None:
+    _MISSING[model] = (time.monotonic() + memory_s, why)
+
+
+def _missing_remembered(model: str) -> str | None:
+    until, why = _MISSING.get(model, (0.0, ""))
+    return why if time.monotonic() < until else None
+
+
+def hub_unreachable() -> str | None:
+    """Why the model hub cannot be reached from here (a TCP connect, 3 s at most), or None.
+    Behind a proxy the hub library's own connection decides."""
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname or "", port), timeout=3).close()
+    except OSError as exc:
+        return f"the model hub ({endpoint.scheme}://{endpoint.netloc}) cannot be reached: {exc.strerror or exc}"
+    return None
+
+
+def weights_source(model: str, models_dir: Path, missing_memory_s: float = 600.0) -> str:
     """What to hand to ``from_pretrained``: the local folder when there is one, else the model
-    id (which downloads, unless HF_HUB_OFFLINE is set; then this is a clear, permanent error)."""
+    id, which downloads. Weights that cannot be had here (HF_HUB_OFFLINE set, the hub out of
+    reach, or found missing by a recent try) are a clear, permanent ``WeightsMissingError``."""
     folder = local_folder(model, models_dir)
     if folder is not None:
         return str(folder)
     if Path(model).is_absolute() or model.startswith("."):
         raise EngineError(f"The model folder {model} does not exist.", permanent=True)
     if hub_offline():
-        from inference.errors import WeightsMissingError
-
-        raise WeightsMissingError(
-            f"The weights of {model} are not on this machine and HF_HUB_OFFLINE is set: "
-            f"run `python manage.py fetch_models` where the network is reachable."
-        )
+        raise WeightsMissingError(f"The weights of {model} are not on this machine and HF_HUB_OFFLINE is set: {_FETCH}")
+    remembered = _missing_remembered(model)
+    if remembered:
+        raise WeightsMissingError(remembered)
+    unreachable = hub_unreachable()
+    if unreachable:
+        why = f"The weights of {model} are not on this machine and {unreachable}. {_FETCH}"
+        missing_remember(model, why, missing_memory_s)
+        raise WeightsMissingError(why)
     return model
 
 
@@ -165,13 +204,16 @@ def load_model(kind: str, model: str, runtime: Runtime, loader: Callable[[str, s
     runtime's device and dtype; a loading failure becomes an EngineError (``load_error``)."""
     device = pick_device(runtime.device)
     dtype = pick_dtype(device, runtime.dtype)
-    source = weights_source(model, runtime.models_dir)
+    source = weights_source(model, runtime.models_dir, runtime.missing_memory_s)
 
     def load() -> Any:
         try:
             return loader(source, device, dtype)
         except Exception as exc:
-            raise load_error(source, exc) from None
+            error = load_error(source, exc)
+            if isinstance(error, WeightsMissingError):  # the next job drafts at once
+                missing_remember(model, str(error), runtime.missing_memory_s)
+            raise error from None
 
     return Loaded(CACHE.get((kind, source, device, str(dtype)), load), device, source)
 
@@ -180,8 +222,6 @@ def load_error(model: str, exc: Exception) -> EngineError:
     """A loading failure as an EngineError: weights that are not here and could not be fetched
     are ``WeightsMissingError`` (the default preset then drafts); running out of device memory is
     transient (another job may free it); anything else, broken weights say, is permanent."""
-    from inference.errors import WeightsMissingError
-
     if isinstance(exc, EngineError):
         return exc
     text = " ".join(f"{type(exc).__name__}: {exc}".split())[:400]
@@ -189,7 +229,6 @@ def load_error(model: str, exc: Exception) -> EngineError:
         return EngineError(f"Not enough device memory to load {model}: {text}", permanent=False)
     if isinstance(exc, OSError) and not Path(model).expanduser().exists():
         return WeightsMissingError(
-            f"The weights of {model} are not on this machine and could not be downloaded ({text}): "
-            f"run `python manage.py fetch_models` where the network is reachable."
+            f"The weights of {model} are not on this machine and could not be downloaded ({text}): {_FETCH}"
         )
     return EngineError(f"Could not load {model}: {text}", permanent=True)

@@ -15,6 +15,7 @@ def runtime() -> Runtime:
         dtype=settings.INFERENCE_DTYPE,
         low_memory=settings.INFERENCE_LOW_MEMORY,
         models_dir=settings.MODELS_DIR,
+        missing_memory_s=settings.MODELS_MISSING_MEMORY_S,
     )
 
 

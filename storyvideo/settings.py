@@ -186,6 +186,8 @@ TASK_ENQUEUE_SETTLE_S = env_float("TASK_ENQUEUE_SETTLE_S", 5.0)
 # --- Engines ----------------------------------------------------------------------------
 STORYVIDEO_PRESET = env_choice("STORYVIDEO_PRESET", "default", {"default", "draft"})
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models"))).resolve()
+# How long a worker remembers that a model's weights cannot be had here (its draft then starts at once).
+MODELS_MISSING_MEMORY_S = env_float("MODELS_MISSING_MEMORY_S", 600.0, minimum=0.0)
 
 
 # One back end spec per stage (inference/registry.py): blank takes the preset's. With the
