@@ -4,8 +4,9 @@ with a note that says which ran and how to get the real one. Never silently."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from inference.errors import WeightsMissingError
 from inference.image import KeyframeRequest
@@ -13,6 +14,27 @@ from inference.models import Runtime
 from inference.motion import MotionResult
 from inference.registry import ImageJob, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A draft back end ran instead of the configured one: kept in a task's result as its note
+    ("draft ran instead of diffusers:stabilityai/sd-turbo — why"), and read back from it."""
+
+    runs: str
+    spec: str
+    reason: str
+
+    SEPARATORS: ClassVar[tuple[str, str]] = (" ran instead of ", " — ")
+
+    def __str__(self) -> str:
+        return f"{self.runs}{self.SEPARATORS[0]}{self.spec}{self.SEPARATORS[1]}{self.reason}"
+
+    @classmethod
+    def parse(cls, note: str) -> Fallback | None:
+        runs, _, rest = note.partition(cls.SEPARATORS[0])
+        spec, _, reason = rest.partition(cls.SEPARATORS[1])
+        return cls(runs, spec, reason) if runs and spec and reason else None
 
 
 def _run(stage: str, spec_text: str, language: str, job: Any, runtime: Runtime, progress: Progress) -> tuple[Any, str]:
@@ -34,7 +56,7 @@ def _run(stage: str, spec_text: str, language: str, job: Any, runtime: Runtime, 
             problem = str(exc)
     else:
         problem = f"{problem}: pip install -r requirements.txt"
-    return run(fallback), f"{fallback} ran instead of {spec} — {problem}"
+    return run(fallback), str(Fallback(str(fallback), str(spec), problem))
 
 
 def storyboard(

@@ -112,18 +112,27 @@ def _missing_remembered(model: str) -> str | None:
     return why if time.monotonic() < until else None
 
 
-def hub_unreachable() -> str | None:
-    """Why the model hub cannot be reached from here (a TCP connect, 3 s at most), or None.
-    Behind a proxy the hub library's own connection decides."""
+_HUB: dict[str, tuple[float, str | None]] = {}  # endpoint -> (until, why unreachable)
+
+
+def hub_unreachable(memory_s: float = 60.0) -> str | None:
+    """Why the model hub cannot be reached from here (a TCP connect, 3 s at most; the answer is
+    kept ``memory_s``), or None. Behind a proxy the hub library's own connection decides."""
     if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
         return None
-    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    address = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    until, why = _HUB.get(address, (0.0, None))
+    if time.monotonic() < until:
+        return why
+    endpoint = urlsplit(address)
     port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
     try:
         socket.create_connection((endpoint.hostname or "", port), timeout=3).close()
+        why = None
     except OSError as exc:
-        return f"the model hub ({endpoint.scheme}://{endpoint.netloc}) cannot be reached: {exc.strerror or exc}"
-    return None
+        why = f"the model hub ({endpoint.scheme}://{endpoint.netloc}) cannot be reached: {exc.strerror or exc}"
+    _HUB[address] = (time.monotonic() + memory_s, why)
+    return why
 
 
 def weights_source(model: str, models_dir: Path, missing_memory_s: float = 600.0) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from inference.image import KeyframeRequest, diffusers_keyframes, draft_card
-from inference.models import Runtime, hub_offline, local_folder
+from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, svd_clip
 from inference.speech import espeak, piper, piper_voice_files, vits
 from inference.storyboard import draft_storyboard, openai_storyboard, transformers_storyboard
@@ -364,8 +364,12 @@ def spec_problem(spec: Spec, models_dir: Path) -> str | None:
     reason = spec.impl.check()
     if reason:
         return reason
-    if spec.impl.has_weights and spec.impl.weights_on_disk(spec.model, models_dir) is None and hub_offline():
-        return f"the weights of {spec.model} are not on disk and HF_HUB_OFFLINE is set"
+    if spec.impl.has_weights and spec.impl.weights_on_disk(spec.model, models_dir) is None:
+        if hub_offline():
+            return f"the weights of {spec.model} are not on disk and HF_HUB_OFFLINE is set"
+        unreachable = hub_unreachable()
+        if unreachable:
+            return f"the weights of {spec.model} are not on disk and {unreachable}"
     return None
 
 

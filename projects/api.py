@@ -119,6 +119,7 @@ def storyboard_body(request: Request, project_id: str) -> dict[str, Any]:
             "characters": project.characters.all(),
             "shots": project.shots.all(),
             "tasks": task_list_latest(project_id=project.id),
+            "drafts": selectors.project_drafts(project=project),
         }
     ).data
 

@@ -13,6 +13,7 @@ from projects.models import Character, Project
 from shots.models import Shot
 from storyvideo.media import media_url_epoch
 from tasks.models import Task
+from tasks.selectors import stages_last_ran
 
 
 def project_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
@@ -77,3 +78,10 @@ def project_lock(*, project_id: uuid.UUID) -> Project:
     """Lock a project's row for the rest of the transaction. Every change to a storyboard takes
     its locks in one order: the project, then its characters or shots."""
     return Project.objects.select_for_update().get(pk=project_id)
+
+
+def project_drafts(*, project: Project) -> list[dict[str, str]]:
+    """Which stages of the project last ran a draft back end instead of the configured one, and
+    why, as the workers recorded it in each stage's newest finished task (not as this web
+    process guesses): what the editor's notice says."""
+    return [entry for entry in stages_last_ran(tasks=project.tasks.all()) if entry["draft"]]

@@ -143,11 +143,19 @@ class CharacterCreateSerializer(CharacterWriteSerializer):
     name = TextField(max_length=100, multiline=False)
 
 
+class DraftSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    runs = serializers.CharField(help_text="The back end that ran.")
+    spec = serializers.CharField(help_text="The back end configured, which could not run.")
+    reason = serializers.CharField()
+
+
 class StoryboardSerializer(serializers.Serializer):
     project = ProjectSerializer()
     characters = CharacterSerializer(many=True)
     shots = ShotSerializer(many=True)
     tasks = TaskSerializer(many=True, help_text="The latest task of each kind per shot, and the project's own.")
+    drafts = DraftSerializer(many=True, help_text="Stages whose newest result a draft back end made, and why.")
 
 
 class ProjectCreatedSerializer(serializers.Serializer):

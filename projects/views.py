@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import Throttled
 
-from inference.registry import configured_report
 from projects import selectors, services
 from projects.forms import ProjectForm
 from projects.throttles import NEW_PROJECT_THROTTLES
-from storyvideo.engines import configured_specs
 
 DOWNLOADS = [
     ("video", "Film (MP4)"),
@@ -54,14 +49,7 @@ def project_new_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id)
-    return render(request, "projects/editor.html", {"project": project, "drafts": _drafts_in_use(project)})
-
-
-def _drafts_in_use(project: Any) -> list[dict[str, str]]:
-    """The stages of this project that run a draft back end instead of the configured one, and why."""
-    wanted = {"storyboard", "image", f"speech.{project.language}"} | ({"motion"} if project.animate else set())
-    report = configured_report(configured_specs(), settings.MODELS_DIR)
-    return [entry for entry in report if entry["stage"] in wanted and entry["runs"] != entry["spec"]]
+    return render(request, "projects/editor.html", {"project": project})
 
 
 @login_required

@@ -23,8 +23,9 @@ from rq import Worker
 from inference.registry import backend_report, configured_report
 from storyvideo.api import StrictSerializer
 from storyvideo.engines import configured_specs, voice_choices
+from tasks.models import Task
 from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, live_workers
-from tasks.selectors import queues_served
+from tasks.selectors import queues_served, stages_last_ran
 
 
 def _check(probe: Any) -> dict[str, Any]:
@@ -70,14 +71,16 @@ class SystemApi(APIView):
                 "workers": serializers.ListField(),
                 "backends": serializers.ListField(),
                 "configured": serializers.ListField(),
+                "lastRan": serializers.ListField(),
             },
         )
     )
     def get(self, request: Request) -> Response:
         """The engines' back ends (whether each can run here) and, per stage, the configured back
         end and what runs instead when it cannot (as this web process sees the machine; a worker
-        elsewhere may differ, and its task messages say so); how many live workers serve each
-        queue (a worker gone for WORKER_PRESENCE_TTL_S is not counted).
+        elsewhere may differ); ``lastRan``: per stage, what the workers recorded as having made
+        the newest result (of your tasks; staff: of all), a draft or the real model; how many
+        live workers serve each queue (a worker gone for WORKER_PRESENCE_TTL_S is not counted).
         Staff also see queue depths, worker names and model servers' addresses, which others
         see redacted."""
         staff = bool(request.user.is_staff)
@@ -92,10 +95,21 @@ class SystemApi(APIView):
         named = [{"name": w.name, "queues": w.queue_names(), "state": w.get_state()} for w in workers] if staff else []
         configured = configured_report(configured_specs(), settings.MODELS_DIR)
         backends = backend_report()
+        ran = stages_last_ran(tasks=Task.objects.all() if staff else Task.objects.filter(owner_id=request.user.pk))
         if not staff:
             configured = [{key: redact(value) for key, value in entry.items()} for entry in configured]
             backends = [{**entry, "reason": redact(entry["reason"])} for entry in backends]
-        return Response({"queues": queues, "workers": named, "backends": backends, "configured": configured})
+            ran = [
+                {
+                    **entry,
+                    "runs": redact(entry["runs"]),
+                    "spec": redact(entry["spec"]),
+                    "reason": redact(entry["reason"]),
+                }
+                for entry in ran
+            ]
+        body = {"queues": queues, "workers": named, "backends": backends, "configured": configured, "lastRan": ran}
+        return Response(body)
 
 
 _ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://[^\s#]+#?", re.IGNORECASE)

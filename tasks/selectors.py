@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -9,6 +10,7 @@ from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
+from inference.engines import Fallback
 from tasks.models import Quota, Task
 from tasks.queues import INFERENCE, MEDIA, QUEUE_FOR_KIND, live_workers
 
@@ -73,3 +75,36 @@ def queues_served() -> dict[str, dict[str, object]]:
         queue: {"workers": len(alive.get(queue, ())), "kinds": [k for k, q in QUEUE_FOR_KIND.items() if q == queue]}
         for queue in (INFERENCE, MEDIA)
     }
+
+
+STAGE_WORDS = {"storyboard": "storyboard", "image": "pictures", "speech": "voices", "motion": "clips"}
+
+
+def task_fallback(task: Task) -> Fallback | None:
+    """The draft that stood in for the configured back end in this finished task, if one did."""
+    result = task.result if isinstance(task.result, dict) else {}
+    notes = result.get("notes", []) if task.kind == Task.Kind.STORYBOARD else [result.get("note", "")]
+    return next((f for f in map(Fallback.parse, notes) if f is not None), None)
+
+
+def stages_last_ran(*, tasks: QuerySet[Task]) -> list[dict[str, Any]]:
+    """Per model stage, what made its newest finished result among ``tasks`` (as the worker
+    recorded it), whether that was a draft standing in, and why."""
+    ran = []
+    for kind, words in STAGE_WORDS.items():
+        task = tasks.filter(kind=kind, status=Task.Status.FINISHED).order_by("-finished_at").first()
+        if task is None:
+            continue
+        fallback = task_fallback(task)
+        made_by = f"{task.backend}:{task.model}" if task.model else task.backend
+        ran.append(
+            {
+                "stage": words,
+                "runs": fallback.runs if fallback else made_by,
+                "spec": fallback.spec if fallback else made_by,
+                "draft": fallback is not None,
+                "reason": fallback.reason if fallback else "",
+                "at": task.finished_at,
+            }
+        )
+    return ran

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from inference.engines import Fallback
 from inference.image import draft_card
 from inference.speech import espeak
 from projects.models import Character, Project
@@ -77,3 +80,31 @@ def render(project: Project) -> Task:
     run_task(str(task.id))
     task.refresh_from_db()
     return task
+
+
+DRAFT_WHY = "the weights of stabilityai/sd-turbo are not on disk and HF_HUB_OFFLINE is set"
+
+
+def finished(project: Project, kind: str, result: dict[str, Any], **fields: Any) -> Task:
+    """A finished task of the project with the result a worker would have recorded."""
+    return Task.objects.create(
+        kind=kind,
+        project=project,
+        owner=project.owner,
+        status="finished",
+        finished_at=timezone.now(),
+        result=result,
+        **fields,
+    )
+
+
+def drafted_project(user: Any) -> Project:
+    """A project whose storyboard and picture a draft made (as workers record it); piper made its voice."""
+    project = ProjectFactory(owner=user)
+    shot = ShotFactory(project=project)
+    storyboard_note = str(Fallback("draft", "transformers:Qwen/Qwen2.5-0.5B-Instruct", "no weights here"))
+    finished(project, "storyboard", {"notes": [storyboard_note, "Shot 2's camera was repaired."]}, backend="draft")
+    image_note = str(Fallback("draft", "diffusers:stabilityai/sd-turbo", DRAFT_WHY))
+    finished(project, "image", {"note": image_note}, shot=shot)
+    finished(project, "speech", {"note": ""}, shot=shot, backend="piper", model="zh_CN-huayan-medium")
+    return project

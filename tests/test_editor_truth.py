@@ -16,7 +16,7 @@ from projects.models import Project
 from shots.models import Shot
 from tasks.models import Task
 from tests.browser import sign_in
-from tests.factories import LINES, ProjectFactory, UserFactory, shot_with_media
+from tests.factories import LINES, ProjectFactory, UserFactory, drafted_project, finished, shot_with_media
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -183,3 +183,26 @@ def test_work_waiting_on_a_queue_no_worker_serves_is_said(server: str, page: Any
     notice = page.locator("#worker-notice")
     notice.wait_for(state="visible", timeout=30_000)
     assert notice.inner_text().startswith("No media (the film) worker is running: its work waits until one starts")
+
+
+def test_the_draft_notice_says_what_ran_not_what_the_web_process_guesses(server: str, page: Any) -> None:
+    user = UserFactory()
+    drafted = drafted_project(user)
+    real = ProjectFactory(owner=user)  # the web server runs with HF_HUB_OFFLINE set: no matter
+    finished(real, "storyboard", {"notes": []}, backend="transformers", model="Qwen/Qwen2.5-0.5B-Instruct")
+    sign_in(page, server, user.username)
+
+    page.goto(f"{server}/projects/{drafted.id}/")
+    notice = page.locator("#draft-notice")
+    notice.wait_for(state="visible")
+    items = notice.locator("li").all_inner_texts()
+    assert items == [
+        "storyboard: draft instead of transformers:Qwen/Qwen2.5-0.5B-Instruct — no weights here",
+        "pictures: draft instead of diffusers:stabilityai/sd-turbo — the weights of stabilityai/sd-turbo are not on "
+        "disk and HF_HUB_OFFLINE is set",
+    ]
+    assert "python manage.py fetch_models" in notice.inner_text()
+
+    page.goto(f"{server}/projects/{real.id}/")
+    page.wait_for_function("() => document.getElementById('project-status').textContent !== ''")
+    assert notice.is_hidden()

@@ -310,23 +310,6 @@ def test_the_system_endpoint_says_what_each_configured_stage_will_run(api: APICl
 
 
 @pytest.mark.django_db
-def test_the_project_page_says_which_stages_run_a_draft_and_how_to_get_the_real_one(user: Any) -> None:
-    from django.test import Client
-
-    from tests.factories import ProjectFactory
-
-    project = ProjectFactory(owner=user)
-    client = Client()
-    client.force_login(user)
-    page = client.get(f"/projects/{project.id}/").content.decode()
-    assert "draft instead of diffusers:stabilityai/sd-turbo" in page
-    assert "draft instead of transformers:Qwen/Qwen2.5-0.5B-Instruct" in page
-    assert "python manage.py fetch_models" in page
-    assert "piper:en_US-joe-medium" not in page  # the English voice is bundled: no notice for speech
-    assert "stable-video-diffusion" not in page  # the project does not animate
-
-
-@pytest.mark.django_db
 def test_a_projects_voice_is_a_spec_with_a_name_never_a_path_and_changing_it_speaks_again(
     api: APIClient, user: Any
 ) -> None:

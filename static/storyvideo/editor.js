@@ -64,6 +64,7 @@
     });
     state.characters = board.characters;
     board.tasks.forEach(rememberTask);
+    renderDrafts(board.drafts);
     renderAll();
   }
 
@@ -213,6 +214,21 @@
       }
       player.hidden = false;
     }
+  }
+
+  function renderDrafts(drafts) {
+    // What the workers recorded as run, whenever a draft stood in for a real model.
+    const notice = document.getElementById("draft-notice");
+    notice.querySelector("ul").replaceChildren(
+      ...drafts.map((draft) => {
+        const item = document.createElement("li");
+        const stage = document.createElement("strong");
+        stage.textContent = draft.stage;
+        item.append(stage, `: ${draft.runs} instead of ${draft.spec} — ${draft.reason}`);
+        return item;
+      }),
+    );
+    notice.hidden = drafts.length === 0;
   }
 
   function renderCharacters() {
