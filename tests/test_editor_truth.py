@@ -16,7 +16,15 @@ from projects.models import Project
 from shots.models import Shot
 from tasks.models import Task
 from tests.browser import sign_in
-from tests.factories import LINES, ProjectFactory, UserFactory, drafted_project, finished, shot_with_media
+from tests.factories import (
+    LINES,
+    ProjectFactory,
+    ShotFactory,
+    UserFactory,
+    drafted_project,
+    finished,
+    shot_with_media,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -206,3 +214,43 @@ def test_the_draft_notice_says_what_ran_not_what_the_web_process_guesses(server:
     page.goto(f"{server}/projects/{real.id}/")
     page.wait_for_function("() => document.getElementById('project-status').textContent !== ''")
     assert notice.is_hidden()
+
+
+def test_a_portrait_film_on_a_phone_shows_whole_frames_and_leaves_room_for_the_shots(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    from inference.image import draft_card
+    from storyvideo.storage import store
+    from tests.factories import render
+
+    user = UserFactory()
+    project = ProjectFactory(owner=user, aspect_ratio="9:16", resolution="480p")
+    drawn = shot_with_media(project, 0, LINES[0], tmp_path)
+    portrait = draft_card("tall", width=270, height=480, style=project.style, seed=1, path=tmp_path / "tall.png")
+    drawn.image_file.name, drawn.image_hash = store(Path(portrait.path), folder="shots/image")
+    drawn.save()
+    assert render(project).status == "finished"
+    ShotFactory(project=project, order=1)  # no picture yet
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    sign_in(page, server, user.username)
+    page.goto(f"{server}/projects/{project.id}/")
+    page.wait_for_selector(".shot:nth-child(2)")
+    page.wait_for_function("() => document.querySelector('#player video').readyState >= 1")
+
+    frames = page.eval_on_selector_all(
+        ".shot .frame",
+        """frames => frames.map(frame => {
+            const box = frame.getBoundingClientRect(), image = frame.querySelector('img');
+            return {ratio: box.width / box.height, fit: getComputedStyle(image).objectFit,
+                    shown: getComputedStyle(image).display !== 'none', height: box.height};
+        })""",
+    )
+    for frame in frames:  # the film's 9:16, never cropped to 16:9, and not taller than 22rem
+        assert abs(frame["ratio"] - 9 / 16) < 0.02, frames
+        assert frame["height"] <= 22 * 16 + 1
+    assert frames[0]["fit"] == "contain" and frames[0]["shown"]
+    assert not frames[1]["shown"], "a shot with no picture shows its empty frame, not a broken image"
+    video = page.eval_on_selector("#player video", "v => v.getBoundingClientRect().height")
+    assert video <= 0.55 * 844 + 1, "the player leaves the shots in view"
+    phone.close()

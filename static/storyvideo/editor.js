@@ -195,6 +195,8 @@
 
   function renderProject() {
     const project = state.project;
+    root.style.setProperty("--frame-w", project.width);
+    root.style.setProperty("--frame-h", project.height);
     document.getElementById("project-status").textContent = project.statusMessage || project.statusLabel;
     const progress = filmProgress();
     const bar = document.getElementById("render-progress");
@@ -260,14 +262,21 @@
     try {
       await work();
       if (error) error.hidden = true;
+      else if (liveState.dataset.error) clearPageError(); // the last failure is no longer true
     } catch (problem) {
       if (error) {
         error.hidden = false;
         error.textContent = problem.message;
       } else {
         liveState.textContent = problem.message;
+        liveState.dataset.error = "true";
       }
     }
+  }
+
+  function clearPageError() {
+    delete liveState.dataset.error;
+    liveState.textContent = state.poll ? "Live updates paused; checking every few seconds." : "";
   }
 
   async function move(card, offset) {
