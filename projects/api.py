@@ -218,7 +218,7 @@ class ProjectExportApi(APIView):
         if temporary:
             shutil.rmtree(path.parent, ignore_errors=True)  # the open handle keeps the data readable
         response = FileResponse(handle, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{services.export_filename(project)}{suffix}"'
+        response["Content-Disposition"] = services.export_disposition(project, suffix)
         return response
 
 

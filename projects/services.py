@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import opentimelineio as otio
 from django.conf import settings
@@ -183,8 +185,12 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
     return project
 
 
-def export_filename(project: Project) -> str:
-    return slugify(project.title)[:60] or "storyvideo-film"
+def export_disposition(project: Project, suffix: str) -> str:
+    """``Content-Disposition`` for a download named after the project's title (RFC 6266): an
+    ASCII name for old clients, and the title itself, Chinese included, as ``filename*``."""
+    ascii_name = (slugify(project.title)[:60] or "storyvideo-film") + suffix
+    title = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', " ", project.title).strip(" .")[:80] or "storyvideo-film"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(title + suffix, safe='')}"
 
 
 def project_export(*, project: Project, fmt: str) -> tuple[Any, bool]:

@@ -221,3 +221,14 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     assert {key: again[key] for key in changed} == changed
     first = api.get(f"/api/v1/projects/{imported.json()['id']}/shots").json()[0]
     assert {key: first[key] for key in shot_changes} == shot_changes
+
+
+def test_a_chinese_title_names_the_download_in_chinese(api: APIClient, rendered: Project) -> None:
+    import re
+    from urllib.parse import unquote
+
+    Project.objects.filter(pk=rendered.pk).update(title="月兔/守夜人")
+    header = api.get(f"/api/v1/projects/{rendered.id}/exports/srt")["Content-Disposition"]
+    extended = re.search(r"filename\*=UTF-8''([^;\s]+)", header)  # RFC 6266 / 5987
+    assert extended and unquote(extended.group(1)) == "月兔 守夜人.srt", header
+    assert header.startswith('attachment; filename="storyvideo-film.srt";'), "and an ASCII name for old clients"
