@@ -18,6 +18,7 @@ from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLES
 from projects.models import Project
 from projects.services import project_create
 from tasks.models import Task
+from tasks.selectors import stages_last_ran
 
 
 class Command(BaseCommand):
@@ -91,28 +92,25 @@ class Command(BaseCommand):
         raise CommandError(f"Timed out after {timeout:.0f} s; the project's tasks go on in the background.")
 
     def _report(self, project: Project) -> None:
+        """One short summary: what ran per stage (from what the workers recorded), the film, the
+        subtitles, and how to open the project in the browser."""
         for task in project.tasks.filter(status=Task.Status.FAILED):
-            self.stderr.write(f"{task.kind} failed: {task.message}")
-        sources: dict[str, set[str]] = {"image": set(), "speech": set(), "motion": set()}
-        for shot in project.shots.all():
-            for stage in sources:
-                if getattr(shot, f"{stage}_source"):
-                    sources[stage].add(getattr(shot, f"{stage}_source"))
-        storyboard = project.tasks.filter(kind="storyboard", status="finished").order_by("-created_at").first()
-        self.stdout.write(
-            f"Storyboard: {storyboard.backend if storyboard else '-'} ({storyboard.message if storyboard else ''})"
-        )
-        for stage, found in sources.items():
-            fallback = "camera move (kenburns)" if stage == "motion" else "-"
-            self.stdout.write(f"{stage.capitalize()}: {', '.join(sorted(found)) or fallback}")
-        # Where a draft back end stood in for a real one, say so and how to get the real one.
-        results = [t.result or {} for t in project.tasks.filter(status="finished")]
-        notes = {str(result["note"]) for result in results if result.get("note")}
-        for note in sorted(notes):
-            self.stdout.write(self.style.WARNING(f"Note: {note}"))
+            self.stderr.write(f"{task.kind} failed: {task.message[:200]}")
         if not project.render_video:
             raise CommandError("No film was made; see the failures above.")
-        self.stdout.write(
-            self.style.SUCCESS(f"Film: {Path(project.render_video.path)}  ({project.render_duration:.1f} s)")
-        )
-        self.stdout.write(f"Subtitles: {Path(project.render_srt.path)}")
+        out = self.stdout.write
+        out(self.style.SUCCESS(f"\n{project.title} — {project.shots.count()} shots, {project.render_duration:.1f} s"))
+        ran = stages_last_ran(tasks=project.tasks.all())
+        for entry in ran:
+            instead = f", instead of {entry['spec']} (not available here)" if entry["draft"] else ""
+            out(f"  {entry['stage'].capitalize():<11} {entry['runs']}{instead}")
+        if not project.animate:
+            out(f"  {'Motion':<11} camera moves")
+        out(f"  {'Film':<11} {Path(project.render_video.path)}")
+        out(f"  {'Subtitles':<11} {Path(project.render_srt.path)}")
+        name = project.owner.get_username()
+        out(f"  {'Open it':<11} make run, then http://localhost:8000/projects/{project.id}/ as {name}")
+        if not project.owner.password or not project.owner.has_usable_password():
+            out(f"  {'':<11} (give {name} a password first: python manage.py changepassword {name})")
+        if any(entry["draft"] for entry in ran):
+            out(self.style.WARNING("Drafts stood in: python manage.py fetch_models where the network is reachable."))
