@@ -38,6 +38,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     width = serializers.SerializerMethodField()
     height = serializers.SerializerMethodField()
     render = serializers.SerializerMethodField()
+    music = serializers.SerializerMethodField(help_text="The background music's file name, or empty.")
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -58,6 +59,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "autoRender",
             "animate",
             "burnSubtitles",
+            "music",
             "status",
             "statusLabel",
             "statusMessage",
@@ -66,6 +68,9 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "updatedAt",
         ]
         read_only_fields = fields
+
+    def get_music(self, project: Project) -> str:
+        return project.music.name.rsplit("/", 1)[-1] if project.music else ""
 
     def get_width(self, project: Project) -> int:
         return frame_size(project.aspect_ratio, project.resolution)[0]

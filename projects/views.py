@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import Throttled
 
+from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
 from projects import selectors, services
 from projects.forms import ProjectForm
 from projects.throttles import NEW_PROJECT_THROTTLES
@@ -49,7 +50,8 @@ def project_new_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id)
-    return render(request, "projects/editor.html", {"project": project})
+    choices = {"styles": STYLE_CHOICES, "aspect_ratios": list(ASPECT_RATIOS), "resolutions": list(RESOLUTIONS)}
+    return render(request, "projects/editor.html", {"project": project, **choices})
 
 
 @login_required

@@ -254,3 +254,67 @@ def test_a_portrait_film_on_a_phone_shows_whole_frames_and_leaves_room_for_the_s
     video = page.eval_on_selector("#player video", "v => v.getBoundingClientRect().height")
     assert video <= 0.55 * 844 + 1, "the player leaves the shots in view"
     phone.close()
+
+
+def test_settings_characters_and_a_shots_details_are_edited_from_the_page(
+    server: str, page: Any, rendered: Project, tmp_path: Path
+) -> None:
+    import wave
+
+    from shots.models import Shot
+
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    page.wait_for_selector(".shot:nth-child(2)")
+
+    # The film's settings: the installed voices to choose from, and one save.
+    page.click("#settings summary")
+    voices = page.eval_on_selector_all("#settings-form select[name=voice] option", "o => o.map(x => x.value)")
+    assert voices[0] == "" and "piper:en_US-joe-medium" in voices
+    page.select_option("#settings-form select[name=style]", "watercolor")
+    page.uncheck("#settings-form input[name=burnSubtitles]")
+    with page.expect_response(lambda r: r.request.method == "PATCH" and r.status == 200):
+        page.click("#settings-form button[type=submit]")
+    rendered.refresh_from_db()
+    assert rendered.style == "watercolor" and rendered.burn_subtitles is False
+    assert rendered.tasks.filter(kind="image", status__in=Task.UNFINISHED).count() == 2, "the style redraws"
+
+    # Music: uploaded, named, removed.
+    music = tmp_path / "music.wav"
+    with wave.open(str(music), "wb") as out:
+        out.setparams((1, 2, 16000, 0, "NONE", "not compressed"))
+        out.writeframes(bytes(2 * 16000))
+    page.set_input_files("#music-form input[type=file]", str(music))
+    page.click("#music-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('music-name').textContent.startsWith('Now: ')")
+    page.click("#music-remove")
+    page.wait_for_function("() => document.getElementById('music-name').textContent === 'No music'")
+    rendered.refresh_from_db()
+    assert not rendered.music
+
+    # A character: added, put in shot 1, edited, deleted.
+    page.fill("#character-form input[name=name]", "Ada")
+    page.fill("#character-form textarea[name=description]", "a keeper in a yellow coat")
+    page.click("#character-form button[type=submit]")
+    page.wait_for_selector("#characters li:has-text('no shot yet')")
+    first = page.locator(".shot").nth(0)
+    first.locator(".more summary").click()
+    first.locator(".shot-characters input[type=checkbox]").check()
+    first.locator(".seed").fill("7")
+    first.locator(".pinned-duration").fill("4")
+    first.locator(".negative-prompt").fill("text, watermark")
+    first.locator(".save").click()
+    page.wait_for_selector("#characters li:has-text('in shots 1')")
+    shot = Shot.objects.get(project=rendered, order=0)
+    assert (shot.seed, shot.pinned_duration, shot.negative_prompt) == (7, 4.0, "text, watermark")
+    assert list(shot.characters.values_list("name", flat=True)) == ["Ada"]
+
+    page.click("#characters .edit-character")
+    page.fill("#character-form textarea[name=description]", "a keeper in a red coat")
+    page.click("#character-form button[type=submit]")
+    page.wait_for_selector("#characters li:has-text('a keeper in a red coat')")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#characters .delete-character")
+    page.wait_for_function("() => document.querySelectorAll('#characters li').length === 0")
+    assert not rendered.characters.exists()
+    assert page.console_errors == []

@@ -135,6 +135,12 @@
       const field = card.querySelector(`.${name}`);
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = shot[name];
     }
+    const extras = { ".negative-prompt": shot.negativePrompt, ".pinned-duration": shot.pinnedDuration ?? "", ".seed": shot.seed };
+    for (const [selector, value] of Object.entries(extras)) {
+      const field = card.querySelector(selector);
+      if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = value;
+    }
+    paintShotCharacters(card, shot);
     option(card.querySelector(".camera"), CAMERAS, shot.camera);
     option(card.querySelector(".transition"), TRANSITIONS, shot.transition);
     card.querySelector(".listen").disabled = !shot.speech.url;
@@ -143,13 +149,40 @@
     paintStatus(card, shot);
   }
 
+  function paintShotCharacters(card, shot) {
+    // One checkbox per character, ticked where the character is in this shot. Rebuilt only when
+    // the characters change, so a live update never takes a box from under the pointer.
+    const holder = card.querySelector(".shot-characters");
+    const names = JSON.stringify(state.characters.map((character) => [character.id, character.name]));
+    if (holder.dataset.names !== names) {
+      holder.dataset.names = names;
+      holder.replaceChildren(
+        holder.querySelector("legend"),
+        ...state.characters.map((character) => {
+          const label = document.createElement("label");
+          label.className = "check";
+          const box = document.createElement("input");
+          box.type = "checkbox";
+          box.value = character.id;
+          box.addEventListener("change", () => (holder.dataset.dirty = "true"));
+          label.append(box, ` ${character.name}`);
+          return label;
+        }),
+      );
+    }
+    if (holder.dataset.dirty !== "true") {
+      holder.querySelectorAll("input").forEach((box) => (box.checked = shot.characterIds.includes(box.value)));
+    }
+    holder.hidden = state.characters.length === 0;
+  }
+
   function cardFor(shot) {
     let card = list.querySelector(`[data-shot-id="${shot.id}"]`);
     if (!card) {
       card = template.content.firstElementChild.cloneNode(true);
       card.dataset.shotId = shot.id;
       card.tabIndex = 0;
-      for (const name of ["prompt", "narration"]) {
+      for (const name of ["prompt", "narration", "negative-prompt", "pinned-duration", "seed"]) {
         card.querySelector(`.${name}`).addEventListener("input", (event) => {
           event.target.dataset.dirty = "true";
         });
@@ -195,6 +228,7 @@
 
   function renderProject() {
     const project = state.project;
+    paintSettings();
     root.style.setProperty("--frame-w", project.width);
     root.style.setProperty("--frame-h", project.height);
     document.getElementById("project-status").textContent = project.statusMessage || project.statusLabel;
@@ -238,6 +272,7 @@
     holder.replaceChildren(
       ...state.characters.map((character) => {
         const item = document.createElement("li");
+        item.dataset.characterId = character.id;
         const name = document.createElement("strong");
         name.textContent = character.name;
         const description = document.createElement("span");
@@ -246,11 +281,42 @@
           .filter((number) => number !== null);
         const where = numbers.length ? `shots ${numbers.join(", ")}` : "no shot yet";
         description.textContent = ` ${character.description} (seed ${character.seed}; in ${where})`;
-        item.append(name, description);
+        const edit = document.createElement("button");
+        edit.type = "button";
+        edit.className = "edit-character link";
+        edit.textContent = "Edit";
+        edit.setAttribute("aria-label", `Edit ${character.name}`);
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "delete-character link danger";
+        remove.textContent = "Delete";
+        remove.setAttribute("aria-label", `Delete ${character.name}`);
+        item.append(name, description, " ", edit, " ", remove);
         return item;
       }),
     );
   }
+
+  document.getElementById("characters").addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    const item = event.target.closest("[data-character-id]");
+    if (!button || !item) return;
+    const character = state.characters.find((each) => each.id === item.dataset.characterId);
+    if (button.classList.contains("delete-character")) {
+      if (!window.confirm(`Delete ${character.name}? Shots with them are drawn again without them.`)) return;
+      act(null, async () => {
+        await api(`/characters/${character.id}`, { method: "DELETE" });
+        await load();
+      });
+    } else if (button.classList.contains("edit-character")) {
+      const form = document.getElementById("character-form");
+      form.dataset.editing = character.id;
+      form.name.value = character.name;
+      form.description.value = character.description;
+      form.querySelector("button[type=submit]").textContent = `Save ${character.name}`;
+      form.name.focus();
+    }
+  });
 
   function shotIndex(card) {
     return state.shots.findIndex((shot) => shot.id === card.dataset.shotId);
@@ -302,18 +368,23 @@
     const id = card.dataset.shotId;
     if (button.classList.contains("save")) {
       act(card, async () => {
-        const prompt = card.querySelector(".prompt");
-        const narration = card.querySelector(".narration");
-        await api(`/shots/${id}`, {
-          method: "PATCH",
-          body: {
-            prompt: prompt.value,
-            narration: narration.value,
-            camera: card.querySelector(".camera").value,
-            transition: card.querySelector(".transition").value,
-          },
-        });
-        prompt.dataset.dirty = narration.dataset.dirty = "false";
+        const value = (selector) => card.querySelector(selector).value;
+        const pinned = value(".pinned-duration");
+        const holder = card.querySelector(".shot-characters");
+        const body = {
+          prompt: value(".prompt"),
+          narration: value(".narration"),
+          negativePrompt: value(".negative-prompt"),
+          pinnedDuration: pinned === "" ? null : Number(pinned),
+          camera: value(".camera"),
+          transition: value(".transition"),
+        };
+        if (value(".seed") !== "") body.seed = Number(value(".seed"));
+        if (holder.dataset.dirty === "true") {
+          body.characterIds = Array.from(holder.querySelectorAll("input:checked"), (box) => box.value);
+        }
+        await api(`/shots/${id}`, { method: "PATCH", body });
+        card.querySelectorAll("[data-dirty]").forEach((field) => (field.dataset.dirty = "false"));
         await load();
       });
     } else if (button.classList.contains("regen")) {
@@ -401,12 +472,14 @@
   document.getElementById("character-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.target;
+    const editing = form.dataset.editing;
     act(null, async () => {
-      await api(`/projects/${projectId}/characters`, {
-        method: "POST",
-        body: { name: form.name.value, description: form.description.value },
-      });
+      const body = { name: form.name.value, description: form.description.value };
+      if (editing) await api(`/characters/${editing}`, { method: "PATCH", body });
+      else await api(`/projects/${projectId}/characters`, { method: "POST", body });
       form.reset();
+      delete form.dataset.editing;
+      form.querySelector("button[type=submit]").textContent = "Add character";
       await load();
     });
   });
@@ -444,6 +517,77 @@
       }
     }
   }
+
+  // The film's settings: shown from the project, saved with one PATCH (the server reruns only
+  // the stages a change touches), music uploaded or removed apart.
+  const settingsForm = document.getElementById("settings-form");
+  const musicForm = document.getElementById("music-form");
+
+  function paintSettings() {
+    const project = state.project;
+    if (settingsForm.dataset.dirty !== "true") {
+      for (const name of ["style", "aspectRatio", "resolution", "voice"]) settingsForm[name].value = project[name];
+      for (const name of ["animate", "burnSubtitles", "autoRender"]) settingsForm[name].checked = project[name];
+    }
+    const music = project.music || "";
+    document.getElementById("music-name").textContent = music ? `Now: ${music}` : "No music";
+    document.getElementById("music-remove").hidden = !music;
+  }
+
+  async function loadVoices() {
+    const select = settingsForm.voice;
+    const { voices } = await api("/voices");
+    select.append(
+      ...voices.map((voice) => {
+        const item = document.createElement("option");
+        item.value = item.textContent = voice;
+        return item;
+      }),
+    );
+    if (state.project) select.value = state.project.voice;
+  }
+
+  settingsForm.addEventListener("input", () => (settingsForm.dataset.dirty = "true"));
+  settingsForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const error = settingsForm.querySelector(".settings-error");
+    const body = {};
+    for (const name of ["style", "aspectRatio", "resolution", "voice"]) body[name] = settingsForm[name].value;
+    for (const name of ["animate", "burnSubtitles", "autoRender"]) body[name] = settingsForm[name].checked;
+    api(`/projects/${projectId}`, { method: "PATCH", body })
+      .then(async (project) => {
+        error.hidden = true;
+        delete settingsForm.dataset.dirty;
+        state.project = project;
+        await load();
+      })
+      .catch((problem) => {
+        error.hidden = false;
+        error.textContent = problem.message;
+      });
+  });
+
+  async function music(method, file) {
+    const form = new FormData();
+    if (file) form.append("file", file);
+    const response = await fetch(`/api/v1/projects/${projectId}/music`, {
+      method,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
+      body: file ? form : undefined,
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error((body.error && body.error.message) || `The server answered ${response.status}.`);
+    state.project = body;
+    paintSettings();
+  }
+
+  musicForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const file = musicForm.file.files[0];
+    act(null, () => (file ? music("PUT", file) : Promise.reject(new Error("Choose an audio file first."))));
+  });
+  document.getElementById("music-remove").addEventListener("click", () => act(null, () => music("DELETE")));
 
   // Work waits in vain on a queue no worker serves: say so (checked while work is open).
   const QUEUE_WORDS = { inference: "inference (storyboard, pictures, voices)", media: "media (the film)" };
@@ -502,6 +646,7 @@
       performance.mark("storyvideo:usable"); // every card is on the page and can be edited
       connect();
       checkWorkers().catch(() => {});
+      loadVoices().catch(() => {});
     })
     .catch((problem) => {
       liveState.textContent = problem.message;
