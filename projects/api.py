@@ -178,6 +178,17 @@ class ProjectWebhookApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ProjectDuplicateApi(APIView):
+    throttle_classes = NEW_PROJECT_THROTTLES
+
+    @extend_schema(request=None, responses={201: ProjectSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        """A copy of the project (story, settings, characters, shots, their media and the film;
+        no tasks, no webhook), to try something without losing what is there."""
+        project = services.project_duplicate(project=selectors.project_get(user=request.user, project_id=project_id))
+        return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
 class ProjectRenderApi(APIView):
     throttle_classes = GENERATION_THROTTLES
 

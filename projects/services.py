@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,13 @@ from inference.text import detect_language, split_title
 from inference.timeline import write_timeline
 from projects.bundles import bundle_write
 from projects.models import Character, Project
-from projects.pipeline import pipeline_start, project_look_changed, project_recompose_if_rendered, shots_regenerate
+from projects.pipeline import (
+    pipeline_start,
+    project_look_changed,
+    project_recompose_if_rendered,
+    project_status_derive,
+    shots_regenerate,
+)
 from projects.selectors import project_lock
 from shots.services import new_seed
 from storyvideo.errors import ApplicationError
@@ -101,6 +108,32 @@ def project_delete(*, project: Project) -> None:
     names = [f.name for f in _project_files(project) if f]
     project.delete()
     release_on_commit(names)
+
+
+@transaction.atomic
+def project_duplicate(*, project: Project) -> Project:
+    """A copy of the project for its owner: the story, settings, characters, shots and their
+    media, and the film; no tasks, no webhook. Files are shared, not copied (they are named by
+    their content, and released only when no row refers to them)."""
+    copy = Project.objects.get(pk=project.pk)
+    copy.pk, copy._state.adding = uuid.uuid4(), True
+    copy.title = f"{project.title[:190]} (copy)"
+    copy.webhook_url = copy.webhook_secret = ""
+    copy.save()
+    characters: dict[uuid.UUID, Character] = {}
+    for character in project.characters.all():
+        old = character.pk
+        character.pk, character._state.adding, character.project = uuid.uuid4(), True, copy
+        character.save()
+        characters[old] = character
+    for shot in project.shots.prefetch_related("characters").order_by("order"):
+        cast = [characters[c.pk] for c in shot.characters.all()]
+        shot.pk, shot._state.adding, shot.project = uuid.uuid4(), True, copy
+        shot.save()
+        shot.characters.set(cast)
+    project_status_derive(project=copy)
+    copy.refresh_from_db()
+    return copy
 
 
 def _project_files(project: Project) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -35,16 +36,24 @@ def project_list_page(request: HttpRequest) -> HttpResponse:
 def project_new_page(request: HttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        try:  # the API's limits hold for the page too
-            for throttle in NEW_PROJECT_THROTTLES:
-                throttle().allow_request(request, None)
-        except Throttled as exc:
-            form.add_error(None, str(exc.detail))
+        refused = _over_quota(request)
+        if refused:
+            form.add_error(None, refused)
             return render(request, "projects/new.html", {"form": form}, status=429)
         data = {k: v for k, v in form.cleaned_data.items() if k != "story_file"}
         project, _ = services.project_create(owner=request.user, **data)  # type: ignore[arg-type]
         return redirect("project-editor-page", project.id)
     return render(request, "projects/new.html", {"form": form})
+
+
+def _over_quota(request: HttpRequest) -> str:
+    """Why the user may not make another project now (the API's limits hold for pages too)."""
+    try:
+        for throttle in NEW_PROJECT_THROTTLES:
+            throttle().allow_request(request, None)
+    except Throttled as exc:
+        return str(exc.detail)
+    return ""
 
 
 @login_required
@@ -58,3 +67,26 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
 def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id)
     return render(request, "projects/preview.html", {"project": project, "downloads": DOWNLOADS})
+
+
+@login_required
+@require_http_methods(["POST"])
+def project_duplicate_page(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = selectors.project_get(user=request.user, project_id=project_id)
+    refused = _over_quota(request)  # a copy counts as a new project
+    if refused:
+        messages.error(request, refused)
+        return redirect("project-list-page")
+    copy = services.project_duplicate(project=project)
+    messages.success(request, f"Made “{copy.title}”.")
+    return redirect("project-list-page")
+
+
+@login_required
+@require_http_methods(["POST"])
+def project_delete_page(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = selectors.project_get(user=request.user, project_id=project_id)
+    title = project.title
+    services.project_delete(project=project)
+    messages.success(request, f"Deleted “{title}”.")
+    return redirect("project-list-page")

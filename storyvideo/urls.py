@@ -23,6 +23,7 @@ api_v1 = [
     path("projects/<uuid:project_id>/storyboard", projects_api.StoryboardApi.as_view(), name="project-storyboard"),
     path("projects/import", projects_api.ProjectImportApi.as_view(), name="project-import"),
     path("projects/<uuid:project_id>/render", projects_api.ProjectRenderApi.as_view(), name="project-render"),
+    path("projects/<uuid:project_id>/duplicate", projects_api.ProjectDuplicateApi.as_view(), name="project-duplicate"),
     path("projects/<uuid:project_id>/music", projects_api.ProjectMusicApi.as_view(), name="project-music"),
     path("projects/<uuid:project_id>/webhook", projects_api.ProjectWebhookApi.as_view(), name="project-webhook"),
     path(
@@ -50,6 +51,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/new/", project_views.project_new_page, name="project-new-page"),
     path("projects/<uuid:project_id>/", project_views.project_editor_page, name="project-editor-page"),
     path("projects/<uuid:project_id>/preview/", project_views.project_preview_page, name="project-preview-page"),
+    path("projects/<uuid:project_id>/duplicate/", project_views.project_duplicate_page, name="project-duplicate-page"),
+    path("projects/<uuid:project_id>/delete/", project_views.project_delete_page, name="project-delete-page"),
     path("api/v1/", include(api_v1)),
     path("api/", include(aliases.urlpatterns)),
     path("metrics", metrics.metrics_view, name="metrics"),

@@ -375,3 +375,15 @@ def test_a_storyboard_re_read_with_its_etag_answers_304_until_something_changes(
         assert response.status_code == 200, change
         assert response["ETag"] != tag
         tag = response["ETag"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_project_is_duplicated_by_its_owner_only(api: APIClient, other_api: APIClient, rendered: Any) -> None:
+    assert other_api.post(f"/api/v1/projects/{rendered.id}/duplicate").status_code == 404
+    response = api.post(f"/api/v1/projects/{rendered.id}/duplicate")
+    assert response.status_code == 201, response.content
+    copy = response.json()
+    assert copy["id"] != str(rendered.id) and copy["title"] == "The Keeper's Cat (copy)"
+    assert copy["status"] == "rendered" and copy["render"]["videoUrl"]
+    storyboard = api.get(f"/api/v1/projects/{copy['id']}/storyboard").json()
+    assert [s["narration"] for s in storyboard["shots"]] == [s.narration for s in rendered.shots.order_by("order")]

@@ -318,3 +318,32 @@ def test_settings_characters_and_a_shots_details_are_edited_from_the_page(
     page.wait_for_function("() => document.querySelectorAll('#characters li').length === 0")
     assert not rendered.characters.exists()
     assert page.console_errors == []
+
+
+def test_a_film_is_duplicated_and_deleted_from_the_list(server: str, page: Any, rendered: Project) -> None:
+    character = rendered.characters.create(name="Ada", description="a keeper", seed=3)
+    first = rendered.shots.order_by("order").first()
+    assert first is not None
+    first.characters.add(character)
+    sign_in(page, server, rendered.owner.username)
+
+    page.click("button[aria-label='Duplicate The Keeper\\'s Cat']")
+    page.wait_for_selector(".messages li:has-text('Made “The Keeper\\'s Cat (copy)”')")
+    copy = Project.objects.get(title="The Keeper's Cat (copy)")
+    assert copy.owner == rendered.owner and copy.status == "rendered" and copy.render_video == rendered.render_video
+    assert [s.narration for s in copy.shots.order_by("order")] == [
+        s.narration for s in rendered.shots.order_by("order")
+    ]
+    copied_first = copy.shots.get(order=0)
+    assert [c.name for c in copied_first.characters.all()] == ["Ada"]
+    assert copied_first.characters.get().project == copy and not copy.tasks.exists()
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked, and told no
+    page.click("button[aria-label='Delete The Keeper\\'s Cat']")
+    assert Project.objects.filter(pk=rendered.pk).exists()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[aria-label='Delete The Keeper\\'s Cat']")
+    page.wait_for_selector(".messages li:has-text('Deleted “The Keeper\\'s Cat”')")
+    assert not Project.objects.filter(pk=rendered.pk).exists()
+    copy.refresh_from_db()
+    assert Path(copy.render_video.path).is_file(), "the copy keeps the film the two shared"
