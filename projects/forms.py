@@ -36,6 +36,15 @@ class ProjectForm(forms.Form):
     )
     auto_render = forms.BooleanField(required=False, initial=True, label="Render the film when the shots are ready")
 
+    def full_clean(self) -> None:
+        """A field in error points at its error (and its help) for screen readers."""
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                field = self.fields[name]
+                described = [f"{name}-error"] + ([f"id_{name}_helptext"] if field.help_text else [])
+                field.widget.attrs["aria-describedby"] = " ".join(described)
+
     def clean_title(self) -> str:
         return clean_text(self.cleaned_data.get("title") or "", multiline=False)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from projects.models import Project
 from shots.models import Shot
@@ -347,3 +348,48 @@ def test_a_film_is_duplicated_and_deleted_from_the_list(server: str, page: Any, 
     assert not Project.objects.filter(pk=rendered.pk).exists()
     copy.refresh_from_db()
     assert Path(copy.render_video.path).is_file(), "the copy keeps the film the two shared"
+
+
+CONTRAST = """el => {
+    const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const style = getComputedStyle(el), a = lum(style.color), b = lum(style.backgroundColor);
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def test_the_pages_are_usable_without_sight_of_the_screen(server: str, page: Any, tmp_path: Path) -> None:
+    user = UserFactory()
+    project, _ = failed_voice(user, tmp_path)
+    Task.objects.create(kind="image", project=project, shot=project.shots.get(order=0), owner=user)  # busy
+    sign_in(page, server, user.username)
+
+    # The new-film form: the field in error has the focus and points at its error.
+    page.goto(f"{server}/projects/new/")
+    page.click("main button[type=submit]")
+    focused = page.evaluate("() => document.activeElement.id")
+    assert focused == "id_story"
+    described = page.get_attribute("#id_story", "aria-describedby").split()
+    assert "story-error" in described
+    assert page.inner_text("#story-error") == "Paste a story or choose a .txt file."
+    assert page.get_attribute("#id_story", "aria-invalid") == "true"
+
+    # The editor: controls named with their shot, the reorder keys written down, a drag handle,
+    # and badges legible (WCAG AA, 4.5:1) in every state.
+    page.goto(f"{server}/projects/{project.id}/")
+    page.wait_for_selector(".shot:nth-child(2) .stage-status[data-state=failed]")
+    for name in ("Save shot 2", "New voice for shot 2", "Move shot 1 down", "Delete shot 1"):
+        assert page.get_by_role("button", name=name, exact=True).count() == 1, name
+    assert page.get_by_role("textbox", name="Narration of shot 2", exact=True).count() == 1
+    assert "Alt+↑ or Alt+↓" in page.inner_text("#reorder-hint")
+    assert page.locator(".shot .handle").first.is_visible()
+    for state in ("busy", "failed"):
+        badge = page.locator(f".stage-status[data-state={state}]").first
+        assert badge.evaluate(CONTRAST) >= 4.5, state
+    Task.objects.filter(project=project).update(status="finished", updated_at=timezone.now())  # as services do
+    page.reload()
+    badge = page.locator(".stage-status[data-state=ready]").first
+    badge.wait_for()
+    assert badge.evaluate(CONTRAST) >= 4.5

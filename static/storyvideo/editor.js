@@ -122,9 +122,33 @@
       : "";
   }
 
+  // Every control of a card is named with its shot's number, for screen readers and voice control.
+  const CONTROL_NAMES = {
+    ".prompt": "Picture of shot {n}",
+    ".narration": "Narration of shot {n}",
+    ".camera": "Camera of shot {n}",
+    ".transition": "Transition after shot {n}",
+    ".negative-prompt": "What to keep out of shot {n}",
+    ".pinned-duration": "Seconds of shot {n}",
+    ".seed": "Seed of shot {n}",
+    ".save": "Save shot {n}",
+    ".regen[data-stage=image]": "New picture for shot {n}",
+    ".regen[data-stage=speech]": "New voice for shot {n}",
+    ".regen[data-stage=motion]": "Animate shot {n}",
+    ".listen": "Listen to shot {n}",
+    ".up": "Move shot {n} up",
+    ".down": "Move shot {n} down",
+    ".add-after": "Add a shot after shot {n}",
+    ".delete": "Delete shot {n}",
+  };
+
   function paintShot(card, shot, index) {
     card.dataset.shotId = shot.id;
     card.querySelector(".number").textContent = `Shot ${index + 1}`;
+    card.setAttribute("aria-label", `Shot ${index + 1}`);
+    for (const [selector, name] of Object.entries(CONTROL_NAMES)) {
+      card.querySelector(selector).setAttribute("aria-label", name.replace("{n}", String(index + 1)));
+    }
     card.querySelector(".duration").textContent = `${shot.duration.toFixed(1)} s`;
     card.querySelector(".source").textContent = [shot.image.source, shot.speech.source].filter(Boolean).join(" / ");
     const image = card.querySelector(".keyframe");

@@ -2,6 +2,9 @@
 // ever cut: a story over the limit stays whole in the box and the count says by how much.
 "use strict";
 
+// After a refused submit, the first field in error has the focus (its error is read with it).
+document.querySelector(".has-error input, .has-error textarea, .has-error select")?.focus();
+
 (function () {
   const story = document.getElementById("id_story");
   const counter = document.getElementById("story-count");
