@@ -25,7 +25,7 @@ from pathlib import Path
 
 from inference import kenburns
 from inference.errors import EngineError
-from inference.fonts import cjk_font_path
+from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
 from inference.media import file_digest, probe, run_ffmpeg
 from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
 from inference.types import Progress, no_progress
@@ -33,7 +33,7 @@ from inference.types import Progress, no_progress
 FPS = 24
 SAMPLE_RATE = 48000
 TRANSITION_FRAMES = 12  # 0.5 s at 24 fps
-ENGINE_VERSION = 3  # bump to invalidate every cached segment
+ENGINE_VERSION = 4  # bump to invalidate every cached segment (4: Latin captions in a Latin face)
 XFADE = {
     "fade": "fadeblack",
     "dissolve": "fade",
@@ -190,11 +190,13 @@ def render_segment(
         if burn and place.local_cues:
             offset = place.head / FPS
             cues = [Cue(c.start + offset, c.end + offset, c.text) for c in place.local_cues]
-            font = cjk_font_path()
+            fonts = caption_fonts_dir(folder.parent / "fonts")
+            latin = LATIN_FAMILY if latin_font_path() else ""
             (work / "subs.ass").write_text(
-                to_ass(cues, width=width, height=height, font_name="Noto Sans CJK SC"), encoding="utf-8"
+                to_ass(cues, width=width, height=height, font_name="Noto Sans CJK SC", latin_font_name=latin),
+                encoding="utf-8",
             )
-            filters.append(f"subtitles=subs.ass:fontsdir={_escape_filter_value(str(font.parent))}")
+            filters.append(f"subtitles=subs.ass:fontsdir={_escape_filter_value(str(fonts))}")
         if last and place.tail:
             filters.append(f"fade=t=out:st={(place.head + place.core) / FPS:.4f}:d={place.tail / FPS:.4f}")
         splits = [n for n in (place.head, place.head + place.core) if 0 < n < total]

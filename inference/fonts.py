@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import subprocess
 from pathlib import Path
@@ -35,3 +36,26 @@ def cjk_font_path() -> Path:
     raise EngineError(
         "No CJK font found: install Debian's fonts-noto-cjk (apt-get install fonts-noto-cjk).", permanent=True
     )
+
+
+# The face for captions with no Chinese in them: a Latin design whose word spaces stay visible
+# under an outline (Noto Sans CJK's Latin glyphs are narrow and their spaces nearly vanish).
+LATIN_FAMILY = "DejaVu Sans"
+_LATIN_KNOWN = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf")
+
+
+@functools.cache
+def latin_font_path() -> Path | None:
+    """DejaVu Sans (Debian's fonts-dejavu-core), or None: Latin captions then use the CJK font."""
+    return next((Path(p) for p in _LATIN_KNOWN if Path(p).is_file()), None)
+
+
+def caption_fonts_dir(folder: Path) -> Path:
+    """A folder holding (links to) the caption fonts, for libass's ``fontsdir``: the CJK font and,
+    when installed, the Latin one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for font in (cjk_font_path(), latin_font_path()):
+        if font is not None and not (folder / font.name).exists():
+            with contextlib.suppress(FileExistsError):  # another segment linked it first
+                (folder / font.name).symlink_to(font)
+    return folder

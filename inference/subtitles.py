@@ -50,11 +50,29 @@ def wrap(text: str, max_width: int) -> list[str]:
     return lines
 
 
+def balanced(text: str, max_width: int) -> list[str]:
+    """As few lines as ``wrap`` makes, of even widths: the narrowest width that still gives that
+    many lines, so no line is a lone word left over."""
+    lines = wrap(text, max_width)
+    if len(lines) < 2:
+        return lines
+    low = max(text_width(token.strip()) for token in _tokens(text.strip()))
+    high = max_width
+    while low < high:  # the narrowest width that needs no more lines
+        middle = (low + high) // 2
+        if len(wrap(text, middle)) <= len(lines):
+            high = middle
+        else:
+            low = middle + 1
+    return wrap(text, high)
+
+
 def chunk(text: str, max_width: int, max_lines: int = 2) -> list[str]:
-    """Cue texts for one narration: sentence by sentence, each at most ``max_lines`` wrapped lines."""
+    """Cue texts for one narration: sentence by sentence, each at most ``max_lines`` lines, the
+    lines of even widths (``balanced``), so neither a line nor a cue is a lone word left over."""
     pieces: list[str] = []
     for sentence in split_sentences(text) or [text]:
-        lines = wrap(sentence, max_width)
+        lines = balanced(sentence, max_width)
         for index in range(0, len(lines), max_lines):
             pieces.append("\n".join(lines[index : index + max_lines]))
     return [p for p in pieces if p.strip()]
@@ -121,22 +139,36 @@ def _ass_escape(text: str) -> str:
     return text.replace("\\", "＼").replace("{", "｛").replace("}", "｝").replace("\n", "\\N")
 
 
-def to_ass(cues: list[Cue], *, width: int, height: int, font_name: str) -> str:
+_CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
+
+
+def to_ass(cues: list[Cue], *, width: int, height: int, font_name: str, latin_font_name: str = "") -> str:
+    """ASS for libass. A cue with no CJK character is set in ``latin_font_name`` (when given),
+    with the CJK face as its fallback; others in ``font_name``."""
     size = max(16, round(height * 0.052))
     margin = max(10, round(height * 0.06))
     outline = max(1, round(size / 14))
+
+    def style(name: str, font: str) -> str:
+        return (
+            f"Style: {name},{font},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
+            f"{outline},0,2,{margin},{margin},{margin},1\n"
+        )
+
     header = (
         "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
         f"PlayResX: {width}\nPlayResY: {height}\n\n"
         "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
         "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
         "Alignment, MarginL, MarginR, MarginV, Encoding\n"
-        f"Style: Default,{font_name},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
-        f"{outline},0,2,{margin},{margin},{margin},1\n\n"
-        "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        + style("Default", font_name)
+        + (style("Latin", latin_font_name) if latin_font_name else "")
+        + "\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
     events = [
-        f"Dialogue: 0,{_ass_time(c.start)},{_ass_time(c.end)},Default,,0,0,0,,{_ass_escape(c.text)}" for c in cues
+        f"Dialogue: 0,{_ass_time(c.start)},{_ass_time(c.end)},"
+        f"{'Latin' if latin_font_name and not _CJK.search(c.text) else 'Default'},,0,0,0,,{_ass_escape(c.text)}"
+        for c in cues
     ]
     return header + "\n".join(events) + "\n"
 

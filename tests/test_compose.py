@@ -438,3 +438,54 @@ def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it
         restored = compose_film(shots, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
         assert (restored.encoded_segments, restored.encoded_transitions) == (0, 0)
         assert restored.digest == base.digest
+
+
+def word_gaps(frame: Any, size: int) -> list[int]:
+    """The blank columns between runs of white caption fill, left to right, in the caption band:
+    the gaps between letters are a few pixels, the gaps between words wider."""
+    band = frame.crop((0, int(frame.height * 0.6), frame.width, frame.height))
+    inked = [any(band.getpixel((x, y)) > 200 for y in range(band.height)) for x in range(band.width)]
+    runs, gaps, blank = 0, [], 0
+    for ink in inked:
+        if ink:
+            if runs and blank:
+                gaps.append(blank)
+            runs, blank = runs + 1, 0
+        elif runs:
+            blank += 1
+    return gaps
+
+
+def test_english_captions_keep_their_word_spaces_visible(tmp_path: Path, shots: list[ShotInput]) -> None:
+    from PIL import Image
+
+    dark = tmp_path / "dark.png"
+    Image.new("RGB", (W, H), (20, 20, 30)).save(dark)
+    shot = replace(shots[0], image=dark, narration="Every evening", camera="static", transition="cut")
+    film = compose_film([shot], width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "o")
+    cue = film.cues[0]
+    size = max(16, round(H * 0.052))  # the caption's font size (inference.subtitles.to_ass)
+    gaps = word_gaps(frame_at(film.video, (cue.start + cue.end) / 2), size)
+    assert gaps, "the caption was drawn"
+    # The space is at least a quarter of the font size and 1.5 times any gap inside a word (in
+    # Noto Sans CJK's Latin glyphs it measured 4 px of 19 here, against 3 px inside words).
+    space, letters = max(gaps), sorted(gaps)[:-1]
+    assert space >= size / 4, (space, size, gaps)
+    assert all(gap * 1.5 <= space for gap in letters), str(gaps)
+
+
+def test_a_long_sentence_is_cut_into_even_cues_with_no_lone_word(stories_dir: str) -> None:
+    from inference.subtitles import chunk, max_units_for
+    from inference.text import split_sentences
+
+    width = max_units_for(1280, 720)
+    story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
+    sentences = [s for s in split_sentences(story) if len(s.split()) > 3]
+    long = "Every evening, Ada climbed the spiral stairs of the old lighthouse with her small grey cat, " * 2
+    for sentence in [*sentences, long.strip()]:
+        cues = chunk(sentence, width)
+        assert " ".join(" ".join(cues).split()) == " ".join(sentence.split()), "every word, in order"
+        lines = [line for cue in cues for line in cue.split("\n")]
+        assert all(len(line.split()) > 1 for line in lines), (sentence, cues)
+        if len(lines) > 1:  # even widths: the shortest line at least half the longest
+            assert min(map(text_width, lines)) >= max(map(text_width, lines)) / 2, (sentence, lines)
