@@ -224,7 +224,7 @@ class ProjectExportApi(APIView):
         if fmt not in EXPORTS:
             raise NotFound(f"No such export; choose one of: {', '.join(EXPORTS)}.")
         content_type, suffix = EXPORTS[fmt]
-        path, temporary = services.project_export(project=project, fmt=fmt)
+        path, temporary = services.project_export(project=project, fmt=fmt, base_url=request.build_absolute_uri("/"))
         handle = open(path, "rb")  # noqa: SIM115 - closed by Django after streaming
         if temporary:
             shutil.rmtree(path.parent, ignore_errors=True)  # the open handle keeps the data readable

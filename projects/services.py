@@ -11,6 +11,7 @@ from urllib.parse import quote
 import opentimelineio as otio
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -226,9 +227,11 @@ def export_disposition(project: Project, suffix: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(title + suffix, safe='')}"
 
 
-def project_export(*, project: Project, fmt: str) -> tuple[Any, bool]:
+def project_export(*, project: Project, fmt: str, base_url: str = "") -> tuple[Any, bool]:
     """A local path to the requested export of the latest render (409 when there is none), and
-    whether it was made for this request (in a temporary folder the caller removes)."""
+    whether it was made for this request (in a temporary folder the caller removes). A timeline
+    on its own (OTIO, FCP XML, EDL) points at its media by signed URLs under ``base_url``; the
+    bundle's timeline points at the files beside it."""
     if not project.render_video:
         raise ApplicationError(
             "The project has no film yet: render it first (POST /api/v1/projects/{id}/render).", code="conflict"
@@ -238,7 +241,6 @@ def project_export(*, project: Project, fmt: str) -> tuple[Any, bool]:
         "poster": project.render_poster,
         "srt": project.render_srt,
         "vtt": project.render_vtt,
-        "otio": project.render_timeline,
     }
     if fmt in fields:
         if not fields[fmt]:
@@ -252,4 +254,32 @@ def project_export(*, project: Project, fmt: str) -> tuple[Any, bool]:
         shutil.rmtree(folder, ignore_errors=True)
         raise ApplicationError("This render has no timeline; render the project again.", code="conflict")
     timeline = otio.adapters.read_from_file(str(local_path(project.render_timeline)), adapter_name="otio_json")
+    urls = _timeline_media_urls(project, base_url)
+    for clip in timeline.find_clips():
+        reference = clip.media_reference
+        if isinstance(reference, otio.schema.ExternalReference) and reference.target_url in urls:
+            reference.target_url = urls[reference.target_url]
+    hours = settings.MEDIA_URL_TTL_S // 3600
+    timeline.metadata["storyvideo"] = {
+        "media": f"The media links are signed and work for at least {hours} hours; "
+        "the bundle export (exports/bundle) holds the media files themselves."
+    }
     return write_timeline(timeline, folder, "timeline")[fmt], True
+
+
+def _timeline_media_urls(project: Project, base_url: str) -> dict[str, str]:
+    """The timeline's bundle paths (segments/shot-01.mp4, audio/…, music/…) and the signed URL of
+    the stored file each stands for."""
+
+    def url(name: str) -> str:
+        address = default_storage.url(name)
+        return address if "://" in address else base_url.rstrip("/") + address
+
+    segments = [item["file"] for item in (project.render_manifest or {}).get("segments", [])]
+    urls = {f"segments/shot-{i:02d}.mp4": url(name) for i, name in enumerate(segments, 1)}
+    for index, shot in enumerate(project.shots.order_by("order"), 1):
+        if shot.speech_file:
+            urls[f"audio/shot-{index:02d}.wav"] = url(shot.speech_file.name)
+    if project.music:
+        urls["music/" + Path(project.music.name).name] = url(project.music.name)
+    return urls

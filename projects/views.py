@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ from projects.throttles import NEW_PROJECT_THROTTLES
 
 DOWNLOADS = [
     ("video", "Film (MP4)"),
+    ("poster", "Poster (JPEG)"),
     ("srt", "Subtitles (SRT)"),
     ("vtt", "Subtitles (WebVTT)"),
     ("otio", "Timeline (OpenTimelineIO)"),
@@ -66,7 +68,8 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
 @login_required
 def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id)
-    return render(request, "projects/preview.html", {"project": project, "downloads": DOWNLOADS})
+    context = {"project": project, "downloads": DOWNLOADS, "link_hours": settings.MEDIA_URL_TTL_S // 3600}
+    return render(request, "projects/preview.html", context)
 
 
 @login_required

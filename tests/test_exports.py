@@ -232,3 +232,33 @@ def test_a_chinese_title_names_the_download_in_chinese(api: APIClient, rendered:
     extended = re.search(r"filename\*=UTF-8''([^;\s]+)", header)  # RFC 6266 / 5987
     assert extended and unquote(extended.group(1)) == "月兔 守夜人.srt", header
     assert header.startswith('attachment; filename="storyvideo-film.srt";'), "and an ASCII name for old clients"
+
+
+def test_a_timeline_on_its_own_links_to_media_a_person_can_fetch(api: APIClient, rendered: Project) -> None:
+    import opentimelineio as otio
+
+    body = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/otio").streaming_content).decode()
+    timeline = otio.adapters.read_from_string(body, adapter_name="otio_json")
+    targets = [c.media_reference.target_url for c in timeline.find_clips() if hasattr(c.media_reference, "target_url")]
+    segments = [t for t in targets if "/media/renders/segments/" in t]
+    assert len(segments) == 2 and len([t for t in targets if "/media/shots/speech/" in t]) == 2
+    assert all(t.startswith("http://testserver/media/") for t in targets), targets
+    for target in targets:  # each fetches, as the signed URL it is
+        fetched = api.get(target.removeprefix("http://testserver"))
+        assert fetched.status_code == 200 and b"".join(fetched.streaming_content)
+    assert "bundle" in timeline.metadata["storyvideo"]["media"]
+
+    for fmt in ("fcpxml", "edl"):
+        text = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/{fmt}").streaming_content).decode()
+        assert "http://testserver/media/renders/segments/" in text, fmt
+
+    # In the bundle the timeline points at the files beside it.
+    import io
+    import zipfile
+
+    bundle = zipfile.ZipFile(
+        io.BytesIO(b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content))
+    )
+    name = next(n for n in bundle.namelist() if n.endswith(".otio"))
+    inside = otio.adapters.read_from_string(bundle.read(name).decode(), adapter_name="otio_json")
+    assert inside.find_clips()[0].media_reference.target_url == "segments/shot-01.mp4"
