@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import statistics
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
@@ -69,12 +71,35 @@ def task_list_latest(*, project_id: uuid.UUID) -> list[Task]:
 
 
 def queues_served() -> dict[str, dict[str, object]]:
-    """Per queue: how many worker processes are alive now, and the task kinds it runs."""
+    """Per queue: how many worker processes are alive now, the task kinds it runs, and how long
+    a task of each kind has taken here lately (what the editor's estimate is made of)."""
     alive = live_workers()
+    typical = typical_seconds()
     return {
-        queue: {"workers": len(alive.get(queue, ())), "kinds": [k for k, q in QUEUE_FOR_KIND.items() if q == queue]}
+        queue: {
+            "workers": len(alive.get(queue, ())),
+            "kinds": [k for k, q in QUEUE_FOR_KIND.items() if q == queue],
+            "typicalSeconds": {k: typical[k] for k, q in QUEUE_FOR_KIND.items() if q == queue and k in typical},
+        }
         for queue in (INFERENCE, MEDIA)
     }
+
+
+def typical_seconds(sample: int = 50) -> dict[str, float]:
+    """The median run time (claim to finish) of the last ``sample`` finished tasks of each kind
+    on this installation, kept a minute in the cache."""
+    cached = cache.get("storyvideo:typical-seconds")
+    if cached is not None:
+        return dict(cached)
+    typical = {}
+    for kind in QUEUE_FOR_KIND:
+        runs = Task.objects.filter(kind=kind, status=Task.Status.FINISHED, started_at__isnull=False)
+        times = runs.order_by("-finished_at").values_list("started_at", "finished_at")[:sample]
+        seconds = [(end - start).total_seconds() for start, end in times if start and end]
+        if seconds:
+            typical[kind] = round(statistics.median(seconds), 2)
+    cache.set("storyvideo:typical-seconds", typical, 60)
+    return typical
 
 
 STAGE_WORDS = {"storyboard": "storyboard", "image": "pictures", "speech": "voices", "motion": "clips"}

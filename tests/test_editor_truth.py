@@ -393,3 +393,31 @@ def test_the_pages_are_usable_without_sight_of_the_screen(server: str, page: Any
     badge = page.locator(".stage-status[data-state=ready]").first
     badge.wait_for()
     assert badge.evaluate(CONTRAST) >= 4.5
+
+
+def test_the_films_progress_has_an_estimate_from_this_installations_own_timings(server: str, page: Any) -> None:
+    from datetime import timedelta
+
+    from django.core.cache import cache
+
+    user = UserFactory()
+    elsewhere = ProjectFactory(owner=user)
+    now = timezone.now()
+    for seconds in (8, 10, 30):  # pictures here have taken a median of 10 s
+        Task.objects.create(
+            kind="image",
+            project=elsewhere,
+            status="finished",
+            started_at=now - timedelta(seconds=seconds),
+            finished_at=now,
+        )
+    cache.delete("storyvideo:typical-seconds")
+    project = ProjectFactory(owner=user)
+    first, second = ShotFactory(project=project, order=0), ShotFactory(project=project, order=1)
+    done = {"status": "finished", "started_at": now - timedelta(seconds=10), "finished_at": now}
+    Task.objects.create(kind="image", project=project, shot=first, **done)
+    Task.objects.create(kind="image", project=project, shot=second, status="pending")  # no worker runs it
+    sign_in(page, server, user.username)
+    page.goto(f"{server}/projects/{project.id}/")
+    page.wait_for_function("() => document.getElementById('film-progress').textContent.includes('left')")
+    assert page.inner_text("#film-progress") == "1 of 2 steps · about 10 s left"

@@ -243,11 +243,27 @@
     const open = media.filter((task) => UNFINISHED.includes(task.status));
     if (open.length) {
       const done = media.filter((task) => task.status === "finished").length;
-      return { fraction: done / media.length, text: `${done} of ${media.length} steps` };
+      return { fraction: done / media.length, text: `${done} of ${media.length} steps${estimate()}` };
     }
     const compose = running("compose");
-    if (compose) return { fraction: compose.progress / 100, text: compose.message || "Composing the film" };
+    if (compose) return { fraction: compose.progress / 100, text: (compose.message || "Composing the film") + estimate() };
     return null;
+  }
+
+  function estimate() {
+    // From how long tasks of the same kinds took on this installation lately (GET /workers),
+    // shared among the live workers of each queue.
+    if (!state.queues) return "";
+    let seconds = 0;
+    for (const queue of Object.values(state.queues)) {
+      const open = Array.from(state.tasks.values()).filter(
+        (task) => UNFINISHED.includes(task.status) && queue.kinds.includes(task.kind),
+      );
+      const work = open.reduce((sum, task) => sum + (queue.typicalSeconds[task.kind] || 0) * (1 - task.progress / 100), 0);
+      seconds += work / Math.max(1, queue.workers);
+    }
+    if (seconds < 1) return "";
+    return seconds < 90 ? ` · about ${Math.round(seconds)} s left` : ` · about ${Math.round(seconds / 60)} min left`;
   }
 
   function renderProject() {
@@ -623,6 +639,8 @@
       return;
     }
     const queues = await api("/workers");
+    state.queues = queues;
+    if (state.project) renderProject();
     const idle = Object.entries(queues)
       .filter(([, queue]) => queue.workers === 0 && open.some((task) => queue.kinds.includes(task.kind)))
       .map(([name]) => name);
