@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
 from inference.text import clean_text
@@ -13,28 +15,34 @@ from projects.validators import story_too_long, validate_voice
 class ProjectForm(forms.Form):
     """The new-film form: the same limits as the API."""
 
-    title = forms.CharField(max_length=200, required=False, help_text="Left empty, the story's first line is used.")
+    title = forms.CharField(
+        label=_("Title"), max_length=200, required=False, help_text=_("Left empty, the story's first line is used.")
+    )
     # No max_length: the browser's maxlength would cut a pasted story silently. The page counts
     # instead, and clean() says once, with both numbers, what is too long.
     story = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 12, "data-max-chars": settings.STORY_MAX_CHARS}),
         required=False,
-        help_text=f"Up to {settings.STORY_MAX_CHARS:,} characters.",
+        label=_("Story"),
+        help_text=format_lazy(_("Up to {} characters."), f"{settings.STORY_MAX_CHARS:,}"),
     )
     story_file = forms.FileField(
-        required=False, label="…or a .txt file", help_text=f"UTF-8 text, up to {settings.STORY_MAX_CHARS:,} characters."
+        required=False,
+        label=_("…or a .txt file"),
+        help_text=format_lazy(_("UTF-8 text, up to {} characters."), f"{settings.STORY_MAX_CHARS:,}"),
     )
-    style = forms.ChoiceField(choices=STYLE_CHOICES, initial="storybook")
-    aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label="Aspect ratio")
-    resolution = forms.ChoiceField(choices=[(k, k) for k in RESOLUTIONS], initial="720p")
-    shot_count = forms.IntegerField(min_value=1, max_value=settings.SHOT_COUNT_MAX, initial=8, label="Shots")
+    style = forms.ChoiceField(label=_("Style"), choices=STYLE_CHOICES, initial="storybook")
+    aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label=_("Aspect ratio"))
+    resolution = forms.ChoiceField(label=_("Resolution"), choices=[(k, k) for k in RESOLUTIONS], initial="720p")
+    shot_count = forms.IntegerField(min_value=1, max_value=settings.SHOT_COUNT_MAX, initial=8, label=_("Shots"))
     voice = forms.CharField(
         max_length=100,
         required=False,
         validators=[validate_voice],
-        help_text="Left empty, the voice follows the language; else a voice installed here (GET /api/v1/voices).",
+        label=_("Voice"),
+        help_text=_("Left empty, the voice follows the language; else a voice installed here (GET /api/v1/voices)."),
     )
-    auto_render = forms.BooleanField(required=False, initial=True, label="Render the film when the shots are ready")
+    auto_render = forms.BooleanField(required=False, initial=True, label=_("Render the film when the shots are ready"))
 
     def full_clean(self) -> None:
         """A field in error points at its error (and its help) for screen readers."""
@@ -54,17 +62,19 @@ class ProjectForm(forms.Form):
         if upload:
             if upload.size > settings.STORY_MAX_CHARS * 4:
                 self.add_error(
-                    "story_file", f"The file is too large for a story of {settings.STORY_MAX_CHARS:,} characters."
+                    "story_file",
+                    _("The file is too large for a story of %(limit)s characters.")
+                    % {"limit": f"{settings.STORY_MAX_CHARS:,}"},
                 )
                 return data
             try:
                 data["story"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                self.add_error("story_file", "The file is not UTF-8 text.")
+                self.add_error("story_file", _("The file is not UTF-8 text."))
                 return data
         story = clean_text(data.get("story") or "").strip()
         if not story:
-            self.add_error("story", "Paste a story or choose a .txt file.")
+            self.add_error("story", _("Paste a story or choose a .txt file."))
         elif len(story) > settings.STORY_MAX_CHARS:
             self.add_error("story" if not upload else "story_file", story_too_long(len(story)))
         data["story"] = story

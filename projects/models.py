@@ -4,19 +4,20 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES
 
 
 class Project(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        STORYBOARDING = "storyboarding", "Writing the storyboard"
-        GENERATING = "generating", "Generating shots"
-        READY = "ready", "Ready"
-        RENDERING = "rendering", "Rendering"
-        RENDERED = "rendered", "Rendered"
-        FAILED = "failed", "Failed"
+        DRAFT = "draft", _("Draft")
+        STORYBOARDING = "storyboarding", _("Writing the storyboard")
+        GENERATING = "generating", _("Generating shots")
+        READY = "ready", _("Ready")
+        RENDERING = "rendering", _("Rendering")
+        RENDERED = "rendered", _("Rendered")
+        FAILED = "failed", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")

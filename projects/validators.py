@@ -4,6 +4,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from inference.registry import parse_spec
 from storyvideo.engines import voice_choices
@@ -32,10 +33,10 @@ def validate_voice(value: str) -> None:
 def story_too_long(length: int) -> str:
     """One message for a story over the limit, the same on the page and in the API."""
     limit = settings.STORY_MAX_CHARS
-    return (
-        f"The story has {length:,} characters; a film takes at most {limit:,}. Nothing was cut: "
-        f"shorten it by {length - limit:,} characters or make two films of it."
-    )
+    return gettext(
+        "The story has %(length)s characters; a film takes at most %(limit)s. Nothing was cut: "
+        "shorten it by %(over)s characters or make two films of it."
+    ) % {"length": f"{length:,}", "limit": f"{limit:,}", "over": f"{length - limit:,}"}
 
 
 def validate_story_length(value: str) -> None:

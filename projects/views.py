@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import Throttled
 
@@ -16,14 +18,14 @@ from projects.forms import ProjectForm
 from projects.throttles import NEW_PROJECT_THROTTLES
 
 DOWNLOADS = [
-    ("video", "Film (MP4)"),
-    ("poster", "Poster (JPEG)"),
-    ("srt", "Subtitles (SRT)"),
-    ("vtt", "Subtitles (WebVTT)"),
-    ("otio", "Timeline (OpenTimelineIO)"),
-    ("fcpxml", "Timeline (FCP XML)"),
-    ("edl", "Timeline (EDL)"),
-    ("bundle", "Everything (bundle)"),
+    ("video", _("Film (MP4)")),
+    ("poster", _("Poster (JPEG)")),
+    ("srt", _("Subtitles (SRT)")),
+    ("vtt", _("Subtitles (WebVTT)")),
+    ("otio", _("Timeline (OpenTimelineIO)")),
+    ("fcpxml", _("Timeline (FCP XML)")),
+    ("edl", _("Timeline (EDL)")),
+    ("bundle", _("Everything (bundle)")),
 ]
 
 
@@ -81,7 +83,7 @@ def project_duplicate_page(request: HttpRequest, project_id: str) -> HttpRespons
         messages.error(request, refused)
         return redirect("project-list-page")
     copy = services.project_duplicate(project=project)
-    messages.success(request, f"Made “{copy.title}”.")
+    messages.success(request, gettext("Made “%(title)s”.") % {"title": copy.title})
     return redirect("project-list-page")
 
 
@@ -91,5 +93,5 @@ def project_delete_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id)
     title = project.title
     services.project_delete(project=project)
-    messages.success(request, f"Deleted “{title}”.")
+    messages.success(request, gettext("Deleted “%(title)s”.") % {"title": title})
     return redirect("project-list-page")

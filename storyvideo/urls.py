@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from projects import api as projects_api
@@ -53,6 +54,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<uuid:project_id>/preview/", project_views.project_preview_page, name="project-preview-page"),
     path("projects/<uuid:project_id>/duplicate/", project_views.project_duplicate_page, name="project-duplicate-page"),
     path("projects/<uuid:project_id>/delete/", project_views.project_delete_page, name="project-delete-page"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include(api_v1)),
     path("api/", include(aliases.urlpatterns)),
     path("metrics", metrics.metrics_view, name="metrics"),

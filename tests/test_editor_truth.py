@@ -191,7 +191,7 @@ def test_work_waiting_on_a_queue_no_worker_serves_is_said(server: str, page: Any
     page.goto(f"{server}/projects/{rendered.id}/")
     notice = page.locator("#worker-notice")
     notice.wait_for(state="visible", timeout=30_000)
-    assert notice.inner_text().startswith("No media (the film) worker is running: its work waits until one starts")
+    assert notice.inner_text().startswith("No media worker (the film) is running: its work waits until one starts")
 
 
 def test_the_draft_notice_says_what_ran_not_what_the_web_process_guesses(server: str, page: Any) -> None:
@@ -421,3 +421,34 @@ def test_the_films_progress_has_an_estimate_from_this_installations_own_timings(
     page.goto(f"{server}/projects/{project.id}/")
     page.wait_for_function("() => document.getElementById('film-progress').textContent.includes('left')")
     assert page.inner_text("#film-progress") == "1 of 2 steps · about 10 s left"
+
+
+def test_the_interface_speaks_the_browsers_language_and_a_switch_overrides_it(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    user = UserFactory()
+    project = ProjectFactory(owner=user, title="月兔", language="zh")
+    shot_with_media(project, 0, LINES[0], tmp_path)
+    chinese = browser.new_context(locale="zh-CN")
+    page = chinese.new_page()
+    page.goto(f"{server}/accounts/login/")
+    assert page.get_attribute("html", "lang") == "zh-hans"
+    assert page.inner_text("main h1") == "登录"
+    sign_in(page, server, user.username)
+    assert page.inner_text("main h1") == "我的影片"
+
+    page.goto(f"{server}/projects/{project.id}/")
+    page.wait_for_selector(".shot")
+    assert page.inner_text("#render") == "合成影片"
+    assert page.inner_text(".shot .number") == "镜头 1"  # from the script's catalog
+    assert page.get_by_role("button", name="保存镜头 1", exact=True).count() == 1
+    assert page.get_attribute("#shots", "lang") == "zh-Hans"
+
+    page.select_option("#language-form select[name=language]", "en")  # the switch wins over the browser
+    page.click("#language-form button[type=submit]")
+    page.wait_for_selector("#render:has-text('Render film')")
+    assert page.get_attribute("html", "lang") == "en"
+    page.wait_for_selector(".shot .number:has-text('Shot 1')")
+    page.goto(f"{server}/projects/")
+    assert page.inner_text("main h1") == "Your films"
+    chinese.close()

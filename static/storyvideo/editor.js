@@ -7,6 +7,9 @@
 (function () {
   const root = document.getElementById("editor");
   if (!root) return;
+  // Words on the page in the interface's language (Django's JavaScript catalog, /jsi18n/).
+  const gettext = window.gettext || ((text) => text);
+  const say = (format, values) => format.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
   const projectId = root.dataset.projectId;
   const CAMERAS = ["static", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down"];
   const TRANSITIONS = ["cut", "fade", "dissolve", "wipe_left", "wipe_right", "slide_left", "slide_right"];
@@ -80,11 +83,23 @@
     );
   }
 
-  const STAGE_WORDS = { image: "picture", speech: "voice", motion: "clip" };
+  const STAGE_WORDS = { image: gettext("picture"), speech: gettext("voice"), motion: gettext("clip") };
   const REMEDY = {
-    image: "Press “New picture”, or change the picture text and save.",
-    speech: "Press “New voice”, or change the narration and save.",
-    motion: "Press “Animate” to try again.",
+    image: gettext("Press “New picture”, or change the picture text and save."),
+    speech: gettext("Press “New voice”, or change the narration and save."),
+    motion: gettext("Press “Animate” to try again."),
+  };
+  const STATUS_WORDS = {
+    pending: gettext("waiting"),
+    blocked: gettext("waiting"),
+    processing: gettext("working"),
+    draft: gettext("Draft"),
+    storyboarding: gettext("Writing the storyboard"),
+    generating: gettext("Generating shots"),
+    ready: gettext("Ready"),
+    rendering: gettext("Rendering"),
+    rendered: gettext("Rendered"),
+    failed: gettext("Failed"),
   };
 
   function stageTask(shot, stage) {
@@ -101,13 +116,15 @@
     const note = card.querySelector(".task-message");
     if (busy.length) {
       const running = busy.find((task) => task.status === "processing") || busy[0];
-      badge.textContent = `${STAGE_WORDS[running.kind]}: ${running.status}`;
+      badge.textContent = `${STAGE_WORDS[running.kind]}: ${STATUS_WORDS[running.status]}`;
       badge.dataset.state = "busy";
       fill.style.width = `${running.progress}%`;
       card.dataset.busy = "true";
       note.textContent = running.message || "";  // "worker gone; retrying", "Attempt 1 of 3 failed; …"
     } else {
-      badge.textContent = failed ? `${STAGE_WORDS[failed.kind]} failed` : "ready";
+      badge.textContent = failed
+        ? say(gettext("%(stage)s failed"), { stage: STAGE_WORDS[failed.kind] })
+        : gettext("ready");
       badge.dataset.state = failed ? "failed" : "ready";
       fill.style.width = failed ? "0%" : "100%";
       card.dataset.busy = "false";
@@ -118,36 +135,41 @@
     const error = card.querySelector(".stage-error");
     error.hidden = !failed;
     error.textContent = failed
-      ? `The ${STAGE_WORDS[failed.kind]} failed: ${failed.message.replace(/\.$/, "")}. ${REMEDY[failed.kind]}`
+      ? say(gettext("The %(stage)s failed: %(why)s. %(remedy)s"), {
+          stage: STAGE_WORDS[failed.kind],
+          why: failed.message.replace(/\.$/, ""),
+          remedy: REMEDY[failed.kind],
+        })
       : "";
   }
 
   // Every control of a card is named with its shot's number, for screen readers and voice control.
   const CONTROL_NAMES = {
-    ".prompt": "Picture of shot {n}",
-    ".narration": "Narration of shot {n}",
-    ".camera": "Camera of shot {n}",
-    ".transition": "Transition after shot {n}",
-    ".negative-prompt": "What to keep out of shot {n}",
-    ".pinned-duration": "Seconds of shot {n}",
-    ".seed": "Seed of shot {n}",
-    ".save": "Save shot {n}",
-    ".regen[data-stage=image]": "New picture for shot {n}",
-    ".regen[data-stage=speech]": "New voice for shot {n}",
-    ".regen[data-stage=motion]": "Animate shot {n}",
-    ".listen": "Listen to shot {n}",
-    ".up": "Move shot {n} up",
-    ".down": "Move shot {n} down",
-    ".add-after": "Add a shot after shot {n}",
-    ".delete": "Delete shot {n}",
+    ".prompt": gettext("Picture of shot %(n)s"),
+    ".narration": gettext("Narration of shot %(n)s"),
+    ".camera": gettext("Camera of shot %(n)s"),
+    ".transition": gettext("Transition after shot %(n)s"),
+    ".negative-prompt": gettext("What to keep out of shot %(n)s"),
+    ".pinned-duration": gettext("Seconds of shot %(n)s"),
+    ".seed": gettext("Seed of shot %(n)s"),
+    ".save": gettext("Save shot %(n)s"),
+    ".regen[data-stage=image]": gettext("New picture for shot %(n)s"),
+    ".regen[data-stage=speech]": gettext("New voice for shot %(n)s"),
+    ".regen[data-stage=motion]": gettext("Animate shot %(n)s"),
+    ".listen": gettext("Listen to shot %(n)s"),
+    ".up": gettext("Move shot %(n)s up"),
+    ".down": gettext("Move shot %(n)s down"),
+    ".add-after": gettext("Add a shot after shot %(n)s"),
+    ".delete": gettext("Delete shot %(n)s"),
   };
 
   function paintShot(card, shot, index) {
     card.dataset.shotId = shot.id;
-    card.querySelector(".number").textContent = `Shot ${index + 1}`;
-    card.setAttribute("aria-label", `Shot ${index + 1}`);
+    const number = say(gettext("Shot %(n)s"), { n: index + 1 });
+    card.querySelector(".number").textContent = number;
+    card.setAttribute("aria-label", number);
     for (const [selector, name] of Object.entries(CONTROL_NAMES)) {
-      card.querySelector(selector).setAttribute("aria-label", name.replace("{n}", String(index + 1)));
+      card.querySelector(selector).setAttribute("aria-label", say(name, { n: index + 1 }));
     }
     card.querySelector(".duration").textContent = `${shot.duration.toFixed(1)} s`;
     card.querySelector(".source").textContent = [shot.image.source, shot.speech.source].filter(Boolean).join(" / ");
@@ -238,15 +260,21 @@
     const tasks = Array.from(state.tasks.values());
     const running = (kind) => tasks.find((task) => task.kind === kind && UNFINISHED.includes(task.status));
     const storyboard = running("storyboard");
-    if (storyboard) return { fraction: storyboard.progress / 100, text: `Storyboard: ${storyboard.message || storyboard.status}` };
+    if (storyboard) {
+      const text = say(gettext("Storyboard: %(what)s"), { what: storyboard.message || STATUS_WORDS[storyboard.status] });
+      return { fraction: storyboard.progress / 100, text };
+    }
     const media = tasks.filter((task) => STAGES.includes(task.kind) && state.shots.some((shot) => shot.id === task.shotId));
     const open = media.filter((task) => UNFINISHED.includes(task.status));
     if (open.length) {
       const done = media.filter((task) => task.status === "finished").length;
-      return { fraction: done / media.length, text: `${done} of ${media.length} steps${estimate()}` };
+      const text = say(gettext("%(done)s of %(all)s steps"), { done, all: media.length }) + estimate();
+      return { fraction: done / media.length, text };
     }
     const compose = running("compose");
-    if (compose) return { fraction: compose.progress / 100, text: (compose.message || "Composing the film") + estimate() };
+    if (compose) {
+      return { fraction: compose.progress / 100, text: (compose.message || gettext("Composing the film")) + estimate() };
+    }
     return null;
   }
 
@@ -263,7 +291,9 @@
       seconds += work / Math.max(1, queue.workers);
     }
     if (seconds < 1) return "";
-    return seconds < 90 ? ` · about ${Math.round(seconds)} s left` : ` · about ${Math.round(seconds / 60)} min left`;
+    return seconds < 90
+      ? say(gettext(" · about %(n)s s left"), { n: Math.round(seconds) })
+      : say(gettext(" · about %(n)s min left"), { n: Math.round(seconds / 60) });
   }
 
   function renderProject() {
@@ -271,7 +301,7 @@
     paintSettings();
     root.style.setProperty("--frame-w", project.width);
     root.style.setProperty("--frame-h", project.height);
-    document.getElementById("project-status").textContent = project.statusMessage || project.statusLabel;
+    document.getElementById("project-status").textContent = project.statusMessage || STATUS_WORDS[project.status];
     const progress = filmProgress();
     const bar = document.getElementById("render-progress");
     bar.hidden = !progress;
@@ -300,7 +330,7 @@
         const item = document.createElement("li");
         const stage = document.createElement("strong");
         stage.textContent = draft.stage;
-        item.append(stage, `: ${draft.runs} instead of ${draft.spec} — ${draft.reason}`);
+        item.append(stage, say(gettext(": %(runs)s instead of %(spec)s — %(why)s"), { runs: draft.runs, spec: draft.spec, why: draft.reason }));
         return item;
       }),
     );
@@ -319,18 +349,20 @@
         const numbers = state.shots
           .map((shot, index) => (character.shotIds.includes(shot.id) ? index + 1 : null))
           .filter((number) => number !== null);
-        const where = numbers.length ? `shots ${numbers.join(", ")}` : "no shot yet";
-        description.textContent = ` ${character.description} (seed ${character.seed}; in ${where})`;
+        const where = numbers.length
+          ? say(gettext("in shots %(numbers)s"), { numbers: numbers.join(", ") })
+          : gettext("in no shot yet");
+        description.textContent = ` ${character.description} (${say(gettext("seed %(seed)s"), character)}; ${where})`;
         const edit = document.createElement("button");
         edit.type = "button";
         edit.className = "edit-character link";
-        edit.textContent = "Edit";
-        edit.setAttribute("aria-label", `Edit ${character.name}`);
+        edit.textContent = gettext("Edit");
+        edit.setAttribute("aria-label", say(gettext("Edit %(name)s"), character));
         const remove = document.createElement("button");
         remove.type = "button";
         remove.className = "delete-character link danger";
-        remove.textContent = "Delete";
-        remove.setAttribute("aria-label", `Delete ${character.name}`);
+        remove.textContent = gettext("Delete");
+        remove.setAttribute("aria-label", say(gettext("Delete %(name)s"), character));
         item.append(name, description, " ", edit, " ", remove);
         return item;
       }),
@@ -343,7 +375,7 @@
     if (!button || !item) return;
     const character = state.characters.find((each) => each.id === item.dataset.characterId);
     if (button.classList.contains("delete-character")) {
-      if (!window.confirm(`Delete ${character.name}? Shots with them are drawn again without them.`)) return;
+      if (!window.confirm(say(gettext("Delete %(name)s? Shots with them are drawn again without them."), character))) return;
       act(null, async () => {
         await api(`/characters/${character.id}`, { method: "DELETE" });
         await load();
@@ -353,7 +385,7 @@
       form.dataset.editing = character.id;
       form.name.value = character.name;
       form.description.value = character.description;
-      form.querySelector("button[type=submit]").textContent = `Save ${character.name}`;
+      form.querySelector("button[type=submit]").textContent = say(gettext("Save %(name)s"), character);
       form.name.focus();
     }
   });
@@ -382,7 +414,7 @@
 
   function clearPageError() {
     delete liveState.dataset.error;
-    liveState.textContent = state.poll ? "Live updates paused; checking every few seconds." : "";
+    liveState.textContent = state.poll ? gettext("Live updates paused; checking every few seconds.") : "";
   }
 
   async function move(card, offset) {
@@ -445,7 +477,7 @@
         await load();
       });
     } else if (button.classList.contains("delete")) {
-      if (!window.confirm("Delete this shot?")) return;
+      if (!window.confirm(gettext("Delete this shot?"))) return;
       act(card, async () => {
         await api(`/shots/${id}`, { method: "DELETE" });
         await load();
@@ -501,7 +533,7 @@
       rememberTask(await api(`/projects/${projectId}/render`, { method: "POST", body: { force } }));
     } catch (problem) {
       // 409: some shots failed. Say which, and render only when the person says so.
-      if (problem.status !== 409 || force || !window.confirm(`${problem.message}\n\nRender anyway?`)) throw problem;
+      if (problem.status !== 409 || force || !window.confirm(`${problem.message}\n\n${gettext("Render anyway?")}`)) throw problem;
       return render(true);
     }
     renderProject();
@@ -519,7 +551,7 @@
       else await api(`/projects/${projectId}/characters`, { method: "POST", body });
       form.reset();
       delete form.dataset.editing;
-      form.querySelector("button[type=submit]").textContent = "Add character";
+      form.querySelector("button[type=submit]").textContent = gettext("Add character");
       await load();
     });
   });
@@ -570,7 +602,7 @@
       for (const name of ["animate", "burnSubtitles", "autoRender"]) settingsForm[name].checked = project[name];
     }
     const music = project.music || "";
-    document.getElementById("music-name").textContent = music ? `Now: ${music}` : "No music";
+    document.getElementById("music-name").textContent = music ? say(gettext("Now: %(music)s"), { music }) : gettext("No music");
     document.getElementById("music-remove").hidden = !music;
   }
 
@@ -625,12 +657,15 @@
   musicForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const file = musicForm.file.files[0];
-    act(null, () => (file ? music("PUT", file) : Promise.reject(new Error("Choose an audio file first."))));
+    act(null, () => (file ? music("PUT", file) : Promise.reject(new Error(gettext("Choose an audio file first.")))));
   });
   document.getElementById("music-remove").addEventListener("click", () => act(null, () => music("DELETE")));
 
   // Work waits in vain on a queue no worker serves: say so (checked while work is open).
-  const QUEUE_WORDS = { inference: "inference (storyboard, pictures, voices)", media: "media (the film)" };
+  const QUEUE_WORDS = {
+    inference: gettext("No inference worker (storyboard, pictures, voices) is running"),
+    media: gettext("No media worker (the film) is running"),
+  };
   async function checkWorkers() {
     const open = Array.from(state.tasks.values()).filter((task) => UNFINISHED.includes(task.status));
     const notice = document.getElementById("worker-notice");
@@ -646,15 +681,17 @@
       .map(([name]) => name);
     notice.hidden = !idle.length;
     notice.textContent = idle.length
-      ? `No ${idle.map((name) => QUEUE_WORDS[name] || name).join(" or ")} worker is running: ` +
-        `its work waits until one starts (make run starts them; or python manage.py worker ${idle[0]}).`
+      ? `${idle.map((name) => QUEUE_WORDS[name]).join("; ")}: ` +
+        say(gettext("its work waits until one starts (make run starts them; or python manage.py worker %(queue)s)."), {
+          queue: idle[0],
+        })
       : "";
   }
   window.setInterval(() => checkWorkers().catch(() => {}), 5000);
 
   function polling(on) {
     if (on && !state.poll) {
-      liveState.textContent = "Live updates paused; checking every few seconds.";
+      liveState.textContent = gettext("Live updates paused; checking every few seconds.");
       state.poll = window.setInterval(() => load().catch(() => {}), 3000);
     } else if (!on && state.poll) {
       window.clearInterval(state.poll);

@@ -1,9 +1,12 @@
 // The list of films: deleting one asks first (a copy is harmless and needs no question).
 "use strict";
 
+const gettext = window.gettext || ((text) => text);
+
 document.querySelectorAll("form.delete-project").forEach((form) => {
   form.addEventListener("submit", (event) => {
-    if (!window.confirm(`Delete “${form.dataset.title}” with its shots and film? This cannot be undone.`)) {
+    const question = gettext("Delete “%(title)s” with its shots and film? This cannot be undone.");
+    if (!window.confirm(question.replace("%(title)s", form.dataset.title))) {
       event.preventDefault();
     }
   });
