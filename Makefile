@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk fonts-dejavu-core ffmpeg chromium
 RUN_DIR ?= $(or $(STORYVIDEO_VAR_DIR),$(CURDIR)/var)/run
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup sysdeps run demo worker test lint typecheck fmt bench clean
+.PHONY: help setup sysdeps run demo worker test lint typecheck fmt messages bench clean
 
 help:
 	@echo "make demo   set up, then turn a story (STORY=path) into a film through the queue"
@@ -60,6 +60,15 @@ typecheck: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# After changing words on the pages: collect them, fill the Chinese (locale/fill_zh.py) and
+# compile the catalogs, which are committed (needs GNU gettext: apt-get install gettext).
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-location -i ".venv/*" -i "var/*" -i "tests/*" -i "bench/*" -i "staticfiles/*"
+	$(BIN)/python manage.py makemessages -d djangojs -l zh_Hans --no-location -i ".venv/*" -i "var/*" -i "tests/*" -i "staticfiles/*"
+	sed -i '/^#, fuzzy$$/d' locale/zh_Hans/LC_MESSAGES/*.po
+	$(BIN)/python locale/fill_zh.py
+	$(BIN)/python manage.py compilemessages -l zh_Hans -i .venv
 
 # Tests use their own var/ (SQLite and embedded Redis) unless DATABASE_URL / REDIS_URL are set.
 test: setup lint typecheck

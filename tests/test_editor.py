@@ -122,6 +122,7 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
         # Every download answers 200 with the right content type.
         expected = {
             "video": "video/mp4",
+            "poster": "image/jpeg",
             "srt": "application/x-subrip",
             "vtt": "text/vtt",
             "otio": "application/json",

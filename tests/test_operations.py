@@ -38,6 +38,8 @@ from tests.workers import ROOT, wait_for, workers
 def test_doctor_names_what_is_missing_and_how_to_fix_it(tmp_path: Path) -> None:
     for stale in Worker.all(connection=get_redis()):  # workers earlier tests killed, not yet expired
         stale.register_death()
+    for presence in get_redis().scan_iter(match="storyvideo:alive:*"):  # nor their word that they live
+        get_redis().delete(presence)
     out = io.StringIO()
     with pytest.raises(CommandError, match="stop films from being made"):
         call_command("doctor", stdout=out)
