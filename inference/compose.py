@@ -333,6 +333,7 @@ def build_audio(
     music: Path | None,
     cache_dir: Path,
     path: Path,
+    music_volume_db: float = 0.0,
 ) -> None:
     """Narration on the film's timeline (each clip brought to one speech level), music looped
     under it (loudness-normalised to -30 LUFS) and ducked while someone speaks, then a limiter
@@ -363,7 +364,7 @@ def build_audio(
         index = len(voices)
         inputs += ["-stream_loop", "-1", "-i", str(normalized(music, cache_dir=cache_dir, loudness=-30))]
         chains += [
-            f"[{index}:a]atrim=0:{seconds:.4f}[bed]",
+            f"[{index}:a]volume={music_volume_db:.2f}dB,atrim=0:{seconds:.4f}[bed]",
             "[voice]asplit=2[v1][v2]",
             "[bed][v1]sidechaincompress=threshold=0.02:ratio=6:attack=20:release=500[ducked]",
             "[v2][ducked]amix=inputs=2:normalize=0:duration=first[mixed]",
@@ -399,6 +400,7 @@ def compose_film(
     out_dir: Path,
     burn_subtitles: bool = True,
     music: Path | None = None,
+    music_volume_db: float = 0.0,
     progress: Progress = no_progress,
 ) -> FilmResult:
     """Render what is not cached, join, probe, and only then move the results into ``out_dir``
@@ -424,6 +426,7 @@ def compose_film(
             work=work,
             burn_subtitles=burn_subtitles,
             music=music,
+            music_volume_db=music_volume_db,
             progress=progress,
         )
     finally:
@@ -441,6 +444,7 @@ def _compose(
     work: Path,
     burn_subtitles: bool,
     music: Path | None,
+    music_volume_db: float,
     progress: Progress,
 ) -> FilmResult:
     total_frames = sum(p.core + p.tail for p in placements)
@@ -449,7 +453,14 @@ def _compose(
     audio = work / "audio.m4a"
     with ThreadPoolExecutor(max_workers=1) as sound:
         audio_done = sound.submit(
-            build_audio, shots, placements, seconds=seconds, music=music, cache_dir=cache_dir, path=audio
+            build_audio,
+            shots,
+            placements,
+            seconds=seconds,
+            music=music,
+            music_volume_db=music_volume_db,
+            cache_dir=cache_dir,
+            path=audio,
         )
         parts, folders, encoded, encoded_transitions = _pictures(
             shots, placements, width=width, height=height, cache_dir=cache_dir, burn=burn_subtitles, progress=progress

@@ -62,6 +62,7 @@ ZH = {
     "Subtitles in the picture": "字幕压入画面",
     "Render when the shots are ready": "镜头就绪后自动合成",
     "Save settings": "保存设置",
+    "Music level (dB)": "音乐音量（dB）",
     "Music": "音乐",
     "Upload": "上传",
     "Remove music": "移除音乐",

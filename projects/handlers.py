@@ -308,6 +308,7 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
         out_dir=folder,
         burn_subtitles=project.burn_subtitles,
         music=local_path(project.music) if project.music else None,
+        music_volume_db=project.music_volume_db,
         progress=progress,
     )
     segments = []

@@ -30,6 +30,7 @@ class Project(models.Model):
     shot_count = models.PositiveSmallIntegerField(default=8)
     voice = models.CharField(max_length=100, blank=True, help_text="Speech back end spec; blank follows the language.")
     music = models.FileField(upload_to="music/", blank=True)
+    music_volume_db = models.FloatField(default=0.0, help_text="The music's level against its normalised -30 LUFS.")
     auto_render = models.BooleanField(default=True, help_text="Compose the film once every shot is ready.")
     burn_subtitles = models.BooleanField(default=True)
     animate = models.BooleanField(default=False, help_text="Animate keyframes with the motion model.")

@@ -10,7 +10,7 @@ from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICE
 from projects.models import Character, Project
 from projects.validators import validate_story_length, validate_voice
 from shots.serializers import ShotSerializer
-from storyvideo.api import StrictSerializer, TextField, media_url
+from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
 from tasks.serializers import TaskSerializer
 
 
@@ -31,6 +31,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     autoRender = serializers.BooleanField(source="auto_render", read_only=True)
     animate = serializers.BooleanField(read_only=True)
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", read_only=True)
+    musicVolumeDb = serializers.FloatField(source="music_volume_db", read_only=True)
     statusLabel = serializers.CharField(
         source="get_status_display", read_only=True, help_text="The status in words, as the pages show it."
     )
@@ -60,6 +61,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "animate",
             "burnSubtitles",
             "music",
+            "musicVolumeDb",
             "status",
             "statusLabel",
             "statusMessage",
@@ -116,6 +118,13 @@ class ProjectUpdateSerializer(StrictSerializer):
     autoRender = serializers.BooleanField(source="auto_render", required=False)
     animate = serializers.BooleanField(required=False, help_text="Animate every keyframe with the motion model.")
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", required=False)
+    musicVolumeDb = FiniteFloatField(
+        source="music_volume_db",
+        min_value=-30,
+        max_value=10,
+        required=False,
+        help_text="The music's level in dB against its normalised loudness (0: as normalised; -6: half as loud).",
+    )
 
 
 class ProjectCreateSerializer(ProjectUpdateSerializer):

@@ -96,8 +96,8 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
         shots_regenerate(shots=shots, stages={"motion"})
     if "voice" in changed:
         shots_regenerate(shots=shots, stages={"speech"})
-    if "animate" in changed and not project.animate:
-        project_recompose_if_rendered(project=project)
+    if ("animate" in changed and not project.animate) or changed & {"burn_subtitles", "music_volume_db"}:
+        project_recompose_if_rendered(project=project)  # composition only
     return project
 
 

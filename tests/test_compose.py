@@ -245,6 +245,11 @@ def test_music_plays_under_the_narration(tmp_path: Path, shots: list[ShotInput])
     assert mean_volume(with_music.video) > -45  # looped for the whole film, not just its 2 s
     assert mean_volume(without.video) < -80
 
+    quieter = compose_film(
+        silent, width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "q", music=music, music_volume_db=-12
+    )
+    assert abs(mean_volume(with_music.video) - mean_volume(quieter.video) - 12) < 1.5, "the project's music level"
+
 
 def test_the_timeline_is_written_as_otio_fcp_xml_and_edl_and_parses_back(
     tmp_path: Path, shots: list[ShotInput], film: Any

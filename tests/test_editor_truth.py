@@ -274,10 +274,11 @@ def test_settings_characters_and_a_shots_details_are_edited_from_the_page(
     assert voices[0] == "" and "piper:en_US-joe-medium" in voices
     page.select_option("#settings-form select[name=style]", "watercolor")
     page.uncheck("#settings-form input[name=burnSubtitles]")
+    page.fill("#settings-form input[name=musicVolumeDb]", "-6")
     with page.expect_response(lambda r: r.request.method == "PATCH" and r.status == 200):
         page.click("#settings-form button[type=submit]")
     rendered.refresh_from_db()
-    assert rendered.style == "watercolor" and rendered.burn_subtitles is False
+    assert rendered.style == "watercolor" and rendered.burn_subtitles is False and rendered.music_volume_db == -6
     assert rendered.tasks.filter(kind="image", status__in=Task.UNFINISHED).count() == 2, "the style redraws"
 
     # Music: uploaded, named, removed.

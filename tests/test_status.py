@@ -68,3 +68,14 @@ def test_the_status_is_pushed_to_the_project_channel(user: Any, rendered: Projec
     assert event["project"]["id"] == str(rendered.id)
     assert (event["project"]["status"], event["project"]["statusMessage"]) == ("rendering", "Composing the film.")
     assert event["project"]["render"]["videoUrl"], "the film that was made is still shown"
+
+
+def test_the_music_level_and_burned_subtitles_recompose_only(api: Any, rendered: Project) -> None:
+    assert api.patch(f"/api/v1/projects/{rendered.id}", {"musicVolumeDb": 40}, format="json").status_code == 400
+    response = api.patch(f"/api/v1/projects/{rendered.id}", {"musicVolumeDb": -6}, format="json")
+    assert response.status_code == 200 and response.json()["musicVolumeDb"] == -6
+    unfinished = list(rendered.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True))
+    assert unfinished == ["compose"]
+    api.post(f"/api/v1/tasks/{rendered.tasks.get(kind='compose', status__in=Task.UNFINISHED).id}/cancel")
+    api.patch(f"/api/v1/projects/{rendered.id}", {"burnSubtitles": False}, format="json")
+    assert list(rendered.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True)) == ["compose"]

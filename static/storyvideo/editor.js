@@ -600,6 +600,7 @@
     if (settingsForm.dataset.dirty !== "true") {
       for (const name of ["style", "aspectRatio", "resolution", "voice"]) settingsForm[name].value = project[name];
       for (const name of ["animate", "burnSubtitles", "autoRender"]) settingsForm[name].checked = project[name];
+      settingsForm.musicVolumeDb.value = project.musicVolumeDb;
     }
     const music = project.music || "";
     document.getElementById("music-name").textContent = music ? say(gettext("Now: %(music)s"), { music }) : gettext("No music");
@@ -626,6 +627,7 @@
     const body = {};
     for (const name of ["style", "aspectRatio", "resolution", "voice"]) body[name] = settingsForm[name].value;
     for (const name of ["animate", "burnSubtitles", "autoRender"]) body[name] = settingsForm[name].checked;
+    body.musicVolumeDb = Number(settingsForm.musicVolumeDb.value);
     api(`/projects/${projectId}`, { method: "PATCH", body })
       .then(async (project) => {
         error.hidden = true;
