@@ -63,6 +63,7 @@ ZH = {
     "Render when the shots are ready": "镜头就绪后自动合成",
     "Save settings": "保存设置",
     "Music level (dB)": "音乐音量（dB）",
+    "Hear it": "试听",
     "Music": "音乐",
     "Upload": "上传",
     "Remove music": "移除音乐",

@@ -3,10 +3,16 @@ each stage is configured to use."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
+
 from django.conf import settings
 
+from inference.engines import speech
 from inference.models import Runtime
 from inference.speech import espeak_voices, piper_voice_files
+from storyvideo.errors import ApplicationError
 
 
 def runtime() -> Runtime:
@@ -39,3 +45,31 @@ def voice_choices() -> list[str]:
     choices |= {f"piper:{v}" for v in [*on_disk, "en_US-joe-medium"] if piper_voice_files(v, settings.MODELS_DIR)}
     choices |= {f"espeak:{voice}" for voice in espeak_voices()}
     return sorted(choices)
+
+
+PREVIEW_LINES = {
+    "en": "Every evening, the keeper climbed the stairs to light the lamp.",
+    "zh": "每天傍晚，守塔人都会爬上楼梯，点亮那盏灯。",
+}
+
+
+def voice_preview(*, voice: str, language: str) -> Path:
+    """A WAV of ``voice`` reading one line in ``language``, made once per voice and language
+    and kept under VAR_DIR/cache/voices. Only installed piper and espeak-ng voices are
+    previewed here, in the web process (they are small and fast); a model voice is heard by
+    making a shot's narration."""
+    if voice not in voice_choices():
+        raise ApplicationError(f"{voice!r} is not a voice installed here (GET /api/v1/voices).", field="voice")
+    if not voice.startswith(("piper:", "espeak")):
+        raise ApplicationError(
+            "Only piper and espeak-ng voices have a preview here; hear a model voice by making a shot's narration.",
+            field="voice",
+        )
+    key = hashlib.sha256(f"{voice}|{language}|{PREVIEW_LINES[language]}".encode()).hexdigest()[:24]
+    path = settings.VAR_DIR / "cache" / "voices" / f"{key}.wav"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.wav")
+        speech(voice, PREVIEW_LINES[language], language=language, path=partial, runtime=runtime())
+        partial.replace(path)  # whole, or not there
+    return path

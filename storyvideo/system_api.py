@@ -9,10 +9,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.db import connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +24,7 @@ from rq import Worker
 
 from inference.registry import backend_report, configured_report
 from storyvideo.api import StrictSerializer
-from storyvideo.engines import configured_specs, voice_choices
+from storyvideo.engines import PREVIEW_LINES, configured_specs, voice_choices, voice_preview
 from tasks.models import Task
 from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, live_workers
 from tasks.selectors import queues_served, stages_last_ran
@@ -136,11 +138,41 @@ class WorkersApi(APIView):
 
 class VoicesApi(APIView):
     @extend_schema(
-        responses=inline_serializer("Voices", {"voices": serializers.ListField(child=serializers.CharField())})
+        responses=inline_serializer(
+            "Voices",
+            {"voices": serializers.ListField(child=serializers.CharField()), "defaults": serializers.DictField()},
+        )
     )
     def get(self, request: Request) -> Response:
-        """The voices a project's ``voice`` may name here (operators add more with VOICES)."""
-        return Response({"voices": voice_choices()})
+        """The voices a project's ``voice`` may name here (operators add more with VOICES), and
+        the voice each language has when a project names none."""
+        defaults = {"en": settings.SPEECH_MODEL_EN, "zh": settings.SPEECH_MODEL_ZH}
+        return Response({"voices": voice_choices(), "defaults": defaults})
+
+
+class VoicePreviewThrottle(ScopedRateThrottle):
+    scope = "generate"
+
+
+class VoicePreviewApi(APIView):
+    throttle_classes = [VoicePreviewThrottle]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("voice", str, required=True, description="One of GET /api/v1/voices."),
+            OpenApiParameter("language", str, enum=["en", "zh"], description="The line's language (default en)."),
+        ],
+        responses={(200, "audio/wav"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request) -> FileResponse:
+        """A voice reading one line, to choose a narrator by ear (piper and espeak-ng voices)."""
+        language = request.query_params.get("language", "en")
+        if language not in PREVIEW_LINES:
+            raise ValidationError({"language": "Choose en or zh."})
+        path = voice_preview(voice=request.query_params.get("voice", ""), language=language)
+        response = FileResponse(open(path, "rb"), content_type="audio/wav")  # noqa: SIM115 - closed by Django
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
 
 
 class TokenRequestSerializer(StrictSerializer):

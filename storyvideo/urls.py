@@ -16,6 +16,7 @@ api_v1 = [
     path("health", system_api.HealthApi.as_view(), name="health"),
     path("system", system_api.SystemApi.as_view(), name="system"),
     path("voices", system_api.VoicesApi.as_view(), name="voices"),
+    path("voices/preview", system_api.VoicePreviewApi.as_view(), name="voice-preview"),
     path("workers", system_api.WorkersApi.as_view(), name="workers"),
     path("auth/token", system_api.TokenApi.as_view(), name="auth-token"),
     path("auth/signup", system_api.SignupApi.as_view(), name="auth-signup"),

@@ -272,6 +272,10 @@ def test_settings_characters_and_a_shots_details_are_edited_from_the_page(
     page.click("#settings summary")
     voices = page.eval_on_selector_all("#settings-form select[name=voice] option", "o => o.map(x => x.value)")
     assert voices[0] == "" and "piper:en_US-joe-medium" in voices
+    page.select_option("#settings-form select[name=voice]", "espeak:en-us")
+    with page.expect_response(lambda r: "/api/v1/voices/preview?voice=espeak%3Aen-us" in r.url and r.status == 200):
+        page.click("#voice-preview")  # heard before it is chosen
+    page.select_option("#settings-form select[name=voice]", "")
     page.select_option("#settings-form select[name=style]", "watercolor")
     page.uncheck("#settings-form input[name=burnSubtitles]")
     page.fill("#settings-form input[name=musicVolumeDb]", "-6")

@@ -609,7 +609,8 @@
 
   async function loadVoices() {
     const select = settingsForm.voice;
-    const { voices } = await api("/voices");
+    const { voices, defaults } = await api("/voices");
+    state.defaultVoices = defaults;
     select.append(
       ...voices.map((voice) => {
         const item = document.createElement("option");
@@ -619,6 +620,24 @@
     );
     if (state.project) select.value = state.project.voice;
   }
+
+  document.getElementById("voice-preview").addEventListener("click", () => {
+    // The chosen voice reading one line of the story's language (blank: the project's own).
+    const project = state.project;
+    const voice = settingsForm.voice.value || (project.language === "zh" ? state.defaultVoices.zh : state.defaultVoices.en);
+    const query = new URLSearchParams({ voice, language: project.language });
+    act(null, async () => {
+      const response = await fetch(`/api/v1/voices/preview?${query}`, { credentials: "same-origin" });
+      if (!response.ok) {
+        const body = await response.json().catch(() => ({}));
+        throw new Error((body.error && body.error.message) || `The server answered ${response.status}.`);
+      }
+      const audio = new Audio(URL.createObjectURL(await response.blob()));
+      audio.dataset.voice = voice;
+      state.preview = audio;
+      await audio.play().catch(() => {}); // a browser may refuse sound without a gesture: the file is there
+    });
+  });
 
   settingsForm.addEventListener("input", () => (settingsForm.dataset.dirty = "true"));
   settingsForm.addEventListener("submit", (event) => {
