@@ -36,6 +36,7 @@ class Project(models.Model):
     animate = models.BooleanField(default=False, help_text="Animate keyframes with the motion model.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     status_message = models.CharField(max_length=500, blank=True)
+    status_parts = models.JSONField(default=list, blank=True, help_text="The status line as sentence codes and values.")
     webhook_url = models.URLField(max_length=500, blank=True, help_text="Called when a render finishes or fails.")
     webhook_secret = models.CharField(max_length=64, blank=True, help_text="Signs the webhook's calls.")
 

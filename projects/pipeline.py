@@ -153,38 +153,49 @@ def project_status_refresh(*, project_id: uuid.UUID) -> None:
     webhook_due(project)
 
 
+# The sentences of a project's status line, by code: the API and the database keep the English
+# line (statusMessage) and its parts (statusParts: code and values), from which the editor says
+# it in the interface's language (the same sentences are in static/storyvideo/editor.js).
+STATUS_SENTENCES = {
+    "writing_storyboard": "Writing the storyboard.",
+    "media_to_go": "{count} picture, clip or voice task(s) to go.",
+    "composing": "Composing the film.",
+    "all_ready": "Every shot is ready: render the film.",
+    "render_failed": "The film is out of date: its last render failed ({why}). Render again.",
+    "storyboard_failed": "The storyboard failed: {why}",
+    "stage_failed": "Shot {shot}'s {stage} failed: {why}. Regenerate it or edit the shot.",
+}
+
+
 def project_status_derive(*, project: Project) -> None:
     """The one place a project's status is decided: derived from its tasks (and whether it has
     shots and a film), with a line saying what it waits for or what went wrong, written when it
     changed and pushed to the editor. Called whenever tasks are created or have ended."""
     unfinished = list(project.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True))
     media = sum(kind in MEDIA_KINDS for kind in unfinished)
-    failed = _failed_stages(project)
+    parts: list[dict[str, Any]] = [
+        {"code": "stage_failed", "shot": number, "stage": STAGE_WORDS[kind], "why": why}
+        for number, kind, why in failed_media(project)
+    ]
     if K.STORYBOARD in unfinished:
-        status, message = Project.Status.STORYBOARDING, "Writing the storyboard."
+        status, parts = Project.Status.STORYBOARDING, [*parts, {"code": "writing_storyboard"}]
     elif media:
-        status, message = Project.Status.GENERATING, f"{media} picture, clip or voice task(s) to go."
+        status, parts = Project.Status.GENERATING, [*parts, {"code": "media_to_go", "count": media}]
     elif K.COMPOSE in unfinished:
-        status, message = Project.Status.RENDERING, "Composing the film."
+        status, parts = Project.Status.RENDERING, [*parts, {"code": "composing"}]
     elif project.render_video:
-        status, message = Project.Status.RENDERED, _last_render_failed(project)
+        last = project.tasks.filter(kind=K.COMPOSE).order_by("-created_at").first()
+        if last is not None and last.status == Task.Status.FAILED:
+            parts.append({"code": "render_failed", "why": last.message.rstrip(".")})
+        status = Project.Status.RENDERED
     elif project.shots.exists():
-        status, message = Project.Status.READY, "" if failed else "Every shot is ready: render the film."
+        status, parts = Project.Status.READY, parts or [{"code": "all_ready"}]
     else:
         storyboard = project.tasks.filter(kind=K.STORYBOARD).order_by("-created_at").first()
-        reason = storyboard.message if storyboard and storyboard.message else "no storyboard was made"
-        status, message = Project.Status.FAILED, f"The storyboard failed: {reason}"
-    if failed and status != Project.Status.FAILED:
-        message = " ".join(part for part in (failed, message) if part)
-    _set_status(project, status, message[:500])
-
-
-def _last_render_failed(project: Project) -> str:
-    """Why the film shown is out of date, when the newest render failed (empty otherwise)."""
-    last = project.tasks.filter(kind=K.COMPOSE).order_by("-created_at").first()
-    if last is None or last.status != Task.Status.FAILED:
-        return ""
-    return f"The film is out of date: its last render failed ({last.message.rstrip('.')}). Render again."
+        why = storyboard.message if storyboard and storyboard.message else "no storyboard was made"
+        status, parts = Project.Status.FAILED, [{"code": "storyboard_failed", "why": why}]
+    message = " ".join(STATUS_SENTENCES[part["code"]].format(**part) for part in parts)
+    _set_status(project, status, message[:500], parts)
 
 
 STAGE_WORDS: dict[str, str] = {K.IMAGE: "picture", K.SPEECH: "voice", K.MOTION: "clip"}
@@ -200,14 +211,6 @@ def failed_media(project: Project) -> list[tuple[int, str, str]]:
     )
 
 
-def _failed_stages(project: Project) -> str:
-    """Which shots' latest picture, clip or voice failed, and why (empty when none did)."""
-    return " ".join(
-        f"Shot {number}'s {STAGE_WORDS[kind]} failed: {reason}. Regenerate it or edit the shot."
-        for number, kind, reason in failed_media(project)
-    )
-
-
 def _wants_compose(project: Project) -> bool:
     return bool(project.render_video) or project.tasks.filter(kind=K.COMPOSE, status__in=Task.UNFINISHED).exists()
 
@@ -218,10 +221,12 @@ def _unfinished(shot: Shot, kind: str) -> list[Task]:
     return [task] if task else []
 
 
-def _set_status(project: Project, status: str, message: str) -> None:
+def _set_status(project: Project, status: str, message: str, parts: list[dict[str, Any]]) -> None:
     """Write the status and its line if either changed, and push them once committed."""
     current = Project.objects.filter(pk=project.pk).values_list("status", "status_message").first()
     if current != (status, message):
-        Project.objects.filter(pk=project.pk).update(status=status, status_message=message, updated_at=timezone.now())
+        Project.objects.filter(pk=project.pk).update(
+            status=status, status_message=message, status_parts=parts, updated_at=timezone.now()
+        )
         project_live.publish_project_on_commit(project.pk)
-    project.status, project.status_message = status, message
+    project.status, project.status_message, project.status_parts = status, message, parts

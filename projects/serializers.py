@@ -36,6 +36,12 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
         source="get_status_display", read_only=True, help_text="The status in words, as the pages show it."
     )
     statusMessage = serializers.CharField(source="status_message", read_only=True)
+    statusParts = serializers.ListField(
+        source="status_parts",
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="statusMessage as sentences: each a code (projects.pipeline.STATUS_SENTENCES) and its values.",
+    )
     width = serializers.SerializerMethodField()
     height = serializers.SerializerMethodField()
     render = serializers.SerializerMethodField()
@@ -65,6 +71,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "status",
             "statusLabel",
             "statusMessage",
+            "statusParts",
             "render",
             "createdAt",
             "updatedAt",

@@ -374,8 +374,7 @@ def test_the_pages_are_usable_without_sight_of_the_screen(server: str, page: Any
     # The new-film form: the field in error has the focus and points at its error.
     page.goto(f"{server}/projects/new/")
     page.click("main button[type=submit]")
-    focused = page.evaluate("() => document.activeElement.id")
-    assert focused == "id_story"
+    page.wait_for_function("() => document.activeElement.id === 'id_story'")  # once the page's script ran
     described = page.get_attribute("#id_story", "aria-describedby").split()
     assert "story-error" in described
     assert page.inner_text("#story-error") == "Paste a story or choose a .txt file."
@@ -456,4 +455,26 @@ def test_the_interface_speaks_the_browsers_language_and_a_switch_overrides_it(
     page.wait_for_selector(".shot .number:has-text('Shot 1')")
     page.goto(f"{server}/projects/")
     assert page.inner_text("main h1") == "Your films"
+    chinese.close()
+
+
+def test_the_status_line_is_said_in_the_interfaces_language(server: str, browser: Any, tmp_path: Path) -> None:
+    from projects.pipeline import project_status_derive
+
+    user = UserFactory()
+    project, _ = failed_voice(user, tmp_path)
+    project_status_derive(project=project)  # as the worker does when the voice task has ended
+    project.refresh_from_db()
+    assert project.status_message == (
+        "Shot 2's voice failed: espeak-ng exited with status 1. Regenerate it or edit the shot."
+    )
+    chinese = browser.new_context(locale="zh-CN")
+    page = chinese.new_page()
+    sign_in(page, server, user.username)
+    page.goto(f"{server}/projects/{project.id}/")
+    page.wait_for_function("() => document.getElementById('project-status').textContent !== ''")
+    assert (
+        page.inner_text("#project-status")
+        == "镜头 2 的配音失败：espeak-ng exited with status 1。请重新生成或修改该镜头。"
+    )
     chinese.close()

@@ -79,3 +79,12 @@ def test_the_music_level_and_burned_subtitles_recompose_only(api: Any, rendered:
     api.post(f"/api/v1/tasks/{rendered.tasks.get(kind='compose', status__in=Task.UNFINISHED).id}/cancel")
     api.patch(f"/api/v1/projects/{rendered.id}", {"burnSubtitles": False}, format="json")
     assert list(rendered.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True)) == ["compose"]
+
+
+def test_the_status_line_comes_with_its_parts(api: Any, rendered: Project) -> None:
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "speech"}, format="json")
+    body = api.get(f"/api/v1/projects/{rendered.id}").json()
+    assert body["statusParts"] == [{"code": "media_to_go", "count": 1}]
+    assert body["statusMessage"] == "1 picture, clip or voice task(s) to go."

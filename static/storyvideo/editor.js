@@ -89,6 +89,31 @@
     speech: gettext("Press “New voice”, or change the narration and save."),
     motion: gettext("Press “Animate” to try again."),
   };
+  // The project's status line from its parts (projects.pipeline.STATUS_SENTENCES), in the
+  // interface's language; a reason from an engine stays as the engine said it.
+  const STATUS_SENTENCES = {
+    writing_storyboard: gettext("Writing the storyboard."),
+    media_to_go: gettext("%(count)s picture, clip or voice task(s) to go."),
+    composing: gettext("Composing the film."),
+    all_ready: gettext("Every shot is ready: render the film."),
+    render_failed: gettext("The film is out of date: its last render failed (%(why)s). Render again."),
+    storyboard_failed: gettext("The storyboard failed: %(why)s"),
+    stage_failed: gettext("Shot %(shot)s's %(stage)s failed: %(why)s. Regenerate it or edit the shot."),
+  };
+  const STAGE_NAMES = { picture: gettext("picture"), voice: gettext("voice"), clip: gettext("clip") };
+
+  function statusLine(project) {
+    const parts = project.statusParts || [];
+    if (!parts.length) return project.statusMessage || STATUS_WORDS[project.status];
+    return parts
+      .map((part) =>
+        STATUS_SENTENCES[part.code]
+          ? say(STATUS_SENTENCES[part.code], { ...part, stage: STAGE_NAMES[part.stage] || part.stage })
+          : "",
+      )
+      .join(" ");
+  }
+
   const STATUS_WORDS = {
     pending: gettext("waiting"),
     blocked: gettext("waiting"),
@@ -301,7 +326,7 @@
     paintSettings();
     root.style.setProperty("--frame-w", project.width);
     root.style.setProperty("--frame-h", project.height);
-    document.getElementById("project-status").textContent = project.statusMessage || STATUS_WORDS[project.status];
+    document.getElementById("project-status").textContent = statusLine(project) || STATUS_WORDS[project.status];
     const progress = filmProgress();
     const bar = document.getElementById("render-progress");
     bar.hidden = !progress;
