@@ -51,6 +51,7 @@ def project_create(
     auto_render: bool = True,
     burn_subtitles: bool = True,
     animate: bool = False,
+    music_volume_db: float = 0.0,
 ) -> tuple[Project, list[Task]]:
     """Create a project from a story and start its storyboard task (enqueued after commit).
 
@@ -71,6 +72,7 @@ def project_create(
         auto_render=auto_render,
         burn_subtitles=burn_subtitles,
         animate=animate,
+        music_volume_db=music_volume_db,
     )
     tasks = pipeline_start(project=project)
     return project, tasks

@@ -204,6 +204,7 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
         "autoRender": False,
         "animate": True,
         "burnSubtitles": False,
+        "musicVolumeDb": -6.0,
     }
     assert set(changed) | {"story"} == set(ProjectUpdateSerializer().fields)
     assert api.patch(f"/api/v1/projects/{rendered.id}", changed, format="json").status_code == 200
