@@ -107,6 +107,7 @@ def shots_generate_all(*, project: Project) -> list[Task]:
     return tasks
 
 
+@transaction.atomic
 def compose_create(*, project: Project) -> Task:
     """A compose task blocked on every unfinished media task of the project. An older
     unfinished compose is superseded."""
