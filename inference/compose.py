@@ -19,14 +19,16 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference import kenburns
 from inference.errors import EngineError
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
-from inference.media import file_digest, probe, run_ffmpeg
+from inference.media import file_digest, probe, run_ffmpeg, stop_running_ffmpeg
 from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
 from inference.types import Progress, no_progress
 
@@ -172,6 +174,21 @@ def _segment_key(shot: ShotInput, place: Placement, *, last: bool, width: int, h
         cues=[(c.start, c.end, c.text) for c in place.local_cues] if burn else [],
         v=ENGINE_VERSION,
     )
+
+
+@contextmanager
+def _threads(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool for ffmpeg work. When the caller is stopped midway (the job's timeout or a
+    cancel, raised in this thread), the ffmpegs still running are killed first: shutting the
+    pool down waits for its threads, which would otherwise wait for them."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        yield pool
+    except BaseException:
+        stop_running_ffmpeg()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _escape_filter_value(value: str) -> str:
@@ -451,7 +468,7 @@ def _compose(
     seconds = total_frames / FPS
     # The sound track depends only on the plan: build it while the pictures render.
     audio = work / "audio.m4a"
-    with ThreadPoolExecutor(max_workers=1) as sound:
+    with _threads(1) as sound:
         audio_done = sound.submit(
             build_audio,
             shots,
@@ -550,7 +567,7 @@ def _pictures(
         if not (folder / "core.mp4").exists():
             todo.append((shot, place, last, folder))
     done = 0
-    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+    with _threads(max(1, min(len(todo), os.cpu_count() or 1))) as pool:
         futures = [
             pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f)
             for s, p, last, f in todo

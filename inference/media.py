@@ -7,6 +7,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,19 +31,41 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def stop_running_ffmpeg() -> int:
+    """Kill every ffmpeg this process has running; how many there were."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        process.kill()
+    return len(running)
+
+
 DISK_FULL = "The disk is full (no space left to write the output); free some space: it is tried again."
 
 
+# The ffmpegs this process has running, so that an attempt stopped midway (a timeout or a
+# cancel, raised in the main thread) can end those its threads started, which would otherwise
+# run on and keep the attempt's thread pools from shutting down.
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
 def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = None) -> None:
-    completed = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-        cwd=cwd,
-    )
-    if completed.returncode != 0:
-        tail = completed.stderr.decode("utf-8", "replace").strip()[-600:]
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+    if process.returncode != 0:
+        tail = stderr.decode("utf-8", "replace").strip()[-600:]
         if "No space left on device" in tail:
             raise EngineError(DISK_FULL, permanent=False)
         raise EngineError(f"ffmpeg failed: {tail}", permanent=True)
