@@ -33,11 +33,14 @@
     });
     if (response.status === 204) return null;
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const message = (body.error && body.error.message) || `The server answered ${response.status}.`;
-      throw Object.assign(new Error(message), { status: response.status });
-    }
+    if (!response.ok) throw failure(response, body);
     return body;
+  }
+
+  function failure(response, body) {
+    // The API's own words for what went wrong ({"error": {"message"}}), with the status.
+    const message = (body.error && body.error.message) || `The server answered ${response.status}.`;
+    return Object.assign(new Error(message), { status: response.status });
   }
 
   function taskKey(task) {
@@ -653,10 +656,7 @@
     const query = new URLSearchParams({ voice, language: project.language });
     act(null, async () => {
       const response = await fetch(`/api/v1/voices/preview?${query}`, { credentials: "same-origin" });
-      if (!response.ok) {
-        const body = await response.json().catch(() => ({}));
-        throw new Error((body.error && body.error.message) || `The server answered ${response.status}.`);
-      }
+      if (!response.ok) throw failure(response, await response.json().catch(() => ({})));
       const audio = new Audio(URL.createObjectURL(await response.blob()));
       audio.dataset.voice = voice;
       state.preview = audio;
@@ -695,7 +695,7 @@
       body: file ? form : undefined,
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error((body.error && body.error.message) || `The server answered ${response.status}.`);
+    if (!response.ok) throw failure(response, body);
     state.project = body;
     paintSettings();
   }
