@@ -30,6 +30,15 @@ from tasks.registry import SupersededError, handler_for, tasks_settled
 
 logger = logging.getLogger("storyvideo.tasks")
 
+# Set when this process is asked to stop (SIGTERM, SIGINT: a deploy, a container stop): the
+# running job stops at its next progress report and hands its task back to the queue.
+stopping = threading.Event()
+HANDED_BACK = "Its worker was stopped mid-job; another worker takes it up."
+
+
+class WorkerStoppingError(Exception):
+    """Raised at a progress report once the worker is stopping."""
+
 
 def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -47,6 +56,8 @@ class ProgressReporter:
         self.last_percent = -1
 
     def __call__(self, fraction: float, message: str) -> None:
+        if stopping.is_set():
+            raise WorkerStoppingError(f"Task {self.task.id}: the worker is stopping.")
         percent = int(max(0.0, min(1.0, fraction)) * 100)
         now = time.monotonic()
         if percent < 100 and now - self.last_write < settings.TASK_PROGRESS_MIN_INTERVAL_S:
@@ -130,15 +141,6 @@ def _run(tasks: list[Task]) -> list[str]:
     for heartbeat in heartbeats:
         heartbeat.start()
     outcomes: dict[uuid.UUID, str] = {}
-
-    def settle(outcome: Callable[[Task], str]) -> None:
-        for task in tasks:
-            if task.id not in outcomes:
-                outcomes[task.id] = outcome(task)
-
-    def fail_rest(error: str, *, permanent: bool) -> None:
-        settle(lambda task: services.task_fail(task=task, error=error, permanent=permanent))
-
     try:
         reporter = ProgressReporter(first, mates=tasks[1:])
         outputs = handler.batch(tasks, reporter) if handler.batch else [handler.run(first, reporter)]
@@ -152,25 +154,12 @@ def _run(tasks: list[Task]) -> list[str]:
                 logger.info("Task %s finished", task.id)
             except SupersededError:
                 outcomes[task.id] = _discard(task)
-    except SupersededError:
-        settle(_discard)
-    except CancelledError:
-        logger.info("Task %s stopped: cancelled or superseded while running", first.id)
-        outcomes[first.id] = "cancelled"
-        fail_rest("Its batch was stopped; trying again.", permanent=False)
-    except EngineError as exc:
-        logger.warning("Task %s failed (%s): %s", first.id, "permanent" if exc.permanent else "transient", exc)
-        fail_rest(str(exc), permanent=exc.permanent)
-    except JobTimeoutException:
-        logger.warning("Task %s: timed out after %s s", first.id, first.timeout_s)
-        fail_rest(f"Timed out after {first.timeout_s} s.", permanent=False)
-    except Exception as exc:  # an unexpected error is taken as transient: retried, then failed
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            logger.warning("Task %s: the disk is full (%s)", first.id, exc)
-            fail_rest(DISK_FULL, permanent=False)
+    except Exception as exc:
+        if stopping.is_set():  # whatever broke (an ffmpeg stopped with us) is not the task's fault
+            logger.info("Task %s handed back: this worker is stopping", first.id)
+            _settle(tasks, outcomes, lambda task: services.task_hand_back(task=task, message=HANDED_BACK))
         else:
-            logger.exception("Task %s raised", first.id)
-            fail_rest(f"{type(exc).__name__}: {exc}", permanent=False)
+            _settle_error(exc, tasks, outcomes)
     finally:
         for heartbeat in heartbeats:
             heartbeat.stop()
@@ -181,6 +170,40 @@ def _run(tasks: list[Task]) -> list[str]:
     if first.owner_id is not None:  # the owner's place on the queue is free: their next task
         services.tasks_enqueue_due(owner_id=first.owner_id)
     return [outcomes[task.id] for task in tasks]
+
+
+def _settle(tasks: list[Task], outcomes: dict[uuid.UUID, str], outcome: Callable[[Task], str]) -> None:
+    """Give each task of the attempt that has no outcome yet this one."""
+    for task in tasks:
+        if task.id not in outcomes:
+            outcomes[task.id] = outcome(task)
+
+
+def _settle_error(exc: Exception, tasks: list[Task], outcomes: dict[uuid.UUID, str]) -> None:
+    """Record why the attempt ended: discarded, cancelled, retried or failed."""
+    first = tasks[0]
+
+    def fail_rest(error: str, *, permanent: bool) -> None:
+        _settle(tasks, outcomes, lambda task: services.task_fail(task=task, error=error, permanent=permanent))
+
+    if isinstance(exc, SupersededError):
+        _settle(tasks, outcomes, _discard)
+    elif isinstance(exc, CancelledError):
+        logger.info("Task %s stopped: cancelled or superseded while running", first.id)
+        outcomes[first.id] = "cancelled"
+        fail_rest("Its batch was stopped; trying again.", permanent=False)
+    elif isinstance(exc, EngineError):
+        logger.warning("Task %s failed (%s): %s", first.id, "permanent" if exc.permanent else "transient", exc)
+        fail_rest(str(exc), permanent=exc.permanent)
+    elif isinstance(exc, JobTimeoutException):
+        logger.warning("Task %s: timed out after %s s", first.id, first.timeout_s)
+        fail_rest(f"Timed out after {first.timeout_s} s.", permanent=False)
+    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        logger.warning("Task %s: the disk is full (%s)", first.id, exc)
+        fail_rest(DISK_FULL, permanent=False)
+    else:  # an unexpected error is taken as transient: retried, then failed
+        logger.error("Task %s raised", first.id, exc_info=exc)
+        fail_rest(f"{type(exc).__name__}: {exc}", permanent=False)
 
 
 def _discard(task: Task) -> str:

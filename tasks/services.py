@@ -248,6 +248,27 @@ def task_fail(*, task: Task, error: str, permanent: bool) -> str:
     return Task.objects.values_list("status", flat=True).get(id=task.id)
 
 
+def task_hand_back(*, task: Task, message: str) -> str:
+    """processing -> pending, for another worker to take up at once: this worker is stopping (a
+    deploy, a container stop), which is not the task's fault, so the attempt is not counted."""
+    now = timezone.now()
+    handed_back = _processing(task).update(
+        status=S.PENDING,
+        attempt=F("attempt") - 1,
+        job_id="",
+        run_after=None,
+        worker="",
+        progress=0,
+        message=message,
+        updated_at=now,
+    )
+    if not handed_back:  # cancelled or taken over meanwhile
+        return Task.objects.values_list("status", flat=True).get(id=task.id)
+    _publish_fresh(task.id)
+    task_enqueue(task_id=task.id)
+    return S.PENDING
+
+
 def task_cancel(*, task: Task, reason: str = "Cancelled by the user.") -> bool:
     """Cancel an unfinished task: a queued job is removed, a running one is told to stop (RQ's
     stop command, plus the cooperative check in the progress callback). Its blocked

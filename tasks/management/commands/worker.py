@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import signal
 import threading
 import time
@@ -23,6 +24,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection, connections
 from rq import SimpleWorker, Worker
 
+from inference.media import stop_running_ffmpeg
+from tasks import jobs
 from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, presence_beat, presence_end
 from tasks.reconciler import reconcile
 from tasks.services import tasks_enqueue_due
@@ -30,8 +33,17 @@ from tasks.services import tasks_enqueue_due
 logger = logging.getLogger("storyvideo.worker")
 
 
+def _stop_the_job(signum: int = 0, frame: Any = None) -> None:
+    """The running job hands its task back at its next progress report; ffmpegs it has running
+    are ended now (after the flag is set, so their end is not taken for the task's failure)."""
+    jobs.stopping.set()
+    stop_running_ffmpeg()
+
+
 class _Stoppable:
-    """Remembers that a stop was asked for (SIGTERM, SIGINT), as RQ does not when idle."""
+    """A stop (SIGTERM, SIGINT) is remembered, as RQ does not when idle, and a running job is
+    stopped rather than waited for: its task goes back to the queue for another worker, so a
+    deploy or a container stop neither waits out a long job nor loses it."""
 
     stop_asked = False
 
@@ -41,6 +53,10 @@ class _Stoppable:
 
 
 class InferenceWorker(_Stoppable, SimpleWorker):
+    def handle_warm_shutdown_request(self) -> None:
+        self.log.info("Stop requested: the running job, if any, hands its task back.")
+        _stop_the_job()
+
     def kill_horse(self, sig: signal.Signals = signal.SIGKILL) -> None:
         # There is no horse: the job runs in this process. A stop command is honoured by the
         # job itself, at its next progress report (the task row is already cancelled).
@@ -51,6 +67,18 @@ class MediaWorker(_Stoppable, Worker):
     def execute_job(self, job: Any, queue: Any) -> None:
         connections.close_all()  # the forked child must open its own database connection
         super().execute_job(job, queue)
+
+    def setup_work_horse_signals(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _stop_the_job)
+
+    def handle_warm_shutdown_request(self) -> None:
+        # The horse runs in a process group of its own: tell it (only it, so that its ffmpegs are
+        # ended by it, after it knows why).
+        if self.horse_pid:
+            self.log.info("Stop requested: the running job hands its task back.")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.horse_pid, signal.SIGTERM)
 
 
 class Maintenance(threading.Thread):
