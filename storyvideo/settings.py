@@ -120,7 +120,9 @@ TEMPLATES = [
 DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "sqlite"})
 if DATABASE_URL:
     try:
-        _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+        # A kept connection is checked before each request or job reuses it (a restart, a
+        # failover or a proxy's idle cut would otherwise fail the first query on it).
+        _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL could not be parsed: {exc}") from None
 else:

@@ -15,9 +15,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from rq.timeouts import JobTimeoutException
 
 from inference.errors import CancelledError, EngineError
@@ -26,14 +28,29 @@ from storyvideo.storage import atomic_with_files, work_dir_remove
 from storyvideo.tracing import trace
 from tasks import services
 from tasks.models import Task
-from tasks.registry import SupersededError, handler_for, tasks_settled
+from tasks.registry import Handler, SupersededError, handler_for, tasks_settled
 
 logger = logging.getLogger("storyvideo.tasks")
+T = TypeVar("T")
 
 # Set when this process is asked to stop (SIGTERM, SIGINT: a deploy, a container stop): the
 # running job stops at its next progress report and hands its task back to the queue.
 stopping = threading.Event()
 HANDED_BACK = "Its worker was stopped mid-job; another worker takes it up."
+
+
+def reconnecting(call: Callable[[], T]) -> T:
+    """Run a database call; when the connection was cut under it (a PostgreSQL restart, a
+    failover, a proxy's idle cut), open a new one and run the call once more. Inside a
+    transaction the whole transaction is lost, so there the error goes to its caller."""
+    try:
+        return call()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block or connection.is_usable():
+            raise
+        logger.warning("The database connection was cut; reconnecting")
+        connection.close()
+        return call()
 
 
 class WorkerStoppingError(Exception):
@@ -65,10 +82,12 @@ class ProgressReporter:
         if percent == self.last_percent and now - self.last_write < 1.0:
             return
         self.last_write, self.last_percent = now, percent
-        if not services.task_progress(task=self.task, progress=min(percent, 99), message=message):
-            raise CancelledError(f"Task {self.task.id} is no longer this attempt's to run.")
-        for mate in self.mates:  # a cancelled mate is discarded when its result is attached
-            services.task_progress(task=mate, progress=min(percent, 99), message=message)
+        for task in [self.task, *self.mates]:  # a cancelled mate is discarded when its result is attached
+            written = reconnecting(
+                partial(services.task_progress, task=task, progress=min(percent, 99), message=message)
+            )
+            if task is self.task and not written:
+                raise CancelledError(f"Task {self.task.id} is no longer this attempt's to run.")
 
 
 class Heartbeat(threading.Thread):
@@ -82,7 +101,7 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(settings.TASK_HEARTBEAT_S):
-                if not services.task_heartbeat(task=self.task):
+                if not reconnecting(lambda: services.task_heartbeat(task=self.task)):
                     return
         finally:
             connection.close()
@@ -100,7 +119,7 @@ def run_task(task_id: str) -> str:
     the same project, up to IMAGE_BATCH_SIZE, and runs them in one engine call; their own jobs
     later find nothing to claim."""
     close_old_connections()
-    task = services.task_claim(task_id=uuid.UUID(task_id), worker=worker_identity())
+    task = reconnecting(lambda: services.task_claim(task_id=uuid.UUID(task_id), worker=worker_identity()))
     if task is None:
         logger.info("Task %s: nothing to claim (taken, cancelled or backing off)", task_id)
         return "skipped"
@@ -148,8 +167,7 @@ def _run(tasks: list[Task]) -> list[str]:
             try:
                 if output is None:
                     raise SupersededError
-                with atomic_with_files():  # a superseded result leaves no stored file behind
-                    handler.apply(task, output)
+                reconnecting(partial(_attach, handler, task, output))
                 outcomes[task.id] = "finished"
                 logger.info("Task %s finished", task.id)
             except SupersededError:
@@ -166,17 +184,22 @@ def _run(tasks: list[Task]) -> list[str]:
         for task in tasks:  # what the attempt wrote is stored by now, or of no use
             work_dir_remove(str(task.id))
     if any(outcome != "pending" for outcome in outcomes.values()):
-        tasks_settled(first.project_id)
+        reconnecting(lambda: tasks_settled(first.project_id))
     if first.owner_id is not None:  # the owner's place on the queue is free: their next task
-        services.tasks_enqueue_due(owner_id=first.owner_id)
+        reconnecting(lambda: services.tasks_enqueue_due(owner_id=first.owner_id))
     return [outcomes[task.id] for task in tasks]
+
+
+def _attach(handler: Handler, task: Task, output: Any) -> None:
+    with atomic_with_files():  # a superseded result, or one cut short, leaves no stored file behind
+        handler.apply(task, output)
 
 
 def _settle(tasks: list[Task], outcomes: dict[uuid.UUID, str], outcome: Callable[[Task], str]) -> None:
     """Give each task of the attempt that has no outcome yet this one."""
     for task in tasks:
         if task.id not in outcomes:
-            outcomes[task.id] = outcome(task)
+            outcomes[task.id] = reconnecting(partial(outcome, task))
 
 
 def _settle_error(exc: Exception, tasks: list[Task], outcomes: dict[uuid.UUID, str]) -> None:
