@@ -17,3 +17,18 @@ class WeightsMissingError(EngineError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, permanent=True)
+
+
+OUT_OF_MEMORY = (
+    "Out of memory even with one shot at a time. Lower the project's resolution, set"
+    " INFERENCE_LOW_MEMORY=1 (attention slicing and VAE tiling), or stop other programs using the GPU."
+)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's OutOfMemoryError (CUDA), the RuntimeError other devices raise, or host memory."""
+    return (
+        isinstance(exc, MemoryError)
+        or type(exc).__name__ == "OutOfMemoryError"
+        or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+    )

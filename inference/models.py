@@ -179,7 +179,7 @@ class ModelCache:
                     self._items.popitem(last=False)
                     released += 1
                 if released:
-                    _release_memory()
+                    release_memory()
             return self._items[key]  # type: ignore[no-any-return,unused-ignore]
 
     def loaded(self) -> list[tuple[str, str, str, str]]:
@@ -191,7 +191,7 @@ class ModelCache:
             self._items.clear()
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     gc.collect()
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():

@@ -22,8 +22,10 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from rq.timeouts import JobTimeoutException
 
-from inference.errors import CancelledError, EngineError
+from inference.errors import OUT_OF_MEMORY, CancelledError, EngineError, is_out_of_memory
 from inference.media import DISK_FULL
+from inference.models import release_memory
+from inference.types import Progress
 from storyvideo.storage import atomic_with_files, work_dir_remove
 from storyvideo.tracing import trace
 from tasks import services
@@ -162,7 +164,7 @@ def _run(tasks: list[Task]) -> list[str]:
     outcomes: dict[uuid.UUID, str] = {}
     try:
         reporter = ProgressReporter(first, mates=tasks[1:])
-        outputs = handler.batch(tasks, reporter) if handler.batch else [handler.run(first, reporter)]
+        outputs = _engine(handler, tasks, reporter)
         for task, output in zip(tasks, outputs, strict=True):
             try:
                 if output is None:
@@ -188,6 +190,25 @@ def _run(tasks: list[Task]) -> list[str]:
     if first.owner_id is not None:  # the owner's place on the queue is free: their next task
         reconnecting(lambda: services.tasks_enqueue_due(owner_id=first.owner_id))
     return [outcomes[task.id] for task in tasks]
+
+
+def _engine(handler: Handler, tasks: list[Task], progress: Progress) -> list[Any]:
+    """The engine's outputs for the tasks. Out of memory, a batch is split in halves, each run in
+    turn; a single task that still does not fit fails (retried: memory may be freed meanwhile)
+    with a message that says what to do."""
+    try:
+        return handler.batch(tasks, progress) if handler.batch else [handler.run(tasks[0], progress)]
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        release_memory()
+        if len(tasks) == 1:
+            raise EngineError(f"{OUT_OF_MEMORY} ({type(exc).__name__}: {str(exc)[:300]})", permanent=False) from exc
+        half = len(tasks) // 2
+        logger.warning(
+            "Out of memory with a batch of %d; trying halves of %d and %d", len(tasks), half, len(tasks) - half
+        )
+        return _engine(handler, tasks[:half], progress) + _engine(handler, tasks[half:], progress)
 
 
 def _attach(handler: Handler, task: Task, output: Any) -> None:

@@ -7,6 +7,7 @@ the prompt says; any other runs the real handler.
 - ``test:flaky:N``   fails with a transient error on the first N attempts, then succeeds
 - ``test:fail``      fails with a permanent error
 - ``test:hang``      sleeps far past any timeout
+- ``test:oom:N``     runs out of (GPU) memory in a batch of more than N keyframes (N = 0: always)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 
 from inference.errors import EngineError
 from inference.types import Progress
-from projects.handlers import StageOutput, image_run, stage_apply
+from projects.handlers import StageOutput, image_batch, image_run, stage_apply
 from tasks.models import Task
 from tasks.registry import Handler, register
 
@@ -41,5 +42,16 @@ def faulty_image_run(task: Task, progress: Progress) -> StageOutput:
     return image_run(task, progress)
 
 
+def faulty_image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
+    limits = [int(t.shot.prompt.split(":")[2]) for t in tasks if t.shot and t.shot.prompt.startswith("test:oom:")]
+    if limits and len(tasks) > min(limits):
+        import torch
+
+        raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate 2.00 GiB for a batch of {len(tasks)}")
+    if any(t.shot and t.shot.prompt.startswith("test:") and not t.shot.prompt.startswith("test:oom:") for t in tasks):
+        return [faulty_image_run(task, progress) for task in tasks]  # each misbehaves as its prompt says
+    return image_batch(tasks, progress)
+
+
 def register_faulty_handlers() -> None:
-    register(Task.Kind.IMAGE, Handler(faulty_image_run, stage_apply))
+    register(Task.Kind.IMAGE, Handler(faulty_image_run, stage_apply, faulty_image_batch))

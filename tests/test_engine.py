@@ -211,3 +211,19 @@ def test_pending_tasks_survive_a_redis_restart(tmp_path: Path, private_redis: ob
         for task in tasks:
             wait_for(lambda task=task: status_of(task, S.FINISHED), what="a task queued before the restart")
     assert all(task.attempt == 1 for task in tasks)
+
+
+def test_out_of_memory_splits_the_batch_then_fails_clearly(tmp_path: Path) -> None:
+    fits = ProjectFactory()
+    split = [ShotFactory(project=fits, order=i, prompt="test:oom:2") for i in range(4)]  # 4 do not fit; 2 do
+    never = ShotFactory(prompt="test:oom:0")  # not even one fits
+    tasks = [image_task(shot) for shot in [*split, never]]
+    Task.objects.filter(pk=tasks[-1].pk).update(max_attempts=2)
+    with workers(tmp_path, "inference", IMAGE_BATCH_SIZE="4"):
+        for task in tasks:
+            wait_for(lambda task=task: Task.objects.get(pk=task.pk).status in (S.FINISHED, S.FAILED), timeout=90)
+    *halves, alone = [Task.objects.get(pk=t.pk) for t in tasks]
+    assert [(t.status, t.attempt, t.result["batch"]) for t in halves] == [(S.FINISHED, 1, 2)] * 4
+    assert alone.status == S.FAILED and alone.attempt == 2
+    assert alone.message.startswith("Out of memory even with one shot at a time. Lower the project's resolution")
+    assert "CUDA out of memory" in alone.error
