@@ -131,7 +131,7 @@ def _check_inputs(index: int, shot: ShotInput) -> None:
         ) from None
     if shot.audio is not None:
         try:
-            wav_info(shot.audio)
+            wav_info(shot.audio, what="its narration audio")
         except EngineError as exc:
             raise EngineError(f"Shot {index + 1}: {exc} Regenerate its speech.", permanent=True) from None
 

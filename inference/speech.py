@@ -17,15 +17,24 @@ from inference.types import Progress, SpeechResult, no_progress
 DEFAULT_ESPEAK_VOICES = {"en": "en-us", "zh": "cmn-latn-pinyin"}
 
 
-def wav_info(path: Path) -> tuple[float, int]:
-    """Duration in seconds and sample rate of a WAV file; a clear error when it is broken."""
+def wav_info(path: Path, *, what: str = "") -> tuple[float, int]:
+    """Duration in seconds and sample rate of a WAV file; a clear error when it is broken or cut
+    short (an interrupted copy keeps a header that declares the whole length). ``what`` names
+    the file in the error (default: "The audio file NAME")."""
+    what = what or f"The audio file {path.name}"
     try:
         with wave.open(str(path), "rb") as wav:
             frames, rate = wav.getnframes(), wav.getframerate()
+            present = len(wav.readframes(frames)) // max(1, wav.getsampwidth() * wav.getnchannels())
     except (wave.Error, EOFError, OSError) as exc:
-        raise EngineError(f"The audio file {path.name} is not a readable WAV: {exc}", permanent=True) from None
+        raise EngineError(f"{what} is not a readable WAV: {exc}", permanent=True) from None
     if rate <= 0 or frames <= 0:
-        raise EngineError(f"The audio file {path.name} holds no sound.", permanent=True)
+        raise EngineError(f"{what} holds no sound.", permanent=True)
+    if present < frames:
+        raise EngineError(
+            f"{what} is cut short: it holds {present / rate:.1f} s of the {frames / rate:.1f} s it declares.",
+            permanent=True,
+        )
     return frames / rate, rate
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from rq import Queue
 
@@ -44,13 +45,18 @@ def test_transient_errors_retry_with_backoff_until_they_succeed(tmp_path: Path) 
     assert shot.image_file.name.endswith(".png")
 
 
-def test_transient_errors_fail_after_the_last_attempt(tmp_path: Path) -> None:
+def test_a_parent_failing_every_attempt_fails_after_the_last_and_cancels_what_waits_on_it(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:flaky:5")
     with workers(tmp_path, "inference"):
         task = image_task(shot)
+        compose = compose_create(project=shot.project)
+        wait_for(lambda: Task.objects.get(pk=task.pk).attempt == 2, what="the second attempt")
+        assert Task.objects.get(pk=compose.pk).status == S.BLOCKED  # attempts remain: it still waits
         wait_for(lambda: status_of(task, S.FINISHED, S.FAILED), what="the flaky task to end")
     assert (task.status, task.attempt) == (S.FAILED, 3)
     assert "flaky failure on attempt 3" in task.message
+    compose.refresh_from_db()
+    assert compose.status == S.CANCELLED and str(task.id) in compose.message
 
 
 def test_a_permanent_error_fails_at_once_and_cancels_what_waits_on_it(tmp_path: Path) -> None:
@@ -145,6 +151,32 @@ def test_an_edit_mid_run_supersedes_the_old_job_and_its_result_is_never_attached
     assert old.result is None
     assert shot.image_version == 2
     assert shot.image_hash == new.result["hash"]
+
+
+def test_an_edit_to_one_shot_of_a_running_batch_discards_only_its_result_and_leaves_no_file(tmp_path: Path) -> None:
+    project = ProjectFactory()
+    shots = [ShotFactory(project=project, order=i, seed=9100 + i, prompt=f"test:quiet:1:shot {i}") for i in range(3)]
+    folder = Path(settings.MEDIA_ROOT) / "shots" / "image"
+    before = set(folder.iterdir()) if folder.is_dir() else set()
+    tasks = [image_task(shot) for shot in shots]
+    with workers(tmp_path, "inference", IMAGE_BATCH_SIZE="4"):
+        wait_for(
+            lambda: Task.objects.filter(pk__in=[t.pk for t in tasks], status=S.PROCESSING).count() == 3,
+            what="the three keyframes to run as one batch",
+        )
+        shot_update(shot=shots[1], changes={"prompt": "a lighthouse at dawn"})
+        new = shots[1].tasks.exclude(id=tasks[1].id).get(kind="image")
+        wait_for(lambda: status_of(new, S.FINISHED), what="the edited shot's new keyframe")
+        for task in tasks:
+            wait_for(lambda task=task: status_of(task, S.FINISHED, S.CANCELLED), what="the batch to end")
+    assert [t.status for t in tasks] == [S.FINISHED, S.CANCELLED, S.FINISHED]
+    assert tasks[1].result is None
+    for shot, task in zip(shots, [tasks[0], new, tasks[2]], strict=True):
+        shot.refresh_from_db()
+        assert shot.image_hash == task.result["hash"]
+    named = {Path(Shot.objects.get(pk=s.pk).image_file.name).name for s in shots}
+    assert named <= {path.name for path in folder.iterdir()}
+    assert {path.name for path in set(folder.iterdir()) - before} <= named  # no file of the discarded result
 
 
 def test_a_result_for_an_outdated_version_is_discarded_even_if_the_task_was_not_cancelled(tmp_path: Path) -> None:
