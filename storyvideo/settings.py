@@ -262,6 +262,7 @@ if _storage_backend == "s3":
             "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
             "querystring_auth": env_bool("S3_SIGNED_URLS", True),
             "querystring_expire": MEDIA_URL_TTL_S,
+            "signature_version": "s3v4",  # SigV2 URLs are refused by newer regions and most S3 servers
             "file_overwrite": False,
         },
     }

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import time
 import zipfile
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from django.conf import settings
 from django.test import Client
+from PIL import Image
 from rest_framework.test import APIClient
 
 from projects.models import Project
 from storyvideo.media import sign
+from tests.object_store import object_store
+from tests.workers import ROOT, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,3 +160,36 @@ def test_pages_hand_out_signed_urls(rendered: Project, user: Any) -> None:
     page = client.get(f"/projects/{rendered.id}/preview/").content.decode()
     video_url = rendered.render_video.url.replace("&", "&amp;")
     assert video_url in page and "?e=" in video_url
+
+
+def test_object_storage_hands_out_sigv4_urls_that_expire_and_the_bucket_refuses_reading_without_one(
+    tmp_path: Path,
+) -> None:
+    """With STORAGE=s3 (settings as an operator sets them), media are stored privately and read
+    through query-string-signed URLs (SigV4) that expire after MEDIA_URL_TTL_S."""
+    poster = tmp_path / "poster.png"
+    Image.new("RGB", (8, 8), "red").save(poster)
+    with object_store(tmp_path) as store:
+        script = (
+            "from pathlib import Path; from django.core.files.storage import default_storage;"
+            "from storyvideo.storage import store;"
+            f"name, _ = store(Path({str(poster)!r}), folder='renders/posters'); print(default_storage.url(name))"
+        )
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "shell", "-c", script],
+            env=worker_env(**store, MEDIA_URL_TTL_S="600", STORYVIDEO_VAR_DIR=str(tmp_path / "var")),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        url = done.stdout.strip().splitlines()[-1]
+        assert url.startswith(f"{store['S3_ENDPOINT_URL']}/{store['S3_BUCKET']}/renders/posters/"), url
+        query = parse_qs(urlsplit(url).query)
+        assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and query["X-Amz-Expires"] == ["600"]
+        signed = requests.get(url, timeout=10)
+        assert signed.status_code == 200 and signed.content == poster.read_bytes()
+        assert signed.headers["Content-Type"] == "image/png"
+        assert requests.get(url.split("?")[0], timeout=10).status_code == 403
+        assert not (tmp_path / "var" / "media").exists()
