@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from projects.models import Project
+from projects.pipeline import project_render
 from storyvideo.asgi import application
 from tasks.models import Task
 from tests.factories import ProjectFactory, ShotFactory, UserFactory
@@ -98,3 +101,60 @@ def test_the_owner_receives_task_and_shot_updates_in_order(tmp_path: Path) -> No
     assert events[-1]["shot"]["id"] == str(shot.id) and events[-1]["shot"]["image"]["url"]
     assert all(event["projectId"] == str(project.id) and event["sentAt"] for event in events)
     assert Task.objects.get(shot=shot).status == "finished"
+
+
+@pytest.mark.worker
+def test_two_hundred_watchers_of_one_render_all_end_with_its_final_state(
+    rendered: Project, server: str, tmp_path: Path
+) -> None:
+    """Issue 12's load point: 200 browsers on one project while it renders. Each follows the
+    stream as the editor does (a gap in the sequence numbers is a re-read of the project) and
+    must end with the film the database holds."""
+    import aiohttp
+
+    watchers = 200
+    client = Client()
+    client.force_login(rendered.owner)
+    headers = {"Origin": server, "Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    url = f"{server.replace('http', 'ws', 1)}/ws/projects/{rendered.id}/"
+    before = rendered.render_hash
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+
+    async def watch(session: aiohttp.ClientSession, ready: asyncio.Queue[int]) -> dict[str, Any]:
+        state: dict[str, Any] = {"gaps": 0, "compose": None}
+        async with session.ws_connect(url, headers=headers, heartbeat=None) as socket:
+            seq = (await socket.receive_json(timeout=60))["seq"]
+            await ready.put(seq)
+            while not (state.get("version") not in (None, before) and state.get("compose") == "finished"):
+                event = await socket.receive_json(timeout=120)
+                if event["seq"] != seq + 1:  # missed something: read the project again, as the editor does
+                    state["gaps"] += 1
+                    async with session.get(f"{server}/api/v1/projects/{rendered.id}", headers=headers) as response:
+                        project = await response.json()
+                    state.update(status=project["status"], version=(project["render"] or {}).get("version"))
+                seq = event["seq"]
+                if event["type"] == "project":
+                    project = event["project"]
+                    state.update(status=project["status"], version=(project["render"] or {}).get("version"))
+                elif event["type"] == "task" and event["task"]["kind"] == "compose":
+                    state["compose"] = event["task"]["status"]
+        return state
+
+    async def crowd() -> list[dict[str, Any]]:
+        ready: asyncio.Queue[int] = asyncio.Queue()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            running = [asyncio.create_task(watch(session, ready)) for _ in range(watchers)]
+            for _ in range(watchers):
+                await asyncio.wait_for(ready.get(), timeout=120)
+            shot.pinned_duration = 5.0  # an edit, then the render every watcher sees
+            await database_sync_to_async(shot.save)()
+            await database_sync_to_async(project_render)(project=rendered)
+            return await asyncio.gather(*running)
+
+    with workers(tmp_path, "media"):
+        states = asyncio.run(crowd())
+    rendered.refresh_from_db()
+    assert rendered.render_hash != before and rendered.status == "rendered"
+    finals = {(s["status"], s["version"], s["compose"]) for s in states}
+    assert finals == {("rendered", rendered.render_hash, "finished")}, finals
