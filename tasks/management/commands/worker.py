@@ -72,6 +72,13 @@ class MediaWorker(_Stoppable, Worker):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _stop_the_job)
 
+    def handle_work_horse_killed(self, job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
+        # The job process died (the OOM killer, a kill): what it started (ffmpeg) is in its
+        # process group and would run on, orphaned, into a scratch folder no one owns.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(retpid, signal.SIGKILL)
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+
     def handle_warm_shutdown_request(self) -> None:
         # The horse runs in a process group of its own: tell it (only it, so that its ffmpegs are
         # ended by it, after it knows why).
