@@ -11,7 +11,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from storyvideo.api import error_body
 from storyvideo.tracing import new_trace_id, trace
 
-_TRACE_HEADER_OK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TRACE_HEADER_OK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MULTIPART_SLACK = 64 * 1024  # a multipart body's boundaries and headers around the file
 
 
@@ -33,7 +33,7 @@ class ApiPathMiddleware:
             if too_large is not None:
                 return too_large
         supplied = request.headers.get("X-Request-ID", "")
-        trace_id = supplied if _TRACE_HEADER_OK.match(supplied) else new_trace_id()
+        trace_id = supplied if TRACE_HEADER_OK.match(supplied) else new_trace_id()
         with trace(trace_id):
             response = self.get_response(request)
         response["X-Request-ID"] = trace_id
