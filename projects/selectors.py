@@ -37,6 +37,10 @@ def project_storyboard(*, user: AbstractBaseUser | AnonymousUser, project_id: ob
 
 
 def storyboard_version(*, user: AbstractBaseUser | AnonymousUser, project_id: uuid.UUID | str) -> str:
+    return storyboard_version_of(user_id=user.pk, project_id=project_id)
+
+
+def storyboard_version_of(*, user_id: int | None, project_id: uuid.UUID | str) -> str:
     """A tag that changes whenever anything the storyboard read shows changes (the project, its
     shots, characters and their links, its tasks, and the hour its media URLs are signed for),
     read in one SQL statement and no serialisation: what answers a conditional re-read (304).
@@ -59,7 +63,7 @@ def storyboard_version(*, user: AbstractBaseUser | AnonymousUser, project_id: uu
         FROM {project} p WHERE p.id = %s AND p.owner_id = %s
     """  # noqa: S608 - table names from the models, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Project._meta.pk.get_db_prep_value(pk, connection), user.pk])
+        cursor.execute(sql, [Project._meta.pk.get_db_prep_value(pk, connection), user_id])
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such project.")
