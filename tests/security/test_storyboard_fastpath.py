@@ -1,4 +1,4 @@
-"""The storyboard re-read answered before Django's request cycle (storyvideo/fastpath.py; issue
+"""The storyboard re-read answered before Django's request cycle (projects/fastpath.py; issue
 12's load targets): it answers only what Django would answer the same way, with Django's
 headers, and leaves everything else to Django. Driven through the real ASGI application, with a
 recorder on the Django side to see which of the two answered."""
@@ -14,8 +14,8 @@ from asgiref.testing import ApplicationCommunicator
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from projects import fastpath
 from shots.services import shot_update
-from storyvideo import fastpath
 from storyvideo.asgi import django_asgi_app
 from tests.factories import ProjectFactory, ShotFactory, UserFactory
 
