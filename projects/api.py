@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import FileResponse, HttpResponse
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -97,10 +98,11 @@ class StoryboardApi(APIView):
         if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
             response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
         else:
-            # The body of a version is made once: every read of it after that (the editor's
-            # re-reads, other tabs) is the stored bytes. The version names the project and
-            # everything the body shows, so a stored body is never another's or out of date.
-            key = f"storyboard:{version}"
+            # The body of a version is made once per language (it holds the status in words):
+            # every read of it after that (the editor's re-reads, other tabs) is the stored
+            # bytes. The version names the project and everything the body shows, so a stored
+            # body is never another's or out of date.
+            key = selectors.storyboard_body_key(version, get_language())
             body = cache.get(key)
             if body is None:
                 body = JSONRenderer().render(storyboard_body(request, project_id))

@@ -31,9 +31,10 @@ from django.db import close_old_connections, connection, connections
 from django.http import Http404, HttpRequest
 from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
+from django.utils.translation import get_language_from_request
 from rest_framework.authtoken.models import Token
 
-from projects.selectors import storyboard_version_of
+from projects.selectors import storyboard_body_key, storyboard_version_of
 from storyvideo.metrics import request_observed
 from storyvideo.middleware import TRACE_HEADER_OK
 from storyvideo.tracing import new_trace_id
@@ -111,7 +112,10 @@ def _token_user_id(key: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def _answer(headers: dict[bytes, bytes], project_id: str, started: float) -> tuple[int, str, bytes] | None:
+Answer = tuple[int, str, bytes, str]  # status, ETag, body, language
+
+
+def _answer(headers: dict[bytes, bytes], project_id: str, started: float) -> Answer | None:
     try:
         answer = _storyboard(headers, project_id)
     except Exception:  # Django answers instead, as it would have (and says why in its own way)
@@ -122,7 +126,7 @@ def _answer(headers: dict[bytes, bytes], project_id: str, started: float) -> tup
     return answer
 
 
-def _storyboard(headers: dict[bytes, bytes], project_id: str) -> tuple[int, str, bytes] | None:
+def _storyboard(headers: dict[bytes, bytes], project_id: str) -> Answer | None:
     close_old_connections()
     user_id = _user_id(headers)
     if user_id is None:
@@ -131,12 +135,21 @@ def _storyboard(headers: dict[bytes, bytes], project_id: str) -> tuple[int, str,
         version = storyboard_version_of(user_id=user_id, project_id=project_id)
     except Http404:
         return None
-    etag = f'"{version}"'
+    etag, language = f'"{version}"', _language(headers)
     wanted = headers.get(b"if-none-match", b"").decode("latin-1")
     if etag in [tag.strip() for tag in wanted.split(",")]:
-        return 304, etag, b""
-    body = cache.get(f"storyboard:{version}")
-    return None if body is None else (200, etag, body)
+        return 304, etag, b"", language
+    body = cache.get(storyboard_body_key(version, language))
+    return None if body is None else (200, etag, body, language)
+
+
+def _language(headers: dict[bytes, bytes]) -> str:
+    """The language LocaleMiddleware would pick for this request (its cookie, else the
+    browser's Accept-Language, else the default)."""
+    request = HttpRequest()
+    request.COOKIES = {k: m.value for k, m in SimpleCookie(headers.get(b"cookie", b"").decode("latin-1")).items()}
+    request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
+    return get_language_from_request(request)
 
 
 class StoryboardReads:
@@ -173,7 +186,7 @@ class StoryboardReads:
         if answer is None:
             await self.app(scope, receive, send)
             return
-        status, etag, body = answer
+        status, etag, body, language = answer
         supplied = headers.get(b"x-request-id", b"").decode("latin-1")
         trace_id = supplied if TRACE_HEADER_OK.match(supplied) else new_trace_id()
         out = [
@@ -181,6 +194,7 @@ class StoryboardReads:
             (b"etag", etag.encode()),
             (b"cache-control", b"private, no-cache"),
             (b"x-request-id", trace_id.encode()),
+            (b"content-language", language.encode()),
         ]
         if status == 200:
             out += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -70,6 +70,12 @@ def storyboard_version_of(*, user_id: int | None, project_id: uuid.UUID | str) -
     return hashlib.sha256(repr((pk, row, media_url_epoch())).encode()).hexdigest()[:32]
 
 
+def storyboard_body_key(version: str, language: str) -> str:
+    """Where a version's serialised storyboard is kept: one per language, as it holds the
+    status in words."""
+    return f"storyboard:{version}:{language}"
+
+
 def character_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Character]:
     return Character.objects.filter(project__owner_id=user.pk).prefetch_related("shots")
 

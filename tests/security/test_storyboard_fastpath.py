@@ -5,6 +5,7 @@ recorder on the Django side to see which of the two answered."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,6 +118,19 @@ def test_an_edit_is_seen_by_the_next_reread(owned: dict[str, Any]) -> None:
     status, headers, body = get(app, path, {**auth, "If-None-Match": first["etag"]})
     assert status == 200 and headers["etag"] != first["etag"]
     assert b"The keeper climbed the stairs." in body
+
+
+def test_each_language_gets_its_own_body(owned: dict[str, Any]) -> None:
+    app, django, path, auth = owned["app"], owned["django"], owned["path"], owned["auth"]
+    _, english, body = get(app, path, {**auth, "Accept-Language": "en"})
+    _, chinese, zh_body = get(app, path, {**auth, "Accept-Language": "zh-Hans"})
+    assert django.calls == 2, "a body made in one language was served in another"
+    assert english["content-language"] == "en" and chinese["content-language"] == "zh-hans"
+    assert json.loads(body)["project"]["statusLabel"] != json.loads(zh_body)["project"]["statusLabel"]
+    for language, made in (("en", body), ("zh-Hans", zh_body)):
+        status, headers, again = get(app, path, {**auth, "Accept-Language": language})
+        assert (status, again, headers["content-language"].lower()) == (200, made, language.lower())
+    assert django.calls == 2
 
 
 def test_a_session_reread_takes_the_fast_path_and_a_closed_session_does_not(owned: dict[str, Any]) -> None:
