@@ -66,7 +66,8 @@ def test_a_damaged_input_fails_the_render_at_once_naming_the_shot(
     assert "regenerate" in task.message.lower()
     rendered.refresh_from_db()
     assert rendered.render_video.name == film and Path(rendered.render_video.path).is_file()
-    assert "Shot 2" in rendered.status_message
+    # The status line is derived once the job has settled its tasks, just after the task's own commit.
+    wait_for(lambda: "Shot 2" in Project.objects.get(pk=rendered.pk).status_message, timeout=10, what="the status")
 
 
 def test_a_keyframe_of_another_size_is_fitted_to_the_frame(rendered: Project, tmp_path: Path) -> None:
