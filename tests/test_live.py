@@ -126,7 +126,13 @@ def test_two_hundred_watchers_of_one_render_all_end_with_its_final_state(
         async with session.ws_connect(url, headers=headers, heartbeat=None) as socket:
             seq = (await socket.receive_json(timeout=60))["seq"]
             await ready.put(seq)
-            while not (state.get("version") not in (None, before) and state.get("compose") == "finished"):
+            # Until the film is new, its task ended and the project's status settled (derived
+            # just after the compose's own commit, so it may come last).
+            while not (
+                state.get("version") not in (None, before)
+                and state.get("compose") in ("finished", "failed")
+                and state.get("status") in ("rendered", "failed")
+            ):
                 event = await socket.receive_json(timeout=120)
                 if event["seq"] != seq + 1:  # missed something: read the project again, as the editor does
                     state["gaps"] += 1
