@@ -23,6 +23,8 @@ from projects.serializers import (
     CharacterCreateSerializer,
     CharacterSerializer,
     CharacterWriteSerializer,
+    ProjectBatchCreatedSerializer,
+    ProjectBatchSerializer,
     ProjectCreatedSerializer,
     ProjectCreateSerializer,
     ProjectSerializer,
@@ -32,7 +34,7 @@ from projects.serializers import (
     WebhookAnswerSerializer,
     WebhookSerializer,
 )
-from projects.throttles import NEW_PROJECT_THROTTLES
+from projects.throttles import NEW_PROJECT_THROTTLES, new_projects_allowed
 from projects.webhooks import webhook_set
 from storyvideo.api import Pagination, paginated
 from tasks.selectors import task_list_latest
@@ -61,6 +63,36 @@ def project_create_response(request: Request) -> Response:
     project, tasks = services.project_create(owner=request.user, **serializer.validated_data)  # type: ignore[arg-type]
     body = {"project": ProjectSerializer(project).data, "tasks": TaskSerializer(tasks, many=True).data}
     return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectBatchApi(APIView):
+    throttle_classes = NEW_PROJECT_THROTTLES
+
+    @extend_schema(request=ProjectBatchSerializer, responses={202: ProjectBatchCreatedSerializer})
+    def post(self, request: Request) -> Response:
+        """Create several projects in one request: every one is checked first, and all are made
+        or none (400 names the first field of each one that is wrong, as ``projects[2].story``;
+        429 when they do not all fit in the hourly allowance). 202: their storyboards are queued."""
+        serializer = ProjectBatchSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ValidationError(_indexed(serializer.errors))
+        items = serializer.validated_data["projects"]
+        new_projects_allowed(request.user, len(items))
+        made = services.projects_create_batch(owner=request.user, items=items)  # type: ignore[arg-type]
+        body = {"projects": [{"project": project, "tasks": tasks} for project, tasks in made]}
+        return Response(ProjectBatchCreatedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _indexed(errors: Any) -> Any:
+    """``{"projects": [{}, {"story": [...]}]}`` as ``{"projects[1].story": [...]}``."""
+    items = errors.get("projects") if isinstance(errors, dict) else None
+    if not isinstance(items, list) or not any(isinstance(item, dict) for item in items):
+        return errors
+    flat = {key: value for key, value in errors.items() if key != "projects"}
+    for index, item in enumerate(items):
+        for field, problem in (item or {}).items():
+            flat[f"projects[{index}].{field}"] = problem
+    return flat
 
 
 class ProjectDetailApi(APIView):

@@ -184,6 +184,19 @@ class ProjectCreatedSerializer(serializers.Serializer):
     tasks = TaskSerializer(many=True)
 
 
+class ProjectBatchSerializer(StrictSerializer):
+    projects: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=ProjectCreateSerializer(),
+        allow_empty=False,
+        max_length=settings.PROJECT_BATCH_MAX,
+        help_text="The projects to make, each as POST /api/v1/projects takes it (PROJECT_BATCH_MAX at most).",
+    )
+
+
+class ProjectBatchCreatedSerializer(serializers.Serializer):
+    projects = ProjectCreatedSerializer(many=True)
+
+
 class RenderRequestSerializer(StrictSerializer):
     force = serializers.BooleanField(
         default=False,

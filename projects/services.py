@@ -139,6 +139,12 @@ def project_duplicate(*, project: Project) -> Project:
     return copy
 
 
+@transaction.atomic
+def projects_create_batch(*, owner: User, items: list[dict[str, Any]]) -> list[tuple[Project, list[Task]]]:
+    """Several projects at once, all or none (their storyboard tasks are enqueued after commit)."""
+    return [project_create(owner=owner, **item) for item in items]
+
+
 def _project_files(project: Project) -> list[Any]:
     files = [
         project.render_video,

@@ -14,24 +14,32 @@ from tasks.selectors import user_limits
 from tasks.throttles import GENERATION_THROTTLES
 
 
+def new_projects_allowed(user: Any, count: int = 1) -> None:
+    """Raise Throttled (429 with Retry-After) unless ``count`` more projects fit in the user's
+    hourly allowance now; the wait is until enough of the last hour's projects age out."""
+    limit = user_limits(user).projects_per_hour
+    if count > limit:
+        raise Throttled(wait=3600, detail=f"At most {limit} projects may be made in an hour; send fewer at once.")
+    hour_ago = timezone.now() - timedelta(hours=1)
+    recent = list(
+        Project.objects.filter(owner_id=user.pk, created_at__gte=hour_ago)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    over = len(recent) + count - limit
+    if over > 0:
+        wait = (recent[len(recent) - over] - hour_ago).total_seconds()
+        raise Throttled(
+            wait=max(1, wait),
+            detail=f"You have made {len(recent)} projects in the last hour, of {limit} allowed: "
+            f"{'the next' if count == 1 else f'{count} more'} may be made in {max(1, round(wait / 60))} min.",
+        )
+
+
 class NewProjectsThrottle(BaseThrottle):
     def allow_request(self, request: Any, view: Any) -> bool:
-        if request.method != "POST" or not request.user.is_authenticated:
-            return True
-        limit = user_limits(request.user).projects_per_hour
-        hour_ago = timezone.now() - timedelta(hours=1)
-        recent = list(
-            Project.objects.filter(owner_id=request.user.pk, created_at__gte=hour_ago)
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)[:limit]
-        )
-        if len(recent) >= limit:
-            wait = (recent[-1] - hour_ago).total_seconds()
-            raise Throttled(
-                wait=max(1, wait),
-                detail=f"You have made {limit} projects in the last hour, the most allowed: "
-                f"the next may be made in {max(1, round(wait / 60))} min.",
-            )
+        if request.method == "POST" and request.user.is_authenticated:
+            new_projects_allowed(request.user)
         return True
 
 

@@ -177,6 +177,8 @@ QUEUE_SLOTS_PER_OWNER = env_int("QUEUE_SLOTS_PER_OWNER", 1, minimum=1, maximum=1
 # API answers 429 with Retry-After.
 QUOTA_ACTIVE_TASKS = env_int("QUOTA_ACTIVE_TASKS", 400, minimum=1)
 QUOTA_PROJECTS_PER_HOUR = env_int("QUOTA_PROJECTS_PER_HOUR", 30, minimum=1)
+# Projects one POST /api/v1/projects/batch may create (all validated first; all or none made).
+PROJECT_BATCH_MAX = env_int("PROJECT_BATCH_MAX", 20, minimum=1, maximum=200)
 TASK_RETRY_BACKOFF_S = env_float("TASK_RETRY_BACKOFF_S", 5.0)
 # A worker process that has not said it is alive for this long is taken for gone (pages, /system).
 WORKER_PRESENCE_TTL_S = env_int("WORKER_PRESENCE_TTL_S", 10, minimum=3, maximum=600)

@@ -24,6 +24,7 @@ api_v1 = [
     path("projects/<uuid:project_id>", projects_api.ProjectDetailApi.as_view(), name="project-detail"),
     path("projects/<uuid:project_id>/storyboard", projects_api.StoryboardApi.as_view(), name="project-storyboard"),
     path("projects/import", projects_api.ProjectImportApi.as_view(), name="project-import"),
+    path("projects/batch", projects_api.ProjectBatchApi.as_view(), name="project-batch"),
     path("projects/<uuid:project_id>/render", projects_api.ProjectRenderApi.as_view(), name="project-render"),
     path("projects/<uuid:project_id>/duplicate", projects_api.ProjectDuplicateApi.as_view(), name="project-duplicate"),
     path("projects/<uuid:project_id>/music", projects_api.ProjectMusicApi.as_view(), name="project-music"),
