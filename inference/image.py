@@ -103,7 +103,7 @@ def generation_size(width: int, height: int, *, area: int = 512 * 512, multiple:
     )
 
 
-def _cover(image: Any, width: int, height: int) -> Any:
+def cover(image: Any, width: int, height: int) -> Any:
     """Scale to cover width x height and crop the middle."""
     from PIL import Image
 
@@ -176,7 +176,7 @@ def diffusers_keyframes(
     results = []
     for request, image in zip(requests, images, strict=True):
         request.path.parent.mkdir(parents=True, exist_ok=True)
-        _cover(image.convert("RGB"), width, height).save(request.path, format="PNG")
+        cover(image.convert("RGB"), width, height).save(request.path, format="PNG")
         results.append(
             ImageResult(path=str(request.path), width=width, height=height, backend="diffusers", model=model)
         )

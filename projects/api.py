@@ -36,6 +36,8 @@ from projects.serializers import (
 )
 from projects.throttles import NEW_PROJECT_THROTTLES, new_projects_allowed
 from projects.webhooks import webhook_set
+from shots.selectors import shot_get
+from shots.serializers import ShotSerializer
 from storyvideo.api import Pagination, paginated
 from tasks.selectors import task_list_latest
 from tasks.serializers import TaskSerializer
@@ -288,6 +290,38 @@ class ProjectImportApi(APIView):
             raise ValidationError({"bundle": "Attach the bundle as the multipart field 'bundle'."})
         project = bundle_import(owner=request.user, upload=upload)  # type: ignore[arg-type]
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class ShotMediaApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "stage": {"type": "string", "enum": ["image", "speech"]},
+                    "file": {"type": "string", "format": "binary"},
+                },
+                "required": ["stage", "file"],
+            }
+        },
+        responses={200: ShotSerializer},
+    )
+    def post(self, request: Request, shot_id: str) -> Response:
+        """Put your own picture (``stage=image``: PNG, JPEG or WebP, fitted to the frame) or
+        narration recording (``stage=speech``: WAV, MP3, M4A…, levelled) on the shot in place of
+        the generated one. A file that does not decode answers 400 and changes nothing."""
+        shot = shot_get(user=request.user, shot_id=shot_id)
+        stage = request.data.get("stage")
+        if stage not in ("image", "speech"):
+            raise ValidationError({"stage": 'Say which file this is: "image" or "speech".'})
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "Attach the file as the multipart field 'file'."})
+        shot = services.shot_set_own_media(shot=shot, stage=stage, upload=upload)
+        return Response(ShotSerializer(shot).data)
 
 
 class ProjectMusicApi(APIView):

@@ -13,10 +13,15 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.text import slugify
 
 from inference.errors import EngineError
-from inference.media import AUDIO_FORMATS, audio_suffix, probe
+from inference.image import cover
+from inference.media import AUDIO_FORMATS, audio_suffix, probe, run_ffmpeg
+from inference.speech import wav_info
+from inference.styles import frame_size
 from inference.text import detect_language, split_title
 from inference.timeline import write_timeline
 from projects.bundles import bundle_write
@@ -29,9 +34,11 @@ from projects.pipeline import (
     shots_regenerate,
 )
 from projects.selectors import project_lock
+from shots.live import publish_shot_on_commit
+from shots.models import OWN, Shot
 from shots.services import new_seed
 from storyvideo.errors import ApplicationError
-from storyvideo.storage import local_path, release_on_commit, store
+from storyvideo.storage import atomic_with_files, local_path, release_on_commit, store
 from tasks.models import Task
 from tasks.services import tasks_cancel
 
@@ -225,6 +232,119 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
     if (project.music.name if project.music else "") != old:
         project_recompose_if_rendered(project=project)
     return project
+
+
+OWN_PICTURE_FORMATS = {"PNG", "JPEG", "WEBP"}
+
+
+def shot_set_own_media(*, shot: Shot, stage: str, upload: Any) -> Shot:
+    """Put the person's own picture (PNG, JPEG or WebP, fitted to the project's frame) or
+    narration recording (any audio ffmpeg reads, levelled to the narration's loudness) on a shot
+    in place of the generated one. Checked by decoding, never by name; a bad file changes
+    nothing. Work in flight for that stage is superseded, a clip made from the old picture goes,
+    and the film is recomposed; the shot records that the file is the person's own."""
+    if upload.size > settings.OWN_MEDIA_MAX_BYTES:
+        raise ApplicationError(f"The file is over {settings.OWN_MEDIA_MAX_BYTES // 2**20} MiB.", field="file")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload"
+        with open(path, "wb") as sink:
+            for block in upload.chunks():
+                sink.write(block)
+        if stage == "image":
+            made, extra = _own_picture(path, shot.project), {}
+        else:
+            made, duration = _own_narration(path)
+            sentences = [[0.0, duration, shot.narration.strip()]] if shot.narration.strip() else []
+            extra = {"speech_duration": round(duration, 3), "speech_sentences": sentences}
+        with atomic_with_files():
+            project = project_lock(project_id=shot.project_id)
+            shot = Shot.objects.select_for_update().get(pk=shot.pk)
+            name, digest = store(made, folder=f"shots/{stage}")
+            released = [getattr(shot, f"{stage}_file").name]
+            tasks_cancel(
+                tasks=shot.tasks.filter(kind=stage, status__in=Task.UNFINISHED),
+                reason=f"Replaced by the person's own file on shot {shot.order + 1}.",
+            )
+            fields = {
+                f"{stage}_file": name,
+                f"{stage}_hash": digest,
+                f"{stage}_source": f"{OWN}{Path(upload.name or 'upload').name[:150]}",
+                f"{stage}_version": F(f"{stage}_version") + 1,
+                **extra,
+            }
+            if stage == "image":  # the clip animated from the old picture is stale
+                released.append(shot.motion_file.name)
+                tasks_cancel(tasks=shot.tasks.filter(kind="motion", status__in=Task.UNFINISHED), reason="New picture.")
+                fields |= {
+                    "motion_file": "",
+                    "motion_hash": "",
+                    "motion_source": "",
+                    "motion_version": F("motion_version") + 1,
+                }
+            Shot.objects.filter(pk=shot.pk).update(**fields, updated_at=timezone.now())
+            shot.refresh_from_db()
+            release_on_commit([old for old in released if old and old != name])
+            publish_shot_on_commit(shot)
+            if stage == "image" and project.animate:
+                shots_regenerate(shots=[shot], stages={"motion"})  # and recomposes
+            else:
+                project_recompose_if_rendered(project=project)
+    return shot
+
+
+def _own_picture(path: Path, project: Project) -> Path:
+    from PIL import Image
+
+    width, height = frame_size(project.aspect_ratio, project.resolution)
+    try:
+        with Image.open(path) as image:
+            if image.format not in OWN_PICTURE_FORMATS:
+                raise ValueError(image.format)
+            image.load()
+            picture = cover(image.convert("RGB"), width, height)
+    except Exception:  # not an image, a broken one, another format, a decompression bomb
+        raise ApplicationError("Not a picture that can be read: send a PNG, JPEG or WebP.", field="file") from None
+    made = path.with_name("own.png")
+    picture.save(made, format="PNG")
+    return made
+
+
+def _own_narration(path: Path) -> tuple[Path, float]:
+    try:
+        found = probe(path, formats=AUDIO_FORMATS)
+    except EngineError:
+        found = None
+    if found is None or not found.audio_streams or found.duration <= 0:
+        raise ApplicationError("Not a recording ffmpeg can read (try WAV, MP3 or M4A).", field="file")
+    if found.duration > settings.OWN_NARRATION_MAX_S:
+        raise ApplicationError(
+            f"The recording is {found.duration:.0f} s; a shot's narration may be {settings.OWN_NARRATION_MAX_S:.0f} s.",
+            field="file",
+        )
+    made = path.with_name("own.wav")
+    try:  # decoded to the narration's own format (24 kHz mono WAV), levelled to -16 LUFS
+        run_ffmpeg(
+            [
+                "-i",
+                str(path),
+                "-vn",
+                "-af",
+                "loudnorm=I=-16:TP=-1.5:LRA=11",
+                "-ac",
+                "1",
+                "-ar",
+                "24000",
+                "-c:a",
+                "pcm_s16le",
+                "-f",
+                "wav",
+                str(made),
+            ]
+        )
+        duration, _ = wav_info(made)
+    except EngineError as exc:
+        raise ApplicationError(f"The recording could not be decoded: {exc}", field="file") from None
+    return made, duration
 
 
 def export_disposition(project: Project, suffix: str) -> str:

@@ -85,10 +85,11 @@ class ShotGenerateApi(APIView):
         """Regenerate one stage (image, motion or speech) of one shot; 202 with its task."""
         serializer = GenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return shot_generate_response(request, shot_id, serializer.validated_data["stage"])
+        data = serializer.validated_data
+        return shot_generate_response(request, shot_id, data["stage"], force=data["force"])
 
 
-def shot_generate_response(request: Request, shot_id: str, stage: str) -> Response:
+def shot_generate_response(request: Request, shot_id: str, stage: str, *, force: bool = False) -> Response:
     shot = selectors.shot_get(user=request.user, shot_id=shot_id)
-    task = services.shot_generate(shot=shot, stage=stage)
+    task = services.shot_generate(shot=shot, stage=stage, force=force)
     return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)

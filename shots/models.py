@@ -7,6 +7,8 @@ from django.db import models
 from inference.styles import CAMERA_MOVES, TRANSITIONS
 
 STAGES = ("image", "motion", "speech")
+# A stage's source when the file is the person's own (an upload), not a model's: "own:<file name>".
+OWN = "own:"
 # What each stage is made from: a new picture makes the clip animated from the old one stale.
 STAGE_INPUTS: dict[str, tuple[str, ...]] = {"motion": ("image",)}
 
@@ -68,6 +70,10 @@ class Shot(models.Model):
 
     def __str__(self) -> str:
         return f"Shot {self.order + 1} of {self.project_id}"
+
+    def is_own(self, stage: str) -> bool:
+        """Whether the stage's file is the person's own upload (regenerating it asks first)."""
+        return bool(getattr(self, f"{stage}_source").startswith(OWN))
 
     @property
     def duration(self) -> float:

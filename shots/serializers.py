@@ -16,8 +16,9 @@ class StageSerializer(serializers.Serializer):
     hash = serializers.CharField()
     version = serializers.IntegerField()
     source = serializers.CharField(  # type: ignore[assignment]  # a field named source, not Field.source
-        help_text="The back end and model that produced the file."
+        help_text='The back end and model that produced the file; "own:<file name>" for an upload.'
     )
+    own = serializers.BooleanField(help_text="The person's own file (an upload): regenerating asks first.")
 
 
 class ShotSerializer(serializers.ModelSerializer[Shot]):
@@ -67,6 +68,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "hash": digest,
             "version": getattr(shot, f"{stage}_version"),
             "source": getattr(shot, f"{stage}_source"),
+            "own": shot.is_own(stage),
         }
 
     @extend_schema_field(StageSerializer)
@@ -112,3 +114,4 @@ class ReorderSerializer(StrictSerializer):
 
 class GenerateSerializer(StrictSerializer):
     stage = serializers.ChoiceField(choices=STAGES)
+    force = serializers.BooleanField(default=False, help_text="Replace the person's own file (409 otherwise).")

@@ -95,6 +95,10 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
                 touched |= STAGES_OF_FIELD[key]
             else:
                 composition = True
+    own = {stage for stage in touched if shot.is_own(stage)}
+    if own:  # the person's own picture or voice stays; the new text reaches the film's subtitles
+        touched -= own
+        composition = True
     shot.save()
     live.publish_shot_on_commit(shot)
     if touched:
@@ -138,9 +142,17 @@ def shots_reorder(*, project_id: uuid.UUID, shot_ids: Sequence[uuid.UUID]) -> li
 
 
 @transaction.atomic
-def shot_generate(*, shot: Shot, stage: str) -> Task:
+def shot_generate(*, shot: Shot, stage: str, force: bool = False) -> Task:
     """Regenerate one stage of one shot on request (motion too where the project does not
-    animate by default), and what is made from it."""
+    animate by default), and what is made from it. The person's own file is replaced only when
+    they say so (``force``)."""
+    if shot.is_own(stage) and not force:
+        what = {"image": "picture", "motion": "clip", "speech": "narration recording"}[stage]
+        raise ApplicationError(
+            f"Shot {shot.order + 1}'s {what} is your own upload; regenerating replaces it."
+            ' Send {"force": true} to go ahead.',
+            code="conflict",
+        )
     if stage == "speech" and not shot.narration.strip():
         raise ApplicationError("This shot has no narration to speak; write some first.", field="stage")
     tasks = film().shots_regenerate(shots=[shot], stages={stage}, explicit=True)

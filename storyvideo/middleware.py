@@ -46,6 +46,8 @@ class ApiPathMiddleware:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if request.path_info.endswith("/music"):
             limit = settings.MUSIC_MAX_BYTES + _MULTIPART_SLACK
+        elif request.path_info.endswith("/media"):
+            limit = settings.OWN_MEDIA_MAX_BYTES + _MULTIPART_SLACK
         elif request.path_info.endswith("/projects/import"):
             limit = settings.BUNDLE_MAX_UNPACKED_BYTES + _MULTIPART_SLACK
         try:

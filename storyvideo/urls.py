@@ -37,6 +37,7 @@ api_v1 = [
     path("projects/<uuid:project_id>/characters", projects_api.CharacterListApi.as_view(), name="character-list"),
     path("shots/<uuid:shot_id>", shots_api.ShotDetailApi.as_view(), name="shot-detail"),
     path("shots/<uuid:shot_id>/generate", shots_api.ShotGenerateApi.as_view(), name="shot-generate"),
+    path("shots/<uuid:shot_id>/media", projects_api.ShotMediaApi.as_view(), name="shot-media"),
     path("characters/<uuid:character_id>", projects_api.CharacterDetailApi.as_view(), name="character-detail"),
     path("tasks", tasks_api.TaskListApi.as_view(), name="task-list"),
     path("tasks/<uuid:task_id>", tasks_api.TaskDetailApi.as_view(), name="task-detail"),
