@@ -19,6 +19,7 @@ from inference.media import ffmpeg_exe
 from projects.models import Project
 from shots.models import Shot
 from tasks.models import Task
+from tests.browser import sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,3 +123,42 @@ def test_another_users_shot_is_not_found(rendered: Project) -> None:
     stranger.force_authenticate(UserFactory())
     shot = rendered.shots.get(order=0)
     assert upload(stranger, shot, "image", picture("PNG")).status_code == 404
+
+
+@pytest.mark.browser
+def test_the_editor_puts_my_picture_on_the_card_refuses_a_bad_one_and_asks_before_replacing_it(
+    server: str, page: Any, rendered: Project, tmp_path: Path
+) -> None:
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = page.locator(".shot").nth(1)
+    card.locator(".keyframe").wait_for()
+    drawn = card.locator(".keyframe").get_attribute("src")
+    shot = rendered.shots.get(order=1)
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"this is not a picture")
+    with page.expect_response(lambda r: r.url.endswith("/media")) as refused:
+        card.locator(".own-file[data-stage=image]").set_input_files(str(broken))
+    assert refused.value.status == 400
+    card.locator(".action-error").wait_for(state="visible")
+    assert card.locator(".action-error").inner_text().startswith("Invalid input: file: Not a picture that can be read")
+
+    mine = tmp_path / "mine.png"
+    Image.new("RGB", (640, 360), (10, 200, 10)).save(mine)
+    with page.expect_response(lambda r: r.url.endswith("/media")) as answer:
+        card.locator(".own-file[data-stage=image]").set_input_files(str(mine))
+    assert answer.value.status == 200
+    card.locator(".own-mark").wait_for(state="visible")
+    assert card.locator(".own-mark").inner_text() == "Yours: your picture"
+    assert card.locator(".keyframe").get_attribute("src") != drawn
+    assert card.locator(".action-error").is_hidden()
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "This is your own file. Replace it…?" No.
+    card.locator(".regen[data-stage=image]").click()
+    page.wait_for_timeout(500)
+    assert not shot.tasks.filter(kind="image", status__in=Task.UNFINISHED).exists()
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(lambda r: r.url.endswith("/generate")) as regenerated:
+        card.locator(".regen[data-stage=image]").click()
+    assert regenerated.value.status == 202

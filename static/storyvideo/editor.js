@@ -218,6 +218,10 @@
     option(card.querySelector(".camera"), CAMERAS, shot.camera);
     option(card.querySelector(".transition"), TRANSITIONS, shot.transition);
     card.querySelector(".listen").disabled = !shot.speech.url;
+    const own = [shot.image.own && gettext("your picture"), shot.speech.own && gettext("your recording")].filter(Boolean);
+    const mark = card.querySelector(".own-mark");
+    mark.hidden = !own.length;
+    mark.textContent = own.length ? say(gettext("Yours: %(what)s"), { what: own.join(", ") }) : "";
     card.querySelector(".up").disabled = index === 0;
     card.querySelector(".down").disabled = index === state.shots.length - 1;
     paintStatus(card, shot);
@@ -488,8 +492,12 @@
         await load();
       });
     } else if (button.classList.contains("regen")) {
+      const stage = button.dataset.stage;
+      const shot = state.shots[shotIndex(card)];
+      const own = shot[stage] && shot[stage].own;
+      if (own && !window.confirm(gettext("This is your own file. Replace it with a generated one?"))) return;
       act(card, async () => {
-        rememberTask(await api(`/shots/${id}/generate`, { method: "POST", body: { stage: button.dataset.stage } }));
+        rememberTask(await api(`/shots/${id}/generate`, { method: "POST", body: { stage, force: Boolean(own) } }));
         renderAll();
       });
     } else if (button.classList.contains("listen")) {
@@ -511,6 +519,29 @@
         await load();
       });
     }
+  });
+
+  // A person's own picture or recording in place of the generated one.
+  list.addEventListener("change", (event) => {
+    const input = event.target.closest(".own-file");
+    const card = input && input.closest(".shot");
+    if (!card || !input.files.length) return;
+    const file = input.files[0];
+    input.value = "";
+    act(card, async () => {
+      const form = new FormData();
+      form.append("stage", input.dataset.stage);
+      form.append("file", file);
+      const response = await fetch(`/api/v1/shots/${card.dataset.shotId}/media`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
+        body: form,
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) throw failure(response, body);
+      await load();
+    });
   });
 
   // Keyboard reordering: Alt+ArrowUp / Alt+ArrowDown on a focused card.
