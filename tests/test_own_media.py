@@ -152,7 +152,7 @@ def test_the_editor_puts_my_picture_on_the_card_refuses_a_bad_one_and_asks_befor
     card.locator(".own-mark").wait_for(state="visible")
     assert card.locator(".own-mark").inner_text() == "Yours: your picture"
     assert card.locator(".keyframe").get_attribute("src") != drawn
-    assert card.locator(".action-error").is_hidden()
+    card.locator(".action-error").wait_for(state="hidden")  # the refusal's words go once this one is done
 
     page.once("dialog", lambda dialog: dialog.dismiss())  # "This is your own file. Replace it…?" No.
     card.locator(".regen[data-stage=image]").click()
