@@ -235,6 +235,7 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
 
 
 OWN_PICTURE_FORMATS = {"PNG", "JPEG", "WEBP"}
+OWN_PICTURE_MAX_PIXELS = 40_000_000  # 8K by 5K: a larger one is refused before it is decoded
 
 
 def shot_set_own_media(*, shot: Shot, stage: str, upload: Any) -> Shot:
@@ -298,8 +299,8 @@ def _own_picture(path: Path, project: Project) -> Path:
     width, height = frame_size(project.aspect_ratio, project.resolution)
     try:
         with Image.open(path) as image:
-            if image.format not in OWN_PICTURE_FORMATS:
-                raise ValueError(image.format)
+            if image.format not in OWN_PICTURE_FORMATS or image.width * image.height > OWN_PICTURE_MAX_PIXELS:
+                raise ValueError(image.format, image.size)  # the size is read from the header, before decoding
             image.load()
             picture = cover(image.convert("RGB"), width, height)
     except Exception:  # not an image, a broken one, another format, a decompression bomb

@@ -31,6 +31,13 @@ def picture(fmt: str, size: tuple[int, int] = (1000, 300)) -> SimpleUploadedFile
     return SimpleUploadedFile(f"my photo.{fmt.lower()}", data.getvalue())
 
 
+def huge() -> bytes:
+    """A small PNG file of 50 million pixels (one bit each): decoded in RGB, 150 MB."""
+    data = io.BytesIO()
+    Image.new("1", (10_000, 5_000)).save(data, format="PNG")
+    return data.getvalue()
+
+
 def recording(tmp_path: Path, seconds: float = 2.0) -> SimpleUploadedFile:
     path = tmp_path / "me.mp3"
     subprocess.run(
@@ -82,11 +89,12 @@ def test_my_recording_is_decoded_levelled_and_timed(api: APIClient, rendered: Pr
         ("image", SimpleUploadedFile("x.png", b""), "Not a picture that can be read"),
         ("image", picture("GIF"), "Not a picture that can be read"),
         ("image", SimpleUploadedFile("x.png", picture("PNG").read()[:200]), "Not a picture that can be read"),
+        ("image", SimpleUploadedFile("x.png", huge()), "Not a picture that can be read"),
         ("speech", SimpleUploadedFile("x.mp3", b"ID3 not really audio"), "Not a recording ffmpeg can read"),
         ("speech", picture("PNG"), "Not a recording ffmpeg can read"),
         ("music", picture("PNG"), "Say which file this is"),
     ],
-    ids=["text", "empty", "gif", "truncated png", "not audio", "a picture as speech", "unknown stage"],
+    ids=["text", "empty", "gif", "truncated png", "50 megapixels", "not audio", "a picture as speech", "unknown stage"],
 )
 def test_a_file_that_does_not_decode_is_refused_and_changes_nothing(
     api: APIClient, rendered: Project, stage: str, file: Any, message: str
