@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from inference.media import probe
+from projects.models import Project
 from tests.workers import ROOT, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -39,3 +41,71 @@ def test_make_video_ends_with_a_short_summary_of_what_ran_and_where_the_film_is(
     assert abs(streams.duration - float(duration.removesuffix(" s"))) < 0.2
     assert Path(lines["Subtitles"].split(maxsplit=1)[1]).read_text(encoding="utf-8").startswith("1\n")
     assert "/projects/" in lines["Open"]
+
+
+def make_video(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "make_video", *args],
+        cwd=ROOT,
+        env=worker_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+
+
+def stories(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "a-lighthouse.txt").write_text("Ada lit the lamp. The ship came home.", encoding="utf-8")
+    (folder / "b-moon.txt").write_text("月亮上的小兔子提着灯笼。它回家了。", encoding="utf-8")
+    return folder
+
+
+def test_a_batch_checks_every_story_first_and_makes_nothing_when_one_is_wrong(tmp_path: Path) -> None:
+    manifest = tmp_path / "films.json"
+    manifest.write_text(
+        json.dumps([{"file": "c.txt", "shots": 99}, {"file": "missing.txt"}, {"file": "c.txt", "colour": "red"}]),
+        encoding="utf-8",
+    )
+    (tmp_path / "c.txt").write_text("A fox found a bell.", encoding="utf-8")
+    done = make_video(str(stories(tmp_path / "stories")), "--manifest", str(manifest), "--no-workers")
+    assert done.returncode == 1
+    assert "Nothing was made:" in done.stderr
+    assert "c.txt: shots must be between 1 and 60." in done.stderr
+    assert "Cannot read" in done.stderr and "missing.txt" in done.stderr
+    assert "unknown settings colour" in done.stderr
+    assert not Project.objects.exists()
+
+
+def test_a_batch_makes_its_films_side_by_side_and_ends_with_a_table(tmp_path: Path) -> None:
+    manifest = tmp_path / "films.json"
+    (tmp_path / "c.txt").write_text("A fox found a bell. The bell rang all night.", encoding="utf-8")
+    manifest.write_text(json.dumps([{"file": "c.txt", "shots": 1, "title": "The Bell"}]), encoding="utf-8")
+    folder = stories(tmp_path / "stories")
+    done = make_video(str(folder), "--manifest", str(manifest), "--shots", "2", "--resolution", "480p")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "[####################]" in done.stdout  # the bars, drawn until each film was made
+    table = done.stdout[done.stdout.rindex("\nStory") :].strip().splitlines()
+    assert table[-1] == "3 films made."
+    rows = {row.split()[0]: row.split() for row in table[1:-1]}
+    assert set(rows) == {"a-lighthouse.txt", "b-moon.txt", "c.txt"}
+    for row in rows.values():
+        assert row[1] == "made"
+        film = probe(Path(row[-1]))
+        assert (film.video_streams, film.audio_streams) == (1, 1)
+        assert abs(film.duration - float(row[3].removesuffix("s"))) < 0.2
+    assert Project.objects.get(title="The Bell").shot_count == 1
+
+
+def test_a_batch_whose_films_fail_exits_non_zero_naming_them(tmp_path: Path) -> None:
+    broken = tmp_path / "ffmpeg"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    done = make_video(
+        str(stories(tmp_path / "stories")), "--shots", "1", "--resolution", "480p", IMAGEIO_FFMPEG_EXE=str(broken)
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "2 of 2 films failed: a-lighthouse.txt, b-moon.txt." in done.stderr
+    rows = [row for row in done.stdout.splitlines() if row.startswith(("a-lighthouse.txt", "b-moon.txt"))]
+    assert len(rows) == 2 and all(row.split()[1] == "failed" for row in rows)
