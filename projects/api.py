@@ -269,20 +269,19 @@ class ProjectExportApi(APIView):
         return response
 
 
+BINARY = {"type": "string", "format": "binary"}
+
+
+def multipart(**fields: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI body of a multipart form whose every field is required."""
+    return {"multipart/form-data": {"type": "object", "properties": fields, "required": list(fields)}}
+
+
 class ProjectImportApi(APIView):
     throttle_classes = NEW_PROJECT_THROTTLES
     parser_classes = [MultiPartParser]
 
-    @extend_schema(
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {"bundle": {"type": "string", "format": "binary"}},
-                "required": ["bundle"],
-            }
-        },
-        responses={201: ProjectSerializer},
-    )
+    @extend_schema(request=multipart(bundle=BINARY), responses={201: ProjectSerializer})
     def post(self, request: Request) -> Response:
         """Import a bundle (a zip downloaded from ``exports/bundle``) as a new project."""
         upload = request.FILES.get("bundle")
@@ -297,16 +296,7 @@ class ShotMediaApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {
-                    "stage": {"type": "string", "enum": ["image", "speech"]},
-                    "file": {"type": "string", "format": "binary"},
-                },
-                "required": ["stage", "file"],
-            }
-        },
+        request=multipart(stage={"type": "string", "enum": ["image", "speech"]}, file=BINARY),
         responses={200: ShotSerializer},
     )
     def post(self, request: Request, shot_id: str) -> Response:
@@ -328,16 +318,7 @@ class ProjectMusicApi(APIView):
     throttle_classes = GENERATION_THROTTLES
     parser_classes = [MultiPartParser]
 
-    @extend_schema(
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            }
-        },
-        responses={200: ProjectSerializer},
-    )
+    @extend_schema(request=multipart(file=BINARY), responses={200: ProjectSerializer})
     def put(self, request: Request, project_id: str) -> Response:
         """Set the background music (any audio file ffmpeg reads); it loops under the narration,
         ducked while someone speaks. A rendered film is recomposed."""

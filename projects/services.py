@@ -19,7 +19,7 @@ from django.utils.text import slugify
 
 from inference.errors import EngineError
 from inference.image import cover
-from inference.media import AUDIO_FORMATS, audio_suffix, probe, run_ffmpeg
+from inference.media import AUDIO_FORMATS, Probe, audio_suffix, probe, run_ffmpeg
 from inference.speech import wav_info
 from inference.styles import frame_size
 from inference.text import detect_language, split_title
@@ -210,21 +210,9 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
     if upload is None:
         project.music = ""
     else:
-        if upload.size > settings.MUSIC_MAX_BYTES:
-            raise ApplicationError(f"The music file is over {settings.MUSIC_MAX_BYTES // 2**20} MiB.", field="file")
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "music"
-            with open(path, "wb") as sink:
-                for block in upload.chunks():
-                    sink.write(block)
-            try:
-                found = probe(path, formats=AUDIO_FORMATS)
-            except EngineError:
-                found = None
-            if found is None or not found.audio_streams or found.duration <= 0:
-                raise ApplicationError(
-                    "Not an audio file ffmpeg can read (try MP3, WAV, M4A, OGG or FLAC).", field="file"
-                )
+            path = _saved_upload(upload, Path(tmp), limit=settings.MUSIC_MAX_BYTES, what="The music file")
+            found = _readable_audio(path, "Not an audio file ffmpeg can read (try MP3, WAV, M4A, OGG or FLAC).")
             # The stored name's extension follows what the file is, never what it was called.
             stored = path.rename(path.with_suffix(audio_suffix(found.format_name)))
             project.music.name = store(stored, folder="music")[0]
@@ -232,6 +220,29 @@ def project_set_music(*, project: Project, upload: Any) -> Project:
     if (project.music.name if project.music else "") != old:
         project_recompose_if_rendered(project=project)
     return project
+
+
+def _saved_upload(upload: Any, folder: Path, *, limit: int, what: str) -> Path:
+    """An uploaded file written into ``folder``; over ``limit`` bytes it is refused (400)."""
+    if upload.size > limit:
+        raise ApplicationError(f"{what} is over {limit // 2**20} MiB.", field="file")
+    path = folder / "upload"
+    with open(path, "wb") as sink:
+        for block in upload.chunks():
+            sink.write(block)
+    return path
+
+
+def _readable_audio(path: Path, refusal: str) -> Probe:
+    """What ffmpeg finds in an uploaded audio file (containers of AUDIO_FORMATS only, never a
+    playlist); ``refusal`` (400) when it finds no sound in it."""
+    try:
+        found = probe(path, formats=AUDIO_FORMATS)
+    except EngineError:
+        found = None
+    if found is None or not found.audio_streams or found.duration <= 0:
+        raise ApplicationError(refusal, field="file")
+    return found
 
 
 OWN_PICTURE_FORMATS = {"PNG", "JPEG", "WEBP"}
@@ -244,13 +255,8 @@ def shot_set_own_media(*, shot: Shot, stage: str, upload: Any) -> Shot:
     in place of the generated one. Checked by decoding, never by name; a bad file changes
     nothing. Work in flight for that stage is superseded, a clip made from the old picture goes,
     and the film is recomposed; the shot records that the file is the person's own."""
-    if upload.size > settings.OWN_MEDIA_MAX_BYTES:
-        raise ApplicationError(f"The file is over {settings.OWN_MEDIA_MAX_BYTES // 2**20} MiB.", field="file")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "upload"
-        with open(path, "wb") as sink:
-            for block in upload.chunks():
-                sink.write(block)
+        path = _saved_upload(upload, Path(tmp), limit=settings.OWN_MEDIA_MAX_BYTES, what="The file")
         if stage == "image":
             made, extra = _own_picture(path, shot.project), {}
         else:
@@ -311,12 +317,7 @@ def _own_picture(path: Path, project: Project) -> Path:
 
 
 def _own_narration(path: Path) -> tuple[Path, float]:
-    try:
-        found = probe(path, formats=AUDIO_FORMATS)
-    except EngineError:
-        found = None
-    if found is None or not found.audio_streams or found.duration <= 0:
-        raise ApplicationError("Not a recording ffmpeg can read (try WAV, MP3 or M4A).", field="file")
+    found = _readable_audio(path, "Not a recording ffmpeg can read (try WAV, MP3 or M4A).")
     if found.duration > settings.OWN_NARRATION_MAX_S:
         raise ApplicationError(
             f"The recording is {found.duration:.0f} s; a shot's narration may be {settings.OWN_NARRATION_MAX_S:.0f} s.",
