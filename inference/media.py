@@ -31,15 +31,6 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def stop_running_ffmpeg() -> int:
-    """Kill every ffmpeg this process has running; how many there were."""
-    with _RUNNING_LOCK:
-        running = list(_RUNNING)
-    for process in running:
-        process.kill()
-    return len(running)
-
-
 DISK_FULL = "The disk is full (no space left to write the output); free some space: it is tried again."
 
 
@@ -48,6 +39,15 @@ DISK_FULL = "The disk is full (no space left to write the output); free some spa
 # run on and keep the attempt's thread pools from shutting down.
 _RUNNING: set[subprocess.Popen[bytes]] = set()
 _RUNNING_LOCK = threading.Lock()
+
+
+def stop_running_ffmpeg() -> int:
+    """Kill every ffmpeg this process has running; how many there were."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        process.kill()
+    return len(running)
 
 
 def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = None) -> None:

@@ -68,7 +68,7 @@ def project_create_response(request: Request) -> Response:
 
 
 class ProjectBatchApi(APIView):
-    throttle_classes = NEW_PROJECT_THROTTLES
+    throttle_classes = GENERATION_THROTTLES  # the hourly allowance is checked for the whole batch below
 
     @extend_schema(request=ProjectBatchSerializer, responses={202: ProjectBatchCreatedSerializer})
     def post(self, request: Request) -> Response:

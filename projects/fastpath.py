@@ -81,7 +81,16 @@ def _served_here(scope: Scope, headers: dict[bytes, bytes]) -> bool:
     return True
 
 
-def _user_id(headers: dict[bytes, bytes]) -> int | None:
+def _request(headers: dict[bytes, bytes]) -> HttpRequest:
+    """The request as Django's session and locale functions read it: cookies and languages."""
+    request = HttpRequest()
+    cookies = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+    request.COOKIES = {name: morsel.value for name, morsel in cookies.items()}
+    request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
+    return request
+
+
+def _user_id(headers: dict[bytes, bytes], request: HttpRequest) -> int | None:
     """Who asks, as DRF's TokenAuthentication and Django's session would say; None for anyone
     they would not let in (Django then answers them)."""
     authorization = headers.get(b"authorization", b"").decode("latin-1").split()
@@ -89,12 +98,10 @@ def _user_id(headers: dict[bytes, bytes]) -> int | None:
         if len(authorization) != 2 or authorization[0].lower() != "token":
             return None
         return _token_user_id(authorization[1])
-    cookie = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
-    morsel = cookie.get(settings.SESSION_COOKIE_NAME)
-    if morsel is None:
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if session_key is None:
         return None
-    request = HttpRequest()
-    request.session = import_string(settings.SESSION_ENGINE + ".SessionStore")(morsel.value)
+    request.session = import_string(settings.SESSION_ENGINE + ".SessionStore")(session_key)
     user = get_user(request)  # Django's own: the session's user, its password hash checked
     return int(user.pk) if user.is_authenticated else None
 
@@ -128,28 +135,21 @@ def _answer(headers: dict[bytes, bytes], project_id: str, started: float) -> Ans
 
 def _storyboard(headers: dict[bytes, bytes], project_id: str) -> Answer | None:
     close_old_connections()
-    user_id = _user_id(headers)
+    request = _request(headers)
+    user_id = _user_id(headers, request)
     if user_id is None:
         return None
     try:
         version = storyboard_version_of(user_id=user_id, project_id=project_id)
     except Http404:
         return None
-    etag, language = f'"{version}"', _language(headers)
+    # The language LocaleMiddleware would pick: its cookie, else Accept-Language, else the default.
+    etag, language = f'"{version}"', get_language_from_request(request)
     wanted = headers.get(b"if-none-match", b"").decode("latin-1")
     if etag in [tag.strip() for tag in wanted.split(",")]:
         return 304, etag, b"", language
     body = cache.get(storyboard_body_key(version, language))
     return None if body is None else (200, etag, body, language)
-
-
-def _language(headers: dict[bytes, bytes]) -> str:
-    """The language LocaleMiddleware would pick for this request (its cookie, else the
-    browser's Accept-Language, else the default)."""
-    request = HttpRequest()
-    request.COOKIES = {k: m.value for k, m in SimpleCookie(headers.get(b"cookie", b"").decode("latin-1")).items()}
-    request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
-    return get_language_from_request(request)
 
 
 class StoryboardReads:

@@ -38,6 +38,15 @@ class Story:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+def _ended(project: Project, tasks: list[Task]) -> bool:
+    """Whether the film's work is over: made, or failed with nothing left to run."""
+    return (
+        bool(tasks)
+        and not any(t.status in Task.UNFINISHED for t in tasks)
+        and project.status != Project.Status.STORYBOARDING
+    )
+
+
 class Command(BaseCommand):
     help = "Turn story files into films through the task queue and print where the MP4s are."
 
@@ -165,7 +174,7 @@ class Command(BaseCommand):
             if line != last:
                 self.stdout.write(line)
                 last = line
-            if tasks and not busy and project.status != Project.Status.STORYBOARDING:
+            if _ended(project, tasks):
                 return project
             time.sleep(0.5)
         raise CommandError(f"Timed out after {timeout:.0f} s; the project's tasks go on in the background.")
@@ -206,9 +215,7 @@ class Command(BaseCommand):
                 project.refresh_from_db()
                 tasks = list(project.tasks.all())
                 finished = sum(t.status == Task.Status.FINISHED for t in tasks)
-                ended = bool(tasks) and not any(t.status in Task.UNFINISHED for t in tasks)
-                ended = ended and project.status != Project.Status.STORYBOARDING
-                done += ended
+                done += _ended(project, tasks)
                 filled = round(20 * finished / len(tasks)) if tasks else 0
                 bar = "#" * filled + "-" * (20 - filled)
                 lines.append(f"[{bar}] {finished:>3}/{len(tasks):<3} {path.name[:40]:<40} {project.status}")
