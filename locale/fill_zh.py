@@ -100,6 +100,16 @@ ZH = {
     "your picture": "你的图片",
     "your recording": "你的录音",
     "Yours: %(what)s": "你自己的：%(what)s",
+    "History": "历史版本",
+    "Nothing made yet.": "还没有生成任何内容。",
+    "Picture %(n)s": "画面 %(n)s",
+    "Narration %(n)s": "旁白 %(n)s",
+    "Clip %(n)s": "片段 %(n)s",
+    "your file": "你的文件",
+    "restored from %(n)s": "恢复自 %(n)s",
+    "In use": "使用中",
+    "Restore": "恢复",
+    "Restore %(name)s": "恢复%(name)s",
     "This is your own file. Replace it with a generated one?": "这是你自己的文件。要用生成的替换它吗？",
     "Add after": "在后面添加",
     "Delete": "删除",
@@ -174,7 +184,10 @@ ZH = {
     "%(length)s of %(limit)s characters: %(over)s too many. Shorten the story or make two films of it.": "%(length)s / %(limit)s 个字符：多了 %(over)s 个。请删减故事，或分成两部影片。",
 }
 
-ENTRY = re.compile(r'(msgid ((?:"(?:[^"\\]|\\.)*"\n)+))msgstr ""\n(?!")', re.MULTILINE)
+# Every entry, whatever its msgstr: the table is the translation, so a guess that msgmerge made
+# from a similar sentence (a "fuzzy" entry) is replaced, never kept.
+ENTRY = re.compile(r'(msgid ((?:"(?:[^"\\]|\\.)*"\n)+))msgstr (?:"(?:[^"\\]|\\.)*"\n)+', re.MULTILINE)
+PREVIOUS = re.compile(r"^#\| .*\n", re.MULTILINE)  # msgmerge's note of the sentence it guessed from
 
 
 def unquote(block: str) -> str:
@@ -193,7 +206,8 @@ def fill(path: Path) -> list[str]:
             return match.group(0)
         return match.group(1) + 'msgstr "' + ZH[msgid].replace('"', '\\"') + '"\n'
 
-    path.write_text(ENTRY.sub(replace, path.read_text(encoding="utf-8")), encoding="utf-8")
+    text = PREVIOUS.sub("", path.read_text(encoding="utf-8"))
+    path.write_text(ENTRY.sub(replace, text), encoding="utf-8")
     return missing
 
 
