@@ -22,6 +22,7 @@ from inference.media import VIDEO_FORMATS, probe
 from inference.speech import wav_info
 from projects.models import Character, Project
 from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
+from shots.history import version_record
 from shots.models import Shot
 from shots.serializers import ShotWriteSerializer
 from shots.services import new_seed
@@ -265,6 +266,8 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
                 shot.speech_file.name, shot.speech_hash = store(speech, folder="shots/speech")
             shot.save()
             shot.characters.set([characters[n] for n in item.get("characters") or [] if n in characters])
+            for stage in ("image", "speech"):
+                version_record(shot, stage)
         render = body["render"]
         video = _read_member(archive, render.get("video"), folder, limit=settings.BUNDLE_MAX_UNPACKED_BYTES)
         if video is not None:

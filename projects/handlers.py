@@ -31,6 +31,7 @@ from projects.models import Character, Project
 from projects.pipeline import project_status_refresh, shots_generate_all
 from projects.webhooks import webhook_apply, webhook_run
 from shots import live
+from shots.history import shot_file_names, version_record, versions_prune
 from shots.models import Shot
 from shots.services import new_seed
 from storyvideo.engines import runtime
@@ -73,6 +74,7 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
         tasks=project.tasks.filter(status__in=Task.UNFINISHED).exclude(id=task.id),
         reason="Replaced by a new storyboard.",
     )
+    release_on_commit(shot_file_names(project.shots.all()))
     project.shots.all().delete()
     project.characters.all().delete()
     characters = {
@@ -246,6 +248,7 @@ def stage_apply(task: Task, output: StageOutput) -> str:
         shot.speech_duration = round(float(output.extra["duration"]), 3)
         shot.speech_sentences = output.extra.get("sentences", [])
     shot.save()
+    version_record(shot, stage)
     result = {
         "backend": output.backend,
         "model": output.model,
@@ -385,6 +388,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     if not task_finish(task=task, result=result, message=f"Film ready: {film.duration:.1f} s."):
         raise SupersededError
     release_on_commit(f.name for f in old if f)
+    versions_prune(shots=project.shots.all())  # held back while this render might read them
     return "compose"
 
 

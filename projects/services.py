@@ -34,8 +34,9 @@ from projects.pipeline import (
     shots_regenerate,
 )
 from projects.selectors import project_lock
+from shots.history import shot_file_names, stage_cleared, version_record
 from shots.live import publish_shot_on_commit
-from shots.models import OWN, Shot
+from shots.models import OWN, Shot, ShotVersion
 from shots.services import new_seed
 from storyvideo.errors import ApplicationError
 from storyvideo.storage import atomic_with_files, local_path, release_on_commit, store
@@ -115,7 +116,7 @@ def project_delete(*, project: Project) -> None:
     """Cancel the project's unfinished work, then delete it with its shots, characters and tasks."""
     tasks_cancel(tasks=project.tasks.filter(status__in=Task.UNFINISHED), reason="The project was deleted.")
 
-    names = [f.name for f in _project_files(project) if f]
+    names = [f.name for f in _project_files(project) if f] + shot_file_names(project.shots.all())
     project.delete()
     release_on_commit(names)
 
@@ -136,11 +137,15 @@ def project_duplicate(*, project: Project) -> Project:
         character.pk, character._state.adding, character.project = uuid.uuid4(), True, copy
         character.save()
         characters[old] = character
-    for shot in project.shots.prefetch_related("characters").order_by("order"):
+    for shot in project.shots.prefetch_related("characters", "versions").order_by("order"):
         cast = [characters[c.pk] for c in shot.characters.all()]
+        versions = list(shot.versions.all())
         shot.pk, shot._state.adding, shot.project = uuid.uuid4(), True, copy
         shot.save()
         shot.characters.set(cast)
+        for version in versions:  # the copy can look back and restore too
+            version.pk, version._state.adding, version.shot = uuid.uuid4(), True, shot
+        ShotVersion.objects.bulk_create(versions)
     project_status_derive(project=copy)
     copy.refresh_from_db()
     return copy
@@ -153,7 +158,7 @@ def projects_create_batch(*, owner: User, items: list[dict[str, Any]]) -> list[t
 
 
 def _project_files(project: Project) -> list[Any]:
-    files = [
+    files = [  # the shots' own: shot_file_names
         project.render_video,
         project.render_srt,
         project.render_vtt,
@@ -161,8 +166,6 @@ def _project_files(project: Project) -> list[Any]:
         project.render_timeline,
         project.music,
     ]
-    for shot in project.shots.all():
-        files += [shot.image_file, shot.motion_file, shot.speech_file]
     return files
 
 
@@ -282,14 +285,10 @@ def shot_set_own_media(*, shot: Shot, stage: str, upload: Any) -> Shot:
             if stage == "image":  # the clip animated from the old picture is stale
                 released.append(shot.motion_file.name)
                 tasks_cancel(tasks=shot.tasks.filter(kind="motion", status__in=Task.UNFINISHED), reason="New picture.")
-                fields |= {
-                    "motion_file": "",
-                    "motion_hash": "",
-                    "motion_source": "",
-                    "motion_version": F("motion_version") + 1,
-                }
+                fields |= stage_cleared("motion")
             Shot.objects.filter(pk=shot.pk).update(**fields, updated_at=timezone.now())
             shot.refresh_from_db()
+            version_record(shot, stage)
             release_on_commit([old for old in released if old and old != name])
             publish_shot_on_commit(shot)
             if stage == "image" and project.animate:

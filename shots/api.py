@@ -1,19 +1,23 @@
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shots import selectors, services
+from shots import history, selectors, services
 from shots.film import film
 from shots.serializers import (
     GenerateSerializer,
     ReorderSerializer,
     ShotCreateSerializer,
     ShotSerializer,
+    ShotVersionSerializer,
     ShotWriteSerializer,
+    VersionQuerySerializer,
 )
 from tasks.serializers import TaskSerializer
 from tasks.throttles import GENERATION_THROTTLES
@@ -93,3 +97,31 @@ def shot_generate_response(request: Request, shot_id: str, stage: str, *, force:
     shot = selectors.shot_get(user=request.user, shot_id=shot_id)
     task = services.shot_generate(shot=shot, stage=stage, force=force)
     return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ShotVersionListApi(APIView):
+    @extend_schema(parameters=[VersionQuerySerializer], responses=ShotVersionSerializer(many=True))
+    def get(self, request: Request, shot_id: str) -> Response:
+        """The shot's kept results, newest first (``?stage=image|motion|speech`` for one stage)."""
+        shot = selectors.shot_get(user=request.user, shot_id=shot_id)
+        query = VersionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        versions = list(history.version_list(shot=shot, stage=query.validated_data.get("stage")))
+        newest: dict[str, int] = {}
+        for version in versions:
+            version.shot = shot
+            newest[version.stage] = max(newest.get(version.stage, 0), version.number)
+        return Response(ShotVersionSerializer(versions, many=True, context={"newest": newest}).data)
+
+
+class ShotVersionRestoreApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=None, responses=ShotSerializer)
+    def post(self, request: Request, shot_id: str, version_id: uuid.UUID) -> Response:
+        """Make an earlier result the shot's again, with the prompt or narration that made it (a
+        new version; nothing is lost). Only what it makes stale is redone: a picture's clip, if
+        none was kept, and this shot in the film."""
+        shot = selectors.shot_get(user=request.user, shot_id=shot_id)
+        shot = history.version_restore(shot=shot, version_id=version_id)
+        return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk)).data)

@@ -83,3 +83,37 @@ class Shot(models.Model):
         if self.speech_duration:
             return round(self.speech_duration + 0.6, 3)
         return 3.0
+
+
+# The shot fields each stage's result was made from, kept with it and put back when it is
+# restored: a picture brings back its prompt, a recording its narration and timing.
+VERSION_FIELDS: dict[str, tuple[str, ...]] = {
+    "image": ("prompt", "negative_prompt", "seed"),
+    "motion": (),
+    "speech": ("narration", "speech_duration", "speech_sentences"),
+}
+
+
+class ShotVersion(models.Model):
+    """One result a stage of a shot has had: its file, what produced it, when, and the shot's
+    text that made it. Every result that lands (a model's, the person's own upload, a restore)
+    adds one, so a person can look back and restore any of the newest ``SHOT_VERSIONS_KEPT``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="versions")
+    stage = models.CharField(max_length=8, choices=[(s, s) for s in STAGES])
+    number = models.PositiveIntegerField(help_text="1, 2, … for each shot and stage.")
+    file = models.FileField(upload_to="shots/")
+    hash = models.CharField(max_length=64)
+    source = models.CharField(max_length=200, blank=True)
+    fields = models.JSONField(default=dict, blank=True, help_text="The shot's fields that made it (VERSION_FIELDS).")
+    made_from = models.CharField(max_length=64, blank=True, help_text="A clip: the hash of the picture it animates.")
+    restored_from = models.PositiveIntegerField(null=True, blank=True, help_text="The version it brought back.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["shot", "stage", "-number"]
+        constraints = [models.UniqueConstraint(fields=["shot", "stage", "number"], name="shot_version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.stage} v{self.number} of {self.shot_id}"

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inference.styles import CAMERA_MOVES, TRANSITIONS
-from shots.models import STAGES, Shot
+from shots.models import OWN, STAGES, Shot, ShotVersion
 from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
 
 
@@ -115,3 +115,58 @@ class ReorderSerializer(StrictSerializer):
 class GenerateSerializer(StrictSerializer):
     stage = serializers.ChoiceField(choices=STAGES)
     force = serializers.BooleanField(default=False, help_text="Replace the person's own file (409 otherwise).")
+
+
+class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
+    """One earlier (or the current) result of a stage, with what made it."""
+
+    url = serializers.SerializerMethodField()
+    own = serializers.SerializerMethodField()
+    current = serializers.SerializerMethodField()
+    prompt = serializers.SerializerMethodField()
+    narration = serializers.SerializerMethodField()
+    madeFrom = serializers.CharField(source="made_from", read_only=True)
+    restoredFrom = serializers.IntegerField(source="restored_from", read_only=True, allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = ShotVersion
+        fields = [
+            "id",
+            "stage",
+            "number",
+            "url",
+            "hash",
+            "source",
+            "own",
+            "current",
+            "prompt",
+            "narration",
+            "madeFrom",
+            "restoredFrom",
+            "createdAt",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, version: ShotVersion) -> str | None:
+        return media_url(version.file)
+
+    def get_own(self, version: ShotVersion) -> bool:
+        return version.source.startswith(OWN)
+
+    def get_current(self, version: ShotVersion) -> bool:
+        """Whether it is the shot's result now: the stage's newest, and the shot still has it."""
+        newest = self.context["newest"].get(version.stage)
+        return version.number == newest and getattr(version.shot, f"{version.stage}_hash") == version.hash
+
+    def get_prompt(self, version: ShotVersion) -> str | None:
+        prompt = version.fields.get("prompt")
+        return None if prompt is None else str(prompt)
+
+    def get_narration(self, version: ShotVersion) -> str | None:
+        narration = version.fields.get("narration")
+        return None if narration is None else str(narration)
+
+
+class VersionQuerySerializer(StrictSerializer):
+    stage = serializers.ChoiceField(choices=STAGES, required=False)

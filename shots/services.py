@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from shots import live
 from shots.film import film
+from shots.history import shot_file_names, version_retext
 from shots.models import Shot
 from storyvideo.errors import ApplicationError
 from storyvideo.storage import release_on_commit
@@ -100,6 +101,8 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
         touched -= own
         composition = True
     shot.save()
+    for stage in own:
+        version_retext(shot, stage)
     live.publish_shot_on_commit(shot)
     if touched:
         film().shots_regenerate(shots=[shot], stages=touched)
@@ -112,7 +115,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
 def shot_delete(*, shot: Shot) -> None:
     project = film().project_lock(project_id=shot.project_id)
     tasks_cancel(tasks=shot.tasks.filter(status__in=Task.UNFINISHED), reason="The shot was deleted.")
-    names = [f.name for f in (shot.image_file, shot.motion_file, shot.speech_file) if f]
+    names = shot_file_names(Shot.objects.filter(pk=shot.pk))
     shot.delete()
     _renumber(list(project.shots.order_by("order", "created_at")))
     release_on_commit(names)

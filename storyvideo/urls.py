@@ -38,6 +38,12 @@ api_v1 = [
     path("shots/<uuid:shot_id>", shots_api.ShotDetailApi.as_view(), name="shot-detail"),
     path("shots/<uuid:shot_id>/generate", shots_api.ShotGenerateApi.as_view(), name="shot-generate"),
     path("shots/<uuid:shot_id>/media", projects_api.ShotMediaApi.as_view(), name="shot-media"),
+    path("shots/<uuid:shot_id>/versions", shots_api.ShotVersionListApi.as_view(), name="shot-versions"),
+    path(
+        "shots/<uuid:shot_id>/versions/<uuid:version_id>/restore",
+        shots_api.ShotVersionRestoreApi.as_view(),
+        name="shot-version-restore",
+    ),
     path("characters/<uuid:character_id>", projects_api.CharacterDetailApi.as_view(), name="character-detail"),
     path("tasks", tasks_api.TaskListApi.as_view(), name="task-list"),
     path("tasks/<uuid:task_id>", tasks_api.TaskDetailApi.as_view(), name="task-detail"),

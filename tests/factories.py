@@ -11,6 +11,7 @@ from inference.engines import Fallback
 from inference.image import draft_card
 from inference.speech import espeak
 from projects.models import Character, Project
+from shots.history import version_record
 from shots.models import Shot
 from storyvideo.storage import store
 from tasks.jobs import run_task
@@ -71,6 +72,8 @@ def shot_with_media(project: Project, order: int, narration: str, tmp: Path) -> 
     shot.speech_file.name, shot.speech_hash = store(Path(speech.path), folder="shots/speech")
     shot.speech_duration, shot.image_source, shot.speech_source = speech.duration, "draft", "espeak:en-us"
     shot.save()
+    for stage in ("image", "speech"):
+        version_record(shot, stage)
     return shot
 
 

@@ -225,6 +225,53 @@
     card.querySelector(".up").disabled = index === 0;
     card.querySelector(".down").disabled = index === state.shots.length - 1;
     paintStatus(card, shot);
+    const history = card.querySelector(".history");
+    if (history.open && history.dataset.seen !== resultsOf(shot)) act(card, () => paintHistory(card));
+  }
+
+  // A shot's history: each stage's kept results, newest first; restoring one makes it the
+  // shot's again (with the prompt or narration that made it) as a new version.
+  const VERSION_NAMES = { image: gettext("Picture %(n)s"), speech: gettext("Narration %(n)s"), motion: gettext("Clip %(n)s") };
+
+  function resultsOf(shot) {
+    return STAGES.map((stage) => shot[stage].hash).join("|");
+  }
+
+  function versionItem(version) {
+    const item = document.createElement("li");
+    item.className = version.current ? "version current" : "version";
+    const kind = { image: "img", motion: "video", speech: "audio" }[version.stage];
+    const preview = document.createElement(kind);
+    if (kind === "img") preview.alt = "";
+    if (kind === "audio") preview.controls = true;
+    preview.preload = "none";
+    if (version.url) preview.src = version.url;
+    const name = say(VERSION_NAMES[version.stage], { n: version.number });
+    const facts = [name, version.own ? gettext("your file") : version.source, new Date(version.createdAt).toLocaleString()];
+    if (version.restoredFrom) facts.push(say(gettext("restored from %(n)s"), { n: version.restoredFrom }));
+    const what = document.createElement("span");
+    what.className = "what";
+    const text = document.createElement("small");
+    text.textContent = (version.prompt ?? version.narration ?? "").slice(0, 200);
+    what.append(facts.join(" · "), document.createElement("br"), text);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "restore";
+    button.dataset.versionId = version.id;
+    button.disabled = version.current;
+    button.textContent = version.current ? gettext("In use") : gettext("Restore");
+    button.setAttribute("aria-label", say(gettext("Restore %(name)s"), { name }));
+    item.append(preview, what, button);
+    return item;
+  }
+
+  async function paintHistory(card) {
+    const shot = state.shots[shotIndex(card)];
+    const history = card.querySelector(".history");
+    if (shot) history.dataset.seen = resultsOf(shot);
+    const versions = await api(`/shots/${card.dataset.shotId}/versions`);
+    card.querySelector(".versions").replaceChildren(...versions.map(versionItem));
+    card.querySelector(".history-empty").hidden = versions.length > 0;
   }
 
   function paintShotCharacters(card, shot) {
@@ -260,6 +307,8 @@
       card = template.content.firstElementChild.cloneNode(true);
       card.dataset.shotId = shot.id;
       card.tabIndex = 0;
+      const history = card.querySelector(".history");
+      history.addEventListener("toggle", () => history.open && act(card, () => paintHistory(card)));
       for (const name of ["prompt", "narration", "negative-prompt", "pinned-duration", "seed"]) {
         card.querySelector(`.${name}`).addEventListener("input", (event) => {
           event.target.dataset.dirty = "true";
@@ -499,6 +548,12 @@
       act(card, async () => {
         rememberTask(await api(`/shots/${id}/generate`, { method: "POST", body: { stage, force: Boolean(own) } }));
         renderAll();
+      });
+    } else if (button.classList.contains("restore")) {
+      act(card, async () => {
+        await api(`/shots/${id}/versions/${button.dataset.versionId}/restore`, { method: "POST" });
+        await load();
+        await paintHistory(card);
       });
     } else if (button.classList.contains("listen")) {
       const shot = state.shots[shotIndex(card)];
