@@ -214,3 +214,11 @@ def test_the_editor_shows_a_shots_history_and_restores_a_picture(
         assert card.locator(".prompt").input_value() == "scene 0"
         pictures.nth(2).wait_for()
         assert "restored from 1" in card.locator(".version.current").first.inner_text()
+
+
+def test_operators_see_a_shots_history_in_the_admin(admin_client: Any, rendered: Project) -> None:
+    shot = rendered.shots.get(order=0)
+    page = admin_client.get(f"/admin/shots/shot/{shot.id}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Shot versions" in text and shot.image_file.name in text and shot.speech_file.name in text
