@@ -24,6 +24,7 @@ def storyboard_schema(*, shot_count: int, max_shots: int, max_characters: int, t
             "camera": {"enum": list(CAMERA_MOVES)},
             "transition": {"enum": list(TRANSITIONS)},
             "characters": {"type": "array", "maxItems": max_characters, "items": name},
+            "speaker": name,  # optional: the narrator unless the model names a character
         },
         "required": ["prompt", "narration", "camera", "transition", "characters"],
     }

@@ -125,6 +125,20 @@ def _sentences(text: str) -> list[str]:
     return pieces
 
 
+def voice_language(spec: str) -> str | None:
+    """The language a voice speaks, where its name says so: piper's ``en_US-joe-medium``,
+    espeak-ng's ``en-gb`` or ``cmn`` (Mandarin: zh). None for a name that does not say (a model
+    id, or espeak-ng following the text's language)."""
+    backend, _, model = spec.partition(":")
+    if backend == "piper" and model:
+        code = model.split("_")[0].split("-")[0].lower()
+    elif backend == "espeak" and model:
+        code = model.split("-")[0].lower()
+    else:
+        return None
+    return {"cmn": "zh", "yue": "zh"}.get(code, code)
+
+
 @functools.cache
 def espeak_voices() -> tuple[str, ...]:
     """The voices (languages) espeak-ng has here; none when it is not installed."""

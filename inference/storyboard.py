@@ -77,13 +77,14 @@ def build_messages(story: str, *, language: str, shot_count: int, style: str) ->
         '{"title": str, "characters": [{"name": str, "description": str}], '
         '"shots": [{"prompt": str, "narration": str, "camera": one of '
         f"{list(CAMERA_MOVES)}, " + '"transition": one of ["cut", "fade", "dissolve", "wipe_left", "wipe_right", '
-        '"slide_left", "slide_right"], "characters": [names]}]}'
+        '"slide_left", "slide_right"], "characters": [names], "speaker": name or ""}]}'
     )
     if language == "zh":
         system = "你是分镜师。只输出一个 JSON 对象，不要输出其他文字。"
         user = (
             f"把下面的故事分成大约 {shot_count} 个镜头，风格：{style}。每个镜头的 prompt 用英文描述画面，"
             f"narration 用中文，按顺序逐句覆盖故事的每一句话。characters 给出主要角色的外貌描述（英文）。"
+            f"镜头的旁白是某个角色说的话（引号里的话）时，speaker 写这个角色的名字，否则写空字符串。"
             f"JSON 格式：{schema}\n\n故事：\n{story}"
         )
     else:
@@ -91,7 +92,9 @@ def build_messages(story: str, *, language: str, shot_count: int, style: str) ->
         user = (
             f"Cut the story below into about {shot_count} shots, style: {style}. Each shot's prompt describes the "
             f"picture in English; its narration quotes the story's sentences in order, so that all narrations "
-            f"together cover every sentence. Describe each main character's appearance. JSON format: {schema}\n\n"
+            f"together cover every sentence. Describe each main character's appearance. When a shot's narration is "
+            f"a character's quoted speech, its speaker is that character's name, else an empty string. "
+            f"JSON format: {schema}\n\n"
             f"Story:\n{story}"
         )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -214,9 +217,15 @@ def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, 
         camera = item.get("camera") if item.get("camera") in CAMERA_MOVES else _MOVES[len(shots) % len(_MOVES)]
         transition = item.get("transition") if item.get("transition") in TRANSITIONS else "dissolve"
         names = [n for n in item.get("characters") or [] if isinstance(n, str) and n in seen]
+        speaker = _text(item.get("speaker"), 100)
         shots.append(
             ShotPlan(
-                prompt=prompt, narration=narration, camera=str(camera), transition=str(transition), characters=names
+                prompt=prompt,
+                narration=narration,
+                camera=str(camera),
+                transition=str(transition),
+                characters=names,
+                speaker=speaker if speaker in seen else "",  # a name the cast does not hold: the narrator
             )
         )
     if not shots:

@@ -26,6 +26,7 @@ class ShotPlan:
     camera: str = "zoom_in"
     transition: str = "dissolve"
     characters: list[str] = field(default_factory=list)
+    speaker: str = ""  # the character speaking the narration (quoted speech); "": the narrator
 
 
 @dataclass

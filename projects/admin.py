@@ -28,7 +28,7 @@ class ShotInline(admin.StackedInline):
 class CharacterInline(admin.TabularInline):
     model = Character
     extra = 0
-    fields = ["name", "description", "seed"]
+    fields = ["name", "description", "seed", "voice"]
 
 
 @admin.register(Project)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from inference.errors import EngineError
 from inference.media import VIDEO_FORMATS, probe
-from inference.speech import wav_info
+from inference.speech import voice_language, wav_info
 from projects.models import Character, Project
 from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
 from shots.history import version_record
@@ -27,6 +27,7 @@ from shots.models import Shot
 from shots.serializers import ShotWriteSerializer
 from shots.services import new_seed
 from storyvideo.api import TextField
+from storyvideo.engines import voice_choices
 from storyvideo.errors import ApplicationError
 from storyvideo.storage import atomic_with_files, local_path, store
 
@@ -35,10 +36,12 @@ _MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/[A-Za-z0-9_.-]{1,1
 
 
 class ShotBundleSerializer(ShotWriteSerializer):
-    """A shot as the bundle carries it: the fields a client may set, its characters by name beside."""
+    """A shot as the bundle carries it: the fields a client may set, its characters and its
+    speaker by name beside."""
 
     prompt = TextField(max_length=2000)
     characterIds = None  # type: ignore[assignment]  # DRF: None removes an inherited field
+    speakerId = None  # type: ignore[assignment]
 
 
 SHOT_FIELDS = tuple(ShotBundleSerializer().fields)
@@ -46,7 +49,7 @@ SHOT_FIELDS = tuple(ShotBundleSerializer().fields)
 
 def bundle_write(*, project: Project, path: Path) -> Path:
     """Write the project's bundle to ``path`` (a zip; media already compressed is stored)."""
-    shots = list(project.shots.order_by("order").prefetch_related("characters"))
+    shots = list(project.shots.order_by("order").select_related("speaker").prefetch_related("characters"))
     manifest = project.render_manifest or {}
     segments = {item["shotId"]: item["file"] for item in manifest.get("segments", [])}
     files: dict[str, Any] = {}
@@ -55,6 +58,7 @@ def bundle_write(*, project: Project, path: Path) -> Path:
         entry: dict[str, Any] = {
             **ShotBundleSerializer(shot).data,
             "characters": [c.name for c in shot.characters.all()],
+            "speaker": shot.speaker.name if shot.speaker else "",
             "imageSource": shot.image_source,
             "speechSource": shot.speech_source,
             "speechDuration": shot.speech_duration,
@@ -86,7 +90,8 @@ def bundle_write(*, project: Project, path: Path) -> Path:
         "version": 1,
         "project": ProjectCreateSerializer(project).data,
         "characters": [
-            {"name": c.name, "description": c.description, "seed": c.seed} for c in project.characters.all()
+            {"name": c.name, "description": c.description, "seed": c.seed, "voice": c.voice}
+            for c in project.characters.all()
         ],
         "shots": shot_entries,
         "render": {
@@ -239,11 +244,15 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
             project.title = project.story[:40]
         characters = {}
         for item in body["characters"]:
-            character = CharacterCreateSerializer(data=item)
+            character = CharacterCreateSerializer(data={k: v for k, v in item.items() if k != "voice"})
             character.is_valid(raise_exception=True)
             c = character.validated_data
             characters[c["name"]] = Character.objects.create(
-                project=project, seed=c.get("seed", 0), name=c["name"], description=c.get("description", "")
+                project=project,
+                seed=c.get("seed", 0),
+                name=c["name"],
+                description=c.get("description", ""),
+                voice=_voice_here(item.get("voice"), project.language),
             )
         for order, item in enumerate(body["shots"][: settings.SHOTS_MAX]):
             shot_data = ShotBundleSerializer(data={k: item[k] for k in SHOT_FIELDS if item.get(k) is not None})
@@ -264,6 +273,7 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
                 speech, duration = _speech(speech)
                 shot.speech_duration = round(duration, 3)
                 shot.speech_file.name, shot.speech_hash = store(speech, folder="shots/speech")
+            shot.speaker = characters.get(item.get("speaker") or "")
             shot.save()
             shot.characters.set([characters[n] for n in item.get("characters") or [] if n in characters])
             for stage in ("image", "speech"):
@@ -290,3 +300,11 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
             project.rendered_at = timezone.now()
         project.save()
     return project
+
+
+def _voice_here(voice: object, language: str) -> str:
+    """A character's voice from another machine, if this one has it for the project's language;
+    else blank (the narrator's): its lines as recorded are imported either way."""
+    if not isinstance(voice, str) or voice not in voice_choices() or voice_language(voice) not in (None, language):
+        return ""
+    return voice

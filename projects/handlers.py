@@ -33,7 +33,7 @@ from projects.webhooks import webhook_apply, webhook_run
 from shots import live
 from shots.history import shot_file_names, version_record, versions_prune
 from shots.models import Shot
-from shots.services import new_seed
+from shots.services import new_seed, speaking_voice
 from storyvideo.engines import runtime
 from storyvideo.storage import local_path, release_on_commit, store, work_dir
 from tasks.models import Task
@@ -41,9 +41,11 @@ from tasks.registry import Handler, SupersededError, allow_watching, on_tasks_se
 from tasks.services import task_finish, tasks_cancel
 
 
-def speech_spec(project: Project) -> str:
-    """The project's own voice, else the configured one for its language."""
-    return project.voice or (settings.SPEECH_MODEL_ZH if project.language == "zh" else settings.SPEECH_MODEL_EN)
+def speech_spec(project: Project, speaker: Character | None = None) -> str:
+    """The speaking character's voice, else the project's (the narrator's), else the configured
+    one for its language."""
+    default = settings.SPEECH_MODEL_ZH if project.language == "zh" else settings.SPEECH_MODEL_EN
+    return speaking_voice(project, speaker) or default
 
 
 def _made_by(backend: str, model: str) -> str:
@@ -92,6 +94,7 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
             camera=plan.camera,
             transition=plan.transition,
             seed=new_seed(),
+            speaker=characters.get(plan.speaker) if plan.speaker else None,
         )
         shot.characters.set([characters[name] for name in plan.characters if name in characters])
     result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
@@ -122,7 +125,9 @@ def _check_current(task: Task) -> Shot:
     """Before spending time on it: is the shot still there, at the version asked for?"""
     if task.shot_id is None:
         raise SupersededError
-    shot = Shot.objects.select_related("project").prefetch_related("characters").filter(pk=task.shot_id).first()
+    shot = (
+        Shot.objects.select_related("project", "speaker").prefetch_related("characters").filter(pk=task.shot_id).first()
+    )
     if shot is None or getattr(shot, f"{task.kind}_version") != task.params.get("version"):
         raise SupersededError
     return shot
@@ -205,7 +210,7 @@ def image_run(task: Task, progress: Progress) -> StageOutput:
 def speech_run(task: Task, progress: Progress) -> StageOutput:
     shot = _check_current(task)
     result = engines.speech(
-        speech_spec(shot.project),
+        speech_spec(shot.project, shot.speaker),
         shot.narration,
         language=shot.project.language,
         path=work_dir(str(task.id)) / "speech.wav",
@@ -276,9 +281,16 @@ class ComposeOutput:
     timeline: Path
 
 
+def _speaker_label(project: Project, shot: Shot) -> str:
+    """“Ada: ” before a character's lines where the project's subtitles name speakers."""
+    if not (project.subtitle_speakers and shot.speaker):
+        return ""
+    return f"{shot.speaker.name}：" if project.language == "zh" else f"{shot.speaker.name}: "
+
+
 def compose_run(task: Task, progress: Progress) -> ComposeOutput:
     project = task.project
-    shots = list(project.shots.order_by("order"))
+    shots = list(project.shots.select_related("speaker").order_by("order"))
     if not shots:
         raise EngineError("The project has no shots to compose.", permanent=True)
     inputs = []
@@ -288,17 +300,23 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
                 f"Shot {shot.order + 1} has no keyframe yet; regenerate its image, then render again.", permanent=True
             )
         speaks = bool(shot.speech_file and shot.narration.strip())
+        label = _speaker_label(project, shot) if speaks else ""
         inputs.append(
             ShotInput(
                 image=local_path(shot.image_file),
                 duration=shot.duration,
                 camera=shot.camera,
                 transition=shot.transition,
-                narration=shot.narration if speaks else "",
+                narration=label + shot.narration if speaks else "",
                 audio=local_path(shot.speech_file) if speaks else None,
                 audio_duration=shot.speech_duration or 0.0,
                 motion=local_path(shot.motion_file) if shot.motion_file and project.animate else None,
-                sentences=[(float(a), float(b), str(t)) for a, b, t in shot.speech_sentences] if speaks else [],
+                sentences=[
+                    (float(a), float(b), (label if i == 0 else "") + str(t))
+                    for i, (a, b, t) in enumerate(shot.speech_sentences)
+                ]
+                if speaks
+                else [],
             )
         )
     width, height = frame_size(project.aspect_ratio, project.resolution)

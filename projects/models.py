@@ -33,6 +33,9 @@ class Project(models.Model):
     music_volume_db = models.FloatField(default=0.0, help_text="The music's level against its normalised -30 LUFS.")
     auto_render = models.BooleanField(default=True, help_text="Compose the film once every shot is ready.")
     burn_subtitles = models.BooleanField(default=True)
+    subtitle_speakers = models.BooleanField(
+        default=False, help_text="Subtitles name the character speaking a shot's lines (“Ada: …”)."
+    )
     animate = models.BooleanField(default=False, help_text="Animate keyframes with the motion model.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     status_message = models.CharField(max_length=500, blank=True)
@@ -68,6 +71,9 @@ class Character(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(max_length=1000, blank=True, help_text="Appearance, folded into every shot.")
     seed = models.PositiveBigIntegerField(help_text="Fixed seed so the character looks the same in every shot.")
+    voice = models.CharField(
+        max_length=100, blank=True, help_text="The voice of its lines (one of its language's); blank: the narrator's."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

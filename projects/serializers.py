@@ -31,6 +31,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     autoRender = serializers.BooleanField(source="auto_render", read_only=True)
     animate = serializers.BooleanField(read_only=True)
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", read_only=True)
+    subtitleSpeakers = serializers.BooleanField(source="subtitle_speakers", read_only=True)
     musicVolumeDb = serializers.FloatField(source="music_volume_db", read_only=True)
     statusLabel = serializers.CharField(
         source="get_status_display", read_only=True, help_text="The status in words, as the pages show it."
@@ -66,6 +67,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "autoRender",
             "animate",
             "burnSubtitles",
+            "subtitleSpeakers",
             "music",
             "musicVolumeDb",
             "status",
@@ -125,6 +127,9 @@ class ProjectUpdateSerializer(StrictSerializer):
     autoRender = serializers.BooleanField(source="auto_render", required=False)
     animate = serializers.BooleanField(required=False, help_text="Animate every keyframe with the motion model.")
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", required=False)
+    subtitleSpeakers = serializers.BooleanField(
+        source="subtitle_speakers", required=False, help_text="Subtitles name the character speaking (“Ada: …”)."
+    )
     musicVolumeDb = FiniteFloatField(
         source="music_volume_db",
         min_value=-30,
@@ -147,7 +152,7 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
 
     class Meta:
         model = Character
-        fields = ["id", "projectId", "name", "description", "seed", "shotIds", "createdAt", "updatedAt"]
+        fields = ["id", "projectId", "name", "description", "seed", "voice", "shotIds", "createdAt", "updatedAt"]
         read_only_fields = fields
 
     def get_shotIds(self, character: Character) -> list[str]:  # noqa: N802 - the JSON name
@@ -158,6 +163,13 @@ class CharacterWriteSerializer(StrictSerializer):
     name = TextField(max_length=100, required=False, multiline=False)
     description = TextField(max_length=1000, required=False, allow_blank=True)
     seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
+    voice = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        validators=[validate_voice],
+        help_text="The voice speaking its lines, one of its language's (GET /api/v1/voices); blank: the narrator's.",
+    )
 
 
 class CharacterCreateSerializer(CharacterWriteSerializer):

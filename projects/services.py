@@ -34,10 +34,11 @@ from projects.pipeline import (
     shots_regenerate,
 )
 from projects.selectors import project_lock
+from projects.validators import voice_for_language
 from shots.history import shot_file_names, stage_cleared, version_record
 from shots.live import publish_shot_on_commit
 from shots.models import OWN, Shot, ShotVersion
-from shots.services import new_seed
+from shots.services import new_seed, speaking_voice
 from storyvideo.errors import ApplicationError
 from storyvideo.storage import atomic_with_files, local_path, release_on_commit, store
 from tasks.models import Task
@@ -99,14 +100,15 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
     for key, value in changes.items():
         setattr(project, key, value)
     project.save()
-    shots = list(project.shots.order_by("order"))
+    shots = list(project.shots.select_related("speaker").order_by("order"))
     if changed & {"style", "aspect_ratio", "resolution"}:
         project_look_changed(project=project)
     elif "animate" in changed and project.animate:
         shots_regenerate(shots=shots, stages={"motion"})
-    if "voice" in changed:
-        shots_regenerate(shots=shots, stages={"speech"})
-    if ("animate" in changed and not project.animate) or changed & {"burn_subtitles", "music_volume_db"}:
+    if "voice" in changed:  # the narrator's: the lines of characters with a voice of their own stay
+        shots_regenerate(shots=[s for s in shots if not (s.speaker and s.speaker.voice)], stages={"speech"})
+    composition = {"burn_subtitles", "music_volume_db", "subtitle_speakers"}
+    if ("animate" in changed and not project.animate) or changed & composition:
         project_recompose_if_rendered(project=project)  # composition only
     return project
 
@@ -141,6 +143,7 @@ def project_duplicate(*, project: Project) -> Project:
         cast = [characters[c.pk] for c in shot.characters.all()]
         versions = list(shot.versions.all())
         shot.pk, shot._state.adding, shot.project = uuid.uuid4(), True, copy
+        shot.speaker = characters.get(shot.speaker_id) if shot.speaker_id else None
         shot.save()
         shot.characters.set(cast)
         for version in versions:  # the copy can look back and restore too
@@ -170,20 +173,26 @@ def _project_files(project: Project) -> list[Any]:
 
 
 @transaction.atomic
-def character_create(*, project: Project, name: str, description: str = "", seed: int | None = None) -> Character:
+def character_create(
+    *, project: Project, name: str, description: str = "", seed: int | None = None, voice: str = ""
+) -> Character:
     if project.characters.filter(name=name).exists():
         raise ApplicationError(f"The project already has a character named {name!r}.", field="name")
+    voice_for_language(voice, project.language)
     return Character.objects.create(
-        project=project, name=name, description=description, seed=new_seed() if seed is None else seed
+        project=project, name=name, description=description, seed=new_seed() if seed is None else seed, voice=voice
     )
 
 
 @transaction.atomic
 def character_update(*, character: Character, changes: dict[str, Any]) -> Character:
     """Rename or re-describe a character; a change to its look or seed regenerates the
-    keyframes of every shot it appears in. Locks: the project, the character, then the shots."""
-    project_lock(project_id=character.project_id)
+    keyframes of every shot it appears in, a new voice the lines it speaks, a new name the
+    subtitles that name it. Locks: the project, the character, then the shots."""
+    project = project_lock(project_id=character.project_id)
     character = Character.objects.select_for_update().get(pk=character.pk)
+    voice_for_language(changes.get("voice", ""), project.language)
+    before = (character.name, speaking_voice(project, character))
     name = changes.get("name")
     if name and name != character.name and character.project.characters.filter(name=name).exists():
         raise ApplicationError(f"The project already has a character named {name!r}.", field="name")
@@ -195,14 +204,23 @@ def character_update(*, character: Character, changes: dict[str, Any]) -> Charac
     character.save()
     if look_changed:
         shots_regenerate(shots=list(character.shots.all()), stages={"image"})
+    if before[1] != speaking_voice(project, character):
+        shots_regenerate(shots=list(character.spoken_shots.all()), stages={"speech"})
+    elif before[0] != character.name and project.subtitle_speakers and character.spoken_shots.exists():
+        project_recompose_if_rendered(project=project)
     return character
 
 
 @transaction.atomic
 def character_delete(*, character: Character) -> None:
+    """Delete a character: the shots it was in are drawn again without it, and the lines it
+    spoke in its own voice are spoken again by the narrator."""
+    project = project_lock(project_id=character.project_id)
     shots = list(character.shots.all())
+    spoken = list(character.spoken_shots.all()) if speaking_voice(project, character) != project.voice else []
     character.delete()
     shots_regenerate(shots=shots, stages={"image"})
+    shots_regenerate(shots=spoken, stages={"speech"})
 
 
 @transaction.atomic

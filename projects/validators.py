@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
 from inference.registry import parse_spec
+from inference.speech import voice_language
 from storyvideo.engines import voice_choices
+from storyvideo.errors import ApplicationError
 
 # A model id (org/name) or voice name: never a path on the server, which only operators name.
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?")
@@ -27,6 +29,18 @@ def validate_voice(value: str) -> None:
     if str(spec) not in voice_choices():
         raise ValidationError(
             f"{value!r} is not a voice installed here: GET /api/v1/voices lists them (operators add more with VOICES)."
+        )
+
+
+def voice_for_language(value: str, language: str) -> None:
+    """A character's voice must speak its project's language (a name that does not say which it
+    speaks is taken at its word)."""
+    spoken = voice_language(value) if value else None
+    if spoken is not None and spoken != language:
+        raise ApplicationError(
+            f"{value!r} speaks {spoken!r}; this project is in {language!r}. "
+            "Choose one of its language's voices (GET /api/v1/voices).",
+            field="voice",
         )
 
 

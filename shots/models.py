@@ -42,6 +42,10 @@ class Shot(models.Model):
     pinned_duration = models.FloatField(null=True, blank=True, help_text="Seconds; overrides the narration's length.")
     seed = models.PositiveBigIntegerField()
     characters = models.ManyToManyField("projects.Character", blank=True, related_name="shots")
+    # Who speaks the narration: one of the project's characters (in its voice), or the narrator.
+    speaker = models.ForeignKey(
+        "projects.Character", null=True, blank=True, on_delete=models.SET_NULL, related_name="spoken_shots"
+    )
 
     image_file = models.FileField(upload_to="shots/image/", blank=True)
     image_hash = models.CharField(max_length=64, blank=True)

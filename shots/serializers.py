@@ -28,6 +28,9 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
     duration = serializers.FloatField(read_only=True)
     speechDuration = serializers.FloatField(source="speech_duration", read_only=True, allow_null=True)
     characterIds = serializers.SerializerMethodField()
+    speakerId = serializers.UUIDField(
+        source="speaker_id", read_only=True, allow_null=True, help_text="The character speaking; null: the narrator."
+    )
     image = serializers.SerializerMethodField()
     motion = serializers.SerializerMethodField()
     speech = serializers.SerializerMethodField()
@@ -50,6 +53,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "speechDuration",
             "seed",
             "characterIds",
+            "speakerId",
             "image",
             "motion",
             "speech",
@@ -98,6 +102,12 @@ class ShotWriteSerializer(StrictSerializer):
     seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
     characterIds = serializers.ListField(
         child=serializers.UUIDField(), max_length=20, source="character_ids", required=False
+    )
+    speakerId = serializers.UUIDField(
+        source="speaker_id",
+        required=False,
+        allow_null=True,
+        help_text="The character who speaks the narration, in its voice; null: the narrator.",
     )
 
 

@@ -33,6 +33,22 @@ def new_seed() -> int:
     return secrets.randbelow(2**32)
 
 
+def _speaker(shot: Shot, character_id: uuid.UUID | None) -> Any:
+    """The project's character of that id (None: the narrator), or a clear error."""
+    if character_id is None:
+        return None
+    speaker = shot.project.characters.filter(id=character_id).first()
+    if speaker is None:
+        raise ApplicationError(f"Not a character of this project: {character_id}.", field="speakerId")
+    return speaker
+
+
+def speaking_voice(project: Any, speaker: Any) -> str:
+    """The voice a shot's lines are spoken in: its speaker's own, else the narrator's (the
+    project's; blank: its language's)."""
+    return str((speaker.voice if speaker is not None else "") or project.voice)
+
+
 def _set_characters(shot: Shot, character_ids: Sequence[uuid.UUID]) -> None:
     characters = list(shot.project.characters.filter(id__in=character_ids))
     missing = {str(i) for i in character_ids} - {str(c.id) for c in characters}
@@ -60,7 +76,9 @@ def shot_create(
             raise ApplicationError("Not a shot of this project.", field="afterShotId")
         position = index + 1
     character_ids = fields.pop("character_ids", None)
+    speaker_id = fields.pop("speaker_id", None)
     shot = Shot(project=project, order=position, prompt=prompt, **fields)
+    shot.speaker = _speaker(shot, speaker_id)
     if shot.seed is None:
         shot.seed = new_seed()
     shot.save()
@@ -77,8 +95,9 @@ def shot_create(
 @transaction.atomic
 def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     """Apply an edit and re-run only what it touches: prompt, seed or characters regenerate
-    the image (and motion); narration the speech; camera, transition or duration only the
-    composition. The in-flight work of a touched stage is superseded."""
+    the image (and motion); narration, or a speaker with another voice, the speech; camera,
+    transition, duration or a speaker with the same voice only the composition. The in-flight
+    work of a touched stage is superseded."""
     film().project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
     touched: set[str] = set()
@@ -89,6 +108,13 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
         if before != set(character_ids):
             _set_characters(shot, character_ids)
             touched |= STAGES_OF_FIELD["character_ids"]
+    if "speaker_id" in changes and changes["speaker_id"] != shot.speaker_id:
+        speaker = _speaker(shot, changes.pop("speaker_id"))
+        if speaking_voice(shot.project, speaker) != speaking_voice(shot.project, shot.speaker):
+            touched.add("speech")
+        composition = True  # the subtitles may name the speaker
+        shot.speaker = speaker
+    changes.pop("speaker_id", None)
     for key, value in changes.items():
         if getattr(shot, key) != value:
             setattr(shot, key, value)

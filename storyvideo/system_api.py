@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from rq import Worker
 
 from inference.registry import backend_report, configured_report
+from inference.speech import voice_language
 from storyvideo.api import StrictSerializer
 from storyvideo.engines import PREVIEW_LINES, configured_specs, voice_choices, voice_preview
 from tasks.models import Task
@@ -140,14 +141,24 @@ class VoicesApi(APIView):
     @extend_schema(
         responses=inline_serializer(
             "Voices",
-            {"voices": serializers.ListField(child=serializers.CharField()), "defaults": serializers.DictField()},
+            {
+                "voices": serializers.ListField(child=serializers.CharField()),
+                "defaults": serializers.DictField(),
+                "languages": serializers.DictField(
+                    child=serializers.CharField(allow_null=True),
+                    help_text="The language each voice speaks, where its name says (null: any).",
+                ),
+            },
         )
     )
     def get(self, request: Request) -> Response:
-        """The voices a project's ``voice`` may name here (operators add more with VOICES), and
-        the voice each language has when a project names none."""
+        """The voices a project's or a character's ``voice`` may name here (operators add more
+        with VOICES), the voice each language has when a project names none, and the language
+        each voice speaks (a character's voice must speak its project's)."""
         defaults = {"en": settings.SPEECH_MODEL_EN, "zh": settings.SPEECH_MODEL_ZH}
-        return Response({"voices": voice_choices(), "defaults": defaults})
+        voices = voice_choices()
+        languages = {voice: voice_language(voice) for voice in voices}
+        return Response({"voices": voices, "defaults": defaults, "languages": languages})
 
 
 class VoicePreviewThrottle(ScopedRateThrottle):

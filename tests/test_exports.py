@@ -204,6 +204,7 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
         "autoRender": False,
         "animate": True,
         "burnSubtitles": False,
+        "subtitleSpeakers": True,
         "musicVolumeDb": -6.0,
     }
     assert set(changed) | {"story"} == set(ProjectUpdateSerializer().fields)
@@ -212,6 +213,10 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     assert shot is not None
     shot_changes = {"negativePrompt": "blurry", "camera": "pan_left", "transition": "cut", "pinnedDuration": 2.5}
     assert api.patch(f"/api/v1/shots/{shot.id}", shot_changes, format="json").status_code == 200
+    cast = f"/api/v1/projects/{rendered.id}/characters"
+    ada = api.post(cast, {"name": "Ada", "voice": "espeak:en-gb"}, format="json")
+    assert ada.status_code == 201, ada.content
+    assert api.patch(f"/api/v1/shots/{shot.id}", {"speakerId": ada.json()["id"]}, format="json").status_code == 200
     data = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         body = json.loads(archive.read("project.json"))
@@ -222,6 +227,8 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     assert {key: again[key] for key in changed} == changed
     first = api.get(f"/api/v1/projects/{imported.json()['id']}/shots").json()[0]
     assert {key: first[key] for key in shot_changes} == shot_changes
+    [cast] = api.get(f"/api/v1/projects/{imported.json()['id']}/characters").json()
+    assert (cast["name"], cast["voice"], first["speakerId"]) == ("Ada", "espeak:en-gb", cast["id"])
 
 
 def test_a_chinese_title_names_the_download_in_chinese(api: APIClient, rendered: Project) -> None:

@@ -192,8 +192,13 @@ def test_a_project_gets_its_shots_from_the_model_server(chat: ChatServer, tmp_pa
         "title": "Keeper",
         "characters": [{"name": "Pip", "description": "a grey cat"}],
         "shots": [
-            {"prompt": "a lit lamp", "narration": "The keeper lit the lamp. The storm came.", "characters": ["Pip"]},
-            {"prompt": "a cat and a boat", "narration": "The cat saved the boat."},
+            {
+                "prompt": "a lit lamp",
+                "narration": "The keeper lit the lamp. The storm came.",
+                "characters": ["Pip"],
+                "speaker": "The Sea",  # not in the cast: the narrator speaks it
+            },
+            {"prompt": "a cat and a boat", "narration": "The cat saved the boat.", "speaker": "Pip"},
         ],
     }
     chat.replies.append((200, json.dumps(answer)))
@@ -209,3 +214,5 @@ def test_a_project_gets_its_shots_from_the_model_server(chat: ChatServer, tmp_pa
     assert [s.prompt for s in project.shots.order_by("order")] == ["a lit lamp", "a cat and a boat"]
     pip = project.characters.get(name="Pip")
     assert list(pip.shots.values_list("order", flat=True)) == [0]
+    assert [s.speaker for s in project.shots.order_by("order")] == [None, pip]
+    assert '"speaker"' in chat.requests[0]["body"]["messages"][1]["content"], "the model is asked who speaks"

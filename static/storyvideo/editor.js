@@ -180,6 +180,7 @@
     ".negative-prompt": gettext("What to keep out of shot %(n)s"),
     ".pinned-duration": gettext("Seconds of shot %(n)s"),
     ".seed": gettext("Seed of shot %(n)s"),
+    ".speaker": gettext("Who speaks shot %(n)s"),
     ".save": gettext("Save shot %(n)s"),
     ".regen[data-stage=image]": gettext("New picture for shot %(n)s"),
     ".regen[data-stage=speech]": gettext("New voice for shot %(n)s"),
@@ -215,6 +216,7 @@
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = value;
     }
     paintShotCharacters(card, shot);
+    paintSpeaker(card, shot);
     option(card.querySelector(".camera"), CAMERAS, shot.camera);
     option(card.querySelector(".transition"), TRANSITIONS, shot.transition);
     card.querySelector(".listen").disabled = !shot.speech.url;
@@ -301,6 +303,25 @@
     holder.hidden = state.characters.length === 0;
   }
 
+  function paintSpeaker(card, shot) {
+    // The narrator or one of the characters; options rebuilt only when the characters change.
+    const select = card.querySelector(".speaker");
+    const names = JSON.stringify(state.characters.map((character) => [character.id, character.name]));
+    if (select.dataset.names !== names) {
+      select.dataset.names = names;
+      select.replaceChildren(
+        select.options[0],
+        ...state.characters.map((character) => {
+          const item = document.createElement("option");
+          item.value = character.id;
+          item.textContent = character.name;
+          return item;
+        }),
+      );
+    }
+    if (document.activeElement !== select && select.dataset.dirty !== "true") select.value = shot.speakerId || "";
+  }
+
   function cardFor(shot) {
     let card = list.querySelector(`[data-shot-id="${shot.id}"]`);
     if (!card) {
@@ -309,7 +330,7 @@
       card.tabIndex = 0;
       const history = card.querySelector(".history");
       history.addEventListener("toggle", () => history.open && act(card, () => paintHistory(card)));
-      for (const name of ["prompt", "narration", "negative-prompt", "pinned-duration", "seed"]) {
+      for (const name of ["prompt", "narration", "negative-prompt", "pinned-duration", "seed", "speaker"]) {
         card.querySelector(`.${name}`).addEventListener("input", (event) => {
           event.target.dataset.dirty = "true";
         });
@@ -433,7 +454,8 @@
         const where = numbers.length
           ? say(gettext("in shots %(numbers)s"), { numbers: numbers.join(", ") })
           : gettext("in no shot yet");
-        description.textContent = ` ${character.description} (${say(gettext("seed %(seed)s"), character)}; ${where})`;
+        const voice = character.voice ? say(gettext("voice %(voice)s"), character) : gettext("the narrator's voice");
+        description.textContent = ` ${character.description} (${say(gettext("seed %(seed)s"), character)}; ${voice}; ${where})`;
         const edit = document.createElement("button");
         edit.type = "button";
         edit.className = "edit-character link";
@@ -466,6 +488,7 @@
       form.dataset.editing = character.id;
       form.name.value = character.name;
       form.description.value = character.description;
+      form.voice.value = character.voice;
       form.querySelector("button[type=submit]").textContent = say(gettext("Save %(name)s"), character);
       form.name.focus();
     }
@@ -531,6 +554,7 @@
           pinnedDuration: pinned === "" ? null : Number(pinned),
           camera: value(".camera"),
           transition: value(".transition"),
+          speakerId: value(".speaker") || null,
         };
         if (value(".seed") !== "") body.seed = Number(value(".seed"));
         if (holder.dataset.dirty === "true") {
@@ -660,7 +684,7 @@
     const form = event.target;
     const editing = form.dataset.editing;
     act(null, async () => {
-      const body = { name: form.name.value, description: form.description.value };
+      const body = { name: form.name.value, description: form.description.value, voice: form.voice.value };
       if (editing) await api(`/characters/${editing}`, { method: "PATCH", body });
       else await api(`/projects/${projectId}/characters`, { method: "POST", body });
       form.reset();
@@ -713,7 +737,7 @@
     const project = state.project;
     if (settingsForm.dataset.dirty !== "true") {
       for (const name of ["style", "aspectRatio", "resolution", "voice"]) settingsForm[name].value = project[name];
-      for (const name of ["animate", "burnSubtitles", "autoRender"]) settingsForm[name].checked = project[name];
+      for (const name of ["animate", "burnSubtitles", "subtitleSpeakers", "autoRender"]) settingsForm[name].checked = project[name];
       settingsForm.musicVolumeDb.value = project.musicVolumeDb;
     }
     const music = project.music || "";
@@ -723,16 +747,20 @@
 
   async function loadVoices() {
     const select = settingsForm.voice;
-    const { voices, defaults } = await api("/voices");
+    const { voices, defaults, languages } = await api("/voices");
     state.defaultVoices = defaults;
-    select.append(
-      ...voices.map((voice) => {
+    const options = (names) =>
+      names.map((voice) => {
         const item = document.createElement("option");
         item.value = item.textContent = voice;
         return item;
-      }),
-    );
+      });
+    select.append(...options(voices));
     if (state.project) select.value = state.project.voice;
+    // A character speaks the story's language: only voices of it (or that do not say) are offered.
+    const language = state.project ? state.project.language : null;
+    const characterVoice = document.getElementById("character-form").voice;
+    characterVoice.append(...options(voices.filter((voice) => !language || [language, null].includes(languages[voice]))));
   }
 
   document.getElementById("voice-preview").addEventListener("click", () => {
@@ -756,7 +784,7 @@
     const error = settingsForm.querySelector(".settings-error");
     const body = {};
     for (const name of ["style", "aspectRatio", "resolution", "voice"]) body[name] = settingsForm[name].value;
-    for (const name of ["animate", "burnSubtitles", "autoRender"]) body[name] = settingsForm[name].checked;
+    for (const name of ["animate", "burnSubtitles", "subtitleSpeakers", "autoRender"]) body[name] = settingsForm[name].checked;
     body.musicVolumeDb = Number(settingsForm.musicVolumeDb.value);
     api(`/projects/${projectId}`, { method: "PATCH", body })
       .then(async (project) => {
