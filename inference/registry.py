@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from inference.errors import EngineError
 from inference.image import KeyframeRequest, diffusers_keyframes, draft_card
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, svd_clip
+from inference.refine import Refined, RefineJob, openai_refine, transformers_refine
 from inference.speech import espeak, piper, piper_voice_files, vits
 from inference.storyboard import draft_storyboard, openai_storyboard, transformers_storyboard
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard
@@ -106,6 +108,10 @@ class Backend:
     def run(self, model: str, job: Any, *, runtime: Runtime, progress: Progress) -> Any:
         raise NotImplementedError
 
+    def refine(self, model: str, job: RefineJob, *, runtime: Runtime, progress: Progress) -> Refined:
+        """A shot rewritten on an instruction (storyboard back ends that are language models)."""
+        raise EngineError(f"The {self.name} back end cannot rewrite a shot.", permanent=True)
+
 
 class DraftStoryboard(Backend):
     stage, name = "storyboard", "draft"
@@ -113,6 +119,14 @@ class DraftStoryboard(Backend):
 
     def run(self, model: str, job: StoryboardJob, *, runtime: Runtime, progress: Progress) -> Storyboard:
         return draft_storyboard(job.story, shot_count=job.shot_count, title=job.title, progress=progress)
+
+    CANNOT_REFINE = (
+        "The draft storyboard only splits sentences; it cannot follow an instruction. Set STORYBOARD_MODEL "
+        "to a language model (transformers:MODEL, or openai:URL#MODEL for a model server) to rewrite shots."
+    )
+
+    def refine(self, model: str, job: RefineJob, *, runtime: Runtime, progress: Progress) -> Refined:
+        raise EngineError(self.CANNOT_REFINE, permanent=True)
 
 
 class TransformersStoryboard(Backend):
@@ -131,6 +145,9 @@ class TransformersStoryboard(Backend):
             constrained=job.constrained,
             progress=progress,
         )
+
+    def refine(self, model: str, job: RefineJob, *, runtime: Runtime, progress: Progress) -> Refined:
+        return transformers_refine(job, model=model, runtime=runtime, progress=progress)
 
 
 class OpenAIStoryboard(Backend):
@@ -156,6 +173,10 @@ class OpenAIStoryboard(Backend):
             api_key=job.api_key,
             progress=progress,
         )
+
+    def refine(self, model: str, job: RefineJob, *, runtime: Runtime, progress: Progress) -> Refined:
+        base_url, _, name = model.partition("#")
+        return openai_refine(job, base_url=base_url, model=name, progress=progress)
 
 
 class DraftImage(Backend):

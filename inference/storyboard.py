@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from inference.errors import EngineError
 from inference.models import Runtime
 from inference.styles import CAMERA_MOVES, TRANSITIONS
-from inference.text import clean_text, split_sentences
+from inference.text import clean_text, has_cjk, split_sentences
 from inference.types import CharacterPlan, Progress, ShotPlan, Storyboard, no_progress
 
 _MOVES = [move for move in CAMERA_MOVES if move != "static"]
@@ -56,7 +57,15 @@ def draft_storyboard(story: str, *, shot_count: int, title: str = "", progress: 
         progress((index + 1) / shot_count, f"Shot {index + 1}")
     if shots:
         shots[-1].transition = "fade"
-    return Storyboard(title=title, characters=[], shots=shots, backend="draft")
+    notes = [NOT_ENGLISH] if any(has_cjk(shot.prompt) for shot in shots) else []
+    return Storyboard(title=title, characters=[], shots=shots, backend="draft", notes=notes)
+
+
+# The image models read English; the draft cannot translate, so it says so instead.
+NOT_ENGLISH = (
+    "the draft storyboard cannot translate: each picture prompt is the shot's own Chinese text, which the "
+    "image model reads poorly; write the prompts in English, or set STORYBOARD_MODEL to a language model"
+)
 
 
 def _is_cjk_text(sentences: list[str]) -> bool:
@@ -107,7 +116,7 @@ def _string_step(char: str, escaped: bool) -> tuple[bool, bool]:
     return char == "\\", char != '"'
 
 
-def _first_json_object(text: str) -> object:
+def first_json_object(text: str) -> object:
     """The first balanced {...} in the text (models wrap JSON in prose or code fences)."""
     import json
 
@@ -173,7 +182,7 @@ def _close_truncated(text: str) -> object | None:
         return None
 
 
-def _text(value: object, limit: int) -> str:
+def capped_text(value: object, limit: int) -> str:
     return clean_text(value, multiline=False)[:limit] if isinstance(value, str) else ""
 
 
@@ -193,7 +202,7 @@ def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, 
     """Untrusted model output -> a storyboard: parsed against a strict shape, counts and lengths
     capped, unknown values replaced by defaults, and the narration re-cut from the story when it
     does not cover every sentence in order. Raises ValueError when nothing usable is there."""
-    data = _first_json_object(answer)
+    data = first_json_object(answer)
     if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
         raise ValueError("the answer has no list of shots")
     notes: list[str] = []
@@ -202,22 +211,22 @@ def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, 
     for item in data.get("characters") or []:
         if not isinstance(item, dict):
             continue
-        name = _text(item.get("name"), 100)
+        name = capped_text(item.get("name"), 100)
         if name and name not in seen and len(characters) < MAX_CHARACTERS:
             seen.add(name)
-            characters.append(CharacterPlan(name=name, description=_text(item.get("description"), 1000)))
+            characters.append(CharacterPlan(name=name, description=capped_text(item.get("description"), 1000)))
     shots: list[ShotPlan] = []
     for item in data["shots"][:MAX_SHOTS]:
         if not isinstance(item, dict):
             continue
-        narration = _text(item.get("narration"), 2000)
-        prompt = _text(item.get("prompt"), 500) or narration[:500]
+        narration = capped_text(item.get("narration"), 2000)
+        prompt = capped_text(item.get("prompt"), 500) or narration[:500]
         if not prompt:
             continue
         camera = item.get("camera") if item.get("camera") in CAMERA_MOVES else _MOVES[len(shots) % len(_MOVES)]
         transition = item.get("transition") if item.get("transition") in TRANSITIONS else "dissolve"
         names = [n for n in item.get("characters") or [] if isinstance(n, str) and n in seen]
-        speaker = _text(item.get("speaker"), 100)
+        speaker = capped_text(item.get("speaker"), 100)
         shots.append(
             ShotPlan(
                 prompt=prompt,
@@ -240,13 +249,50 @@ def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, 
             shot.narration = joiner.join(group)
         notes.append("the narration was re-cut from the story so that it covers every sentence in order")
     return Storyboard(
-        title=_text(data.get("title"), 200),
+        title=capped_text(data.get("title"), 200),
         characters=characters,
         shots=shots,
         backend=backend,
         model=model,
         notes=notes,
     )
+
+
+def openai_chat(
+    messages: list[dict[str, str]], *, base_url: str, model: str, api_key: str = "", timeout: float = 120.0
+) -> str:
+    """One answer of an OpenAI-compatible chat server (Ollama, vLLM, llama.cpp …), asked for
+    JSON. A server that cannot be reached, or answers 5xx or 429, is a transient error (the task
+    retries); one that refuses the request is permanent; a reply that is not a chat completion
+    is a ValueError (an unusable answer)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    if not base_url.startswith(("http://", "https://")):
+        raise EngineError(
+            f"The model server URL must start with http:// or https://, not {base_url!r}.", permanent=True
+        )
+    body = json.dumps(
+        {"model": model, "messages": messages, "temperature": 0.3, "response_format": {"type": "json_object"}}
+    ).encode()
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+    request = urllib.request.Request(f"{base_url.rstrip('/')}/chat/completions", data=body, headers=headers)  # noqa: S310 - http(s) checked above
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - a configured URL
+            reply = json.loads(response.read())
+        return str(reply["choices"][0]["message"]["content"])
+    except urllib.error.HTTPError as exc:
+        if 400 <= exc.code < 500 and exc.code != 429:
+            raise EngineError(
+                f"The model server refused the request ({exc.code}): check the model name {model!r} and the API key.",
+                permanent=True,
+            ) from None
+        raise EngineError(f"The model server answered {exc.code}; trying again later.", permanent=False) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise EngineError(f"The model server at {base_url} cannot be reached: {exc}.", permanent=False) from None
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise ValueError("the server's reply was not a chat completion") from None
 
 
 def openai_storyboard(
@@ -262,47 +308,13 @@ def openai_storyboard(
     attempts: int = 2,
     progress: Progress = no_progress,
 ) -> Storyboard:
-    """A storyboard from any OpenAI-compatible chat server (Ollama, vLLM, llama.cpp …). Two
-    unusable answers fall back to the draft splitter, and the notes say so; a server that
-    cannot be reached is a transient error (the task retries)."""
-    import json
-    import urllib.error
-    import urllib.request
-
-    if not base_url.startswith(("http://", "https://")):
-        raise EngineError(
-            f"The model server URL must start with http:// or https://, not {base_url!r}.", permanent=True
-        )
-    body = json.dumps(
-        {
-            "model": model,
-            "messages": build_messages(story, language=language, shot_count=shot_count, style=style),
-            "temperature": 0.3,
-            "response_format": {"type": "json_object"},
-        }
-    ).encode()
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
-    url = f"{base_url.rstrip('/')}/chat/completions"
+    """A storyboard from any OpenAI-compatible chat server. Two unusable answers fall back to
+    the draft splitter, and the notes say so."""
+    messages = build_messages(story, language=language, shot_count=shot_count, style=style)
 
     def ask(attempt: int) -> str:
         progress((attempt - 1) / attempts, f"Asking {model} (attempt {attempt})")
-        request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - http(s) checked above
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - a configured URL
-                reply = json.loads(response.read())
-            return str(reply["choices"][0]["message"]["content"])
-        except urllib.error.HTTPError as exc:
-            if 400 <= exc.code < 500 and exc.code != 429:
-                raise EngineError(
-                    f"The model server refused the request ({exc.code}): check the model name "
-                    f"{model!r} and the API key.",
-                    permanent=True,
-                ) from None
-            raise EngineError(f"The model server answered {exc.code}; trying again later.", permanent=False) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise EngineError(f"The model server at {base_url} cannot be reached: {exc}.", permanent=False) from None
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise ValueError("the server's reply was not a chat completion") from None
+        return openai_chat(messages, base_url=base_url, model=model, api_key=api_key, timeout=timeout)
 
     return _attempts(
         ask, story=story, shot_count=shot_count, backend="openai", model=model, attempts=attempts, progress=progress
@@ -336,11 +348,89 @@ def _attempts(
 
 
 def load_chat_model(source: str, *, device: str, dtype: Any) -> tuple[Any, Any]:
+    """A chat model and its tokenizer from a folder or model id, or from one GGUF file (as
+    llama.cpp ships models; transformers reads it with the ``gguf`` package)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    model: Any = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+    path = Path(source)
+    if path.suffix == ".gguf":
+        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        model: Any = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=dtype)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
     return tokenizer, model.to(device).eval()
+
+
+class LocalChat:
+    """A local chat model (``from_pretrained``), loaded once per process: greedy on the first
+    attempt, sampled (with a fixed seed) after; progress per generated token; the answer kept
+    inside a JSON schema while it is written (lm-format-enforcer) where one is given."""
+
+    def __init__(self, model: str, runtime: Runtime) -> None:
+        from inference.models import load_model
+
+        loaded = load_model(
+            "transformers-lm",
+            model,
+            runtime,
+            lambda source, device, dtype: load_chat_model(source, device=device, dtype=dtype),
+        )
+        (self.tokenizer, self.lm), self.device, self.source = loaded.model, loaded.device, loaded.source
+
+    def tokens(self, text: str) -> int:
+        return len(self.tokenizer(text)["input_ids"])
+
+    def ask(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        attempt: int,
+        attempts: int,
+        budget: int,
+        schema: dict[str, Any] | None,
+        what: str,
+        progress: Progress,
+    ) -> str:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        inputs = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(self.device)
+        prompt_length = int(inputs["input_ids"].shape[-1])
+
+        class Report(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                done = input_ids.shape[-1] - prompt_length
+                if done % 16 == 0:
+                    progress((attempt - 1 + done / budget) / attempts, f"{what} ({done} tokens, attempt {attempt})")
+                return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+        torch.manual_seed(attempt)
+        sampling = {"do_sample": True, "temperature": 0.7, "top_p": 0.9} if attempt > 1 else {"do_sample": False}
+        with torch.inference_mode():
+            output = self.lm.generate(
+                **inputs,
+                max_new_tokens=budget,
+                stopping_criteria=StoppingCriteriaList([Report()]),
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                **sampling,
+                **self._constraint(schema),
+            )
+        return str(self.tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))
+
+    def _constraint(self, schema: dict[str, Any] | None) -> dict[str, Any]:
+        """A fresh JSON-schema filter for one answer, or nothing when not constraining."""
+        if schema is None or not importlib.util.find_spec("lmformatenforcer"):
+            return {}
+        from inference import constrained as json_constraint
+        from inference.models import CACHE
+
+        data = CACHE.get(
+            ("lm-format-enforcer", self.source, "cpu", ""), lambda: json_constraint.tokenizer_data(self.tokenizer)
+        )
+        return {"prefix_allowed_tokens_fn": json_constraint.allowed_tokens(data, schema)}
 
 
 def transformers_storyboard(
@@ -357,66 +447,33 @@ def transformers_storyboard(
     text_limit: int = 2000,
     progress: Progress = no_progress,
 ) -> Storyboard:
-    """A storyboard from a local chat model (``AutoModelForCausalLM.from_pretrained``): greedy
-    first, sampled (with a fixed seed) on the second attempt; progress per generated token.
-    ``constrained`` keeps the answer inside the storyboard's JSON schema while it is written
-    (lm-format-enforcer), with strings of at most ``text_limit`` characters."""
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
+    """A storyboard from a local chat model. ``constrained`` keeps the answer inside the
+    storyboard's JSON schema while it is written, with strings of at most ``text_limit``
+    characters."""
+    from inference import constrained as json_constraint
 
-    from inference.models import CACHE, load_model
-
-    loaded = load_model(
-        "transformers-lm",
-        model,
-        runtime,
-        lambda source, device, dtype: load_chat_model(source, device=device, dtype=dtype),
-    )
-    (tokenizer, lm), device, source = loaded.model, loaded.device, loaded.source
+    chat = LocalChat(model, runtime)
     messages = build_messages(story, language=language, shot_count=shot_count, style=style)
-    inputs = tokenizer.apply_chat_template(
-        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-    ).to(device)
-    prompt_length = int(inputs["input_ids"].shape[-1])
     # The answer quotes the whole story as narration, plus a prompt and a few fields per shot.
-    budget = max_new_tokens or min(8192, 2 * len(tokenizer(story)["input_ids"]) + 80 * shot_count + 200)
-
-    class Report(StoppingCriteria):
-        def __init__(self, attempt: int) -> None:
-            self.attempt = attempt
-
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            done = input_ids.shape[-1] - prompt_length
-            if done % 16 == 0:
-                share = (self.attempt - 1 + done / budget) / attempts
-                progress(share, f"Writing the storyboard ({done} tokens, attempt {self.attempt})")
-            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-
-    def constraint() -> dict[str, Any]:
-        """A fresh JSON-schema filter for one attempt, or nothing when not constraining."""
-        if not (constrained and importlib.util.find_spec("lmformatenforcer")):
-            return {}
-        from inference import constrained as json_constraint
-
-        data = CACHE.get(("lm-format-enforcer", source, "cpu", ""), lambda: json_constraint.tokenizer_data(tokenizer))
-        schema = json_constraint.storyboard_schema(
+    budget = max_new_tokens or min(8192, 2 * chat.tokens(story) + 80 * shot_count + 200)
+    schema = (
+        json_constraint.storyboard_schema(
             shot_count=shot_count, max_shots=MAX_SHOTS, max_characters=MAX_CHARACTERS, text_limit=text_limit
         )
-        return {"prefix_allowed_tokens_fn": json_constraint.allowed_tokens(data, schema)}
+        if constrained
+        else None
+    )
 
     def ask(attempt: int) -> str:
-        torch.manual_seed(attempt)
-        sampling = {"do_sample": True, "temperature": 0.7, "top_p": 0.9} if attempt > 1 else {"do_sample": False}
-        with torch.inference_mode():
-            output = lm.generate(
-                **inputs,
-                max_new_tokens=budget,
-                stopping_criteria=StoppingCriteriaList([Report(attempt)]),
-                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-                **sampling,
-                **constraint(),
-            )
-        return str(tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))
+        return chat.ask(
+            messages,
+            attempt=attempt,
+            attempts=attempts,
+            budget=budget,
+            schema=schema,
+            what="Writing the storyboard",
+            progress=progress,
+        )
 
     return _attempts(
         ask,

@@ -32,6 +32,11 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk >= words else "en"
 
 
+def has_cjk(text: str) -> bool:
+    """Whether the text holds Chinese characters (which an English text encoder reads poorly)."""
+    return bool(_CJK.search(text))
+
+
 def split_sentences(text: str) -> list[str]:
     """Split into sentences, keeping their punctuation; no text is lost or reordered."""
     sentences: list[str] = []

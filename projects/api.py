@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from projects import selectors, services
 from projects.bundles import bundle_import
+from projects.conversation import shot_refine, turn_list
 from projects.pipeline import project_render
 from projects.serializers import (
     CharacterCreateSerializer,
@@ -29,8 +30,11 @@ from projects.serializers import (
     ProjectCreateSerializer,
     ProjectSerializer,
     ProjectUpdateSerializer,
+    RefineSerializer,
     RenderRequestSerializer,
     StoryboardSerializer,
+    TurnQuerySerializer,
+    TurnSerializer,
     WebhookAnswerSerializer,
     WebhookSerializer,
 )
@@ -333,3 +337,30 @@ class ProjectMusicApi(APIView):
     def delete(self, request: Request, project_id: str) -> Response:
         project = selectors.project_get(user=request.user, project_id=project_id)
         return Response(ProjectSerializer(services.project_set_music(project=project, upload=None)).data)
+
+
+class ShotRefineApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=RefineSerializer, responses={202: TaskSerializer})
+    def post(self, request: Request, shot_id: str) -> Response:
+        """Ask the storyboard's language model to rewrite the shot's picture prompt (and, with
+        ``narration``, its narration) on an instruction; 202 with its task. Earlier instructions
+        on the shot go with it. When it is done only what changed is made again. 409 where the
+        storyboard back end is the draft, which cannot follow an instruction."""
+        shot = shot_get(user=request.user, shot_id=shot_id)
+        serializer = RefineSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = shot_refine(shot=shot, **serializer.validated_data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ConversationApi(APIView):
+    @extend_schema(parameters=[TurnQuerySerializer], responses=TurnSerializer(many=True))
+    def get(self, request: Request, project_id: str) -> Response:
+        """The project's conversation with the language model, oldest first."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        query = TurnQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        turns = turn_list(project=project, shot_id=query.validated_data.get("shot_id"))
+        return Response(TurnSerializer(turns, many=True).data)

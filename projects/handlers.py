@@ -27,6 +27,7 @@ from inference.registry import draft_spec
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
+from projects.conversation import refine_apply, refine_run
 from projects.models import Character, Project
 from projects.pipeline import project_status_refresh, shots_generate_all
 from projects.webhooks import webhook_apply, webhook_run
@@ -420,6 +421,7 @@ def register_handlers() -> None:
         (Task.Kind.MOTION, Handler(motion_run, stage_apply)),
         (Task.Kind.COMPOSE, Handler(compose_run, compose_apply)),
         (Task.Kind.WEBHOOK, Handler(webhook_run, webhook_apply)),
+        (Task.Kind.REFINE, Handler(refine_run, refine_apply)),
     ):
         register(kind, handler)
     on_tasks_settled(lambda project_id: project_status_refresh(project_id=project_id))

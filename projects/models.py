@@ -83,3 +83,28 @@ class Character(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Turn(models.Model):
+    """One exchange of the conversation a person has with the language model about the project:
+    the instruction, and what it changed (the shot's text before and after). The next
+    instruction on the shot is sent with the earlier ones, so it builds on them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="turns")
+    shot = models.ForeignKey("shots.Shot", on_delete=models.SET_NULL, null=True, blank=True, related_name="turns")
+    task = models.OneToOneField("tasks.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="turn")
+    instruction = models.TextField(max_length=500)
+    before = models.JSONField(default=dict, help_text="The shot's prompt and narration the model was given.")
+    after = models.JSONField(default=dict, help_text="What the model made of them.")
+    changed = models.JSONField(default=list, help_text="The fields that changed (prompt, narration).")
+    backend = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "created_at"]
+        indexes = [models.Index(fields=["shot", "created_at"], name="turn_shot_recent")]
+
+    def __str__(self) -> str:
+        return self.instruction[:60]

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
-from projects.models import Character, Project
+from projects.models import Character, Project, Turn
 from projects.validators import validate_story_length, validate_voice
 from shots.serializers import ShotSerializer
 from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
@@ -223,3 +223,41 @@ class WebhookSerializer(StrictSerializer):
 class WebhookAnswerSerializer(serializers.Serializer):
     url = serializers.URLField()
     secret = serializers.CharField(help_text="HMAC-SHA256 key of X-StoryVideo-Signature: t=<time>,v1=<hex>.")
+
+
+class RefineSerializer(StrictSerializer):
+    instruction = TextField(
+        min_length=1,
+        max_length=500,
+        multiline=False,
+        help_text='What to change, e.g. "make it night, closer on the cat".',
+    )
+    narration = serializers.BooleanField(default=False, help_text="Let the model rewrite the narration too.")
+
+
+class TurnSerializer(serializers.ModelSerializer[Turn]):
+    """One exchange of the project's conversation with the language model."""
+
+    shotId = serializers.UUIDField(source="shot_id", read_only=True, allow_null=True)
+    taskId = serializers.UUIDField(source="task_id", read_only=True, allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Turn
+        fields = [
+            "id",
+            "shotId",
+            "taskId",
+            "instruction",
+            "before",
+            "after",
+            "changed",
+            "backend",
+            "model",
+            "createdAt",
+        ]
+        read_only_fields = fields
+
+
+class TurnQuerySerializer(StrictSerializer):
+    shotId = serializers.UUIDField(source="shot_id", required=False, help_text="Only the turns on this shot.")

@@ -59,6 +59,7 @@ def project_create(
     voice: str = "",
     auto_render: bool = True,
     burn_subtitles: bool = True,
+    subtitle_speakers: bool = False,
     animate: bool = False,
     music_volume_db: float = 0.0,
 ) -> tuple[Project, list[Task]]:
@@ -80,6 +81,7 @@ def project_create(
         voice=voice,
         auto_render=auto_render,
         burn_subtitles=burn_subtitles,
+        subtitle_speakers=subtitle_speakers,
         animate=animate,
         music_volume_db=music_volume_db,
     )

@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inference.styles import CAMERA_MOVES, TRANSITIONS
+from inference.text import has_cjk
 from shots.models import OWN, STAGES, Shot, ShotVersion
 from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
 
@@ -28,6 +30,9 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
     duration = serializers.FloatField(read_only=True)
     speechDuration = serializers.FloatField(source="speech_duration", read_only=True, allow_null=True)
     characterIds = serializers.SerializerMethodField()
+    promptNote = serializers.SerializerMethodField(
+        help_text="Why the picture prompt may not give the picture asked for (blank when nothing is amiss)."
+    )
     speakerId = serializers.UUIDField(
         source="speaker_id", read_only=True, allow_null=True, help_text="The character speaking; null: the narrator."
     )
@@ -44,6 +49,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "projectId",
             "order",
             "prompt",
+            "promptNote",
             "negativePrompt",
             "narration",
             "camera",
@@ -64,6 +70,16 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
 
     def get_characterIds(self, shot: Shot) -> list[str]:  # noqa: N802 - the JSON name
         return [str(character.id) for character in shot.characters.all()]
+
+    def get_promptNote(self, shot: Shot) -> str:  # noqa: N802 - the JSON name
+        if has_cjk(shot.prompt):
+            return str(
+                _(
+                    "The picture prompt is not in English, and the image model reads English: "
+                    "write it in English, or have the model rewrite it."
+                )
+            )
+        return ""
 
     def _stage(self, shot: Shot, stage: str) -> dict[str, Any]:
         digest = getattr(shot, f"{stage}_hash")

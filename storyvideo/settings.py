@@ -153,6 +153,7 @@ TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
 TASK_TIMEOUT_S = env_int("TASK_TIMEOUT_S", 20 * 60, minimum=5)
 TASK_TIMEOUT_BY_KIND = {
     "storyboard": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
+    "refine": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
     "speech": env_int("TASK_TIMEOUT_SPEECH_S", 5 * 60, minimum=5),
 }
 

@@ -39,6 +39,10 @@ api_v1 = [
     path("shots/<uuid:shot_id>/generate", shots_api.ShotGenerateApi.as_view(), name="shot-generate"),
     path("shots/<uuid:shot_id>/media", projects_api.ShotMediaApi.as_view(), name="shot-media"),
     path("shots/<uuid:shot_id>/versions", shots_api.ShotVersionListApi.as_view(), name="shot-versions"),
+    path("shots/<uuid:shot_id>/refine", projects_api.ShotRefineApi.as_view(), name="shot-refine"),
+    path(
+        "projects/<uuid:project_id>/conversation", projects_api.ConversationApi.as_view(), name="project-conversation"
+    ),
     path(
         "shots/<uuid:shot_id>/versions/<uuid:version_id>/restore",
         shots_api.ShotVersionRestoreApi.as_view(),

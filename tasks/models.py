@@ -19,6 +19,7 @@ class Task(models.Model):
         SPEECH = "speech"
         COMPOSE = "compose"
         WEBHOOK = "webhook"
+        REFINE = "refine"  # a shot rewritten by the language model on an instruction
 
     class Status(models.TextChoices):
         BLOCKED = "blocked"

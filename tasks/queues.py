@@ -14,6 +14,7 @@ INFERENCE = "inference"
 MEDIA = "media"
 QUEUE_FOR_KIND = {
     "storyboard": INFERENCE,
+    "refine": INFERENCE,
     "image": INFERENCE,
     "motion": INFERENCE,
     "speech": INFERENCE,

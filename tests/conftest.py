@@ -189,3 +189,13 @@ def _close_worker_sessions(django_db_setup: Any, django_db_blocker: Any) -> Any:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+
+
+@pytest.fixture
+def chat() -> Iterator[Any]:
+    """A chat server on loopback that answers with the replies a test scripts, in order."""
+    from tests.chat_server import ChatServer
+
+    chat_server = ChatServer()
+    yield chat_server
+    chat_server.close()

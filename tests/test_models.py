@@ -19,6 +19,7 @@ from inference.errors import EngineError
 from inference.image import KeyframeRequest
 from inference.media import probe
 from inference.models import CACHE, Runtime, pick_device, pick_dtype
+from inference.refine import RefineJob, ShotText, transformers_refine
 from inference.registry import parse_spec, spec_problem
 from inference.storyboard import _covers, transformers_storyboard
 from inference.styles import CAMERA_MOVES, TRANSITIONS
@@ -173,6 +174,20 @@ def test_a_random_chat_model_gives_no_json_so_the_draft_covers_every_sentence_an
     assert any("attempt 1" in m for m in seen) and any("attempt 2" in m for m in seen)
     # the model was loaded once, on the CPU in float32, and is kept for the next task
     assert ("transformers-lm", str(tiny["qwen"]), "cpu", "torch.float32") in CACHE.loaded()
+
+
+def test_a_random_chat_model_rewrites_a_shot_inside_the_schema(tiny: dict[str, Path], runtime: Runtime) -> None:
+    job = RefineJob(
+        shot=ShotText("a lighthouse on a rock", "The keeper lit the lamp."), instruction="make it night", language="en"
+    )
+    refined = transformers_refine(job, model=str(tiny["qwen"]), runtime=runtime, max_new_tokens=200, text_limit=40)
+    assert (refined.backend, refined.model) == ("transformers", str(tiny["qwen"]))
+    assert 1 <= len(refined.shot.prompt) <= 40, "random words, but a prompt of the schema's length"
+    assert refined.shot.narration == "The keeper lit the lamp.", "not asked to rewrite the narration"
+    # Unconstrained, random tokens are no JSON: it says so, and nothing is made of them.
+    job.constrained = False
+    with pytest.raises(EngineError, match="gave no usable rewrite in 2 attempts"):
+        transformers_refine(job, model=str(tiny["qwen"]), runtime=runtime, max_new_tokens=24)
 
 
 def test_constrained_decoding_makes_even_a_random_chat_model_write_a_storyboard_that_parses(

@@ -4,9 +4,6 @@ answer through the ``openai`` back end against a real HTTP server on loopback.""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,47 +12,9 @@ import pytest
 from inference.errors import EngineError
 from inference.storyboard import draft_storyboard, openai_storyboard
 from inference.text import split_sentences, split_title
+from tests.chat_server import ChatServer
 
 LIGHTHOUSE = "The keeper lit the lamp. The storm came. The cat saved the boat."
-
-
-class ChatServer:
-    """A chat-completions endpoint that answers with canned replies, in order."""
-
-    def __init__(self) -> None:
-        self.replies: list[tuple[int, str]] = []
-        self.requests: list[dict[str, Any]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-                status, content = server.replies.pop(0) if server.replies else (200, "{}")
-                payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]})
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(payload.encode())
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatServer]:
-    server = ChatServer()
-    yield server
-    server.close()
 
 
 def ask(chat: ChatServer, story: str = LIGHTHOUSE, **kwargs: Any) -> Any:

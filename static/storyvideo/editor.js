@@ -169,6 +169,39 @@
           remedy: REMEDY[failed.kind],
         })
       : "";
+    paintRefine(card, shot);
+  }
+
+  // The model rewriting a shot on an instruction: the newest request's state, and the shot's
+  // conversation so far (each instruction and what it made of the picture prompt).
+  function paintRefine(card, shot) {
+    const task = state.tasks.get(`refine:${shot.id}`);
+    const busy = Boolean(task && UNFINISHED.includes(task.status));
+    const line = card.querySelector(".refine-state");
+    line.textContent = !task ? "" : busy ? say(gettext("Rewriting… %(progress)s%"), task) : task.message;
+    line.classList.toggle("error", Boolean(task && task.status === "failed"));
+    card.querySelector(".refine-send").disabled = busy;
+    const refine = card.querySelector(".refine");
+    const seen = task ? `${task.id}:${task.status}` : "";
+    if (refine.open && refine.dataset.seen !== seen) act(card, () => paintTurns(card));
+  }
+
+  async function paintTurns(card) {
+    const refine = card.querySelector(".refine");
+    const task = state.tasks.get(`refine:${card.dataset.shotId}`);
+    refine.dataset.seen = task ? `${task.id}:${task.status}` : "";
+    const turns = await api(`/projects/${projectId}/conversation?shotId=${card.dataset.shotId}`);
+    card.querySelector(".turns").replaceChildren(
+      ...turns.map((turn) => {
+        const item = document.createElement("li");
+        const asked = document.createElement("strong");
+        asked.textContent = turn.instruction;
+        const made = document.createElement("small");
+        made.textContent = turn.changed.length ? ` → ${turn.after.prompt}` : ` → ${gettext("no change")}`;
+        item.append(asked, made);
+        return item;
+      }),
+    );
   }
 
   // Every control of a card is named with its shot's number, for screen readers and voice control.
@@ -181,6 +214,7 @@
     ".pinned-duration": gettext("Seconds of shot %(n)s"),
     ".seed": gettext("Seed of shot %(n)s"),
     ".speaker": gettext("Who speaks shot %(n)s"),
+    ".instruction": gettext("How to rewrite shot %(n)s"),
     ".save": gettext("Save shot %(n)s"),
     ".regen[data-stage=image]": gettext("New picture for shot %(n)s"),
     ".regen[data-stage=speech]": gettext("New voice for shot %(n)s"),
@@ -215,6 +249,9 @@
       const field = card.querySelector(selector);
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = value;
     }
+    const promptNote = card.querySelector(".prompt-note");
+    promptNote.textContent = shot.promptNote;
+    promptNote.hidden = !shot.promptNote;
     paintShotCharacters(card, shot);
     paintSpeaker(card, shot);
     option(card.querySelector(".camera"), CAMERAS, shot.camera);
@@ -330,6 +367,8 @@
       card.tabIndex = 0;
       const history = card.querySelector(".history");
       history.addEventListener("toggle", () => history.open && act(card, () => paintHistory(card)));
+      const refine = card.querySelector(".refine");
+      refine.addEventListener("toggle", () => refine.open && act(card, () => paintTurns(card)));
       for (const name of ["prompt", "narration", "negative-prompt", "pinned-duration", "seed", "speaker"]) {
         card.querySelector(`.${name}`).addEventListener("input", (event) => {
           event.target.dataset.dirty = "true";
@@ -572,6 +611,16 @@
       act(card, async () => {
         rememberTask(await api(`/shots/${id}/generate`, { method: "POST", body: { stage, force: Boolean(own) } }));
         renderAll();
+      });
+    } else if (button.classList.contains("refine-send")) {
+      const input = card.querySelector(".instruction");
+      const instruction = input.value.trim();
+      if (!instruction) return input.focus();
+      const narration = card.querySelector(".refine-narration").checked;
+      act(card, async () => {
+        rememberTask(await api(`/shots/${id}/refine`, { method: "POST", body: { instruction, narration } }));
+        input.value = "";
+        paintStatus(card, state.shots[shotIndex(card)]);
       });
     } else if (button.classList.contains("restore")) {
       act(card, async () => {

@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from projects.models import Project
+from shots.models import ShotVersion
 from storyvideo.wsgi import application
 from tasks.models import Task
 from tests.factories import CharacterFactory, ProjectFactory, ShotFactory, UserFactory
@@ -27,7 +28,8 @@ schema.app = application
 
 
 class World:
-    """Two users; the first owns a project with a shot, a character and a task."""
+    """Two users; the first owns a project with a shot (and a version of its picture), a character
+    and a task."""
 
     def __init__(self) -> None:
         self.owner, self.stranger = UserFactory(), UserFactory()
@@ -35,12 +37,16 @@ class World:
         self.shot = ShotFactory(project=self.project)
         self.character = CharacterFactory(project=self.project)
         self.task = Task.objects.create(kind="image", project=self.project, shot=self.shot, owner=self.owner)
+        self.version = ShotVersion.objects.create(
+            shot=self.shot, stage="image", number=1, file="shots/image/earlier.png", hash="0" * 64, source="draft"
+        )
         self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger)}
         self.ids = {
             "project_id": str(self.project.id),
             "shot_id": str(self.shot.id),
             "character_id": str(self.character.id),
             "task_id": str(self.task.id),
+            "version_id": str(self.version.id),
         }
 
     def headers(self, user: Any) -> dict[str, str]:
@@ -51,7 +57,8 @@ class World:
         project = Project.objects.filter(pk=self.project.pk).values().first()
         shots = list(self.project.shots.values().order_by("id"))
         characters = list(self.project.characters.values().order_by("id"))
-        return project, shots, characters, Project.objects.filter(owner=self.owner).count()
+        versions = list(ShotVersion.objects.filter(shot__project=self.project).values().order_by("id"))
+        return project, shots, characters, versions, Project.objects.filter(owner=self.owner).count()
 
 
 @pytest.fixture
