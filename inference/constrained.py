@@ -13,7 +13,10 @@ from typing import Any
 from inference.styles import CAMERA_MOVES, TRANSITIONS
 
 
-def storyboard_schema(*, shot_count: int, max_shots: int, max_characters: int, text_limit: int) -> dict[str, Any]:
+def storyboard_schema(
+    *, shot_count: int, max_shots: int, max_characters: int, text_limit: int, rewrite: bool = False
+) -> dict[str, Any]:
+    """The storyboard's shape; a ``rewrite`` names each shot it keeps by id, and no characters."""
     text = {"type": "string", "maxLength": text_limit}
     name = {"type": "string", "maxLength": min(text_limit, 100)}
     shot = {
@@ -25,6 +28,7 @@ def storyboard_schema(*, shot_count: int, max_shots: int, max_characters: int, t
             "transition": {"enum": list(TRANSITIONS)},
             "characters": {"type": "array", "maxItems": max_characters, "items": name},
             "speaker": name,  # optional: the narrator unless the model names a character
+            **({"id": {"type": "string", "maxLength": 40}} if rewrite else {}),
         },
         "required": ["prompt", "narration", "camera", "transition", "characters"],
     }
@@ -33,12 +37,15 @@ def storyboard_schema(*, shot_count: int, max_shots: int, max_characters: int, t
         "properties": {"name": name, "description": text},
         "required": ["name", "description"],
     }
+    shots = {"type": "array", "minItems": 1, "maxItems": min(max_shots, 2 * shot_count), "items": shot}
+    if rewrite:
+        return {"type": "object", "properties": {"shots": shots}, "required": ["shots"]}
     return {
         "type": "object",
         "properties": {
             "title": {"type": "string", "maxLength": min(text_limit, 200)},
             "characters": {"type": "array", "maxItems": max_characters, "items": character},
-            "shots": {"type": "array", "minItems": 1, "maxItems": min(max_shots, 2 * shot_count), "items": shot},
+            "shots": shots,
         },
         "required": ["title", "characters", "shots"],
     }

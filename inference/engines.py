@@ -12,7 +12,7 @@ from inference.errors import EngineError, WeightsMissingError
 from inference.image import KeyframeRequest
 from inference.models import Runtime
 from inference.motion import MotionResult
-from inference.refine import Refined, RefineJob
+from inference.refine import Refined, RefineJob, RewriteJob, Rewritten
 from inference.registry import ImageJob, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
 
@@ -81,9 +81,12 @@ def storyboard(
     return board
 
 
-def refine(spec_text: str, job: RefineJob, *, runtime: Runtime, progress: Progress = no_progress) -> Refined:
-    """A shot rewritten on an instruction by the storyboard's language model. No draft stands in
-    (it cannot follow an instruction): a back end that cannot run here says why, plainly."""
+def refine(
+    spec_text: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress = no_progress
+) -> Refined | Rewritten:
+    """A shot, or the whole storyboard, rewritten on an instruction by the storyboard's language
+    model. No draft stands in (it cannot follow an instruction): a back end that cannot run here
+    says why, plainly."""
     spec = parse_spec("storyboard", spec_text)
     problem = spec.impl.check()
     if problem is not None:

@@ -8,12 +8,25 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+from inference.constrained import storyboard_schema
 from inference.errors import EngineError
 from inference.models import Runtime
-from inference.storyboard import LocalChat, capped_text, first_json_object, openai_chat
-from inference.types import Progress, no_progress
+from inference.storyboard import (
+    MAX_CHARACTERS,
+    MAX_SHOTS,
+    LocalChat,
+    capped_text,
+    covers_story,
+    first_json_object,
+    openai_chat,
+    parse_storyboard,
+)
+from inference.types import Progress, ShotPlan, no_progress
+
+T = TypeVar("T")
 
 PROMPT_LIMIT = 500
 NARRATION_LIMIT = 2000
@@ -103,14 +116,20 @@ def parse_refined(answer: str, job: RefineJob) -> ShotText:
     return ShotText(prompt=prompt, narration=narration or job.shot.narration)
 
 
-def _refine(
-    ask: Callable[[int], str], job: RefineJob, *, backend: str, model: str, attempts: int, progress: Progress
-) -> Refined:
+def _refined(answer: str, *, job: RefineJob, backend: str, model: str) -> Refined:
+    return Refined(parse_refined(answer, job), backend, model)
+
+
+def _usable(
+    ask: Callable[[int], str], parse: Callable[[str], T], *, model: str, attempts: int, progress: Progress
+) -> T:
+    """The first answer ``parse`` can use, of up to ``attempts``; else a clear, permanent failure
+    (nothing is changed: no draft can stand in for an instruction)."""
     problems = []
     for attempt in range(1, attempts + 1):
         progress((attempt - 1) / attempts, f"Asking {model} (attempt {attempt})")
         try:
-            return Refined(parse_refined(ask(attempt), job), backend, model)
+            return parse(ask(attempt))
         except ValueError as exc:
             problems.append(str(exc))
     raise EngineError(
@@ -134,7 +153,8 @@ def openai_refine(
     def ask(attempt: int) -> str:
         return openai_chat(messages, base_url=base_url, model=model, api_key=job.api_key, timeout=timeout)
 
-    return _refine(ask, job, backend="openai", model=model, attempts=attempts, progress=progress)
+    parse = partial(_refined, job=job, backend="openai", model=model)
+    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
 
 
 def transformers_refine(
@@ -165,4 +185,176 @@ def transformers_refine(
             progress=progress,
         )
 
-    return _refine(ask, job, backend="transformers", model=model, attempts=attempts, progress=progress)
+    parse = partial(_refined, job=job, backend="transformers", model=model)
+    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
+
+
+# --- the whole storyboard -------------------------------------------------------------------
+@dataclass
+class BoardShot:
+    """A shot as the rewrite sees it: ``ref`` names it ("s1", "s2", …) so the answer can keep it."""
+
+    ref: str
+    prompt: str
+    narration: str
+    camera: str
+    transition: str
+    characters: list[str]
+    speaker: str
+    locked: bool
+
+
+@dataclass
+class BoardTurn:
+    instruction: str
+    summary: str  # what it made of the storyboard, in a line
+
+
+@dataclass
+class RewriteJob:
+    story: str
+    shots: list[BoardShot]
+    characters: list[str]
+    instruction: str
+    language: str
+    history: list[BoardTurn] = field(default_factory=list)
+    api_key: str = ""
+    constrained: bool = True
+
+
+@dataclass
+class Rewritten:
+    shots: list[ShotPlan]  # in order; one that is an existing shot carries its ref
+    backend: str
+    model: str
+    notes: list[str]
+
+
+def rewrite_messages(job: RewriteJob) -> list[dict[str, str]]:
+    language = LANGUAGE_NAMES.get(job.language, job.language)
+    system = (
+        "You rewrite a storyboard as the person asks: shots may be merged, split, reordered, added or removed. "
+        f"Each shot has an English picture prompt and a narration in {language}; together the narrations tell "
+        "the whole story in order. A shot marked locked must come back exactly as it is, with its id. A shot "
+        "you keep or change keeps its id; a new shot has no id. Answer with one JSON object "
+        '{"shots": [{"id": str, "prompt": str, "narration": str, "camera": str, "transition": str, '
+        '"characters": [names], "speaker": name or ""}]} and nothing else.'
+    )
+    messages = [{"role": "system", "content": system}]
+    for turn in job.history:
+        messages.append({"role": "user", "content": f"Instruction: {turn.instruction}"})
+        messages.append({"role": "assistant", "content": turn.summary})
+    board = {
+        "characters": job.characters,
+        "shots": [
+            {key: value for key, value in asdict(shot).items() if key != "ref"} | {"id": shot.ref} for shot in job.shots
+        ],
+    }
+    messages.append(
+        {
+            "role": "user",
+            "content": f"Story:\n{job.story}\n\nStoryboard: {json.dumps(board, ensure_ascii=False)}\n"
+            f"Instruction: {job.instruction}",
+        }
+    )
+    return messages
+
+
+def parse_rewrite(answer: str, job: RewriteJob, *, backend: str, model: str) -> Rewritten:
+    """The model's storyboard, parsed like a storyboard (shape, caps, cleaning; shots may name
+    only the project's characters), then held to the person's locks: a locked shot comes back
+    exactly as it was, and where it was (after the shot it followed) if the answer dropped it.
+    An id that names no shot, or one already taken, is a new shot."""
+    board = parse_storyboard(
+        answer, story="", shot_count=len(job.shots), backend=backend, model=model, cast=job.characters
+    )
+    known = {shot.ref: shot for shot in job.shots}
+    plans: list[ShotPlan] = []
+    for plan in board.shots:
+        if plan.ref not in known or any(p.ref == plan.ref for p in plans):
+            plan.ref = ""
+        plans.append(plan)
+    for index, shot in enumerate(job.shots):
+        if not shot.locked:
+            continue
+        refs = [plan.ref for plan in plans]
+        if shot.ref in refs:
+            plans[refs.index(shot.ref)] = _plan_of(shot)
+            continue
+        after = next((s.ref for s in reversed(job.shots[:index]) if s.ref in refs), None)
+        plans.insert(refs.index(after) + 1 if after is not None else 0, _plan_of(shot))
+    notes = list(board.notes)
+    if not covers_story(job.story, [plan.narration for plan in plans]):
+        notes.append("the rewritten narration leaves out some of the story's sentences")
+    return Rewritten(plans, backend, model, notes)
+
+
+def _plan_of(shot: BoardShot) -> ShotPlan:
+    return ShotPlan(
+        prompt=shot.prompt,
+        narration=shot.narration,
+        camera=shot.camera,
+        transition=shot.transition,
+        characters=list(shot.characters),
+        speaker=shot.speaker,
+        ref=shot.ref,
+    )
+
+
+def openai_rewrite(
+    job: RewriteJob,
+    *,
+    base_url: str,
+    model: str,
+    timeout: float = 300.0,
+    attempts: int = 2,
+    progress: Progress = no_progress,
+) -> Rewritten:
+    messages = rewrite_messages(job)
+
+    def ask(attempt: int) -> str:
+        return openai_chat(messages, base_url=base_url, model=model, api_key=job.api_key, timeout=timeout)
+
+    parse = partial(parse_rewrite, job=job, backend="openai", model=model)
+    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
+
+
+def transformers_rewrite(
+    job: RewriteJob,
+    *,
+    model: str,
+    runtime: Runtime,
+    attempts: int = 2,
+    max_new_tokens: int | None = None,
+    text_limit: int = NARRATION_LIMIT,
+    progress: Progress = no_progress,
+) -> Rewritten:
+    chat = LocalChat(model, runtime)
+    messages = rewrite_messages(job)
+    text = "".join(shot.prompt + shot.narration for shot in job.shots)
+    budget = max_new_tokens or min(8192, 2 * chat.tokens(text) + 80 * len(job.shots) + 200)
+    schema = (
+        storyboard_schema(
+            shot_count=len(job.shots),
+            max_shots=MAX_SHOTS,
+            max_characters=MAX_CHARACTERS,
+            text_limit=text_limit,
+            rewrite=True,
+        )
+        if job.constrained
+        else None
+    )
+
+    def ask(attempt: int) -> str:
+        return chat.ask(
+            messages,
+            attempt=attempt,
+            attempts=attempts,
+            budget=budget,
+            schema=schema,
+            what="Rewriting the storyboard",
+            progress=progress,
+        )
+
+    parse = partial(parse_rewrite, job=job, backend="transformers", model=model)
+    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)

@@ -20,7 +20,16 @@ from inference.errors import EngineError
 from inference.image import KeyframeRequest, diffusers_keyframes, draft_card
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, svd_clip
-from inference.refine import Refined, RefineJob, openai_refine, transformers_refine
+from inference.refine import (
+    Refined,
+    RefineJob,
+    RewriteJob,
+    Rewritten,
+    openai_refine,
+    openai_rewrite,
+    transformers_refine,
+    transformers_rewrite,
+)
 from inference.speech import espeak, piper, piper_voice_files, vits
 from inference.storyboard import draft_storyboard, openai_storyboard, transformers_storyboard
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard
@@ -108,8 +117,11 @@ class Backend:
     def run(self, model: str, job: Any, *, runtime: Runtime, progress: Progress) -> Any:
         raise NotImplementedError
 
-    def refine(self, model: str, job: RefineJob, *, runtime: Runtime, progress: Progress) -> Refined:
-        """A shot rewritten on an instruction (storyboard back ends that are language models)."""
+    def refine(
+        self, model: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress
+    ) -> Refined | Rewritten:
+        """A shot (``RefineJob``) or the whole storyboard (``RewriteJob``) rewritten on an
+        instruction: storyboard back ends that are language models."""
         raise EngineError(f"The {self.name} back end cannot rewrite a shot.", permanent=True)
 
 
@@ -125,7 +137,9 @@ class DraftStoryboard(Backend):
         "to a language model (transformers:MODEL, or openai:URL#MODEL for a model server) to rewrite shots."
     )
 
-    def refine(self, model: str, job: RefineJob, *, runtime: Runtime, progress: Progress) -> Refined:
+    def refine(
+        self, model: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress
+    ) -> Refined | Rewritten:
         raise EngineError(self.CANNOT_REFINE, permanent=True)
 
 
@@ -146,7 +160,11 @@ class TransformersStoryboard(Backend):
             progress=progress,
         )
 
-    def refine(self, model: str, job: RefineJob, *, runtime: Runtime, progress: Progress) -> Refined:
+    def refine(
+        self, model: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress
+    ) -> Refined | Rewritten:
+        if isinstance(job, RewriteJob):
+            return transformers_rewrite(job, model=model, runtime=runtime, progress=progress)
         return transformers_refine(job, model=model, runtime=runtime, progress=progress)
 
 
@@ -174,8 +192,12 @@ class OpenAIStoryboard(Backend):
             progress=progress,
         )
 
-    def refine(self, model: str, job: RefineJob, *, runtime: Runtime, progress: Progress) -> Refined:
+    def refine(
+        self, model: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress
+    ) -> Refined | Rewritten:
         base_url, _, name = model.partition("#")
+        if isinstance(job, RewriteJob):
+            return openai_rewrite(job, base_url=base_url, model=name, progress=progress)
         return openai_refine(job, base_url=base_url, model=name, progress=progress)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +186,7 @@ def capped_text(value: object, limit: int) -> str:
     return clean_text(value, multiline=False)[:limit] if isinstance(value, str) else ""
 
 
-def _covers(story: str, narrations: list[str]) -> bool:
+def covers_story(story: str, narrations: list[str]) -> bool:
     """Every sentence of the story appears in the joined narration, in order."""
     joined = "".join("".join(n.split()) for n in narrations)
     at = 0
@@ -198,17 +198,21 @@ def _covers(story: str, narrations: list[str]) -> bool:
     return True
 
 
-def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, model: str) -> Storyboard:
+def parse_storyboard(
+    answer: str, *, story: str, shot_count: int, backend: str, model: str, cast: Sequence[str] | None = None
+) -> Storyboard:
     """Untrusted model output -> a storyboard: parsed against a strict shape, counts and lengths
     capped, unknown values replaced by defaults, and the narration re-cut from the story when it
-    does not cover every sentence in order. Raises ValueError when nothing usable is there."""
+    does not cover every sentence in order (``story=""``: not checked). Shots may name only the
+    characters of the answer, or of ``cast`` where it is given (a rewrite keeps the project's).
+    Raises ValueError when nothing usable is there."""
     data = first_json_object(answer)
     if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
         raise ValueError("the answer has no list of shots")
     notes: list[str] = []
     characters: list[CharacterPlan] = []
-    seen: set[str] = set()
-    for item in data.get("characters") or []:
+    seen: set[str] = set(cast or ())
+    for item in [] if cast is not None else data.get("characters") or []:
         if not isinstance(item, dict):
             continue
         name = capped_text(item.get("name"), 100)
@@ -235,13 +239,14 @@ def parse_storyboard(answer: str, *, story: str, shot_count: int, backend: str, 
                 transition=str(transition),
                 characters=names,
                 speaker=speaker if speaker in seen else "",  # a name the cast does not hold: the narrator
+                ref=capped_text(item.get("id"), 40),
             )
         )
     if not shots:
         raise ValueError("the answer has no usable shot")
     if len(data["shots"]) > MAX_SHOTS:
         notes.append(f"kept the first {MAX_SHOTS} shots")
-    if not _covers(story, [s.narration for s in shots]):
+    if not covers_story(story, [s.narration for s in shots]):
         groups = group_balanced(split_sentences(story), len(shots))
         joiner = "" if _is_cjk_text(split_sentences(story)) else " "
         shots = shots[: len(groups)]

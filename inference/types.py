@@ -27,6 +27,7 @@ class ShotPlan:
     transition: str = "dissolve"
     characters: list[str] = field(default_factory=list)
     speaker: str = ""  # the character speaking the narration (quoted speech); "": the narrator
+    ref: str = ""  # in a rewrite: the existing shot this one is ("s1", …); "": a new shot
 
 
 @dataclass

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from typing import Any
 
 from django.core.cache import cache
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 
 from projects import selectors, services
 from projects.bundles import bundle_import
-from projects.conversation import shot_refine, turn_list
+from projects.conversation import shot_refine, storyboard_refine, turn_list
 from projects.pipeline import project_render
 from projects.serializers import (
     CharacterCreateSerializer,
@@ -32,12 +33,15 @@ from projects.serializers import (
     ProjectUpdateSerializer,
     RefineSerializer,
     RenderRequestSerializer,
+    SnapshotSerializer,
+    StoryboardRefineSerializer,
     StoryboardSerializer,
     TurnQuerySerializer,
     TurnSerializer,
     WebhookAnswerSerializer,
     WebhookSerializer,
 )
+from projects.storyboards import storyboard_restore
 from projects.throttles import NEW_PROJECT_THROTTLES, new_projects_allowed
 from projects.webhooks import webhook_set
 from shots.selectors import shot_get
@@ -364,3 +368,37 @@ class ConversationApi(APIView):
         query.is_valid(raise_exception=True)
         turns = turn_list(project=project, shot_id=query.validated_data.get("shot_id"))
         return Response(TurnSerializer(turns, many=True).data)
+
+
+class StoryboardRefineApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=StoryboardRefineSerializer, responses={202: TaskSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        """Ask the storyboard's language model to rewrite the whole storyboard on an instruction
+        ("fewer shots, more suspense"); 202 with its task. Locked shots come back as they are;
+        shots still there keep their media; the storyboard before is kept and can be restored."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        serializer = StoryboardRefineSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = storyboard_refine(project=project, **serializer.validated_data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SnapshotListApi(APIView):
+    @extend_schema(responses=SnapshotSerializer(many=True))
+    def get(self, request: Request, project_id: str) -> Response:
+        """The project's earlier storyboards, newest first."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        return Response(SnapshotSerializer(project.snapshots.all(), many=True).data)
+
+
+class SnapshotRestoreApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=None, responses=ShotSerializer(many=True))
+    def post(self, request: Request, project_id: str, snapshot_id: uuid.UUID) -> Response:
+        """Bring back an earlier storyboard with its media; the one it replaces is kept first."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        shots = storyboard_restore(project=project, snapshot_id=snapshot_id)
+        return Response(ShotSerializer(shots, many=True).data)

@@ -6,7 +6,10 @@ ones, so it builds on them (the multi-turn prompt optimiser)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
@@ -15,12 +18,13 @@ from django.db.models import QuerySet
 
 from inference import engines
 from inference.errors import EngineError
-from inference.refine import Refined, RefineJob, ShotText
+from inference.refine import BoardShot, BoardTurn, Refined, RefineJob, RewriteJob, Rewritten, ShotText
 from inference.refine import Turn as TurnText
 from inference.registry import DraftStoryboard, parse_spec
 from inference.types import Progress
 from projects.models import Project, Turn
 from projects.selectors import project_lock
+from projects.storyboards import storyboard_replace, storyboard_snapshot
 from shots.models import Shot
 from shots.services import shot_update
 from storyvideo.engines import runtime
@@ -41,8 +45,7 @@ def shot_refine(*, shot: Shot, instruction: str, narration: bool = False) -> Tas
     """Queue the model's rewrite of one shot on the person's instruction; an earlier rewrite of
     the shot still waiting is superseded. The draft storyboard back end cannot follow an
     instruction: that is said at once (409), not after a wait."""
-    if parse_spec("storyboard", settings.STORYBOARD_MODEL).backend == DraftStoryboard.name:
-        raise ApplicationError(DraftStoryboard.CANNOT_REFINE, code="conflict")
+    _can_follow_instructions()
     project = project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
     tasks_cancel(
@@ -51,6 +54,53 @@ def shot_refine(*, shot: Shot, instruction: str, narration: bool = False) -> Tas
     )
     params = {"instruction": instruction, "narration": narration, "before": _text_of(shot)}
     return task_create(kind=Task.Kind.REFINE, project=project, shot=shot, params=params)
+
+
+@transaction.atomic
+def storyboard_refine(*, project: Project, instruction: str) -> Task:
+    """Queue the model's rewrite of the whole storyboard ("fewer shots, more suspense"); the
+    shots the person locked come back as they are. An earlier rewrite still waiting is
+    superseded; while the storyboard is being written there is nothing to rewrite yet (409)."""
+    _can_follow_instructions()
+    project = project_lock(project_id=project.pk)
+    if project.tasks.filter(kind=Task.Kind.STORYBOARD, status__in=Task.UNFINISHED).exists():
+        raise ApplicationError("The storyboard is still being written; rewrite it once it is there.", code="conflict")
+    if not project.shots.exists():
+        raise ApplicationError("The storyboard has no shots to rewrite.", code="conflict")
+    tasks_cancel(
+        tasks=project.tasks.filter(kind=Task.Kind.REFINE, shot__isnull=True, status__in=Task.UNFINISHED),
+        reason="Superseded by a newer instruction.",
+    )
+    params = {"instruction": instruction, "board": _board_digest(project)}
+    return task_create(kind=Task.Kind.REFINE, project=project, params=params)
+
+
+def _can_follow_instructions() -> None:
+    if parse_spec("storyboard", settings.STORYBOARD_MODEL).backend == DraftStoryboard.name:
+        raise ApplicationError(DraftStoryboard.CANNOT_REFINE, code="conflict")
+
+
+def _board(project: Project) -> list[Shot]:
+    return list(project.shots.select_related("speaker").prefetch_related("characters").order_by("order"))
+
+
+def _board_digest(project: Project) -> str:
+    """What the model is shown of the storyboard, as a hash: the rewrite is applied only to the
+    storyboard it was made for."""
+    rows = [
+        [
+            str(s.id),
+            s.prompt,
+            s.narration,
+            s.camera,
+            s.transition,
+            s.locked,
+            str(s.speaker_id or ""),
+            *sorted(c.name for c in s.characters.all()),
+        ]
+        for s in _board(project)
+    ]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
 def turn_list(*, project: Project, shot_id: Any = None) -> QuerySet[Turn]:
@@ -76,7 +126,9 @@ def _unedited_shot(task: Task, *, lock: bool = False) -> Shot:
     return shot
 
 
-def refine_run(task: Task, progress: Progress) -> Refined:
+def refine_run(task: Task, progress: Progress) -> Refined | BoardRewrite:
+    if task.shot_id is None and "board" in task.params:
+        return _board_run(task, progress)
     shot = _unedited_shot(task)
     history = [
         TurnText(turn.instruction, ShotText(**turn.before), ShotText(**turn.after))
@@ -91,7 +143,9 @@ def refine_run(task: Task, progress: Progress) -> Refined:
         api_key=settings.OPENAI_API_KEY,
         constrained=settings.STORYBOARD_CONSTRAINED,
     )
-    return engines.refine(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
+    refined = engines.refine(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
+    assert isinstance(refined, Refined)
+    return refined
 
 
 WHAT_CHANGED = {
@@ -105,8 +159,10 @@ WHAT_CHANGED = {
 OWN_KEPT = (("image", "prompt", "picture"), ("speech", "narration", "recording"))
 
 
-def refine_apply(task: Task, refined: Refined) -> str:
+def refine_apply(task: Task, refined: Refined | BoardRewrite) -> str:
     """Record the turn and apply the rewrite as an edit: only what changed is made again."""
+    if isinstance(refined, BoardRewrite):
+        return _board_apply(task, refined)
     shot = _unedited_shot(task, lock=True)
     after = asdict(refined.shot)
     changes = {key: value for key, value in after.items() if getattr(shot, key) != value}
@@ -132,3 +188,86 @@ def refine_apply(task: Task, refined: Refined) -> str:
     if changes:
         shot_update(shot=shot, changes=changes)
     return "refine"
+
+
+# --- the whole storyboard -----------------------------------------------------------------
+@dataclass
+class BoardRewrite:
+    rewritten: Rewritten
+    shot_ids: dict[str, str]  # the refs the model saw ("s1", …) -> shot ids
+
+
+def _unedited_board(task: Task, project: Project) -> None:
+    if _board_digest(project) != task.params["board"]:
+        raise EngineError(
+            "The storyboard was edited after the instruction was sent; nothing was changed. "
+            "Send the instruction again to rewrite it as it is now.",
+            permanent=True,
+        )
+
+
+def _board_run(task: Task, progress: Progress) -> BoardRewrite:
+    project = task.project
+    _unedited_board(task, project)
+    shots = _board(project)
+    refs = {f"s{index}": shot for index, shot in enumerate(shots, 1)}
+    history = [
+        BoardTurn(turn.instruction, json.dumps(turn.after, ensure_ascii=False)[:4000])
+        for turn in reversed(project.turns.filter(shot__isnull=True).order_by("-created_at")[:HISTORY_TURNS])
+    ]
+    job = RewriteJob(
+        story=project.story,
+        shots=[
+            BoardShot(
+                ref=ref,
+                prompt=shot.prompt,
+                narration=shot.narration,
+                camera=shot.camera,
+                transition=shot.transition,
+                characters=[c.name for c in shot.characters.all()],
+                speaker=shot.speaker.name if shot.speaker else "",
+                locked=shot.locked,
+            )
+            for ref, shot in refs.items()
+        ],
+        characters=list(project.characters.values_list("name", flat=True)),
+        instruction=task.params["instruction"],
+        language=project.language,
+        history=history,
+        api_key=settings.OPENAI_API_KEY,
+        constrained=settings.STORYBOARD_CONSTRAINED,
+    )
+    rewritten = engines.refine(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
+    assert isinstance(rewritten, Rewritten)
+    return BoardRewrite(rewritten, {ref: str(shot.id) for ref, shot in refs.items()})
+
+
+def _board_apply(task: Task, output: BoardRewrite) -> str:
+    project = project_lock(project_id=task.project_id)
+    _unedited_board(task, project)
+    instruction = task.params["instruction"]
+    before = [_text_of(shot) for shot in _board(project)]
+    snapshot = storyboard_snapshot(project=project, reason=f"Before the rewrite “{instruction}”")
+    plans = [(uuid.UUID(output.shot_ids[p.ref]) if p.ref else None, p) for p in output.rewritten.shots]
+    counts = storyboard_replace(project=project, plans=plans)
+    after = [{"prompt": p.prompt, "narration": p.narration} for p in output.rewritten.shots]
+    Turn.objects.create(
+        project=project,
+        task=task,
+        instruction=instruction,
+        before={"shots": before},
+        after={"shots": after},
+        changed=["storyboard"],
+        backend=output.rewritten.backend,
+        model=output.rewritten.model,
+    )
+    message = (
+        f"Rewrote the storyboard: {len(before)} shots became {counts['shots']} "
+        f"({counts['kept']} kept, {counts['new']} new, {counts['removed']} removed)."
+    )
+    message += "".join(f" Note: {note}." for note in output.rewritten.notes)
+    message += " The earlier storyboard can be restored."
+    result = {**counts, "snapshotId": str(snapshot.id), "notes": output.rewritten.notes}
+    if not task_finish(task=task, result=result, message=message):
+        raise SupersededError
+    return "rewrite"

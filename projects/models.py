@@ -108,3 +108,31 @@ class Turn(models.Model):
 
     def __str__(self) -> str:
         return self.instruction[:60]
+
+
+class StoryboardSnapshot(models.Model):
+    """The storyboard as it was before a rewrite or a restore (its shots' text, settings and
+    files), so the person can bring it back. Its files are held (SnapshotFile) until it is
+    pruned: the newest STORYBOARD_SNAPSHOTS_KEPT of a project are kept."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="snapshots")
+    reason = models.CharField(max_length=600)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-created_at"]
+
+    def __str__(self) -> str:
+        return self.reason[:60]
+
+
+class SnapshotFile(models.Model):
+    """A stored file a snapshot names: while the row is here, the file is not released."""
+
+    snapshot = models.ForeignKey(StoryboardSnapshot, on_delete=models.CASCADE, related_name="files")
+    file = models.FileField(upload_to="shots/")
+
+    def __str__(self) -> str:
+        return self.file.name

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
-from projects.models import Character, Project, Turn
+from projects.models import Character, Project, StoryboardSnapshot, Turn
 from projects.validators import validate_story_length, validate_voice
 from shots.serializers import ShotSerializer
 from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
@@ -261,3 +261,24 @@ class TurnSerializer(serializers.ModelSerializer[Turn]):
 
 class TurnQuerySerializer(StrictSerializer):
     shotId = serializers.UUIDField(source="shot_id", required=False, help_text="Only the turns on this shot.")
+
+
+class StoryboardRefineSerializer(StrictSerializer):
+    instruction = TextField(
+        min_length=1, max_length=500, multiline=False, help_text='What to change, e.g. "fewer shots, more suspense".'
+    )
+
+
+class SnapshotSerializer(serializers.ModelSerializer[StoryboardSnapshot]):
+    """An earlier storyboard, kept before a rewrite or a restore."""
+
+    shots = serializers.SerializerMethodField(help_text="How many shots it had.")
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = StoryboardSnapshot
+        fields = ["id", "reason", "shots", "createdAt"]
+        read_only_fields = fields
+
+    def get_shots(self, snapshot: StoryboardSnapshot) -> int:
+        return len(snapshot.data.get("shots", []))

@@ -64,6 +64,7 @@ class Shot(models.Model):
     speech_duration = models.FloatField(null=True, blank=True)
     # (start, end, text) of each spoken sentence, when the speech engine gives them: subtitle timing.
     speech_sentences = models.JSONField(default=list, blank=True)
+    locked = models.BooleanField(default=False, help_text="Kept exactly as it is when the storyboard is rewritten.")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -60,6 +60,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "seed",
             "characterIds",
             "speakerId",
+            "locked",
             "image",
             "motion",
             "speech",
@@ -124,6 +125,9 @@ class ShotWriteSerializer(StrictSerializer):
         required=False,
         allow_null=True,
         help_text="The character who speaks the narration, in its voice; null: the narrator.",
+    )
+    locked = serializers.BooleanField(
+        required=False, help_text="Keep the shot as it is when the storyboard is rewritten."
     )
 
 

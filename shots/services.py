@@ -83,7 +83,7 @@ def shot_create(
         shot.seed = new_seed()
     shot.save()
     shots.insert(position, shot)
-    _renumber(shots)
+    renumber(shots)
     if character_ids:
         _set_characters(shot, character_ids)
     live.publish_storyboard_on_commit(project.id)
@@ -120,7 +120,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
             setattr(shot, key, value)
             if key in STAGES_OF_FIELD:
                 touched |= STAGES_OF_FIELD[key]
-            else:
+            elif key != "locked":  # a lock shapes nothing, only what a rewrite may change
                 composition = True
     own = {stage for stage in touched if shot.is_own(stage)}
     if own:  # the person's own picture or voice stays; the new text reaches the film's subtitles
@@ -143,7 +143,7 @@ def shot_delete(*, shot: Shot) -> None:
     tasks_cancel(tasks=shot.tasks.filter(status__in=Task.UNFINISHED), reason="The shot was deleted.")
     names = shot_file_names(Shot.objects.filter(pk=shot.pk))
     shot.delete()
-    _renumber(list(project.shots.order_by("order", "created_at")))
+    renumber(list(project.shots.order_by("order", "created_at")))
     release_on_commit(names)
     live.publish_storyboard_on_commit(project.id)
     film().project_recompose_if_rendered(project=project)
@@ -164,7 +164,7 @@ def shots_reorder(*, project_id: uuid.UUID, shot_ids: Sequence[uuid.UUID]) -> li
             code="conflict",
         )
     ordered = [shots[shot_id] for shot_id in shot_ids]
-    if _renumber(ordered):
+    if renumber(ordered):
         live.publish_storyboard_on_commit(project.id)
         film().project_recompose_if_rendered(project=project)
     return ordered
@@ -188,7 +188,7 @@ def shot_generate(*, shot: Shot, stage: str, force: bool = False) -> Task:
     return next(task for task in tasks if task.kind == stage)
 
 
-def _renumber(shots: list[Shot]) -> bool:
+def renumber(shots: list[Shot]) -> bool:
     """Give the shots orders 0..n-1 in list order; True when any changed."""
     changed = []
     now = timezone.now()

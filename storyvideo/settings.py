@@ -293,6 +293,8 @@ OWN_MEDIA_MAX_BYTES = env_int("OWN_MEDIA_MAX_BYTES", 30 * 1024**2, minimum=1024*
 OWN_NARRATION_MAX_S = env_float("OWN_NARRATION_MAX_S", 120.0, minimum=1.0)
 # Earlier results kept per shot and stage (picture, clip, narration) to look back on and restore.
 SHOT_VERSIONS_KEPT = env_int("SHOT_VERSIONS_KEPT", 10, minimum=1, maximum=100)
+# Earlier storyboards kept per project (each rewrite and restore keeps the one it replaces).
+STORYBOARD_SNAPSHOTS_KEPT = env_int("STORYBOARD_SNAPSHOTS_KEPT", 5, minimum=1, maximum=50)
 BUNDLE_MAX_MEMBERS = env_int("BUNDLE_MAX_MEMBERS", 2000, minimum=10)
 # A 60-shot 1080p bundle (film, segments, keyframes, narration) unpacks to ~500 MB.
 BUNDLE_MAX_UNPACKED_BYTES = env_int("BUNDLE_MAX_UNPACKED_BYTES", 1024**3, minimum=1024**2)

@@ -23,6 +23,21 @@ api_v1 = [
     path("projects", projects_api.ProjectListApi.as_view(), name="project-list"),
     path("projects/<uuid:project_id>", projects_api.ProjectDetailApi.as_view(), name="project-detail"),
     path("projects/<uuid:project_id>/storyboard", projects_api.StoryboardApi.as_view(), name="project-storyboard"),
+    path(
+        "projects/<uuid:project_id>/storyboard/refine",
+        projects_api.StoryboardRefineApi.as_view(),
+        name="project-storyboard-refine",
+    ),
+    path(
+        "projects/<uuid:project_id>/storyboard/snapshots",
+        projects_api.SnapshotListApi.as_view(),
+        name="project-snapshots",
+    ),
+    path(
+        "projects/<uuid:project_id>/storyboard/snapshots/<uuid:snapshot_id>/restore",
+        projects_api.SnapshotRestoreApi.as_view(),
+        name="project-snapshot-restore",
+    ),
     path("projects/import", projects_api.ProjectImportApi.as_view(), name="project-import"),
     path("projects/batch", projects_api.ProjectBatchApi.as_view(), name="project-batch"),
     path("projects/<uuid:project_id>/render", projects_api.ProjectRenderApi.as_view(), name="project-render"),

@@ -249,6 +249,7 @@
       const field = card.querySelector(selector);
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = value;
     }
+    card.querySelector(".lock").checked = shot.locked;
     const promptNote = card.querySelector(".prompt-note");
     promptNote.textContent = shot.promptNote;
     promptNote.hidden = !shot.promptNote;
@@ -437,9 +438,43 @@
       : say(gettext(" · about %(n)s min left"), { n: Math.round(seconds / 60) });
   }
 
+  // The whole storyboard rewritten on an instruction, and the storyboards kept before.
+  function paintBoardRewrite() {
+    const task = state.tasks.get("refine:");
+    const busy = Boolean(task && UNFINISHED.includes(task.status));
+    const line = document.getElementById("board-state");
+    line.textContent = !task ? "" : busy ? say(gettext("Rewriting… %(progress)s%"), task) : task.message;
+    line.classList.toggle("error", Boolean(task && task.status === "failed"));
+    document.getElementById("board-rewrite").disabled = busy;
+    const seen = task ? `${task.id}:${task.status}` : "";
+    const rewrite = document.getElementById("rewrite");
+    if (rewrite.open && rewrite.dataset.seen !== seen) act(null, paintSnapshots);
+  }
+
+  async function paintSnapshots() {
+    const task = state.tasks.get("refine:");
+    document.getElementById("rewrite").dataset.seen = task ? `${task.id}:${task.status}` : "";
+    const snapshots = await api(`/projects/${projectId}/storyboard/snapshots`);
+    document.getElementById("snapshots").replaceChildren(
+      ...snapshots.map((snapshot) => {
+        const item = document.createElement("li");
+        const when = new Date(snapshot.createdAt).toLocaleString();
+        item.append(`${snapshot.reason} · ${say(gettext("%(n)s shots"), { n: snapshot.shots })} · ${when} `);
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "restore-board link";
+        button.dataset.snapshotId = snapshot.id;
+        button.textContent = gettext("Restore");
+        item.append(button);
+        return item;
+      }),
+    );
+  }
+
   function renderProject() {
     const project = state.project;
     paintSettings();
+    paintBoardRewrite();
     root.style.setProperty("--frame-w", project.width);
     root.style.setProperty("--frame-h", project.height);
     document.getElementById("project-status").textContent = statusLine(project) || STATUS_WORDS[project.status];
@@ -647,6 +682,40 @@
         await load();
       });
     }
+  });
+
+  // A shot kept as it is by storyboard rewrites: saved at once (it changes nothing else).
+  list.addEventListener("change", (event) => {
+    const box = event.target.closest(".lock");
+    const card = box && box.closest(".shot");
+    if (!card) return;
+    act(card, async () => {
+      await api(`/shots/${card.dataset.shotId}`, { method: "PATCH", body: { locked: box.checked } });
+      await load();
+    });
+  });
+
+  const rewrite = document.getElementById("rewrite");
+  rewrite.addEventListener("toggle", () => rewrite.open && act(null, paintSnapshots));
+  document.getElementById("board-rewrite").addEventListener("click", () => {
+    const input = document.getElementById("board-instruction");
+    const instruction = input.value.trim();
+    if (!instruction) return input.focus();
+    act(null, async () => {
+      rememberTask(await api(`/projects/${projectId}/storyboard/refine`, { method: "POST", body: { instruction } }));
+      input.value = "";
+      paintBoardRewrite();
+    });
+  });
+  document.getElementById("snapshots").addEventListener("click", (event) => {
+    const button = event.target.closest(".restore-board");
+    if (!button) return;
+    if (!window.confirm(gettext("Bring back this storyboard? The one you have now is kept too."))) return;
+    act(null, async () => {
+      await api(`/projects/${projectId}/storyboard/snapshots/${button.dataset.snapshotId}/restore`, { method: "POST" });
+      await load();
+      await paintSnapshots();
+    });
   });
 
   // A person's own picture or recording in place of the generated one.

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from projects.models import Project
+from projects.models import Project, StoryboardSnapshot
 from shots.models import ShotVersion
 from storyvideo.wsgi import application
 from tasks.models import Task
@@ -28,8 +28,8 @@ schema.app = application
 
 
 class World:
-    """Two users; the first owns a project with a shot (and a version of its picture), a character
-    and a task."""
+    """Two users; the first owns a project with a shot (and a version of its picture), a character,
+    a task and an earlier storyboard."""
 
     def __init__(self) -> None:
         self.owner, self.stranger = UserFactory(), UserFactory()
@@ -40,6 +40,7 @@ class World:
         self.version = ShotVersion.objects.create(
             shot=self.shot, stage="image", number=1, file="shots/image/earlier.png", hash="0" * 64, source="draft"
         )
+        self.snapshot_ = StoryboardSnapshot.objects.create(project=self.project, reason="before", data={"shots": []})
         self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger)}
         self.ids = {
             "project_id": str(self.project.id),
@@ -47,6 +48,7 @@ class World:
             "character_id": str(self.character.id),
             "task_id": str(self.task.id),
             "version_id": str(self.version.id),
+            "snapshot_id": str(self.snapshot_.id),
         }
 
     def headers(self, user: Any) -> dict[str, str]:

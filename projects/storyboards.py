@@ -1,0 +1,181 @@
+"""The storyboard as a whole: a snapshot of it before it is rewritten (or restored), bringing one
+back, and applying a rewritten list of shots in place, so that every shot that is still there
+keeps its media and only what changed is made again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from inference.types import ShotPlan
+from projects.models import Project, SnapshotFile, StoryboardSnapshot
+from projects.pipeline import compose_create, shots_regenerate
+from projects.selectors import project_lock
+from shots import live
+from shots.history import shot_file_names, version_record
+from shots.models import STAGES, Shot
+from shots.services import STAGES_OF_FIELD, new_seed, renumber, speaking_voice
+from storyvideo.errors import ApplicationError
+from storyvideo.storage import release_on_commit
+from tasks.models import Task
+from tasks.services import tasks_cancel
+
+# A shot's own fields a snapshot keeps (besides its characters, speaker and stage files).
+SHOT_FIELDS = ("prompt", "negative_prompt", "narration", "camera", "transition", "pinned_duration", "seed", "locked")
+
+
+def _shot_data(shot: Shot) -> dict[str, Any]:
+    data = {name: getattr(shot, name) for name in SHOT_FIELDS}
+    data["characters"] = [character.name for character in shot.characters.all()]
+    data["speaker"] = shot.speaker.name if shot.speaker else ""
+    for stage in STAGES:
+        data[stage] = {key: str(getattr(shot, f"{stage}_{key}")) for key in ("file", "hash", "source")}
+    data["speech"] |= {"duration": shot.speech_duration, "sentences": shot.speech_sentences}
+    return data
+
+
+def storyboard_snapshot(*, project: Project, reason: str) -> StoryboardSnapshot:
+    """Keep the storyboard as it is now; the oldest beyond STORYBOARD_SNAPSHOTS_KEPT go, and
+    their files with them where nothing else names them."""
+    shots = project.shots.select_related("speaker").prefetch_related("characters").order_by("order")
+    snapshot = StoryboardSnapshot.objects.create(
+        project=project, reason=reason[:600], data={"shots": [_shot_data(shot) for shot in shots]}
+    )
+    names = {data[stage]["file"] for data in snapshot.data["shots"] for stage in STAGES} - {""}
+    SnapshotFile.objects.bulk_create([SnapshotFile(snapshot=snapshot, file=name) for name in sorted(names)])
+    stale = list(project.snapshots.order_by("-created_at")[settings.STORYBOARD_SNAPSHOTS_KEPT :])
+    if stale:
+        released = list(SnapshotFile.objects.filter(snapshot__in=stale).values_list("file", flat=True))
+        StoryboardSnapshot.objects.filter(pk__in=[s.pk for s in stale]).delete()
+        release_on_commit(released)
+    return snapshot
+
+
+def _stop_work(project: Project, reason: str) -> None:
+    tasks_cancel(
+        tasks=project.tasks.filter(status__in=Task.UNFINISHED, kind__in=[*STAGES, Task.Kind.REFINE]), reason=reason
+    )
+
+
+@transaction.atomic
+def storyboard_restore(*, project: Project, snapshot_id: uuid.UUID) -> list[Shot]:
+    """Bring back an earlier storyboard, its shots with their media as they were; the one it
+    replaces is kept as a snapshot first (nothing is lost). Only stages that had no file are
+    made; the film is recomposed if it had one."""
+    project = project_lock(project_id=project.pk)
+    snapshot = project.snapshots.filter(pk=snapshot_id).first()
+    if snapshot is None:
+        raise ApplicationError("Not an earlier storyboard of this project; re-read the list.", code="not_found")
+    _stop_work(project, "The storyboard was restored.")
+    storyboard_snapshot(project=project, reason=f"Before restoring: {snapshot.reason}")
+    old = project.shots.all()
+    release_on_commit(shot_file_names(old))
+    old.delete()
+    characters = {character.name: character for character in project.characters.all()}
+    shots, missing = [], []
+    for order, data in enumerate(snapshot.data["shots"]):
+        shot = Shot(project=project, order=order, speaker=characters.get(data["speaker"]))
+        for name in SHOT_FIELDS:
+            setattr(shot, name, data[name])
+        for stage in STAGES:
+            for key in ("file", "hash", "source"):
+                setattr(shot, f"{stage}_{key}", data[stage][key])
+        shot.speech_duration, shot.speech_sentences = data["speech"]["duration"], data["speech"]["sentences"]
+        shot.save()
+        shot.characters.set([characters[name] for name in data["characters"] if name in characters])
+        for stage in STAGES:
+            version_record(shot, stage)
+        shots.append(shot)
+        if not shot.image_file or (shot.narration.strip() and not shot.speech_file):
+            missing.append(shot)
+    live.publish_storyboard_on_commit(project.pk)
+    if missing:
+        shots_regenerate(shots=missing, stages={"image", "speech"}, new=True)
+    if project.render_video:
+        compose_create(project=project)
+    return shots
+
+
+def storyboard_replace(*, project: Project, plans: Sequence[tuple[uuid.UUID | None, ShotPlan]]) -> dict[str, int]:
+    """Make the storyboard these shots, in this order: a plan with the id of one of its shots is
+    that shot (its media kept; only the stages its changed text shapes are made again; a
+    locked one is only moved), one without is a new shot, and a shot no plan names is
+    deleted. Call under the project's lock, after a snapshot. Returns what happened, counted."""
+    existing = {shot.id: shot for shot in project.shots.select_for_update().select_related("speaker")}
+    characters = {character.name: character for character in project.characters.all()}
+    ordered: list[Shot] = []
+    new: list[Shot] = []
+    touched: dict[frozenset[str], list[Shot]] = {}
+    recompose = False
+    for order, (shot_id, plan) in enumerate(plans):
+        shot = existing.pop(shot_id, None) if shot_id else None
+        if shot is None:
+            shot = Shot.objects.create(
+                project=project,
+                order=order,
+                prompt=plan.prompt,
+                narration=plan.narration,
+                camera=plan.camera,
+                transition=plan.transition,
+                seed=new_seed(),
+                speaker=characters.get(plan.speaker),
+            )
+            shot.characters.set([characters[name] for name in plan.characters if name in characters])
+            new.append(shot)
+        elif not shot.locked:
+            stages, moved = _apply_plan(shot, plan, characters)
+            recompose |= moved
+            if stages:
+                touched.setdefault(frozenset(stages), []).append(shot)
+        ordered.append(shot)
+    removed = list(existing.values())
+    if removed:
+        tasks_cancel(
+            tasks=Task.objects.filter(shot__in=removed, status__in=Task.UNFINISHED), reason="Removed by a rewrite."
+        )
+        gone = Shot.objects.filter(pk__in=[shot.pk for shot in removed])
+        release_on_commit(shot_file_names(gone))
+        gone.delete()
+    reordered = _reordered(ordered)
+    renumber(ordered)
+    live.publish_storyboard_on_commit(project.pk)
+    if new:
+        shots_regenerate(shots=new, stages={"image", "motion", "speech"}, new=True)
+    for kinds, shots in touched.items():
+        shots_regenerate(shots=shots, stages=set(kinds))
+    if project.render_video and (recompose or removed or new or touched or reordered):
+        compose_create(project=project)
+    kept = len(ordered) - len(new)
+    return {"shots": len(ordered), "kept": kept, "new": len(new), "removed": len(removed)}
+
+
+def _reordered(shots: list[Shot]) -> bool:
+    return any(shot.order != index for index, shot in enumerate(shots))
+
+
+def _apply_plan(shot: Shot, plan: ShotPlan, characters: dict[str, Any]) -> tuple[set[str], bool]:
+    """Set a kept shot's text to the plan's; the stages to make again (not the person's own
+    files), and whether only the composition changed."""
+    stages: set[str] = set()
+    for name in ("prompt", "narration"):
+        if getattr(shot, name) != getattr(plan, name):
+            setattr(shot, name, getattr(plan, name))
+            stages |= STAGES_OF_FIELD[name]
+    moved = (shot.camera, shot.transition) != (plan.camera, plan.transition)
+    shot.camera, shot.transition = plan.camera, plan.transition
+    speaker = characters.get(plan.speaker)
+    if speaker != shot.speaker:
+        if speaking_voice(shot.project, speaker) != speaking_voice(shot.project, shot.speaker):
+            stages.add("speech")
+        shot.speaker, moved = speaker, True
+    cast = [characters[name] for name in plan.characters if name in characters]
+    if {c.pk for c in cast} != set(shot.characters.values_list("pk", flat=True)):
+        shot.characters.set(cast)
+        stages |= STAGES_OF_FIELD["character_ids"]
+    shot.save()
+    own = {stage for stage in stages if shot.is_own(stage)}
+    return stages - own, moved or bool(own)
