@@ -73,6 +73,7 @@ class ShotInput:
     audio_duration: float = 0.0
     motion: Path | None = None  # a motion clip, used instead of the camera move
     sentences: list[tuple[float, float, str]] = field(default_factory=list)
+    second: str = ""  # the narration in the language it was translated from: bilingual subtitles
 
 
 @dataclass
@@ -149,7 +150,12 @@ def plan(shots: list[ShotInput], *, width: int, height: int) -> list[Placement]:
         # Timed from the shot's own start, never from the film's: a shot's captions (and so its
         # cache key) do not change when the shots before it change length.
         cues = narration_cues(
-            shot.narration, start=0.0, duration=spoken, max_width=units, sentences=shot.sentences or None
+            shot.narration,
+            start=0.0,
+            duration=spoken,
+            max_width=units,
+            sentences=shot.sentences or None,
+            second=shot.second,
         )
         # No cue outlives its shot's core: captions are never blended in a transition.
         core_end = core / FPS

@@ -12,8 +12,7 @@ from inference.errors import EngineError, WeightsMissingError
 from inference.image import KeyframeRequest
 from inference.models import Runtime
 from inference.motion import MotionResult
-from inference.refine import Refined, RefineJob, RewriteJob, Rewritten
-from inference.registry import ImageJob, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
+from inference.registry import ImageJob, Instruction, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
 
 
@@ -81,17 +80,15 @@ def storyboard(
     return board
 
 
-def refine(
-    spec_text: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress = no_progress
-) -> Refined | Rewritten:
-    """A shot, or the whole storyboard, rewritten on an instruction by the storyboard's language
-    model. No draft stands in (it cannot follow an instruction): a back end that cannot run here
-    says why, plainly."""
+def instruct(spec_text: str, job: Instruction, *, runtime: Runtime, progress: Progress = no_progress) -> Any:
+    """Work that follows an instruction (a shot's or the storyboard's rewrite, a translation),
+    done by the storyboard's language model. No draft stands in (it cannot follow one): a back
+    end that cannot run here says why, plainly."""
     spec = parse_spec("storyboard", spec_text)
     problem = spec.impl.check()
     if problem is not None:
         raise EngineError(f"{spec} cannot run here: {problem}: pip install -r requirements.txt", permanent=True)
-    return spec.impl.refine(spec.model, job, runtime=runtime, progress=progress)
+    return spec.impl.instruct(spec.model, job, runtime=runtime, progress=progress)
 
 
 def keyframes(

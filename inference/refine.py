@@ -133,7 +133,7 @@ def _usable(
         except ValueError as exc:
             problems.append(str(exc))
     raise EngineError(
-        f"{model} gave no usable rewrite in {attempts} attempts ({'; '.join(problems)}). "
+        f"{model} gave no usable answer in {attempts} attempts ({'; '.join(problems)}). "
         "Nothing was changed: try again, or put the instruction another way.",
         permanent=True,
     )
@@ -357,4 +357,110 @@ def transformers_rewrite(
         )
 
     parse = partial(parse_rewrite, job=job, backend="transformers", model=model)
+    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
+
+
+# --- a translation --------------------------------------------------------------------------
+@dataclass
+class TranslateJob:
+    title: str
+    narrations: list[str]
+    source: str  # language codes
+    target: str
+    api_key: str = ""
+    constrained: bool = True
+
+
+@dataclass
+class Translated:
+    title: str
+    narrations: list[str]
+    backend: str
+    model: str
+
+
+def translate_messages(job: TranslateJob) -> list[dict[str, str]]:
+    source = LANGUAGE_NAMES.get(job.source, job.source)
+    target = LANGUAGE_NAMES.get(job.target, job.target)
+    system = (
+        f"You translate a film's title and narration from {source} into {target}, line by line: as many "
+        "narration lines as given, in the same order, each the translation of its own line (an empty line "
+        'stays empty). Answer with one JSON object {"title": str, "narrations": [str]} and nothing else.'
+    )
+    body = json.dumps({"title": job.title, "narrations": job.narrations}, ensure_ascii=False)
+    return [{"role": "system", "content": system}, {"role": "user", "content": body}]
+
+
+def translate_schema(job: TranslateJob, text_limit: int = NARRATION_LIMIT) -> dict[str, Any]:
+    count = len(job.narrations)
+    line = {"type": "string", "maxLength": min(text_limit, NARRATION_LIMIT)}
+    return {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 200},
+            "narrations": {"type": "array", "minItems": count, "maxItems": count, "items": line},
+        },
+        "required": ["title", "narrations"],
+    }
+
+
+def parse_translated(answer: str, job: TranslateJob, *, backend: str, model: str) -> Translated:
+    """The model's translation: one cleaned, capped line per narration line, in order, and no
+    line left untranslated that had words; else a ValueError saying what was wrong."""
+    data = first_json_object(answer)
+    if not isinstance(data, dict) or not isinstance(data.get("narrations"), list):
+        raise ValueError("the answer has no list of narration lines")
+    lines = [capped_text(line, NARRATION_LIMIT) for line in data["narrations"]]
+    if len(lines) != len(job.narrations):
+        raise ValueError(f"the answer has {len(lines)} narration lines for {len(job.narrations)}")
+    if any(source.strip() and not line for source, line in zip(job.narrations, lines, strict=True)):
+        raise ValueError("the answer leaves a narration line empty")
+    return Translated(capped_text(data.get("title"), 200), lines, backend, model)
+
+
+def openai_translate(
+    job: TranslateJob,
+    *,
+    base_url: str,
+    model: str,
+    timeout: float = 300.0,
+    attempts: int = 2,
+    progress: Progress = no_progress,
+) -> Translated:
+    messages = translate_messages(job)
+
+    def ask(attempt: int) -> str:
+        return openai_chat(messages, base_url=base_url, model=model, api_key=job.api_key, timeout=timeout)
+
+    parse = partial(parse_translated, job=job, backend="openai", model=model)
+    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
+
+
+def transformers_translate(
+    job: TranslateJob,
+    *,
+    model: str,
+    runtime: Runtime,
+    attempts: int = 2,
+    max_new_tokens: int | None = None,
+    progress: Progress = no_progress,
+) -> Translated:
+    chat = LocalChat(model, runtime)
+    budget = max_new_tokens or min(
+        8192, 3 * chat.tokens(job.title + "".join(job.narrations)) + 20 * len(job.narrations) + 100
+    )
+    schema = translate_schema(job) if job.constrained else None
+
+    def ask(attempt: int) -> str:
+        return chat.ask(
+            translate_messages(job),
+            attempt=attempt,
+            attempts=attempts,
+            budget=budget,
+            schema=schema,
+            what="Translating",
+            progress=progress,
+        )
+
+    parse = partial(parse_translated, job=job, backend="transformers", model=model)
     return _usable(ask, parse, model=model, attempts=attempts, progress=progress)

@@ -21,14 +21,15 @@ from inference.image import KeyframeRequest, diffusers_keyframes, draft_card
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, svd_clip
 from inference.refine import (
-    Refined,
     RefineJob,
     RewriteJob,
-    Rewritten,
+    TranslateJob,
     openai_refine,
     openai_rewrite,
+    openai_translate,
     transformers_refine,
     transformers_rewrite,
+    transformers_translate,
 )
 from inference.speech import espeak, piper, piper_voice_files, vits
 from inference.storyboard import draft_storyboard, openai_storyboard, transformers_storyboard
@@ -76,6 +77,10 @@ class MotionJob:
     steps: int = 25
 
 
+# A job that follows an instruction (Backend.instruct).
+Instruction = RefineJob | RewriteJob | TranslateJob
+
+
 # --- back ends ------------------------------------------------------------------------------------
 class Backend:
     """One back end of one stage. ``run`` takes the stage's job; the rest says what it needs."""
@@ -117,11 +122,10 @@ class Backend:
     def run(self, model: str, job: Any, *, runtime: Runtime, progress: Progress) -> Any:
         raise NotImplementedError
 
-    def refine(
-        self, model: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress
-    ) -> Refined | Rewritten:
-        """A shot (``RefineJob``) or the whole storyboard (``RewriteJob``) rewritten on an
-        instruction: storyboard back ends that are language models."""
+    def instruct(self, model: str, job: Instruction, *, runtime: Runtime, progress: Progress) -> Any:
+        """Work that follows an instruction: a shot rewritten (``RefineJob`` -> ``Refined``), the
+        whole storyboard (``RewriteJob`` -> ``Rewritten``), a translation (``TranslateJob`` ->
+        ``Translated``). Storyboard back ends that are language models do it."""
         raise EngineError(f"The {self.name} back end cannot rewrite a shot.", permanent=True)
 
 
@@ -132,15 +136,13 @@ class DraftStoryboard(Backend):
     def run(self, model: str, job: StoryboardJob, *, runtime: Runtime, progress: Progress) -> Storyboard:
         return draft_storyboard(job.story, shot_count=job.shot_count, title=job.title, progress=progress)
 
-    CANNOT_REFINE = (
-        "The draft storyboard only splits sentences; it cannot follow an instruction. Set STORYBOARD_MODEL "
-        "to a language model (transformers:MODEL, or openai:URL#MODEL for a model server) to rewrite shots."
+    CANNOT_INSTRUCT = (
+        "The draft storyboard only splits sentences; it cannot follow an instruction or translate. Set "
+        "STORYBOARD_MODEL to a language model (transformers:MODEL, or openai:URL#MODEL for a model server)."
     )
 
-    def refine(
-        self, model: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress
-    ) -> Refined | Rewritten:
-        raise EngineError(self.CANNOT_REFINE, permanent=True)
+    def instruct(self, model: str, job: Instruction, *, runtime: Runtime, progress: Progress) -> Any:
+        raise EngineError(self.CANNOT_INSTRUCT, permanent=True)
 
 
 class TransformersStoryboard(Backend):
@@ -160,11 +162,11 @@ class TransformersStoryboard(Backend):
             progress=progress,
         )
 
-    def refine(
-        self, model: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress
-    ) -> Refined | Rewritten:
+    def instruct(self, model: str, job: Instruction, *, runtime: Runtime, progress: Progress) -> Any:
         if isinstance(job, RewriteJob):
             return transformers_rewrite(job, model=model, runtime=runtime, progress=progress)
+        if isinstance(job, TranslateJob):
+            return transformers_translate(job, model=model, runtime=runtime, progress=progress)
         return transformers_refine(job, model=model, runtime=runtime, progress=progress)
 
 
@@ -192,12 +194,12 @@ class OpenAIStoryboard(Backend):
             progress=progress,
         )
 
-    def refine(
-        self, model: str, job: RefineJob | RewriteJob, *, runtime: Runtime, progress: Progress
-    ) -> Refined | Rewritten:
+    def instruct(self, model: str, job: Instruction, *, runtime: Runtime, progress: Progress) -> Any:
         base_url, _, name = model.partition("#")
         if isinstance(job, RewriteJob):
             return openai_rewrite(job, base_url=base_url, model=name, progress=progress)
+        if isinstance(job, TranslateJob):
+            return openai_translate(job, base_url=base_url, model=name, progress=progress)
         return openai_refine(job, base_url=base_url, model=name, progress=progress)
 
 

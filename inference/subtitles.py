@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from inference.text import split_sentences
+from inference.text import detect_language, split_sentences
 
 # Characters that must not start a line (kinsoku): closing punctuation, in CJK and Latin text.
 _NO_LINE_START = set("，。！？、；：”’」』）》〉】,.!?;:)]}…—")
@@ -85,19 +85,47 @@ def narration_cues(
     duration: float,
     max_width: int,
     sentences: list[tuple[float, float, str]] | None = None,
+    second: str = "",
 ) -> list[Cue]:
     """Cues for one shot's narration spoken from ``start`` for ``duration`` seconds: the speech
-    engine's sentence timings where given, else times proportional to the text's width."""
+    engine's sentence timings where given, else times proportional to the text's width. With
+    ``second`` (the narration in the language it was translated from), each cue is one line of
+    the narration with its share of the other language beneath (bilingual subtitles)."""
+    cues = _cues(
+        text, start=start, duration=duration, max_width=max_width, sentences=sentences, lines=1 if second else 2
+    )
+    if not second.strip() or not cues:
+        return cues
+    from inference.storyboard import group_balanced
+
+    pieces = split_sentences(second) or [second]
+    groups = group_balanced(pieces, len(cues)) if len(pieces) >= len(cues) else [[p] for p in pieces]
+    joiner = "" if detect_language(second) == "zh" else " "
+    below = [joiner.join(group) for group in groups] + [""] * (len(cues) - len(groups))
+    return [
+        Cue(c.start, c.end, f"{c.text}\n{extra}" if extra else c.text) for c, extra in zip(cues, below, strict=True)
+    ]
+
+
+def _cues(
+    text: str,
+    *,
+    start: float,
+    duration: float,
+    max_width: int,
+    sentences: list[tuple[float, float, str]] | None,
+    lines: int,
+) -> list[Cue]:
     if not text.strip() or duration <= 0:
         return []
     if sentences:
         cues = []
         for s_start, s_end, s_text in sentences:
-            parts = chunk(s_text, max_width) or [s_text]
+            parts = chunk(s_text, max_width, lines) or [s_text]
             span = (s_end - s_start) / len(parts)
             cues += [Cue(start + s_start + i * span, start + s_start + (i + 1) * span, p) for i, p in enumerate(parts)]
         return cues
-    parts = chunk(text, max_width)
+    parts = chunk(text, max_width, lines)
     total = sum(text_width(p) for p in parts) or 1
     cues, at = [], start
     for part in parts:

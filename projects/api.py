@@ -36,6 +36,7 @@ from projects.serializers import (
     SnapshotSerializer,
     StoryboardRefineSerializer,
     StoryboardSerializer,
+    TranslateSerializer,
     TurnQuerySerializer,
     TurnSerializer,
     WebhookAnswerSerializer,
@@ -43,6 +44,7 @@ from projects.serializers import (
 )
 from projects.storyboards import storyboard_restore
 from projects.throttles import NEW_PROJECT_THROTTLES, new_projects_allowed
+from projects.translation import project_translate
 from projects.webhooks import webhook_set
 from shots.selectors import shot_get
 from shots.serializers import ShotSerializer
@@ -402,3 +404,20 @@ class SnapshotRestoreApi(APIView):
         project = selectors.project_get(user=request.user, project_id=project_id)
         shots = storyboard_restore(project=project, snapshot_id=snapshot_id)
         return Response(ShotSerializer(shots, many=True).data)
+
+
+class ProjectTranslateApi(APIView):
+    throttle_classes = NEW_PROJECT_THROTTLES
+
+    @extend_schema(request=TranslateSerializer, responses={202: TaskSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        """Translate the film into another language with the storyboard's language model; 202
+        with its task, whose result names the new project (``projectId``): the same pictures and
+        clips, the narration translated and spoken in the new language's voice. This project is
+        not changed; a translation that fails makes nothing."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        serializer = TranslateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        new_projects_allowed(request.user, 1)
+        task = project_translate(project=project, **serializer.validated_data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)

@@ -45,7 +45,7 @@ def shot_refine(*, shot: Shot, instruction: str, narration: bool = False) -> Tas
     """Queue the model's rewrite of one shot on the person's instruction; an earlier rewrite of
     the shot still waiting is superseded. The draft storyboard back end cannot follow an
     instruction: that is said at once (409), not after a wait."""
-    _can_follow_instructions()
+    can_follow_instructions()
     project = project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
     tasks_cancel(
@@ -61,7 +61,7 @@ def storyboard_refine(*, project: Project, instruction: str) -> Task:
     """Queue the model's rewrite of the whole storyboard ("fewer shots, more suspense"); the
     shots the person locked come back as they are. An earlier rewrite still waiting is
     superseded; while the storyboard is being written there is nothing to rewrite yet (409)."""
-    _can_follow_instructions()
+    can_follow_instructions()
     project = project_lock(project_id=project.pk)
     if project.tasks.filter(kind=Task.Kind.STORYBOARD, status__in=Task.UNFINISHED).exists():
         raise ApplicationError("The storyboard is still being written; rewrite it once it is there.", code="conflict")
@@ -75,9 +75,9 @@ def storyboard_refine(*, project: Project, instruction: str) -> Task:
     return task_create(kind=Task.Kind.REFINE, project=project, params=params)
 
 
-def _can_follow_instructions() -> None:
+def can_follow_instructions() -> None:
     if parse_spec("storyboard", settings.STORYBOARD_MODEL).backend == DraftStoryboard.name:
-        raise ApplicationError(DraftStoryboard.CANNOT_REFINE, code="conflict")
+        raise ApplicationError(DraftStoryboard.CANNOT_INSTRUCT, code="conflict")
 
 
 def _board(project: Project) -> list[Shot]:
@@ -143,7 +143,7 @@ def refine_run(task: Task, progress: Progress) -> Refined | BoardRewrite:
         api_key=settings.OPENAI_API_KEY,
         constrained=settings.STORYBOARD_CONSTRAINED,
     )
-    refined = engines.refine(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
+    refined = engines.instruct(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
     assert isinstance(refined, Refined)
     return refined
 
@@ -237,7 +237,7 @@ def _board_run(task: Task, progress: Progress) -> BoardRewrite:
         api_key=settings.OPENAI_API_KEY,
         constrained=settings.STORYBOARD_CONSTRAINED,
     )
-    rewritten = engines.refine(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
+    rewritten = engines.instruct(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
     assert isinstance(rewritten, Rewritten)
     return BoardRewrite(rewritten, {ref: str(shot.id) for ref, shot in refs.items()})
 

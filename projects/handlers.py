@@ -30,6 +30,7 @@ from inference.types import Progress, Storyboard
 from projects.conversation import refine_apply, refine_run
 from projects.models import Character, Project
 from projects.pipeline import project_status_refresh, shots_generate_all
+from projects.translation import translate_apply, translate_run
 from projects.webhooks import webhook_apply, webhook_run
 from shots import live
 from shots.history import shot_file_names, version_record, versions_prune
@@ -318,6 +319,7 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
                 ]
                 if speaks
                 else [],
+                second=shot.original_narration if speaks and project.bilingual_subtitles else "",
             )
         )
     width, height = frame_size(project.aspect_ratio, project.resolution)
@@ -422,6 +424,7 @@ def register_handlers() -> None:
         (Task.Kind.COMPOSE, Handler(compose_run, compose_apply)),
         (Task.Kind.WEBHOOK, Handler(webhook_run, webhook_apply)),
         (Task.Kind.REFINE, Handler(refine_run, refine_apply)),
+        (Task.Kind.TRANSLATE, Handler(translate_run, translate_apply)),
     ):
         register(kind, handler)
     on_tasks_settled(lambda project_id: project_status_refresh(project_id=project_id))

@@ -33,6 +33,9 @@ class Project(models.Model):
     music_volume_db = models.FloatField(default=0.0, help_text="The music's level against its normalised -30 LUFS.")
     auto_render = models.BooleanField(default=True, help_text="Compose the film once every shot is ready.")
     burn_subtitles = models.BooleanField(default=True)
+    bilingual_subtitles = models.BooleanField(
+        default=False, help_text="A translated film's subtitles show the original narration beneath."
+    )
     subtitle_speakers = models.BooleanField(
         default=False, help_text="Subtitles name the character speaking a shot's lines (“Ada: …”)."
     )

@@ -32,6 +32,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     animate = serializers.BooleanField(read_only=True)
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", read_only=True)
     subtitleSpeakers = serializers.BooleanField(source="subtitle_speakers", read_only=True)
+    bilingualSubtitles = serializers.BooleanField(source="bilingual_subtitles", read_only=True)
     musicVolumeDb = serializers.FloatField(source="music_volume_db", read_only=True)
     statusLabel = serializers.CharField(
         source="get_status_display", read_only=True, help_text="The status in words, as the pages show it."
@@ -68,6 +69,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "animate",
             "burnSubtitles",
             "subtitleSpeakers",
+            "bilingualSubtitles",
             "music",
             "musicVolumeDb",
             "status",
@@ -129,6 +131,11 @@ class ProjectUpdateSerializer(StrictSerializer):
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", required=False)
     subtitleSpeakers = serializers.BooleanField(
         source="subtitle_speakers", required=False, help_text="Subtitles name the character speaking (“Ada: …”)."
+    )
+    bilingualSubtitles = serializers.BooleanField(
+        source="bilingual_subtitles",
+        required=False,
+        help_text="A translated film's subtitles show the original narration beneath.",
     )
     musicVolumeDb = FiniteFloatField(
         source="music_volume_db",
@@ -282,3 +289,7 @@ class SnapshotSerializer(serializers.ModelSerializer[StoryboardSnapshot]):
 
     def get_shots(self, snapshot: StoryboardSnapshot) -> int:
         return len(snapshot.data.get("shots", []))
+
+
+class TranslateSerializer(StrictSerializer):
+    language = serializers.ChoiceField(choices=LANGUAGES, help_text="The new project's language.")

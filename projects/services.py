@@ -60,6 +60,7 @@ def project_create(
     auto_render: bool = True,
     burn_subtitles: bool = True,
     subtitle_speakers: bool = False,
+    bilingual_subtitles: bool = False,
     animate: bool = False,
     music_volume_db: float = 0.0,
 ) -> tuple[Project, list[Task]]:
@@ -82,6 +83,7 @@ def project_create(
         auto_render=auto_render,
         burn_subtitles=burn_subtitles,
         subtitle_speakers=subtitle_speakers,
+        bilingual_subtitles=bilingual_subtitles,
         animate=animate,
         music_volume_db=music_volume_db,
     )
@@ -109,7 +111,7 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
         shots_regenerate(shots=shots, stages={"motion"})
     if "voice" in changed:  # the narrator's: the lines of characters with a voice of their own stay
         shots_regenerate(shots=[s for s in shots if not (s.speaker and s.speaker.voice)], stages={"speech"})
-    composition = {"burn_subtitles", "music_volume_db", "subtitle_speakers"}
+    composition = {"burn_subtitles", "music_volume_db", "subtitle_speakers", "bilingual_subtitles"}
     if ("animate" in changed and not project.animate) or changed & composition:
         project_recompose_if_rendered(project=project)  # composition only
     return project

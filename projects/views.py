@@ -63,7 +63,12 @@ def _over_quota(request: HttpRequest) -> str:
 @login_required
 def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id)
-    choices = {"styles": STYLE_CHOICES, "aspect_ratios": list(ASPECT_RATIOS), "resolutions": list(RESOLUTIONS)}
+    choices = {
+        "styles": STYLE_CHOICES,
+        "aspect_ratios": list(ASPECT_RATIOS),
+        "resolutions": list(RESOLUTIONS),
+        "languages": [("en", "English"), ("zh", "中文")],
+    }
     return render(request, "projects/editor.html", {"project": project, **choices})
 
 

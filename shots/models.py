@@ -37,6 +37,8 @@ class Shot(models.Model):
     prompt = models.TextField(max_length=2000)
     negative_prompt = models.TextField(max_length=1000, blank=True)
     narration = models.TextField(max_length=2000, blank=True)
+    # In a translated project: the narration in the language it was translated from.
+    original_narration = models.TextField(max_length=2000, blank=True)
     camera = models.CharField(max_length=16, choices=[(c, c) for c in CAMERA_MOVES], default="zoom_in")
     transition = models.CharField(max_length=16, choices=[(t, t) for t in TRANSITIONS], default="dissolve")
     pinned_duration = models.FloatField(null=True, blank=True, help_text="Seconds; overrides the narration's length.")

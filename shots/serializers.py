@@ -30,6 +30,11 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
     duration = serializers.FloatField(read_only=True)
     speechDuration = serializers.FloatField(source="speech_duration", read_only=True, allow_null=True)
     characterIds = serializers.SerializerMethodField()
+    originalNarration = serializers.CharField(
+        source="original_narration",
+        read_only=True,
+        help_text="In a translated project, the narration in the language it was translated from.",
+    )
     promptNote = serializers.SerializerMethodField(
         help_text="Why the picture prompt may not give the picture asked for (blank when nothing is amiss)."
     )
@@ -52,6 +57,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "promptNote",
             "negativePrompt",
             "narration",
+            "originalNarration",
             "camera",
             "transition",
             "duration",

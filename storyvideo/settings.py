@@ -154,6 +154,7 @@ TASK_TIMEOUT_S = env_int("TASK_TIMEOUT_S", 20 * 60, minimum=5)
 TASK_TIMEOUT_BY_KIND = {
     "storyboard": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
     "refine": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
+    "translate": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
     "speech": env_int("TASK_TIMEOUT_SPEECH_S", 5 * 60, minimum=5),
 }
 

@@ -42,6 +42,7 @@ api_v1 = [
     path("projects/batch", projects_api.ProjectBatchApi.as_view(), name="project-batch"),
     path("projects/<uuid:project_id>/render", projects_api.ProjectRenderApi.as_view(), name="project-render"),
     path("projects/<uuid:project_id>/duplicate", projects_api.ProjectDuplicateApi.as_view(), name="project-duplicate"),
+    path("projects/<uuid:project_id>/translate", projects_api.ProjectTranslateApi.as_view(), name="project-translate"),
     path("projects/<uuid:project_id>/music", projects_api.ProjectMusicApi.as_view(), name="project-music"),
     path("projects/<uuid:project_id>/webhook", projects_api.ProjectWebhookApi.as_view(), name="project-webhook"),
     path(

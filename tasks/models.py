@@ -19,7 +19,8 @@ class Task(models.Model):
         SPEECH = "speech"
         COMPOSE = "compose"
         WEBHOOK = "webhook"
-        REFINE = "refine"  # a shot rewritten by the language model on an instruction
+        REFINE = "refine"  # a shot (or the storyboard) rewritten by the language model on an instruction
+        TRANSLATE = "translate"  # the narration translated: a new project in another language
 
     class Status(models.TextChoices):
         BLOCKED = "blocked"

@@ -15,6 +15,7 @@ MEDIA = "media"
 QUEUE_FOR_KIND = {
     "storyboard": INFERENCE,
     "refine": INFERENCE,
+    "translate": INFERENCE,
     "image": INFERENCE,
     "motion": INFERENCE,
     "speech": INFERENCE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,12 +16,16 @@ class ChatServer:
     def __init__(self) -> None:
         self.replies: list[tuple[int, str]] = []
         self.requests: list[dict[str, Any]] = []
+        # Called before each reply, while the model "thinks": what a person does meanwhile.
+        self.meanwhile: Callable[[], None] | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+                if server.meanwhile is not None:
+                    server.meanwhile()
                 status, content = server.replies.pop(0) if server.replies else (200, "{}")
                 payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]})
                 self.send_response(status)

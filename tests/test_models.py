@@ -187,7 +187,7 @@ def test_a_random_chat_models_rewrite_is_refused_and_says_so(tiny: dict[str, Pat
         constrained=False,
     )
     seen: list[str] = []
-    with pytest.raises(EngineError, match=r"gave no usable rewrite in 2 attempts.*Nothing was changed"):
+    with pytest.raises(EngineError, match=r"gave no usable answer in 2 attempts.*Nothing was changed"):
         transformers_refine(
             job, model=str(tiny["qwen"]), runtime=runtime, max_new_tokens=24, progress=lambda f, m: seen.append(m)
         )

@@ -106,7 +106,7 @@ def test_an_answer_with_nothing_usable_changes_nothing_and_says_so(
     assert refine(api, shot, "darker").status_code == 202
     task = run_refine(shot)
     assert task.status == "failed"
-    assert "gave no usable rewrite in 2 attempts" in task.message and "Nothing was changed" in task.message
+    assert "gave no usable answer in 2 attempts" in task.message and "Nothing was changed" in task.message
     shot.refresh_from_db()
     assert (shot.prompt, shot.narration, shot.image_version) == before
     assert not Turn.objects.exists()

@@ -130,7 +130,7 @@ def test_a_bad_answer_or_an_edit_meanwhile_changes_nothing(
     before = board(rendered)
     model.replies += [(200, "I'd cut it to one shot."), (200, '{"shots": []}')]
     task = rewrite(api, rendered, "one shot")
-    assert task.status == "failed" and "gave no usable rewrite in 2 attempts" in task.message
+    assert task.status == "failed" and "gave no usable answer in 2 attempts" in task.message
     assert board(rendered) == before and not StoryboardSnapshot.objects.exists()
 
     answer(model, [{"id": "s1", "prompt": "x", "narration": "y"}])

@@ -475,6 +475,7 @@
     const project = state.project;
     paintSettings();
     paintBoardRewrite();
+    paintTranslation();
     root.style.setProperty("--frame-w", project.width);
     root.style.setProperty("--frame-h", project.height);
     document.getElementById("project-status").textContent = statusLine(project) || STATUS_WORDS[project.status];
@@ -851,11 +852,35 @@
   const settingsForm = document.getElementById("settings-form");
   const musicForm = document.getElementById("music-form");
 
+  const CHECKED_SETTINGS = ["animate", "burnSubtitles", "subtitleSpeakers", "bilingualSubtitles", "autoRender"];
+
+  // The film translated into another language: a new project, linked once it is made.
+  function paintTranslation() {
+    const task = state.tasks.get("translate:");
+    const busy = Boolean(task && UNFINISHED.includes(task.status));
+    const line = document.getElementById("translate-state");
+    line.textContent = !task ? "" : busy ? say(gettext("Translating… %(progress)s%"), task) : task.message;
+    line.classList.toggle("error", Boolean(task && task.status === "failed"));
+    document.getElementById("translate").disabled = busy;
+    const link = document.getElementById("translated");
+    const made = task && task.status === "finished" && task.result && task.result.projectId;
+    link.hidden = !made;
+    if (made) link.href = `/projects/${task.result.projectId}/`;
+  }
+
+  document.getElementById("translate").addEventListener("click", () => {
+    const language = document.getElementById("translate-language").value;
+    act(null, async () => {
+      rememberTask(await api(`/projects/${projectId}/translate`, { method: "POST", body: { language } }));
+      paintTranslation();
+    });
+  });
+
   function paintSettings() {
     const project = state.project;
     if (settingsForm.dataset.dirty !== "true") {
       for (const name of ["style", "aspectRatio", "resolution", "voice"]) settingsForm[name].value = project[name];
-      for (const name of ["animate", "burnSubtitles", "subtitleSpeakers", "autoRender"]) settingsForm[name].checked = project[name];
+      for (const name of CHECKED_SETTINGS) settingsForm[name].checked = project[name];
       settingsForm.musicVolumeDb.value = project.musicVolumeDb;
     }
     const music = project.music || "";
@@ -902,7 +927,7 @@
     const error = settingsForm.querySelector(".settings-error");
     const body = {};
     for (const name of ["style", "aspectRatio", "resolution", "voice"]) body[name] = settingsForm[name].value;
-    for (const name of ["animate", "burnSubtitles", "subtitleSpeakers", "autoRender"]) body[name] = settingsForm[name].checked;
+    for (const name of CHECKED_SETTINGS) body[name] = settingsForm[name].checked;
     body.musicVolumeDb = Number(settingsForm.musicVolumeDb.value);
     api(`/projects/${projectId}`, { method: "PATCH", body })
       .then(async (project) => {

@@ -1,0 +1,123 @@
+"""A film in another language: the storyboard's language model translates the title and every
+narration line; once it has, a new project is made with the pictures and clips reused and the
+narration spoken again in the new language's voice. The film it came from is not touched, and a
+translation that fails makes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from inference import engines
+from inference.errors import EngineError
+from inference.refine import Translated, TranslateJob
+from inference.speech import voice_language
+from inference.types import Progress
+from projects.conversation import can_follow_instructions
+from projects.models import Project
+from projects.pipeline import compose_create, shots_regenerate
+from projects.selectors import project_lock
+from projects.services import project_duplicate
+from shots.history import stage_cleared
+from shots.models import Shot
+from storyvideo.engines import runtime
+from storyvideo.errors import ApplicationError
+from tasks.models import Task
+from tasks.registry import SupersededError
+from tasks.services import task_create, task_finish, tasks_cancel
+
+LANGUAGE_WORDS = {"en": "English", "zh": "中文"}
+# The film in the old language is the old project's, not the translation's.
+NO_FILM: dict[str, Any] = {
+    **dict.fromkeys(
+        ("render_video", "render_srt", "render_vtt", "render_poster", "render_timeline", "render_hash"), ""
+    ),
+    "render_duration": None,
+    "render_manifest": {},
+    "rendered_at": None,
+}
+
+
+@transaction.atomic
+def project_translate(*, project: Project, language: str) -> Task:
+    """Queue the translation of the project into ``language``; its task's result names the new
+    project. An earlier translation still waiting is superseded."""
+    if language == project.language:
+        raise ApplicationError(f"The project is already in {language!r}.", field="language")
+    can_follow_instructions()
+    project = project_lock(project_id=project.pk)
+    if not project.shots.exists():
+        raise ApplicationError("The project has no shots to translate yet.", code="conflict")
+    tasks_cancel(
+        tasks=project.tasks.filter(kind=Task.Kind.TRANSLATE, status__in=Task.UNFINISHED),
+        reason="Superseded by a newer translation.",
+    )
+    return task_create(kind=Task.Kind.TRANSLATE, project=project, params={"language": language})
+
+
+@dataclass
+class Translation:
+    translated: Translated
+    narrations: list[str]  # what was translated, to check it is still what the shots say
+
+
+def translate_run(task: Task, progress: Progress) -> Translation:
+    project = task.project
+    narrations = list(project.shots.order_by("order").values_list("narration", flat=True))
+    job = TranslateJob(
+        title=project.title,
+        narrations=narrations,
+        source=project.language,
+        target=task.params["language"],
+        api_key=settings.OPENAI_API_KEY,
+        constrained=settings.STORYBOARD_CONSTRAINED,
+    )
+    translated = engines.instruct(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
+    assert isinstance(translated, Translated)
+    return Translation(translated, narrations)
+
+
+def translate_apply(task: Task, output: Translation) -> str:
+    """The new project: a copy (characters, shots, pictures, clips, history) in the new language,
+    each shot's narration translated and its original kept for bilingual subtitles, characters'
+    voices of the old language dropped (the narrator's voice follows the new language), and
+    every line spoken again; the film is remade from them."""
+    project = project_lock(project_id=task.project_id)
+    shots = list(project.shots.order_by("order"))
+    if [shot.narration for shot in shots] != output.narrations:
+        raise EngineError(
+            "The narration was edited while it was being translated; nothing was made. Translate again.",
+            permanent=True,
+        )
+    language = task.params["language"]
+    copy = project_duplicate(project=project)
+    title = output.translated.title or f"{project.title} ({LANGUAGE_WORDS.get(language, language)})"
+    Project.objects.filter(pk=copy.pk).update(language=language, voice="", title=title[:200], **NO_FILM)
+    copy.refresh_from_db()
+    for character in copy.characters.exclude(voice=""):
+        if voice_language(character.voice) not in (None, language):
+            character.voice = ""
+            character.save(update_fields=["voice"])
+    copies = list(copy.shots.order_by("order"))
+    for shot, line in zip(copies, output.translated.narrations, strict=True):
+        shot.original_narration, shot.narration = shot.narration, line
+        shot.save(update_fields=["original_narration", "narration"])
+    Shot.objects.filter(project=copy).update(
+        **stage_cleared("speech"), speech_duration=None, speech_sentences=[]
+    )  # no line is ever heard in the old language under the new subtitles
+    shots_regenerate(shots=copies, stages={"speech"})
+    if project.render_video or copy.auto_render:
+        compose_create(project=copy)
+    result = {
+        "projectId": str(copy.id),
+        "language": language,
+        "backend": output.translated.backend,
+        "model": output.translated.model,
+    }
+    message = f"Translated into {LANGUAGE_WORDS.get(language, language)}: “{copy.title}”, its voices are being made."
+    if not task_finish(task=task, result=result, message=message):
+        raise SupersededError
+    return "translate"
