@@ -12,7 +12,8 @@ from inference.errors import EngineError, WeightsMissingError
 from inference.image import KeyframeRequest
 from inference.models import Runtime
 from inference.motion import MotionResult
-from inference.registry import ImageJob, Instruction, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
+from inference.refine import Job
+from inference.registry import ImageJob, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
 
 
@@ -80,8 +81,9 @@ def storyboard(
     return board
 
 
-def instruct(spec_text: str, job: Instruction, *, runtime: Runtime, progress: Progress = no_progress) -> Any:
-    """Work that follows an instruction (a shot's or the storyboard's rewrite, a translation),
+def instruct(spec_text: str, job: Job, *, runtime: Runtime, progress: Progress = no_progress) -> Any:
+    """Work that follows an instruction (a shot's or the storyboard's rewrite, a translation, a
+    story from an idea),
     done by the storyboard's language model. No draft stands in (it cannot follow one): a back
     end that cannot run here says why, plainly."""
     spec = parse_spec("storyboard", spec_text)

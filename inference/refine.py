@@ -24,6 +24,7 @@ from inference.storyboard import (
     openai_chat,
     parse_storyboard,
 )
+from inference.text import clean_text, split_sentences
 from inference.types import Progress, ShotPlan, no_progress
 
 T = TypeVar("T")
@@ -91,18 +92,18 @@ def _request(shot: ShotText, instruction: str) -> str:
     return f"Shot: {json.dumps(asdict(shot), ensure_ascii=False)}\nInstruction: {instruction}"
 
 
-def refine_schema(text_limit: int = NARRATION_LIMIT) -> dict[str, Any]:
+def refine_schema(job: RefineJob) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "prompt": {"type": "string", "minLength": 1, "maxLength": min(text_limit, PROMPT_LIMIT)},
-            "narration": {"type": "string", "maxLength": min(text_limit, NARRATION_LIMIT)},
+            "prompt": {"type": "string", "minLength": 1, "maxLength": PROMPT_LIMIT},
+            "narration": {"type": "string", "maxLength": NARRATION_LIMIT},
         },
         "required": ["prompt", "narration"],
     }
 
 
-def parse_refined(answer: str, job: RefineJob) -> ShotText:
+def parse_refined(answer: str, job: RefineJob, *, backend: str, model: str) -> Refined:
     """The model's answer as a shot's text: a JSON object with a picture prompt (cleaned of
     control characters and markup line breaks, capped); the narration is taken only where the
     person allowed it and the answer has one. A ValueError says what was unusable."""
@@ -113,11 +114,7 @@ def parse_refined(answer: str, job: RefineJob) -> ShotText:
     if not prompt:
         raise ValueError("the answer has no picture prompt")
     narration = capped_text(data.get("narration"), NARRATION_LIMIT) if job.narration else ""
-    return ShotText(prompt=prompt, narration=narration or job.shot.narration)
-
-
-def _refined(answer: str, *, job: RefineJob, backend: str, model: str) -> Refined:
-    return Refined(parse_refined(answer, job), backend, model)
+    return Refined(ShotText(prompt=prompt, narration=narration or job.shot.narration), backend, model)
 
 
 def _usable(
@@ -137,56 +134,6 @@ def _usable(
         "Nothing was changed: try again, or put the instruction another way.",
         permanent=True,
     )
-
-
-def openai_refine(
-    job: RefineJob,
-    *,
-    base_url: str,
-    model: str,
-    timeout: float = 120.0,
-    attempts: int = 2,
-    progress: Progress = no_progress,
-) -> Refined:
-    messages = refine_messages(job)
-
-    def ask(attempt: int) -> str:
-        return openai_chat(messages, base_url=base_url, model=model, api_key=job.api_key, timeout=timeout)
-
-    parse = partial(_refined, job=job, backend="openai", model=model)
-    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
-
-
-def transformers_refine(
-    job: RefineJob,
-    *,
-    model: str,
-    runtime: Runtime,
-    attempts: int = 2,
-    max_new_tokens: int | None = None,
-    text_limit: int = NARRATION_LIMIT,
-    progress: Progress = no_progress,
-) -> Refined:
-    """A shot rewritten by a local chat model; ``constrained`` (the job's) keeps the answer inside
-    the rewrite's JSON schema while it is written, with strings of at most ``text_limit``."""
-    chat = LocalChat(model, runtime)
-    messages = refine_messages(job)
-    budget = max_new_tokens or min(2048, 2 * chat.tokens(job.shot.prompt + job.shot.narration) + 160)
-    schema = refine_schema(text_limit) if job.constrained else None
-
-    def ask(attempt: int) -> str:
-        return chat.ask(
-            messages,
-            attempt=attempt,
-            attempts=attempts,
-            budget=budget,
-            schema=schema,
-            what="Rewriting the shot",
-            progress=progress,
-        )
-
-    parse = partial(_refined, job=job, backend="transformers", model=model)
-    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
 
 
 # --- the whole storyboard -------------------------------------------------------------------
@@ -301,65 +248,6 @@ def _plan_of(shot: BoardShot) -> ShotPlan:
     )
 
 
-def openai_rewrite(
-    job: RewriteJob,
-    *,
-    base_url: str,
-    model: str,
-    timeout: float = 300.0,
-    attempts: int = 2,
-    progress: Progress = no_progress,
-) -> Rewritten:
-    messages = rewrite_messages(job)
-
-    def ask(attempt: int) -> str:
-        return openai_chat(messages, base_url=base_url, model=model, api_key=job.api_key, timeout=timeout)
-
-    parse = partial(parse_rewrite, job=job, backend="openai", model=model)
-    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
-
-
-def transformers_rewrite(
-    job: RewriteJob,
-    *,
-    model: str,
-    runtime: Runtime,
-    attempts: int = 2,
-    max_new_tokens: int | None = None,
-    text_limit: int = NARRATION_LIMIT,
-    progress: Progress = no_progress,
-) -> Rewritten:
-    chat = LocalChat(model, runtime)
-    messages = rewrite_messages(job)
-    text = "".join(shot.prompt + shot.narration for shot in job.shots)
-    budget = max_new_tokens or min(8192, 2 * chat.tokens(text) + 80 * len(job.shots) + 200)
-    schema = (
-        storyboard_schema(
-            shot_count=len(job.shots),
-            max_shots=MAX_SHOTS,
-            max_characters=MAX_CHARACTERS,
-            text_limit=text_limit,
-            rewrite=True,
-        )
-        if job.constrained
-        else None
-    )
-
-    def ask(attempt: int) -> str:
-        return chat.ask(
-            messages,
-            attempt=attempt,
-            attempts=attempts,
-            budget=budget,
-            schema=schema,
-            what="Rewriting the storyboard",
-            progress=progress,
-        )
-
-    parse = partial(parse_rewrite, job=job, backend="transformers", model=model)
-    return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
-
-
 # --- a translation --------------------------------------------------------------------------
 @dataclass
 class TranslateJob:
@@ -391,9 +279,9 @@ def translate_messages(job: TranslateJob) -> list[dict[str, str]]:
     return [{"role": "system", "content": system}, {"role": "user", "content": body}]
 
 
-def translate_schema(job: TranslateJob, text_limit: int = NARRATION_LIMIT) -> dict[str, Any]:
+def translate_schema(job: TranslateJob) -> dict[str, Any]:
     count = len(job.narrations)
-    line = {"type": "string", "maxLength": min(text_limit, NARRATION_LIMIT)}
+    line = {"type": "string", "maxLength": NARRATION_LIMIT}
     return {
         "type": "object",
         "properties": {
@@ -418,49 +306,160 @@ def parse_translated(answer: str, job: TranslateJob, *, backend: str, model: str
     return Translated(capped_text(data.get("title"), 200), lines, backend, model)
 
 
-def openai_translate(
-    job: TranslateJob,
-    *,
-    base_url: str,
-    model: str,
-    timeout: float = 300.0,
-    attempts: int = 2,
-    progress: Progress = no_progress,
-) -> Translated:
-    messages = translate_messages(job)
+def rewrite_schema(job: RewriteJob) -> dict[str, Any]:
+    return storyboard_schema(
+        shot_count=len(job.shots),
+        max_shots=MAX_SHOTS,
+        max_characters=MAX_CHARACTERS,
+        text_limit=NARRATION_LIMIT,
+        rewrite=True,
+    )
+
+
+# --- a story from an idea -------------------------------------------------------------------
+LENGTHS = {"short": "8 to 12 sentences", "medium": "20 to 30 sentences"}
+STORY_LIMIT = 8000
+
+
+@dataclass
+class StoryJob:
+    idea: str
+    language: str
+    genre: str = ""
+    length: str = "short"
+    api_key: str = ""
+    constrained: bool = True
+
+
+@dataclass
+class Drafted:
+    title: str
+    story: str
+    backend: str
+    model: str
+
+
+def story_messages(job: StoryJob) -> list[dict[str, str]]:
+    language = LANGUAGE_NAMES.get(job.language, job.language)
+    genre = f" Genre: {job.genre}." if job.genre else ""
+    system = (
+        f"You write short stories in {language} to be told as a narrated picture film: {LENGTHS[job.length]}, "
+        "each one a thing that can be seen, in plain words, with a beginning, a turn and an end."
+        f"{genre} Answer with one JSON object "
+        '{"title": str, "story": str} and nothing else.'
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": f"Idea: {job.idea}"}]
+
+
+def story_schema(job: StoryJob) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 200},
+            "story": {"type": "string", "minLength": 1, "maxLength": STORY_LIMIT},
+        },
+        "required": ["title", "story"],
+    }
+
+
+def parse_story(answer: str, job: StoryJob, *, backend: str, model: str) -> Drafted:
+    """The model's story: cleaned (paragraphs kept), capped, and at least two sentences."""
+    data = first_json_object(answer)
+    if not isinstance(data, dict) or not isinstance(data.get("story"), str):
+        raise ValueError("the answer has no story")
+    story = clean_text(data["story"]).strip()[:STORY_LIMIT]
+    if len(split_sentences(story)) < 2:
+        raise ValueError("the answer's story is not two sentences long")
+    return Drafted(capped_text(data.get("title"), 200), story, backend, model)
+
+
+# --- asking the model -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Instruction:
+    """How one kind of job is asked and its answer read."""
+
+    messages: Callable[[Any], list[dict[str, str]]]
+    parse: Callable[..., Any]  # (answer, job, *, backend, model) -> the result; ValueError when unusable
+    schema: Callable[[Any], dict[str, Any]]  # the answer's JSON shape, for constrained decoding
+    budget: Callable[[Any, Callable[[str], int]], int]  # new tokens, given a token counter
+    what: str
+
+
+INSTRUCTIONS: dict[type, Instruction] = {
+    RefineJob: Instruction(
+        refine_messages,
+        parse_refined,
+        refine_schema,
+        lambda job, tokens: 2 * tokens(job.shot.prompt + job.shot.narration) + 160,
+        "Rewriting the shot",
+    ),
+    RewriteJob: Instruction(
+        rewrite_messages,
+        parse_rewrite,
+        rewrite_schema,
+        lambda job, tokens: 2 * tokens("".join(s.prompt + s.narration for s in job.shots)) + 80 * len(job.shots) + 200,
+        "Rewriting the storyboard",
+    ),
+    TranslateJob: Instruction(
+        translate_messages,
+        parse_translated,
+        translate_schema,
+        lambda job, tokens: 3 * tokens(job.title + "".join(job.narrations)) + 20 * len(job.narrations) + 100,
+        "Translating",
+    ),
+    StoryJob: Instruction(
+        story_messages,
+        parse_story,
+        story_schema,
+        lambda job, tokens: 900 if job.length == "short" else 2400,
+        "Writing the story",
+    ),
+}
+
+Job = RefineJob | RewriteJob | TranslateJob | StoryJob
+
+
+def openai_instruct(
+    job: Job, *, base_url: str, model: str, timeout: float = 300.0, attempts: int = 2, progress: Progress = no_progress
+) -> Any:
+    """The job done by an OpenAI-compatible chat server."""
+    kind = INSTRUCTIONS[type(job)]
+    messages = kind.messages(job)
 
     def ask(attempt: int) -> str:
         return openai_chat(messages, base_url=base_url, model=model, api_key=job.api_key, timeout=timeout)
 
-    parse = partial(parse_translated, job=job, backend="openai", model=model)
+    parse = partial(kind.parse, job=job, backend="openai", model=model)
     return _usable(ask, parse, model=model, attempts=attempts, progress=progress)
 
 
-def transformers_translate(
-    job: TranslateJob,
+def transformers_instruct(
+    job: Job,
     *,
     model: str,
     runtime: Runtime,
     attempts: int = 2,
     max_new_tokens: int | None = None,
     progress: Progress = no_progress,
-) -> Translated:
+) -> Any:
+    """The job done by a local chat model; with ``job.constrained`` the answer is kept inside
+    the job's JSON shape while it is written."""
+    kind = INSTRUCTIONS[type(job)]
     chat = LocalChat(model, runtime)
-    budget = max_new_tokens or min(
-        8192, 3 * chat.tokens(job.title + "".join(job.narrations)) + 20 * len(job.narrations) + 100
-    )
-    schema = translate_schema(job) if job.constrained else None
+    messages = kind.messages(job)
+    budget = max_new_tokens or min(8192, kind.budget(job, chat.tokens))
+    schema = kind.schema(job) if job.constrained else None
 
     def ask(attempt: int) -> str:
         return chat.ask(
-            translate_messages(job),
+            messages,
             attempt=attempt,
             attempts=attempts,
             budget=budget,
             schema=schema,
-            what="Translating",
+            what=kind.what,
             progress=progress,
         )
 
-    parse = partial(parse_translated, job=job, backend="transformers", model=model)
+    parse = partial(kind.parse, job=job, backend="transformers", model=model)
     return _usable(ask, parse, model=model, attempts=attempts, progress=progress)

@@ -20,17 +20,7 @@ from inference.errors import EngineError
 from inference.image import KeyframeRequest, diffusers_keyframes, draft_card
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, svd_clip
-from inference.refine import (
-    RefineJob,
-    RewriteJob,
-    TranslateJob,
-    openai_refine,
-    openai_rewrite,
-    openai_translate,
-    transformers_refine,
-    transformers_rewrite,
-    transformers_translate,
-)
+from inference.refine import Job, openai_instruct, transformers_instruct
 from inference.speech import espeak, piper, piper_voice_files, vits
 from inference.storyboard import draft_storyboard, openai_storyboard, transformers_storyboard
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard
@@ -77,10 +67,6 @@ class MotionJob:
     steps: int = 25
 
 
-# A job that follows an instruction (Backend.instruct).
-Instruction = RefineJob | RewriteJob | TranslateJob
-
-
 # --- back ends ------------------------------------------------------------------------------------
 class Backend:
     """One back end of one stage. ``run`` takes the stage's job; the rest says what it needs."""
@@ -122,10 +108,11 @@ class Backend:
     def run(self, model: str, job: Any, *, runtime: Runtime, progress: Progress) -> Any:
         raise NotImplementedError
 
-    def instruct(self, model: str, job: Instruction, *, runtime: Runtime, progress: Progress) -> Any:
+    def instruct(self, model: str, job: Job, *, runtime: Runtime, progress: Progress) -> Any:
         """Work that follows an instruction: a shot rewritten (``RefineJob`` -> ``Refined``), the
         whole storyboard (``RewriteJob`` -> ``Rewritten``), a translation (``TranslateJob`` ->
-        ``Translated``). Storyboard back ends that are language models do it."""
+        ``Translated``), a story from an idea (``StoryJob`` -> ``Drafted``). Storyboard back ends
+        that are language models do it."""
         raise EngineError(f"The {self.name} back end cannot rewrite a shot.", permanent=True)
 
 
@@ -141,7 +128,7 @@ class DraftStoryboard(Backend):
         "STORYBOARD_MODEL to a language model (transformers:MODEL, or openai:URL#MODEL for a model server)."
     )
 
-    def instruct(self, model: str, job: Instruction, *, runtime: Runtime, progress: Progress) -> Any:
+    def instruct(self, model: str, job: Job, *, runtime: Runtime, progress: Progress) -> Any:
         raise EngineError(self.CANNOT_INSTRUCT, permanent=True)
 
 
@@ -162,12 +149,8 @@ class TransformersStoryboard(Backend):
             progress=progress,
         )
 
-    def instruct(self, model: str, job: Instruction, *, runtime: Runtime, progress: Progress) -> Any:
-        if isinstance(job, RewriteJob):
-            return transformers_rewrite(job, model=model, runtime=runtime, progress=progress)
-        if isinstance(job, TranslateJob):
-            return transformers_translate(job, model=model, runtime=runtime, progress=progress)
-        return transformers_refine(job, model=model, runtime=runtime, progress=progress)
+    def instruct(self, model: str, job: Job, *, runtime: Runtime, progress: Progress) -> Any:
+        return transformers_instruct(job, model=model, runtime=runtime, progress=progress)
 
 
 class OpenAIStoryboard(Backend):
@@ -194,13 +177,9 @@ class OpenAIStoryboard(Backend):
             progress=progress,
         )
 
-    def instruct(self, model: str, job: Instruction, *, runtime: Runtime, progress: Progress) -> Any:
+    def instruct(self, model: str, job: Job, *, runtime: Runtime, progress: Progress) -> Any:
         base_url, _, name = model.partition("#")
-        if isinstance(job, RewriteJob):
-            return openai_rewrite(job, base_url=base_url, model=name, progress=progress)
-        if isinstance(job, TranslateJob):
-            return openai_translate(job, base_url=base_url, model=name, progress=progress)
-        return openai_refine(job, base_url=base_url, model=name, progress=progress)
+        return openai_instruct(job, base_url=base_url, model=name, progress=progress)
 
 
 class DraftImage(Backend):

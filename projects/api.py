@@ -36,12 +36,15 @@ from projects.serializers import (
     SnapshotSerializer,
     StoryboardRefineSerializer,
     StoryboardSerializer,
+    StoryDraftedSerializer,
+    StoryDraftSerializer,
     TranslateSerializer,
     TurnQuerySerializer,
     TurnSerializer,
     WebhookAnswerSerializer,
     WebhookSerializer,
 )
+from projects.stories import story_draft, storyboard_start
 from projects.storyboards import storyboard_restore
 from projects.throttles import NEW_PROJECT_THROTTLES, new_projects_allowed
 from projects.translation import project_translate
@@ -421,3 +424,31 @@ class ProjectTranslateApi(APIView):
         new_projects_allowed(request.user, 1)
         task = project_translate(project=project, **serializer.validated_data)
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+class StoryDraftApi(APIView):
+    throttle_classes = NEW_PROJECT_THROTTLES
+
+    @extend_schema(request=StoryDraftSerializer, responses={202: StoryDraftedSerializer})
+    def post(self, request: Request) -> Response:
+        """Have the storyboard's language model write a story from an idea, into a new project
+        (202: the project and its task). Edit the story (PATCH the project's ``story``), then
+        ``POST …/storyboard/start``. 409 where the storyboard back end is the draft."""
+        serializer = StoryDraftSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        new_projects_allowed(request.user, 1)
+        project, task = story_draft(owner=request.user, **serializer.validated_data)
+        body = StoryDraftedSerializer({"project": project, "task": task}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class StoryboardStartApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=None, responses={202: TaskSerializer(many=True)})
+    def post(self, request: Request, project_id: str) -> Response:
+        """Cut the project's story into shots (a story drafted from an idea, or once more after
+        a failed storyboard); 409 if it has a storyboard or one is being written."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        tasks = storyboard_start(project=project)
+        return Response(TaskSerializer(tasks, many=True).data, status=status.HTTP_202_ACCEPTED)

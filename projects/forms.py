@@ -79,3 +79,20 @@ class ProjectForm(forms.Form):
             self.add_error("story" if not upload else "story_file", story_too_long(len(story)))
         data["story"] = story
         return data
+
+
+LENGTH_CHOICES = [("short", _("Short (8 to 12 sentences)")), ("medium", _("Medium (20 to 30 sentences)"))]
+
+
+class IdeaForm(forms.Form):
+    """A story from an idea: the model writes it, the person edits it, then asks for shots."""
+
+    idea = forms.CharField(
+        label=_("Idea"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text=_("A line or two.")
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=[("en", "English"), ("zh", "中文")])
+    genre = forms.CharField(label=_("Genre"), max_length=100, required=False)
+    length = forms.ChoiceField(label=_("Length"), choices=LENGTH_CHOICES, initial="short")
+
+    def clean_idea(self) -> str:
+        return clean_text(self.cleaned_data["idea"], multiline=False)

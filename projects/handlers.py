@@ -30,6 +30,7 @@ from inference.types import Progress, Storyboard
 from projects.conversation import refine_apply, refine_run
 from projects.models import Character, Project
 from projects.pipeline import project_status_refresh, shots_generate_all
+from projects.stories import story_apply, story_run
 from projects.translation import translate_apply, translate_run
 from projects.webhooks import webhook_apply, webhook_run
 from shots import live
@@ -425,6 +426,7 @@ def register_handlers() -> None:
         (Task.Kind.WEBHOOK, Handler(webhook_run, webhook_apply)),
         (Task.Kind.REFINE, Handler(refine_run, refine_apply)),
         (Task.Kind.TRANSLATE, Handler(translate_run, translate_apply)),
+        (Task.Kind.STORY, Handler(story_run, story_apply)),
     ):
         register(kind, handler)
     on_tasks_settled(lambda project_id: project_status_refresh(project_id=project_id))

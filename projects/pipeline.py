@@ -158,6 +158,9 @@ def project_status_refresh(*, project_id: uuid.UUID) -> None:
 # line (statusMessage) and its parts (statusParts: code and values), from which the editor says
 # it in the interface's language (the same sentences are in static/storyvideo/editor.js).
 STATUS_SENTENCES = {
+    "writing_story": "Writing the story.",
+    "story_ready": "The story is written: edit it, then make the storyboard.",
+    "story_failed": "The story could not be written: {why}",
     "writing_storyboard": "Writing the storyboard.",
     "media_to_go": "{count} picture, clip or voice task(s) to go.",
     "composing": "Composing the film.",
@@ -178,7 +181,9 @@ def project_status_derive(*, project: Project) -> None:
         {"code": "stage_failed", "shot": number, "stage": STAGE_WORDS[kind], "why": why}
         for number, kind, why in failed_media(project)
     ]
-    if K.STORYBOARD in unfinished:
+    if K.STORY in unfinished:
+        status, parts = Project.Status.DRAFT, [{"code": "writing_story"}]
+    elif K.STORYBOARD in unfinished:
         status, parts = Project.Status.STORYBOARDING, [*parts, {"code": "writing_storyboard"}]
     elif media:
         status, parts = Project.Status.GENERATING, [*parts, {"code": "media_to_go", "count": media}]
@@ -192,11 +197,21 @@ def project_status_derive(*, project: Project) -> None:
     elif project.shots.exists():
         status, parts = Project.Status.READY, parts or [{"code": "all_ready"}]
     else:
-        storyboard = project.tasks.filter(kind=K.STORYBOARD).order_by("-created_at").first()
-        why = storyboard.message if storyboard and storyboard.message else "no storyboard was made"
-        status, parts = Project.Status.FAILED, [{"code": "storyboard_failed", "why": why}]
+        status, parts = _without_shots(project)
     message = " ".join(STATUS_SENTENCES[part["code"]].format(**part) for part in parts)
     _set_status(project, status, message[:500], parts)
+
+
+def _without_shots(project: Project) -> tuple[Project.Status, list[dict[str, Any]]]:
+    """A project with no shots: a story drafted from an idea waits for its storyboard to be
+    asked for; else its storyboard failed."""
+    last = project.tasks.filter(kind__in=[K.STORY, K.STORYBOARD]).order_by("-created_at").first()
+    if last is not None and last.kind == K.STORY:
+        if last.status == Task.Status.FINISHED:
+            return Project.Status.DRAFT, [{"code": "story_ready"}]
+        return Project.Status.FAILED, [{"code": "story_failed", "why": last.message or "it was cancelled"}]
+    why = last.message if last and last.message else "no storyboard was made"
+    return Project.Status.FAILED, [{"code": "storyboard_failed", "why": why}]
 
 
 STAGE_WORDS: dict[str, str] = {K.IMAGE: "picture", K.SPEECH: "voice", K.MOTION: "clip"}

@@ -293,3 +293,15 @@ class SnapshotSerializer(serializers.ModelSerializer[StoryboardSnapshot]):
 
 class TranslateSerializer(StrictSerializer):
     language = serializers.ChoiceField(choices=LANGUAGES, help_text="The new project's language.")
+
+
+class StoryDraftSerializer(StrictSerializer):
+    idea = TextField(min_length=1, max_length=500, multiline=False, help_text="A line or two: what the story is about.")
+    language = serializers.ChoiceField(choices=LANGUAGES, help_text="The story's language.")
+    genre = TextField(max_length=100, required=False, allow_blank=True, multiline=False, default="")
+    length = serializers.ChoiceField(choices=["short", "medium"], default="short", help_text="8-12 or 20-30 sentences.")
+
+
+class StoryDraftedSerializer(serializers.Serializer):
+    project = ProjectSerializer()
+    task = TaskSerializer()

@@ -14,8 +14,10 @@ from rest_framework.exceptions import Throttled
 
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
 from projects import selectors, services
-from projects.forms import ProjectForm
+from projects.forms import IdeaForm, ProjectForm
+from projects.stories import story_draft
 from projects.throttles import NEW_PROJECT_THROTTLES
+from storyvideo.errors import ApplicationError
 
 DOWNLOADS = [
     ("video", _("Film (MP4)")),
@@ -43,11 +45,32 @@ def project_new_page(request: HttpRequest) -> HttpResponse:
         refused = _over_quota(request)
         if refused:
             form.add_error(None, refused)
-            return render(request, "projects/new.html", {"form": form}, status=429)
+            return render(request, "projects/new.html", {"form": form, "idea": IdeaForm()}, status=429)
         data = {k: v for k, v in form.cleaned_data.items() if k != "story_file"}
         project, _ = services.project_create(owner=request.user, **data)  # type: ignore[arg-type]
         return redirect("project-editor-page", project.id)
-    return render(request, "projects/new.html", {"form": form})
+    return render(request, "projects/new.html", {"form": form, "idea": IdeaForm()})
+
+
+@login_required
+@require_http_methods(["POST"])
+def project_idea_page(request: HttpRequest) -> HttpResponse:
+    """The new-film page's second form: the model writes the story from an idea into a new
+    project, whose editor then shows the story being written."""
+    idea = IdeaForm(request.POST)
+    status = 400
+    if idea.is_valid():
+        refused = _over_quota(request)
+        if not refused:
+            try:
+                project, _ = story_draft(owner=request.user, **idea.cleaned_data)
+                return redirect("project-editor-page", project.id)
+            except ApplicationError as exc:
+                refused, status = exc.message, 409
+        else:
+            status = 429
+        idea.add_error(None, refused)
+    return render(request, "projects/new.html", {"form": ProjectForm(), "idea": idea}, status=status)
 
 
 def _over_quota(request: HttpRequest) -> str:
@@ -67,7 +90,7 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "styles": STYLE_CHOICES,
         "aspect_ratios": list(ASPECT_RATIOS),
         "resolutions": list(RESOLUTIONS),
-        "languages": [("en", "English"), ("zh", "中文")],
+        "translate_languages": [("en", "English"), ("zh", "中文")],
     }
     return render(request, "projects/editor.html", {"project": project, **choices})
 

@@ -155,6 +155,7 @@ TASK_TIMEOUT_BY_KIND = {
     "storyboard": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
     "refine": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
     "translate": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
+    "story": env_int("TASK_TIMEOUT_STORYBOARD_S", 10 * 60, minimum=5),
     "speech": env_int("TASK_TIMEOUT_SPEECH_S", 5 * 60, minimum=5),
 }
 

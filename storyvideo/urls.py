@@ -23,6 +23,12 @@ api_v1 = [
     path("projects", projects_api.ProjectListApi.as_view(), name="project-list"),
     path("projects/<uuid:project_id>", projects_api.ProjectDetailApi.as_view(), name="project-detail"),
     path("projects/<uuid:project_id>/storyboard", projects_api.StoryboardApi.as_view(), name="project-storyboard"),
+    path("stories/draft", projects_api.StoryDraftApi.as_view(), name="story-draft"),
+    path(
+        "projects/<uuid:project_id>/storyboard/start",
+        projects_api.StoryboardStartApi.as_view(),
+        name="project-storyboard-start",
+    ),
     path(
         "projects/<uuid:project_id>/storyboard/refine",
         projects_api.StoryboardRefineApi.as_view(),
@@ -79,6 +85,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/", project_views.project_list_page, name="project-list-page"),
     path("projects/new/", project_views.project_new_page, name="project-new-page"),
+    path("projects/new/idea/", project_views.project_idea_page, name="project-idea-page"),
     path("projects/<uuid:project_id>/", project_views.project_editor_page, name="project-editor-page"),
     path("projects/<uuid:project_id>/preview/", project_views.project_preview_page, name="project-preview-page"),
     path("projects/<uuid:project_id>/duplicate/", project_views.project_duplicate_page, name="project-duplicate-page"),

@@ -21,6 +21,7 @@ class Task(models.Model):
         WEBHOOK = "webhook"
         REFINE = "refine"  # a shot (or the storyboard) rewritten by the language model on an instruction
         TRANSLATE = "translate"  # the narration translated: a new project in another language
+        STORY = "story"  # a story written from an idea, for the person to edit
 
     class Status(models.TextChoices):
         BLOCKED = "blocked"

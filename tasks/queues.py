@@ -16,6 +16,7 @@ QUEUE_FOR_KIND = {
     "storyboard": INFERENCE,
     "refine": INFERENCE,
     "translate": INFERENCE,
+    "story": INFERENCE,
     "image": INFERENCE,
     "motion": INFERENCE,
     "speech": INFERENCE,

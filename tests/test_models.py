@@ -19,7 +19,7 @@ from inference.errors import EngineError
 from inference.image import KeyframeRequest
 from inference.media import probe
 from inference.models import CACHE, Runtime, pick_device, pick_dtype
-from inference.refine import RefineJob, ShotText, transformers_refine
+from inference.refine import RefineJob, ShotText, transformers_instruct
 from inference.registry import parse_spec, spec_problem
 from inference.storyboard import covers_story, transformers_storyboard
 from inference.styles import CAMERA_MOVES, TRANSITIONS
@@ -188,7 +188,7 @@ def test_a_random_chat_models_rewrite_is_refused_and_says_so(tiny: dict[str, Pat
     )
     seen: list[str] = []
     with pytest.raises(EngineError, match=r"gave no usable answer in 2 attempts.*Nothing was changed"):
-        transformers_refine(
+        transformers_instruct(
             job, model=str(tiny["qwen"]), runtime=runtime, max_new_tokens=24, progress=lambda f, m: seen.append(m)
         )
     assert any("attempt 1" in m for m in seen) and any("attempt 2" in m for m in seen)

@@ -6,6 +6,7 @@ and a failed translation makes nothing."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -102,3 +103,36 @@ def test_bad_requests_are_refused(api: APIClient, other_api: APIClient, rendered
         refused.status_code == 409 and "cannot follow an instruction or translate" in refused.json()["error"]["message"]
     )
     assert not rendered.tasks.filter(kind="translate").exists()
+
+
+@pytest.mark.browser
+def test_the_editor_translates_the_film_and_links_the_new_project(
+    page: Any, server: str, rendered: Project, model: ChatServer
+) -> None:
+    from tests.browser import sign_in
+
+    model.replies.append((200, json.dumps(CHINESE)))
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    page.locator(".shot").first.wait_for()
+    page.locator("#settings summary").click()
+    assert page.locator("#translate-language").input_value() == "zh", "only the other language is offered"
+    with page.expect_response(lambda r: r.url.endswith("/translate")) as answer:
+        page.click("#translate")
+    assert answer.value.status == 202
+    task_id = answer.value.json()["id"]  # Playwright's objects stay in this thread
+
+    def work() -> None:
+        try:
+            run_task(task_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    link = page.locator("#translated")
+    link.wait_for()
+    copy = Project.objects.exclude(pk=rendered.pk).get()
+    assert link.get_attribute("href") == f"/projects/{copy.id}/"
+    assert page.locator("#translate-state").inner_text().startswith("Translated into 中文: “守塔人的猫”")

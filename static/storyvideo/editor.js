@@ -95,6 +95,9 @@
   // The project's status line from its parts (projects.pipeline.STATUS_SENTENCES), in the
   // interface's language; a reason from an engine stays as the engine said it.
   const STATUS_SENTENCES = {
+    writing_story: gettext("Writing the story."),
+    story_ready: gettext("The story is written: edit it, then make the storyboard."),
+    story_failed: gettext("The story could not be written: %(why)s"),
     writing_storyboard: gettext("Writing the storyboard."),
     media_to_go: gettext("%(count)s picture, clip or voice task(s) to go."),
     composing: gettext("Composing the film."),
@@ -471,9 +474,40 @@
     );
   }
 
+  // A project without shots: its story (written from an idea, or whose storyboard failed), to
+  // edit and cut into shots.
+  function paintStory() {
+    const project = state.project;
+    const panel = document.getElementById("story-panel");
+    panel.hidden = state.shots.length > 0;
+    const text = document.getElementById("story-text");
+    const writing = (project.statusParts || []).some((part) => part.code === "writing_story");
+    if (document.activeElement !== text && text.dataset.dirty !== "true") text.value = project.story;
+    for (const control of [text, document.getElementById("story-save"), document.getElementById("storyboard-start")]) {
+      control.disabled = writing || project.status === "storyboarding";
+    }
+  }
+
+  const storyText = document.getElementById("story-text");
+  storyText.addEventListener("input", () => (storyText.dataset.dirty = "true"));
+  async function saveStory() {
+    if (storyText.dataset.dirty !== "true") return;
+    state.project = await api(`/projects/${projectId}`, { method: "PATCH", body: { story: storyText.value } });
+    delete storyText.dataset.dirty;
+  }
+  document.getElementById("story-save").addEventListener("click", () => act(null, saveStory));
+  document.getElementById("storyboard-start").addEventListener("click", () =>
+    act(null, async () => {
+      await saveStory();
+      (await api(`/projects/${projectId}/storyboard/start`, { method: "POST" })).forEach(rememberTask);
+      await load();
+    }),
+  );
+
   function renderProject() {
     const project = state.project;
     paintSettings();
+    paintStory();
     paintBoardRewrite();
     paintTranslation();
     root.style.setProperty("--frame-w", project.width);
