@@ -31,6 +31,7 @@ from projects.conversation import refine_apply, refine_run
 from projects.models import Character, Project
 from projects.pipeline import project_status_refresh, shots_generate_all
 from projects.stories import story_apply, story_run
+from projects.storyboards import shot_from_plan
 from projects.translation import translate_apply, translate_run
 from projects.webhooks import webhook_apply, webhook_run
 from shots import live
@@ -89,17 +90,7 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
         for plan in board.characters
     }
     for order, plan in enumerate(board.shots):
-        shot = Shot.objects.create(
-            project=project,
-            order=order,
-            prompt=plan.prompt,
-            narration=plan.narration,
-            camera=plan.camera,
-            transition=plan.transition,
-            seed=new_seed(),
-            speaker=characters.get(plan.speaker) if plan.speaker else None,
-        )
-        shot.characters.set([characters[name] for name in plan.characters if name in characters])
+        shot_from_plan(project=project, order=order, plan=plan, characters=characters)
     result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
     message = f"{len(board.shots)} shots ({_made_by(board.backend, board.model)})"
     message += "".join(f"; {note}" for note in board.notes)

@@ -100,6 +100,22 @@ def storyboard_restore(*, project: Project, snapshot_id: uuid.UUID) -> list[Shot
     return shots
 
 
+def shot_from_plan(*, project: Project, order: int, plan: ShotPlan, characters: dict[str, Any]) -> Shot:
+    """A new shot as a storyboard's plan has it, with its characters and speaker by name."""
+    shot = Shot.objects.create(
+        project=project,
+        order=order,
+        prompt=plan.prompt,
+        narration=plan.narration,
+        camera=plan.camera,
+        transition=plan.transition,
+        seed=new_seed(),
+        speaker=characters.get(plan.speaker),
+    )
+    shot.characters.set([characters[name] for name in plan.characters if name in characters])
+    return shot
+
+
 def storyboard_replace(*, project: Project, plans: Sequence[tuple[uuid.UUID | None, ShotPlan]]) -> dict[str, int]:
     """Make the storyboard these shots, in this order: a plan with the id of one of its shots is
     that shot (its media kept; only the stages its changed text shapes are made again; a
@@ -114,17 +130,7 @@ def storyboard_replace(*, project: Project, plans: Sequence[tuple[uuid.UUID | No
     for order, (shot_id, plan) in enumerate(plans):
         shot = existing.pop(shot_id, None) if shot_id else None
         if shot is None:
-            shot = Shot.objects.create(
-                project=project,
-                order=order,
-                prompt=plan.prompt,
-                narration=plan.narration,
-                camera=plan.camera,
-                transition=plan.transition,
-                seed=new_seed(),
-                speaker=characters.get(plan.speaker),
-            )
-            shot.characters.set([characters[name] for name in plan.characters if name in characters])
+            shot = shot_from_plan(project=project, order=order, plan=plan, characters=characters)
             new.append(shot)
         elif not shot.locked:
             stages, moved = _apply_plan(shot, plan, characters)

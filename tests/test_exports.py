@@ -205,6 +205,7 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
         "animate": True,
         "burnSubtitles": False,
         "subtitleSpeakers": True,
+        "bilingualSubtitles": True,
         "musicVolumeDb": -6.0,
     }
     assert set(changed) | {"story"} == set(ProjectUpdateSerializer().fields)

@@ -19,7 +19,7 @@ from inference.errors import EngineError
 from inference.image import KeyframeRequest
 from inference.media import probe
 from inference.models import CACHE, Runtime, pick_device, pick_dtype
-from inference.refine import RefineJob, ShotText, transformers_instruct
+from inference.refine import RefineJob, ShotText, TranslateJob, transformers_instruct
 from inference.registry import parse_spec, spec_problem
 from inference.storyboard import covers_story, transformers_storyboard
 from inference.styles import CAMERA_MOVES, TRANSITIONS
@@ -176,16 +176,19 @@ def test_a_random_chat_model_gives_no_json_so_the_draft_covers_every_sentence_an
     assert ("transformers-lm", str(tiny["qwen"]), "cpu", "torch.float32") in CACHE.loaded()
 
 
-def test_a_random_chat_models_rewrite_is_refused_and_says_so(tiny: dict[str, Path], runtime: Runtime) -> None:
-    """The transformers back end's path for a rewrite (its loading, chat template, generation and
-    parsing) on the tiny model: random tokens are no JSON, so nothing is made of them and the
-    error says why. (A real small instruct model's rewrite that parses: test_refine.py.)"""
-    job = RefineJob(
-        shot=ShotText("a lighthouse on a rock", "The keeper lit the lamp."),
-        instruction="make it night",
-        language="en",
-        constrained=False,
+@pytest.mark.parametrize("what", ["rewrite", "translation"])
+def test_a_random_chat_models_rewrite_or_translation_is_refused_and_says_so(
+    tiny: dict[str, Path], runtime: Runtime, what: str
+) -> None:
+    """The transformers back end's path for work on an instruction (its loading, chat template,
+    generation and parsing) on the tiny model: random tokens are no JSON, so nothing is made of
+    them and the error says why. (A real small instruct model's rewrite that parses: test_refine.)"""
+    job: RefineJob | TranslateJob = (
+        RefineJob(ShotText("a lighthouse on a rock", "The keeper lit the lamp."), "make it night", "en")
+        if what == "rewrite"
+        else TranslateJob("The Keeper", ["The keeper lit the lamp.", "The storm came."], "en", "zh")
     )
+    job.constrained = False
     seen: list[str] = []
     with pytest.raises(EngineError, match=r"gave no usable answer in 2 attempts.*Nothing was changed"):
         transformers_instruct(

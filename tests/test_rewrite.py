@@ -6,7 +6,6 @@ before is kept and can be restored, and a bad answer changes nothing."""
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from tests.browser import sign_in
 from tests.chat_server import ChatServer
 from tests.factories import shot_with_media
 from tests.test_versions import run_all
+from tests.workers import run_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -195,21 +195,6 @@ def test_old_storyboards_are_pruned_and_release_their_files(
     assert list(StoryboardSnapshot.objects.values_list("reason", flat=True)) == ["two"]
 
 
-def run_elsewhere(task_id: str) -> None:
-    """Run a task as a worker would, in a thread of its own (this one drives the browser)."""
-    from django.db import connection
-
-    def work() -> None:
-        try:
-            run_task(task_id)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
-
-
 @pytest.mark.browser
 def test_the_editor_rewrites_the_storyboard_and_brings_the_old_one_back(
     page: Any, server: str, rendered: Project, model: ChatServer
@@ -228,7 +213,7 @@ def test_the_editor_rewrites_the_storyboard_and_brings_the_old_one_back(
     with page.expect_response(lambda r: r.url.endswith("/storyboard/refine")) as answered:
         page.click("#board-rewrite")
     assert answered.value.status == 202
-    run_elsewhere(answered.value.json()["id"])
+    run_in_thread(answered.value.json()["id"])
     page.wait_for_function("() => document.querySelector('.shot .prompt').value === 'one long shot'", timeout=30_000)
     assert cards.count() == 2 and cards.nth(1).locator(".prompt").input_value() == before[1][0]
     assert page.locator("#board-state").inner_text().startswith("Rewrote the storyboard: 2 shots became 2")

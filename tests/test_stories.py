@@ -5,11 +5,9 @@ edits it and asks for its storyboard; a bad answer or the draft back end makes n
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from projects.models import Project
@@ -17,6 +15,7 @@ from tasks.jobs import run_task
 from tasks.models import Task
 from tests.browser import sign_in
 from tests.chat_server import ChatServer
+from tests.workers import run_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,15 +109,7 @@ def test_the_new_film_page_starts_from_an_idea_and_the_editor_cuts_the_story(
     page.locator("#story-panel").wait_for()
     assert page.locator("#story-text").is_disabled(), "nothing to edit while the story is written"
 
-    def work() -> None:
-        try:
-            run_task(str(project.tasks.get(kind="story").id))
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
+    run_in_thread(str(project.tasks.get(kind="story").id))
     page.wait_for_function("story => document.getElementById('story-text').value === story", arg=STORY)
     page.fill("#story-text", STORY + " The end.")
     settings.STORYBOARD_MODEL = "draft"

@@ -6,7 +6,6 @@ and a failed translation makes nothing."""
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from tasks.jobs import run_task
 from tasks.models import Task
 from tests.chat_server import ChatServer
 from tests.test_versions import run_all
+from tests.workers import run_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -122,15 +122,7 @@ def test_the_editor_translates_the_film_and_links_the_new_project(
     assert answer.value.status == 202
     task_id = answer.value.json()["id"]  # Playwright's objects stay in this thread
 
-    def work() -> None:
-        try:
-            run_task(task_id)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
+    run_in_thread(task_id)
     link = page.locator("#translated")
     link.wait_for()
     copy = Project.objects.exclude(pk=rendered.pk).get()

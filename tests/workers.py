@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -105,3 +106,21 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 60.0, what: str =
             return value
         time.sleep(0.1)
     raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+
+
+def run_in_thread(task_id: str) -> None:
+    """Run a task as a worker would, in a thread of its own, and wait for it: a browser test
+    drives the page from this thread, whose event loop the task's live updates must not share."""
+    from django.db import connection
+
+    from tasks.jobs import run_task
+
+    def work() -> None:
+        try:
+            run_task(task_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()

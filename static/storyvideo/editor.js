@@ -252,7 +252,8 @@
       const field = card.querySelector(selector);
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = value;
     }
-    card.querySelector(".lock").checked = shot.locked;
+    const lock = card.querySelector(".lock");
+    if (lock.dataset.saving !== "true") lock.checked = shot.locked; // a repaint never undoes a click
     const promptNote = card.querySelector(".prompt-note");
     promptNote.textContent = shot.promptNote;
     promptNote.hidden = !shot.promptNote;
@@ -317,11 +318,15 @@
     card.querySelector(".history-empty").hidden = versions.length > 0;
   }
 
+  function castKey() {
+    return JSON.stringify(state.characters.map((character) => [character.id, character.name]));
+  }
+
   function paintShotCharacters(card, shot) {
     // One checkbox per character, ticked where the character is in this shot. Rebuilt only when
     // the characters change, so a live update never takes a box from under the pointer.
     const holder = card.querySelector(".shot-characters");
-    const names = JSON.stringify(state.characters.map((character) => [character.id, character.name]));
+    const names = castKey();
     if (holder.dataset.names !== names) {
       holder.dataset.names = names;
       holder.replaceChildren(
@@ -347,7 +352,7 @@
   function paintSpeaker(card, shot) {
     // The narrator or one of the characters; options rebuilt only when the characters change.
     const select = card.querySelector(".speaker");
-    const names = JSON.stringify(state.characters.map((character) => [character.id, character.name]));
+    const names = castKey();
     if (select.dataset.names !== names) {
       select.dataset.names = names;
       select.replaceChildren(
@@ -724,9 +729,14 @@
     const box = event.target.closest(".lock");
     const card = box && box.closest(".shot");
     if (!card) return;
+    box.dataset.saving = "true";
     act(card, async () => {
-      await api(`/shots/${card.dataset.shotId}`, { method: "PATCH", body: { locked: box.checked } });
-      await load();
+      try {
+        await api(`/shots/${card.dataset.shotId}`, { method: "PATCH", body: { locked: box.checked } });
+        await load();
+      } finally {
+        delete box.dataset.saving;
+      }
     });
   });
 
