@@ -121,7 +121,7 @@ def storyboard_replace(*, project: Project, plans: Sequence[tuple[uuid.UUID | No
     that shot (its media kept; only the stages its changed text shapes are made again; a
     locked one is only moved), one without is a new shot, and a shot no plan names is
     deleted. Call under the project's lock, after a snapshot. Returns what happened, counted."""
-    existing = {shot.id: shot for shot in project.shots.select_for_update().select_related("speaker")}
+    existing = {shot.id: shot for shot in project.shots.select_for_update(of=("self",)).select_related("speaker")}
     characters = {character.name: character for character in project.characters.all()}
     ordered: list[Shot] = []
     new: list[Shot] = []

@@ -44,7 +44,7 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
         page.select_option("#id_resolution", "480p")
         page.uncheck("#id_auto_render")
         page.click("main button[type=submit]")
-        page.wait_for_url("**/projects/*/")
+        page.wait_for_url(re.compile(r".*/projects/[0-9a-f-]{36}/$"))  # the editor, not /projects/new/
         project = Project.objects.get(owner=owner)
         editor_url = page.url
 

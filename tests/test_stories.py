@@ -5,6 +5,7 @@ edits it and asks for its storyboard; a bad answer or the draft back end makes n
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -104,7 +105,7 @@ def test_the_new_film_page_starts_from_an_idea_and_the_editor_cuts_the_story(
     page.goto(f"{server}/projects/new/")
     page.fill("#id_idea", "a lighthouse cat who saves a boat")
     page.click("#idea-form button[type=submit]")
-    page.wait_for_url("**/projects/*/")
+    page.wait_for_url(re.compile(r".*/projects/[0-9a-f-]{36}/$"))  # the editor, not /projects/new/
     project = Project.objects.get(owner=user)
     page.locator("#story-panel").wait_for()
     assert page.locator("#story-text").is_disabled(), "nothing to edit while the story is written"
