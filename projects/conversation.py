@@ -1,7 +1,8 @@
 """Rewriting with the language model: a person's instruction on a shot ("make it night, closer
-on the cat") becomes a task on the inference queue; the model rewrites the shot's picture
-prompt (and, if asked, its narration) and only what changed is made again. Each exchange is a
-turn of the project's conversation, and the next instruction on the shot goes with the earlier
+on the cat") or on the whole storyboard ("fewer shots, more suspense") becomes a task on the
+inference queue; the model rewrites the shot's picture prompt (and, if asked, its narration), or
+the storyboard keeping the shots the person locked, and only what changed is made again. Each
+exchange is a turn of the project's conversation, and the next instruction goes with the earlier
 ones, so it builds on them (the multi-turn prompt optimiser)."""
 
 from __future__ import annotations
