@@ -10,11 +10,12 @@ from typing import Any, ClassVar
 
 from inference.errors import EngineError, WeightsMissingError
 from inference.image import KeyframeRequest
-from inference.models import Runtime
+from inference.models import Runtime, pick_device
 from inference.motion import MotionResult
 from inference.refine import Job
 from inference.registry import ImageJob, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
+from inference.usage import record
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ def _run(stage: str, spec_text: str, language: str, job: Any, runtime: Runtime, 
     cannot run here."""
 
     def run(spec: Spec) -> Any:
-        return spec.impl.run(spec.model, job, runtime=runtime, progress=progress)
+        result = spec.impl.run(spec.model, job, runtime=runtime, progress=progress)
+        record(device=pick_device(runtime.device) if spec.impl.has_weights else "cpu")
+        return result
 
     spec = parse_spec(stage, spec_text)
     fallback = draft_spec(stage, language)
@@ -111,6 +114,8 @@ def keyframes(
     )
     for result in results:
         result.note = note
+    drawn = sum(result.backend != "draft" for result in results)  # a drawn card takes no steps
+    record(images=len(results), steps=steps * drawn)
     return results
 
 
@@ -127,6 +132,7 @@ def speech(
     result: SpeechResult
     result, note = _run("speech", spec, language, SpeechJob(text, language, path, seed), runtime, progress)
     result.note = note
+    record(audioSeconds=result.duration)
     return result
 
 
@@ -145,4 +151,6 @@ def motion(
     note saying why the camera move stands in for the configured model, if it does."""
     clip: MotionResult | None
     clip, note = _run("motion", spec, "en", MotionJob(image, path, seed, frames, steps), runtime, progress)
+    if clip is not None:
+        record(videoSeconds=clip.frames / clip.fps)
     return clip, note

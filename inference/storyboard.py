@@ -12,6 +12,7 @@ from inference.models import Runtime
 from inference.styles import CAMERA_MOVES, TRANSITIONS
 from inference.text import clean_text, has_cjk, split_sentences
 from inference.types import CharacterPlan, Progress, ShotPlan, Storyboard, no_progress
+from inference.usage import record
 
 _MOVES = [move for move in CAMERA_MOVES if move != "static"]
 
@@ -286,6 +287,12 @@ def openai_chat(
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - a configured URL
             reply = json.loads(response.read())
+        counted = reply.get("usage") if isinstance(reply.get("usage"), dict) else {}
+        record(
+            device="remote",
+            tokensIn=_count(counted.get("prompt_tokens")),
+            tokensOut=_count(counted.get("completion_tokens")),
+        )
         return str(reply["choices"][0]["message"]["content"])
     except urllib.error.HTTPError as exc:
         if 400 <= exc.code < 500 and exc.code != 429:
@@ -298,6 +305,11 @@ def openai_chat(
         raise EngineError(f"The model server at {base_url} cannot be reached: {exc}.", permanent=False) from None
     except (ValueError, KeyError, IndexError, TypeError):
         raise ValueError("the server's reply was not a chat completion") from None
+
+
+def _count(value: object) -> int:
+    """A token count from a server's reply, 0 when it gives none or nonsense."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def openai_storyboard(
@@ -423,6 +435,7 @@ class LocalChat:
                 **sampling,
                 **self._constraint(schema),
             )
+        record(device=self.device, tokensIn=prompt_length, tokensOut=int(output.shape[-1]) - prompt_length)
         return str(self.tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))
 
     def _constraint(self, schema: dict[str, Any] | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from projects.models import Character, Project
 from shots.models import Shot
+from tasks.selectors import usage_sum
 
 
 class ShotInline(admin.StackedInline):
@@ -36,8 +37,19 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ["title", "owner", "language", "style", "status", "shot_count", "updated_at"]
     list_filter = ["status", "language", "style", "aspect_ratio"]
     search_fields = ["title", "story", "owner__username"]
-    readonly_fields = ["id", "created_at", "updated_at", "rendered_at", "render_hash"]
+    readonly_fields = ["id", "created_at", "updated_at", "rendered_at", "render_hash", "usage"]
     inlines = [CharacterInline, ShotInline]
+
+    @admin.display(description="What its tasks used")
+    def usage(self, project: Project) -> str:
+        used = usage_sum(project.tasks.all())
+        cost = "" if used["cost"] is None else f"; cost {used['cost']:.4f} {used['currency']}"
+        return (
+            f"{used['tasks']} tasks, {used['wallSeconds']:.1f} s ({used['deviceSeconds']:.1f} s on a GPU), "
+            f"{used['tokensIn']:.0f}/{used['tokensOut']:.0f} tokens, {used['images']:.0f} pictures, "
+            f"{used['audioSeconds']:.1f} s of narration, {used['videoSeconds']:.1f} s of film{cost}"
+        )
+
     date_hierarchy = "created_at"
 
 

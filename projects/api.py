@@ -52,8 +52,8 @@ from projects.webhooks import webhook_set
 from shots.selectors import shot_get
 from shots.serializers import ShotSerializer
 from storyvideo.api import Pagination, paginated
-from tasks.selectors import task_list_latest
-from tasks.serializers import TaskSerializer
+from tasks.selectors import task_list_latest, usage_sum
+from tasks.serializers import TaskSerializer, UsageSerializer
 from tasks.throttles import GENERATION_THROTTLES
 
 
@@ -452,3 +452,11 @@ class StoryboardStartApi(APIView):
         project = selectors.project_get(user=request.user, project_id=project_id)
         tasks = storyboard_start(project=project)
         return Response(TaskSerializer(tasks, many=True).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectUsageApi(APIView):
+    @extend_schema(responses=UsageSerializer)
+    def get(self, request: Request, project_id: str) -> Response:
+        """What the project's tasks used, summed (and per kind of task), and its cost where prices are set."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        return Response(UsageSerializer(usage_sum(project.tasks.all())).data)

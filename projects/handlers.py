@@ -27,6 +27,7 @@ from inference.registry import draft_spec
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.types import Progress, Storyboard
+from inference.usage import record
 from projects.conversation import refine_apply, refine_run
 from projects.models import Character, Project
 from projects.pipeline import project_status_refresh, shots_generate_all
@@ -327,6 +328,7 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
         music_volume_db=project.music_volume_db,
         progress=progress,
     )
+    record(device="cpu", videoSeconds=film.duration)
     segments = []
     for segment in film.segments:
         # Named by the segment's cache key (a hash of everything that shaped it): a shot that

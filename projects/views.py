@@ -18,6 +18,7 @@ from projects.forms import IdeaForm, ProjectForm
 from projects.stories import story_draft
 from projects.throttles import NEW_PROJECT_THROTTLES
 from storyvideo.errors import ApplicationError
+from tasks.selectors import usage_sum
 
 DOWNLOADS = [
     ("video", _("Film (MP4)")),
@@ -98,7 +99,12 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
 @login_required
 def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id)
-    context = {"project": project, "downloads": DOWNLOADS, "link_hours": settings.MEDIA_URL_TTL_S // 3600}
+    context = {
+        "project": project,
+        "downloads": DOWNLOADS,
+        "link_hours": settings.MEDIA_URL_TTL_S // 3600,
+        "usage": usage_sum(project.tasks.all()),
+    }
     return render(request, "projects/preview.html", context)
 
 

@@ -107,3 +107,33 @@ def _redact(url: str) -> str:
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url
+
+
+PRICE_KEYS = (
+    "cuda_hour",
+    "cpu_hour",
+    "tokens_in_million",
+    "tokens_out_million",
+    "image",
+    "audio_minute",
+    "video_minute",
+)
+
+
+def env_prices(name: str, *, environ: Mapping[str, str] | None = None) -> dict[str, float]:
+    """A price table such as ``cuda_hour=2.5,image=0.002``: each key one of PRICE_KEYS, each
+    price a number of at least 0; empty means no prices (no cost is shown)."""
+    value = env_str(name, environ=environ)
+    prices: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        key, _, price = item.partition("=")
+        key = key.strip()
+        if key not in PRICE_KEYS:
+            raise ImproperlyConfigured(f"{name}: {key!r} is not one of {', '.join(PRICE_KEYS)}.")
+        try:
+            prices[key] = float(price)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: the price of {key} ({price!r}) is not a number.") from None
+        if not prices[key] >= 0:
+            raise ImproperlyConfigured(f"{name}: the price of {key} is below 0.")
+    return prices

@@ -20,6 +20,7 @@ from storyvideo.env import (
     env_float,
     env_int,
     env_list,
+    env_prices,
     env_str,
     env_url,
 )
@@ -295,6 +296,10 @@ OWN_MEDIA_MAX_BYTES = env_int("OWN_MEDIA_MAX_BYTES", 30 * 1024**2, minimum=1024*
 OWN_NARRATION_MAX_S = env_float("OWN_NARRATION_MAX_S", 120.0, minimum=1.0)
 # Earlier results kept per shot and stage (picture, clip, narration) to look back on and restore.
 SHOT_VERSIONS_KEPT = env_int("SHOT_VERSIONS_KEPT", 10, minimum=1, maximum=100)
+# What work costs, to turn usage into money (GET /api/v1/usage): e.g. "cuda_hour=2.5,cpu_hour=0.05,
+# tokens_in_million=0.5,tokens_out_million=1.5,image=0.002,audio_minute=0.01,video_minute=0.02".
+USAGE_PRICES = env_prices("USAGE_PRICES")
+USAGE_CURRENCY = env_str("USAGE_CURRENCY", "USD")
 # Earlier storyboards kept per project (each rewrite and restore keeps the one it replaces).
 STORYBOARD_SNAPSHOTS_KEPT = env_int("STORYBOARD_SNAPSHOTS_KEPT", 5, minimum=1, maximum=50)
 BUNDLE_MAX_MEMBERS = env_int("BUNDLE_MAX_MEMBERS", 2000, minimum=10)

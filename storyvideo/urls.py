@@ -72,6 +72,8 @@ api_v1 = [
     ),
     path("characters/<uuid:character_id>", projects_api.CharacterDetailApi.as_view(), name="character-detail"),
     path("tasks", tasks_api.TaskListApi.as_view(), name="task-list"),
+    path("usage", tasks_api.UsageApi.as_view(), name="usage"),
+    path("projects/<uuid:project_id>/usage", projects_api.ProjectUsageApi.as_view(), name="project-usage"),
     path("tasks/<uuid:task_id>", tasks_api.TaskDetailApi.as_view(), name="task-detail"),
     path("tasks/<uuid:task_id>/cancel", tasks_api.TaskCancelApi.as_view(), name="task-cancel"),
     path("tasks/<uuid:task_id>/retry", tasks_api.TaskRetryApi.as_view(), name="task-retry"),

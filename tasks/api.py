@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -15,7 +17,7 @@ from storyvideo.errors import ApplicationError
 from tasks import selectors, services
 from tasks.models import Task
 from tasks.registry import tasks_settled
-from tasks.serializers import TaskSerializer
+from tasks.serializers import TaskSerializer, UsageQuerySerializer, UsageSerializer
 from tasks.throttles import GENERATION_THROTTLES
 
 
@@ -76,3 +78,23 @@ class TaskRetryApi(APIView):
         task = services.task_retry(task=task)
         tasks_settled(task.project_id)
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+class UsageApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from", OpenApiTypes.DATETIME, description="A date or ISO 8601 time; 30 days ago by default."
+            ),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, description="A date or ISO 8601 time; now by default."),
+        ],
+        responses=UsageSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        """What your tasks made in a window of time used, summed, and its cost where prices are set."""
+        query = UsageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        end = query.validated_data.get("to") or timezone.now()
+        start = query.validated_data.get("from") or end - timedelta(days=30)
+        tasks = Task.objects.filter(owner_id=request.user.pk, created_at__gte=start, created_at__lte=end)
+        return Response(UsageSerializer({**selectors.usage_sum(tasks), "start": start, "end": end}).data)

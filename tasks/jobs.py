@@ -14,7 +14,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from inference.errors import OUT_OF_MEMORY, CancelledError, EngineError, is_out_
 from inference.media import DISK_FULL
 from inference.models import release_memory
 from inference.types import Progress
+from inference.usage import metering
 from storyvideo.storage import atomic_with_files, work_dir_remove
 from storyvideo.tracing import trace
 from tasks import services
@@ -164,7 +166,8 @@ def _run(tasks: list[Task]) -> list[str]:
     outcomes: dict[uuid.UUID, str] = {}
     try:
         reporter = ProgressReporter(first, mates=tasks[1:])
-        outputs = _engine(handler, tasks, reporter)
+        with _metered(tasks):
+            outputs = _engine(handler, tasks, reporter)
         for task, output in zip(tasks, outputs, strict=True):
             try:
                 if output is None:
@@ -190,6 +193,26 @@ def _run(tasks: list[Task]) -> list[str]:
     if first.owner_id is not None:  # the owner's place on the queue is free: their next task
         reconnecting(lambda: services.tasks_enqueue_due(owner_id=first.owner_id))
     return [outcomes[task.id] for task in tasks]
+
+
+@contextmanager
+def _metered(tasks: list[Task]) -> Iterator[None]:
+    """Record what the attempt used on its tasks (a batch's shared evenly), however it ends."""
+    started = time.monotonic()
+    with metering() as usage:
+        try:
+            yield
+        finally:
+            wall = time.monotonic() - started
+            share: dict[str, Any] = {key: value / len(tasks) for key, value in usage.amounts().items()}
+            share["wallSeconds"] = wall / len(tasks)
+            device = usage.device or "cpu"
+            share["deviceSeconds"] = share["wallSeconds"] if device.startswith("cuda") else 0.0
+            for task in tasks:
+                try:
+                    reconnecting(partial(services.task_add_usage, task=task, usage={**share, "device": device}))
+                except Exception:  # what was used is worth a log line, never the task's outcome
+                    logger.exception("Task %s: its usage could not be recorded", task.id)
 
 
 def _engine(handler: Handler, tasks: list[Task], progress: Progress) -> list[Any]:

@@ -53,6 +53,9 @@ class Task(models.Model):
     params = models.JSONField(default=dict, blank=True, help_text="What the job needs, e.g. the stage version.")
     inputs_hash = models.CharField(max_length=64, blank=True)
     result = models.JSONField(null=True, blank=True)
+    # What its attempts used, summed: wallSeconds, deviceSeconds, device, tokensIn, tokensOut,
+    # images, steps, audioSeconds, videoSeconds (inference.usage; tasks.selectors.usage_sum).
+    usage = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     backend = models.CharField(max_length=100, blank=True)
     model = models.CharField(max_length=200, blank=True)

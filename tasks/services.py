@@ -391,3 +391,16 @@ def _stop_job(job_id: str) -> None:
 
 def _publish_fresh(task_id: uuid.UUID) -> None:
     live.publish_task_on_commit(Task.objects.get(id=task_id))
+
+
+def task_add_usage(*, task: Task, usage: dict[str, Any]) -> None:
+    """Add an attempt's usage to what the task has used (a GPU once makes it a GPU task)."""
+    with transaction.atomic():
+        total = dict(Task.objects.select_for_update().values_list("usage", flat=True).get(pk=task.pk) or {})
+        for key, value in usage.items():
+            if key == "device":
+                if not str(total.get("device", "")).startswith("cuda"):
+                    total["device"] = value
+            else:
+                total[key] = round(total.get(key, 0) + value, 3)
+        Task.objects.filter(pk=task.pk).update(usage=total)

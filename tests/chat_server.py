@@ -18,6 +18,8 @@ class ChatServer:
         self.requests: list[dict[str, Any]] = []
         # Called before each reply, while the model "thinks": what a person does meanwhile.
         self.meanwhile: Callable[[], None] | None = None
+        # The token counts each reply says it used, as OpenAI-compatible servers do.
+        self.usage = {"prompt_tokens": 120, "completion_tokens": 30}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,7 +29,9 @@ class ChatServer:
                 if server.meanwhile is not None:
                     server.meanwhile()
                 status, content = server.replies.pop(0) if server.replies else (200, "{}")
-                payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]})
+                payload = json.dumps(
+                    {"choices": [{"message": {"role": "assistant", "content": content}}], "usage": server.usage}
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

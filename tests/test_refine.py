@@ -217,6 +217,8 @@ def test_a_real_small_instruct_model_rewrites_a_shot(api: APIClient, rendered: P
     shot.refresh_from_db()
     assert shot.prompt == turn.after["prompt"] and 0 < len(shot.prompt) <= 500
     assert shot.narration == before[1], "the narration was not to be rewritten"
+    # What it used, counted by the model's own tokenizer: the prompt in, the answer out.
+    assert task.usage["tokensIn"] > 100 and 0 < task.usage["tokensOut"] < 2048 and task.usage["device"] == "cpu"
 
 
 def test_a_picture_prompt_the_image_model_cannot_read_is_flagged_on_the_shot(api: APIClient, user: Any) -> None:
