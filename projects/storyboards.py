@@ -177,7 +177,8 @@ def _apply_plan(shot: Shot, plan: ShotPlan, characters: dict[str, Any]) -> tuple
     if speaker != shot.speaker:
         if speaking_voice(shot.project, speaker) != speaking_voice(shot.project, shot.speaker):
             stages.add("speech")
-        shot.speaker, moved = speaker, True
+        shot.speaker = speaker
+        moved |= shot.project.subtitle_speakers  # the subtitles name the speaker
     cast = [characters[name] for name in plan.characters if name in characters]
     if {c.pk for c in cast} != set(shot.characters.values_list("pk", flat=True)):
         shot.characters.set(cast)

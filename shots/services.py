@@ -112,7 +112,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
         speaker = _speaker(shot, changes.pop("speaker_id"))
         if speaking_voice(shot.project, speaker) != speaking_voice(shot.project, shot.speaker):
             touched.add("speech")
-        composition = True  # the subtitles may name the speaker
+        composition |= shot.project.subtitle_speakers  # the subtitles name the speaker
         shot.speaker = speaker
     changes.pop("speaker_id", None)
     for key, value in changes.items():
