@@ -1,7 +1,10 @@
-"""One shot rewritten by a language model on a person's instruction ("make it night, closer on
-the cat"): the multi-turn prompt optimiser. Earlier turns on the shot go with the request, so
-an instruction builds on the last. The answer is untrusted text, held to the same strict shape,
-caps and cleaning as the storyboard's."""
+"""Work a language model does on a person's word: a shot rewritten on an instruction ("make it
+night, closer on the cat": the multi-turn prompt optimiser, earlier turns going with the
+request), the whole storyboard rewritten keeping the shots the person locked, a film's narration
+translated, a story written from an idea. Each kind of job says how it is asked and how its
+answer is read (``INSTRUCTIONS``); one runner asks an OpenAI-compatible server or a local chat
+model. The answer is untrusted text, held to the same strict shape, caps and cleaning as the
+storyboard's, and an unusable one changes nothing."""
 
 from __future__ import annotations
 
