@@ -67,6 +67,8 @@ RESOLUTIONS: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
 CAMERA_MOVES = ("static", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down")
 TRANSITIONS = ("cut", "fade", "dissolve", "wipe_left", "wipe_right", "slide_left", "slide_right")
 LANGUAGES = ("en", "zh")
+# Each language in its own words, as a person choosing one reads it.
+LANGUAGE_LABELS = {"en": "English", "zh": "中文"}
 
 
 def frame_size(aspect_ratio: str, resolution: str) -> tuple[int, int]:

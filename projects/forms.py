@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
+from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS, STYLE_CHOICES
 from inference.text import clean_text
 from projects.validators import story_too_long, validate_voice
 
@@ -90,7 +90,7 @@ class IdeaForm(forms.Form):
     idea = forms.CharField(
         label=_("Idea"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text=_("A line or two.")
     )
-    language = forms.ChoiceField(label=_("Language"), choices=[("en", "English"), ("zh", "中文")])
+    language = forms.ChoiceField(label=_("Language"), choices=list(LANGUAGE_LABELS.items()))
     genre = forms.CharField(label=_("Genre"), max_length=100, required=False)
     length = forms.ChoiceField(label=_("Length"), choices=LENGTH_CHOICES, initial="short")
 

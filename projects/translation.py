@@ -15,6 +15,7 @@ from inference import engines
 from inference.errors import EngineError
 from inference.refine import Translated, TranslateJob
 from inference.speech import voice_language
+from inference.styles import LANGUAGE_LABELS
 from inference.types import Progress
 from projects.conversation import can_follow_instructions
 from projects.models import Project
@@ -29,7 +30,6 @@ from tasks.models import Task
 from tasks.registry import SupersededError
 from tasks.services import task_create, task_finish, tasks_cancel
 
-LANGUAGE_WORDS = {"en": "English", "zh": "中文"}
 # The film in the old language is the old project's, not the translation's.
 NO_FILM: dict[str, Any] = {
     **dict.fromkeys(
@@ -94,7 +94,7 @@ def translate_apply(task: Task, output: Translation) -> str:
         )
     language = task.params["language"]
     copy = project_duplicate(project=project)
-    title = output.translated.title or f"{project.title} ({LANGUAGE_WORDS.get(language, language)})"
+    title = output.translated.title or f"{project.title} ({LANGUAGE_LABELS[language]})"
     Project.objects.filter(pk=copy.pk).update(language=language, voice="", title=title[:200], **NO_FILM)
     copy.refresh_from_db()
     for character in copy.characters.exclude(voice=""):
@@ -117,7 +117,7 @@ def translate_apply(task: Task, output: Translation) -> str:
         "backend": output.translated.backend,
         "model": output.translated.model,
     }
-    message = f"Translated into {LANGUAGE_WORDS.get(language, language)}: “{copy.title}”, its voices are being made."
+    message = f"Translated into {LANGUAGE_LABELS[language]}: “{copy.title}”, its voices are being made."
     if not task_finish(task=task, result=result, message=message):
         raise SupersededError
     return "translate"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import Throttled
 
-from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_CHOICES
+from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS, STYLE_CHOICES
 from projects import selectors, services
 from projects.forms import IdeaForm, ProjectForm
 from projects.stories import story_draft
@@ -91,7 +91,7 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "styles": STYLE_CHOICES,
         "aspect_ratios": list(ASPECT_RATIOS),
         "resolutions": list(RESOLUTIONS),
-        "translate_languages": [("en", "English"), ("zh", "中文")],
+        "translate_languages": list(LANGUAGE_LABELS.items()),
     }
     return render(request, "projects/editor.html", {"project": project, **choices})
 

@@ -43,7 +43,8 @@ def version_record(shot: Shot, stage: str, *, restored_from: int | None = None) 
         made_from=shot.image_hash if stage == "motion" else "",
         restored_from=restored_from,
     )
-    versions_prune(shots=Shot.objects.filter(pk=shot.pk))
+    if version.number > settings.SHOT_VERSIONS_KEPT:  # else there is nothing to prune
+        versions_prune(shots=Shot.objects.filter(pk=shot.pk))
     return version
 
 

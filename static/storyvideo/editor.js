@@ -177,22 +177,32 @@
 
   // The model rewriting a shot on an instruction: the newest request's state, and the shot's
   // conversation so far (each instruction and what it made of the picture prompt).
+  // The state of work a language model does (a rewrite, a translation): its progress while it
+  // runs, then what it said; its button waits meanwhile. Returns the task's state as a key, so a
+  // panel showing the work's results knows when to read them again.
+  function paintModelTask(task, line, button, busyWords) {
+    const busy = Boolean(task && UNFINISHED.includes(task.status));
+    line.textContent = !task ? "" : busy ? say(busyWords, task) : task.message;
+    line.classList.toggle("error", Boolean(task && task.status === "failed"));
+    button.disabled = busy;
+    return taskState(task);
+  }
+
+  function taskState(task) {
+    return task ? `${task.id}:${task.status}` : "";
+  }
+
   function paintRefine(card, shot) {
     const task = state.tasks.get(`refine:${shot.id}`);
-    const busy = Boolean(task && UNFINISHED.includes(task.status));
     const line = card.querySelector(".refine-state");
-    line.textContent = !task ? "" : busy ? say(gettext("Rewriting… %(progress)s%"), task) : task.message;
-    line.classList.toggle("error", Boolean(task && task.status === "failed"));
-    card.querySelector(".refine-send").disabled = busy;
+    const seen = paintModelTask(task, line, card.querySelector(".refine-send"), gettext("Rewriting… %(progress)s%"));
     const refine = card.querySelector(".refine");
-    const seen = task ? `${task.id}:${task.status}` : "";
     if (refine.open && refine.dataset.seen !== seen) act(card, () => paintTurns(card));
   }
 
   async function paintTurns(card) {
     const refine = card.querySelector(".refine");
-    const task = state.tasks.get(`refine:${card.dataset.shotId}`);
-    refine.dataset.seen = task ? `${task.id}:${task.status}` : "";
+    refine.dataset.seen = taskState(state.tasks.get(`refine:${card.dataset.shotId}`));
     const turns = await api(`/projects/${projectId}/conversation?shotId=${card.dataset.shotId}`);
     card.querySelector(".turns").replaceChildren(
       ...turns.map((turn) => {
@@ -448,20 +458,15 @@
 
   // The whole storyboard rewritten on an instruction, and the storyboards kept before.
   function paintBoardRewrite() {
-    const task = state.tasks.get("refine:");
-    const busy = Boolean(task && UNFINISHED.includes(task.status));
     const line = document.getElementById("board-state");
-    line.textContent = !task ? "" : busy ? say(gettext("Rewriting… %(progress)s%"), task) : task.message;
-    line.classList.toggle("error", Boolean(task && task.status === "failed"));
-    document.getElementById("board-rewrite").disabled = busy;
-    const seen = task ? `${task.id}:${task.status}` : "";
+    const button = document.getElementById("board-rewrite");
+    const seen = paintModelTask(state.tasks.get("refine:"), line, button, gettext("Rewriting… %(progress)s%"));
     const rewrite = document.getElementById("rewrite");
     if (rewrite.open && rewrite.dataset.seen !== seen) act(null, paintSnapshots);
   }
 
   async function paintSnapshots() {
-    const task = state.tasks.get("refine:");
-    document.getElementById("rewrite").dataset.seen = task ? `${task.id}:${task.status}` : "";
+    document.getElementById("rewrite").dataset.seen = taskState(state.tasks.get("refine:"));
     const snapshots = await api(`/projects/${projectId}/storyboard/snapshots`);
     document.getElementById("snapshots").replaceChildren(
       ...snapshots.map((snapshot) => {
@@ -901,11 +906,8 @@
   // The film translated into another language: a new project, linked once it is made.
   function paintTranslation() {
     const task = state.tasks.get("translate:");
-    const busy = Boolean(task && UNFINISHED.includes(task.status));
     const line = document.getElementById("translate-state");
-    line.textContent = !task ? "" : busy ? say(gettext("Translating… %(progress)s%"), task) : task.message;
-    line.classList.toggle("error", Boolean(task && task.status === "failed"));
-    document.getElementById("translate").disabled = busy;
+    paintModelTask(task, line, document.getElementById("translate"), gettext("Translating… %(progress)s%"));
     const link = document.getElementById("translated");
     const made = task && task.status === "finished" && task.result && task.result.projectId;
     link.hidden = !made;
