@@ -108,7 +108,8 @@ def test_the_new_film_page_starts_from_an_idea_and_the_editor_cuts_the_story(
     page.wait_for_url(re.compile(r".*/projects/[0-9a-f-]{36}/$"))  # the editor, not /projects/new/
     project = Project.objects.get(owner=user)
     page.locator("#story-panel").wait_for()
-    assert page.locator("#story-text").is_disabled(), "nothing to edit while the story is written"
+    # Nothing to edit while the story is being written (the project's status line says so).
+    page.wait_for_function("() => document.getElementById('story-text').disabled", timeout=10_000)
 
     run_in_thread(str(project.tasks.get(kind="story").id))
     page.wait_for_function("story => document.getElementById('story-text').value === story", arg=STORY)
