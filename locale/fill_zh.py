@@ -8,6 +8,25 @@ import sys
 from pathlib import Path
 
 ZH = {
+    # sharing
+    "Shared by %(owner)s": "由 %(owner)s 共享",
+    "Shared with you to watch": "已共享给你观看",
+    "Sharing": "共享",
+    "User name": "用户名",
+    "as": "身份",
+    "Share": "共享",
+    "Stop sharing": "停止共享",
+    "Not shared with anyone.": "尚未共享给任何人。",
+    "Links to watch, no account needed": "观看链接（无需账号）",
+    "Link": "链接",
+    "Revoke": "撤销",
+    "Make a link": "生成链接",
+    "The film is not ready yet: come back later.": "影片尚未完成，请稍后再来。",
+    "Choose viewer or editor.": "请选择观看者或编辑者。",
+    "Shared with %(user)s.": "已共享给 %(user)s。",
+    "Unknown action.": "未知操作。",
+    "Viewer": "观看者",
+    "Editor": "编辑者",
     # pages and forms
     "Title": "标题",
     "Left empty, the story's first line is used.": "留空则用故事的第一行。",

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from projects.models import Character, Project
+from projects.models import Character, Member, Project, ShareLink
 from shots.models import Shot
 from tasks.selectors import usage_sum
 
@@ -32,13 +32,26 @@ class CharacterInline(admin.TabularInline):
     fields = ["name", "description", "seed", "voice"]
 
 
+class MemberInline(admin.TabularInline):
+    model = Member
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class ShareLinkInline(admin.TabularInline):
+    model = ShareLink
+    extra = 0
+    fields = ["id", "created_by", "created_at", "revoked_at"]
+    readonly_fields = ["id", "created_by", "created_at"]
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["title", "owner", "language", "style", "status", "shot_count", "updated_at"]
     list_filter = ["status", "language", "style", "aspect_ratio"]
     search_fields = ["title", "story", "owner__username"]
     readonly_fields = ["id", "created_at", "updated_at", "rendered_at", "render_hash", "usage"]
-    inlines = [CharacterInline, ShotInline]
+    inlines = [CharacterInline, ShotInline, MemberInline, ShareLinkInline]
 
     @admin.display(description="What its tasks used")
     def usage(self, project: Project) -> str:

@@ -6,15 +6,18 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import FileResponse, HttpResponse
+from django.urls import reverse
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from projects import selectors, services
@@ -25,6 +28,8 @@ from projects.serializers import (
     CharacterCreateSerializer,
     CharacterSerializer,
     CharacterWriteSerializer,
+    MemberSerializer,
+    MemberWriteSerializer,
     ProjectBatchCreatedSerializer,
     ProjectBatchSerializer,
     ProjectCreatedSerializer,
@@ -33,6 +38,8 @@ from projects.serializers import (
     ProjectUpdateSerializer,
     RefineSerializer,
     RenderRequestSerializer,
+    SharedFilmSerializer,
+    ShareLinkSerializer,
     SnapshotSerializer,
     StoryboardRefineSerializer,
     StoryboardSerializer,
@@ -44,6 +51,16 @@ from projects.serializers import (
     WebhookAnswerSerializer,
     WebhookSerializer,
 )
+from projects.sharing import (
+    link_create,
+    link_list,
+    link_project,
+    link_revoke,
+    link_token,
+    member_list,
+    member_remove,
+    member_set,
+)
 from projects.stories import story_draft, storyboard_start
 from projects.storyboards import storyboard_restore
 from projects.throttles import NEW_PROJECT_THROTTLES, new_projects_allowed
@@ -51,6 +68,7 @@ from projects.translation import project_translate
 from projects.webhooks import webhook_set
 from shots.selectors import shot_get
 from shots.serializers import ShotSerializer
+from storyvideo.access import Role
 from storyvideo.api import Pagination, paginated
 from tasks.selectors import task_list_latest, usage_sum
 from tasks.serializers import TaskSerializer, UsageSerializer
@@ -115,7 +133,9 @@ class ProjectDetailApi(APIView):
 
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request, project_id: str) -> Response:
-        return Response(ProjectSerializer(selectors.project_get(user=request.user, project_id=project_id)).data)
+        return Response(
+            ProjectSerializer(selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)).data
+        )
 
     @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
     def patch(self, request: Request, project_id: str) -> Response:
@@ -127,7 +147,9 @@ class ProjectDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: str) -> Response:
-        services.project_delete(project=selectors.project_get(user=request.user, project_id=project_id))
+        services.project_delete(
+            project=selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -195,7 +217,11 @@ class CharacterDetailApi(APIView):
 
     @extend_schema(responses=CharacterSerializer)
     def get(self, request: Request, character_id: str) -> Response:
-        return Response(CharacterSerializer(selectors.character_get(user=request.user, character_id=character_id)).data)
+        return Response(
+            CharacterSerializer(
+                selectors.character_get(user=request.user, character_id=character_id, role=Role.VIEWER)
+            ).data
+        )
 
     @extend_schema(request=CharacterWriteSerializer, responses=CharacterSerializer)
     def patch(self, request: Request, character_id: str) -> Response:
@@ -215,7 +241,7 @@ class ProjectWebhookApi(APIView):
     @extend_schema(request=WebhookSerializer, responses={200: WebhookAnswerSerializer})
     def put(self, request: Request, project_id: str) -> Response:
         """Call this URL when a render finishes or fails; a new signing secret comes with it."""
-        project = selectors.project_get(user=request.user, project_id=project_id)
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
         serializer = WebhookSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         project = webhook_set(project=project, url=serializer.validated_data["url"])
@@ -223,7 +249,7 @@ class ProjectWebhookApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: str) -> Response:
-        webhook_set(project=selectors.project_get(user=request.user, project_id=project_id), url="")
+        webhook_set(project=selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER), url="")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -234,7 +260,9 @@ class ProjectDuplicateApi(APIView):
     def post(self, request: Request, project_id: str) -> Response:
         """A copy of the project (story, settings, characters, shots, their media and the film;
         no tasks, no webhook), to try something without losing what is there."""
-        project = services.project_duplicate(project=selectors.project_get(user=request.user, project_id=project_id))
+        project = services.project_duplicate(
+            project=selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
+        )
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
 
@@ -269,7 +297,7 @@ class ProjectExportApi(APIView):
     def get(self, request: Request, project_id: str, fmt: str) -> FileResponse:
         """Download the film (``video``), its ``poster``, subtitles (``srt``, ``vtt``), its
         editable timeline (``otio``, ``fcpxml``, ``edl``) or everything as a ``bundle``."""
-        project = selectors.project_get(user=request.user, project_id=project_id)
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
         if fmt not in EXPORTS:
             raise NotFound(f"No such export; choose one of: {', '.join(EXPORTS)}.")
         content_type, suffix = EXPORTS[fmt]
@@ -368,7 +396,7 @@ class ConversationApi(APIView):
     @extend_schema(parameters=[TurnQuerySerializer], responses=TurnSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
         """The project's conversation with the language model, oldest first."""
-        project = selectors.project_get(user=request.user, project_id=project_id)
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
         query = TurnQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         turns = turn_list(project=project, shot_id=query.validated_data.get("shot_id"))
@@ -394,7 +422,7 @@ class SnapshotListApi(APIView):
     @extend_schema(responses=SnapshotSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
         """The project's earlier storyboards, newest first."""
-        project = selectors.project_get(user=request.user, project_id=project_id)
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
         return Response(SnapshotSerializer(project.snapshots.all(), many=True).data)
 
 
@@ -418,7 +446,7 @@ class ProjectTranslateApi(APIView):
         with its task, whose result names the new project (``projectId``): the same pictures and
         clips, the narration translated and spoken in the new language's voice. This project is
         not changed; a translation that fails makes nothing."""
-        project = selectors.project_get(user=request.user, project_id=project_id)
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
         serializer = TranslateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         new_projects_allowed(request.user, 1)
@@ -458,5 +486,83 @@ class ProjectUsageApi(APIView):
     @extend_schema(responses=UsageSerializer)
     def get(self, request: Request, project_id: str) -> Response:
         """What the project's tasks used, summed (and per kind of task), and its cost where prices are set."""
-        project = selectors.project_get(user=request.user, project_id=project_id)
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
         return Response(UsageSerializer(usage_sum(project.tasks.all())).data)
+
+
+class MemberListApi(APIView):
+    @extend_schema(responses=MemberSerializer(many=True))
+    def get(self, request: Request, project_id: str) -> Response:
+        """Who the project is shared with, and as what (anyone it is shared with may read this)."""
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
+        return Response(MemberSerializer(member_list(project=project), many=True).data)
+
+    @extend_schema(request=MemberWriteSerializer, responses={200: MemberSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        """Share the project with a user as ``viewer`` (watch and download; every change answers
+        403) or ``editor`` (change the storyboard and make media), or change their role. Only
+        the owner shares; sharing, deleting and the webhook stay the owner's."""
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
+        serializer = MemberWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(MemberSerializer(member_set(project=project, **serializer.validated_data)).data)
+
+
+class MemberDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, project_id: str, user_id: int) -> Response:
+        """Stop sharing the project with the user."""
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
+        member_remove(project=project, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _link_body(request: Request, link: Any) -> dict[str, Any]:
+    token = link_token(link)
+    url = request.build_absolute_uri(reverse("watch-page", kwargs={"token": token}))
+    return ShareLinkSerializer({"id": link.id, "token": token, "url": url, "createdAt": link.created_at}).data
+
+
+class ShareLinkListApi(APIView):
+    @extend_schema(responses=ShareLinkSerializer(many=True))
+    def get(self, request: Request, project_id: str) -> Response:
+        """The project's read-only links that still work (the owner's)."""
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
+        return Response([_link_body(request, link) for link in link_list(project=project)])
+
+    @extend_schema(request=None, responses={201: ShareLinkSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        """A new read-only link: anyone who has it may watch the film and download it, with no
+        account, until it is revoked."""
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
+        link = link_create(project=project, by=request.user)  # type: ignore[arg-type]
+        return Response(_link_body(request, link), status=status.HTTP_201_CREATED)
+
+
+class ShareLinkDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, project_id: str, link_id: uuid.UUID) -> Response:
+        """Revoke the link: it stops working at once, wherever it was sent."""
+        project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
+        link_revoke(project=project, link_id=link_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SharedFilmThrottle(AnonRateThrottle):
+    scope = "shared"
+
+
+class SharedFilmApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [SharedFilmThrottle]
+
+    @extend_schema(responses=SharedFilmSerializer, auth=[])
+    def get(self, request: Request, token: str) -> Response:
+        """The film a read-only link opens (no account needed): its title and render, with
+        signed URLs to play or download it. 404 where the link was revoked."""
+        project = link_project(token)
+        render = ProjectSerializer().get_render(project)
+        return Response(
+            SharedFilmSerializer({"title": project.title, "language": project.language, "render": render}).data
+        )

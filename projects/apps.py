@@ -11,8 +11,10 @@ class ProjectsConfig(AppConfig):
         from projects import pipeline, selectors
         from projects.handlers import register_handlers
         from shots import film
+        from storyvideo import access
 
         register_handlers()
+        access.register(access.Rules(visible=selectors.visible_project_ids, role_of=selectors.role_of))
         film.register(
             film.Film(
                 project_get=selectors.project_get,

@@ -42,7 +42,7 @@ from shots.services import new_seed, speaking_voice
 from storyvideo.engines import runtime
 from storyvideo.storage import local_path, release_on_commit, store, work_dir
 from tasks.models import Task
-from tasks.registry import Handler, SupersededError, allow_watching, on_tasks_settled, register
+from tasks.registry import Handler, SupersededError, on_tasks_settled, register
 from tasks.services import task_finish, tasks_cancel
 
 
@@ -423,4 +423,3 @@ def register_handlers() -> None:
     ):
         register(kind, handler)
     on_tasks_settled(lambda project_id: project_status_refresh(project_id=project_id))
-    allow_watching(lambda user_id, project_id: Project.objects.filter(pk=project_id, owner_id=user_id).exists())

@@ -139,3 +139,41 @@ class SnapshotFile(models.Model):
 
     def __str__(self) -> str:
         return self.file.name
+
+
+class Member(models.Model):
+    """Someone the owner shared the project with, as a viewer (watch and download) or an editor
+    (change the storyboard and make media). Sharing, deleting and the webhook stay the owner's."""
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer", _("Viewer")
+        EDITOR = "editor", _("Editor")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shared_projects")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="member_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+
+class ShareLink(models.Model):
+    """A read-only link to watch the film without an account. Its token is the row's id, signed
+    (``projects.sharing``); revoking the row makes every copy of the link stop working."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="share_links")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.project} link {self.id}"

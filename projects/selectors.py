@@ -2,32 +2,79 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from projects.models import Character, Project
+from projects.models import Character, Member, Project
 from shots.models import Shot
+from storyvideo import access
+from storyvideo.access import Role
 from storyvideo.media import media_url_epoch
 from tasks.models import Task
 from tasks.selectors import stages_last_ran
 
 
+def _visible(user_id: int | None) -> QuerySet[Project]:
+    if user_id is None:
+        return Project.objects.none()
+    shared = Member.objects.filter(user_id=user_id).values("project_id")
+    return Project.objects.filter(Q(owner_id=user_id) | Q(pk__in=shared))
+
+
+def visible_project_ids(user_id: int | None) -> QuerySet[Project, Any]:
+    """The ids of the projects the user owns or that were shared with them."""
+    return _visible(user_id).values("pk")
+
+
 def project_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
-    """The projects this user owns, most recently changed first."""
-    return Project.objects.filter(owner_id=user.pk).order_by("-updated_at")
+    """The projects this user owns or that were shared with them, most recently changed first."""
+    return _visible(user.pk).order_by("-updated_at")
 
 
-def project_get(*, user: AbstractBaseUser | AnonymousUser, project_id: object) -> Project:
-    """The user's project, or 404 (also for another user's project: its existence stays private)."""
-    return get_object_or_404(project_list(user=user), pk=project_id)
+def role_of(user_id: int | None, project_id: uuid.UUID | str) -> Role | None:
+    """The user's role on the project: owner, the role it was shared with, or None."""
+    row = Project.objects.filter(pk=project_id).values_list("owner_id", flat=True).first()
+    if row is None or user_id is None:
+        return None
+    if row == user_id:
+        return Role.OWNER
+    return _member_role(user_id, project_id)
+
+
+def _member_role(user_id: int, project_id: uuid.UUID | str) -> Role | None:
+    role = Member.objects.filter(project_id=project_id, user_id=user_id).values_list("role", flat=True).first()
+    return None if role is None else Role.EDITOR if role == Member.Role.EDITOR else Role.VIEWER
+
+
+def project_role(*, user: AbstractBaseUser | AnonymousUser, project: Project) -> Role:
+    """The user's role on a project read through ``project_list`` (so one they may see)."""
+    if project.owner_id == user.pk:
+        return Role.OWNER
+    return _member_role(user.pk or 0, project.pk) or Role.VIEWER
+
+
+def project_get(*, user: AbstractBaseUser | AnonymousUser, project_id: object, role: Role = Role.EDITOR) -> Project:
+    """The project, where the user has at least ``role`` on it (an editor's by default: reads
+    say ``Role.VIEWER``). 404 where it is not theirs nor shared with them (its existence stays
+    private); 403 where their role is less."""
+    project = get_object_or_404(project_list(user=user), pk=project_id)
+    project_require(user=user, project=project, role=role)
+    return project
+
+
+def project_require(*, user: AbstractBaseUser | AnonymousUser, project: Project, role: Role) -> None:
+    if role is not Role.VIEWER:
+        access.check(project_role(user=user, project=project), role)
 
 
 def project_storyboard(*, user: AbstractBaseUser | AnonymousUser, project_id: object) -> Project:
-    """The project with its characters and ordered shots prefetched, in a fixed number of queries."""
+    """The project with its characters and ordered shots prefetched, in a fixed number of queries
+    (anyone it is shared with may read it)."""
     shots = Shot.objects.order_by("order", "created_at").prefetch_related("characters")
     characters = Character.objects.prefetch_related("shots")
     queryset = project_list(user=user).prefetch_related(
@@ -49,7 +96,7 @@ def storyboard_version_of(*, user_id: int | None, project_id: uuid.UUID | str) -
         pk = uuid.UUID(str(project_id))
     except ValueError:
         raise Http404("No such project.") from None
-    project, shot, character, task = (m._meta.db_table for m in (Project, Shot, Character, Task))
+    project, shot, character, task, member = (m._meta.db_table for m in (Project, Shot, Character, Task, Member))
     link = Shot.characters.through._meta.db_table
     sql = f"""
         SELECT p.updated_at, p.status,
@@ -60,10 +107,11 @@ def storyboard_version_of(*, user_id: int | None, project_id: uuid.UUID | str) -
             (SELECT COUNT(*) FROM {link} l JOIN {shot} s ON s.id = l.shot_id WHERE s.project_id = p.id),
             (SELECT COUNT(*) FROM {task} WHERE project_id = p.id),
             (SELECT MAX(updated_at) FROM {task} WHERE project_id = p.id)
-        FROM {project} p WHERE p.id = %s AND p.owner_id = %s
+        FROM {project} p WHERE p.id = %s
+            AND (p.owner_id = %s OR EXISTS (SELECT 1 FROM {member} WHERE project_id = p.id AND user_id = %s))
     """  # noqa: S608 - table names from the models, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Project._meta.pk.get_db_prep_value(pk, connection), user_id])
+        cursor.execute(sql, [Project._meta.pk.get_db_prep_value(pk, connection), user_id, user_id])
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such project.")
@@ -77,11 +125,16 @@ def storyboard_body_key(version: str, language: str) -> str:
 
 
 def character_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Character]:
-    return Character.objects.filter(project__owner_id=user.pk).prefetch_related("shots")
+    return Character.objects.filter(project__in=visible_project_ids(user.pk)).prefetch_related("shots")
 
 
-def character_get(*, user: AbstractBaseUser | AnonymousUser, character_id: object) -> Character:
-    return get_object_or_404(character_list(user=user), pk=character_id)
+def character_get(
+    *, user: AbstractBaseUser | AnonymousUser, character_id: object, role: Role = Role.EDITOR
+) -> Character:
+    """The character, where the user has at least ``role`` on its project (as ``project_get``)."""
+    character = get_object_or_404(character_list(user=user).select_related("project"), pk=character_id)
+    project_require(user=user, project=character.project, role=role)
+    return character
 
 
 def project_lock(*, project_id: uuid.UUID) -> Project:

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
-from projects.models import Character, Project, StoryboardSnapshot, Turn
+from projects.models import Character, Member, Project, StoryboardSnapshot, Turn
 from projects.validators import validate_story_length, validate_voice
 from shots.serializers import ShotSerializer
 from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
@@ -48,6 +48,9 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     height = serializers.SerializerMethodField()
     render = serializers.SerializerMethodField()
     music = serializers.SerializerMethodField(help_text="The background music's file name, or empty.")
+    ownerId = serializers.IntegerField(
+        source="owner_id", read_only=True, help_text="Its owner's user id: another's is shared with you (…/members)."
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -55,6 +58,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
         model = Project
         fields = [
             "id",
+            "ownerId",
             "title",
             "story",
             "language",
@@ -305,3 +309,32 @@ class StoryDraftSerializer(StrictSerializer):
 class StoryDraftedSerializer(serializers.Serializer):
     project = ProjectSerializer()
     task = TaskSerializer()
+
+
+class MemberSerializer(serializers.ModelSerializer[Member]):
+    userId = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Member
+        fields = ["userId", "username", "role", "createdAt"]
+        read_only_fields = fields
+
+
+class MemberWriteSerializer(StrictSerializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Member.Role.choices, help_text="viewer: watch and download; editor: change.")
+
+
+class ShareLinkSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    token = serializers.CharField(help_text="Signed; GET /api/v1/shared/{token} reads the film.")
+    url = serializers.CharField(help_text="The page that plays the film, for anyone with the link.")
+    createdAt = serializers.DateTimeField()
+
+
+class SharedFilmSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    language = serializers.CharField()
+    render = RenderSerializer(allow_null=True)

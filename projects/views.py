@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
@@ -15,8 +18,20 @@ from rest_framework.exceptions import Throttled
 from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS, STYLE_CHOICES
 from projects import selectors, services
 from projects.forms import IdeaForm, ProjectForm
+from projects.models import Member
+from projects.sharing import (
+    link_create,
+    link_list,
+    link_project,
+    link_revoke,
+    link_token,
+    member_list,
+    member_remove,
+    member_set,
+)
 from projects.stories import story_draft
 from projects.throttles import NEW_PROJECT_THROTTLES
+from storyvideo.access import Role
 from storyvideo.errors import ApplicationError
 from tasks.selectors import usage_sum
 
@@ -34,7 +49,7 @@ DOWNLOADS = [
 
 @login_required
 def project_list_page(request: HttpRequest) -> HttpResponse:
-    projects = selectors.project_list(user=request.user)[:200]
+    projects = selectors.project_list(user=request.user).select_related("owner")[:200]
     return render(request, "projects/list.html", {"projects": projects})
 
 
@@ -86,7 +101,9 @@ def _over_quota(request: HttpRequest) -> str:
 
 @login_required
 def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
-    project = selectors.project_get(user=request.user, project_id=project_id)
+    project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
+    if selectors.project_role(user=request.user, project=project) < Role.EDITOR:
+        return redirect("project-preview-page", project_id=project.pk)  # a viewer watches
     choices = {
         "styles": STYLE_CHOICES,
         "aspect_ratios": list(ASPECT_RATIOS),
@@ -98,20 +115,62 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
 
 @login_required
 def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
-    project = selectors.project_get(user=request.user, project_id=project_id)
+    project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
+    role = selectors.project_role(user=request.user, project=project)
     context = {
         "project": project,
+        "role": role.label,
         "downloads": DOWNLOADS,
         "link_hours": settings.MEDIA_URL_TTL_S // 3600,
         "usage": usage_sum(project.tasks.all()),
     }
+    if role is Role.OWNER:
+        links = [
+            (link, request.build_absolute_uri(reverse("watch-page", args=[link_token(link)])))
+            for link in link_list(project=project)
+        ]
+        context.update(members=member_list(project=project), links=links, member_roles=Member.Role.choices)
     return render(request, "projects/preview.html", context)
 
 
 @login_required
 @require_http_methods(["POST"])
+def project_sharing_page(request: HttpRequest, project_id: str) -> HttpResponse:
+    """The preview page's sharing forms: share with a user, stop sharing, make or revoke a link."""
+    project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
+    action = request.POST.get("action")
+    try:
+        if action == "share":
+            role = request.POST.get("role", "")
+            if role not in Member.Role.values:
+                raise ApplicationError(gettext("Choose viewer or editor."))
+            member = member_set(project=project, username=request.POST.get("username", "").strip(), role=role)
+            messages.success(request, gettext("Shared with %(user)s.") % {"user": member.user.get_username()})
+        elif action == "unshare":
+            member_remove(project=project, user_id=int(request.POST.get("user", "0")))
+        elif action == "link":
+            link_create(project=project, by=request.user)  # type: ignore[arg-type]
+        elif action == "revoke":
+            link_revoke(project=project, link_id=uuid.UUID(request.POST.get("link", "")))
+        else:
+            raise ApplicationError(gettext("Unknown action."))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    except ValueError:
+        messages.error(request, gettext("Unknown action."))
+    return redirect("project-preview-page", project_id=project.pk)
+
+
+def watch_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The film a read-only link opens, for anyone who has the link (no account)."""
+    project = link_project(token)
+    return render(request, "projects/watch.html", {"project": project})
+
+
+@login_required
+@require_http_methods(["POST"])
 def project_duplicate_page(request: HttpRequest, project_id: str) -> HttpResponse:
-    project = selectors.project_get(user=request.user, project_id=project_id)
+    project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
     refused = _over_quota(request)  # a copy counts as a new project
     if refused:
         messages.error(request, refused)
@@ -124,7 +183,7 @@ def project_duplicate_page(request: HttpRequest, project_id: str) -> HttpRespons
 @login_required
 @require_http_methods(["POST"])
 def project_delete_page(request: HttpRequest, project_id: str) -> HttpResponse:
-    project = selectors.project_get(user=request.user, project_id=project_id)
+    project = selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
     title = project.title
     services.project_delete(project=project)
     messages.success(request, gettext("Deleted “%(title)s”.") % {"title": title})

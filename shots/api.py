@@ -19,6 +19,7 @@ from shots.serializers import (
     ShotWriteSerializer,
     VersionQuerySerializer,
 )
+from storyvideo.access import Role
 from tasks.serializers import TaskSerializer
 from tasks.throttles import GENERATION_THROTTLES
 
@@ -28,7 +29,7 @@ class ShotListApi(APIView):
 
     @extend_schema(responses=ShotSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
-        project = film().project_get(user=request.user, project_id=project_id)
+        project = film().project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
         return Response(ShotSerializer(selectors.shot_list(project_id=project.pk), many=True).data)
 
     @extend_schema(request=ShotCreateSerializer, responses={201: ShotSerializer})
@@ -46,7 +47,7 @@ class ShotDetailApi(APIView):
 
     @extend_schema(responses=ShotSerializer)
     def get(self, request: Request, shot_id: str) -> Response:
-        return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot_id)).data)
+        return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot_id, role=Role.VIEWER)).data)
 
     @extend_schema(request=ShotWriteSerializer, responses=ShotSerializer)
     def patch(self, request: Request, shot_id: str) -> Response:
@@ -103,7 +104,7 @@ class ShotVersionListApi(APIView):
     @extend_schema(parameters=[VersionQuerySerializer], responses=ShotVersionSerializer(many=True))
     def get(self, request: Request, shot_id: str) -> Response:
         """The shot's kept results, newest first (``?stage=image|motion|speech`` for one stage)."""
-        shot = selectors.shot_get(user=request.user, shot_id=shot_id)
+        shot = selectors.shot_get(user=request.user, shot_id=shot_id, role=Role.VIEWER)
         query = VersionQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         versions = list(history.version_list(shot=shot, stage=query.validated_data.get("stage")))
@@ -124,4 +125,4 @@ class ShotVersionRestoreApi(APIView):
         none was kept, and this shot in the film."""
         shot = selectors.shot_get(user=request.user, shot_id=shot_id)
         shot = history.version_restore(shot=shot, version_id=version_id)
-        return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk)).data)
+        return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk, role=Role.VIEWER)).data)

@@ -7,13 +7,20 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from shots.models import Shot
+from storyvideo import access
+from storyvideo.access import Role
 
 
 def shot_list(*, project_id: uuid.UUID) -> QuerySet[Shot]:
     return Shot.objects.filter(project_id=project_id).order_by("order", "created_at").prefetch_related("characters")
 
 
-def shot_get(*, user: AbstractBaseUser | AnonymousUser, shot_id: object) -> Shot:
-    """The user's shot, or 404 (also for another user's shot)."""
-    queryset = Shot.objects.filter(project__owner_id=user.pk).select_related("project")
-    return get_object_or_404(queryset.prefetch_related("characters"), pk=shot_id)
+def shot_get(*, user: AbstractBaseUser | AnonymousUser, shot_id: object, role: Role = Role.EDITOR) -> Shot:
+    """The shot, where the user has at least ``role`` on its project (an editor's by default;
+    reads say ``Role.VIEWER``): 404 where the project is not shared with them, 403 where their
+    role is less."""
+    queryset = Shot.objects.filter(project__in=access.visible_project_ids(user.pk)).select_related("project")
+    shot = get_object_or_404(queryset.prefetch_related("characters"), pk=shot_id)
+    if role is not Role.VIEWER and shot.project.owner_id != user.pk:
+        access.require(user.pk, shot.project_id, role)
+    return shot

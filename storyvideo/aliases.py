@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from projects.api import project_create_response, storyboard_body
 from projects.throttles import NEW_PROJECT_THROTTLES
 from shots.api import shot_generate_response, shot_update_response
+from storyvideo.access import Role
 from storyvideo.api import StrictSerializer
 from tasks import selectors
 from tasks.serializers import TaskSerializer
@@ -69,7 +70,7 @@ class GenerateVideoAlias(APIView):
 @extend_schema(exclude=True)
 class TaskStatusAlias(APIView):
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(TaskSerializer(selectors.task_get(user=request.user, task_id=task_id)).data)
+        return Response(TaskSerializer(selectors.task_get(user=request.user, task_id=task_id, role=Role.VIEWER)).data)
 
 
 urlpatterns = [

@@ -350,6 +350,7 @@ REST_FRAMEWORK = {
         "signup": "10/hour",
         "login": "10/minute",
         "generate": "120/minute",
+        "shared": "120/minute",
     },
     "NUM_PROXIES": TRUSTED_PROXIES,
 }

@@ -54,6 +54,19 @@ api_v1 = [
     path(
         "projects/<uuid:project_id>/exports/<str:fmt>", projects_api.ProjectExportApi.as_view(), name="project-export"
     ),
+    path("projects/<uuid:project_id>/members", projects_api.MemberListApi.as_view(), name="project-members"),
+    path(
+        "projects/<uuid:project_id>/members/<int:user_id>",
+        projects_api.MemberDetailApi.as_view(),
+        name="project-member",
+    ),
+    path("projects/<uuid:project_id>/links", projects_api.ShareLinkListApi.as_view(), name="project-links"),
+    path(
+        "projects/<uuid:project_id>/links/<uuid:link_id>",
+        projects_api.ShareLinkDetailApi.as_view(),
+        name="project-link",
+    ),
+    path("shared/<str:token>", projects_api.SharedFilmApi.as_view(), name="shared-film"),
     path("projects/<uuid:project_id>/shots", shots_api.ShotListApi.as_view(), name="shot-list"),
     path("projects/<uuid:project_id>/shots/reorder", shots_api.ShotReorderApi.as_view(), name="shot-reorder"),
     path("projects/<uuid:project_id>/characters", projects_api.CharacterListApi.as_view(), name="character-list"),
@@ -92,6 +105,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<uuid:project_id>/preview/", project_views.project_preview_page, name="project-preview-page"),
     path("projects/<uuid:project_id>/duplicate/", project_views.project_duplicate_page, name="project-duplicate-page"),
     path("projects/<uuid:project_id>/delete/", project_views.project_delete_page, name="project-delete-page"),
+    path("projects/<uuid:project_id>/sharing/", project_views.project_sharing_page, name="project-sharing-page"),
+    path("watch/<str:token>/", project_views.watch_page, name="watch-page"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include(api_v1)),

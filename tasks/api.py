@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from storyvideo.access import Role
 from storyvideo.api import Pagination, paginated
 from storyvideo.errors import ApplicationError
 from tasks import selectors, services
@@ -53,7 +54,7 @@ class TaskDetailApi(APIView):
     @extend_schema(responses=TaskSerializer)
     def get(self, request: Request, task_id: str) -> Response:
         """A task's state: the polling fallback when the WebSocket is down."""
-        return Response(TaskSerializer(selectors.task_get(user=request.user, task_id=task_id)).data)
+        return Response(TaskSerializer(selectors.task_get(user=request.user, task_id=task_id, role=Role.VIEWER)).data)
 
 
 class TaskCancelApi(APIView):

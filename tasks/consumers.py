@@ -7,16 +7,16 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from storyvideo.access import rules
 from tasks.live import current_seq, group_name
-from tasks.registry import may_watch
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 
 
 class ProjectConsumer(AsyncJsonWebsocketConsumer):
-    """Authenticated by the session; only a user the film's app lets watch the project (its
-    owner: ``tasks.registry.allow_watching``) may join its group. The first
+    """Authenticated by the session; only a user who may see the project (its owner, or one it
+    is shared with: ``storyvideo.access``) may join its group. The first
     message says the current sequence number, so the client knows where the stream starts."""
 
     group: str = ""
@@ -27,7 +27,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         project_id = self.scope["url_route"]["kwargs"]["project_id"]
-        if not await database_sync_to_async(may_watch)(user.pk, project_id):
+        if await database_sync_to_async(rules().role_of)(user.pk, project_id) is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.group = group_name(project_id)

@@ -4,8 +4,7 @@ any transaction); ``apply`` attaches the output inside the transaction that fini
 ``batch``, where given, runs several tasks of the kind in one engine call.
 
 Apps also register what to do once a job has settled its tasks (``on_tasks_settled``: the film
-domain derives its project's status there) and who may watch a project's live updates
-(``allow_watching``).
+domain derives its project's status there). Who may see a project is ``storyvideo.access``.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ class Handler:
 
 HANDLERS: dict[str, Handler] = {}
 _SETTLED: list[Callable[[uuid.UUID], None]] = []
-_WATCH: list[Callable[[int, uuid.UUID], bool]] = []
 
 
 def register(kind: str, handler: Handler) -> None:
@@ -60,14 +58,3 @@ def on_tasks_settled(callback: Callable[[uuid.UUID], None]) -> None:
 def tasks_settled(project_id: uuid.UUID) -> None:
     for callback in _SETTLED:
         callback(project_id)
-
-
-def allow_watching(check: Callable[[int, uuid.UUID], bool]) -> None:
-    """Register ``check(user_id, project_id)``: whether that user may follow the project's live
-    updates. With none registered, nobody may."""
-    if check not in _WATCH:
-        _WATCH.append(check)
-
-
-def may_watch(user_id: int, project_id: uuid.UUID) -> bool:
-    return any(check(user_id, project_id) for check in _WATCH)

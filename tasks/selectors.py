@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404
 
 from inference.engines import Fallback
 from inference.usage import AMOUNTS
+from storyvideo import access
+from storyvideo.access import Role
 from tasks.models import Quota, Task
 from tasks.queues import INFERENCE, MEDIA, QUEUE_FOR_KIND, live_workers
 
@@ -44,7 +46,7 @@ def task_list(
     shot_id: uuid.UUID | None = None,
     status: str | None = None,
 ) -> QuerySet[Task]:
-    queryset = Task.objects.filter(project__owner_id=user.pk).prefetch_related("parents")
+    queryset = Task.objects.filter(project__in=access.visible_project_ids(user.pk)).prefetch_related("parents")
     if project_id is not None:
         queryset = queryset.filter(project_id=project_id)
     if shot_id is not None:
@@ -54,8 +56,12 @@ def task_list(
     return queryset.order_by("-created_at")
 
 
-def task_get(*, user: AbstractBaseUser | AnonymousUser, task_id: object) -> Task:
-    return get_object_or_404(task_list(user=user), pk=task_id)
+def task_get(*, user: AbstractBaseUser | AnonymousUser, task_id: object, role: Role = Role.EDITOR) -> Task:
+    """The task, where the user has at least ``role`` on its project (as ``shots.selectors.shot_get``)."""
+    task = get_object_or_404(task_list(user=user), pk=task_id)
+    if role is not Role.VIEWER:
+        access.require(user.pk, task.project_id, role)
+    return task
 
 
 def task_list_latest(*, project_id: uuid.UUID) -> list[Task]:

@@ -1,0 +1,76 @@
+"""Sharing a project: with other users as viewers or editors, and by a read-only link.
+
+A link's token is its row's id signed with the site's secret (``django.core.signing``), so a
+token cannot be guessed or altered, and revoking the row makes every copy of it stop working.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from projects.models import Member, Project, ShareLink
+from storyvideo.errors import ApplicationError
+
+LINK_SALT = "storyvideo.share-link"
+
+
+def member_set(*, project: Project, username: str, role: str) -> Member:
+    """Share the project with the user named ``username`` as ``role`` (or change their role)."""
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ApplicationError(f"No user is called “{username}”.", field="username")
+    if user.pk == project.owner_id:
+        raise ApplicationError("That is the project's owner, who may already do everything.", field="username")
+    member, _ = Member.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    return member
+
+
+def member_list(*, project: Project) -> QuerySet[Member]:
+    return Member.objects.filter(project=project).select_related("user").order_by("created_at")
+
+
+def member_remove(*, project: Project, user_id: int) -> None:
+    deleted, _ = Member.objects.filter(project=project, user_id=user_id).delete()
+    if not deleted:
+        raise ApplicationError("The project is not shared with that user.", code="not_found")
+
+
+def link_create(*, project: Project, by: AbstractBaseUser) -> ShareLink:
+    return ShareLink.objects.create(project=project, created_by_id=by.pk)
+
+
+def link_token(link: ShareLink) -> str:
+    return signing.dumps(str(link.id), salt=LINK_SALT, compress=False)
+
+
+def link_list(*, project: Project) -> QuerySet[ShareLink]:
+    return ShareLink.objects.filter(project=project, revoked_at__isnull=True).order_by("-created_at")
+
+
+def link_revoke(*, project: Project, link_id: uuid.UUID) -> None:
+    with transaction.atomic():
+        revoked = ShareLink.objects.filter(project=project, pk=link_id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    if not revoked:
+        raise ApplicationError("No such link, or it was already revoked.", code="not_found")
+
+
+def link_project(token: str) -> Project:
+    """The project a link's token opens, or 404 where the token is altered, unknown or revoked."""
+    try:
+        link_id = uuid.UUID(signing.loads(token, salt=LINK_SALT))
+    except (signing.BadSignature, ValueError, TypeError):
+        raise Http404("No such link.") from None
+    link = ShareLink.objects.select_related("project").filter(pk=link_id, revoked_at__isnull=True).first()
+    if link is None:
+        raise Http404("This link was revoked or never existed.")
+    return link.project

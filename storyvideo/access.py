@@ -1,0 +1,76 @@
+"""Who may do what with a project: its owner, and the people it is shared with.
+
+The rule is the film's (``projects`` registers it at start-up); shots and tasks ask it here, so
+they never import ``projects``. A project nobody let you see is "not found" (404: its existence
+stays private); one you may see but not change is "forbidden" (403), saying why.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+
+class Role(enum.IntEnum):
+    """What a user may do with a project; each role may do all that the ones below it may."""
+
+    VIEWER = 1  # see the storyboard, play, download
+    EDITOR = 2  # change the storyboard and make media
+    OWNER = 3  # share, delete, set the webhook
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Rules:
+    # The ids of the projects the user may see (a queryset of ids, for ``pk__in``).
+    visible: Callable[[int | None], Any]
+    # The user's role on the project, or None where it is not shared with them.
+    role_of: Callable[[int | None, uuid.UUID | str], Role | None]
+
+
+_rules: Rules | None = None
+
+
+def register(rules: Rules) -> None:
+    global _rules
+    _rules = rules
+
+
+def rules() -> Rules:
+    if _rules is None:
+        raise RuntimeError("No access rules registered: is the projects app installed?")
+    return _rules
+
+
+def visible_project_ids(user_id: int | None) -> Any:
+    return rules().visible(user_id)
+
+
+def require(user_id: int | None, project_id: uuid.UUID | str, role: Role) -> Role:
+    """The user's role on the project when it is at least ``role``; else 404 (not shared with
+    them) or 403 (shared, with a lesser role)."""
+    have = rules().role_of(user_id, project_id)
+    if have is None:
+        raise Http404("No such project.")
+    check(have, role)
+    return have
+
+
+def check(have: Role, role: Role) -> None:
+    """403, saying why, unless ``have`` is at least ``role``."""
+    if have < role:
+        if role is Role.OWNER:
+            raise PermissionDenied("Only the project's owner may do this.")
+        raise PermissionDenied(
+            "This project is shared with you as a viewer: you may watch and download it, not change it. "
+            "Ask its owner to make you an editor."
+        )
