@@ -95,7 +95,11 @@ def _user_id(headers: dict[bytes, bytes], request: HttpRequest) -> int | None:
     they would not let in (Django then answers them)."""
     authorization = headers.get(b"authorization", b"").decode("latin-1").split()
     if authorization:
-        if len(authorization) != 2 or authorization[0].lower() != "token":
+        if len(authorization) != 2:
+            return None
+        if authorization[0] == "Bearer":
+            return _jwt_user_id(authorization[1])
+        if authorization[0].lower() != "token":
             return None
         return _token_user_id(authorization[1])
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
@@ -117,6 +121,19 @@ def _token_user_id(key: str) -> int | None:
         )
         row = cursor.fetchone()
     return int(row[0]) if row else None
+
+
+def _jwt_user_id(raw: str) -> int | None:
+    """JWTAuthentication's check: a valid, unexpired access token of an active user."""
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+    from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+
+    authentication = JWTAuthentication()
+    try:
+        user = authentication.get_user(authentication.get_validated_token(raw.encode()))
+    except (InvalidToken, AuthenticationFailed):
+        return None
+    return int(user.pk) if user.is_active else None
 
 
 Answer = tuple[int, str, bytes, str]  # status, ETag, body, language

@@ -122,7 +122,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-        response.data = error_body(str(code), str(_flatten(exc.detail)))
+        said: Any = exc.detail
+        if isinstance(said, dict) and "detail" in said:  # simplejwt's: {"detail", "code", "messages"}
+            code, said = said.get("code", code), said["detail"]
+        response.data = error_body(str(code), str(_flatten(said)))
     return response
 
 

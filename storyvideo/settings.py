@@ -8,6 +8,7 @@ PostgreSQL, a real Redis and object storage.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "rest_framework_simplejwt.token_blacklist",  # refresh tokens rotated or logged out stay refused
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Redoc served from here: the docs work offline
     "django_rq",
@@ -306,6 +308,20 @@ BUNDLE_MAX_MEMBERS = env_int("BUNDLE_MAX_MEMBERS", 2000, minimum=10)
 # A 60-shot 1080p bundle (film, segments, keyframes, narration) unpacks to ~500 MB.
 BUNDLE_MAX_UNPACKED_BYTES = env_int("BUNDLE_MAX_UNPACKED_BYTES", 1024**3, minimum=1024**2)
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
+# JWT for programs: a short-lived access token ("Authorization: Bearer ...") and a refresh token
+# that is replaced at each refresh (the old one is refused from then on) and revoked at logout.
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1, maximum=24 * 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 14, minimum=1, maximum=365)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+# A WebSocket is opened with a one-use ticket (POST /api/v1/auth/ws-ticket) valid this long,
+# rather than a long-lived token in its URL.
+WS_TICKET_TTL_S = env_int("WS_TICKET_TTL_S", 60, minimum=5, maximum=600)
 # Webhooks to loopback, link-local and private addresses are refused unless this is on (tests,
 # or an installation whose receivers are on its own network).
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
@@ -333,6 +349,7 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from projects import api as projects_api
 from projects import views as project_views
 from shots import api as shots_api
-from storyvideo import aliases, media, metrics, system_api
+from storyvideo import aliases, auth_api, media, metrics, system_api
 from tasks import api as tasks_api
 
 api_v1 = [
@@ -20,6 +20,11 @@ api_v1 = [
     path("workers", system_api.WorkersApi.as_view(), name="workers"),
     path("auth/token", system_api.TokenApi.as_view(), name="auth-token"),
     path("auth/signup", system_api.SignupApi.as_view(), name="auth-signup"),
+    path("auth/jwt/register", auth_api.JwtRegisterApi.as_view(), name="auth-jwt-register"),
+    path("auth/jwt", auth_api.JwtLoginApi.as_view(), name="auth-jwt"),
+    path("auth/jwt/refresh", auth_api.JwtRefreshApi.as_view(), name="auth-jwt-refresh"),
+    path("auth/jwt/logout", auth_api.JwtLogoutApi.as_view(), name="auth-jwt-logout"),
+    path("auth/ws-ticket", auth_api.WsTicketApi.as_view(), name="auth-ws-ticket"),
     path("projects", projects_api.ProjectListApi.as_view(), name="project-list"),
     path("projects/<uuid:project_id>", projects_api.ProjectDetailApi.as_view(), name="project-detail"),
     path("projects/<uuid:project_id>/storyboard", projects_api.StoryboardApi.as_view(), name="project-storyboard"),
