@@ -27,7 +27,7 @@ class ApiPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith("/api/") and len(request.path_info) > 5:
+        if request.path_info.startswith(("/api/", "/v1/api/")) and len(request.path_info) > 5:
             request.path_info = request.path_info.rstrip("/")
             too_large = self._refuse_large_body(request)
             if too_large is not None:

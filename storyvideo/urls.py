@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from projects import api as projects_api
 from projects import views as project_views
 from shots import api as shots_api
-from storyvideo import aliases, auth_api, media, metrics, system_api
+from storyvideo import aliases, auth_api, media, metrics, standard_api, system_api
 from tasks import api as tasks_api
 
 api_v1 = [
@@ -116,6 +116,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include(api_v1)),
     path("api/", include(aliases.urlpatterns)),
+    path("v1/api/", include(standard_api.urlpatterns)),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

@@ -1,4 +1,5 @@
-"""The project's live channel: task and shot updates pushed to its owner's browser."""
+"""The live channels: a project's task and shot updates pushed to the browsers of those who
+may see it, and one task's updates (the "StoryToVideo standard" contract's ``/tasks/{id}/wss``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from storyvideo.access import rules
 from tasks.live import current_seq, group_name
+from tasks.models import Task
+from tasks.serializers import TaskSerializer, standard_task
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
@@ -46,3 +49,51 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
 
     async def project_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+
+
+class TaskConsumer(AsyncJsonWebsocketConsumer):
+    """One task's progress, as the standard contract has it: ``{"task": {"id", "projectId",
+    "type", "status", "progress", "message", ...}}`` now and at each change, closed once the task
+    has ended. Authenticated by the session or a one-use ticket (``?ticket=``); a task of a
+    project the user may not see closes with 4404, as one that does not exist."""
+
+    task_id: str = ""
+    group: str = ""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.task_id = str(self.scope["url_route"]["kwargs"]["task_id"])
+        task = await database_sync_to_async(_visible_task)(user.pk, self.task_id)
+        if task is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.group = group_name(task.project_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        # Read again after joining: a change between the first read and the join is not lost.
+        task = await database_sync_to_async(Task.objects.get)(pk=self.task_id)
+        await self._send_task(await database_sync_to_async(lambda: TaskSerializer(task).data)())
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def project_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        if event.get("type") == "task" and event["task"].get("id") == self.task_id:
+            await self._send_task(event["task"])
+
+    async def _send_task(self, data: dict[str, Any]) -> None:
+        await self.send_json(standard_task(data))
+        if data["status"] in Task.ENDED:
+            await self.close()
+
+
+def _visible_task(user_id: int, task_id: str) -> Task | None:
+    task = Task.objects.filter(pk=task_id).only("id", "project_id").first()
+    if task is None or rules().role_of(user_id, task.project_id) is None:
+        return None
+    return task

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from tasks.models import Task
@@ -90,3 +92,9 @@ class UsageSerializer(serializers.Serializer):
     currency = serializers.CharField()
     start = serializers.DateTimeField(required=False, help_text="The window's start (GET /usage).")
     end = serializers.DateTimeField(required=False, help_text="The window's end (GET /usage).")
+
+
+def standard_task(data: dict[str, Any]) -> dict[str, Any]:
+    """A serialised task as the "StoryToVideo standard" contract has it: ``{"task": {...}}``,
+    its ``type`` being v1's ``kind``, with v1's other fields."""
+    return {"task": {**data, "type": data["kind"]}}

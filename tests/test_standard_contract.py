@@ -1,0 +1,168 @@
+"""The "StoryToVideo standard" contract (/v1/api/...), from its examples: a client written against
+it makes a film through these routes, with real workers, and follows a task over its socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from projects.models import Project
+from shots.models import Shot
+from storyvideo.asgi import application
+from tests.factories import ProjectFactory, ShotFactory, UserFactory
+from tests.test_live import session_headers
+from tests.workers import wait_for, workers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+STORY = "Ada climbed the lighthouse stairs. Pip the cat followed her. Together they lit the lamp."
+
+
+def token_client(user: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def task_of(client: APIClient, task_id: str) -> dict[str, Any]:
+    answer = client.get(f"/v1/api/tasks/{task_id}")
+    assert answer.status_code == 200, answer.content
+    task = answer.json()["task"]
+    assert {"id", "projectId", "type", "status", "progress", "message"} <= set(task)
+    return dict(task)
+
+
+def finished(client: APIClient, task_id: str, timeout: float = 120) -> dict[str, Any]:
+    task = wait_for(
+        lambda: (t := task_of(client, task_id))["status"] in ("finished", "failed", "cancelled") and t,
+        timeout=timeout,
+        what=f"task {task_id}",
+    )
+    assert task["status"] == "finished", task
+    return dict(task)
+
+
+def follow(path: str, headers: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
+    """Every message of a task's socket until the server closes it."""
+
+    async def run() -> list[dict[str, Any]]:
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        messages: list[dict[str, Any]] = []
+        while True:
+            output = await communicator.receive_output(timeout=60)
+            if output["type"] == "websocket.close":
+                return messages
+            messages.append(json.loads(output["text"]))
+
+    return asyncio.run(run())
+
+
+@pytest.mark.worker
+def test_a_client_of_the_standard_contract_makes_a_film(tmp_path: Path) -> None:
+    user = UserFactory()
+    client = token_client(user)
+    assert client.get("/v1/api/health").status_code == 200
+
+    query = urlencode({"Title": "The Lamp", "StoryText": STORY, "Style": "watercolor", "ShotCount": 3})
+    created = client.post(f"/v1/api/projects?{query}")
+    assert created.status_code == 202, created.content
+    body = created.json()
+    assert set(body) == {"project_id", "text_task_id", "shot_task_ids"}
+    project_id = body["project_id"]
+    assert task_of(client, body["text_task_id"])["type"] == "storyboard"
+    project = client.get(f"/v1/api/projects/{project_id}").json()
+    assert (project["title"], project["style"], project["shotCount"]) == ("The Lamp", "watercolor", 3)
+
+    with workers(tmp_path, "inference", "media"):
+        finished(client, body["text_task_id"])
+        shots = client.get(f"/v1/api/projects/{project_id}/shots").json()
+        assert len(shots) == 3
+        shot_id = shots[0]["id"]
+        assert client.get(f"/v1/api/projects/{project_id}/shots/{shot_id}").json()["id"] == shot_id
+
+        # Update a shot with query parameters, as the contract has it; its picture is made again.
+        query = urlencode({"prompt": "a lighthouse lamp glowing at night", "transition": "fade"})
+        updated = client.post(f"/v1/api/projects/{project_id}/shots/{shot_id}?{query}")
+        assert updated.status_code == 200, updated.content
+        assert set(updated.json()) == {"shot_id", "task_id", "message"}
+        assert task_of(client, updated.json()["task_id"])["type"] == "image"
+        # …and with a JSON body, which the contract lists as missing.
+        again = client.post(
+            f"/v1/api/projects/{project_id}/shots/{shot_id}", {"prompt": "the lamp, closer"}, format="json"
+        )
+        assert again.status_code == 200, again.content
+        image = finished(client, again.json()["task_id"])
+        assert image["shotId"] == shot_id
+        shot = Shot.objects.get(pk=shot_id)
+        assert (shot.prompt, shot.transition) == ("the lamp, closer", "fade")
+
+        spoken = client.post(f"/v1/api/projects/{project_id}/tts")
+        assert spoken.status_code == 202, spoken.content
+        assert len(spoken.json()["task_ids"]) == 3
+        for task_id in spoken.json()["task_ids"]:
+            assert task_of(client, task_id)["type"] == "speech"
+
+        video = client.post(f"/v1/api/projects/{project_id}/video", {"force": True}, format="json")
+        assert video.status_code == 202, video.content
+        # The per-task socket: the task now, each change, then it closes once the task ended.
+        messages = follow(f"/tasks/{video.json()['task_id']}/wss", session_headers(user))
+        assert all(message["task"]["id"] == video.json()["task_id"] for message in messages)
+        assert messages[-1]["task"]["type"] == "compose" and messages[-1]["task"]["status"] == "finished"
+    film = client.get(f"/v1/api/projects/{project_id}").json()["render"]
+    assert film is not None and film["duration"] > 0
+
+    renamed = client.put(f"/v1/api/projects/{project_id}?{urlencode({'Title': 'The Lamp, again'})}")
+    assert renamed.status_code == 200 and renamed.json()["title"] == "The Lamp, again"
+    renamed = client.put(f"/v1/api/projects/{project_id}", {"Title": "By JSON"}, format="json")
+    assert renamed.json()["title"] == "By JSON"
+    assert client.delete(f"/v1/api/shots/{shot_id}").status_code == 204
+    assert client.get(f"/v1/api/projects/{project_id}/shots/{shot_id}").status_code == 404
+    assert client.delete(f"/v1/api/projects/{project_id}").status_code == 204
+    assert not Project.objects.filter(pk=project_id).exists()
+
+
+def test_the_contracts_routes_validate_and_scope_as_v1() -> None:
+    owner, stranger = UserFactory(), UserFactory()
+    project = ProjectFactory(owner=owner, title="Kept")
+    shot = ShotFactory(project=project)
+    client, other = token_client(owner), token_client(stranger)
+
+    missing = client.post("/v1/api/projects?Title=No+story")
+    assert missing.status_code == 400
+    assert "StoryText" in missing.json()["error"]["fields"]
+    wrong = client.put(f"/v1/api/projects/{project.id}?ShotCount=0")
+    assert wrong.status_code == 400 and set(wrong.json()["error"]["fields"]) == {"ShotCount"}
+    unknown = client.put(f"/v1/api/projects/{project.id}", {"Colour": "red"}, format="json")
+    assert unknown.status_code == 400 and "Colour" in unknown.json()["error"]["fields"]
+    long = client.post(f"/v1/api/projects/{project.id}/shots/{shot.id}", {"prompt": "x" * 2001}, format="json")
+    assert long.status_code == 400 and "prompt" in long.json()["error"]["fields"]
+    project.refresh_from_db()
+    assert project.title == "Kept" and Project.objects.count() == 1
+
+    elsewhere = ProjectFactory(owner=owner)
+    assert client.get(f"/v1/api/projects/{elsewhere.id}/shots/{shot.id}").status_code == 404  # not its shot
+    for method, url in [
+        ("get", f"/v1/api/projects/{project.id}"),
+        ("put", f"/v1/api/projects/{project.id}?Title=Taken"),
+        ("delete", f"/v1/api/projects/{project.id}"),
+        ("get", f"/v1/api/projects/{project.id}/shots"),
+        ("post", f"/v1/api/projects/{project.id}/shots/{shot.id}?prompt=mine"),
+        ("delete", f"/v1/api/shots/{shot.id}"),
+        ("post", f"/v1/api/projects/{project.id}/video"),
+        ("post", f"/v1/api/projects/{project.id}/tts"),
+    ]:
+        answer = getattr(other, method)(url)
+        assert answer.status_code == 404, (url, answer.status_code)
+        assert answer.json()["error"]["code"] == "not_found"
+    assert APIClient().get(f"/v1/api/projects/{project.id}").status_code == 401
+    project.refresh_from_db()
+    assert project.title == "Kept" and project.shots.count() == 1
