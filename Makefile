@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WEB_WORKERS ?= 2
-SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk fonts-dejavu-core ffmpeg chromium
+SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk fonts-dejavu-core ffmpeg chromium libmediainfo0v5
 RUN_DIR ?= $(or $(STORYVIDEO_VAR_DIR),$(CURDIR)/var)/run
 export PYTHONUNBUFFERED := 1
 

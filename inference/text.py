@@ -62,3 +62,9 @@ def split_title(text: str) -> tuple[str, str]:
     if len(parts) >= 3 and not parts[1].strip() and len(parts[0].strip()) <= 120:
         return parts[0].strip(), parts[2].strip()
     return "", text.strip()
+
+
+def file_name(title: str, default: str = "storyvideo-film") -> str:
+    """A title as a file or folder name on any system: its characters (Chinese too) kept, those
+    a file system refuses replaced."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', " ", title).strip(" .")[:80] or default

@@ -8,6 +8,11 @@ import sys
 from pathlib import Path
 
 ZH = {
+    # JianYing export
+    "JianYing / CapCut draft (zip)": "剪映草稿（zip）",
+    "Your JianYing drafts folder": "你的剪映草稿文件夹",
+    "Download the JianYing draft": "下载剪映草稿",
+    "Unzip the draft into that folder and it opens in JianYing with its media; without the folder, JianYing asks once to relink the draft's materials folder.": "把草稿解压到该文件夹，剪映打开时即带着全部素材；不填文件夹时，剪映会请你重新链接一次草稿的 materials 文件夹。",
     # sharing
     "Shared by %(owner)s": "由 %(owner)s 共享",
     "Shared with you to watch": "已共享给你观看",

@@ -28,6 +28,7 @@ from projects.serializers import (
     CharacterCreateSerializer,
     CharacterSerializer,
     CharacterWriteSerializer,
+    ExportQuerySerializer,
     MemberSerializer,
     MemberWriteSerializer,
     ProjectBatchCreatedSerializer,
@@ -289,19 +290,31 @@ EXPORTS = {
     "fcpxml": ("application/xml", ".xml"),
     "edl": ("text/plain; charset=utf-8", ".edl"),
     "bundle": ("application/zip", ".zip"),
+    "jianying": ("application/zip", "-jianying.zip"),
 }
 
 
 class ProjectExportApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[ExportQuerySerializer], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}
+    )
     def get(self, request: Request, project_id: str, fmt: str) -> FileResponse:
         """Download the film (``video``), its ``poster``, subtitles (``srt``, ``vtt``), its
-        editable timeline (``otio``, ``fcpxml``, ``edl``) or everything as a ``bundle``."""
+        editable timeline (``otio``, ``fcpxml``, ``edl``), a JianYing / CapCut draft
+        (``jianying``: a zip of the draft's folder; ``draftsFolder`` is the JianYing drafts folder it
+        will be unpacked into, so that JianYing finds its media) or everything as a ``bundle``."""
         project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
         if fmt not in EXPORTS:
             raise NotFound(f"No such export; choose one of: {', '.join(EXPORTS)}.")
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         content_type, suffix = EXPORTS[fmt]
-        path, temporary = services.project_export(project=project, fmt=fmt, base_url=request.build_absolute_uri("/"))
+        path, temporary = services.project_export(
+            project=project,
+            fmt=fmt,
+            base_url=request.build_absolute_uri("/"),
+            root=query.validated_data["draftsFolder"],
+        )
         handle = open(path, "rb")  # noqa: SIM115 - closed by Django after streaming
         if temporary:
             shutil.rmtree(path.parent, ignore_errors=True)  # the open handle keeps the data readable

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -338,3 +339,23 @@ class SharedFilmSerializer(serializers.Serializer):
     title = serializers.CharField()
     language = serializers.CharField()
     render = RenderSerializer(allow_null=True)
+
+
+ABSOLUTE_PATH = re.compile(r"^(?:/|[A-Za-z]:[\\/]|\\\\)[^\x00-\x1f\x7f]*$")
+
+
+class ExportQuerySerializer(StrictSerializer):
+    draftsFolder = serializers.CharField(
+        max_length=400,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="jianying: the JianYing drafts folder on the machine that opens the draft, as an "
+        "absolute path (C:\\Users\\mei\\AppData\\Local\\JianyingPro\\User Data\\Projects\\"
+        "com.lveditor.draft); without it JianYing asks once to relink the draft's materials folder.",
+    )
+
+    def validate_draftsFolder(self, value: str) -> str:  # noqa: N802 - DRF names it after the field
+        if value and not ABSOLUTE_PATH.match(value):
+            raise serializers.ValidationError("Give the JianYing drafts folder as an absolute path (C:\\… or /…).")
+        return value

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import uuid
@@ -22,9 +21,10 @@ from inference.image import cover
 from inference.media import AUDIO_FORMATS, Probe, audio_suffix, probe, run_ffmpeg
 from inference.speech import wav_info
 from inference.styles import frame_size
-from inference.text import detect_language, split_title
+from inference.text import detect_language, file_name, split_title
 from inference.timeline import write_timeline
 from projects.bundles import bundle_write
+from projects.jianying import jianying_write
 from projects.models import Character, Project
 from projects.pipeline import (
     pipeline_start,
@@ -374,15 +374,16 @@ def export_disposition(project: Project, suffix: str) -> str:
     """``Content-Disposition`` for a download named after the project's title (RFC 6266): an
     ASCII name for old clients, and the title itself, Chinese included, as ``filename*``."""
     ascii_name = (slugify(project.title)[:60] or "storyvideo-film") + suffix
-    title = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', " ", project.title).strip(" .")[:80] or "storyvideo-film"
+    title = file_name(project.title)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(title + suffix, safe='')}"
 
 
-def project_export(*, project: Project, fmt: str, base_url: str = "") -> tuple[Any, bool]:
+def project_export(*, project: Project, fmt: str, base_url: str = "", root: str = "") -> tuple[Any, bool]:
     """A local path to the requested export of the latest render (409 when there is none), and
     whether it was made for this request (in a temporary folder the caller removes). A timeline
     on its own (OTIO, FCP XML, EDL) points at its media by signed URLs under ``base_url``; the
-    bundle's timeline points at the files beside it."""
+    bundle's timeline points at the files beside it; a JianYing draft names its media under
+    ``root``, the JianYing drafts folder it will be unpacked into."""
     if not project.render_video:
         raise ApplicationError(
             "The project has no film yet: render it first (POST /api/v1/projects/{id}/render).", code="conflict"
@@ -400,6 +401,12 @@ def project_export(*, project: Project, fmt: str, base_url: str = "") -> tuple[A
     folder = Path(tempfile.mkdtemp(prefix="export-"))
     if fmt == "bundle":
         return bundle_write(project=project, path=folder / "bundle.zip"), True
+    if fmt == "jianying":
+        try:
+            return jianying_write(project=project, folder=folder, root=root), True
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     if not project.render_timeline:
         shutil.rmtree(folder, ignore_errors=True)

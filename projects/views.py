@@ -44,6 +44,7 @@ DOWNLOADS = [
     ("fcpxml", _("Timeline (FCP XML)")),
     ("edl", _("Timeline (EDL)")),
     ("bundle", _("Everything (bundle)")),
+    ("jianying", _("JianYing / CapCut draft (zip)")),
 ]
 
 
