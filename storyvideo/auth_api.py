@@ -10,10 +10,8 @@ credential ends up in a URL (and in the logs of whatever proxies it).
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -21,7 +19,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenBlacklistView, TokenObtainPairView, TokenRefreshView
 
-from storyvideo.system_api import SignupApi, SignupSerializer
+from storyvideo.system_api import SignupApi, SignupSerializer, signup
 from storyvideo.tickets import ticket_issue
 
 TokenPair = inline_serializer(
@@ -37,12 +35,7 @@ class JwtRegisterApi(SignupApi):
     @extend_schema(request=SignupSerializer, responses={201: TokenPair})
     def post(self, request: Request) -> Response:
         """Create an account (when ALLOW_SIGNUP is on) and answer its first access and refresh tokens."""
-        if not settings.ALLOW_SIGNUP:
-            raise PermissionDenied("Sign-up is switched off here; ask an administrator for an account.")
-        serializer = SignupSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = get_user_model().objects.create_user(**serializer.validated_data)
-        refresh = RefreshToken.for_user(user)
+        refresh = RefreshToken.for_user(signup(request))
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)}, status=status.HTTP_201_CREATED)
 
 

@@ -234,6 +234,15 @@ class SignupSerializer(StrictSerializer):
         return attrs
 
 
+def signup(request: Request) -> Any:
+    """A new account from the request's username and password, where sign-up is on."""
+    if not settings.ALLOW_SIGNUP:
+        raise PermissionDenied("Sign-up is switched off here; ask an administrator for an account.")
+    serializer = SignupSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return get_user_model().objects.create_user(**serializer.validated_data)
+
+
 class SignupThrottle(AnonRateThrottle):
     scope = "signup"
 
@@ -253,10 +262,6 @@ class SignupApi(APIView):
     )
     def post(self, request: Request) -> Response:
         """Create an account (when ALLOW_SIGNUP is on) and return its API token."""
-        if not settings.ALLOW_SIGNUP:
-            raise PermissionDenied("Sign-up is switched off here; ask an administrator for an account.")
-        serializer = SignupSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = get_user_model().objects.create_user(**serializer.validated_data)
+        user = signup(request)
         token = Token.objects.create(user=user)
         return Response({"token": token.key, "username": user.get_username()}, status=status.HTTP_201_CREATED)

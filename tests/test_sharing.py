@@ -185,6 +185,7 @@ def test_the_owner_shares_from_the_preview_page_and_the_viewer_watches_there(
     viewer = UserFactory()
     sign_in(page, server, rendered.owner.username)
     page.goto(f"{server}/projects/{rendered.id}/preview/")
+    assert page.title() == f"{rendered.title} · preview · StoryVideo"
     page.fill("#sharing input[name=username]", viewer.username)
     page.select_option("#sharing select[name=role]", "viewer")
     page.click("#sharing button:has-text('Share')")
