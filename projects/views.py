@@ -103,7 +103,8 @@ def _over_quota(request: HttpRequest) -> str:
 @login_required
 def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
     project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
-    if selectors.project_role(user=request.user, project=project) < Role.EDITOR:
+    role = selectors.project_role(user=request.user, project=project)
+    if role < Role.EDITOR:
         return redirect("project-preview-page", project_id=project.pk)  # a viewer watches
     choices = {
         "styles": STYLE_CHOICES,
@@ -111,7 +112,7 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "resolutions": list(RESOLUTIONS),
         "translate_languages": list(LANGUAGE_LABELS.items()),
     }
-    return render(request, "projects/editor.html", {"project": project, **choices})
+    return render(request, "projects/editor.html", {"project": project, "role": role.label, **choices})
 
 
 @login_required

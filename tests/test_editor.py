@@ -129,6 +129,7 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
             "fcpxml": "application/xml",
             "edl": "text/plain",
             "bundle": "application/zip",
+            "jianying": "application/zip",
         }
         page.goto(f"{server}/projects/{project.id}/preview/")
         links = page.locator(".downloads a").evaluate_all("links => links.map(link => link.getAttribute('href'))")

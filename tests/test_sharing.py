@@ -120,6 +120,13 @@ def test_an_editor_changes_the_storyboard_but_only_the_owner_shares_or_deletes(a
         assert answer.json()["error"]["message"] == "Only the project's owner may do this."
     assert Project.objects.filter(pk=project.pk).exists()
 
+    # The editor's page has no owner's controls (translating makes a project of the owner's).
+    browser = Client()
+    browser.force_login(editor)
+    assert b'id="translate-row" hidden' in browser.get(f"/projects/{project.id}/").content
+    browser.force_login(user)
+    assert b'id="translate-row">' in browser.get(f"/projects/{project.id}/").content
+
     # The owner takes the role back down, then away.
     share(api, project, editor.username, "viewer")
     assert changer.patch(f"/api/v1/shots/{shot.id}", {"narration": "Again."}, format="json").status_code == 403
