@@ -14,7 +14,9 @@ class ProjectsConfig(AppConfig):
         from storyvideo import access
 
         register_handlers()
-        access.register(access.Rules(visible=selectors.visible_project_ids, role_of=selectors.role_of))
+        access.register(
+            access.Rules(visible=selectors.visible_project_ids, role_of=selectors.role_of, owner_of=selectors.owner_of)
+        )
         film.register(
             film.Film(
                 project_get=selectors.project_get,

@@ -51,6 +51,24 @@ def _member_role(user_id: int, project_id: uuid.UUID | str) -> Role | None:
     return None if role is None else Role.EDITOR if role == Member.Role.EDITOR else Role.VIEWER
 
 
+def owner_of(user_id: int | None, keyword: str, value: object) -> int | None:
+    """The owner of the project of the object a route names, where the user may see that
+    project (``storyvideo.access.Rules``); None otherwise, so nothing is told of another's."""
+    visible = visible_project_ids(user_id)
+    owners = {
+        "project_id": Project.objects.filter(pk__in=visible).values_list("owner_id", flat=True),
+        "shot_id": Shot.objects.filter(project__in=visible).values_list("project__owner_id", flat=True),
+        "character_id": Character.objects.filter(project__in=visible).values_list("project__owner_id", flat=True),
+        "task_id": Task.objects.filter(project__in=visible).values_list("project__owner_id", flat=True),
+    }
+    if keyword not in owners:
+        return None
+    try:
+        return owners[keyword].filter(pk=uuid.UUID(str(value))).first()
+    except ValueError:
+        return None
+
+
 def project_role(*, user: AbstractBaseUser | AnonymousUser, project: Project) -> Role:
     """The user's role on a project read through ``project_list`` (so one they may see)."""
     if project.owner_id == user.pk:

@@ -17,7 +17,7 @@ from tasks.throttles import GENERATION_THROTTLES
 def new_projects_allowed(user: Any, count: int = 1) -> None:
     """Raise Throttled (429 with Retry-After) unless ``count`` more projects fit in the user's
     hourly allowance now; the wait is until enough of the last hour's projects age out."""
-    limit = user_limits(user).projects_per_hour
+    limit = user_limits(int(user.pk)).projects_per_hour
     if count > limit:
         raise Throttled(wait=3600, detail=f"At most {limit} projects may be made in an hour; send fewer at once.")
     hour_ago = timezone.now() - timedelta(hours=1)

@@ -35,6 +35,10 @@ class Rules:
     visible: Callable[[int | None], Any]
     # The user's role on the project, or None where it is not shared with them.
     role_of: Callable[[int | None, uuid.UUID | str], Role | None]
+    # Who owns the project of an object named by a route's keyword (``project_id``, ``shot_id``,
+    # ``character_id``, ``task_id``) and its value, where the user may see it; else None. Work
+    # asked for on a shared project is the owner's: it counts against the owner's allowance.
+    owner_of: Callable[[int | None, str, object], int | None]
 
 
 _rules: Rules | None = None
@@ -49,6 +53,10 @@ def rules() -> Rules:
     if _rules is None:
         raise RuntimeError("No access rules registered: is the projects app installed?")
     return _rules
+
+
+def owner_of(user_id: int | None, keyword: str, value: object) -> int | None:
+    return rules().owner_of(user_id, keyword, value)
 
 
 def visible_project_ids(user_id: int | None) -> Any:

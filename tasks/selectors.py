@@ -26,17 +26,17 @@ class Limits:
     projects_per_hour: int
 
 
-def user_limits(user: AbstractBaseUser) -> Limits:
+def user_limits(user_id: int) -> Limits:
     """The user's own limits where an operator set them, else the settings'."""
-    quota = Quota.objects.filter(user_id=user.pk).first()
+    quota = Quota.objects.filter(user_id=user_id).first()
     return Limits(
         active_tasks=(quota and quota.active_tasks) or settings.QUOTA_ACTIVE_TASKS,
         projects_per_hour=(quota and quota.projects_per_hour) or settings.QUOTA_PROJECTS_PER_HOUR,
     )
 
 
-def active_task_count(*, owner: AbstractBaseUser) -> int:
-    return Task.objects.filter(owner_id=owner.pk, status__in=Task.UNFINISHED).count()
+def active_task_count(*, owner_id: int) -> int:
+    return Task.objects.filter(owner_id=owner_id, status__in=Task.UNFINISHED).count()
 
 
 def task_list(

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from projects.models import Project
+from projects.models import Member, Project
 from tasks import services
 from tasks.models import Quota, Task
 from tasks.throttles import GenerationRateThrottle
@@ -62,6 +62,31 @@ def test_tasks_waiting_or_running_at_once_are_limited_per_user(api: APIClient, u
     assert task is not None
     assert api.post(f"/api/v1/tasks/{task.id}/cancel").status_code == 200  # cancelling is never held back
     assert api.post(f"/api/v1/shots/{shots[0].id}/generate", {"stage": "speech"}, format="json").status_code == 202
+
+
+@pytest.mark.django_db
+def test_work_asked_for_on_a_shared_project_counts_against_its_owner(api: APIClient, user: Any) -> None:
+    Quota.objects.create(user=user, active_tasks=1)
+    project = ProjectFactory(owner=user)
+    shot = ShotFactory(project=project)
+    editor = UserFactory()
+    Member.objects.create(project=project, user=editor, role="editor")
+    shared = APIClient()
+    shared.force_authenticate(editor)
+    assert api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "image"}, format="json").status_code == 202
+    refused = shared.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "speech"}, format="json")
+    assert refused.status_code == 429, refused.content
+    assert refused.json()["error"]["message"].startswith("The project's owner has 1 tasks waiting or running")
+    refused = shared.patch(f"/api/v1/projects/{project.id}", {"style": "watercolor"}, format="json")
+    assert refused.status_code == 429
+    # The editor's own projects are theirs: the owner's backlog does not hold them.
+    own = ShotFactory(project=ProjectFactory(owner=editor))
+    assert shared.post(f"/api/v1/shots/{own.id}/generate", {"stage": "image"}, format="json").status_code == 202
+    # A stranger is told nothing of the owner's backlog: the shot is not found.
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory())
+    assert stranger.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "speech"}, format="json").status_code == 404
+    assert Task.objects.filter(owner=user, status__in=Task.UNFINISHED).count() == 1
 
 
 @pytest.mark.django_db
