@@ -14,23 +14,38 @@ from inference.styles import CAMERA_MOVES, TRANSITIONS
 
 
 def storyboard_schema(
-    *, shot_count: int, max_shots: int, max_characters: int, text_limit: int, rewrite: bool = False
+    *,
+    shot_count: int,
+    max_shots: int,
+    max_characters: int,
+    text_limit: int,
+    rewrite: bool = False,
+    sentences: int = 0,
 ) -> dict[str, Any]:
-    """The storyboard's shape; a ``rewrite`` names each shot it keeps by id, and no characters."""
+    """The storyboard's shape; a ``rewrite`` names each shot it keeps by id, and no characters.
+    With ``sentences`` (the story's count), a shot names the first and last of the story's
+    numbered sentences it tells instead of writing its narration."""
     text = {"type": "string", "maxLength": text_limit}
     name = {"type": "string", "maxLength": min(text_limit, 100)}
+    # The numbers as an enum: a bare integer's digits would have no end for a model that rambles.
+    number = {"enum": list(range(1, max(sentences, 1) + 1))}
+    told = (
+        {"sentences": {"type": "array", "minItems": 2, "maxItems": 2, "items": number}}
+        if sentences
+        else {"narration": text}
+    )
     shot = {
         "type": "object",
         "properties": {
             "prompt": {"type": "string", "maxLength": min(text_limit, 500)},
-            "narration": text,
+            **told,
             "camera": {"enum": list(CAMERA_MOVES)},
             "transition": {"enum": list(TRANSITIONS)},
             "characters": {"type": "array", "maxItems": max_characters, "items": name},
             "speaker": name,  # optional: the narrator unless the model names a character
             **({"id": {"type": "string", "maxLength": 40}} if rewrite else {}),
         },
-        "required": ["prompt", "narration", "camera", "transition", "characters"],
+        "required": ["prompt", *told, "camera", "transition", "characters"],
     }
     character = {
         "type": "object",

@@ -80,32 +80,43 @@ MAX_CHARACTERS = 10
 MAX_SHOTS = 60
 
 
+def numbered_sentences(story: str) -> list[str]:
+    """The story's sentences as the storyboard prompt numbers them, from 1."""
+    return split_sentences(story)
+
+
 def build_messages(story: str, *, language: str, shot_count: int, style: str) -> list[dict[str, str]]:
-    """The chat prompt, in the story's language: image prompts in English, narration in the
-    story's language, about ``shot_count`` shots, JSON only."""
+    """The chat prompt, in the story's language: the story's sentences numbered, each shot
+    answering which of them it covers (``"sentences": [first, last]``) rather than copying them,
+    with a picture prompt in English; about ``shot_count`` shots, JSON only. The narration is
+    then the story's own text, every sentence covered by construction, and the answer costs a
+    few tokens per shot instead of the whole story again."""
+    numbered = "\n".join(f"[{i}] {sentence}" for i, sentence in enumerate(numbered_sentences(story), 1))
     schema = (
         '{"title": str, "characters": [{"name": str, "description": str}], '
-        '"shots": [{"prompt": str, "narration": str, "camera": one of '
+        '"shots": [{"prompt": str, "sentences": [first, last], "camera": one of '
         f"{list(CAMERA_MOVES)}, " + '"transition": one of ["cut", "fade", "dissolve", "wipe_left", "wipe_right", '
         '"slide_left", "slide_right"], "characters": [names], "speaker": name or ""}]}'
     )
     if language == "zh":
         system = "你是分镜师。只输出一个 JSON 对象，不要输出其他文字。"
         user = (
-            f"把下面的故事分成大约 {shot_count} 个镜头，风格：{style}。每个镜头的 prompt 用英文描述画面，"
-            f"narration 用中文，按顺序逐句覆盖故事的每一句话。characters 给出主要角色的外貌描述（英文）。"
-            f"镜头的旁白是某个角色说的话（引号里的话）时，speaker 写这个角色的名字，否则写空字符串。"
-            f"JSON 格式：{schema}\n\n故事：\n{story}"
+            f"把下面编了号的故事句子分成大约 {shot_count} 个镜头，风格：{style}。每个镜头的 prompt 用英文描述画面；"
+            f"sentences 写这个镜头讲的第一句和最后一句的编号，镜头按顺序接续，合起来覆盖从第 1 句到最后一句的每一句。"
+            f"characters 给出主要角色的外貌描述（英文）。"
+            f"镜头讲的是某个角色说的话（引号里的话）时，speaker 写这个角色的名字，否则写空字符串。"
+            f"JSON 格式：{schema}\n\n故事：\n{numbered}"
         )
     else:
         system = "You are a storyboard artist. Answer with one JSON object and nothing else."
         user = (
-            f"Cut the story below into about {shot_count} shots, style: {style}. Each shot's prompt describes the "
-            f"picture in English; its narration quotes the story's sentences in order, so that all narrations "
-            f"together cover every sentence. Describe each main character's appearance. When a shot's narration is "
-            f"a character's quoted speech, its speaker is that character's name, else an empty string. "
+            f"Cut the numbered sentences of the story below into about {shot_count} shots, style: {style}. Each "
+            f"shot's prompt describes the picture in English; its sentences are the numbers of the first and the "
+            f"last sentence it tells, the shots following one another so that together they cover every sentence "
+            f"from the first to the last. Describe each main character's appearance. When a shot tells a "
+            f"character's quoted speech, its speaker is that character's name, else an empty string. "
             f"JSON format: {schema}\n\n"
-            f"Story:\n{story}"
+            f"Story:\n{numbered}"
         )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -221,13 +232,16 @@ def parse_storyboard(
             seen.add(name)
             characters.append(CharacterPlan(name=name, description=capped_text(item.get("description"), 1000)))
     shots: list[ShotPlan] = []
+    lasts: list[int | None] = []  # the last sentence each shot tells, where it answered by number
     for item in data["shots"][:MAX_SHOTS]:
         if not isinstance(item, dict):
             continue
         narration = capped_text(item.get("narration"), 2000)
+        last = _last_sentence(item.get("sentences"))
         prompt = capped_text(item.get("prompt"), 500) or narration[:500]
         if not prompt:
             continue
+        lasts.append(last)
         camera = item.get("camera") if item.get("camera") in CAMERA_MOVES else _MOVES[len(shots) % len(_MOVES)]
         transition = item.get("transition") if item.get("transition") in TRANSITIONS else "dissolve"
         names = [n for n in item.get("characters") or [] if isinstance(n, str) and n in seen]
@@ -247,6 +261,8 @@ def parse_storyboard(
         raise ValueError("the answer has no usable shot")
     if len(data["shots"]) > MAX_SHOTS:
         notes.append(f"kept the first {MAX_SHOTS} shots")
+    if story and any(last is not None for last in lasts):
+        shots = _narrate_by_number(story, shots, lasts, notes)
     if not covers_story(story, [s.narration for s in shots]):
         groups = group_balanced(split_sentences(story), len(shots))
         joiner = "" if _is_cjk_text(split_sentences(story)) else " "
@@ -451,6 +467,38 @@ class LocalChat:
         return {"prefix_allowed_tokens_fn": json_constraint.allowed_tokens(data, schema)}
 
 
+def _last_sentence(value: object) -> int | None:
+    """The last sentence number of a shot's ``"sentences": [first, last]`` (or ``[n]``)."""
+    if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return int(value[-1])
+    return None
+
+
+def _narrate_by_number(story: str, shots: list[ShotPlan], lasts: list[int | None], notes: list[str]) -> list[ShotPlan]:
+    """Each shot's narration: the story's sentences from the one after the previous shot's last
+    to its own last. The model's cut points are kept where they move forward; a shot whose cut
+    does not (or that gave none) takes one sentence; the last shot ends the story; shots beyond
+    the story's sentences are dropped. So the narration covers every sentence once, in order."""
+    sentences = numbered_sentences(story)
+    joiner = "" if _is_cjk_text(sentences) else " "
+    kept: list[ShotPlan] = []
+    start, repaired = 0, False
+    for index, (shot, last) in enumerate(zip(shots, lasts, strict=True)):
+        if start >= len(sentences):
+            repaired = True
+            break
+        end = last if last is not None and start < last <= len(sentences) else start + 1
+        repaired |= end != last
+        if index == len(shots) - 1 and end < len(sentences):
+            end, repaired = len(sentences), True
+        shot.narration = joiner.join(sentences[start:end])
+        kept.append(shot)
+        start = end
+    if repaired:
+        notes.append("the shots' sentence numbers were made to follow one another over the whole story")
+    return kept
+
+
 def transformers_storyboard(
     story: str,
     *,
@@ -472,11 +520,17 @@ def transformers_storyboard(
 
     chat = LocalChat(model, runtime)
     messages = build_messages(story, language=language, shot_count=shot_count, style=style)
-    # The answer quotes the whole story as narration, plus a prompt and a few fields per shot.
-    budget = max_new_tokens or min(8192, 2 * chat.tokens(story) + 80 * shot_count + 200)
+    # The answer names its shots' sentences by number: a prompt and a few fields per shot, the
+    # title and the characters; the story is not written out again. A cap, with room to spare
+    # for long descriptions (a real model's answer is ~80 tokens a shot).
+    budget = max_new_tokens or min(8192, 200 * shot_count + 1000)
     schema = (
         json_constraint.storyboard_schema(
-            shot_count=shot_count, max_shots=MAX_SHOTS, max_characters=MAX_CHARACTERS, text_limit=text_limit
+            shot_count=shot_count,
+            max_shots=MAX_SHOTS,
+            max_characters=MAX_CHARACTERS,
+            text_limit=text_limit,
+            sentences=len(numbered_sentences(story)),
         )
         if constrained
         else None

@@ -216,8 +216,9 @@ def test_constrained_decoding_makes_even_a_random_chat_model_write_a_storyboard_
     assert (board.backend, board.model) == ("transformers", str(tiny["qwen"]))
     assert 1 <= len(board.shots) <= 6
     assert all(shot.camera in CAMERA_MOVES and shot.transition in TRANSITIONS for shot in board.shots)
-    # random words are no narration: it was re-cut from the story, and says so
-    assert "the narration was re-cut from the story" in board.notes[-1]
+    # the shots name the story's sentences by number (random ones here): put in order over the
+    # whole story, and it says so; the narration is the story's own text
+    assert "sentence numbers were made to follow one another" in board.notes[-1]
     assert covers_story(story, [shot.narration for shot in board.shots])
 
 
@@ -377,8 +378,9 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
         project = wait_for(lambda: settled(pid), timeout=240, what="the first render")
         assert project.status == "rendered", list(project.tasks.values_list("kind", "status", "message"))
         storyboard = project.tasks.get(kind="storyboard")
-        # random weights, but the answer is JSON by construction: parsed, its narration re-cut (and said so)
-        assert storyboard.result["backend"] == "transformers" and "re-cut from the story" in storyboard.message
+        # random weights, but the answer is JSON by construction: parsed, its shots' random sentence
+        # numbers put in order over the story (and said so)
+        assert storyboard.result["backend"] == "transformers" and "sentence numbers" in storyboard.message
         shots = list(project.shots.order_by("order"))
         assert {s.image_source for s in shots} == {f"diffusers:{tiny['sd']}"}
         assert {s.speech_source for s in shots} == {f"transformers:{tiny['vits']}"}

@@ -74,7 +74,32 @@ def test_a_valid_answer_gives_exactly_those_shots(chat: ChatServer) -> None:
     assert [s.characters for s in board.shots] == [["Ada"], [], ["Ada"]]
     request = chat.requests[0]
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer secret"
-    assert request["body"]["model"] == "qwen2.5" and LIGHTHOUSE in request["body"]["messages"][1]["content"]
+    numbered = "[1] The keeper lit the lamp.\n[2] The storm came.\n[3] The cat saved the boat."
+    assert request["body"]["model"] == "qwen2.5" and numbered in request["body"]["messages"][1]["content"]
+
+
+def test_shots_that_name_the_storys_sentences_by_number_tell_them_in_order(chat: ChatServer) -> None:
+    story = "One. Two. Three. Four. Five."
+    shots = [
+        {"prompt": "a", "sentences": [1, 2], "camera": "zoom_in", "transition": "fade", "characters": []},
+        {"prompt": "b", "sentences": [3, 3], "camera": "pan_left", "transition": "cut", "characters": []},
+        {"prompt": "c", "sentences": [4, 5], "camera": "static", "transition": "dissolve", "characters": []},
+    ]
+    chat.replies.append((200, json.dumps({"title": "T", "characters": [], "shots": shots})))
+    board = ask(chat, story)
+    assert [(s.prompt, s.narration) for s in board.shots] == [("a", "One. Two."), ("b", "Three."), ("c", "Four. Five.")]
+    assert board.notes == []  # told as numbered: nothing to repair, no narration written out
+
+    # Numbers that overlap, skip or run past the story are put in order over all of it.
+    shots[1]["sentences"], shots[2]["sentences"] = [1, 1], [9, 9]
+    chat.replies.append((200, json.dumps({"shots": shots})))
+    board = ask(chat, story)
+    assert [s.narration for s in board.shots] == ["One. Two.", "Three.", "Four. Five."]
+    assert "sentence numbers were made to follow one another" in board.notes[-1]
+
+    chat.replies.append((200, json.dumps({"shots": [{**shots[0], "sentences": [1, 3]}] * 5})))
+    board = ask(chat, "月亮上有一只兔子。它很孤单。")
+    assert [s.narration for s in board.shots] == ["月亮上有一只兔子。", "它很孤单。"]  # no more shots than sentences
 
 
 def test_a_broken_answer_is_repaired(chat: ChatServer) -> None:
