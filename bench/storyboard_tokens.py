@@ -15,6 +15,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,7 +34,7 @@ def main() -> None:
     story = story_file.read_text(encoding="utf-8")
     runtime = Runtime(device="cpu", dtype="float32")
     language = "zh" if any("\u4e00" <= c <= "\u9fff" for c in story) else "en"
-    results = []
+    results: list[dict[str, Any]] = []
     for run in range(runs + 1):  # the first loads the model: not counted
         started = time.perf_counter()
         with metering() as used:
