@@ -33,7 +33,6 @@ TRANSITIONS = {
 }
 MUSIC_VOLUME = 0.3  # under the narration, as the film ducks it
 KEYFRAMES = 6  # samples of the eased camera move (JianYing interpolates linearly between them)
-TRACKS = ("Shots", "Narration", "Music", "Subtitles")
 
 
 @dataclass
@@ -136,12 +135,14 @@ def write_draft(
             materials[path] = made
         return materials[path]
 
+    kinds = draft.TrackType
     video, voice, music_track, text = (
-        script.append_track(draft.TrackSpec(kind, name=track))
-        for kind, track in zip(
-            (draft.TrackType.video, draft.TrackType.audio, draft.TrackType.audio, draft.TrackType.text),
-            TRACKS,
-            strict=True,
+        script.append_track(draft.TrackSpec(kind, name=name))
+        for kind, name in (
+            (kinds.video, "Shots"),
+            (kinds.audio, "Narration"),
+            (kinds.audio, "Music"),
+            (kinds.text, "Subtitles"),
         )
     )
     for shot in shots:

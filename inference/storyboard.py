@@ -80,18 +80,13 @@ MAX_CHARACTERS = 10
 MAX_SHOTS = 60
 
 
-def numbered_sentences(story: str) -> list[str]:
-    """The story's sentences as the storyboard prompt numbers them, from 1."""
-    return split_sentences(story)
-
-
 def build_messages(story: str, *, language: str, shot_count: int, style: str) -> list[dict[str, str]]:
     """The chat prompt, in the story's language: the story's sentences numbered, each shot
     answering which of them it covers (``"sentences": [first, last]``) rather than copying them,
     with a picture prompt in English; about ``shot_count`` shots, JSON only. The narration is
     then the story's own text, every sentence covered by construction, and the answer costs a
     few tokens per shot instead of the whole story again."""
-    numbered = "\n".join(f"[{i}] {sentence}" for i, sentence in enumerate(numbered_sentences(story), 1))
+    numbered = "\n".join(f"[{i}] {sentence}" for i, sentence in enumerate(split_sentences(story), 1))
     schema = (
         '{"title": str, "characters": [{"name": str, "description": str}], '
         '"shots": [{"prompt": str, "sentences": [first, last], "camera": one of '
@@ -479,7 +474,7 @@ def _narrate_by_number(story: str, shots: list[ShotPlan], lasts: list[int | None
     to its own last. The model's cut points are kept where they move forward; a shot whose cut
     does not (or that gave none) takes one sentence; the last shot ends the story; shots beyond
     the story's sentences are dropped. So the narration covers every sentence once, in order."""
-    sentences = numbered_sentences(story)
+    sentences = split_sentences(story)
     joiner = "" if _is_cjk_text(sentences) else " "
     kept: list[ShotPlan] = []
     start, repaired = 0, False
@@ -530,7 +525,7 @@ def transformers_storyboard(
             max_shots=MAX_SHOTS,
             max_characters=MAX_CHARACTERS,
             text_limit=text_limit,
-            sentences=len(numbered_sentences(story)),
+            sentences=len(split_sentences(story)),
         )
         if constrained
         else None

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import FileResponse, HttpResponse
-from django.urls import reverse
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -55,6 +54,7 @@ from projects.serializers import (
 from projects.sharing import (
     link_create,
     link_list,
+    link_path,
     link_project,
     link_revoke,
     link_token,
@@ -531,9 +531,10 @@ class MemberDetailApi(APIView):
 
 
 def _link_body(request: Request, link: Any) -> dict[str, Any]:
-    token = link_token(link)
-    url = request.build_absolute_uri(reverse("watch-page", kwargs={"token": token}))
-    return ShareLinkSerializer({"id": link.id, "token": token, "url": url, "createdAt": link.created_at}).data
+    url = request.build_absolute_uri(link_path(link))
+    return ShareLinkSerializer(
+        {"id": link.id, "token": link_token(link), "url": url, "createdAt": link.created_at}
+    ).data
 
 
 class ShareLinkListApi(APIView):

@@ -14,6 +14,7 @@ from django.core import signing
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import Member, Project, ShareLink
@@ -49,6 +50,11 @@ def link_create(*, project: Project, by: AbstractBaseUser) -> ShareLink:
 
 def link_token(link: ShareLink) -> str:
     return signing.dumps(str(link.id), salt=LINK_SALT, compress=False)
+
+
+def link_path(link: ShareLink) -> str:
+    """The path of the page that plays the film for whoever has the link."""
+    return reverse("watch-page", kwargs={"token": link_token(link)})
 
 
 def link_list(*, project: Project) -> QuerySet[ShareLink]:

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
@@ -22,9 +21,9 @@ from projects.models import Member
 from projects.sharing import (
     link_create,
     link_list,
+    link_path,
     link_project,
     link_revoke,
-    link_token,
     member_list,
     member_remove,
     member_set,
@@ -127,10 +126,7 @@ def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "usage": usage_sum(project.tasks.all()),
     }
     if role is Role.OWNER:
-        links = [
-            (link, request.build_absolute_uri(reverse("watch-page", args=[link_token(link)])))
-            for link in link_list(project=project)
-        ]
+        links = [(link, request.build_absolute_uri(link_path(link))) for link in link_list(project=project)]
         context.update(members=member_list(project=project), links=links, member_roles=Member.Role.choices)
     return render(request, "projects/preview.html", context)
 

@@ -27,11 +27,13 @@ from rest_framework.views import APIView
 
 from projects import selectors as project_selectors
 from projects import services as project_services
+from projects.api import ProjectDetailApi
 from projects.pipeline import project_render, shots_regenerate
 from projects.serializers import ProjectCreateSerializer, ProjectSerializer, ProjectUpdateSerializer
 from projects.throttles import NEW_PROJECT_THROTTLES
 from shots import selectors as shot_selectors
 from shots import services as shot_services
+from shots.api import ShotDetailApi, ShotListApi
 from shots.serializers import ShotSerializer, ShotWriteSerializer
 from storyvideo.access import Role
 from storyvideo.system_api import HealthApi
@@ -63,6 +65,11 @@ def _validated(serializer_class: Any, values: dict[str, Any], names: dict[str, s
 
 
 @extend_schema(exclude=True)
+class StandardHealthApi(HealthApi):
+    """v1's health, under the contract's path."""
+
+
+@extend_schema(exclude=True)
 class StandardProjectsApi(APIView):
     throttle_classes = NEW_PROJECT_THROTTLES
 
@@ -77,29 +84,18 @@ class StandardProjectsApi(APIView):
 
 
 @extend_schema(exclude=True)
-class StandardProjectApi(APIView):
-    throttle_classes = GENERATION_THROTTLES
-
-    def get(self, request: Request, project_id: str) -> Response:
-        project = project_selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
-        return Response(ProjectSerializer(project).data)
+class StandardProjectApi(ProjectDetailApi):
+    """v1's project (GET, DELETE), and the contract's PUT with its parameter names."""
 
     def put(self, request: Request, project_id: str) -> Response:
         project = project_selectors.project_get(user=request.user, project_id=project_id)
         changes = _validated(ProjectUpdateSerializer, _values(request), PROJECT_NAMES)
         return Response(ProjectSerializer(project_services.project_update(project=project, changes=changes)).data)
 
-    def delete(self, request: Request, project_id: str) -> Response:
-        project = project_selectors.project_get(user=request.user, project_id=project_id, role=Role.OWNER)
-        project_services.project_delete(project=project)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
 
 @extend_schema(exclude=True)
-class StandardShotsApi(APIView):
-    def get(self, request: Request, project_id: str) -> Response:
-        project = project_selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
-        return Response(ShotSerializer(shot_selectors.shot_list(project_id=project.pk), many=True).data)
+class StandardShotsApi(ShotListApi):
+    """v1's shots of a project, under the contract's path."""
 
 
 @extend_schema(exclude=True)
@@ -129,12 +125,8 @@ class StandardShotApi(APIView):
 
 
 @extend_schema(exclude=True)
-class StandardShotDeleteApi(APIView):
-    throttle_classes = GENERATION_THROTTLES
-
-    def delete(self, request: Request, shot_id: str) -> Response:
-        shot_services.shot_delete(shot=shot_selectors.shot_get(user=request.user, shot_id=shot_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class StandardShotDeleteApi(ShotDetailApi):
+    """v1's shot (the contract DELETEs it), under the contract's path."""
 
 
 @extend_schema(exclude=True)
@@ -172,7 +164,7 @@ class StandardTaskApi(APIView):
 
 
 urlpatterns = [
-    path("health", HealthApi.as_view()),
+    path("health", StandardHealthApi.as_view()),
     path("projects", StandardProjectsApi.as_view()),
     path("projects/<uuid:project_id>", StandardProjectApi.as_view()),
     path("projects/<uuid:project_id>/shots", StandardShotsApi.as_view()),

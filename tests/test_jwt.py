@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -124,23 +122,3 @@ def test_a_program_logs_in_with_jwt_makes_a_film_and_follows_it_with_a_ticket(tm
     assert events[0]["type"] == "hello"
     storyboard = client.get(f"/api/v1/projects/{project_id}/storyboard").json()
     assert len(storyboard["shots"]) >= 1
-
-
-def test_the_storyboard_fast_path_takes_a_bearer_token(server: str) -> None:
-    user = UserFactory()
-    project = ProjectFactory(owner=user)
-    pair = APIClient().post("/api/v1/auth/jwt", {"username": user.username, "password": PASSWORD}, format="json")
-    url = f"{server}/api/v1/projects/{project.id}/storyboard"
-
-    def get(access: str, etag: str = "") -> tuple[int, str]:
-        headers = {"Authorization": f"Bearer {access}", **({"If-None-Match": etag} if etag else {})}
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as answer:  # noqa: S310 - loopback
-                return answer.status, answer.headers["ETag"]
-        except urllib.error.HTTPError as refused:
-            return refused.code, refused.headers.get("ETag", "")
-
-    status, etag = get(pair.json()["access"])
-    assert status == 200 and etag
-    assert get(pair.json()["access"], etag) == (304, etag)
-    assert get("not.a.token")[0] == 401

@@ -14,8 +14,10 @@ from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.test import Client
 from rest_framework.authtoken.models import Token
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from projects import fastpath
+from projects.models import Member
 from shots.services import shot_update
 from storyvideo.asgi import django_asgi_app
 from tests.factories import ProjectFactory, ShotFactory, UserFactory
@@ -142,6 +144,20 @@ def test_a_session_reread_takes_the_fast_path_and_a_closed_session_does_not(owne
     assert get(app, path, {**cookie, "If-None-Match": first["etag"]})[0] == 304 and django.calls == 1
     client.logout()
     assert get(app, path, {**cookie, "If-None-Match": first["etag"]})[0] == 401 and django.calls == 2
+
+
+def test_a_jwt_and_a_viewers_reread_take_the_fast_path(owned: dict[str, Any]) -> None:
+    app, django, path = owned["app"], owned["django"], owned["path"]
+    viewer = UserFactory()
+    Member.objects.create(project=owned["shot"].project, user=viewer, role="viewer")
+    users: list[Any] = [owned["owner"], viewer]
+    for user in users:
+        access = str(RefreshToken.for_user(user).access_token)
+        _, first, _ = get(app, path, {"Authorization": f"Bearer {access}"})
+        calls = django.calls
+        again = get(app, path, {"Authorization": f"Bearer {access}", "If-None-Match": first["etag"]})
+        assert (again[0], django.calls) == (304, calls), "the re-read did not take the fast path"
+    assert get(app, path, {"Authorization": "Bearer not.a.token"})[0] == 401
 
 
 @pytest.mark.parametrize(
