@@ -4,7 +4,9 @@ with a note that says which ran and how to get the real one. Never silently."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextvars
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -106,11 +108,12 @@ def keyframes(
     runtime: Runtime,
     steps: int = 1,
     guidance: float = 0.0,
+    vae: str = "",
     progress: Progress = no_progress,
 ) -> list[ImageResult]:
     results: list[ImageResult]
     results, note = _run(
-        "image", spec, "en", ImageJob(requests, width, height, style, steps, guidance), runtime, progress
+        "image", spec, "en", ImageJob(requests, width, height, style, steps, guidance, vae), runtime, progress
     )
     for result in results:
         result.note = note
@@ -134,6 +137,59 @@ def speech(
     result.note = note
     record(audioSeconds=result.duration)
     return result
+
+
+@dataclass(frozen=True)
+class SpeechLine:
+    spec: str
+    text: str
+    language: str
+    path: Path
+    seed: int = 0
+
+
+def speech_lines(
+    lines: list[SpeechLine], *, runtime: Runtime, workers: int, progress: Progress = no_progress
+) -> list[SpeechResult | EngineError]:
+    """Several narration lines: side by side on up to ``workers`` threads (each model call on one
+    CPU thread) where every line's back end allows it, else one after another. A line that fails
+    has its EngineError in its place; the other lines still count."""
+
+    def one(line: SpeechLine, line_runtime: Runtime, line_progress: Progress) -> SpeechResult | EngineError:
+        try:
+            return speech(
+                line.spec,
+                line.text,
+                language=line.language,
+                path=line.path,
+                runtime=line_runtime,
+                seed=line.seed,
+                progress=line_progress,
+            )
+        except EngineError as exc:
+            return exc
+
+    count = len(lines)
+    if workers < 2 or count < 2 or not all(parse_spec("speech", line.spec).impl.side_by_side for line in lines):
+        results: list[SpeechResult | EngineError] = []
+        for index, line in enumerate(lines):
+
+            def line_progress(fraction: float, message: str, index: int = index) -> None:
+                progress((index + fraction) / count, message)
+
+            results.append(one(line, runtime, line_progress))
+        return results
+    one_thread = replace(runtime, threads=1)
+    with ThreadPoolExecutor(max_workers=min(workers, count), thread_name_prefix="speech") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, one, line, one_thread, no_progress) for line in lines]
+        try:
+            for done, _ in enumerate(as_completed(futures), start=1):
+                progress(done / count, f"{done} of {count} lines spoken")
+        except BaseException:  # cancelled: the lines not begun are not spoken
+            for future in futures:
+                future.cancel()
+            raise
+    return [future.result() for future in futures]
 
 
 def motion(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.fonts import cjk_font_path
-from inference.models import Runtime
+from inference.models import Runtime, weights_source
 from inference.styles import STYLES
 from inference.types import ImageResult, Progress, no_progress
 
@@ -114,15 +114,29 @@ def cover(image: Any, width: int, height: int) -> Any:
     return image.crop((left, top, left + width, top + height))
 
 
-def load_text2image(source: str, *, device: str, dtype: Any, low_memory: bool) -> Any:
-    from diffusers import AutoPipelineForText2Image
+def load_text2image(source: str, *, device: str, dtype: Any, runtime: Runtime, vae: str = "") -> Any:
+    """The text-to-image pipeline on its device; ``vae`` (a folder or model id of a tiny
+    autoencoder, taesd's kind) decodes in place of the pipeline's own. The runtime's
+    ``channels_last`` and ``compile`` apply to the denoiser and the decoder."""
+    import torch
+    from diffusers import AutoencoderTiny, AutoPipelineForText2Image
 
     pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=dtype)
+    if vae:
+        pipe.vae = AutoencoderTiny.from_pretrained(weights_source(vae, runtime.models_dir), dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
-    if low_memory:
+    if runtime.low_memory:
         pipe.enable_attention_slicing()
-        pipe.vae.enable_tiling()
-    return pipe.to(device)
+        if hasattr(pipe.vae, "enable_tiling"):
+            pipe.vae.enable_tiling()
+    pipe = pipe.to(device)
+    if runtime.channels_last:
+        pipe.unet.to(memory_format=torch.channels_last)
+        pipe.vae.to(memory_format=torch.channels_last)
+    if runtime.compile:
+        pipe.unet = torch.compile(pipe.unet)
+        pipe.vae.decode = torch.compile(pipe.vae.decode)
+    return pipe
 
 
 def diffusers_keyframes(
@@ -135,6 +149,7 @@ def diffusers_keyframes(
     style: str,
     steps: int = 1,
     guidance: float = 0.0,
+    vae: str = "",
     progress: Progress = no_progress,
 ) -> list[ImageResult]:
     """Paint several keyframes in one call. Each has its own CPU generator seeded by its shot,
@@ -144,12 +159,10 @@ def diffusers_keyframes(
     from inference.models import load_model
 
     pipe = load_model(
-        "diffusers-t2i",
+        f"diffusers-t2i:{vae}:{runtime.options()}",
         model,
         runtime,
-        lambda source, device, dtype: load_text2image(
-            source, device=device, dtype=dtype, low_memory=runtime.low_memory
-        ),
+        lambda source, device, dtype: load_text2image(source, device=device, dtype=dtype, runtime=runtime, vae=vae),
     ).model
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from inference.errors import EngineError, WeightsMissingError
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,18 @@ class Runtime:
     # How long this process remembers that a model's weights are not to be had (not on disk,
     # the hub unreachable or without them): meanwhile the draft starts at once.
     missing_memory_s: float = 600.0
+    # torch.compile the keyframe denoiser, and decode the storyboard with a static cache (which
+    # transformers compiles on CUDA): faster per call after a warm-up of its own.
+    compile: bool = False
+    # Keyframe networks in channels-last memory order (faster convolutions on tensor cores).
+    channels_last: bool = False
+    # CPU threads one model call may use (0: the library's default, every core); 1 where calls
+    # run side by side, one per core (speech lines in parallel).
+    threads: int = 0
+
+    def options(self) -> str:
+        """What of this runtime changes a loaded model, for its cache key."""
+        return ",".join(name for name in ("compile", "channels_last") if getattr(self, name))
 
 
 def pick_device(wanted: str = "auto") -> str:
@@ -200,6 +213,33 @@ def release_memory() -> None:
 
 
 CACHE = ModelCache()
+
+
+def in_halves_on_oom(
+    run: Callable[[list[Item]], list[T]],
+    items: list[Item],
+    *,
+    on_split: Callable[[int, int], None] = lambda first, second: None,
+) -> list[T]:
+    """``run(items)``; out of memory, the memory is released and the two halves run in turn (and
+    so on down). A single item that still does not fit is a transient EngineError (memory may be
+    freed meanwhile) that says what to do. Django-free: the task engine's batches and the GPU
+    tests use the same split."""
+    from inference.errors import OUT_OF_MEMORY, is_out_of_memory
+
+    try:
+        return run(items)
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        release_memory()
+        if len(items) == 1:
+            raise EngineError(f"{OUT_OF_MEMORY} ({type(exc).__name__}: {str(exc)[:300]})", permanent=False) from exc
+        half = len(items) // 2
+        on_split(half, len(items) - half)
+        return in_halves_on_oom(run, items[:half], on_split=on_split) + in_halves_on_oom(
+            run, items[half:], on_split=on_split
+        )
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class ImageJob:
     style: str
     steps: int = 1
     guidance: float = 0.0
+    vae: str = ""  # a tiny autoencoder (folder or model id) decoding in place of the pipeline's own
 
 
 @dataclass
@@ -78,6 +79,8 @@ class Backend:
     program: ClassVar[str] = ""  # a program it runs
     needs_model: ClassVar[bool] = False  # the spec must name a model (backend:MODEL)
     has_weights: ClassVar[bool] = False  # that model is weights to have on disk
+    # Calls may run side by side in threads, one per core (a program, onnxruntime)
+    side_by_side: ClassVar[bool] = False
 
     def check(self) -> str | None:
         """None when it can run here, else why not. Imports nothing."""
@@ -207,7 +210,10 @@ class _Diffusers(Backend):
 
     def fetch(self, model: str, models_dir: Path) -> Path:
         from diffusers import DiffusionPipeline
+        from huggingface_hub import file_exists, snapshot_download
 
+        if not file_exists(model, "model_index.json"):  # one model (a tiny autoencoder), no pipeline
+            return Path(snapshot_download(model, allow_patterns=["config.json", "*.safetensors"]))
         # diffusers picks the files a pipeline needs (not every checkpoint format in the repo)
         return Path(DiffusionPipeline.download(model))
 
@@ -226,6 +232,7 @@ class DiffusersImage(_Diffusers):
             style=job.style,
             steps=job.steps,
             guidance=job.guidance,
+            vae=job.vae,
             progress=progress,
         )
 
@@ -259,6 +266,7 @@ class EspeakSpeech(Backend):
     stage, name = "speech", "espeak"
     description = "espeak-ng (English; Mandarin through its pinyin voice)."
     program = "espeak-ng"
+    side_by_side = True
 
     def run(self, model: str, job: SpeechJob, *, runtime: Runtime, progress: Progress) -> SpeechResult:
         return espeak(job.text, language=job.language, voice=model, path=job.path, progress=progress)
@@ -268,6 +276,7 @@ class PiperSpeech(Backend):
     stage, name = "speech", "piper"
     description = "Piper neural voices (onnxruntime)."
     packages, needs_model, has_weights = ("piper",), True, True
+    side_by_side = True
     REPO = "rhasspy/piper-voices"
 
     def weights_on_disk(self, model: str, models_dir: Path) -> Path | None:
@@ -293,7 +302,14 @@ class PiperSpeech(Backend):
         return f"{region.split('_')[0]}/{region}/{name}/{quality}/{voice}"
 
     def run(self, model: str, job: SpeechJob, *, runtime: Runtime, progress: Progress) -> SpeechResult:
-        return piper(job.text, voice=model, models_dir=runtime.models_dir, path=job.path, progress=progress)
+        return piper(
+            job.text,
+            voice=model,
+            models_dir=runtime.models_dir,
+            path=job.path,
+            threads=runtime.threads,
+            progress=progress,
+        )
 
 
 class TransformersSpeech(Backend):

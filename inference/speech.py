@@ -169,10 +169,34 @@ def piper_voice_files(voice: str, models_dir: Path) -> Path | None:
     return None
 
 
+def load_piper(model_file: Path, *, use_cuda: bool, threads: int) -> Any:
+    """A piper voice; on the CPU with ``threads`` > 0, its onnxruntime session uses that many."""
+    from piper import PiperVoice
+
+    voice: Any = PiperVoice.load(model_file, use_cuda=use_cuda)
+    if threads and not use_cuda:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        voice.session = onnxruntime.InferenceSession(
+            str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    return voice
+
+
 def piper(
-    text: str, *, voice: str, models_dir: Path, path: Path, use_cuda: bool = False, progress: Progress = no_progress
+    text: str,
+    *,
+    voice: str,
+    models_dir: Path,
+    path: Path,
+    use_cuda: bool = False,
+    threads: int = 0,
+    progress: Progress = no_progress,
 ) -> SpeechResult:
-    """Speak ``text`` with a piper voice, one sentence at a time, so each sentence's timing is known."""
+    """Speak ``text`` with a piper voice, one sentence at a time, so each sentence's timing is
+    known. ``threads``: the CPU threads its session uses (1 where lines run side by side)."""
     from inference.models import CACHE, load_error
 
     model_file = piper_voice_files(voice, models_dir)
@@ -182,14 +206,12 @@ def piper(
         )
 
     def load() -> Any:
-        from piper import PiperVoice
-
         try:
-            return PiperVoice.load(model_file, use_cuda=use_cuda)
+            return load_piper(model_file, use_cuda=use_cuda, threads=threads)
         except Exception as exc:
             raise load_error(f"piper voice {voice}", exc) from None
 
-    model = CACHE.get(("piper", str(model_file), "cuda" if use_cuda else "cpu", "float32"), load)
+    model = CACHE.get(("piper", str(model_file), "cuda" if use_cuda else "cpu", f"float32/{threads} threads"), load)
     sentences = _sentences(text)
     pieces: list[tuple[Any, str]] = []
     rate = int(model.config.sample_rate)

@@ -405,6 +405,8 @@ class LocalChat:
             lambda source, device, dtype: load_chat_model(source, device=device, dtype=dtype),
         )
         (self.tokenizer, self.lm), self.device, self.source = loaded.model, loaded.device, loaded.source
+        # a static cache, which transformers compiles the forward pass for on CUDA
+        self.cache = {"cache_implementation": "static"} if runtime.compile else {}
 
     def tokens(self, text: str) -> int:
         return len(self.tokenizer(text)["input_ids"])
@@ -444,6 +446,7 @@ class LocalChat:
                 stopping_criteria=StoppingCriteriaList([Report()]),
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
                 **sampling,
+                **self.cache,
                 **self._constraint(schema),
             )
         record(device=self.device, tokensIn=prompt_length, tokensOut=int(output.shape[-1]) - prompt_length)

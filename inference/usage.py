@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from threading import Lock
 
 AMOUNTS = ("tokensIn", "tokensOut", "images", "steps", "audioSeconds", "videoSeconds")
 
@@ -29,6 +30,7 @@ class Usage:
 
 
 _meter: ContextVar[Usage | None] = ContextVar("storyvideo_usage", default=None)
+_adding = Lock()  # engines running side by side (speech lines) add to one meter
 
 
 @contextmanager
@@ -46,9 +48,11 @@ def record(*, device: str = "", **amounts: float) -> None:
     usage = _meter.get()
     if usage is None:
         return
-    if device and (not usage.device or device.startswith("cuda")):  # the first word, unless a GPU's
-        usage.device = device
-    for name, amount in amounts.items():
-        if name not in AMOUNTS:
-            raise ValueError(f"not a usage amount: {name}")
-        setattr(usage, name, getattr(usage, name) + amount)
+    unknown = set(amounts) - set(AMOUNTS)
+    if unknown:
+        raise ValueError(f"not a usage amount: {', '.join(sorted(unknown))}")
+    with _adding:
+        if device and (not usage.device or device.startswith("cuda")):  # the first word, unless a GPU's
+            usage.device = device
+        for name, amount in amounts.items():
+            setattr(usage, name, getattr(usage, name) + amount)

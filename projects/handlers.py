@@ -10,6 +10,7 @@ discarded, never attached.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,16 +138,38 @@ class StageOutput:
     note: str = ""
 
 
-def image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
-    """Keyframes of several shots of one project in one engine call; each keeps its own seed
-    (its first character's, so a character looks alike from shot to shot, else the shot's)."""
+def _current_shots(tasks: list[Task]) -> list[Shot | None]:
+    """Each task's shot if it is still at the task's version, else None (superseded)."""
     shots: list[Shot | None] = []
     for task in tasks:
         try:
-            current_shot: Shot | None = _check_current(task)
+            shots.append(_check_current(task))
         except SupersededError:
-            current_shot = None
-        shots.append(current_shot)
+            shots.append(None)
+    return shots
+
+
+def _in_place(shots: list[Shot | None], outputs: list[Any]) -> list[Any]:
+    """The outputs of the current shots, with None where a shot was superseded."""
+    made = iter(outputs)
+    return [None if shot is None else next(made) for shot in shots]
+
+
+def _one(
+    batch: Callable[[list[Task], Progress], Sequence[StageOutput | EngineError | None]], task: Task, progress: Progress
+) -> StageOutput:
+    [output] = batch([task], progress)
+    if output is None:
+        raise SupersededError
+    if isinstance(output, EngineError):
+        raise output
+    return output
+
+
+def image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
+    """Keyframes of several shots of one project in one engine call; each keeps its own seed
+    (its first character's, so a character looks alike from shot to shot, else the shot's)."""
+    shots = _current_shots(tasks)
     current = [(task, shot) for task, shot in zip(tasks, shots, strict=True) if shot is not None]
     if not current:
         return [None] * len(tasks)
@@ -164,57 +187,66 @@ def image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | Non
                 negative_prompt=wanted.negative_prompt,
             )
         )
-    results = iter(
-        engines.keyframes(
-            settings.IMAGE_MODEL,
-            requests,
-            width=width,
-            height=height,
-            style=project.style,
-            runtime=runtime(),
-            steps=settings.IMAGE_STEPS,
-            guidance=settings.IMAGE_GUIDANCE,
-            progress=progress,
-        )
+    results = engines.keyframes(
+        settings.IMAGE_MODEL,
+        requests,
+        width=width,
+        height=height,
+        style=project.style,
+        runtime=runtime(),
+        steps=settings.IMAGE_STEPS,
+        guidance=settings.IMAGE_GUIDANCE,
+        vae=settings.IMAGE_VAE,
+        progress=progress,
     )
-    outputs: list[StageOutput | None] = []
-    for maybe in shots:
-        if maybe is None:
-            outputs.append(None)
-            continue
-        result = next(results)
-        outputs.append(
-            StageOutput(
-                Path(result.path),
-                result.backend,
-                result.model,
-                {"width": width, "height": height, "batch": len(requests)},
-                result.note,
-            )
-        )
-    return outputs
+    extra = {"width": width, "height": height, "batch": len(requests)}
+    return _in_place(shots, [StageOutput(Path(r.path), r.backend, r.model, extra, r.note) for r in results])
 
 
 def image_run(task: Task, progress: Progress) -> StageOutput:
-    [output] = image_batch([task], progress)
-    if output is None:
-        raise SupersededError
-    return output
+    return _one(image_batch, task, progress)
+
+
+# The narration lines of one project queued together are claimed as one batch of up to this
+# many (a long story's), then spoken SPEECH_PARALLEL at a time.
+SPEECH_BATCH_SIZE = 32
+
+
+def speech_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | EngineError | None]:
+    """The narration of several shots of one project, spoken side by side (SPEECH_PARALLEL);
+    a line that cannot be spoken fails its own task only."""
+    shots = _current_shots(tasks)
+    lines = [
+        engines.SpeechLine(
+            speech_spec(shot.project, shot.speaker),
+            shot.narration,
+            shot.project.language,
+            work_dir(str(task.id)) / "speech.wav",
+            shot.seed,
+        )
+        for task, shot in zip(tasks, shots, strict=True)
+        if shot is not None
+    ]
+    results = engines.speech_lines(lines, runtime=runtime(), workers=settings.SPEECH_PARALLEL, progress=progress)
+    return _in_place(
+        shots,
+        [
+            result
+            if isinstance(result, EngineError)
+            else StageOutput(
+                Path(result.path),
+                result.backend,
+                result.model,
+                {"duration": result.duration, "sentences": [list(s) for s in result.sentences], "batch": len(lines)},
+                result.note,
+            )
+            for result in results
+        ],
+    )
 
 
 def speech_run(task: Task, progress: Progress) -> StageOutput:
-    shot = _check_current(task)
-    result = engines.speech(
-        speech_spec(shot.project, shot.speaker),
-        shot.narration,
-        language=shot.project.language,
-        path=work_dir(str(task.id)) / "speech.wav",
-        runtime=runtime(),
-        seed=shot.seed,
-        progress=progress,
-    )
-    extra = {"duration": result.duration, "sentences": [list(s) for s in result.sentences]}
-    return StageOutput(Path(result.path), result.backend, result.model, extra, result.note)
+    return _one(speech_batch, task, progress)
 
 
 def motion_run(task: Task, progress: Progress) -> StageOutput:
@@ -412,8 +444,8 @@ def register_handlers() -> None:
     follows every job, into the task engine (at start-up: ProjectsConfig.ready)."""
     for kind, handler in (
         (Task.Kind.STORYBOARD, Handler(storyboard_run, storyboard_apply)),
-        (Task.Kind.IMAGE, Handler(image_run, stage_apply, image_batch)),
-        (Task.Kind.SPEECH, Handler(speech_run, stage_apply)),
+        (Task.Kind.IMAGE, Handler(image_run, stage_apply, image_batch, lambda: settings.IMAGE_BATCH_SIZE)),
+        (Task.Kind.SPEECH, Handler(speech_run, stage_apply, speech_batch, lambda: SPEECH_BATCH_SIZE)),
         (Task.Kind.MOTION, Handler(motion_run, stage_apply)),
         (Task.Kind.COMPOSE, Handler(compose_run, compose_apply)),
         (Task.Kind.WEBHOOK, Handler(webhook_run, webhook_apply)),

@@ -22,6 +22,8 @@ def runtime() -> Runtime:
         low_memory=settings.INFERENCE_LOW_MEMORY,
         models_dir=settings.MODELS_DIR,
         missing_memory_s=settings.MODELS_MISSING_MEMORY_S,
+        compile=settings.INFERENCE_COMPILE,
+        channels_last=settings.INFERENCE_CHANNELS_LAST,
     )
 
 
@@ -33,6 +35,7 @@ def configured_specs() -> dict[str, str]:
         "motion": settings.MOTION_MODEL,
         "speech.en": settings.SPEECH_MODEL_EN,
         "speech.zh": settings.SPEECH_MODEL_ZH,
+        **({"image.vae": f"diffusers:{settings.IMAGE_VAE}"} if settings.IMAGE_VAE else {}),
     }
 
 

@@ -7,6 +7,7 @@ PostgreSQL, a real Redis and object storage.
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -239,10 +240,19 @@ if INFERENCE_DEVICE.split(":")[0] not in {"auto", "cuda", "mps", "cpu"}:
 INFERENCE_DTYPE = env_choice("INFERENCE_DTYPE", "auto", {"auto", "float16", "bfloat16", "float32"})
 # Attention slicing, VAE tiling and CPU offload for motion: slower, for small GPUs.
 INFERENCE_LOW_MEMORY = env_bool("INFERENCE_LOW_MEMORY", False)
+# torch.compile the keyframe denoiser and decode the storyboard with a static cache; and the
+# keyframe networks in channels-last order. Off until bench/gpu.py's table shows they pay back.
+INFERENCE_COMPILE = env_bool("INFERENCE_COMPILE", False)
+INFERENCE_CHANNELS_LAST = env_bool("INFERENCE_CHANNELS_LAST", False)
 IMAGE_STEPS = env_int("IMAGE_STEPS", 1, minimum=1, maximum=100)  # sd-turbo: 1 step, no guidance
 IMAGE_GUIDANCE = env_float("IMAGE_GUIDANCE", 0.0)
 # Keyframe tasks of one project queued together are drawn in one call of up to this many.
-IMAGE_BATCH_SIZE = env_int("IMAGE_BATCH_SIZE", 4, minimum=1, maximum=16)
+IMAGE_BATCH_SIZE = env_int("IMAGE_BATCH_SIZE", 12, minimum=1, maximum=32)  # out of memory, halved
+# Narration lines of one project spoken side by side (piper, espeak-ng), one per CPU core.
+SPEECH_PARALLEL = env_int("SPEECH_PARALLEL", os.cpu_count() or 1, minimum=1, maximum=64)
+# A tiny autoencoder (taesd's kind: madebyollin/taesd, or a folder) decoding keyframes in place
+# of the pipeline's own VAE: much cheaper, a little softer. Empty: the pipeline's own.
+IMAGE_VAE = env_str("IMAGE_VAE", "")
 MOTION_FRAMES = env_int("MOTION_FRAMES", 14, minimum=2, maximum=50)
 MOTION_STEPS = env_int("MOTION_STEPS", 25, minimum=1, maximum=100)
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")

@@ -23,9 +23,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from rq.timeouts import JobTimeoutException
 
-from inference.errors import OUT_OF_MEMORY, CancelledError, EngineError, is_out_of_memory
+from inference.errors import CancelledError, EngineError
 from inference.media import DISK_FULL
-from inference.models import release_memory
+from inference.models import in_halves_on_oom
 from inference.types import Progress
 from inference.usage import metering
 from storyvideo.storage import atomic_with_files, work_dir_remove
@@ -119,16 +119,16 @@ def run_task(task_id: str) -> str:
     """Claim the task, run its engine, attach the result, or record why not. Returns the
     status the task ended this run in (for RQ's result and the logs).
 
-    A kind whose handler can batch (keyframes) also claims other pending tasks of its kind in
-    the same project, up to IMAGE_BATCH_SIZE, and runs them in one engine call; their own jobs
-    later find nothing to claim."""
+    A kind whose handler can batch (keyframes, speech) also claims other pending tasks of its
+    kind in the same project, up to the handler's batch size, and runs them in one engine call;
+    their own jobs later find nothing to claim."""
     close_old_connections()
     task = reconnecting(lambda: services.task_claim(task_id=uuid.UUID(task_id), worker=worker_identity()))
     if task is None:
         logger.info("Task %s: nothing to claim (taken, cancelled or backing off)", task_id)
         return "skipped"
     handler = handler_for(task.kind)
-    mates = _claim_mates(task, settings.IMAGE_BATCH_SIZE - 1) if handler.batch else []
+    mates = _claim_mates(task, handler.batch_size() - 1) if handler.batch else []
     with trace(task.trace_id or "-"):
         if mates:
             logger.info("Task %s batched with %s", task.id, ", ".join(str(m.id) for m in mates))
@@ -169,6 +169,9 @@ def _run(tasks: list[Task]) -> list[str]:
         with _metered(tasks):
             outputs = _engine(handler, tasks, reporter)
         for task, output in zip(tasks, outputs, strict=True):
+            if isinstance(output, Exception):  # this task's error alone; the batch's others stand
+                _settle_error(output, [task], outcomes)
+                continue
             try:
                 if output is None:
                     raise SupersededError
@@ -217,21 +220,15 @@ def _metered(tasks: list[Task]) -> Iterator[None]:
 
 def _engine(handler: Handler, tasks: list[Task], progress: Progress) -> list[Any]:
     """The engine's outputs for the tasks. Out of memory, a batch is split in halves, each run in
-    turn; a single task that still does not fit fails (retried: memory may be freed meanwhile)
-    with a message that says what to do."""
-    try:
-        return handler.batch(tasks, progress) if handler.batch else [handler.run(tasks[0], progress)]
-    except Exception as exc:
-        if not is_out_of_memory(exc):
-            raise
-        release_memory()
-        if len(tasks) == 1:
-            raise EngineError(f"{OUT_OF_MEMORY} ({type(exc).__name__}: {str(exc)[:300]})", permanent=False) from exc
-        half = len(tasks) // 2
-        logger.warning(
-            "Out of memory with a batch of %d; trying halves of %d and %d", len(tasks), half, len(tasks) - half
-        )
-        return _engine(handler, tasks[:half], progress) + _engine(handler, tasks[half:], progress)
+    turn; a single task that still does not fit fails (retried) with a message that says what to do."""
+
+    def run(batch: list[Task]) -> list[Any]:
+        return handler.batch(batch, progress) if handler.batch else [handler.run(batch[0], progress)]
+
+    def on_split(first: int, second: int) -> None:
+        logger.warning("Out of memory with a batch of %d; trying halves of %d and %d", first + second, first, second)
+
+    return in_halves_on_oom(run, tasks, on_split=on_split)
 
 
 def _attach(handler: Handler, task: Task, output: Any) -> None:

@@ -28,8 +28,10 @@ class SupersededError(Exception):
 class Handler:
     run: Callable[[Task, Progress], Any]
     apply: Callable[[Task, Any], str]  # returns a word for the logs
-    # Runs several tasks of the kind in one engine call; an output of None means "superseded".
+    # Runs several tasks of the kind in one engine call; an output of None means "superseded",
+    # an exception is that task's error alone.
     batch: Callable[[list[Task], Progress], list[Any]] | None = None
+    batch_size: Callable[[], int] = lambda: 1  # how many tasks a batch takes at most
 
 
 HANDLERS: dict[str, Handler] = {}

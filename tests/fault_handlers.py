@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
+
 from inference.errors import EngineError
 from inference.types import Progress
 from projects.handlers import StageOutput, image_batch, image_run, stage_apply
@@ -61,4 +63,5 @@ def _one(task: Task, progress: Progress) -> StageOutput | None:
 
 
 def register_faulty_handlers() -> None:
-    register(Task.Kind.IMAGE, Handler(faulty_image_run, stage_apply, faulty_image_batch))
+    batch_size = lambda: settings.IMAGE_BATCH_SIZE  # noqa: E731
+    register(Task.Kind.IMAGE, Handler(faulty_image_run, stage_apply, faulty_image_batch, batch_size))

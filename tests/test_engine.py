@@ -259,3 +259,26 @@ def test_out_of_memory_splits_the_batch_then_fails_clearly(tmp_path: Path) -> No
     assert alone.status == S.FAILED and alone.attempt == 2
     assert alone.message.startswith("Out of memory even with one shot at a time. Lower the project's resolution")
     assert "CUDA out of memory" in alone.error
+
+
+def test_speech_lines_of_a_project_run_as_one_batch_and_a_bad_line_fails_alone(tmp_path: Path) -> None:
+    project = ProjectFactory()
+    texts = ["The lamp went dark.", "", "Mira climbed the stairs."]
+    shots = [ShotFactory(project=project, order=i, narration=text) for i, text in enumerate(texts)]
+    tasks = [
+        services.task_create(kind="speech", project=project, shot=shot, params={"version": shot.speech_version})
+        for shot in shots
+    ]
+    with workers(tmp_path, "inference", SPEECH_PARALLEL="2"):
+        for task in tasks:
+            wait_for(lambda task=task: status_of(task, S.FINISHED, S.FAILED), what="the speech batch to end")
+    spoken, silent, climbed = tasks
+    assert (spoken.status, climbed.status) == (S.FINISHED, S.FINISHED)
+    assert spoken.result["batch"] == climbed.result["batch"] == 3  # claimed together, spoken side by side
+    assert silent.status == S.FAILED and silent.attempt == 1  # permanent: not retried
+    assert silent.message == "There is no narration to speak."
+    for shot, task in zip([shots[0], shots[2]], [spoken, climbed], strict=True):
+        shot.refresh_from_db()
+        assert shot.speech_hash == task.result["hash"]
+        assert shot.speech_duration == pytest.approx(task.result["duration"], abs=0.001) and shot.speech_duration > 0
+    assert not Shot.objects.get(pk=shots[1].pk).speech_file

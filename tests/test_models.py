@@ -5,6 +5,7 @@ through real workers with every stage on a real model."""
 from __future__ import annotations
 
 import wave
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,39 @@ def test_keyframes_have_the_frame_size_and_depend_only_on_prompt_and_seed(
     assert np.array_equal(_pixels(batch[0]), _pixels(alone))  # batching does not change an image
     assert np.abs(_pixels(batch[0]) - _pixels(batch[1])).mean() > 1  # another seed, another image
     assert "Step 1 of 2" in steps and "Step 2 of 2" in steps
+
+
+def test_the_tiny_autoencoder_and_channels_last_are_loaded_apart_and_paint_the_frame(
+    tiny: dict[str, Path], tmp_path: Path
+) -> None:
+    """IMAGE_VAE (taesd's kind, from a folder) decodes in place of the pipeline's VAE, and
+    channels-last memory order paints the same picture; each setting is its own cached model."""
+    from inference.models import CACHE
+
+    taesd = tiny_models.build_tiny_autoencoder(tmp_path)
+
+    def paint(runtime: Runtime, name: str, vae: str = "") -> np.ndarray:
+        [result] = engines.keyframes(
+            f"diffusers:{tiny['sd']}",
+            [KeyframeRequest("a lighthouse at night", 7, tmp_path / f"{name}.png")],
+            width=320,
+            height=180,
+            style="ink",
+            runtime=runtime,
+            vae=vae,
+        )
+        assert result.backend == "diffusers" and not result.note
+        assert Image.open(result.path).size == (320, 180)
+        return _pixels(result.path)
+
+    plain = Runtime(models_dir=tmp_path)
+    contiguous = paint(plain, "plain")
+    channels_last = paint(Runtime(models_dir=tmp_path, channels_last=True), "channels-last")
+    tiny_decoder = paint(plain, "taesd", vae=str(taesd))
+    assert np.abs(contiguous - channels_last).max() <= 2  # the same picture, up to rounding
+    assert np.abs(contiguous - tiny_decoder).mean() > 1  # another decoder, another picture
+    kinds = {key[0] for key in CACHE.loaded() if key[0].startswith("diffusers-t2i")}
+    assert {"diffusers-t2i::", "diffusers-t2i::channels_last", f"diffusers-t2i:{taesd}:"} <= kinds
 
 
 @pytest.mark.django_db(transaction=True)
@@ -220,6 +254,31 @@ def test_constrained_decoding_makes_even_a_random_chat_model_write_a_storyboard_
     # whole story, and it says so; the narration is the story's own text
     assert "sentence numbers were made to follow one another" in board.notes[-1]
     assert covers_story(story, [shot.narration for shot in board.shots])
+
+
+def test_a_static_cache_writes_the_same_constrained_storyboard(
+    tiny: dict[str, Path], runtime: Runtime, stories_dir: str
+) -> None:
+    """INFERENCE_COMPILE decodes with a static cache (which transformers compiles on CUDA): the
+    same greedy answer, the JSON filter and all."""
+    story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
+    boards = [
+        transformers_storyboard(
+            story,
+            model=str(tiny["qwen"]),
+            runtime=replace(runtime, compile=compiled),
+            shot_count=3,
+            language="en",
+            style="ink",
+            max_new_tokens=1500,
+            constrained=True,
+            text_limit=40,
+            attempts=1,
+        )
+        for compiled in (False, True)
+    ]
+    assert boards[0].backend == "transformers"
+    assert boards[0] == boards[1]
 
 
 def test_a_chat_model_that_is_not_here_falls_back_to_the_splitter(runtime: Runtime, stories_dir: str) -> None:

@@ -241,3 +241,20 @@ def build_tts(folder: Path) -> Path:
     VitsModel(config).save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+def build_tiny_autoencoder(folder: Path) -> Path:
+    """taesd's AutoencoderTiny, tiny: two blocks, so it scales by 2 like the tiny pipeline's VAE."""
+    import torch
+    from diffusers import AutoencoderTiny
+
+    torch.manual_seed(0)
+    target = folder / "taesd"
+    AutoencoderTiny(
+        encoder_block_out_channels=(8, 8),
+        decoder_block_out_channels=(8, 8),
+        num_encoder_blocks=(1, 1),
+        num_decoder_blocks=(1, 1),
+        latent_channels=4,
+    ).save_pretrained(target)
+    return target
