@@ -29,89 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-SD_TURBO_UNET: dict[str, Any] = {  # stabilityai/sd-turbo unet/config.json (SD 2.1 at 512)
-    "sample_size": 64,
-    "in_channels": 4,
-    "out_channels": 4,
-    "layers_per_block": 2,
-    "block_out_channels": (320, 640, 1280, 1280),
-    "attention_head_dim": (5, 10, 20, 20),
-    "cross_attention_dim": 1024,
-    "use_linear_projection": True,
-    "act_fn": "silu",
-    "norm_num_groups": 32,
-    "down_block_types": ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
-    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-}
-SD_TURBO_VAE: dict[str, Any] = {  # stabilityai/sd-turbo vae/config.json
-    "sample_size": 768,
-    "in_channels": 3,
-    "out_channels": 3,
-    "latent_channels": 4,
-    "layers_per_block": 2,
-    "block_out_channels": (128, 256, 512, 512),
-    "norm_num_groups": 32,
-    "down_block_types": ("DownEncoderBlock2D",) * 4,
-    "up_block_types": ("UpDecoderBlock2D",) * 4,
-}
-SD_TURBO_TEXT: dict[str, Any] = {  # stabilityai/sd-turbo text_encoder/config.json (OpenCLIP ViT-H/14 text tower)
-    "vocab_size": 49408,
-    "hidden_size": 1024,
-    "intermediate_size": 4096,
-    "num_hidden_layers": 23,
-    "num_attention_heads": 16,
-    "max_position_embeddings": 77,
-    "hidden_act": "gelu",
-    "projection_dim": 512,
-    "bos_token_id": 0,
-    "eos_token_id": 2,
-    "pad_token_id": 1,
-}
-QWEN25_05B: dict[str, Any] = {  # Qwen/Qwen2.5-0.5B-Instruct config.json
-    "vocab_size": 151936,
-    "hidden_size": 896,
-    "intermediate_size": 4864,
-    "num_hidden_layers": 24,
-    "num_attention_heads": 14,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 32768,
-    "rope_theta": 1000000.0,
-    "rms_norm_eps": 1e-6,
-    "tie_word_embeddings": True,
-}
-
-
-def build_sd_turbo(folder: Path) -> Path:
-    """sd-turbo's pipeline with random weights, saved once (about 5 GB in float32)."""
-    target = folder / "sd-turbo-random"
-    if (target / "model_index.json").is_file():
-        return target
-    import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-
-    from tests.tiny_models import clip_tokenizer
-
-    torch.manual_seed(0)
-    clip_tokenizer(folder / "clip-tokenizer")  # the vocabulary's content does not change the compute
-    pipe: Any = StableDiffusionPipeline(
-        vae=AutoencoderKL(**SD_TURBO_VAE),
-        text_encoder=CLIPTextModel(CLIPTextConfig(**SD_TURBO_TEXT)),
-        tokenizer=CLIPTokenizer.from_pretrained(folder / "clip-tokenizer"),
-        unet=UNet2DConditionModel(**SD_TURBO_UNET),
-        scheduler=EulerDiscreteScheduler(
-            beta_start=0.00085,
-            beta_end=0.012,
-            beta_schedule="scaled_linear",
-            timestep_spacing="trailing",
-            steps_offset=1,
-        ),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(target)
-    return target
+from bench.architectures import build_sd_turbo, qwen  # noqa: E402
 
 
 def bench_keyframes(folder: Path, device: str, dtypes: list[str], batches: list[int], runs: int) -> list[dict]:
@@ -171,13 +89,10 @@ def _generate(model: Any, prompt: Any, count: int) -> float:
 
 def bench_storyboard(device: str, dtypes: list[str], tokens: int, runs: int) -> list[dict]:
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
 
     rows = []
     for dtype in dtypes:
-        torch.manual_seed(0)
-        model: Any = Qwen2ForCausalLM(Qwen2Config(**QWEN25_05B))
-        model = model.to(device=device, dtype=getattr(torch, dtype)).eval()
+        model: Any = qwen().to(device=device, dtype=getattr(torch, dtype)).eval()
         prompt = torch.randint(0, 151936, (1, 512), device=device)  # about a short story's chat prompt
 
         _generate(model, prompt, 2)  # warm up

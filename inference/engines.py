@@ -5,6 +5,7 @@ with a note that says which ran and how to get the real one. Never silently."""
 from __future__ import annotations
 
 import contextvars
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,7 +16,16 @@ from inference.image import KeyframeRequest
 from inference.models import Runtime, pick_device
 from inference.motion import MotionResult
 from inference.refine import Job
-from inference.registry import ImageJob, MotionJob, Spec, SpeechJob, StoryboardJob, draft_spec, parse_spec
+from inference.registry import (
+    ImageJob,
+    MotionJob,
+    Spec,
+    SpeechJob,
+    StoryboardJob,
+    draft_spec,
+    parse_spec,
+    spec_problem,
+)
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
 from inference.usage import record
 
@@ -65,6 +75,23 @@ def _run(stage: str, spec_text: str, language: str, job: Any, runtime: Runtime, 
     return run(fallback), str(Fallback(str(fallback), str(spec), problem))
 
 
+def warm(stage: str, spec_text: str, *, runtime: Runtime) -> str:
+    """Load a stage's configured model now, so that its first job does not wait for it (an
+    inference worker's start-up). Says what happened; never raises: a model that cannot load
+    here is its first job's to report (and to fall back from)."""
+    try:
+        spec = parse_spec(stage, spec_text)
+        problem = spec_problem(spec, runtime.models_dir)  # on disk only: nothing imported for nothing
+        if problem:
+            return f"{spec}: not loaded ahead ({problem})"
+        started = time.monotonic()
+        if not spec.impl.warm(spec.model, runtime):
+            return f"{spec}: nothing to load ahead"
+        return f"{spec}: loaded ahead in {time.monotonic() - started:.1f} s"
+    except Exception as exc:
+        return f"{spec_text}: not loaded ahead ({type(exc).__name__}: {exc})"
+
+
 def storyboard(
     spec: str,
     story: str,
@@ -108,12 +135,11 @@ def keyframes(
     runtime: Runtime,
     steps: int = 1,
     guidance: float = 0.0,
-    vae: str = "",
     progress: Progress = no_progress,
 ) -> list[ImageResult]:
     results: list[ImageResult]
     results, note = _run(
-        "image", spec, "en", ImageJob(requests, width, height, style, steps, guidance, vae), runtime, progress
+        "image", spec, "en", ImageJob(requests, width, height, style, steps, guidance), runtime, progress
     )
     for result in results:
         result.note = note

@@ -114,16 +114,16 @@ def cover(image: Any, width: int, height: int) -> Any:
     return image.crop((left, top, left + width, top + height))
 
 
-def load_text2image(source: str, *, device: str, dtype: Any, runtime: Runtime, vae: str = "") -> Any:
-    """The text-to-image pipeline on its device; ``vae`` (a folder or model id of a tiny
-    autoencoder, taesd's kind) decodes in place of the pipeline's own. The runtime's
-    ``channels_last`` and ``compile`` apply to the denoiser and the decoder."""
+def load_text2image(source: str, *, device: str, dtype: Any, runtime: Runtime) -> Any:
+    """The text-to-image pipeline on its device; the runtime's ``image_vae`` (a tiny autoencoder)
+    decodes in place of the pipeline's own, its ``channels_last`` and ``compile`` apply to the
+    denoiser and the decoder."""
     import torch
     from diffusers import AutoencoderTiny, AutoPipelineForText2Image
 
     pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=dtype)
-    if vae:
-        pipe.vae = AutoencoderTiny.from_pretrained(weights_source(vae, runtime.models_dir), dtype=dtype)
+    if runtime.image_vae:
+        pipe.vae = AutoencoderTiny.from_pretrained(weights_source(runtime.image_vae, runtime.models_dir), dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
     if runtime.low_memory:
         pipe.enable_attention_slicing()
@@ -139,6 +139,18 @@ def load_text2image(source: str, *, device: str, dtype: Any, runtime: Runtime, v
     return pipe
 
 
+def text2image_pipeline(model: str, runtime: Runtime) -> Any:
+    """The pipeline for ``model`` on this runtime, loaded once per process (and per setting)."""
+    from inference.models import load_model
+
+    return load_model(
+        f"diffusers-t2i:{runtime.options()}",
+        model,
+        runtime,
+        lambda source, device, dtype: load_text2image(source, device=device, dtype=dtype, runtime=runtime),
+    ).model
+
+
 def diffusers_keyframes(
     requests: list[KeyframeRequest],
     *,
@@ -149,21 +161,13 @@ def diffusers_keyframes(
     style: str,
     steps: int = 1,
     guidance: float = 0.0,
-    vae: str = "",
     progress: Progress = no_progress,
 ) -> list[ImageResult]:
     """Paint several keyframes in one call. Each has its own CPU generator seeded by its shot,
     so an image depends only on its prompt and seed, never on what it was batched with."""
     import torch
 
-    from inference.models import load_model
-
-    pipe = load_model(
-        f"diffusers-t2i:{vae}:{runtime.options()}",
-        model,
-        runtime,
-        lambda source, device, dtype: load_text2image(source, device=device, dtype=dtype, runtime=runtime, vae=vae),
-    ).model
+    pipe = text2image_pipeline(model, runtime)
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))
     prompts = [

@@ -41,13 +41,17 @@ class Runtime:
     compile: bool = False
     # Keyframe networks in channels-last memory order (faster convolutions on tensor cores).
     channels_last: bool = False
+    # A tiny autoencoder (taesd's kind; a folder or model id) decoding keyframes in place of the
+    # text-to-image pipeline's own VAE.
+    image_vae: str = ""
     # CPU threads one model call may use (0: the library's default, every core); 1 where calls
     # run side by side, one per core (speech lines in parallel).
     threads: int = 0
 
     def options(self) -> str:
         """What of this runtime changes a loaded model, for its cache key."""
-        return ",".join(name for name in ("compile", "channels_last") if getattr(self, name))
+        flags = [name for name in ("compile", "channels_last") if getattr(self, name)]
+        return ",".join([*flags, *([f"vae={self.image_vae}"] if self.image_vae else [])])
 
 
 def pick_device(wanted: str = "auto") -> str:
@@ -232,14 +236,17 @@ def in_halves_on_oom(
     except Exception as exc:
         if not is_out_of_memory(exc):
             raise
-        release_memory()
-        if len(items) == 1:
-            raise EngineError(f"{OUT_OF_MEMORY} ({type(exc).__name__}: {str(exc)[:300]})", permanent=False) from exc
-        half = len(items) // 2
-        on_split(half, len(items) - half)
-        return in_halves_on_oom(run, items[:half], on_split=on_split) + in_halves_on_oom(
-            run, items[half:], on_split=on_split
-        )
+        failure = f"{type(exc).__name__}: {str(exc)[:300]}"
+    # Out of the except block, the error and its traceback are gone, and with them the frames
+    # holding the batch's tensors: only now can their memory go back to the device.
+    release_memory()
+    if len(items) == 1:
+        raise EngineError(f"{OUT_OF_MEMORY} ({failure})", permanent=False)
+    half = len(items) // 2
+    on_split(half, len(items) - half)
+    return in_halves_on_oom(run, items[:half], on_split=on_split) + in_halves_on_oom(
+        run, items[half:], on_split=on_split
+    )
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from inference.errors import EngineError
-from inference.image import KeyframeRequest, diffusers_keyframes, draft_card
+from inference.image import KeyframeRequest, diffusers_keyframes, draft_card, text2image_pipeline
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, svd_clip
 from inference.refine import Job, openai_instruct, transformers_instruct
 from inference.speech import espeak, piper, piper_voice_files, vits
-from inference.storyboard import draft_storyboard, openai_storyboard, transformers_storyboard
+from inference.storyboard import LocalChat, draft_storyboard, openai_storyboard, transformers_storyboard
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard
 
 STAGES = ("storyboard", "image", "motion", "speech")
@@ -48,7 +48,6 @@ class ImageJob:
     style: str
     steps: int = 1
     guidance: float = 0.0
-    vae: str = ""  # a tiny autoencoder (folder or model id) decoding in place of the pipeline's own
 
 
 @dataclass
@@ -108,6 +107,10 @@ class Backend:
         patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
         return Path(snapshot_download(model, allow_patterns=patterns))
 
+    def warm(self, model: str, runtime: Runtime) -> bool:
+        """Load ``model`` into this process's cache ahead of its first job; False: nothing to load."""
+        return False
+
     def run(self, model: str, job: Any, *, runtime: Runtime, progress: Progress) -> Any:
         raise NotImplementedError
 
@@ -139,6 +142,10 @@ class TransformersStoryboard(Backend):
     stage, name = "storyboard", "transformers"
     description = "A local chat model through transformers."
     packages, needs_model, has_weights = ("torch", "transformers"), True, True
+
+    def warm(self, model: str, runtime: Runtime) -> bool:
+        LocalChat(model, runtime)
+        return True
 
     def run(self, model: str, job: StoryboardJob, *, runtime: Runtime, progress: Progress) -> Storyboard:
         return transformers_storyboard(
@@ -222,6 +229,10 @@ class DiffusersImage(_Diffusers):
     stage = "image"
     description = "Text-to-image through diffusers (sd-turbo: 1 step)."
 
+    def warm(self, model: str, runtime: Runtime) -> bool:
+        text2image_pipeline(model, runtime)
+        return True
+
     def run(self, model: str, job: ImageJob, *, runtime: Runtime, progress: Progress) -> list[ImageResult]:
         return diffusers_keyframes(
             job.requests,
@@ -232,7 +243,6 @@ class DiffusersImage(_Diffusers):
             style=job.style,
             steps=job.steps,
             guidance=job.guidance,
-            vae=job.vae,
             progress=progress,
         )
 

@@ -196,7 +196,6 @@ def image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | Non
         runtime=runtime(),
         steps=settings.IMAGE_STEPS,
         guidance=settings.IMAGE_GUIDANCE,
-        vae=settings.IMAGE_VAE,
         progress=progress,
     )
     extra = {"width": width, "height": height, "batch": len(requests)}

@@ -24,6 +24,7 @@ def runtime() -> Runtime:
         missing_memory_s=settings.MODELS_MISSING_MEMORY_S,
         compile=settings.INFERENCE_COMPILE,
         channels_last=settings.INFERENCE_CHANNELS_LAST,
+        image_vae=settings.IMAGE_VAE,
     )
 
 

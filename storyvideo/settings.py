@@ -231,6 +231,9 @@ SPEECH_MODEL_ZH = _spec("SPEECH_MODEL_ZH", "speech.zh")
 # comma-separated: transformers:facebook/mms-tts-eng, piper:zh_CN-huayan-medium).
 VOICES = [_spec_text("VOICES", "speech", text) for text in env_list("VOICES", [])]
 # Models a worker keeps loaded at once; the least recently used is released past this.
+# An inference worker loads the storyboard and keyframe models at its start (in the background),
+# so that the first film after a start does not wait for them.
+WORKER_WARM_MODELS = env_bool("WORKER_WARM_MODELS", True)
 MODELS_LOADED_MAX = env_int("MODELS_LOADED_MAX", 6, minimum=1, maximum=64)
 # A local storyboard model writes inside the storyboard's JSON schema (lm-format-enforcer).
 STORYBOARD_CONSTRAINED = env_bool("STORYBOARD_CONSTRAINED", True)

@@ -99,7 +99,7 @@ def test_the_tiny_autoencoder_and_channels_last_are_loaded_apart_and_paint_the_f
 
     taesd = tiny_models.build_tiny_autoencoder(tmp_path)
 
-    def paint(runtime: Runtime, name: str, vae: str = "") -> np.ndarray:
+    def paint(runtime: Runtime, name: str) -> np.ndarray:
         [result] = engines.keyframes(
             f"diffusers:{tiny['sd']}",
             [KeyframeRequest("a lighthouse at night", 7, tmp_path / f"{name}.png")],
@@ -107,7 +107,6 @@ def test_the_tiny_autoencoder_and_channels_last_are_loaded_apart_and_paint_the_f
             height=180,
             style="ink",
             runtime=runtime,
-            vae=vae,
         )
         assert result.backend == "diffusers" and not result.note
         assert Image.open(result.path).size == (320, 180)
@@ -116,11 +115,11 @@ def test_the_tiny_autoencoder_and_channels_last_are_loaded_apart_and_paint_the_f
     plain = Runtime(models_dir=tmp_path)
     contiguous = paint(plain, "plain")
     channels_last = paint(Runtime(models_dir=tmp_path, channels_last=True), "channels-last")
-    tiny_decoder = paint(plain, "taesd", vae=str(taesd))
+    tiny_decoder = paint(Runtime(models_dir=tmp_path, image_vae=str(taesd)), "taesd")
     assert np.abs(contiguous - channels_last).max() <= 2  # the same picture, up to rounding
     assert np.abs(contiguous - tiny_decoder).mean() > 1  # another decoder, another picture
     kinds = {key[0] for key in CACHE.loaded() if key[0].startswith("diffusers-t2i")}
-    assert {"diffusers-t2i::", "diffusers-t2i::channels_last", f"diffusers-t2i:{taesd}:"} <= kinds
+    assert {"diffusers-t2i:", "diffusers-t2i:channels_last", f"diffusers-t2i:vae={taesd}"} <= kinds
 
 
 @pytest.mark.django_db(transaction=True)
@@ -158,6 +157,25 @@ def test_a_keyframe_model_that_is_not_here_falls_back_to_the_draft_card_and_says
     assert result.backend == "draft"
     assert "stabilityai/sd-turbo" in result.note and "fetch_models" in result.note
     assert Image.open(result.path).size == (320, 180)
+
+
+def test_a_worker_warms_what_has_weights_here_and_says_why_not_the_rest(
+    tiny: dict[str, Path], runtime: Runtime
+) -> None:
+    from inference.models import CACHE
+
+    CACHE.clear()
+    assert engines.warm("image", f"diffusers:{tiny['sd']}", runtime=runtime).startswith(
+        f"diffusers:{tiny['sd']}: loaded ahead in "
+    )
+    assert [key[1] for key in CACHE.loaded()] == [str(tiny["sd"])]
+    assert engines.warm("storyboard", "draft", runtime=runtime) == "draft: nothing to load ahead"
+    missing = engines.warm("image", "diffusers:stabilityai/sd-turbo", runtime=runtime)
+    assert missing == (
+        "diffusers:stabilityai/sd-turbo: not loaded ahead "
+        "(the weights of stabilityai/sd-turbo are not on disk and HF_HUB_OFFLINE is set)"
+    )
+    assert engines.warm("image", "nonsense:x", runtime=runtime).startswith("nonsense:x: not loaded ahead (ValueError")
 
 
 # --- motion -----------------------------------------------------------------------------------
@@ -446,6 +464,10 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
         assert all(len(s.speech_sentences) >= 1 for s in shots)
         # both keyframes were queued together, so one engine call painted them
         assert [t.result["batch"] for t in project.tasks.filter(kind="image")] == [len(shots)] * len(shots)
+        # the inference worker loaded both models at its start (a job asking meanwhile waits for that load)
+        log = (tmp_path / "worker-inference-0.log").read_text()
+        for spec in (env["STORYBOARD_MODEL"], env["IMAGE_MODEL"]):
+            assert f"Warm-up: {spec}: loaded ahead in" in log
 
         # Turning animation on animates every shot, then recomposes the film from the clips.
         first, toggled = project.render_hash, timezone.now()

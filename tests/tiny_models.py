@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 # The sample stories (as tests/conftest.py finds them): the chat tokenizer is trained on them.
 STORIES = Path(os.environ.get("STORIES_DIR", Path(__file__).resolve().parents[2] / "shared" / "stories"))
@@ -92,12 +93,31 @@ def build_text2image(folder: Path) -> Path:
     return folder / "sd"
 
 
+def svd_scheduler() -> Any:
+    """Stable Video Diffusion's scheduler (its scheduler_config.json)."""
+    from diffusers import EulerDiscreteScheduler
+
+    return EulerDiscreteScheduler(
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        interpolation_type="linear",
+        num_train_timesteps=1000,
+        prediction_type="v_prediction",
+        sigma_max=700.0,
+        sigma_min=0.002,
+        steps_offset=1,
+        timestep_spacing="leading",
+        timestep_type="continuous",
+        use_karras_sigmas=True,
+    )
+
+
 def build_image2video(folder: Path) -> Path:
     """A StableVideoDiffusionPipeline with diffusers' own test-sized components."""
     import torch
     from diffusers import (
         AutoencoderKLTemporalDecoder,
-        EulerDiscreteScheduler,
         StableVideoDiffusionPipeline,
         UNetSpatioTemporalConditionModel,
     )
@@ -117,20 +137,7 @@ def build_image2video(folder: Path) -> Path:
         projection_class_embeddings_input_dim=96,
         addition_time_embed_dim=32,
     )
-    scheduler = EulerDiscreteScheduler(
-        beta_schedule="scaled_linear",
-        beta_start=0.00085,
-        beta_end=0.012,
-        interpolation_type="linear",
-        num_train_timesteps=1000,
-        prediction_type="v_prediction",
-        sigma_max=700.0,
-        sigma_min=0.002,
-        steps_offset=1,
-        timestep_spacing="leading",
-        timestep_type="continuous",
-        use_karras_sigmas=True,
-    )
+    scheduler = svd_scheduler()
     vae = AutoencoderKLTemporalDecoder(
         block_out_channels=[32, 64],
         in_channels=3,

@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection, connections
 from rq import SimpleWorker, Worker
 
+from inference import engines
 from inference.media import stop_running_ffmpeg
 from tasks import jobs
 from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, presence_beat, presence_end
@@ -115,6 +116,16 @@ class Maintenance(threading.Thread):
         connection.close()
 
 
+def warm_models() -> None:
+    """Load the configured storyboard and keyframe models (those that run here) into this
+    process's cache; a job that needs one meanwhile waits for this load rather than its own."""
+    from storyvideo.engines import configured_specs, runtime
+
+    specs = configured_specs()
+    for stage in ("storyboard", "image"):
+        logger.info("Warm-up: %s", engines.warm(stage, specs[stage], runtime=runtime()))
+
+
 class Command(BaseCommand):
     help = "Run a StoryVideo worker for the inference or media queue."
 
@@ -130,6 +141,8 @@ class Command(BaseCommand):
             logger.warning("Redis is unreachable (%s)", exc)
         maintenance = Maintenance(options["queue"])
         maintenance.start()
+        if options["queue"] == INFERENCE and settings.WORKER_WARM_MODELS:
+            threading.Thread(target=warm_models, name="storyvideo-warm", daemon=True).start()
         worker_class = InferenceWorker if options["queue"] == INFERENCE else MediaWorker
         try:
             for run in itertools.count():
