@@ -131,12 +131,13 @@ def keyframes(ctx: Context, dry: bool) -> list[Row]:
 
     for dtype in keyframe_dtypes(ctx):
         runtime = Runtime(device=ctx.device, dtype=dtype, models_dir=ctx.folder)
+        load = Row("keyframes", f"sd-turbo {dtype}: load and first keyframe")
+        if not dry:
+            load.result = f"{timed(ctx, partial(paint, runtime, 1)):.1f} s"
+        rows.append(load)
         for batch in keyframe_batches(ctx):
             row = Row("keyframes", f"sd-turbo {size}x{size}, 1 step, {dtype}, batch {batch}")
             if not dry:
-                if batch == keyframe_batches(ctx)[0]:
-                    load = timed(ctx, partial(paint, runtime, 1))
-                    rows.append(Row("keyframes", f"sd-turbo {dtype}: load and first keyframe", f"{load:.1f} s"))
                 seconds = median_of(ctx, partial(paint, runtime, batch), ctx.runs)
                 ctx.seen[f"keyframe {dtype} {batch}"] = seconds
                 row.result = rate(seconds, batch)
