@@ -84,6 +84,7 @@ bench: setup
 	$(BIN)/python bench/compose.py
 	$(BIN)/python bench/editor.py
 	$(BIN)/python bench/models.py --out bench/out/models.json
+	$(BIN)/python bench/gpu.py
 	$(BIN)/python bench/load.py
 
 clean:

@@ -441,12 +441,11 @@ def table(rows: list[Row], heading: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(block: str, text: str) -> None:
-    readme = ROOT / "bench" / "README.md"
+def write(readme: Path, block: str, text: str) -> None:
     content = readme.read_text(encoding="utf-8")
     start, end = f"<!-- gpu.py:{block} -->\n", f"<!-- /gpu.py:{block} -->"
     if start not in content or end not in content:
-        raise SystemExit(f"bench/README.md has no {start.strip()} … {end} markers")
+        raise SystemExit(f"{readme} has no {start.strip()} … {end} markers")
     head, rest = content.split(start, 1)
     readme.write_text(head + start + text + end + rest.split(end, 1)[1], encoding="utf-8")
 
@@ -461,7 +460,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs after each warm-up (medians)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--folder", default=str(ROOT / "var" / "bench-models"))
-    parser.add_argument("--write", action="store_true", help="put the table into bench/README.md")
+    parser.add_argument("--write", action="store_true", help="put the table into the README (--readme)")
+    parser.add_argument("--readme", default=str(ROOT / "bench" / "README.md"))
     args = parser.parse_args()
     from inference.models import pick_device
 
@@ -498,7 +498,7 @@ def main() -> None:
         out.write_text(json.dumps({"machine": heading, "rows": [row.__dict__ for row in rows]}, indent=2))
     print(text)
     if args.write:
-        write(block, text)
+        write(Path(args.readme), block, text)
 
 
 if __name__ == "__main__":
