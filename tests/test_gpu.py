@@ -16,7 +16,7 @@ from PIL import Image
 
 from inference.errors import EngineError
 from inference.image import KeyframeRequest, diffusers_keyframes
-from inference.models import Runtime, in_halves_on_oom
+from inference.models import Runtime, in_halves_on_oom, release_memory
 
 
 class Activations:
@@ -122,6 +122,7 @@ def test_out_of_device_memory_halves_the_batch_then_fails_clearly_and_frees_the_
     paint(_requests(tmp_path, 1))
     one = torch.cuda.max_memory_allocated() - weights  # what one keyframe needs on top
     total = torch.cuda.get_device_properties(0).total_memory
+    release_memory()  # the allocator's cached blocks back, so that the fraction below binds
     try:
         torch.cuda.set_per_process_memory_fraction((weights + 2.5 * one) / total)  # room for about two
         splits: list[tuple[int, int]] = []
@@ -129,6 +130,7 @@ def test_out_of_device_memory_halves_the_batch_then_fails_clearly_and_frees_the_
         assert len(painted) == 8 and splits[0] == (4, 4)
         assert all(Image.open(p.path).size == (512, 512) for p in painted)
 
+        release_memory()
         torch.cuda.set_per_process_memory_fraction((weights + 0.3 * one) / total)  # room for none
         with pytest.raises(EngineError) as error:
             in_halves_on_oom(paint, _requests(tmp_path, 2))
