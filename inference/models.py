@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from inference.errors import EngineError, WeightsMissingError
+from inference.errors import OUT_OF_MEMORY, EngineError, WeightsMissingError, is_out_of_memory
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -229,8 +229,6 @@ def in_halves_on_oom(
     so on down). A single item that still does not fit is a transient EngineError (memory may be
     freed meanwhile) that says what to do. Django-free: the task engine's batches and the GPU
     tests use the same split."""
-    from inference.errors import OUT_OF_MEMORY, is_out_of_memory
-
     try:
         return run(items)
     except Exception as exc:

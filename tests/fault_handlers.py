@@ -13,14 +13,13 @@ the prompt says; any other runs the real handler.
 from __future__ import annotations
 
 import time
-
-from django.conf import settings
+from dataclasses import replace
 
 from inference.errors import EngineError
 from inference.types import Progress
-from projects.handlers import StageOutput, image_batch, image_run, stage_apply
+from projects.handlers import StageOutput, image_batch, image_run
 from tasks.models import Task
-from tasks.registry import Handler, SupersededError, register
+from tasks.registry import SupersededError, handler_for, register
 
 
 def faulty_image_run(task: Task, progress: Progress) -> StageOutput:
@@ -63,5 +62,5 @@ def _one(task: Task, progress: Progress) -> StageOutput | None:
 
 
 def register_faulty_handlers() -> None:
-    batch_size = lambda: settings.IMAGE_BATCH_SIZE  # noqa: E731
-    register(Task.Kind.IMAGE, Handler(faulty_image_run, stage_apply, faulty_image_batch, batch_size))
+    real = handler_for(Task.Kind.IMAGE)  # its apply and batch size stay
+    register(Task.Kind.IMAGE, replace(real, run=faulty_image_run, batch=faulty_image_batch))

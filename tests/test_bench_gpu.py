@@ -9,12 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_empty_gpu_table_names_every_measurement_and_replaces_only_its_own_block(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    before = "intro\n<!-- gpu.py:cuda -->\nold table\n<!-- /gpu.py:cuda -->\nbetween\n"
-    after = "<!-- gpu.py:cpu -->\ncpu table\n<!-- /gpu.py:cpu -->\nend\n"
-    readme.write_text(before + after)
-    run = subprocess.run(
+def write_empty_table(readme: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "bench/gpu.py", "--empty", "--write", "--readme", str(readme)],
         cwd=ROOT,
         capture_output=True,
@@ -22,6 +18,14 @@ def test_the_empty_gpu_table_names_every_measurement_and_replaces_only_its_own_b
         timeout=120,
         check=False,
     )
+
+
+def test_the_empty_gpu_table_names_every_measurement_and_replaces_only_its_own_block(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    before = "intro\n<!-- gpu.py:cuda -->\nold table\n<!-- /gpu.py:cuda -->\nbetween\n"
+    after = "<!-- gpu.py:cpu -->\ncpu table\n<!-- /gpu.py:cpu -->\nend\n"
+    readme.write_text(before + after)
+    run = write_empty_table(readme)
     assert run.returncode == 0, run.stderr
     text = readme.read_text()
     assert text.startswith("intro\n<!-- gpu.py:cuda -->\n*One NVIDIA GPU: not yet measured")
@@ -49,13 +53,6 @@ def test_the_empty_gpu_table_names_every_measurement_and_replaces_only_its_own_b
         assert wanted in measured, wanted
 
     readme.write_text("no markers here\n")
-    refused = subprocess.run(
-        [sys.executable, "bench/gpu.py", "--empty", "--write", "--readme", str(readme)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    refused = write_empty_table(readme)
     assert refused.returncode != 0 and "has no <!-- gpu.py:cuda --> … <!-- /gpu.py:cuda --> markers" in refused.stderr
     assert readme.read_text() == "no markers here\n"
