@@ -10,12 +10,13 @@ SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk fonts-dejavu-core ffmpeg chromium li
 RUN_DIR ?= $(or $(STORYVIDEO_VAR_DIR),$(CURDIR)/var)/run
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup sysdeps run demo worker test lint typecheck fmt messages bench clean
+.PHONY: help setup sysdeps run demo worker test test-fast lint typecheck fmt messages bench clean
 
 help:
 	@echo "make demo   set up, then turn a story (STORY=path) into a film through the queue"
 	@echo "make run    set up, migrate, start the web server and one worker per queue (supervised)"
 	@echo "make test   set up, then lint, type checks and the whole test suite"
+	@echo "make test-fast  the suite without worker processes and the browser (after every change)"
 	@echo "make bench  benchmarks (bench/README.md)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -73,11 +74,18 @@ messages: $(STAMP)
 	$(BIN)/python locale/fill_zh.py
 	$(BIN)/python manage.py compilemessages -l zh_Hans -i .venv
 
-# Tests use their own var/ (SQLite and embedded Redis) unless DATABASE_URL / REDIS_URL are set.
+# Tests use their own var/ (SQLite and embedded Redis) unless DATABASE_URL / REDIS_URL are set,
+# and run on every core (pytest-xdist; each worker its own database, Redis database and var/test/gwN).
+TEST_ENV := HF_HUB_OFFLINE=1 STORYVIDEO_VAR_DIR=$(CURDIR)/var/test
+PYTEST_WORKERS ?= auto
 test: setup lint typecheck
-	STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/python manage.py makemigrations --check --dry-run
-	STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
-	HF_HUB_OFFLINE=1 STORYVIDEO_VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest -m "not gpu" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+	$(TEST_ENV) $(BIN)/pytest -m "not gpu" -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The loop to run after every change: no worker processes, no browser (make test runs them).
+test-fast: $(STAMP)
+	$(TEST_ENV) $(BIN)/pytest -m "not gpu and not worker and not browser" -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/tasks_overhead.py

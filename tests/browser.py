@@ -1,15 +1,22 @@
 """Debian's Chromium as the editor tests and bench/editor.py drive it (Playwright's own browser
-download does not work here), and the fixtures of the browser tests: a live ASGI server on
-loopback, the browser, and a page that keeps a screenshot of a failed test."""
+download does not work here), and the fixtures of the browser tests: one live ASGI server on
+loopback and one Chromium for the whole run (of each xdist worker), and for each test a
+Playwright connection to that Chromium and a page that keeps a screenshot of a failed test.
+
+Playwright's sync API runs an event loop in the thread that starts it, as long as it runs: a
+connection held for the whole run would refuse every other test's ``asyncio.run`` and make the
+ORM refuse this thread. So each test opens its own short connection (over the DevTools protocol)
+to the one Chromium, and closes it at its end."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,12 +38,18 @@ ARGS = [
 ]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def _browser_test(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("browser") is None:
+        raise AssertionError("This test drives the browser: mark it @pytest.mark.browser.")
+
+
+@pytest.fixture(scope="session")
+def _server(django_db_setup: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web server of the whole run, on the test database."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log = open(tmp_path / "daphne.log", "wb")  # noqa: SIM115 - open for the life of the server
+    log = open(tmp_path_factory.mktemp("server") / "daphne.log", "wb")  # noqa: SIM115 - open for the life of the server
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "storyvideo.asgi:application"],
         cwd=ROOT,
@@ -53,7 +66,7 @@ def server(tmp_path: Path) -> Iterator[str]:
             return False
 
     try:
-        wait_for(up, timeout=30, what="the web server")
+        wait_for(up, timeout=60, what="the web server")
         yield base
     finally:
         process.kill()
@@ -62,17 +75,55 @@ def server(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def server(_server: str) -> str:
+    return _server
+
+
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[str]:
+    """One headless Chromium for the whole run; its DevTools address."""
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        process = subprocess.Popen(
+            [CHROMIUM, *ARGS, "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        address = ""
+        for line in process.stderr:
+            found = re.search(r"DevTools listening on (ws://\S+)", line)
+            if found:
+                address = found.group(1)
+                break
+        process.stderr.close()
+        try:
+            if not address:
+                raise RuntimeError(f"Chromium did not start (exit status {process.wait(timeout=10)})")
+            yield address
+        finally:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def browser(_chromium: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    _browser_test(request)
     # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
     # beside it are still plain synchronous calls.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+        chromium = playwright.chromium.connect_over_cdp(_chromium)
+        opened = list(chromium.contexts)
+        try:
+            yield chromium
+        finally:
+            for context in chromium.contexts:  # what the test opened, not Chromium's own
+                if context not in opened:
+                    context.close()
+            chromium.close()  # the connection; Chromium itself goes on for the next test
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 import tests.workers
-from tests.browser import browser, page, server  # noqa: F401 - fixtures of the browser tests
+from tests.browser import _chromium, _server, browser, page, server  # noqa: F401 - fixtures of the browser tests
 from tests.factories import UserFactory
 
 # Tests never download: the engines load tiny models built here, or fall back to their drafts.
@@ -26,6 +26,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = f"Skipped in CI, which is not allowed: {report.longrepr}"
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run stops the embedded Redis it started (make test's, unless CI names a server), once
+    the processes its tests started have gone."""
+    from django.conf import settings
+
+    if settings.configured and getattr(settings, "EMBEDDED_REDIS", False):
+        from storyvideo.embedded import leave_redis
+
+        leave_redis(settings.VAR_DIR)
+
+
 @pytest.fixture(autouse=True)
 def _worker_mark(request: pytest.FixtureRequest) -> Iterator[None]:
     """Tell tests.workers whether this test is marked as one that starts workers."""
@@ -41,6 +52,17 @@ def _clean_redis(django_db_blocker: Any) -> None:
     from tasks.queues import get_redis
 
     get_redis().flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """Each test gets a channel layer of its own: a layer keeps locks and connections bound to
+    the event loop that first used it, and tests run on event loops of their own."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -185,6 +185,7 @@ def test_a_viewer_may_follow_the_live_channel_and_a_stranger_may_not() -> None:
     assert connect(path, session_headers(stranger)) == (False, 4404)
 
 
+@pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_owner_shares_from_the_preview_page_and_the_viewer_watches_there(
     server: str, page: Any, rendered: Project, browser: Any
