@@ -37,10 +37,10 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from core.storage import store  # noqa: E402
 from inference.image import draft_card  # noqa: E402
 from projects.models import Project  # noqa: E402
 from shots.models import Shot  # noqa: E402
-from storyvideo.storage import store  # noqa: E402
 from tests.browser import ARGS, CHROMIUM  # noqa: E402
 
 SHOTS = 60

@@ -17,7 +17,8 @@ django.setup()
 from django.db import connections  # noqa: E402
 from rq import Worker  # noqa: E402
 
-from tasks.queues import INFERENCE, get_queue, get_redis  # noqa: E402
+from core.redis import get_redis  # noqa: E402
+from tasks.queues import INFERENCE, get_queue  # noqa: E402
 
 
 class ForkingWorker(Worker):

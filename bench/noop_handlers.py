@@ -1,24 +1,27 @@
-"""A no-op image handler for the task-engine benchmark: the engine's own overhead only. Registered
-by ``bench.settings``' app over the real one."""
+"""A no-op image kind for the task-engine benchmark: the engine's own overhead only. Put by
+``bench.settings``' app in place of the real one."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from inference.types import Progress
+from shots.kinds import ImageWork
 from tasks.models import Task
-from tasks.registry import Handler, register
+from tasks.registry import Progress, replace
 from tasks.services import task_finish
 
 
-def noop_run(task: Task, progress: Progress) -> None:
-    return None
+class NoopImageWork(ImageWork):
+    def batch_size(self) -> int:
+        return 1
 
+    def run_batch(self, tasks: list[Task], progress: Progress) -> list[Any]:
+        return [{} for _ in tasks]
 
-def noop_apply(task: Task, output: Any) -> str:
-    task_finish(task=task, result={"backend": "noop"})
-    return "noop"
+    def apply(self, task: Task, output: Any) -> str:
+        task_finish(task=task, result={"backend": "noop"})
+        return "noop"
 
 
 def register_noop_handlers() -> None:
-    register(Task.Kind.IMAGE, Handler(noop_run, noop_apply))
+    replace(NoopImageWork())

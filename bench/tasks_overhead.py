@@ -30,11 +30,12 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from core.redis import get_redis  # noqa: E402
 from projects.models import Project  # noqa: E402
 from shots.models import Shot  # noqa: E402
 from tasks import services  # noqa: E402
 from tasks.models import Task  # noqa: E402
-from tasks.queues import INFERENCE, get_queue, get_redis  # noqa: E402
+from tasks.queues import INFERENCE, get_queue  # noqa: E402
 
 
 def start(command: list[str]) -> subprocess.Popen[bytes]:

@@ -1,8 +1,8 @@
 from django.contrib import admin
 
 from projects.models import Character, Member, Project, ShareLink
+from projects.usage import usage_sum
 from shots.models import Shot
-from tasks.selectors import usage_sum
 
 
 class ShotInline(admin.StackedInline):

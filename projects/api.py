@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.http import FileResponse, HttpResponse
+from django.utils import timezone
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -19,6 +21,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from core.access import Role
+from core.api import Pagination, paginated
 from projects import selectors, services
 from projects.bundles import bundle_import
 from projects.conversation import shot_refine, storyboard_refine, turn_list
@@ -48,6 +52,8 @@ from projects.serializers import (
     TranslateSerializer,
     TurnQuerySerializer,
     TurnSerializer,
+    UsageQuerySerializer,
+    UsageSerializer,
     WebhookAnswerSerializer,
     WebhookSerializer,
 )
@@ -66,13 +72,14 @@ from projects.stories import story_draft, storyboard_start
 from projects.storyboards import storyboard_restore
 from projects.throttles import NEW_PROJECT_THROTTLES, new_projects_allowed
 from projects.translation import project_translate
+from projects.usage import usage_sum
 from projects.webhooks import webhook_set
 from shots.selectors import shot_get
 from shots.serializers import ShotSerializer
-from storyvideo.access import Role
-from storyvideo.api import Pagination, paginated
-from tasks.selectors import task_list_latest, usage_sum
-from tasks.serializers import TaskSerializer, UsageSerializer
+from shots.stages import STAGES
+from tasks.models import Task
+from tasks.selectors import task_list_latest
+from tasks.serializers import TaskSerializer
 from tasks.throttles import GENERATION_THROTTLES
 
 
@@ -364,7 +371,7 @@ class ShotMediaApi(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": "Attach the file as the multipart field 'file'."})
-        shot = services.shot_set_own_media(shot=shot, stage=stage, upload=upload)
+        shot = services.shot_set_own_media(shot=shot, stage=STAGES[stage], upload=upload)
         return Response(ShotSerializer(shot).data)
 
 
@@ -580,3 +587,23 @@ class SharedFilmApi(APIView):
         return Response(
             SharedFilmSerializer({"title": project.title, "language": project.language, "render": render}).data
         )
+
+
+class UsageApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from", OpenApiTypes.DATETIME, description="A date or ISO 8601 time; 30 days ago by default."
+            ),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, description="A date or ISO 8601 time; now by default."),
+        ],
+        responses=UsageSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        """What your tasks made in a window of time used, summed, and its cost where prices are set."""
+        query = UsageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        end = query.validated_data.get("to") or timezone.now()
+        start = query.validated_data.get("from") or end - timedelta(days=30)
+        tasks = Task.objects.filter(owner_id=request.user.pk, created_at__gte=start, created_at__lte=end)
+        return Response(UsageSerializer({**usage_sum(tasks), "start": start, "end": end}).data)

@@ -17,6 +17,10 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
+from core.api import TextField
+from core.engines import voice_choices
+from core.errors import ApplicationError
+from core.storage import atomic_with_files, local_path, store
 from inference.errors import EngineError
 from inference.media import VIDEO_FORMATS, probe
 from inference.speech import voice_language, wav_info
@@ -26,10 +30,7 @@ from shots.history import version_record
 from shots.models import Shot
 from shots.serializers import ShotWriteSerializer
 from shots.services import new_seed
-from storyvideo.api import TextField
-from storyvideo.engines import voice_choices
-from storyvideo.errors import ApplicationError
-from storyvideo.storage import atomic_with_files, local_path, store
+from shots.stages import IMAGE, SPEECH
 
 FORMAT = "storyvideo-bundle"
 _MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/[A-Za-z0-9_.-]{1,100}|[A-Za-z0-9_.-]{1,100})$")
@@ -276,7 +277,7 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
             shot.speaker = characters.get(item.get("speaker") or "")
             shot.save()
             shot.characters.set([characters[n] for n in item.get("characters") or [] if n in characters])
-            for stage in ("image", "speech"):
+            for stage in (IMAGE, SPEECH):
                 version_record(shot, stage)
         render = body["render"]
         video = _read_member(archive, render.get("video"), folder, limit=settings.BUNDLE_MAX_UNPACKED_BYTES)

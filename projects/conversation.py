@@ -17,21 +17,22 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
+from core.engines import runtime
+from core.errors import ApplicationError
 from inference import engines
 from inference.errors import EngineError
 from inference.refine import BoardShot, BoardTurn, Refined, RefineJob, RewriteJob, Rewritten, ShotText
 from inference.refine import Turn as TurnText
 from inference.registry import DraftStoryboard, parse_spec
-from inference.types import Progress
 from projects.models import Project, Turn
+from projects.pipeline import REFINE, STORYBOARD
 from projects.selectors import project_lock
 from projects.storyboards import storyboard_replace, storyboard_snapshot
 from shots.models import Shot
 from shots.services import shot_update
-from storyvideo.engines import runtime
-from storyvideo.errors import ApplicationError
+from shots.stages import IMAGE, SPEECH
 from tasks.models import Task
-from tasks.registry import SupersededError
+from tasks.registry import Progress, SupersededError
 from tasks.services import task_create, task_finish, tasks_cancel
 
 HISTORY_TURNS = 6  # earlier turns on the shot sent with an instruction
@@ -50,11 +51,11 @@ def shot_refine(*, shot: Shot, instruction: str, narration: bool = False) -> Tas
     project = project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
     tasks_cancel(
-        tasks=shot.tasks.filter(kind=Task.Kind.REFINE, status__in=Task.UNFINISHED),
+        tasks=shot.tasks.filter(kind=REFINE, status__in=Task.UNFINISHED),
         reason="Superseded by a newer instruction.",
     )
     params = {"instruction": instruction, "narration": narration, "before": _text_of(shot)}
-    return task_create(kind=Task.Kind.REFINE, project=project, shot=shot, params=params)
+    return task_create(kind=REFINE, project=project, shot=shot, params=params)
 
 
 @transaction.atomic
@@ -64,16 +65,16 @@ def storyboard_refine(*, project: Project, instruction: str) -> Task:
     superseded; while the storyboard is being written there is nothing to rewrite yet (409)."""
     can_follow_instructions()
     project = project_lock(project_id=project.pk)
-    if project.tasks.filter(kind=Task.Kind.STORYBOARD, status__in=Task.UNFINISHED).exists():
+    if project.tasks.filter(kind=STORYBOARD, status__in=Task.UNFINISHED).exists():
         raise ApplicationError("The storyboard is still being written; rewrite it once it is there.", code="conflict")
     if not project.shots.exists():
         raise ApplicationError("The storyboard has no shots to rewrite.", code="conflict")
     tasks_cancel(
-        tasks=project.tasks.filter(kind=Task.Kind.REFINE, shot__isnull=True, status__in=Task.UNFINISHED),
+        tasks=project.tasks.filter(kind=REFINE, shot__isnull=True, status__in=Task.UNFINISHED),
         reason="Superseded by a newer instruction.",
     )
     params = {"instruction": instruction, "board": _board_digest(project)}
-    return task_create(kind=Task.Kind.REFINE, project=project, params=params)
+    return task_create(kind=REFINE, project=project, params=params)
 
 
 def can_follow_instructions() -> None:
@@ -157,7 +158,8 @@ WHAT_CHANGED = {
 }
 
 
-OWN_KEPT = (("image", "prompt", "picture"), ("speech", "narration", "recording"))
+# The person's own files an edit of their text leaves in place: what the message calls them.
+OWN_KEPT = ((IMAGE, "prompt", "picture"), (SPEECH, "narration", "recording"))
 
 
 def refine_apply(task: Task, refined: Refined | BoardRewrite) -> str:
@@ -181,7 +183,7 @@ def refine_apply(task: Task, refined: Refined | BoardRewrite) -> str:
     )
     result = {"changed": changed, **after, "backend": refined.backend, "model": refined.model}
     message = WHAT_CHANGED[tuple(changed)]
-    kept = [what for stage, field, what in OWN_KEPT if field in changes and shot.is_own(stage)]
+    kept = [what for stage, field, what in OWN_KEPT if field in changes and shot.result(stage).own]
     if kept:
         message += f" Your own {' and '.join(kept)} stays: regenerate it to use the new text."
     if not task_finish(task=task, result=result, message=message):

@@ -34,10 +34,10 @@ from django.utils.module_loading import import_string
 from django.utils.translation import get_language_from_request
 from rest_framework.authtoken.models import Token
 
+from core.metrics import request_observed
+from core.middleware import TRACE_HEADER_OK
+from core.tracing import new_trace_id
 from projects.selectors import storyboard_body_key, storyboard_version_of
-from storyvideo.metrics import request_observed
-from storyvideo.middleware import TRACE_HEADER_OK
-from storyvideo.tracing import new_trace_id
 
 logger = logging.getLogger("storyvideo.fastpath")
 Scope = MutableMapping[str, Any]

@@ -8,14 +8,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from core.errors import ApplicationError
+from core.storage import local_path
 from inference.compose import FPS
 from inference.jianying import DraftAudio, DraftCue, DraftShot, write_draft
 from inference.styles import frame_size
 from inference.text import file_name
 from projects.models import Project
 from shots.models import Shot
-from storyvideo.errors import ApplicationError
-from storyvideo.storage import local_path
 
 SHOT_FILE = re.compile(r"(?:segments|audio)/shot-(\d+)\.")
 

@@ -141,6 +141,20 @@ class SnapshotFile(models.Model):
         return self.file.name
 
 
+class RenderSegment(models.Model):
+    """One shot's joined segment that the project's latest render names (its manifest, the
+    timeline export, the bundle): while the row is here, the file is not released."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="render_segments")
+    file = models.FileField(upload_to="renders/segments/", max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "file"], name="render_segment_unique_file")]
+
+    def __str__(self) -> str:
+        return self.file.name
+
+
 class Member(models.Model):
     """Someone the owner shared the project with, as a viewer (watch and download) or an editor
     (change the storyboard and make media). Sharing, deleting and the webhook stay the owner's."""

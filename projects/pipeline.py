@@ -1,6 +1,9 @@
 """The pipeline: which tasks a project or an edit starts, and how they depend on each other.
 
 story -> storyboard -> per shot: image (-> motion, where enabled) and speech -> compose.
+
+The film's own kinds of work are named here (each is declared in ``projects/kinds.py``; the
+shots' stages, and the kinds that make them, in ``shots/stages.py`` and ``shots/kinds.py``).
 """
 
 from __future__ import annotations
@@ -10,37 +13,39 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
+from core.errors import ApplicationError
+from core.storage import release_on_commit
 from projects import live as project_live
 from projects.models import Project
 from projects.selectors import project_lock
-from projects.webhooks import webhook_due
 from shots import live
-from shots.models import STAGE_INPUTS, STAGES, Shot, stages_with_dependents
-from storyvideo.errors import ApplicationError
-from storyvideo.storage import release_on_commit
+from shots.models import Shot
+from shots.stages import IMAGE, MOTION, SPEECH, STAGES, Stage, stage_named, with_dependents
 from tasks.models import Task
 from tasks.services import task_cancel, task_create, tasks_cancel
 
-K = Task.Kind
-MEDIA_KINDS = (K.IMAGE, K.MOTION, K.SPEECH)
+STORY = "story"  # a story written from an idea, for the person to edit
+STORYBOARD = "storyboard"  # the story cut into shots and characters
+REFINE = "refine"  # a shot or the storyboard rewritten on a person's instruction
+COMPOSE = "compose"  # the film's render
+MEDIA_KINDS = tuple(STAGES)  # the shots' stages' (shots.stages)
 
 
 def pipeline_start(*, project: Project) -> list[Task]:
     """Start a project's storyboard task; its completion queues the shots' media."""
-    tasks = [task_create(kind=K.STORYBOARD, project=project)]
+    tasks = [task_create(kind=STORYBOARD, project=project)]
     project_status_derive(project=project)
     return tasks
 
 
 @transaction.atomic
 def shots_regenerate(
-    *, shots: Iterable[Shot], stages: set[str], new: bool = False, explicit: bool = False
+    *, shots: Iterable[Shot], stages: set[Stage], new: bool = False, explicit: bool = False
 ) -> list[Task]:
     """Queue the given stages of the given shots, and every stage made from them (a new picture
-    means a new clip: STAGE_INPUTS), superseding their in-flight work.
+    means a new clip: ``Stage.made_from``), superseding their in-flight work.
 
     Locks: the project row, then the shots' rows (the order every service that changes a
     storyboard takes). Each touched stage's version is bumped in the database (``F() + 1``), so
@@ -54,38 +59,40 @@ def shots_regenerate(
     if not shots:
         return []
     project = project_lock(project_id=shots[0].project_id)
-    wanted = stages_with_dependents(stages)
+    wanted = with_dependents(stages)
     derived = wanted - stages
     recompose = _wants_compose(project)
     created: list[Task] = []
     released: list[str] = []
     for shot in Shot.objects.select_for_update().filter(pk__in=[s.pk for s in shots]).order_by("order"):
         if not new:
-            bumps: dict[str, Any] = {f"{stage}_version": F(f"{stage}_version") + 1 for stage in wanted}
+            bumps: dict[str, Any] = {}
+            for stage in wanted:
+                bumps |= stage.bumped()
             for stage in derived:
-                released.append(getattr(shot, f"{stage}_file").name)
-                bumps |= {f"{stage}_file": "", f"{stage}_hash": "", f"{stage}_source": ""}
+                released.append(shot.result(stage).file_name)
+                bumps |= stage.cleared()
             Shot.objects.filter(pk=shot.pk).update(**bumps, updated_at=timezone.now())
             shot.refresh_from_db()
-        for stage in STAGES:
+        for stage in STAGES.values():
             if stage not in wanted:
                 continue
             tasks_cancel(
-                tasks=shot.tasks.filter(kind=stage, status__in=Task.UNFINISHED),
+                tasks=shot.tasks.filter(kind=stage.name, status__in=Task.UNFINISHED),
                 reason=f"Superseded by an edit of shot {shot.order + 1}.",
             )
-            if stage == "motion" and not (project.animate or (explicit and stage in stages)):
+            if stage is MOTION and not (project.animate or (explicit and stage in stages)):
                 continue
-            if stage == "speech" and not shot.narration.strip():
+            if stage is SPEECH and not shot.narration.strip():
                 continue
-            parents = [t for kind in STAGE_INPUTS.get(stage, ()) for t in _unfinished(shot, kind)]
+            parents = [t for name in stage.made_from for t in _unfinished(shot, name)]
             created.append(
                 task_create(
-                    kind=stage,
+                    kind=stage.name,
                     project=project,
                     shot=shot,
                     parents=parents,
-                    params={"version": getattr(shot, f"{stage}_version")},
+                    params={"version": shot.result(stage).version},
                 )
             )
         if derived and not new:
@@ -101,8 +108,8 @@ def shots_regenerate(
 def shots_generate_all(*, project: Project) -> list[Task]:
     """After the storyboard: every shot's media, then the film when the project auto-renders."""
     shots = list(project.shots.order_by("order"))
-    tasks = shots_regenerate(shots=shots, stages={"image", "motion", "speech"}, new=True)
-    if project.auto_render and not any(t.kind == K.COMPOSE for t in tasks):
+    tasks = shots_regenerate(shots=shots, stages=set(STAGES.values()), new=True)
+    if project.auto_render and not any(t.kind == COMPOSE for t in tasks):
         tasks.append(compose_create(project=project))
     return tasks
 
@@ -111,10 +118,10 @@ def shots_generate_all(*, project: Project) -> list[Task]:
 def compose_create(*, project: Project) -> Task:
     """A compose task blocked on every unfinished media task of the project. An older
     unfinished compose is superseded."""
-    for old in project.tasks.filter(kind=K.COMPOSE, status__in=Task.UNFINISHED):
+    for old in project.tasks.filter(kind=COMPOSE, status__in=Task.UNFINISHED):
         task_cancel(task=old, reason="Superseded by a newer render.")
     parents = list(project.tasks.filter(kind__in=MEDIA_KINDS, status__in=Task.UNFINISHED))
-    task = task_create(kind=K.COMPOSE, project=project, parents=parents)
+    task = task_create(kind=COMPOSE, project=project, parents=parents)
     project_status_derive(project=project)
     return task
 
@@ -127,7 +134,7 @@ def project_render(*, project: Project, force: bool = False) -> Task:
         raise ApplicationError("The project has no shots yet; wait for its storyboard or add a shot.")
     failed = failed_media(project)
     if failed and not force:
-        which = "; ".join(f"shot {number}'s {STAGE_WORDS[kind]} ({reason})" for number, kind, reason in failed)
+        which = "; ".join(f"shot {number}'s {stage.word} ({reason})" for number, stage, reason in failed)
         raise ApplicationError(
             f"Some shots failed: {which}. Regenerate them first, or render anyway (force) and the film "
             "will have those shots with what they still have: an earlier result, or no voice.",
@@ -144,14 +151,13 @@ def project_recompose_if_rendered(*, project: Project) -> Task | None:
 
 
 def project_look_changed(*, project: Project) -> list[Task]:
-    return shots_regenerate(shots=project.shots.order_by("order"), stages={"image"})
+    return shots_regenerate(shots=project.shots.order_by("order"), stages={IMAGE})
 
 
 def project_status_refresh(*, project_id: uuid.UUID) -> None:
-    """After a job settled tasks of the project: its status, then the webhook of a render that ended."""
-    project = Project.objects.get(pk=project_id)
-    project_status_derive(project=project)
-    webhook_due(project)
+    """After a job settled tasks of the project: its status (``projects.kinds`` registers this,
+    and then the webhook of a render that ended, to follow every job)."""
+    project_status_derive(project=Project.objects.get(pk=project_id))
 
 
 # The sentences of a project's status line, by code: the API and the database keep the English
@@ -178,19 +184,19 @@ def project_status_derive(*, project: Project) -> None:
     unfinished = list(project.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True))
     media = sum(kind in MEDIA_KINDS for kind in unfinished)
     parts: list[dict[str, Any]] = [
-        {"code": "stage_failed", "shot": number, "stage": STAGE_WORDS[kind], "why": why}
-        for number, kind, why in failed_media(project)
+        {"code": "stage_failed", "shot": number, "stage": stage.word, "why": why}
+        for number, stage, why in failed_media(project)
     ]
-    if K.STORY in unfinished:
+    if STORY in unfinished:
         status, parts = Project.Status.DRAFT, [{"code": "writing_story"}]
-    elif K.STORYBOARD in unfinished:
+    elif STORYBOARD in unfinished:
         status, parts = Project.Status.STORYBOARDING, [*parts, {"code": "writing_storyboard"}]
     elif media:
         status, parts = Project.Status.GENERATING, [*parts, {"code": "media_to_go", "count": media}]
-    elif K.COMPOSE in unfinished:
+    elif COMPOSE in unfinished:
         status, parts = Project.Status.RENDERING, [*parts, {"code": "composing"}]
     elif project.render_video:
-        last = project.tasks.filter(kind=K.COMPOSE).order_by("-created_at").first()
+        last = project.tasks.filter(kind=COMPOSE).order_by("-created_at").first()
         if last is not None and last.status == Task.Status.FAILED:
             parts.append({"code": "render_failed", "why": last.message.rstrip(".")})
         status = Project.Status.RENDERED
@@ -205,8 +211,8 @@ def project_status_derive(*, project: Project) -> None:
 def _without_shots(project: Project) -> tuple[Project.Status, list[dict[str, Any]]]:
     """A project with no shots: a story drafted from an idea waits for its storyboard to be
     asked for; else its storyboard failed."""
-    last = project.tasks.filter(kind__in=[K.STORY, K.STORYBOARD]).order_by("-created_at").first()
-    if last is not None and last.kind == K.STORY:
+    last = project.tasks.filter(kind__in=[STORY, STORYBOARD]).order_by("-created_at").first()
+    if last is not None and last.kind == STORY:
         if last.status == Task.Status.FINISHED:
             return Project.Status.DRAFT, [{"code": "story_ready"}]
         return Project.Status.FAILED, [{"code": "story_failed", "why": last.message or "it was cancelled"}]
@@ -214,21 +220,28 @@ def _without_shots(project: Project) -> tuple[Project.Status, list[dict[str, Any
     return Project.Status.FAILED, [{"code": "storyboard_failed", "why": why}]
 
 
-STAGE_WORDS: dict[str, str] = {K.IMAGE: "picture", K.SPEECH: "voice", K.MOTION: "clip"}
-
-
-def failed_media(project: Project) -> list[tuple[int, str, str]]:
+def failed_media(project: Project) -> list[tuple[int, Stage, str]]:
     """(shot number, stage, reason) of each shot's stage whose newest task failed."""
     latest: dict[tuple[object, str], Task] = {}
     for task in project.tasks.filter(kind__in=MEDIA_KINDS).select_related("shot").order_by("-created_at"):
         latest.setdefault((task.shot_id, task.kind), task)
     return sorted(
-        (t.shot.order + 1, t.kind, t.message.rstrip(".")) for t in latest.values() if t.status == "failed" and t.shot
+        (
+            (t.shot.order + 1, stage_named(t.kind), t.message.rstrip("."))
+            for t in latest.values()
+            if t.status == "failed" and t.shot
+        ),
+        key=lambda failed: (failed[0], failed[1].name, failed[2]),
     )
 
 
 def _wants_compose(project: Project) -> bool:
-    return bool(project.render_video) or project.tasks.filter(kind=K.COMPOSE, status__in=Task.UNFINISHED).exists()
+    return bool(project.render_video) or project.tasks.filter(kind=COMPOSE, status__in=Task.UNFINISHED).exists()
+
+
+def renders_under_way(*, project_ids: Any) -> bool:
+    """Whether a render of one of the projects is waiting or running."""
+    return Task.objects.filter(project_id__in=project_ids, kind=COMPOSE, status__in=Task.UNFINISHED).exists()
 
 
 def _unfinished(shot: Shot, kind: str) -> list[Task]:

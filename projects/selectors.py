@@ -10,13 +10,13 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from core import access
+from core.access import Role
+from core.media import media_url_epoch
+from inference.engines import Fallback
 from projects.models import Character, Member, Project
 from shots.models import Shot
-from storyvideo import access
-from storyvideo.access import Role
-from storyvideo.media import media_url_epoch
 from tasks.models import Task
-from tasks.selectors import stages_last_ran
 
 
 def _visible(user_id: int | None) -> QuerySet[Project]:
@@ -53,7 +53,7 @@ def _member_role(user_id: int, project_id: uuid.UUID | str) -> Role | None:
 
 def owner_of(user_id: int | None, keyword: str, value: object) -> int | None:
     """The owner of the project of the object a route names, where the user may see that
-    project (``storyvideo.access.Rules``); None otherwise, so nothing is told of another's."""
+    project (``core.access.Rules``); None otherwise, so nothing is told of another's."""
     visible = visible_project_ids(user_id)
     owners = {
         "project_id": Project.objects.filter(pk__in=visible).values_list("owner_id", flat=True),
@@ -166,3 +166,36 @@ def project_drafts(*, project: Project) -> list[dict[str, str]]:
     why, as the workers recorded it in each stage's newest finished task (not as this web
     process guesses): what the editor's notice says."""
     return [entry for entry in stages_last_ran(tasks=project.tasks.all()) if entry["draft"]]
+
+
+STAGE_WORDS = {"storyboard": "storyboard", "image": "pictures", "speech": "voices", "motion": "clips"}
+
+
+def task_fallback(task: Task) -> Fallback | None:
+    """The draft that stood in for the configured back end in this finished task, if one did."""
+    result = task.result if isinstance(task.result, dict) else {}
+    notes = result.get("notes", []) if task.kind == "storyboard" else [result.get("note", "")]
+    return next((f for f in map(Fallback.parse, notes) if f is not None), None)
+
+
+def stages_last_ran(*, tasks: QuerySet[Task]) -> list[dict[str, Any]]:
+    """Per model stage, what made its newest finished result among ``tasks`` (as the worker
+    recorded it), whether that was a draft standing in, and why."""
+    ran = []
+    for kind, words in STAGE_WORDS.items():
+        task = tasks.filter(kind=kind, status=Task.Status.FINISHED).order_by("-finished_at").first()
+        if task is None:
+            continue
+        fallback = task_fallback(task)
+        made_by = f"{task.backend}:{task.model}" if task.model else task.backend
+        ran.append(
+            {
+                "stage": words,
+                "runs": fallback.runs if fallback else made_by,
+                "spec": fallback.spec if fallback else made_by,
+                "draft": fallback is not None,
+                "reason": fallback.reason if fallback else "",
+                "at": task.finished_at,
+            }
+        )
+    return ran

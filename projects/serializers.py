@@ -7,11 +7,11 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import FiniteFloatField, StrictSerializer, TextField, media_url
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
 from projects.models import Character, Member, Project, StoryboardSnapshot, Turn
 from projects.validators import validate_story_length, validate_voice
 from shots.serializers import ShotSerializer
-from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
 from tasks.serializers import TaskSerializer
 
 
@@ -359,3 +359,43 @@ class ExportQuerySerializer(StrictSerializer):
         if value and not ABSOLUTE_PATH.match(value):
             raise serializers.ValidationError("Give the JianYing drafts folder as an absolute path (C:\\… or /…).")
         return value
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    """A window of time, by when the tasks were made (dates or ISO 8601 times; the last 30 days
+    when left out)."""
+
+    # "from" is a Python keyword: the field is named in the mapping below.
+    to = serializers.DateTimeField(required=False, input_formats=["iso-8601", "%Y-%m-%d"])
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateTimeField(required=False, input_formats=["iso-8601", "%Y-%m-%d"])
+        return fields
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        start, end = attrs.get("from"), attrs.get("to")
+        if start is not None and end is not None and start > end:  # type: ignore[operator]
+            raise serializers.ValidationError({"from": "Must not be after 'to'."})
+        return attrs
+
+
+class UsageSerializer(serializers.Serializer):
+    """What tasks used: amounts summed (seconds, tokens, images, steps), per device kind and per
+    kind of task, and the cost where the installation sets prices (USAGE_PRICES)."""
+
+    tasks = serializers.IntegerField()
+    wallSeconds = serializers.FloatField()
+    deviceSeconds = serializers.FloatField(help_text="Seconds on a GPU.")
+    tokensIn = serializers.FloatField()
+    tokensOut = serializers.FloatField()
+    images = serializers.FloatField()
+    steps = serializers.FloatField()
+    audioSeconds = serializers.FloatField()
+    videoSeconds = serializers.FloatField()
+    secondsByDevice = serializers.DictField(child=serializers.FloatField())
+    byKind = serializers.DictField(child=serializers.DictField(child=serializers.FloatField()))
+    cost = serializers.FloatField(allow_null=True)
+    currency = serializers.CharField()
+    start = serializers.DateTimeField(required=False, help_text="The window's start (GET /usage).")
+    end = serializers.DateTimeField(required=False, help_text="The window's end (GET /usage).")

@@ -12,10 +12,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.errors import ApplicationError
+from core.storage import atomic_with_files, local_path, release_on_commit, store
 from inference.errors import EngineError
 from inference.image import cover
 from inference.media import AUDIO_FORMATS, Probe, audio_suffix, probe, run_ffmpeg
@@ -25,7 +26,7 @@ from inference.text import detect_language, file_name, split_title
 from inference.timeline import write_timeline
 from projects.bundles import bundle_write
 from projects.jianying import jianying_write
-from projects.models import Character, Project
+from projects.models import Character, Project, RenderSegment
 from projects.pipeline import (
     pipeline_start,
     project_look_changed,
@@ -35,12 +36,11 @@ from projects.pipeline import (
 )
 from projects.selectors import project_lock
 from projects.validators import voice_for_language
-from shots.history import shot_file_names, stage_cleared, version_record
+from shots.history import shot_file_names, version_record
 from shots.live import publish_shot_on_commit
-from shots.models import OWN, Shot, ShotVersion
+from shots.models import Shot, ShotVersion
 from shots.services import new_seed, speaking_voice
-from storyvideo.errors import ApplicationError
-from storyvideo.storage import atomic_with_files, local_path, release_on_commit, store
+from shots.stages import IMAGE, MOTION, OWN, SPEECH, Stage
 from tasks.models import Task
 from tasks.services import tasks_cancel
 
@@ -108,9 +108,9 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
     if changed & {"style", "aspect_ratio", "resolution"}:
         project_look_changed(project=project)
     elif "animate" in changed and project.animate:
-        shots_regenerate(shots=shots, stages={"motion"})
+        shots_regenerate(shots=shots, stages={MOTION})
     if "voice" in changed:  # the narrator's: the lines of characters with a voice of their own stay
-        shots_regenerate(shots=[s for s in shots if not (s.speaker and s.speaker.voice)], stages={"speech"})
+        shots_regenerate(shots=[s for s in shots if not (s.speaker and s.speaker.voice)], stages={SPEECH})
     composition = {"burn_subtitles", "music_volume_db", "subtitle_speakers", "bilingual_subtitles"}
     if ("animate" in changed and not project.animate) or changed & composition:
         project_recompose_if_rendered(project=project)  # composition only
@@ -119,10 +119,13 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
 
 @transaction.atomic
 def project_delete(*, project: Project) -> None:
-    """Cancel the project's unfinished work, then delete it with its shots, characters and tasks."""
+    """Cancel the project's unfinished work, then delete it with its shots, characters and tasks;
+    its files (the film, its segments, the shots' media and their history) go once committed,
+    where nothing else names them."""
     tasks_cancel(tasks=project.tasks.filter(status__in=Task.UNFINISHED), reason="The project was deleted.")
 
     names = [f.name for f in _project_files(project) if f] + shot_file_names(project.shots.all())
+    names += project.render_segments.values_list("file", flat=True)
     project.delete()
     release_on_commit(names)
 
@@ -153,6 +156,8 @@ def project_duplicate(*, project: Project) -> Project:
         for version in versions:  # the copy can look back and restore too
             version.pk, version._state.adding, version.shot = uuid.uuid4(), True, shot
         ShotVersion.objects.bulk_create(versions)
+    segments = project.render_segments.values_list("file", flat=True)  # the film is copied: its segments too
+    RenderSegment.objects.bulk_create([RenderSegment(project=copy, file=name) for name in segments])
     project_status_derive(project=copy)
     copy.refresh_from_db()
     return copy
@@ -207,9 +212,9 @@ def character_update(*, character: Character, changes: dict[str, Any]) -> Charac
         setattr(character, key, value)
     character.save()
     if look_changed:
-        shots_regenerate(shots=list(character.shots.all()), stages={"image"})
+        shots_regenerate(shots=list(character.shots.all()), stages={IMAGE})
     if before[1] != speaking_voice(project, character):
-        shots_regenerate(shots=list(character.spoken_shots.all()), stages={"speech"})
+        shots_regenerate(shots=list(character.spoken_shots.all()), stages={SPEECH})
     elif before[0] != character.name and project.subtitle_speakers and character.spoken_shots.exists():
         project_recompose_if_rendered(project=project)
     return character
@@ -223,8 +228,8 @@ def character_delete(*, character: Character) -> None:
     shots = list(character.shots.all())
     spoken = list(character.spoken_shots.all()) if speaking_voice(project, character) != project.voice else []
     character.delete()
-    shots_regenerate(shots=shots, stages={"image"})
-    shots_regenerate(shots=spoken, stages={"speech"})
+    shots_regenerate(shots=shots, stages={IMAGE})
+    shots_regenerate(shots=spoken, stages={SPEECH})
 
 
 @transaction.atomic
@@ -270,19 +275,22 @@ def _readable_audio(path: Path, refusal: str) -> Probe:
     return found
 
 
+OWN_MEDIA_STAGES = (IMAGE, SPEECH)  # a person may put their own picture or recording on a shot
 OWN_PICTURE_FORMATS = {"PNG", "JPEG", "WEBP"}
 OWN_PICTURE_MAX_PIXELS = 40_000_000  # 8K by 5K: a larger one is refused before it is decoded
 
 
-def shot_set_own_media(*, shot: Shot, stage: str, upload: Any) -> Shot:
+def shot_set_own_media(*, shot: Shot, stage: Stage, upload: Any) -> Shot:
     """Put the person's own picture (PNG, JPEG or WebP, fitted to the project's frame) or
     narration recording (any audio ffmpeg reads, levelled to the narration's loudness) on a shot
     in place of the generated one. Checked by decoding, never by name; a bad file changes
     nothing. Work in flight for that stage is superseded, a clip made from the old picture goes,
     and the film is recomposed; the shot records that the file is the person's own."""
+    if stage not in OWN_MEDIA_STAGES:
+        raise ApplicationError('Say which file this is: "image" or "speech".', field="stage")
     with tempfile.TemporaryDirectory() as tmp:
         path = _saved_upload(upload, Path(tmp), limit=settings.OWN_MEDIA_MAX_BYTES, what="The file")
-        if stage == "image":
+        if stage is IMAGE:
             made, extra = _own_picture(path, shot.project), {}
         else:
             made, duration = _own_narration(path)
@@ -291,30 +299,27 @@ def shot_set_own_media(*, shot: Shot, stage: str, upload: Any) -> Shot:
         with atomic_with_files():
             project = project_lock(project_id=shot.project_id)
             shot = Shot.objects.select_for_update().get(pk=shot.pk)
-            name, digest = store(made, folder=f"shots/{stage}")
-            released = [getattr(shot, f"{stage}_file").name]
+            name, digest = store(made, folder=stage.folder)
+            released = [shot.result(stage).file_name]
             tasks_cancel(
-                tasks=shot.tasks.filter(kind=stage, status__in=Task.UNFINISHED),
+                tasks=shot.tasks.filter(kind=stage.name, status__in=Task.UNFINISHED),
                 reason=f"Replaced by the person's own file on shot {shot.order + 1}.",
             )
-            fields = {
-                f"{stage}_file": name,
-                f"{stage}_hash": digest,
-                f"{stage}_source": f"{OWN}{Path(upload.name or 'upload').name[:150]}",
-                f"{stage}_version": F(f"{stage}_version") + 1,
-                **extra,
-            }
-            if stage == "image":  # the clip animated from the old picture is stale
-                released.append(shot.motion_file.name)
-                tasks_cancel(tasks=shot.tasks.filter(kind="motion", status__in=Task.UNFINISHED), reason="New picture.")
-                fields |= stage_cleared("motion")
+            source = f"{OWN}{Path(upload.name or 'upload').name[:150]}"
+            fields = stage.stored(file=name, digest=digest, source=source) | extra
+            if stage is IMAGE:  # the clip animated from the old picture is stale
+                released.append(shot.result(MOTION).file_name)
+                tasks_cancel(
+                    tasks=shot.tasks.filter(kind=MOTION.name, status__in=Task.UNFINISHED), reason="New picture."
+                )
+                fields |= MOTION.cleared()
             Shot.objects.filter(pk=shot.pk).update(**fields, updated_at=timezone.now())
             shot.refresh_from_db()
             version_record(shot, stage)
             release_on_commit([old for old in released if old and old != name])
             publish_shot_on_commit(shot)
-            if stage == "image" and project.animate:
-                shots_regenerate(shots=[shot], stages={"motion"})  # and recomposes
+            if stage is IMAGE and project.animate:
+                shots_regenerate(shots=[shot], stages={MOTION})  # and recomposes
             else:
                 project_recompose_if_rendered(project=project)
     return shot

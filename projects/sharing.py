@@ -17,8 +17,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from projects.models import Member, Project, ShareLink
-from storyvideo.errors import ApplicationError
 
 LINK_SALT = "storyvideo.share-link"
 

@@ -9,19 +9,18 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from core.engines import runtime
+from core.errors import ApplicationError
 from inference import engines
 from inference.errors import EngineError
 from inference.refine import Drafted, StoryJob
-from inference.types import Progress
 from projects import live
 from projects.conversation import can_follow_instructions
 from projects.models import Project
-from projects.pipeline import pipeline_start, project_status_derive
+from projects.pipeline import STORY, STORYBOARD, pipeline_start, project_status_derive
 from projects.selectors import project_lock
-from storyvideo.engines import runtime
-from storyvideo.errors import ApplicationError
 from tasks.models import Task
-from tasks.registry import SupersededError
+from tasks.registry import Progress, SupersededError
 from tasks.services import task_create, task_finish
 
 
@@ -32,7 +31,7 @@ def story_draft(
     """A new project whose story the model writes from ``idea`` (a task, with progress)."""
     can_follow_instructions()
     project = Project.objects.create(owner=owner, title=idea[:60], story="", language=language)
-    task = task_create(kind=Task.Kind.STORY, project=project, params={"idea": idea, "genre": genre, "length": length})
+    task = task_create(kind=STORY, project=project, params={"idea": idea, "genre": genre, "length": length})
     project_status_derive(project=project)
     return project, task
 
@@ -74,7 +73,7 @@ def storyboard_start(*, project: Project) -> list[Task]:
         raise ApplicationError(
             "The project already has a storyboard: rewrite it (POST …/storyboard/refine) instead.", code="conflict"
         )
-    if project.tasks.filter(kind__in=[Task.Kind.STORY, Task.Kind.STORYBOARD], status__in=Task.UNFINISHED).exists():
+    if project.tasks.filter(kind__in=[STORY, STORYBOARD], status__in=Task.UNFINISHED).exists():
         raise ApplicationError("The story or its storyboard is still being written; wait for it.", code="conflict")
     if not project.story.strip():
         raise ApplicationError("The story is empty: write it first.", field="story")

@@ -1,6 +1,7 @@
-"""The storyboard as a whole: a snapshot of it before it is rewritten (or restored), bringing one
-back, and applying a rewritten list of shots in place, so that every shot that is still there
-keeps its media and only what changed is made again."""
+"""The storyboard as a whole: written from the story by the language model (the storyboard
+task), a snapshot of it before it is rewritten (or restored), bringing one back, and applying a
+rewritten list of shots in place, so that every shot that is still there keeps its media and
+only what changed is made again."""
 
 from __future__ import annotations
 
@@ -11,18 +12,71 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from inference.types import ShotPlan
-from projects.models import Project, SnapshotFile, StoryboardSnapshot
-from projects.pipeline import compose_create, shots_regenerate
+from core.engines import runtime
+from core.errors import ApplicationError
+from core.storage import release_on_commit
+from inference import engines
+from inference.types import ShotPlan, Storyboard
+from projects.models import Character, Project, SnapshotFile, StoryboardSnapshot
+from projects.pipeline import REFINE, compose_create, shots_generate_all, shots_regenerate
 from projects.selectors import project_lock
 from shots import live
 from shots.history import shot_file_names, version_record
-from shots.models import STAGES, Shot
-from shots.services import STAGES_OF_FIELD, new_seed, renumber, speaking_voice
-from storyvideo.errors import ApplicationError
-from storyvideo.storage import release_on_commit
+from shots.kinds import made_by
+from shots.models import Shot
+from shots.services import new_seed, renumber, speaking_voice
+from shots.stages import IMAGE, SPEECH, STAGES, Stage, shaped_by
 from tasks.models import Task
-from tasks.services import tasks_cancel
+from tasks.registry import Progress, SupersededError
+from tasks.services import task_finish, tasks_cancel
+
+
+def storyboard_run(task: Task, progress: Progress) -> Storyboard:
+    project = task.project
+    return engines.storyboard(
+        settings.STORYBOARD_MODEL,
+        project.story,
+        shot_count=project.shot_count,
+        language=project.language,
+        style=project.style,
+        title=project.title,
+        runtime=runtime(),
+        api_key=settings.OPENAI_API_KEY,
+        constrained=settings.STORYBOARD_CONSTRAINED,
+        progress=progress,
+    )
+
+
+def storyboard_apply(task: Task, board: Storyboard) -> str:
+    """Replace the project's shots and characters with the storyboard's, then queue media."""
+    project = Project.objects.select_for_update().get(pk=task.project_id)
+    tasks_cancel(
+        tasks=project.tasks.filter(status__in=Task.UNFINISHED).exclude(id=task.id),
+        reason="Replaced by a new storyboard.",
+    )
+    release_on_commit(shot_file_names(project.shots.all()))
+    project.shots.all().delete()
+    project.characters.all().delete()
+    characters = {
+        plan.name: Character.objects.create(
+            project=project, name=plan.name, description=plan.description, seed=new_seed()
+        )
+        for plan in board.characters
+    }
+    for order, plan in enumerate(board.shots):
+        shot_from_plan(project=project, order=order, plan=plan, characters=characters)
+    result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
+    message = f"{len(board.shots)} shots ({made_by(board.backend, board.model)})"
+    message += "".join(f"; {note}" for note in board.notes)
+    if board.title and not project.title:
+        project.title = board.title[:200]
+        project.save(update_fields=["title"])
+    if not task_finish(task=task, result=result, message=message):
+        raise SupersededError
+    live.publish_storyboard_on_commit(project.id)
+    shots_generate_all(project=project)
+    return "storyboard"
+
 
 # A shot's own fields a snapshot keeps (besides its characters, speaker and stage files).
 SHOT_FIELDS = ("prompt", "negative_prompt", "narration", "camera", "transition", "pinned_duration", "seed", "locked")
@@ -32,8 +86,9 @@ def _shot_data(shot: Shot) -> dict[str, Any]:
     data = {name: getattr(shot, name) for name in SHOT_FIELDS}
     data["characters"] = [character.name for character in shot.characters.all()]
     data["speaker"] = shot.speaker.name if shot.speaker else ""
-    for stage in STAGES:
-        data[stage] = {key: str(getattr(shot, f"{stage}_{key}")) for key in ("file", "hash", "source")}
+    for stage in STAGES.values():
+        result = shot.result(stage)
+        data[stage.name] = {"file": result.file_name, "hash": result.hash, "source": result.source}
     data["speech"] |= {"duration": shot.speech_duration, "sentences": shot.speech_sentences}
     return data
 
@@ -45,7 +100,7 @@ def storyboard_snapshot(*, project: Project, reason: str) -> StoryboardSnapshot:
     snapshot = StoryboardSnapshot.objects.create(
         project=project, reason=reason[:600], data={"shots": [_shot_data(shot) for shot in shots]}
     )
-    names = {data[stage]["file"] for data in snapshot.data["shots"] for stage in STAGES} - {""}
+    names = {data[stage]["file"] for data in snapshot.data["shots"] for stage in STAGES if stage in data} - {""}
     SnapshotFile.objects.bulk_create([SnapshotFile(snapshot=snapshot, file=name) for name in sorted(names)])
     stale = list(project.snapshots.order_by("-created_at")[settings.STORYBOARD_SNAPSHOTS_KEPT :])
     if stale:
@@ -56,9 +111,7 @@ def storyboard_snapshot(*, project: Project, reason: str) -> StoryboardSnapshot:
 
 
 def _stop_work(project: Project, reason: str) -> None:
-    tasks_cancel(
-        tasks=project.tasks.filter(status__in=Task.UNFINISHED, kind__in=[*STAGES, Task.Kind.REFINE]), reason=reason
-    )
+    tasks_cancel(tasks=project.tasks.filter(status__in=Task.UNFINISHED, kind__in=[*STAGES, REFINE]), reason=reason)
 
 
 @transaction.atomic
@@ -81,20 +134,20 @@ def storyboard_restore(*, project: Project, snapshot_id: uuid.UUID) -> list[Shot
         shot = Shot(project=project, order=order, speaker=characters.get(data["speaker"]))
         for name in SHOT_FIELDS:
             setattr(shot, name, data[name])
-        for stage in STAGES:
-            for key in ("file", "hash", "source"):
-                setattr(shot, f"{stage}_{key}", data[stage][key])
+        for stage in STAGES.values():
+            kept = data.get(stage.name, {"file": "", "hash": "", "source": ""})
+            shot.result(stage).set(file=kept["file"], digest=kept["hash"], source=kept["source"])
         shot.speech_duration, shot.speech_sentences = data["speech"]["duration"], data["speech"]["sentences"]
         shot.save()
         shot.characters.set([characters[name] for name in data["characters"] if name in characters])
-        for stage in STAGES:
+        for stage in STAGES.values():
             version_record(shot, stage)
         shots.append(shot)
-        if not shot.image_file or (shot.narration.strip() and not shot.speech_file):
+        if not shot.result(IMAGE).file or (shot.narration.strip() and not shot.result(SPEECH).file):
             missing.append(shot)
     live.publish_storyboard_on_commit(project.pk)
     if missing:
-        shots_regenerate(shots=missing, stages={"image", "speech"}, new=True)
+        shots_regenerate(shots=missing, stages={IMAGE, SPEECH}, new=True)
     if project.render_video:
         compose_create(project=project)
     return shots
@@ -125,7 +178,7 @@ def storyboard_replace(*, project: Project, plans: Sequence[tuple[uuid.UUID | No
     characters = {character.name: character for character in project.characters.all()}
     ordered: list[Shot] = []
     new: list[Shot] = []
-    touched: dict[frozenset[str], list[Shot]] = {}
+    touched: dict[frozenset[Stage], list[Shot]] = {}
     recompose = False
     for order, (shot_id, plan) in enumerate(plans):
         shot = existing.pop(shot_id, None) if shot_id else None
@@ -150,9 +203,9 @@ def storyboard_replace(*, project: Project, plans: Sequence[tuple[uuid.UUID | No
     renumber(ordered)
     live.publish_storyboard_on_commit(project.pk)
     if new:
-        shots_regenerate(shots=new, stages={"image", "motion", "speech"}, new=True)
-    for kinds, shots in touched.items():
-        shots_regenerate(shots=shots, stages=set(kinds))
+        shots_regenerate(shots=new, stages=set(STAGES.values()), new=True)
+    for shaped, shots in touched.items():
+        shots_regenerate(shots=shots, stages=set(shaped))
     if project.render_video and (recompose or removed or new or touched or reordered):
         compose_create(project=project)
     kept = len(ordered) - len(new)
@@ -163,26 +216,26 @@ def _reordered(shots: list[Shot]) -> bool:
     return any(shot.order != index for index, shot in enumerate(shots))
 
 
-def _apply_plan(shot: Shot, plan: ShotPlan, characters: dict[str, Any]) -> tuple[set[str], bool]:
+def _apply_plan(shot: Shot, plan: ShotPlan, characters: dict[str, Any]) -> tuple[set[Stage], bool]:
     """Set a kept shot's text to the plan's; the stages to make again (not the person's own
     files), and whether only the composition changed."""
-    stages: set[str] = set()
+    stages: set[Stage] = set()
     for name in ("prompt", "narration"):
         if getattr(shot, name) != getattr(plan, name):
             setattr(shot, name, getattr(plan, name))
-            stages |= STAGES_OF_FIELD[name]
+            stages |= shaped_by(name)
     moved = (shot.camera, shot.transition) != (plan.camera, plan.transition)
     shot.camera, shot.transition = plan.camera, plan.transition
     speaker = characters.get(plan.speaker)
     if speaker != shot.speaker:
         if speaking_voice(shot.project, speaker) != speaking_voice(shot.project, shot.speaker):
-            stages.add("speech")
+            stages.add(SPEECH)
         shot.speaker = speaker
         moved |= shot.project.subtitle_speakers  # the subtitles name the speaker
     cast = [characters[name] for name in plan.characters if name in characters]
     if {c.pk for c in cast} != set(shot.characters.values_list("pk", flat=True)):
         shot.characters.set(cast)
-        stages |= STAGES_OF_FIELD["character_ids"]
+        stages |= shaped_by("character_ids")
     shot.save()
-    own = {stage for stage in stages if shot.is_own(stage)}
+    own = {stage for stage in stages if shot.result(stage).own}
     return stages - own, moved or bool(own)

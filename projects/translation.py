@@ -11,24 +11,25 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from core.engines import runtime
+from core.errors import ApplicationError
 from inference import engines
 from inference.errors import EngineError
 from inference.refine import Translated, TranslateJob
 from inference.speech import voice_language
 from inference.styles import LANGUAGE_LABELS
-from inference.types import Progress
 from projects.conversation import can_follow_instructions
 from projects.models import Project
 from projects.pipeline import compose_create, shots_regenerate
 from projects.selectors import project_lock
 from projects.services import project_duplicate
-from shots.history import stage_cleared
 from shots.models import Shot
-from storyvideo.engines import runtime
-from storyvideo.errors import ApplicationError
+from shots.stages import SPEECH
 from tasks.models import Task
-from tasks.registry import SupersededError
+from tasks.registry import Progress, SupersededError
 from tasks.services import task_create, task_finish, tasks_cancel
+
+TRANSLATE = "translate"  # the kind of task that makes a translation
 
 # The film in the old language is the old project's, not the translation's.
 NO_FILM: dict[str, Any] = {
@@ -52,10 +53,10 @@ def project_translate(*, project: Project, language: str) -> Task:
     if not project.shots.exists():
         raise ApplicationError("The project has no shots to translate yet.", code="conflict")
     tasks_cancel(
-        tasks=project.tasks.filter(kind=Task.Kind.TRANSLATE, status__in=Task.UNFINISHED),
+        tasks=project.tasks.filter(kind=TRANSLATE, status__in=Task.UNFINISHED),
         reason="Superseded by a newer translation.",
     )
-    return task_create(kind=Task.Kind.TRANSLATE, project=project, params={"language": language})
+    return task_create(kind=TRANSLATE, project=project, params={"language": language})
 
 
 @dataclass
@@ -96,6 +97,7 @@ def translate_apply(task: Task, output: Translation) -> str:
     copy = project_duplicate(project=project)
     title = output.translated.title or f"{project.title} ({LANGUAGE_LABELS[language]})"
     Project.objects.filter(pk=copy.pk).update(language=language, voice="", title=title[:200], **NO_FILM)
+    copy.render_segments.all().delete()  # the old language's film's; still held by the project it came from
     copy.refresh_from_db()
     for character in copy.characters.exclude(voice=""):
         if voice_language(character.voice) not in (None, language):
@@ -106,9 +108,9 @@ def translate_apply(task: Task, output: Translation) -> str:
         shot.original_narration, shot.narration = shot.narration, line
         shot.save(update_fields=["original_narration", "narration"])
     Shot.objects.filter(project=copy).update(
-        **stage_cleared("speech"), speech_duration=None, speech_sentences=[]
+        **SPEECH.cleared(), speech_duration=None, speech_sentences=[]
     )  # no line is ever heard in the old language under the new subtitles
-    shots_regenerate(shots=copies, stages={"speech"})
+    shots_regenerate(shots=copies, stages={SPEECH})
     if project.render_video or copy.auto_render:
         compose_create(project=copy)
     result = {

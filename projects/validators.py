@@ -6,10 +6,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
+from core.engines import voice_choices
+from core.errors import ApplicationError
 from inference.registry import parse_spec
 from inference.speech import voice_language
-from storyvideo.engines import voice_choices
-from storyvideo.errors import ApplicationError
 
 # A model id (org/name) or voice name: never a path on the server, which only operators name.
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?")

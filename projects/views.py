@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import Throttled
 
+from core.access import Role
+from core.errors import ApplicationError
 from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS, STYLE_CHOICES
 from projects import selectors, services
 from projects.forms import IdeaForm, ProjectForm
@@ -30,9 +32,7 @@ from projects.sharing import (
 )
 from projects.stories import story_draft
 from projects.throttles import NEW_PROJECT_THROTTLES
-from storyvideo.access import Role
-from storyvideo.errors import ApplicationError
-from tasks.selectors import usage_sum
+from projects.usage import usage_sum
 
 DOWNLOADS = [
     ("video", _("Film (MP4)")),

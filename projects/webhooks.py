@@ -19,19 +19,21 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from core.errors import ApplicationError
 from inference.errors import EngineError
-from inference.types import Progress
 from projects.models import Project
-from storyvideo.errors import ApplicationError
+from projects.pipeline import COMPOSE
 from tasks.models import Task
-from tasks.registry import SupersededError
+from tasks.registry import Progress, SupersededError
 from tasks.services import task_create, task_finish
 
+WEBHOOK = "webhook"  # the kind of task that makes one delivery
 EVENTS: dict[str, str] = {Task.Status.FINISHED: "render.finished", Task.Status.FAILED: "render.failed"}
 
 
@@ -54,16 +56,18 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def webhook_due(project: Project) -> Task | None:
-    """The delivery for the project's latest render, once it has ended, made once."""
+def webhook_due_of(*, project_id: uuid.UUID) -> Task | None:
+    """After a job settled tasks of the project: the delivery for its latest render, once that
+    has ended, made once."""
+    project = Project.objects.get(pk=project_id)
     if not project.webhook_url:
         return None
-    last = project.tasks.filter(kind=Task.Kind.COMPOSE).order_by("-created_at").first()
+    last = project.tasks.filter(kind=COMPOSE).order_by("-created_at").first()
     if last is None or last.status not in EVENTS:
         return None
-    if project.tasks.filter(kind=Task.Kind.WEBHOOK, params__render=str(last.id)).exists():
+    if project.tasks.filter(kind=WEBHOOK, params__render=str(last.id)).exists():
         return None
-    return task_create(kind=Task.Kind.WEBHOOK, project=project, params={"render": str(last.id)})
+    return task_create(kind=WEBHOOK, project=project, params={"render": str(last.id)})
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

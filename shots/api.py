@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import Role
 from shots import history, selectors, services
 from shots.film import film
 from shots.serializers import (
@@ -19,7 +20,7 @@ from shots.serializers import (
     ShotWriteSerializer,
     VersionQuerySerializer,
 )
-from storyvideo.access import Role
+from shots.stages import Stage
 from tasks.serializers import TaskSerializer
 from tasks.throttles import GENERATION_THROTTLES
 
@@ -94,7 +95,7 @@ class ShotGenerateApi(APIView):
         return shot_generate_response(request, shot_id, data["stage"], force=data["force"])
 
 
-def shot_generate_response(request: Request, shot_id: str, stage: str, *, force: bool = False) -> Response:
+def shot_generate_response(request: Request, shot_id: str, stage: Stage, *, force: bool = False) -> Response:
     shot = selectors.shot_get(user=request.user, shot_id=shot_id)
     task = services.shot_generate(shot=shot, stage=stage, force=force)
     return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)

@@ -14,33 +14,34 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from core.errors import ApplicationError
+from core.storage import release_on_commit
 from shots import live
 from shots.film import film
-from shots.models import VERSION_FIELDS, Shot, ShotVersion
-from storyvideo.errors import ApplicationError
-from storyvideo.storage import release_on_commit
+from shots.models import Shot, ShotVersion
+from shots.stages import IMAGE, MOTION, STAGES, Stage, stage_named
 from tasks.models import Task
 from tasks.services import tasks_cancel
 
 
-def version_record(shot: Shot, stage: str, *, restored_from: int | None = None) -> ShotVersion | None:
+def version_record(shot: Shot, stage: Stage, *, restored_from: int | None = None) -> ShotVersion | None:
     """Add the stage's current result (already saved on the locked shot) to its history."""
-    file = getattr(shot, f"{stage}_file")
-    if not file:
+    result = shot.result(stage)
+    if not result.file:
         return None  # no file: the camera move animates the shot, nothing to keep
-    latest = shot.versions.filter(stage=stage).aggregate(number=Max("number"))["number"] or 0
+    latest = shot.versions.filter(stage=stage.name).aggregate(number=Max("number"))["number"] or 0
     version = ShotVersion.objects.create(
         shot=shot,
-        stage=stage,
+        stage=stage.name,
         number=latest + 1,
-        file=file.name,
-        hash=getattr(shot, f"{stage}_hash"),
-        source=getattr(shot, f"{stage}_source"),
-        fields={name: getattr(shot, name) for name in VERSION_FIELDS[stage]},
-        made_from=shot.image_hash if stage == "motion" else "",
+        file=result.file.name,
+        hash=result.hash,
+        source=result.source,
+        fields=_kept(shot, stage),
+        made_from=_made_from(shot, stage),
         restored_from=restored_from,
     )
     if version.number > settings.SHOT_VERSIONS_KEPT:  # else there is nothing to prune
@@ -48,22 +49,28 @@ def version_record(shot: Shot, stage: str, *, restored_from: int | None = None) 
     return version
 
 
-def version_retext(shot: Shot, stage: str) -> None:
+def _kept(shot: Shot, stage: Stage) -> dict[str, Any]:
+    return {name: getattr(shot, name) for name in stage.kept_fields}
+
+
+def _made_from(shot: Shot, stage: Stage) -> str:
+    """The hash of the result it was made from (a clip: its picture's)."""
+    return shot.result(STAGES[stage.made_from[0]]).hash if stage.made_from else ""
+
+
+def version_retext(shot: Shot, stage: Stage) -> None:
     """The person's own file kept through an edit of its text (the words of their recording, for
     the subtitles): the text belongs to that file, so its version takes the new text."""
-    newest = shot.versions.filter(stage=stage).order_by("-number").first()
-    if newest is not None and newest.hash == getattr(shot, f"{stage}_hash"):
-        newest.fields = {name: getattr(shot, name) for name in VERSION_FIELDS[stage]}
+    newest = shot.versions.filter(stage=stage.name).order_by("-number").first()
+    if newest is not None and newest.hash == shot.result(stage).hash:
+        newest.fields = _kept(shot, stage)
         newest.save(update_fields=["fields"])
 
 
 def versions_prune(*, shots: QuerySet[Shot]) -> None:
     """Drop each stage's versions beyond the newest ``SHOT_VERSIONS_KEPT`` and release their files
     where nothing else names them; not while one of the shots' projects is rendering."""
-    rendering = Task.objects.filter(
-        project_id__in=shots.values("project_id"), kind=Task.Kind.COMPOSE, status__in=Task.UNFINISHED
-    )
-    if rendering.exists():
+    if film().rendering(project_ids=shots.values("project_id")):
         return
     keep = settings.SHOT_VERSIONS_KEPT
     stale = [
@@ -79,37 +86,27 @@ def versions_prune(*, shots: QuerySet[Shot]) -> None:
         release_on_commit(v.file.name for v in stale)
 
 
-def version_list(*, shot: Shot, stage: str | None = None) -> QuerySet[ShotVersion]:
+def version_list(*, shot: Shot, stage: Stage | None = None) -> QuerySet[ShotVersion]:
     versions = shot.versions.all()
-    return versions.filter(stage=stage) if stage else versions
+    return versions.filter(stage=stage.name) if stage else versions
 
 
 def shot_file_names(shots: QuerySet[Shot]) -> list[str]:
     """Every stored file the shots name, their current ones and their history's: what to release
     when they are deleted."""
-    names = [name for row in shots.values_list("image_file", "motion_file", "speech_file") for name in row if name]
+    columns = [stage.file_field for stage in STAGES.values()]
+    names = [name for row in shots.values_list(*columns) for name in row if name]
     return names + list(ShotVersion.objects.filter(shot__in=shots).values_list("file", flat=True))
 
 
-def _stage_fields(stage: str, version: ShotVersion) -> dict[str, Any]:
-    return {
-        f"{stage}_file": version.file.name,
-        f"{stage}_hash": version.hash,
-        f"{stage}_source": version.source,
-        f"{stage}_version": F(f"{stage}_version") + 1,  # what is in flight for the stage is superseded
-        **version.fields,
-    }
-
-
-def stage_cleared(stage: str) -> dict[str, Any]:
-    """The update that takes a stage's file off the shot and supersedes its work in flight."""
-    cleared = {f"{stage}_{field}": "" for field in ("file", "hash", "source")}
-    return cleared | {f"{stage}_version": F(f"{stage}_version") + 1}
+def _restored(stage: Stage, version: ShotVersion) -> dict[str, Any]:
+    """The update that makes a version the stage's result again, with the fields that made it
+    (what is in flight for the stage is superseded)."""
+    return stage.stored(file=version.file.name, digest=version.hash, source=version.source) | version.fields
 
 
 def _is_current(shot: Shot, version: ShotVersion) -> bool:
-    stage = version.stage
-    return getattr(shot, f"{stage}_hash") == version.hash and all(
+    return shot.result(stage_named(version.stage)).hash == version.hash and all(
         getattr(shot, name) == value for name, value in version.fields.items()
     )
 
@@ -127,38 +124,35 @@ def version_restore(*, shot: Shot, version_id: uuid.UUID) -> Shot:
         raise ApplicationError("Not a version of this shot; re-read its history.", code="not_found")
     if _is_current(shot, version):
         return shot
-    stage = version.stage
-    if stage == "motion" and version.made_from != shot.image_hash:
+    stage = stage_named(version.stage)
+    if stage.made_from and version.made_from != _made_from(shot, stage):
         raise ApplicationError(
             "This clip was animated from another picture. Restore that picture: its clip comes back with it.",
             code="conflict",
         )
-    fields = _stage_fields(stage, version)
-    released = [getattr(shot, f"{stage}_file").name]
+    fields = _restored(stage, version)
+    released = [shot.result(stage).file_name]
     stages = {stage}
     clip = None
-    if stage == "image":  # the clip animated from the old picture is stale
-        stages.add("motion")
-        released.append(shot.motion_file.name)
-        clip = shot.versions.filter(stage="motion", made_from=version.hash).order_by("-number").first()
-        if clip is not None:
-            fields |= _stage_fields("motion", clip)
-        else:
-            fields |= stage_cleared("motion")
-    for kind in stages:
+    if stage is IMAGE:  # the clip animated from the old picture is stale
+        stages.add(MOTION)
+        released.append(shot.result(MOTION).file_name)
+        clip = shot.versions.filter(stage=MOTION.name, made_from=version.hash).order_by("-number").first()
+        fields |= _restored(MOTION, clip) if clip is not None else MOTION.cleared()
+    for each in stages:
         tasks_cancel(
-            tasks=shot.tasks.filter(kind=kind, status__in=Task.UNFINISHED),
+            tasks=shot.tasks.filter(kind=each.name, status__in=Task.UNFINISHED),
             reason=f"Shot {shot.order + 1}'s version {version.number} was restored.",
         )
     Shot.objects.filter(pk=shot.pk).update(**fields, updated_at=timezone.now())
     shot.refresh_from_db()
     version_record(shot, stage, restored_from=version.number)
     if clip is not None:
-        version_record(shot, "motion", restored_from=clip.number)
+        version_record(shot, MOTION, restored_from=clip.number)
     release_on_commit(released)  # kept by their own versions; released only if pruned meanwhile
     live.publish_shot_on_commit(shot)
-    if stage == "image" and clip is None and project.animate:
-        film().shots_regenerate(shots=[shot], stages={"motion"})  # and recomposes
+    if stage is IMAGE and clip is None and project.animate:
+        film().shots_regenerate(shots=[shot], stages={MOTION})  # and recomposes
     else:
         film().project_recompose_if_rendered(project=project)
     return shot

@@ -5,30 +5,16 @@ import uuid
 from django.db import models
 
 from inference.styles import CAMERA_MOVES, TRANSITIONS
-
-STAGES = ("image", "motion", "speech")
-# A stage's source when the file is the person's own (an upload), not a model's: "own:<file name>".
-OWN = "own:"
-# What each stage is made from: a new picture makes the clip animated from the old one stale.
-STAGE_INPUTS: dict[str, tuple[str, ...]] = {"motion": ("image",)}
-
-
-def stages_with_dependents(stages: set[str]) -> set[str]:
-    """The stages, and every stage made from one of them (transitively)."""
-    found = set(stages)
-    while True:
-        more = {stage for stage, inputs in STAGE_INPUTS.items() if found & set(inputs)} - found
-        if not more:
-            return found
-        found |= more
+from shots.stages import Stage, StageResult
 
 
 class Shot(models.Model):
     """One shot of the storyboard.
 
-    Each stage (image, motion, speech) has its current file, the content hash of that file,
-    a version bumped whenever an edit changes the stage's inputs (a task made for an older
-    version is superseded and its result discarded), and what produced it.
+    Each stage (``shots.stages``: image, motion, speech) has its current file, the content hash
+    of that file, a version bumped whenever an edit changes the stage's inputs (a task made for
+    an older version is superseded and its result discarded), and what produced it; read them
+    through ``shot.result(stage)``.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -78,9 +64,9 @@ class Shot(models.Model):
     def __str__(self) -> str:
         return f"Shot {self.order + 1} of {self.project_id}"
 
-    def is_own(self, stage: str) -> bool:
-        """Whether the stage's file is the person's own upload (regenerating it asks first)."""
-        return bool(getattr(self, f"{stage}_source").startswith(OWN))
+    def result(self, stage: Stage) -> StageResult:
+        """The stage's current result on this shot: its file, hash, version and source."""
+        return StageResult(self, stage)
 
     @property
     def duration(self) -> float:
@@ -92,15 +78,6 @@ class Shot(models.Model):
         return 3.0
 
 
-# The shot fields each stage's result was made from, kept with it and put back when it is
-# restored: a picture brings back its prompt, a recording its narration and timing.
-VERSION_FIELDS: dict[str, tuple[str, ...]] = {
-    "image": ("prompt", "negative_prompt", "seed"),
-    "motion": (),
-    "speech": ("narration", "speech_duration", "speech_sentences"),
-}
-
-
 class ShotVersion(models.Model):
     """One result a stage of a shot has had: its file, what produced it, when, and the shot's
     text that made it. Every result that lands (a model's, the person's own upload, a restore)
@@ -108,12 +85,12 @@ class ShotVersion(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="versions")
-    stage = models.CharField(max_length=8, choices=[(s, s) for s in STAGES])
+    stage = models.CharField(max_length=8, help_text="The stage's name (shots.stages).")
     number = models.PositiveIntegerField(help_text="1, 2, … for each shot and stage.")
     file = models.FileField(upload_to="shots/")
     hash = models.CharField(max_length=64)
     source = models.CharField(max_length=200, blank=True)
-    fields = models.JSONField(default=dict, blank=True, help_text="The shot's fields that made it (VERSION_FIELDS).")
+    fields = models.JSONField(default=dict, blank=True, help_text="The shot's fields that made it (its kept fields).")
     made_from = models.CharField(max_length=64, blank=True, help_text="A clip: the hash of the picture it animates.")
     restored_from = models.PositiveIntegerField(null=True, blank=True, help_text="The version it brought back.")
     created_at = models.DateTimeField(auto_now_add=True)

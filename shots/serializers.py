@@ -7,10 +7,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import FiniteFloatField, StrictSerializer, TextField, media_url
 from inference.styles import CAMERA_MOVES, TRANSITIONS
 from inference.text import has_cjk
-from shots.models import OWN, STAGES, Shot, ShotVersion
-from storyvideo.api import FiniteFloatField, StrictSerializer, TextField, media_url
+from shots.models import Shot, ShotVersion
+from shots.stages import OWN, STAGES, Stage, stage_named
 
 
 class StageSerializer(serializers.Serializer):
@@ -21,6 +22,25 @@ class StageSerializer(serializers.Serializer):
         help_text='The back end and model that produced the file; "own:<file name>" for an upload.'
     )
     own = serializers.BooleanField(help_text="The person's own file (an upload): regenerating asks first.")
+
+
+@extend_schema_field(StageSerializer)
+class StageField(serializers.Field):
+    """One stage's result on the shot (a field per declared stage: ``shots.stages``)."""
+
+    def __init__(self, stage: Stage, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+        self.stage = stage
+
+    def to_representation(self, shot: Shot) -> dict[str, Any]:
+        result = shot.result(self.stage)
+        return {
+            "url": media_url(result.file),
+            "hash": result.hash,
+            "version": result.version,
+            "source": result.source,
+            "own": result.own,
+        }
 
 
 class ShotSerializer(serializers.ModelSerializer[Shot]):
@@ -41,9 +61,6 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
     speakerId = serializers.UUIDField(
         source="speaker_id", read_only=True, allow_null=True, help_text="The character speaking; null: the narrator."
     )
-    image = serializers.SerializerMethodField()
-    motion = serializers.SerializerMethodField()
-    speech = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -67,13 +84,16 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "characterIds",
             "speakerId",
             "locked",
-            "image",
-            "motion",
-            "speech",
             "createdAt",
             "updatedAt",
         ]
         read_only_fields = fields
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """The model's fields, then one per stage (before the times)."""
+        fields = super().get_fields()
+        times = {name: fields.pop(name) for name in ("createdAt", "updatedAt")}
+        return fields | {stage.name: StageField(stage) for stage in STAGES.values()} | times
 
     def get_characterIds(self, shot: Shot) -> list[str]:  # noqa: N802 - the JSON name
         return [str(character.id) for character in shot.characters.all()]
@@ -87,28 +107,6 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
                 )
             )
         return ""
-
-    def _stage(self, shot: Shot, stage: str) -> dict[str, Any]:
-        digest = getattr(shot, f"{stage}_hash")
-        return {
-            "url": media_url(getattr(shot, f"{stage}_file")),
-            "hash": digest,
-            "version": getattr(shot, f"{stage}_version"),
-            "source": getattr(shot, f"{stage}_source"),
-            "own": shot.is_own(stage),
-        }
-
-    @extend_schema_field(StageSerializer)
-    def get_image(self, shot: Shot) -> dict[str, Any]:
-        return self._stage(shot, "image")
-
-    @extend_schema_field(StageSerializer)
-    def get_motion(self, shot: Shot) -> dict[str, Any]:
-        return self._stage(shot, "motion")
-
-    @extend_schema_field(StageSerializer)
-    def get_speech(self, shot: Shot) -> dict[str, Any]:
-        return self._stage(shot, "speech")
 
 
 class ShotWriteSerializer(StrictSerializer):
@@ -148,8 +146,18 @@ class ReorderSerializer(StrictSerializer):
     )
 
 
+class StageChoiceField(serializers.ChoiceField):
+    """A stage by its name, as the declared stages have them; validated into the Stage."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=list(STAGES), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Stage:  # type: ignore[override]  # the Stage, not its name
+        return stage_named(super().to_internal_value(data))
+
+
 class GenerateSerializer(StrictSerializer):
-    stage = serializers.ChoiceField(choices=STAGES)
+    stage = StageChoiceField()
     force = serializers.BooleanField(default=False, help_text="Replace the person's own file (409 otherwise).")
 
 
@@ -193,7 +201,7 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
     def get_current(self, version: ShotVersion) -> bool:
         """Whether it is the shot's result now: the stage's newest, and the shot still has it."""
         newest = self.context["newest"].get(version.stage)
-        return version.number == newest and getattr(version.shot, f"{version.stage}_hash") == version.hash
+        return version.number == newest and version.shot.result(stage_named(version.stage)).hash == version.hash
 
     def get_prompt(self, version: ShotVersion) -> str | None:
         prompt = version.fields.get("prompt")
@@ -205,4 +213,4 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
 
 
 class VersionQuerySerializer(StrictSerializer):
-    stage = serializers.ChoiceField(choices=STAGES, required=False)
+    stage = StageChoiceField(required=False)

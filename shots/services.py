@@ -8,25 +8,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError
+from core.storage import release_on_commit
 from shots import live
 from shots.film import film
 from shots.history import shot_file_names, version_retext
 from shots.models import Shot
-from storyvideo.errors import ApplicationError
-from storyvideo.storage import release_on_commit
+from shots.stages import SPEECH, STAGES, Stage, shaped_by
 from tasks.models import Task
 from tasks.services import tasks_cancel
-
-# Which stages each editable field shapes. Fields absent here (camera, transition, pinned
-# duration) shape only the composition.
-# (What is made from those stages — the clip from the picture — follows: STAGE_INPUTS.)
-STAGES_OF_FIELD = {
-    "prompt": {"image"},
-    "negative_prompt": {"image"},
-    "seed": {"image"},
-    "character_ids": {"image"},
-    "narration": {"speech"},
-}
 
 
 def new_seed() -> int:
@@ -77,7 +67,7 @@ def shot_create(
         position = index + 1
     character_ids = fields.pop("character_ids", None)
     speaker_id = fields.pop("speaker_id", None)
-    shot = Shot(project=project, order=position, prompt=prompt, **fields)
+    shot = Shot(project_id=project.pk, order=position, prompt=prompt, **fields)
     shot.speaker = _speaker(shot, speaker_id)
     if shot.seed is None:
         shot.seed = new_seed()
@@ -88,7 +78,7 @@ def shot_create(
         _set_characters(shot, character_ids)
     live.publish_storyboard_on_commit(project.id)
     if generate:
-        film().shots_regenerate(shots=[shot], stages={"image", "motion", "speech"}, new=True)
+        film().shots_regenerate(shots=[shot], stages=set(STAGES.values()), new=True)
     return shot
 
 
@@ -96,33 +86,33 @@ def shot_create(
 def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     """Apply an edit and re-run only what it touches: prompt, seed or characters regenerate
     the image (and motion); narration, or a speaker with another voice, the speech; camera,
-    transition, duration or a speaker with the same voice only the composition. The in-flight
-    work of a touched stage is superseded."""
+    transition, duration or a speaker with the same voice only the composition (the fields no
+    stage is shaped by). The in-flight work of a touched stage is superseded."""
     film().project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
-    touched: set[str] = set()
+    touched: set[Stage] = set()
     composition = False
     character_ids = changes.pop("character_ids", None)
     if character_ids is not None:
         before = set(shot.characters.values_list("id", flat=True))
         if before != set(character_ids):
             _set_characters(shot, character_ids)
-            touched |= STAGES_OF_FIELD["character_ids"]
+            touched |= shaped_by("character_ids")
     if "speaker_id" in changes and changes["speaker_id"] != shot.speaker_id:
         speaker = _speaker(shot, changes.pop("speaker_id"))
         if speaking_voice(shot.project, speaker) != speaking_voice(shot.project, shot.speaker):
-            touched.add("speech")
+            touched.add(SPEECH)
         composition |= shot.project.subtitle_speakers  # the subtitles name the speaker
         shot.speaker = speaker
     changes.pop("speaker_id", None)
     for key, value in changes.items():
         if getattr(shot, key) != value:
             setattr(shot, key, value)
-            if key in STAGES_OF_FIELD:
-                touched |= STAGES_OF_FIELD[key]
+            if shaped_by(key):
+                touched |= shaped_by(key)
             elif key != "locked":  # a lock shapes nothing, only what a rewrite may change
                 composition = True
-    own = {stage for stage in touched if shot.is_own(stage)}
+    own = {stage for stage in touched if shot.result(stage).own}
     if own:  # the person's own picture or voice stays; the new text reaches the film's subtitles
         touched -= own
         composition = True
@@ -171,21 +161,20 @@ def shots_reorder(*, project_id: uuid.UUID, shot_ids: Sequence[uuid.UUID]) -> li
 
 
 @transaction.atomic
-def shot_generate(*, shot: Shot, stage: str, force: bool = False) -> Task:
+def shot_generate(*, shot: Shot, stage: Stage, force: bool = False) -> Task:
     """Regenerate one stage of one shot on request (motion too where the project does not
     animate by default), and what is made from it. The person's own file is replaced only when
     they say so (``force``)."""
-    if shot.is_own(stage) and not force:
-        what = {"image": "picture", "motion": "clip", "speech": "narration recording"}[stage]
+    if shot.result(stage).own and not force:
         raise ApplicationError(
-            f"Shot {shot.order + 1}'s {what} is your own upload; regenerating replaces it."
+            f"Shot {shot.order + 1}'s {stage.own_word} is your own upload; regenerating replaces it."
             ' Send {"force": true} to go ahead.',
             code="conflict",
         )
-    if stage == "speech" and not shot.narration.strip():
+    if stage is SPEECH and not shot.narration.strip():
         raise ApplicationError("This shot has no narration to speak; write some first.", field="stage")
     tasks = film().shots_regenerate(shots=[shot], stages={stage}, explicit=True)
-    return next(task for task in tasks if task.kind == stage)
+    return next(task for task in tasks if task.kind == stage.name)
 
 
 def renumber(shots: list[Shot]) -> bool:

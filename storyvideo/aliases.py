@@ -13,11 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import Role
+from core.api import StrictSerializer
 from projects.api import project_create_response, storyboard_body
 from projects.throttles import NEW_PROJECT_THROTTLES
 from shots.api import shot_generate_response, shot_update_response
-from storyvideo.access import Role
-from storyvideo.api import StrictSerializer
+from shots.stages import IMAGE, MOTION
 from tasks import selectors
 from tasks.serializers import TaskSerializer
 from tasks.throttles import GENERATION_THROTTLES
@@ -56,7 +57,7 @@ class GenerateImageAlias(APIView):
     throttle_classes = GENERATION_THROTTLES
 
     def post(self, request: Request, shot_id: str) -> Response:
-        return shot_generate_response(request, shot_id, "image")
+        return shot_generate_response(request, shot_id, IMAGE)
 
 
 @extend_schema(exclude=True)
@@ -64,7 +65,7 @@ class GenerateVideoAlias(APIView):
     throttle_classes = GENERATION_THROTTLES
 
     def post(self, request: Request, shot_id: str) -> Response:
-        return shot_generate_response(request, shot_id, "motion")
+        return shot_generate_response(request, shot_id, MOTION)
 
 
 @extend_schema(exclude=True)

@@ -2,14 +2,14 @@
 
 Task figures are read from the database at scrape time (by kind, back end and status; run
 seconds and counts of finished tasks), queue depths and live workers from Redis, and request
-counts and durations from a Redis hash every web process adds to: so one scrape of any web
-process sees the whole installation, however many processes and machines serve it."""
+counts and durations from a Redis hash every web process adds to (``core.metrics``): so one
+scrape of any web process sees the whole installation, however many processes and machines
+serve it."""
 
 from __future__ import annotations
 
 import hmac
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -18,35 +18,10 @@ from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from core.metrics import REQUESTS_KEY
+from core.redis import get_redis
 from tasks.models import Task
-from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, live_workers
-
-REQUESTS_KEY = "storyvideo:metrics:requests"
-
-
-class RequestMetricsMiddleware:
-    """Count every request by method and status class, with its duration."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
-        response = self.get_response(request)
-        request_observed(request.method or "", response.status_code, time.perf_counter() - started)
-        return response
-
-
-def request_observed(method: str, status: int, seconds: float) -> None:
-    """Count one answered request by method and status class, with its duration."""
-    label = f"{method}:{status // 100}xx"
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        pipe.hincrby(REQUESTS_KEY, f"count:{label}", 1)
-        pipe.hincrbyfloat(REQUESTS_KEY, f"seconds:{label}", seconds)
-        pipe.execute()
-    except Exception:  # metrics never fail a request  # noqa: S110
-        pass
+from tasks.queues import INFERENCE, MEDIA, get_queue, live_workers
 
 
 class Collector:

@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from storyvideo.tracing import current_trace_id
+from core.tracing import current_trace_id
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,5 +1,5 @@
 """What the OpenAPI schema says beyond each view: every operation documents the statuses it can
-really give, in the one error envelope (``storyvideo.api.exception_handler``), and request
+really give, in the one error envelope (``core.api.exception_handler``), and request
 bodies allow no keys but their own (``StrictSerializer``)."""
 
 from __future__ import annotations

@@ -25,17 +25,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import Role
 from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.api import ProjectDetailApi
-from projects.pipeline import project_render, shots_regenerate
+from projects.pipeline import STORYBOARD, project_render, shots_regenerate
 from projects.serializers import ProjectCreateSerializer, ProjectSerializer, ProjectUpdateSerializer
 from projects.throttles import NEW_PROJECT_THROTTLES
 from shots import selectors as shot_selectors
 from shots import services as shot_services
 from shots.api import ShotDetailApi, ShotListApi
 from shots.serializers import ShotSerializer, ShotWriteSerializer
-from storyvideo.access import Role
+from shots.stages import IMAGE, SPEECH
 from storyvideo.system_api import HealthApi
 from tasks import selectors as task_selectors
 from tasks.models import Task
@@ -77,7 +78,7 @@ class StandardProjectsApi(APIView):
         """``POST /v1/api/projects?Title=&StoryText=&Style=&ShotCount=``."""
         data = _validated(ProjectCreateSerializer, _values(request), PROJECT_NAMES)
         project, tasks = project_services.project_create(owner=request.user, **data)  # type: ignore[arg-type]
-        text = next(task for task in tasks if task.kind == Task.Kind.STORYBOARD)
+        text = next(task for task in tasks if task.kind == STORYBOARD)
         shots = [str(task.id) for task in tasks if task.shot_id is not None]  # the storyboard makes them
         body = {"project_id": str(project.id), "text_task_id": str(text.id), "shot_task_ids": shots}
         return Response(body, status=status.HTTP_202_ACCEPTED)
@@ -118,8 +119,8 @@ class StandardShotApi(APIView):
         changes = _validated(ShotWriteSerializer, _values(request), {})
         since = timezone.now()
         shot = shot_services.shot_update(shot=shot, changes=changes)
-        queued = Task.objects.filter(shot_id=shot.pk, kind=Task.Kind.IMAGE, created_at__gte=since)
-        task = queued.first() or shot_services.shot_generate(shot=shot, stage="image")
+        queued = Task.objects.filter(shot_id=shot.pk, kind=IMAGE.name, created_at__gte=since)
+        task = queued.first() or shot_services.shot_generate(shot=shot, stage=IMAGE)
         message = "Shot updated; its picture is being made again." if changes else "Its picture is being made again."
         return Response({"shot_id": str(shot.pk), "task_id": str(task.id), "message": message})
 
@@ -149,8 +150,8 @@ class StandardSpeechApi(APIView):
     def post(self, request: Request, project_id: str) -> Response:
         """Speak every shot's narration again (and recompose the film, if it had one)."""
         project = project_selectors.project_get(user=request.user, project_id=project_id)
-        tasks = shots_regenerate(shots=project.shots.all(), stages={"speech"}, explicit=True)
-        speech = [str(task.id) for task in tasks if task.kind == Task.Kind.SPEECH]
+        tasks = shots_regenerate(shots=project.shots.all(), stages={SPEECH}, explicit=True)
+        speech = [str(task.id) for task in tasks if task.kind == SPEECH.name]
         message = f"{len(speech)} narration(s) being spoken again." if speech else "No shot has narration to speak."
         body = {"project_id": str(project.id), "task_ids": speech, "message": message}
         return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -22,13 +22,15 @@ from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 from rq import Worker
 
+from core.api import StrictSerializer
+from core.engines import PREVIEW_LINES, configured_specs, voice_choices, voice_preview
+from core.redis import get_redis
 from inference.registry import backend_report, configured_report
 from inference.speech import voice_language
-from storyvideo.api import StrictSerializer
-from storyvideo.engines import PREVIEW_LINES, configured_specs, voice_choices, voice_preview
+from projects.selectors import stages_last_ran
 from tasks.models import Task
-from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, live_workers
-from tasks.selectors import queues_served, stages_last_ran
+from tasks.queues import INFERENCE, MEDIA, get_queue, live_workers
+from tasks.selectors import queues_served
 
 
 def _check(probe: Any) -> dict[str, Any]:

@@ -6,10 +6,11 @@ from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from core import media
 from projects import api as projects_api
 from projects import views as project_views
 from shots import api as shots_api
-from storyvideo import aliases, auth_api, media, metrics, standard_api, system_api
+from storyvideo import aliases, auth_api, metrics, standard_api, system_api
 from tasks import api as tasks_api
 
 api_v1 = [
@@ -90,7 +91,7 @@ api_v1 = [
     ),
     path("characters/<uuid:character_id>", projects_api.CharacterDetailApi.as_view(), name="character-detail"),
     path("tasks", tasks_api.TaskListApi.as_view(), name="task-list"),
-    path("usage", tasks_api.UsageApi.as_view(), name="usage"),
+    path("usage", projects_api.UsageApi.as_view(), name="usage"),
     path("projects/<uuid:project_id>/usage", projects_api.ProjectUsageApi.as_view(), name="project-usage"),
     path("tasks/<uuid:task_id>", tasks_api.TaskDetailApi.as_view(), name="task-detail"),
     path("tasks/<uuid:task_id>/cancel", tasks_api.TaskCancelApi.as_view(), name="task-cancel"),

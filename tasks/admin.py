@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from storyvideo.errors import ApplicationError
+from core.errors import ApplicationError
 from tasks import services
 from tasks.models import Quota, Task
 from tasks.registry import tasks_settled

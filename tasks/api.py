@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -12,13 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from storyvideo.access import Role
-from storyvideo.api import Pagination, paginated
-from storyvideo.errors import ApplicationError
+from core.access import Role
+from core.api import Pagination, paginated
+from core.errors import ApplicationError
 from tasks import selectors, services
 from tasks.models import Task
 from tasks.registry import tasks_settled
-from tasks.serializers import TaskSerializer, UsageQuerySerializer, UsageSerializer
+from tasks.serializers import TaskSerializer
 from tasks.throttles import GENERATION_THROTTLES
 
 
@@ -79,23 +77,3 @@ class TaskRetryApi(APIView):
         task = services.task_retry(task=task)
         tasks_settled(task.project_id)
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
-
-
-class UsageApi(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "from", OpenApiTypes.DATETIME, description="A date or ISO 8601 time; 30 days ago by default."
-            ),
-            OpenApiParameter("to", OpenApiTypes.DATETIME, description="A date or ISO 8601 time; now by default."),
-        ],
-        responses=UsageSerializer,
-    )
-    def get(self, request: Request) -> Response:
-        """What your tasks made in a window of time used, summed, and its cost where prices are set."""
-        query = UsageQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        end = query.validated_data.get("to") or timezone.now()
-        start = query.validated_data.get("from") or end - timedelta(days=30)
-        tasks = Task.objects.filter(owner_id=request.user.pk, created_at__gte=start, created_at__lte=end)
-        return Response(UsageSerializer({**selectors.usage_sum(tasks), "start": start, "end": end}).data)

@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class TasksConfig(AppConfig):
     name = "tasks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register every app's kinds of work: each app declares them in its ``kinds`` module
+        (``tasks.registry``), as the admin finds each app's ``admin`` module."""
+        autodiscover_modules("kinds")

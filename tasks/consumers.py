@@ -8,7 +8,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from storyvideo.access import rules
+from core.access import project_access
 from tasks.live import current_seq, group_name
 from tasks.models import Task
 from tasks.serializers import TaskSerializer, standard_task
@@ -19,7 +19,7 @@ CLOSE_NOT_FOUND = 4404
 
 class ProjectConsumer(AsyncJsonWebsocketConsumer):
     """Authenticated by the session; only a user who may see the project (its owner, or one it
-    is shared with: ``storyvideo.access``) may join its group. The first
+    is shared with: ``core.access``) may join its group. The first
     message says the current sequence number, so the client knows where the stream starts."""
 
     group: str = ""
@@ -30,7 +30,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         project_id = self.scope["url_route"]["kwargs"]["project_id"]
-        if await database_sync_to_async(rules().role_of)(user.pk, project_id) is None:
+        if await database_sync_to_async(project_access().role_of)(user.pk, project_id) is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.group = group_name(project_id)
@@ -94,6 +94,6 @@ class TaskConsumer(AsyncJsonWebsocketConsumer):
 
 def _visible_task(user_id: int, task_id: str) -> Task | None:
     task = Task.objects.filter(pk=task_id).only("id", "project_id").first()
-    if task is None or rules().role_of(user_id, task.project_id) is None:
+    if task is None or project_access().role_of(user_id, task.project_id) is None:
         return None
     return task

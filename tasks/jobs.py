@@ -7,7 +7,6 @@ and exits, and a result is attached only by the attempt that still owns the task
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import socket
@@ -23,16 +22,11 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from rq.timeouts import JobTimeoutException
 
-from inference.errors import CancelledError, EngineError
-from inference.media import DISK_FULL
-from inference.models import in_halves_on_oom
-from inference.types import Progress
-from inference.usage import metering
-from storyvideo.storage import atomic_with_files, work_dir_remove
-from storyvideo.tracing import trace
+from core.storage import atomic_with_files, work_dir_remove
+from core.tracing import trace
 from tasks import services
 from tasks.models import Task
-from tasks.registry import Handler, SupersededError, handler_for, tasks_settled
+from tasks.registry import KINDS, Kind, SupersededError, TaskStoppedError, tasks_settled
 
 logger = logging.getLogger("storyvideo.tasks")
 T = TypeVar("T")
@@ -41,6 +35,18 @@ T = TypeVar("T")
 # running job stops at its next progress report and hands its task back to the queue.
 stopping = threading.Event()
 HANDED_BACK = "Its worker was stopped mid-job; another worker takes it up."
+# The kind of the job this process is running, if any: what to stop when the worker stops.
+_running: Kind | None = None
+
+
+def stop() -> None:
+    """The worker is stopping: the running job hands its task back at its next progress report,
+    and what it started outside this process (ffmpeg) is ended now, after the flag is set, so
+    that its end is not taken for the task's failure."""
+    stopping.set()
+    running = _running
+    if running is not None:
+        running.policy.stop()
 
 
 def reconnecting(call: Callable[[], T]) -> T:
@@ -67,8 +73,8 @@ def worker_identity() -> str:
 
 class ProgressReporter:
     """The engines' progress callback. Writes the row (and so publishes) at most a few times a
-    second, and is where a cancelled or superseded task is noticed: it raises CancelledError,
-    so an engine stops between two steps."""
+    second, and is where a cancelled or superseded task is noticed: it raises TaskStoppedError, so
+    the work stops between two steps."""
 
     def __init__(self, task: Task, mates: list[Task] | None = None) -> None:
         self.task = task
@@ -91,7 +97,7 @@ class ProgressReporter:
                 partial(services.task_progress, task=task, progress=min(percent, 99), message=message)
             )
             if task is self.task and not written:
-                raise CancelledError(f"Task {self.task.id} is no longer this attempt's to run.")
+                raise TaskStoppedError(f"Task {self.task.id} is no longer this attempt's to run.")
 
 
 class Heartbeat(threading.Thread):
@@ -119,20 +125,27 @@ def run_task(task_id: str) -> str:
     """Claim the task, run its engine, attach the result, or record why not. Returns the
     status the task ended this run in (for RQ's result and the logs).
 
-    A kind whose handler can batch (keyframes, speech) also claims other pending tasks of its
-    kind in the same project, up to the handler's batch size, and runs them in one engine call;
-    their own jobs later find nothing to claim."""
+    A kind that batches (keyframes, speech) also claims other pending tasks of its kind in the
+    same project, up to its batch size, and runs them in one engine call; their own jobs later
+    find nothing to claim. A task of a kind no app registers (a row left by another version)
+    fails at once, saying so."""
     close_old_connections()
     task = reconnecting(lambda: services.task_claim(task_id=uuid.UUID(task_id), worker=worker_identity()))
     if task is None:
         logger.info("Task %s: nothing to claim (taken, cancelled or backing off)", task_id)
         return "skipped"
-    handler = handler_for(task.kind)
-    mates = _claim_mates(task, handler.batch_size() - 1) if handler.batch else []
+    kind = KINDS.get(task.kind)
+    if kind is None:
+        error = f"No task kind {task.kind!r} is registered on this worker; is its app installed?"
+        logger.error("Task %s: %s", task.id, error)
+        outcome = reconnecting(lambda: services.task_fail(task=task, error=error, permanent=True))
+        reconnecting(lambda: tasks_settled(task.project_id))
+        return str(outcome)
+    mates = _claim_mates(task, kind.batch_size() - 1)
     with trace(task.trace_id or "-"):
         if mates:
             logger.info("Task %s batched with %s", task.id, ", ".join(str(m.id) for m in mates))
-        return _run([task, *mates])[0]
+        return _run(kind, [task, *mates])[0]
 
 
 def _claim_mates(task: Task, limit: int) -> list[Task]:
@@ -154,28 +167,29 @@ def _claim_mates(task: Task, limit: int) -> list[Task]:
     return mates
 
 
-def _run(tasks: list[Task]) -> list[str]:
+def _run(kind: Kind, tasks: list[Task]) -> list[str]:
     """Run one task, or a batch of one kind (the first task's progress speaks for all)."""
+    global _running
     first = tasks[0]
-    handler = handler_for(first.kind)
     for task in tasks:
         logger.info("Task %s (%s) attempt %d of %d started", task.id, task.kind, task.attempt, task.max_attempts)
     heartbeats = [Heartbeat(task) for task in tasks]
     for heartbeat in heartbeats:
         heartbeat.start()
     outcomes: dict[uuid.UUID, str] = {}
+    _running = kind
     try:
         reporter = ProgressReporter(first, mates=tasks[1:])
-        with _metered(tasks):
-            outputs = _engine(handler, tasks, reporter)
+        with _metered(kind, tasks):
+            outputs = kind.policy.in_parts(lambda batch: kind.run_batch(batch, reporter), tasks)
         for task, output in zip(tasks, outputs, strict=True):
             if isinstance(output, Exception):  # this task's error alone; the batch's others stand
-                _settle_error(output, [task], outcomes)
+                _settle_error(kind, output, [task], outcomes)
                 continue
             try:
                 if output is None:
                     raise SupersededError
-                reconnecting(partial(_attach, handler, task, output))
+                reconnecting(partial(_attach, kind, task, output))
                 outcomes[task.id] = "finished"
                 logger.info("Task %s finished", task.id)
             except SupersededError:
@@ -185,8 +199,9 @@ def _run(tasks: list[Task]) -> list[str]:
             logger.info("Task %s handed back: this worker is stopping", first.id)
             _settle(tasks, outcomes, lambda task: services.task_hand_back(task=task, message=HANDED_BACK))
         else:
-            _settle_error(exc, tasks, outcomes)
+            _settle_error(kind, exc, tasks, outcomes)
     finally:
+        _running = None
         for heartbeat in heartbeats:
             heartbeat.stop()
         for task in tasks:  # what the attempt wrote is stored by now, or of no use
@@ -199,10 +214,10 @@ def _run(tasks: list[Task]) -> list[str]:
 
 
 @contextmanager
-def _metered(tasks: list[Task]) -> Iterator[None]:
+def _metered(kind: Kind, tasks: list[Task]) -> Iterator[None]:
     """Record what the attempt used on its tasks (a batch's shared evenly), however it ends."""
     started = time.monotonic()
-    with metering() as usage:
+    with kind.policy.metered() as usage:
         try:
             yield
         finally:
@@ -218,22 +233,9 @@ def _metered(tasks: list[Task]) -> Iterator[None]:
                     logger.exception("Task %s: its usage could not be recorded", task.id)
 
 
-def _engine(handler: Handler, tasks: list[Task], progress: Progress) -> list[Any]:
-    """The engine's outputs for the tasks. Out of memory, a batch is split in halves, each run in
-    turn; a single task that still does not fit fails (retried) with a message that says what to do."""
-
-    def run(batch: list[Task]) -> list[Any]:
-        return handler.batch(batch, progress) if handler.batch else [handler.run(batch[0], progress)]
-
-    def on_split(first: int, second: int) -> None:
-        logger.warning("Out of memory with a batch of %d; trying halves of %d and %d", first + second, first, second)
-
-    return in_halves_on_oom(run, tasks, on_split=on_split)
-
-
-def _attach(handler: Handler, task: Task, output: Any) -> None:
+def _attach(kind: Kind, task: Task, output: Any) -> None:
     with atomic_with_files():  # a superseded result, or one cut short, leaves no stored file behind
-        handler.apply(task, output)
+        kind.apply(task, output)
 
 
 def _settle(tasks: list[Task], outcomes: dict[uuid.UUID, str], outcome: Callable[[Task], str]) -> None:
@@ -243,8 +245,9 @@ def _settle(tasks: list[Task], outcomes: dict[uuid.UUID, str], outcome: Callable
             outcomes[task.id] = reconnecting(partial(outcome, task))
 
 
-def _settle_error(exc: Exception, tasks: list[Task], outcomes: dict[uuid.UUID, str]) -> None:
-    """Record why the attempt ended: discarded, cancelled, retried or failed."""
+def _settle_error(kind: Kind, exc: Exception, tasks: list[Task], outcomes: dict[uuid.UUID, str]) -> None:
+    """Record why the attempt ended: discarded, cancelled, retried or failed (what the kind's
+    policy makes of the error: permanent, transient, or unexpected and so transient)."""
     first = tasks[0]
 
     def fail_rest(error: str, *, permanent: bool) -> None:
@@ -252,19 +255,17 @@ def _settle_error(exc: Exception, tasks: list[Task], outcomes: dict[uuid.UUID, s
 
     if isinstance(exc, SupersededError):
         _settle(tasks, outcomes, _discard)
-    elif isinstance(exc, CancelledError):
+    elif isinstance(exc, TaskStoppedError):
         logger.info("Task %s stopped: cancelled or superseded while running", first.id)
         outcomes[first.id] = "cancelled"
         fail_rest("Its batch was stopped; trying again.", permanent=False)
-    elif isinstance(exc, EngineError):
-        logger.warning("Task %s failed (%s): %s", first.id, "permanent" if exc.permanent else "transient", exc)
-        fail_rest(str(exc), permanent=exc.permanent)
     elif isinstance(exc, JobTimeoutException):
         logger.warning("Task %s: timed out after %s s", first.id, first.timeout_s)
         fail_rest(f"Timed out after {first.timeout_s} s.", permanent=False)
-    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        logger.warning("Task %s: the disk is full (%s)", first.id, exc)
-        fail_rest(DISK_FULL, permanent=False)
+    elif (failure := kind.policy.failure(exc)) is not None:
+        message, permanent = failure
+        logger.warning("Task %s failed (%s): %s", first.id, "permanent" if permanent else "transient", message)
+        fail_rest(message, permanent=permanent)
     else:  # an unexpected error is taken as transient: retried, then failed
         logger.error("Task %s raised", first.id, exc_info=exc)
         fail_rest(f"{type(exc).__name__}: {exc}", permanent=False)

@@ -17,7 +17,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from tasks.queues import get_redis
+from core.redis import get_redis
 from tasks.serializers import TaskSerializer
 
 if TYPE_CHECKING:

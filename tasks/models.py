@@ -3,7 +3,15 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from tasks.registry import KINDS
+
+
+def registered_kind(name: str) -> None:
+    if name not in KINDS:
+        raise ValidationError(f"{name!r} is not a registered kind of task ({', '.join(sorted(KINDS))}).")
 
 
 class Task(models.Model):
@@ -11,17 +19,6 @@ class Task(models.Model):
 
     blocked -> pending -> processing -> finished | failed; blocked/pending/processing -> cancelled.
     """
-
-    class Kind(models.TextChoices):
-        STORYBOARD = "storyboard"
-        IMAGE = "image"
-        MOTION = "motion"
-        SPEECH = "speech"
-        COMPOSE = "compose"
-        WEBHOOK = "webhook"
-        REFINE = "refine"  # a shot (or the storyboard) rewritten by the language model on an instruction
-        TRANSLATE = "translate"  # the narration translated: a new project in another language
-        STORY = "story"  # a story written from an idea, for the person to edit
 
     class Status(models.TextChoices):
         BLOCKED = "blocked"
@@ -35,7 +32,9 @@ class Task(models.Model):
     ENDED = (Status.FINISHED, Status.FAILED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The name of a registered kind of work (tasks.registry): the apps declare their kinds, so a
+    # new kind needs no migration; an unregistered one is refused when the task is made.
+    kind = models.CharField(max_length=16, validators=[registered_kind])
     # Named by string: the engine imports no app of the film.
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
     # Whose work it is: queues are shared fairly between owners, and limits count per owner.

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import socket
 
-import redis
 from django.conf import settings
 from rq import Queue
 
+from core.redis import get_redis
+
+# Each kind of work names its queue in its declaration (tasks.registry).
 INFERENCE = "inference"
 MEDIA = "media"
-QUEUE_FOR_KIND = {
-    "storyboard": INFERENCE,
-    "refine": INFERENCE,
-    "translate": INFERENCE,
-    "story": INFERENCE,
-    "image": INFERENCE,
-    "motion": INFERENCE,
-    "speech": INFERENCE,
-    "compose": MEDIA,
-    "webhook": MEDIA,
-}
-
-
-@functools.cache
-def get_redis() -> redis.Redis:
-    """One connection pool per process (RQ needs bytes, so responses are not decoded)."""
-    return redis.Redis.from_url(settings.REDIS_URL, health_check_interval=30, socket_connect_timeout=5)
+QUEUES = (INFERENCE, MEDIA)
 
 
 def get_queue(name: str) -> Queue:
     return Queue(name, connection=get_redis(), default_timeout=settings.TASK_TIMEOUT_S)
-
-
-def queue_for_kind(kind: str) -> Queue:
-    return get_queue(QUEUE_FOR_KIND[kind])
 
 
 # Presence: each worker process says every second that it is alive, in a key that lapses
@@ -56,7 +37,7 @@ def presence_end(queue: str) -> None:
 
 def live_workers() -> dict[str, set[tuple[str, int]]]:
     """Per queue, the (hostname, pid) of every worker process that said it is alive."""
-    alive: dict[str, set[tuple[str, int]]] = {INFERENCE: set(), MEDIA: set()}
+    alive: dict[str, set[tuple[str, int]]] = {queue: set() for queue in QUEUES}
     for key in get_redis().scan_iter(match="storyvideo:alive:*", count=1000):
         _, _, queue, host, pid = key.decode().split(":", 4)
         alive.setdefault(queue, set()).add((host, int(pid)))

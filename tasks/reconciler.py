@@ -28,10 +28,10 @@ from django.utils import timezone
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from storyvideo.storage import work_dir_remove, work_dirs_stale
+from core.redis import get_redis
+from core.storage import work_dir_remove, work_dirs_stale
 from tasks import services
 from tasks.models import Task
-from tasks.queues import get_redis
 
 logger = logging.getLogger("storyvideo.reconciler")
 S = Task.Status

@@ -24,18 +24,16 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from storyvideo.errors import ApplicationError
-from storyvideo.tracing import current_trace_id
+from core.errors import ApplicationError
+from core.redis import get_redis
+from core.tracing import current_trace_id
 from tasks import live
 from tasks.models import Task
-from tasks.queues import QUEUE_FOR_KIND, get_redis, queue_for_kind
+from tasks.queues import get_queue
+from tasks.registry import kind_for, kinds
 
 logger = logging.getLogger(__name__)
 S = Task.Status
-
-
-def timeout_for(kind: str) -> int:
-    return settings.TASK_TIMEOUT_BY_KIND.get(kind, settings.TASK_TIMEOUT_S)
 
 
 def task_create(
@@ -48,7 +46,9 @@ def task_create(
     inputs_hash: str = "",
 ) -> Task:
     """Create a task: ``blocked`` while a parent is unfinished, else ``pending`` and enqueued
-    after commit. A parent that already failed or was cancelled cancels it at once."""
+    after commit. A parent that already failed or was cancelled cancels it at once. A kind that
+    no app registered is refused (LookupError) before anything is written."""
+    declared = kind_for(kind)
     dead = [p for p in parents if p.status in (S.FAILED, S.CANCELLED)]
     waiting = any(p.status != S.FINISHED for p in parents)
     task = Task.objects.create(
@@ -60,7 +60,7 @@ def task_create(
         message=f"Cancelled: its parent {dead[0].kind} task {dead[0].id} {dead[0].status}." if dead else "",
         finished_at=timezone.now() if dead else None,
         max_attempts=settings.TASK_MAX_ATTEMPTS,
-        timeout_s=timeout_for(kind),
+        timeout_s=declared.timeout_s(),
         params=params or {},
         inputs_hash=inputs_hash,
         trace_id=current_trace_id(),
@@ -92,7 +92,7 @@ def task_enqueue(*, task_id: uuid.UUID) -> str | None:
     job_id = f"{task_id}.{uuid.uuid4().hex[:8]}"
     if not Task.objects.filter(id=task_id, status=S.PENDING, job_id="").update(job_id=job_id):
         return None
-    queue = queue_for_kind(task.kind)
+    queue = get_queue(kind_for(task.kind).queue)
     options: dict[str, Any] = {
         "args": (str(task_id),),
         "job_id": job_id,
@@ -121,9 +121,9 @@ def _owner_has_a_slot(task: Task) -> bool:
     few tasks of each owner and another owner's first task is never behind a long backlog."""
     if task.owner_id is None:
         return True
-    kinds = [kind for kind, queue in QUEUE_FOR_KIND.items() if queue == QUEUE_FOR_KIND[task.kind]]
+    same_queue = [kind.name for kind in kinds(queue=kind_for(task.kind).queue)]
     busy = (
-        Task.objects.filter(owner_id=task.owner_id, kind__in=kinds)
+        Task.objects.filter(owner_id=task.owner_id, kind__in=same_queue)
         .filter(models.Q(status=S.PROCESSING) | (models.Q(status=S.PENDING) & ~models.Q(job_id="")))
         .count()
     )

@@ -13,7 +13,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle, UserRateThrottle
 
-from storyvideo import access
+from core.access import project_access
 from tasks.selectors import active_task_count, user_limits
 
 
@@ -48,7 +48,7 @@ def _owner(request: Any, view: Any) -> int:
     requester's own, or one shared with them), else the requester's (also where the project is
     another's and not shared: the view answers 404, and the throttle tells nothing of it)."""
     for keyword, value in (getattr(view, "kwargs", None) or {}).items():
-        owner = access.owner_of(request.user.pk, keyword, value)
+        owner = project_access().owner_of(request.user.pk, keyword, value)
         if owner is not None:
             return owner
     return int(request.user.pk)

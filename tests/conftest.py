@@ -49,7 +49,7 @@ def _worker_mark(request: pytest.FixtureRequest) -> Iterator[None]:
 def _clean_redis(django_db_blocker: Any) -> None:
     """Start each run with an empty Redis database: the tests' queues, locks and channels.
     (make test points at var/test's embedded Redis, CI at its own server.)"""
-    from tasks.queues import get_redis
+    from core.redis import get_redis
 
     get_redis().flushdb()
 
@@ -68,7 +68,7 @@ def _fresh_channel_layer() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> None:
     """Each test starts with no sign-in or token attempts counted (they live in Redis)."""
-    from tasks.queues import get_redis
+    from core.redis import get_redis
 
     keys = list(get_redis().scan_iter("storyvideo:*throttle_*"))
     if keys:
@@ -176,7 +176,7 @@ class PrivateRedis:
         self.process.wait()
 
     def restart(self) -> None:
-        from tasks.queues import get_redis
+        from core.redis import get_redis
 
         self.stop()
         self.start()
@@ -185,7 +185,7 @@ class PrivateRedis:
 
 @pytest.fixture
 def private_redis(tmp_path: Any, settings: Any) -> Any:
-    from tasks.queues import get_redis
+    from core.redis import get_redis
 
     redis = PrivateRedis(tmp_path)
     settings.REDIS_URL = redis.url

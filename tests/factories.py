@@ -7,13 +7,14 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core.storage import store
 from inference.engines import Fallback
 from inference.image import draft_card
 from inference.speech import espeak
 from projects.models import Character, Project
 from shots.history import version_record
 from shots.models import Shot
-from storyvideo.storage import store
+from shots.stages import IMAGE, SPEECH
 from tasks.jobs import run_task
 from tasks.models import Task
 
@@ -72,7 +73,7 @@ def shot_with_media(project: Project, order: int, narration: str, tmp: Path) -> 
     shot.speech_file.name, shot.speech_hash = store(Path(speech.path), folder="shots/speech")
     shot.speech_duration, shot.image_source, shot.speech_source = speech.duration, "draft", "espeak:en-us"
     shot.save()
-    for stage in ("image", "speech"):
+    for stage in (IMAGE, SPEECH):
         version_record(shot, stage)
     return shot
 

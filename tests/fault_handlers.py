@@ -1,6 +1,6 @@
-"""Fault injection for the engine tests, registered over the real image handler in worker
-processes that run with ``tests.settings_faults``. An image task whose shot prompt starts with ``test:`` misbehaves as
-the prompt says; any other runs the real handler.
+"""Fault injection for the engine tests, put in place of the real image kind in worker processes
+that run with ``tests.settings_faults``. An image task whose shot prompt starts with ``test:``
+misbehaves as the prompt says; any other runs the real kind's work.
 
 - ``test:sleep:N``   reports progress every 0.1 s for N seconds (first attempt only), then succeeds
 - ``test:quiet:N``   sleeps N seconds without reporting progress, then succeeds
@@ -13,19 +13,37 @@ the prompt says; any other runs the real handler.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from inference.errors import EngineError
-from inference.types import Progress
-from projects.handlers import StageOutput, image_batch, image_run
+from shots.kinds import ImageWork, StageOutput
 from tasks.models import Task
-from tasks.registry import SupersededError, handler_for, register
+from tasks.registry import Progress, replace
 
 
-def faulty_image_run(task: Task, progress: Progress) -> StageOutput:
-    assert task.shot is not None
-    prompt = task.shot.prompt
-    if prompt.startswith("test:"):
+class FaultyImageWork(ImageWork):
+    """The real image kind (its apply, batch size and policy stay), misbehaving on request."""
+
+    def run_batch(self, tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
+        limits = [int(t.shot.prompt.split(":")[2]) for t in tasks if t.shot and t.shot.prompt.startswith("test:oom:")]
+        if limits and len(tasks) > min(limits):
+            import torch
+
+            raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate 2.00 GiB for a batch of {len(tasks)}")
+        if any(_misbehaving(t) for t in tasks):
+            return [self._one(task, progress) for task in tasks]  # each misbehaves as its prompt says
+        return super().run_batch(tasks, progress)
+
+    def _one(self, task: Task, progress: Progress) -> StageOutput | None:
+        self._misbehave(task, progress)
+        [output] = super().run_batch([task], progress)  # None: superseded, as the real batch answers
+        return output
+
+    @staticmethod
+    def _misbehave(task: Task, progress: Progress) -> None:
+        assert task.shot is not None
+        prompt = task.shot.prompt
+        if not prompt.startswith("test:"):
+            return
         _, behaviour, *arg = prompt.split(":")
         if behaviour == "sleep" and task.attempt == 1:
             deadline = time.monotonic() + float(arg[0])
@@ -40,27 +58,12 @@ def faulty_image_run(task: Task, progress: Progress) -> StageOutput:
             raise EngineError("this prompt can never be drawn", permanent=True)
         elif behaviour == "hang":
             time.sleep(3600)
-    return image_run(task, progress)
 
 
-def faulty_image_batch(tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
-    limits = [int(t.shot.prompt.split(":")[2]) for t in tasks if t.shot and t.shot.prompt.startswith("test:oom:")]
-    if limits and len(tasks) > min(limits):
-        import torch
-
-        raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate 2.00 GiB for a batch of {len(tasks)}")
-    if any(t.shot and t.shot.prompt.startswith("test:") and not t.shot.prompt.startswith("test:oom:") for t in tasks):
-        return [_one(task, progress) for task in tasks]  # each misbehaves as its prompt says
-    return image_batch(tasks, progress)
-
-
-def _one(task: Task, progress: Progress) -> StageOutput | None:
-    try:
-        return faulty_image_run(task, progress)
-    except SupersededError:  # as image_batch answers for a shot edited before its turn
-        return None
+def _misbehaving(task: Task) -> bool:
+    prompt = task.shot.prompt if task.shot else ""
+    return prompt.startswith("test:") and not prompt.startswith("test:oom:")
 
 
 def register_faulty_handlers() -> None:
-    real = handler_for(Task.Kind.IMAGE)  # its apply and batch size stay
-    register(Task.Kind.IMAGE, replace(real, run=faulty_image_run, batch=faulty_image_batch))
+    replace(FaultyImageWork())

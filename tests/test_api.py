@@ -233,12 +233,12 @@ def test_rules_of_the_services_answer_with_the_status_they_stand_for(api: APICli
     error = assert_error(api.post(f"/api/v1/projects/{project.id}/render"), 400)
     assert "no shots yet" in error["message"]
     assert not project.tasks.exists()
-    pending = Task.objects.create(kind=Task.Kind.IMAGE, project=project)
+    pending = Task.objects.create(kind="image", project=project)
     error = assert_error(api.post(f"/api/v1/tasks/{pending.id}/retry"), 409)
     assert error["code"] == "conflict" and "failed or cancelled" in error["message"]
     pending.refresh_from_db()
     assert pending.status == Task.Status.PENDING and pending.attempt == 0
-    finished = Task.objects.create(kind=Task.Kind.IMAGE, project=project, status=Task.Status.FINISHED)
+    finished = Task.objects.create(kind="image", project=project, status=Task.Status.FINISHED)
     assert "nothing to cancel" in assert_error(api.post(f"/api/v1/tasks/{finished.id}/cancel"), 409)["message"]
     assert (
         "has no narration"

@@ -220,8 +220,8 @@ def test_the_draft_notice_says_what_ran_not_what_the_web_process_guesses(server:
 def test_a_portrait_film_on_a_phone_shows_whole_frames_and_leaves_room_for_the_shots(
     server: str, browser: Any, tmp_path: Path
 ) -> None:
+    from core.storage import store
     from inference.image import draft_card
-    from storyvideo.storage import store
     from tests.factories import render
 
     user = UserFactory()

@@ -10,10 +10,10 @@ import pytest
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
+from core.storage import store
 from inference.image import draft_card
 from projects.models import Project
 from shots.models import Shot
-from storyvideo.storage import store
 from tasks.models import Task
 from tests.factories import ProjectFactory, ShotFactory
 
@@ -69,11 +69,12 @@ def test_a_stale_copy_of_a_shot_never_reuses_a_version(user: Any) -> None:
     """Versions are bumped in the database (F() + 1 under the project and shot locks), not from
     what a caller read earlier: two regenerations always make two versions."""
     from shots.services import shot_generate
+    from shots.stages import SPEECH
 
     shot = ShotFactory(project__owner=user)
     stale = Shot.objects.get(pk=shot.pk)
-    first = shot_generate(shot=Shot.objects.get(pk=shot.pk), stage="speech")
-    second = shot_generate(shot=stale, stage="speech")
+    first = shot_generate(shot=Shot.objects.get(pk=shot.pk), stage=SPEECH)
+    second = shot_generate(shot=stale, stage=SPEECH)
     assert (first.params["version"], second.params["version"]) == (2, 3)
     assert Shot.objects.get(pk=shot.pk).speech_version == 3
     first.refresh_from_db()
@@ -109,12 +110,6 @@ def test_a_failed_stage_is_named_in_the_project_status_message(user: Any) -> Non
     project_status_refresh(project_id=project.id)
     project.refresh_from_db()
     assert project.status == "generating" and "1" in project.status_message
-
-
-def test_no_kind_of_task_is_without_a_handler() -> None:
-    from tasks.registry import HANDLERS
-
-    assert set(Task.Kind.values) == set(HANDLERS)
 
 
 def _stored() -> set[str]:

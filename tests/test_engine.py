@@ -10,12 +10,12 @@ from django.conf import settings
 from django.utils import timezone
 from rq import Queue
 
+from core.redis import get_redis
 from projects.pipeline import compose_create
 from shots.models import Shot
 from shots.services import shot_update
 from tasks import services
 from tasks.models import Task
-from tasks.queues import get_redis
 from tasks.reconciler import reconcile
 from tests.factories import ProjectFactory, ShotFactory
 from tests.workers import wait_for, workers

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from core.storage import local_path
 from projects.models import Project
 from projects.serializers import ProjectUpdateSerializer
-from storyvideo.storage import local_path
 from tasks.models import Task
 from tests.factories import LINES, ProjectFactory, render, shot_with_media
 
@@ -167,21 +167,22 @@ def test_a_render_superseded_while_it_ran_leaves_no_file_behind(
 ) -> None:
     import uuid
 
-    from tasks.registry import HANDLERS, Handler
+    from projects.kinds import ComposeWork
+    from tasks.registry import KINDS
     from tasks.services import task_cancel
     from tests.test_edits import _stored
 
     project = ProjectFactory(owner=user, resolution="480p")
     shot_with_media(project, 0, LINES[0], tmp_path)
     shot_with_media(project, 1, f"A line never rendered before, {uuid.uuid4().hex[:6]}.", tmp_path)
-    compose = HANDLERS["compose"]
 
-    def run_then_supersede(task: Task, progress: Any) -> Any:
-        output = compose.run(task, progress)
-        task_cancel(task=task, reason="Superseded by a newer render.")  # an edit queued a newer one meanwhile
-        return output
+    class RunThenSupersede(ComposeWork):
+        def run(self, task: Task, progress: Any) -> Any:
+            output = super().run(task, progress)
+            task_cancel(task=task, reason="Superseded by a newer render.")  # an edit queued a newer one meanwhile
+            return output
 
-    monkeypatch.setitem(HANDLERS, "compose", Handler(run_then_supersede, compose.apply))
+    monkeypatch.setitem(KINDS, "compose", RunThenSupersede())
     before = _stored()
     task = render(project)
     assert task.status == "cancelled" and "newer render" in task.message

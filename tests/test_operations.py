@@ -24,11 +24,11 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Worker
 
+from core.redis import get_redis
+from core.tracing import TraceFilter, trace
 from storyvideo.observability import JsonFormatter
-from storyvideo.tracing import TraceFilter, trace
 from tasks import services
 from tasks.models import Task
-from tasks.queues import get_redis
 from tests.factories import ProjectFactory, ShotFactory, UserFactory
 from tests.workers import ROOT, wait_for, workers
 
@@ -136,7 +136,7 @@ def test_errors_reach_sentry_with_their_trace_id(tmp_path: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     script = (
         "import django, sentry_sdk; django.setup()\n"
-        "from storyvideo.tracing import trace\n"
+        "from core.tracing import trace\n"
         "with trace('trace42'):\n"
         "    try:\n"
         "        raise RuntimeError('the render failed')\n"

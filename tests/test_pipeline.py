@@ -130,11 +130,11 @@ def test_progress_is_written_a_few_times_a_second_at_most(settings: Any, monkeyp
 
 @pytest.mark.django_db
 def test_progress_on_a_cancelled_task_stops_the_engine() -> None:
-    from inference.errors import CancelledError
+    from tasks.registry import TaskStoppedError
 
     shot = ShotFactory()
     task = Task.objects.create(kind="image", project=shot.project, shot=shot, status=S.CANCELLED, attempt=1)
-    with pytest.raises(CancelledError):
+    with pytest.raises(TaskStoppedError):
         ProgressReporter(task)(0.5, "halfway")
 
 

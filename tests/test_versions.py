@@ -11,10 +11,11 @@ import pytest
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
+from core.storage import store
 from projects.models import Project
 from shots.history import version_record
 from shots.models import Shot, ShotVersion
-from storyvideo.storage import store
+from shots.stages import MOTION, SPEECH
 from tasks.jobs import run_task
 from tasks.models import Task
 from tests.browser import sign_in
@@ -100,11 +101,11 @@ def test_a_recording_restored_brings_back_its_narration_and_timing(
     assert restore(api, shot, generated).status_code == 200
     shot.refresh_from_db()
     assert (shot.narration, shot.speech_hash, shot.speech_duration) == spoken
-    assert not shot.is_own("speech")
+    assert not shot.result(SPEECH).own
     # …and the person's recording is still there to go back to.
     assert restore(api, shot, versions(api, shot, "speech")[1]).status_code == 200
     shot.refresh_from_db()
-    assert shot.is_own("speech") and shot.speech_duration == pytest.approx(4.0, abs=0.1)
+    assert shot.result(SPEECH).own and shot.speech_duration == pytest.approx(4.0, abs=0.1)
     assert shot.narration == "Pip stopped."
 
 
@@ -117,7 +118,7 @@ def test_a_picture_brings_back_the_clip_made_from_it_and_a_clip_needs_its_pictur
     shot.motion_file.name, shot.motion_hash = store(clip, folder="shots/motion")
     shot.motion_source = "svd"
     shot.save()
-    version_record(shot, "motion")  # as a motion task's result is recorded
+    version_record(shot, MOTION)  # as a motion task's result is recorded
     assert upload(api, shot, "image", picture("PNG")).status_code == 200
     shot.refresh_from_db()
     assert not shot.motion_file, "the old clip went with the old picture"

@@ -20,8 +20,8 @@ from django.test import Client
 from PIL import Image
 from rest_framework.test import APIClient
 
+from core.media import sign
 from projects.models import Project
-from storyvideo.media import sign
 from tests.object_store import object_store
 from tests.workers import ROOT, worker_env
 
@@ -172,7 +172,7 @@ def test_object_storage_hands_out_sigv4_urls_that_expire_and_the_bucket_refuses_
     with object_store(tmp_path) as store:
         script = (
             "from pathlib import Path; from django.core.files.storage import default_storage;"
-            "from storyvideo.storage import store;"
+            "from core.storage import store;"
             f"name, _ = store(Path({str(poster)!r}), folder='renders/posters'); print(default_storage.url(name))"
         )
         done = subprocess.run(

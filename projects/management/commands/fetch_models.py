@@ -13,9 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.engines import configured_specs
 from inference.models import hub_offline
 from inference.registry import Spec, parse_any_spec, parse_spec
-from storyvideo.engines import configured_specs
 
 
 class Command(BaseCommand):

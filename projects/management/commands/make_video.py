@@ -24,9 +24,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLES
 from projects.models import Project
+from projects.selectors import stages_last_ran
 from projects.services import projects_create_batch
 from tasks.models import Task
-from tasks.selectors import stages_last_ran
 
 SETTINGS = {"shots", "style", "aspect_ratio", "resolution", "title"}
 

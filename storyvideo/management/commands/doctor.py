@@ -16,11 +16,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from core.engines import configured_specs
+from core.redis import get_redis
 from inference.errors import EngineError
 from inference.fonts import cjk_font_path
 from inference.registry import configured_report
-from storyvideo.engines import configured_specs
-from tasks.queues import INFERENCE, MEDIA, get_redis, live_workers
+from tasks.queues import INFERENCE, MEDIA, live_workers
 
 
 @dataclass

@@ -24,21 +24,20 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection, connections
 from rq import SimpleWorker, Worker
 
-from inference import engines
-from inference.media import stop_running_ffmpeg
+from core.redis import get_redis
 from tasks import jobs
-from tasks.queues import INFERENCE, MEDIA, get_queue, get_redis, presence_beat, presence_end
+from tasks.queues import INFERENCE, MEDIA, get_queue, presence_beat, presence_end
 from tasks.reconciler import reconcile
+from tasks.registry import kinds
 from tasks.services import tasks_enqueue_due
 
 logger = logging.getLogger("storyvideo.worker")
 
 
 def _stop_the_job(signum: int = 0, frame: Any = None) -> None:
-    """The running job hands its task back at its next progress report; ffmpegs it has running
-    are ended now (after the flag is set, so their end is not taken for the task's failure)."""
-    jobs.stopping.set()
-    stop_running_ffmpeg()
+    """The running job hands its task back at its next progress report; what it started outside
+    this process (ffmpeg) is ended now (``tasks.jobs.stop``)."""
+    jobs.stop()
 
 
 class _Stoppable:
@@ -116,14 +115,14 @@ class Maintenance(threading.Thread):
         connection.close()
 
 
-def warm_models() -> None:
-    """Load the configured storyboard and keyframe models (those that run here) into this
-    process's cache; a job that needs one meanwhile waits for this load rather than its own."""
-    from storyvideo.engines import configured_specs, runtime
-
-    specs = configured_specs()
-    for stage in ("storyboard", "image"):
-        logger.info("Warm-up: %s", engines.warm(stage, specs[stage], runtime=runtime()))
+def warm_up(queue: str) -> None:
+    """Load what the queue's kinds of work would otherwise wait for (the storyboard and keyframe
+    models, where they run here) into this process; a job that needs one meanwhile waits for
+    this load rather than its own."""
+    for kind in kinds(queue=queue):
+        said = kind.warm_up()
+        if said:
+            logger.info("Warm-up: %s", said)
 
 
 class Command(BaseCommand):
@@ -141,8 +140,8 @@ class Command(BaseCommand):
             logger.warning("Redis is unreachable (%s)", exc)
         maintenance = Maintenance(options["queue"])
         maintenance.start()
-        if options["queue"] == INFERENCE and settings.WORKER_WARM_MODELS:
-            threading.Thread(target=warm_models, name="storyvideo-warm", daemon=True).start()
+        if settings.WORKER_WARM_MODELS:
+            threading.Thread(target=warm_up, args=(options["queue"],), name="storyvideo-warm", daemon=True).start()
         worker_class = InferenceWorker if options["queue"] == INFERENCE else MediaWorker
         try:
             for run in itertools.count():

@@ -27,17 +27,22 @@ def store(path: Path, *, folder: str) -> tuple[str, str]:
     """Save a file under a name made of its content hash; return (storage name, hash).
     Never a name from a client or a model."""
     digest = file_digest(path)
-    name = f"{folder}/{digest[:32]}{path.suffix.lower()}"
+    return store_named(path, f"{folder}/{digest[:32]}{path.suffix.lower()}"), digest
+
+
+def store_named(path: Path, name: str) -> str:
+    """Save a file under ``name`` (made of its content or of everything that shaped it, never
+    of a client's or a model's words), unless a whole copy is there already; return the name."""
     if default_storage.exists(name):
         if default_storage.size(name) == path.stat().st_size:
-            return name, digest
+            return name
         default_storage.delete(name)  # damaged copy (a truncated upload, a full disk): write it again
     with open(path, "rb") as handle:
         saved = default_storage.save(name, File(handle))
     created = _created.get()
     if created is not None:
         created.append(saved)
-    return saved, digest
+    return saved
 
 
 # The files store() wrote inside the innermost atomic_with_files() block.

@@ -13,8 +13,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.errors import ApplicationError
 from inference.text import clean_text
-from storyvideo.errors import ApplicationError
 
 
 class Pagination(PageNumberPagination):

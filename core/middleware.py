@@ -8,8 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.throttling import SimpleRateThrottle
 
-from storyvideo.api import error_body
-from storyvideo.tracing import new_trace_id, trace
+from core.api import error_body
+from core.tracing import new_trace_id, trace
 
 TRACE_HEADER_OK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MULTIPART_SLACK = 64 * 1024  # a multipart body's boundaries and headers around the file

@@ -23,7 +23,7 @@ from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
-_SALT = "storyvideo.media"
+_SALT = "core.media"
 
 # What a stored file may be served as; the storage only ever writes these extensions.
 INLINE_TYPES = {

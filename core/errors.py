@@ -7,7 +7,7 @@ class ApplicationError(Exception):
     """A request the application cannot carry out, said so that a person knows what to do.
 
     Services raise it, never an HTTP exception; the API's exception handler answers it with the
-    status its ``code`` stands for (``storyvideo.api``), naming ``field`` where one input is at
+    status its ``code`` stands for (``core.api``), naming ``field`` where one input is at
     fault (by its name in the API).
     """
 

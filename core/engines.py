@@ -9,10 +9,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from core.errors import ApplicationError
 from inference.engines import speech
 from inference.models import Runtime
 from inference.speech import espeak_voices, piper_voice_files
-from storyvideo.errors import ApplicationError
 
 
 def runtime() -> Runtime:

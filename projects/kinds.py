@@ -1,0 +1,130 @@
+"""The film's own kinds of work, declared into the task engine (``tasks.registry``): what each
+runs, on which queue, for how long; the work itself is in the module each one names. The shots'
+stages are declared in ``shots/kinds.py``. The tasks app imports this module at start-up.
+
+Also registered here: what follows every job that settled tasks of a project (its status, then
+the webhook of a render that ended).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+
+from core.engines import runtime
+from inference import engines
+from inference.policy import ENGINES
+from projects import conversation, render, stories, storyboards, translation, webhooks
+from projects.pipeline import COMPOSE, REFINE, STORY, STORYBOARD, project_status_refresh
+from tasks.models import Task
+from tasks.queues import INFERENCE, MEDIA
+from tasks.registry import Kind, Progress, on_tasks_settled, register
+
+
+class LanguageModelWork(Kind):
+    """Work of the storyboard's language model (STORYBOARD_MODEL)."""
+
+    queue = INFERENCE
+    policy = ENGINES
+
+    def timeout_s(self) -> int:
+        return int(settings.TASK_TIMEOUT_STORYBOARD_S)
+
+
+@register
+class StoryboardWork(LanguageModelWork):
+    """The story cut into shots and characters; its media are queued when it lands."""
+
+    name = STORYBOARD
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return storyboards.storyboard_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return storyboards.storyboard_apply(task, output)
+
+    def warm_up(self) -> str:
+        return engines.warm("storyboard", settings.STORYBOARD_MODEL, runtime=runtime())
+
+
+@register
+class RefineWork(LanguageModelWork):
+    """A shot's prompt (and narration), or the whole storyboard, rewritten on an instruction."""
+
+    name = REFINE
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return conversation.refine_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return conversation.refine_apply(task, output)
+
+
+@register
+class TranslateWork(LanguageModelWork):
+    """The narration translated: a new project in another language."""
+
+    name = translation.TRANSLATE
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return translation.translate_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return translation.translate_apply(task, output)
+
+
+@register
+class StoryWork(LanguageModelWork):
+    """A story written from an idea, for the person to edit."""
+
+    name = STORY
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return stories.story_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return stories.story_apply(task, output)
+
+
+@register
+class ComposeWork(Kind):
+    """The film's render."""
+
+    name = COMPOSE
+    queue = MEDIA
+    policy = ENGINES
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return render.compose_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return render.compose_apply(task, output)
+
+
+@register
+class WebhookWork(Kind):
+    """A signed call to the project's webhook after a render ended."""
+
+    name = webhooks.WEBHOOK
+    queue = MEDIA
+    policy = ENGINES
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return webhooks.webhook_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return webhooks.webhook_apply(task, output)
+
+
+def _status(project_id: uuid.UUID) -> None:
+    project_status_refresh(project_id=project_id)
+
+
+def _webhook(project_id: uuid.UUID) -> None:
+    webhooks.webhook_due_of(project_id=project_id)
+
+
+on_tasks_settled(_status)  # first: the webhook's call says the status
+on_tasks_settled(_webhook)

@@ -1,0 +1,264 @@
+"""The kinds of work that make a shot's stages (``shots.stages``), each named after its stage:
+``run`` calls an engine with plain values (slow, outside any transaction); ``apply`` attaches
+the output inside the transaction that finishes the task.
+
+Work is checked against the shot before and after it runs: a task made for an older version of
+its stage (the shot was edited meanwhile), or for a shot that is gone, is superseded, and its
+result is discarded, never attached.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from django.conf import settings
+
+from core.engines import runtime
+from core.storage import local_path, release_on_commit, store, work_dir
+from inference import engines
+from inference.errors import EngineError
+from inference.image import KeyframeRequest
+from inference.policy import ENGINES
+from inference.registry import draft_spec
+from inference.styles import frame_size
+from shots import live
+from shots.history import version_record
+from shots.models import Shot
+from shots.services import speaking_voice
+from shots.stages import IMAGE, MOTION, SPEECH, Stage
+from tasks.models import Task
+from tasks.queues import INFERENCE
+from tasks.registry import Kind, Progress, SupersededError, register
+from tasks.services import task_finish
+
+
+def made_by(backend: str, model: str) -> str:
+    return f"{backend}:{model}" if model else backend
+
+
+def speech_spec(project: Any, speaker: Any = None) -> str:
+    """The speaking character's voice, else the project's (the narrator's), else the configured
+    one for its language."""
+    default = settings.SPEECH_MODEL_ZH if project.language == "zh" else settings.SPEECH_MODEL_EN
+    return speaking_voice(project, speaker) or default
+
+
+@dataclass
+class StageOutput:
+    path: Path | None  # None: the stage produced no file (the camera move animates the shot)
+    backend: str
+    model: str
+    extra: dict[str, Any]
+    note: str = ""
+
+
+class StageWork(Kind):
+    """Work that makes one stage of one shot."""
+
+    stage: ClassVar[Stage]
+    queue = INFERENCE
+    policy = ENGINES
+
+    def current(self, task: Task) -> Shot:
+        """Before spending time on it: the shot, still there, at the version asked for."""
+        if task.shot_id is None:
+            raise SupersededError
+        shot = (
+            Shot.objects.select_related("project", "speaker")
+            .prefetch_related("characters")
+            .filter(pk=task.shot_id)
+            .first()
+        )
+        if shot is None or shot.result(self.stage).version != task.params.get("version"):
+            raise SupersededError
+        return shot
+
+    def current_shots(self, tasks: list[Task]) -> list[Shot | None]:
+        """Each task's shot if it is still at the task's version, else None (superseded)."""
+        shots: list[Shot | None] = []
+        for task in tasks:
+            try:
+                shots.append(self.current(task))
+            except SupersededError:
+                shots.append(None)
+        return shots
+
+    def run(self, task: Task, progress: Progress) -> StageOutput:
+        [output] = self.run_batch([task], progress)
+        if output is None:
+            raise SupersededError
+        if isinstance(output, EngineError):
+            raise output
+        return output
+
+    def apply(self, task: Task, output: StageOutput) -> str:
+        """Put the result on the shot, locked and still at the task's version, and keep it in the
+        stage's history."""
+        if task.shot_id is None:
+            raise SupersededError
+        shot = Shot.objects.select_for_update().select_related("project").get(pk=task.shot_id)
+        result = shot.result(self.stage)
+        if result.version != task.params.get("version"):
+            raise SupersededError
+        old = result.file_name
+        name, digest = store(output.path, folder=self.stage.folder) if output.path else ("", "")
+        result.set(file=name, digest=digest, source=made_by(output.backend, output.model))
+        self.apply_extra(shot, output)
+        shot.save()
+        version_record(shot, self.stage)
+        answer = {"backend": output.backend, "model": output.model, "file": name, "hash": digest, "note": output.note}
+        message = f"Done ({made_by(output.backend, output.model)})." + (f" {output.note}" if output.note else "")
+        if not task_finish(task=task, result=answer | output.extra, message=message):
+            raise SupersededError
+        live.publish_shot_on_commit(shot)
+        if old and old != name:
+            release_on_commit([old])
+        if output.path:
+            shutil.rmtree(output.path.parent, ignore_errors=True)
+        return self.stage.name
+
+    def apply_extra(self, shot: Shot, output: StageOutput) -> None:
+        """The stage's own data beside its file (a narration's timing)."""
+
+
+def _in_place(shots: list[Shot | None], outputs: list[Any]) -> list[Any]:
+    """The outputs of the current shots, with None where a shot was superseded."""
+    made = iter(outputs)
+    return [None if shot is None else next(made) for shot in shots]
+
+
+@register
+class ImageWork(StageWork):
+    """A shot's keyframe; the keyframes of one project queued together are drawn in one call."""
+
+    name = IMAGE.name
+    stage = IMAGE
+
+    def batch_size(self) -> int:
+        return int(settings.IMAGE_BATCH_SIZE)
+
+    def warm_up(self) -> str:
+        return engines.warm("image", settings.IMAGE_MODEL, runtime=runtime())
+
+    def run_batch(self, tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
+        """Keyframes of several shots of one project in one engine call; each keeps its own seed
+        (its first character's, so a character looks alike from shot to shot, else the shot's)."""
+        shots = self.current_shots(tasks)
+        current = [(task, shot) for task, shot in zip(tasks, shots, strict=True) if shot is not None]
+        if not current:
+            return [None] * len(tasks)
+        project = current[0][1].project
+        width, height = frame_size(project.aspect_ratio, project.resolution)
+        requests = []
+        for task, wanted in current:
+            characters = list(wanted.characters.all())
+            requests.append(
+                KeyframeRequest(
+                    prompt=wanted.prompt,
+                    seed=characters[0].seed if characters else wanted.seed,
+                    path=work_dir(str(task.id)) / "keyframe.png",
+                    characters=tuple((c.name, c.description) for c in characters),
+                    negative_prompt=wanted.negative_prompt,
+                )
+            )
+        results = engines.keyframes(
+            settings.IMAGE_MODEL,
+            requests,
+            width=width,
+            height=height,
+            style=project.style,
+            runtime=runtime(),
+            steps=settings.IMAGE_STEPS,
+            guidance=settings.IMAGE_GUIDANCE,
+            progress=progress,
+        )
+        extra = {"width": width, "height": height, "batch": len(requests)}
+        return _in_place(shots, [StageOutput(Path(r.path), r.backend, r.model, extra, r.note) for r in results])
+
+
+@register
+class SpeechWork(StageWork):
+    """A shot's narration; the lines of one project queued together are claimed as one batch of
+    up to BATCH (a long story's), then spoken SPEECH_PARALLEL at a time."""
+
+    name = SPEECH.name
+    stage = SPEECH
+    BATCH = 32
+
+    def timeout_s(self) -> int:
+        return int(settings.TASK_TIMEOUT_SPEECH_S)
+
+    def batch_size(self) -> int:
+        return self.BATCH
+
+    def run_batch(self, tasks: list[Task], progress: Progress) -> list[StageOutput | EngineError | None]:
+        """The narration of several shots of one project, spoken side by side; a line that
+        cannot be spoken fails its own task only."""
+        shots = self.current_shots(tasks)
+        lines = [
+            engines.SpeechLine(
+                speech_spec(shot.project, shot.speaker),
+                shot.narration,
+                shot.project.language,
+                work_dir(str(task.id)) / "speech.wav",
+                shot.seed,
+            )
+            for task, shot in zip(tasks, shots, strict=True)
+            if shot is not None
+        ]
+        results = engines.speech_lines(lines, runtime=runtime(), workers=settings.SPEECH_PARALLEL, progress=progress)
+        return _in_place(
+            shots,
+            [
+                result
+                if isinstance(result, EngineError)
+                else StageOutput(
+                    Path(result.path),
+                    result.backend,
+                    result.model,
+                    {
+                        "duration": result.duration,
+                        "sentences": [list(s) for s in result.sentences],
+                        "batch": len(lines),
+                    },
+                    result.note,
+                )
+                for result in results
+            ],
+        )
+
+    def apply_extra(self, shot: Shot, output: StageOutput) -> None:
+        shot.speech_duration = round(float(output.extra["duration"]), 3)
+        shot.speech_sentences = output.extra.get("sentences", [])
+
+
+@register
+class MotionWork(StageWork):
+    """A shot's clip, animated from its keyframe (or none: the camera move, at composition)."""
+
+    name = MOTION.name
+    stage = MOTION
+
+    def run_batch(self, tasks: list[Task], progress: Progress) -> list[StageOutput]:
+        return [self.animate(task, progress) for task in tasks]
+
+    def animate(self, task: Task, progress: Progress) -> StageOutput:
+        shot = self.current(task)
+        if not shot.result(IMAGE).file:
+            raise EngineError("The shot has no keyframe to animate yet; regenerate its image first.", permanent=True)
+        clip, note = engines.motion(
+            settings.MOTION_MODEL,
+            local_path(shot.result(IMAGE).file),
+            path=work_dir(str(task.id)) / "motion.mp4",
+            seed=shot.seed,
+            runtime=runtime(),
+            frames=settings.MOTION_FRAMES,
+            steps=settings.MOTION_STEPS,
+            progress=progress,
+        )
+        if clip is None:
+            return StageOutput(None, str(draft_spec("motion")), "", {}, note)  # the camera move, at composition
+        return StageOutput(Path(clip.path), clip.backend, clip.model, {"frames": clip.frames, "fps": clip.fps}, note)
