@@ -145,3 +145,11 @@ def media_url(file: Any) -> str | None:
     """The file's signed URL. Stored names are content hashes, so a regenerated file has a new
     URL and is never served stale."""
     return file.url if file else None
+
+
+BINARY = {"type": "string", "format": "binary"}  # a file field of a multipart form, in OpenAPI
+
+
+def multipart(**fields: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI body of a multipart form whose every field is required."""
+    return {"multipart/form-data": {"type": "object", "properties": fields, "required": list(fields)}}

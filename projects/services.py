@@ -1,31 +1,23 @@
 from __future__ import annotations
 
-import shutil
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import opentimelineio as otio
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from core.errors import ApplicationError
-from core.storage import atomic_with_files, local_path, release_on_commit, store
+from core.storage import atomic_with_files, release_on_commit, store
 from inference.errors import EngineError
 from inference.image import cover
 from inference.media import AUDIO_FORMATS, Probe, audio_suffix, probe, run_ffmpeg
 from inference.speech import wav_info
 from inference.styles import frame_size
-from inference.text import detect_language, file_name, split_title
-from inference.timeline import write_timeline
-from projects.bundles import bundle_write
-from projects.jianying import jianying_write
+from inference.text import detect_language, split_title
 from projects.models import Character, Project, RenderSegment
 from projects.pipeline import (
     pipeline_start,
@@ -373,76 +365,3 @@ def _own_narration(path: Path) -> tuple[Path, float]:
     except EngineError as exc:
         raise ApplicationError(f"The recording could not be decoded: {exc}", field="file") from None
     return made, duration
-
-
-def export_disposition(project: Project, suffix: str) -> str:
-    """``Content-Disposition`` for a download named after the project's title (RFC 6266): an
-    ASCII name for old clients, and the title itself, Chinese included, as ``filename*``."""
-    ascii_name = (slugify(project.title)[:60] or "storyvideo-film") + suffix
-    title = file_name(project.title)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(title + suffix, safe='')}"
-
-
-def project_export(*, project: Project, fmt: str, base_url: str = "", root: str = "") -> tuple[Any, bool]:
-    """A local path to the requested export of the latest render (409 when there is none), and
-    whether it was made for this request (in a temporary folder the caller removes). A timeline
-    on its own (OTIO, FCP XML, EDL) points at its media by signed URLs under ``base_url``; the
-    bundle's timeline points at the files beside it; a JianYing draft names its media under
-    ``root``, the JianYing drafts folder it will be unpacked into."""
-    if not project.render_video:
-        raise ApplicationError(
-            "The project has no film yet: render it first (POST /api/v1/projects/{id}/render).", code="conflict"
-        )
-    fields = {
-        "video": project.render_video,
-        "poster": project.render_poster,
-        "srt": project.render_srt,
-        "vtt": project.render_vtt,
-    }
-    if fmt in fields:
-        if not fields[fmt]:
-            raise ApplicationError(f"This render has no {fmt}; render the project again.", code="conflict")
-        return local_path(fields[fmt]), False
-    folder = Path(tempfile.mkdtemp(prefix="export-"))
-    if fmt == "bundle":
-        return bundle_write(project=project, path=folder / "bundle.zip"), True
-    if fmt == "jianying":
-        try:
-            return jianying_write(project=project, folder=folder, root=root), True
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-
-    if not project.render_timeline:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise ApplicationError("This render has no timeline; render the project again.", code="conflict")
-    timeline = otio.adapters.read_from_file(str(local_path(project.render_timeline)), adapter_name="otio_json")
-    urls = _timeline_media_urls(project, base_url)
-    for clip in timeline.find_clips():
-        reference = clip.media_reference
-        if isinstance(reference, otio.schema.ExternalReference) and reference.target_url in urls:
-            reference.target_url = urls[reference.target_url]
-    hours = settings.MEDIA_URL_TTL_S // 3600
-    timeline.metadata["storyvideo"] = {
-        "media": f"The media links are signed and work for at least {hours} hours; "
-        "the bundle export (exports/bundle) holds the media files themselves."
-    }
-    return write_timeline(timeline, folder, "timeline")[fmt], True
-
-
-def _timeline_media_urls(project: Project, base_url: str) -> dict[str, str]:
-    """The timeline's bundle paths (segments/shot-01.mp4, audio/…, music/…) and the signed URL of
-    the stored file each stands for."""
-
-    def url(name: str) -> str:
-        address = default_storage.url(name)
-        return address if "://" in address else base_url.rstrip("/") + address
-
-    segments = [item["file"] for item in (project.render_manifest or {}).get("segments", [])]
-    urls = {f"segments/shot-{i:02d}.mp4": url(name) for i, name in enumerate(segments, 1)}
-    for index, shot in enumerate(project.shots.order_by("order"), 1):
-        if shot.speech_file:
-            urls[f"audio/shot-{index:02d}.wav"] = url(shot.speech_file.name)
-    if project.music:
-        urls["music/" + Path(project.music.name).name] = url(project.music.name)
-    return urls

@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import Throttled
 
@@ -18,6 +17,7 @@ from core.access import Role
 from core.errors import ApplicationError
 from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS, STYLE_CHOICES
 from projects import selectors, services
+from projects.exports import exports_offered
 from projects.forms import IdeaForm, ProjectForm
 from projects.models import Member
 from projects.sharing import (
@@ -33,18 +33,6 @@ from projects.sharing import (
 from projects.stories import story_draft
 from projects.throttles import NEW_PROJECT_THROTTLES
 from projects.usage import usage_sum
-
-DOWNLOADS = [
-    ("video", _("Film (MP4)")),
-    ("poster", _("Poster (JPEG)")),
-    ("srt", _("Subtitles (SRT)")),
-    ("vtt", _("Subtitles (WebVTT)")),
-    ("otio", _("Timeline (OpenTimelineIO)")),
-    ("fcpxml", _("Timeline (FCP XML)")),
-    ("edl", _("Timeline (EDL)")),
-    ("bundle", _("Everything (bundle)")),
-    ("jianying", _("JianYing / CapCut draft (zip)")),
-]
 
 
 @login_required
@@ -121,7 +109,7 @@ def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
     context = {
         "project": project,
         "role": role.label,
-        "downloads": DOWNLOADS,
+        "downloads": exports_offered(),
         "link_hours": settings.MEDIA_URL_TTL_S // 3600,
         "usage": usage_sum(project.tasks.all()),
     }

@@ -164,6 +164,7 @@ class GenerateSerializer(StrictSerializer):
 class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
     """One earlier (or the current) result of a stage, with what made it."""
 
+    stage = serializers.ChoiceField(choices=list(STAGES), read_only=True)
     url = serializers.SerializerMethodField()
     own = serializers.SerializerMethodField()
     current = serializers.SerializerMethodField()

@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 
 from core.access import Role
 from core.api import StrictSerializer
-from projects.api import project_create_response, storyboard_body
+from projects.api.projects import project_create_response
+from projects.api.storyboard import storyboard_body
 from projects.throttles import NEW_PROJECT_THROTTLES
 from shots.api import shot_generate_response, shot_update_response
 from shots.stages import IMAGE, MOTION

@@ -8,7 +8,6 @@ PostgreSQL, a real Redis and object storage.
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from storyvideo.env import (
     env_prices,
     env_str,
     env_url,
+    secret_key_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,12 +38,7 @@ def _secret_key() -> str:
             raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long.")
         return configured
     # Zero-setup default: one random key per installation, kept under var/.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return secret_key_file(VAR_DIR / "secret_key")
 
 
 SECRET_KEY = _secret_key()

@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 from core.access import Role
 from projects import selectors as project_selectors
 from projects import services as project_services
-from projects.api import ProjectDetailApi
+from projects.api.projects import ProjectDetailApi
 from projects.pipeline import STORYBOARD, project_render, shots_regenerate
 from projects.serializers import ProjectCreateSerializer, ProjectSerializer, ProjectUpdateSerializer
 from projects.throttles import NEW_PROJECT_THROTTLES

@@ -4,7 +4,8 @@ Run at every worker's start and then periodically (any number of copies may run 
 every change it makes is a conditional update). It repairs three things:
 
 - a ``processing`` task whose job is dead (its process is gone, its heartbeat is stale, or it
-  ran past its timeout) goes back to ``pending`` while attempts remain, else ``failed``;
+  ran past its timeout) goes back to ``pending`` while attempts remain, else ``failed``, and
+  what follows a settled task follows (``tasks_settled``: the project's status, its webhook);
 - a ``pending`` task whose job is gone from Redis (a Redis restart, a lost enqueue) loses its
   job id, so the next enqueue pass puts it on its queue again;
 - a ``blocked`` task whose parents have all ended is unblocked or cancelled;
@@ -32,6 +33,7 @@ from core.redis import get_redis
 from core.storage import work_dir_remove, work_dirs_stale
 from tasks import services
 from tasks.models import Task
+from tasks.registry import tasks_settled
 
 logger = logging.getLogger("storyvideo.reconciler")
 S = Task.Status
@@ -82,6 +84,7 @@ def _job_alive(job_id: str) -> bool:
 def reconcile() -> Report:
     report = Report()
     now = timezone.now()
+    settled: set[uuid.UUID] = set()
     for task in Task.objects.filter(status=S.PROCESSING):
         reason = _dead_reason(task, now)
         if reason is None:
@@ -94,6 +97,7 @@ def reconcile() -> Report:
             report.requeued += 1
         elif outcome == S.FAILED:
             report.failed += 1
+            settled.add(task.project_id)
         logger.warning("Task %s %s: %s", task.id, "re-queued" if outcome == S.PENDING else outcome, reason)
     settle = now - timedelta(seconds=settings.TASK_ENQUEUE_SETTLE_S)  # leave just-enqueued tasks alone
     for task in Task.objects.filter(status=S.PENDING, updated_at__lt=settle).exclude(job_id=""):
@@ -108,6 +112,8 @@ def reconcile() -> Report:
     if blocked:
         with transaction.atomic():
             report.unblocked = len(services.tasks_unblock_ready(task_ids=blocked))
+    for project_id in settled:  # as a job does for the tasks it ends
+        tasks_settled(project_id)
     services.tasks_enqueue_due()
     report.folders_removed = _remove_dead_work_dirs()
     return report

@@ -168,8 +168,8 @@ def kind_for(name: str) -> Kind:
 
 
 def kinds(*, queue: str | None = None) -> list[Kind]:
-    """The registered kinds (of one queue)."""
-    return [kind for kind in KINDS.values() if queue is None or kind.queue == queue]
+    """The registered kinds (of one queue), by name."""
+    return sorted((kind for kind in KINDS.values() if queue is None or kind.queue == queue), key=lambda k: k.name)
 
 
 def on_tasks_settled(callback: Callable[[uuid.UUID], None]) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from tasks.models import Task
+from tasks.registry import kinds
 
 
 class TaskSerializer(serializers.ModelSerializer[Task]):
@@ -49,6 +50,15 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
             "updatedAt",
         ]
         read_only_fields = fields
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """``kind`` names one of the registered kinds (its enum is theirs, read when the
+        serializer is made: every app's kinds are registered by then)."""
+        fields = super().get_fields()
+        fields["kind"] = serializers.ChoiceField(
+            choices=[(kind.name, kind.name.title()) for kind in kinds()], read_only=True
+        )
+        return fields
 
     def get_parentIds(self, task: Task) -> list[str]:  # noqa: N802 - the JSON name
         return [str(parent.id) for parent in task.parents.all()]

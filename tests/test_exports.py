@@ -272,3 +272,31 @@ def test_a_timeline_on_its_own_links_to_media_a_person_can_fetch(api: APIClient,
     name = next(n for n in bundle.namelist() if n.endswith(".otio"))
     inside = otio.adapters.read_from_string(bundle.read(name).decode(), adapter_name="otio_json")
     assert inside.find_clips()[0].media_reference.target_url == "segments/shot-01.mp4"
+
+
+def test_segments_go_with_the_render_that_no_longer_names_them_and_with_their_last_project(
+    api: APIClient, rendered: Project
+) -> None:
+    from django.core.files.storage import default_storage
+
+    def segments(project: Project) -> list[str]:
+        project.refresh_from_db()
+        return [item["file"] for item in project.render_manifest["segments"]]
+
+    first = segments(rendered)
+    assert len(first) == 2 and all(default_storage.exists(name) for name in first)
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    shot.camera = "pan_left" if shot.camera != "pan_left" else "pan_right"  # the first shot's segment only
+    shot.save()
+    assert render(rendered).status == "finished"
+    second = segments(rendered)
+    [gone] = set(first) - set(second)
+    assert not default_storage.exists(gone), "the segment no render names any more is released"
+    assert all(default_storage.exists(name) for name in second)
+
+    copy = api.post(f"/api/v1/projects/{rendered.id}/duplicate").json()
+    assert api.delete(f"/api/v1/projects/{rendered.id}").status_code == 204
+    assert all(default_storage.exists(name) for name in second), "the copy's film still names them"
+    assert api.delete(f"/api/v1/projects/{copy['id']}").status_code == 204
+    assert not any(default_storage.exists(name) for name in second)

@@ -163,3 +163,60 @@ def test_errors_reach_sentry_with_their_trace_id(tmp_path: Path) -> None:
     event = events[0]
     assert event["exception"]["values"][0]["type"] == "RuntimeError"
     assert event["tags"]["trace_id"] == "trace42"
+
+
+def test_processes_starting_side_by_side_read_one_whole_secret_key(tmp_path: Path) -> None:
+    """The zero-setup key is made by whichever process starts first; the others, starting at
+    the same moment, must read that key whole (never an empty or half-written file), and it is
+    its owner's alone."""
+    import stat
+
+    from storyvideo.env import secret_key_file
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads change hands as often as they can: the race, if any, shows
+    try:
+        for attempt in range(30):
+            path = tmp_path / f"var{attempt}" / "secret_key"
+            start = threading.Barrier(8)
+            keys: list[str] = []
+
+            def read(path: Path = path, start: threading.Barrier = start, keys: list[str] = keys) -> None:
+                start.wait()
+                keys.append(secret_key_file(path))
+
+            threads = [threading.Thread(target=read) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert len(keys) == 8 and len(set(keys)) == 1 and len(keys[0]) >= 50, keys
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert [p.name for p in path.parent.iterdir()] == ["secret_key"], "no draft is left behind"
+    finally:
+        sys.setswitchinterval(switch)
+
+
+def test_a_command_stops_the_embedded_redis_it_started_unless_another_process_uses_it(tmp_path: Path) -> None:
+    from storyvideo.embedded import _answers, ensure_redis, leave_redis, socket_path
+
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
+    env |= {"STORYVIDEO_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "storyvideo.settings"}
+
+    def command() -> None:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+
+    command()
+    assert (tmp_path / "redis.log").exists(), "the command started its own Redis"
+    assert not _answers(socket_path(tmp_path)), "and stopped it as it ended"
+
+    ensure_redis(tmp_path)  # this process uses it: a command that ends leaves it running
+    try:
+        command()
+        assert _answers(socket_path(tmp_path))
+    finally:
+        assert leave_redis(tmp_path), "the last one to leave stops it"
+    assert not _answers(socket_path(tmp_path))

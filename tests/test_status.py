@@ -88,3 +88,37 @@ def test_the_status_line_comes_with_its_parts(api: Any, rendered: Project) -> No
     body = api.get(f"/api/v1/projects/{rendered.id}").json()
     assert body["statusParts"] == [{"code": "media_to_go", "count": 1}]
     assert body["statusMessage"] == "1 picture, clip or voice task(s) to go."
+
+
+def test_a_render_the_reconciler_fails_settles_the_status_and_calls_the_webhook(rendered: Project) -> None:
+    """A render whose worker died on its last attempt is failed by the reconciler, not by a job:
+    what follows a settled task (the status, the webhook) must follow it too."""
+    from django.utils import timezone
+
+    from projects.pipeline import project_status_derive
+    from tasks.reconciler import reconcile
+
+    Project.objects.filter(pk=rendered.pk).update(webhook_url="https://receiver.example/hook", webhook_secret="s" * 64)
+    long_ago = timezone.now() - timezone.timedelta(hours=1)
+    render = Task.objects.create(
+        kind="compose",
+        project=rendered,
+        owner=rendered.owner,
+        status="processing",
+        attempt=3,
+        max_attempts=3,
+        started_at=long_ago,
+        heartbeat_at=long_ago,
+        worker="another-machine:1",
+    )
+    project_status_derive(project=rendered)
+    rendered.refresh_from_db()
+    assert rendered.status == "rendering"
+
+    assert reconcile().failed == 1
+    render.refresh_from_db()
+    rendered.refresh_from_db()
+    assert render.status == "failed" and "heartbeat stopped" in render.message
+    assert rendered.status == "rendered" and "its last render failed" in rendered.status_message
+    delivery = rendered.tasks.get(kind="webhook")
+    assert delivery.params == {"render": str(render.id)}

@@ -27,6 +27,7 @@ from projects.models import Project
 from projects.selectors import stages_last_ran
 from projects.services import projects_create_batch
 from tasks.models import Task
+from tasks.queues import QUEUES
 
 SETTINGS = {"shots", "style", "aspect_ratio", "resolution", "title"}
 
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         defaults = {name: options[name] for name in ("shots", "style", "aspect_ratio", "resolution")}
         stories = self._stories(options["stories"], options["manifest"], defaults)
         owner, _ = get_user_model().objects.get_or_create(username=options["user"])
-        workers = [] if options["no_workers"] else [self._start(queue) for queue in ("inference", "media")]
+        workers = [] if options["no_workers"] else [self._start(queue) for queue in QUEUES]
         try:
             made = projects_create_batch(owner=owner, items=[self._item(story) for story in stories])
             projects = [project for project, _ in made]

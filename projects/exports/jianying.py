@@ -1,5 +1,7 @@
 """The latest render as a JianYing (CapCut) draft, zipped: its timeline (the render's own, from
-its OpenTimelineIO file) with the shots' pictures, clips and narration, and the music."""
+its OpenTimelineIO file) with the shots' pictures, clips and narration, and the music. The
+request's ``draftsFolder`` is the JianYing drafts folder it will be unpacked into, so that
+JianYing finds its media (without it, JianYing asks once to relink them)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,18 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import ApplicationError
 from core.storage import local_path
 from inference.compose import FPS
 from inference.jianying import DraftAudio, DraftCue, DraftShot, write_draft
 from inference.styles import frame_size
 from inference.text import file_name
+from projects.exports import Export, ExportRequest, register
 from projects.models import Project
 from shots.models import Shot
+from shots.stages import IMAGE, MOTION, SPEECH
 
 SHOT_FILE = re.compile(r"(?:segments|audio)/shot-(\d+)\.")
 
@@ -47,12 +53,12 @@ def jianying_write(*, project: Project, folder: Path, root: str = "") -> Path:
             shots[-1].transition_frames = round((item.in_offset + item.out_offset).value)
             continue
         shot, placed = shot_of(item), item.range_in_parent()
-        if not shot.image_file:
+        if not shot.result(IMAGE).file:
             raise ApplicationError(f"Shot {shot.order + 1} has no picture now: make one, then export.", code="conflict")
         shots.append(
             DraftShot(
-                picture=local_path(shot.image_file),
-                clip=local_path(shot.motion_file) if project.animate and shot.motion_file else None,
+                picture=local_path(shot.result(IMAGE).file),
+                clip=local_path(shot.result(MOTION).file) if project.animate and shot.result(MOTION).file else None,
                 camera=shot.camera,
                 start=round(placed.start_time.value),
                 frames=round(placed.duration.value),
@@ -63,9 +69,9 @@ def jianying_write(*, project: Project, folder: Path, root: str = "") -> Path:
     narration = []
     for clip in tracks["Narration"].find_clips():
         shot, placed = shot_of(clip), clip.range_in_parent()
-        if shot.speech_file:
+        if shot.result(SPEECH).file:
             start, frames = round(placed.start_time.value), round(placed.duration.value)
-            narration.append(DraftAudio(local_path(shot.speech_file), start, frames))
+            narration.append(DraftAudio(local_path(shot.result(SPEECH).file), start, frames))
     cues = [
         DraftCue(clip.metadata.get("text", clip.name), round(r.start_time.value), round(r.duration.value))
         for clip in tracks["Subtitles"].find_clips()
@@ -93,3 +99,12 @@ def jianying_write(*, project: Project, folder: Path, root: str = "") -> Path:
                 packed = zipfile.ZIP_DEFLATED if file.suffix in (".json", ".wav") else zipfile.ZIP_STORED
                 archive.write(file, f"{name}/{file.relative_to(home).as_posix()}", packed)
     return path
+
+
+def _draft(request: ExportRequest) -> Path:
+    return jianying_write(project=request.project, folder=request.folder, root=request.drafts_folder)
+
+
+register(
+    Export("jianying", _("JianYing / CapCut draft (zip)"), "application/zip", "-jianying.zip", _draft, position=90)
+)

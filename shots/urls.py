@@ -1,0 +1,18 @@
+"""The shots' REST API routes."""
+
+from django.urls import URLPattern, path
+
+from shots import api
+
+urlpatterns: list[URLPattern] = [
+    path("projects/<uuid:project_id>/shots", api.ShotListApi.as_view(), name="shot-list"),
+    path("projects/<uuid:project_id>/shots/reorder", api.ShotReorderApi.as_view(), name="shot-reorder"),
+    path("shots/<uuid:shot_id>", api.ShotDetailApi.as_view(), name="shot-detail"),
+    path("shots/<uuid:shot_id>/generate", api.ShotGenerateApi.as_view(), name="shot-generate"),
+    path("shots/<uuid:shot_id>/versions", api.ShotVersionListApi.as_view(), name="shot-versions"),
+    path(
+        "shots/<uuid:shot_id>/versions/<uuid:version_id>/restore",
+        api.ShotVersionRestoreApi.as_view(),
+        name="shot-version-restore",
+    ),
+]
