@@ -78,14 +78,15 @@ messages: $(STAMP)
 # and run on every core (pytest-xdist; each worker its own database, Redis database and var/test/gwN).
 TEST_ENV := HF_HUB_OFFLINE=1 STORYVIDEO_VAR_DIR=$(CURDIR)/var/test
 PYTEST_WORKERS ?= auto
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 test: setup lint typecheck
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
-	$(TEST_ENV) $(BIN)/pytest -m "not gpu" -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest -m "not gpu" $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # The loop to run after every change: no worker processes, no browser (make test runs them).
 test-fast: $(STAMP)
-	$(TEST_ENV) $(BIN)/pytest -m "not gpu and not worker and not browser" -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest -m "not gpu and not worker and not browser" $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/tasks_overhead.py

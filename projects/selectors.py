@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -51,22 +51,32 @@ def _member_role(user_id: int, project_id: uuid.UUID | str) -> Role | None:
     return None if role is None else Role.EDITOR if role == Member.Role.EDITOR else Role.VIEWER
 
 
+# What each route keyword names, and the paths from it to its project and that project's owner.
+_OWNED: dict[str, tuple[type[models.Model], str, str]] = {
+    "project_id": (Project, "pk", "owner_id"),
+    "shot_id": (Shot, "project_id", "project__owner_id"),
+    "character_id": (Character, "project_id", "project__owner_id"),
+    "task_id": (Task, "project_id", "project__owner_id"),
+}
+
+
 def owner_of(user_id: int | None, keyword: str, value: object) -> int | None:
     """The owner of the project of the object a route names, where the user may see that
-    project (``core.access.Rules``); None otherwise, so nothing is told of another's."""
-    visible = visible_project_ids(user_id)
-    owners = {
-        "project_id": Project.objects.filter(pk__in=visible).values_list("owner_id", flat=True),
-        "shot_id": Shot.objects.filter(project__in=visible).values_list("project__owner_id", flat=True),
-        "character_id": Character.objects.filter(project__in=visible).values_list("project__owner_id", flat=True),
-        "task_id": Task.objects.filter(project__in=visible).values_list("project__owner_id", flat=True),
-    }
-    if keyword not in owners:
+    project (``core.access.ProjectAccess``); None otherwise, so nothing is told of another's."""
+    if keyword not in _OWNED or user_id is None:
         return None
     try:
-        return owners[keyword].filter(pk=uuid.UUID(str(value))).first()
+        pk = uuid.UUID(str(value))
     except ValueError:
         return None
+    model, project, owner = _OWNED[keyword]
+    row = model._default_manager.filter(pk=pk).values_list(project, owner).first()
+    if row is None:
+        return None
+    project_id, owner_id = row
+    if owner_id != user_id and not Member.objects.filter(project_id=project_id, user_id=user_id).exists():
+        return None
+    return int(owner_id)
 
 
 def project_role(*, user: AbstractBaseUser | AnonymousUser, project: Project) -> Role:

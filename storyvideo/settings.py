@@ -138,6 +138,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["CONN_MAX_AGE"] = 60
     # A file, not memory, so that worker processes started by the tests share it.
     _database["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+else:
+    # Each process's connections say whose they are (pg_stat_activity.application_name).
+    _database["OPTIONS"] = {**_database.get("OPTIONS", {}), "application_name": f"storyvideo {os.getpid()}"}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -10,7 +10,9 @@ to the one Chromium, and closes it at its end."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -75,19 +77,21 @@ def _server(django_db_setup: Any, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture
-def server(_server: str) -> str:
+def server(_server: str, transactional_db: None) -> str:
+    """The web server, for a test whose data it must see: the test commits."""
     return _server
 
 
 @pytest.fixture(scope="session")
 def _chromium() -> Iterator[str]:
     """One headless Chromium for the whole run; its DevTools address."""
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [CHROMIUM, *ARGS, "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its renderers and helpers go with it
         )
         assert process.stderr is not None
         address = ""
@@ -102,7 +106,7 @@ def _chromium() -> Iterator[str]:
                 raise RuntimeError(f"Chromium did not start (exit status {process.wait(timeout=10)})")
             yield address
         finally:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 import tests.workers
 from tests.browser import _chromium, _server, browser, page, server  # noqa: F401 - fixtures of the browser tests
+from tests.clients import CommittingAPIClient
 from tests.factories import UserFactory
 
 # Tests never download: the engines load tiny models built here, or fall back to their drafts.
@@ -24,6 +25,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if os.environ.get("CI") and report.skipped and item.get_closest_marker("gpu") is None:
         report.outcome = "failed"
         report.longrepr = f"Skipped in CI, which is not allowed: {report.longrepr}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts worker processes or drives the browser (whose server is a process of
+    its own) commits what it makes: the other processes read it. Most tests run inside a
+    transaction rolled back at their end (tests/clients.py). And the slowest tests go first
+    (each keeps its place among them): started last, one would keep an xdist worker busy after
+    the others have finished."""
+    for item in items:
+        if item.get_closest_marker("worker") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.django_db(transaction=True), append=False)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -87,21 +100,22 @@ def other_user(db: Any) -> Any:
 
 @pytest.fixture
 def api(user: Any) -> APIClient:
-    client = APIClient()
+    client = CommittingAPIClient()
     client.force_authenticate(user)
     return client
 
 
 @pytest.fixture
 def other_api(other_user: Any) -> APIClient:
-    client = APIClient()
+    client = CommittingAPIClient()
     client.force_authenticate(other_user)
     return client
 
 
 @pytest.fixture
-def rendered(user: Any, tmp_path: Any) -> Any:
-    """A two-shot project of the user's, composed: film, poster, subtitles, timeline."""
+def rendered(transactional_db: None, user: Any, tmp_path: Any) -> Any:
+    """A two-shot project of the user's, composed: film, poster, subtitles, timeline. The render
+    runs in this process as a worker's job does, on its own connection: the test commits."""
     from tests.factories import LINES, ProjectFactory, render, shot_with_media
 
     project = ProjectFactory(owner=user, resolution="480p", title="The Keeper's Cat")

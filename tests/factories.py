@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +66,24 @@ class ShotFactory(factory.django.DjangoModelFactory):
 LINES = ["Ada climbed the spiral stairs.", "Pip followed, counting the steps."]
 
 
+@functools.cache
+def _drawn_and_spoken(order: int, narration: str, style: str) -> tuple[Path, Path, float]:
+    """A drawn keyframe and a spoken line, made once per test process (the same words and style
+    give the same files) in a folder of its own."""
+    folder = Path(tempfile.mkdtemp(prefix="shot-media-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    image = draft_card(f"scene {order}", width=640, height=360, style=style, seed=order, path=folder / "k.png")
+    speech = espeak(narration, language="en", path=folder / "s.wav")
+    return Path(image.path), Path(speech.path), speech.duration
+
+
 def shot_with_media(project: Project, order: int, narration: str, tmp: Path) -> Shot:
     """A shot with a real drawn keyframe and spoken narration, stored as the engines store them."""
-    image = draft_card(
-        f"scene {order}", width=640, height=360, style=project.style, seed=order, path=tmp / f"k{order}.png"
-    )
-    speech = espeak(narration, language="en", path=tmp / f"s{order}.wav")
+    image, speech, duration = _drawn_and_spoken(order, narration, project.style)
     shot = ShotFactory(project=project, order=order, narration=narration, prompt=f"scene {order}")
-    shot.image_file.name, shot.image_hash = store(Path(image.path), folder="shots/image")
-    shot.speech_file.name, shot.speech_hash = store(Path(speech.path), folder="shots/speech")
-    shot.speech_duration, shot.image_source, shot.speech_source = speech.duration, "draft", "espeak:en-us"
+    shot.image_file.name, shot.image_hash = store(image, folder="shots/image")
+    shot.speech_file.name, shot.speech_hash = store(speech, folder="shots/speech")
+    shot.speech_duration, shot.image_source, shot.speech_source = duration, "draft", "espeak:en-us"
     shot.save()
     for stage in (IMAGE, SPEECH):
         version_record(shot, stage)

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from projects.models import Project
 from shots.models import Shot
 from tasks.models import Task
+from tests.clients import CommittingAPIClient
 from tests.factories import CharacterFactory, ProjectFactory, ShotFactory
 
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
@@ -53,7 +54,7 @@ def zh_story(stories_dir: str) -> str:
 
 @pytest.mark.django_db
 def test_a_new_user_signs_up_gets_a_token_and_walks_the_whole_storyboard(zh_story: str, other_api: APIClient) -> None:
-    anonymous = APIClient()
+    anonymous = CommittingAPIClient()
     signup = anonymous.post(
         "/api/v1/auth/signup", {"username": "mei", "password": "a-long-test-password"}, format="json"
     )
@@ -61,7 +62,7 @@ def test_a_new_user_signs_up_gets_a_token_and_walks_the_whole_storyboard(zh_stor
     token = anonymous.post("/api/v1/auth/token", {"username": "mei", "password": "a-long-test-password"}, format="json")
     assert token.status_code == 200
     assert token.json()["token"] == signup.json()["token"]
-    client = APIClient()
+    client = CommittingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
 
     created = client.post("/api/v1/projects", {"story": zh_story, "shotCount": 6, "aspectRatio": "9:16"}, format="json")
@@ -187,7 +188,7 @@ def test_malformed_json_answers_400_in_the_envelope(api: APIClient) -> None:
 
 @pytest.mark.django_db
 def test_anonymous_requests_answer_401_and_wrong_passwords_are_refused(user: Any) -> None:
-    client = APIClient()
+    client = CommittingAPIClient()
     assert_error(client.get("/api/v1/projects"), 401)
     assert_error(client.post("/api/v1/auth/token", {"username": user.username, "password": "nope"}, format="json"), 401)
 
@@ -312,7 +313,7 @@ def test_first_draft_routes_answer_as_aliases(api: APIClient, user: Any) -> None
 
 @pytest.mark.django_db
 def test_health_reports_database_and_redis_up() -> None:
-    response = APIClient().get("/api/v1/health")
+    response = CommittingAPIClient().get("/api/v1/health")
     assert response.status_code == 200
     body = response.json()
     assert body["database"]["ok"] and body["redis"]["ok"]

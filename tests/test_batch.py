@@ -10,8 +10,9 @@ from rest_framework.test import APIClient
 
 from projects.models import Project
 from tasks.models import Quota, Task
+from tests.clients import CommittingAPIClient
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 STORIES = [
     {"story": "The keeper lit the lamp. A ship came home.", "shotCount": 2},
     {"story": "月亮上的小兔子提着灯笼。它回家了。", "title": "月兔", "resolution": "480p"},
@@ -70,6 +71,6 @@ def test_a_batch_past_the_hourly_allowance_makes_none_and_says_when(api: APIClie
 
 
 def test_a_batch_needs_an_account() -> None:
-    response = APIClient().post("/api/v1/projects/batch", {"projects": STORIES}, format="json")
+    response = CommittingAPIClient().post("/api/v1/projects/batch", {"projects": STORIES}, format="json")
     assert response.status_code == 401
     assert not Project.objects.exists()

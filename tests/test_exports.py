@@ -18,7 +18,7 @@ from projects.serializers import ProjectUpdateSerializer
 from tasks.models import Task
 from tests.factories import LINES, ProjectFactory, render, shot_with_media
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("broken", ["zero-byte keyframe", "truncated narration"])
@@ -162,6 +162,7 @@ def test_deleting_a_project_keeps_the_files_another_project_shares(api: APIClien
     assert not Path(copy.render_video.path).exists(), "the last user of a file removes it"
 
 
+@pytest.mark.django_db(transaction=True)  # its work runs as a worker's does, on a connection of its own
 def test_a_render_superseded_while_it_ran_leaves_no_file_behind(
     user: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,7 +19,7 @@ from projects.models import Project
 from tests.browser import ARTIFACTS
 from tests.workers import wait_for, workers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 FRAME_US = 1_000_000 / FPS
 ROOT = "C:\\Users\\mei\\AppData\\Local\\JianyingPro\\User Data\\Projects\\com.lveditor.draft"
 

@@ -13,17 +13,18 @@ from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 
 from storyvideo.asgi import application
+from tests.clients import CommittingAPIClient
 from tests.factories import ProjectFactory, UserFactory
 from tests.test_live import connect
 from tests.workers import workers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-test-password"
 ORIGIN = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 
 
 def bearer(access: str) -> APIClient:
-    client = APIClient()
+    client = CommittingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
 
@@ -35,7 +36,7 @@ def ticket(client: APIClient) -> str:
 
 
 def test_register_login_refresh_rotates_and_logout_revokes() -> None:
-    anonymous = APIClient()
+    anonymous = CommittingAPIClient()
     registered = anonymous.post("/api/v1/auth/jwt/register", {"username": "kai", "password": PASSWORD}, format="json")
     assert registered.status_code == 201, registered.content
     assert bearer(registered.json()["access"]).get("/api/v1/projects").status_code == 200
@@ -77,14 +78,17 @@ def test_a_jwt_reaches_only_its_users_projects_and_a_disabled_account_is_refused
     owner.is_active = False
     owner.save()
     assert bearer(pairs[owner.pk]["access"]).get(f"/api/v1/projects/{project.id}").status_code == 401
-    refresh = APIClient().post("/api/v1/auth/jwt/refresh", {"refresh": pairs[owner.pk]["refresh"]}, format="json")
+    refresh = CommittingAPIClient().post(
+        "/api/v1/auth/jwt/refresh", {"refresh": pairs[owner.pk]["refresh"]}, format="json"
+    )
     assert refresh.status_code == 401
 
 
+@pytest.mark.django_db(transaction=True)  # the socket's consumer reads on a connection of its own
 def test_a_websocket_ticket_works_once_and_only_for_its_users_projects() -> None:
     owner, stranger = UserFactory(), UserFactory()
     project = ProjectFactory(owner=owner)
-    client = APIClient()
+    client = CommittingAPIClient()
     client.force_authenticate(owner)
     path = f"/ws/projects/{project.id}/"
     first = ticket(client)
@@ -92,7 +96,7 @@ def test_a_websocket_ticket_works_once_and_only_for_its_users_projects() -> None
     assert connect(f"{path}?ticket={first}", ORIGIN) == (False, 4401)  # used
     assert connect(f"{path}?ticket=made-up", ORIGIN) == (False, 4401)
     assert APIClient().post("/api/v1/auth/ws-ticket").status_code == 401
-    other = APIClient()
+    other = CommittingAPIClient()
     other.force_authenticate(stranger)
     assert connect(f"{path}?ticket={ticket(other)}", ORIGIN) == (False, 4404)
 
@@ -100,7 +104,9 @@ def test_a_websocket_ticket_works_once_and_only_for_its_users_projects() -> None
 @pytest.mark.worker
 def test_a_program_logs_in_with_jwt_makes_a_film_and_follows_it_with_a_ticket(tmp_path: Path) -> None:
     user = UserFactory()
-    pair = APIClient().post("/api/v1/auth/jwt", {"username": user.username, "password": PASSWORD}, format="json")
+    pair = CommittingAPIClient().post(
+        "/api/v1/auth/jwt", {"username": user.username, "password": PASSWORD}, format="json"
+    )
     client = bearer(pair.json()["access"])
     created = client.post("/api/v1/projects", {"story": "Ada climbed the stairs. Pip followed her."}, format="json")
     assert created.status_code == 202, created.content

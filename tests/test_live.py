@@ -20,7 +20,7 @@ from tasks.models import Task
 from tests.factories import ProjectFactory, ShotFactory, UserFactory
 from tests.workers import workers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def session_headers(user: Any, origin: str = "http://localhost") -> list[tuple[bytes, bytes]]:

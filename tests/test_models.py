@@ -31,6 +31,9 @@ from tests import tiny_models
 from tests.test_pipeline import settled
 from tests.workers import wait_for, workers
 
+# One xdist worker runs them all, so the tiny models are built once (make test: --dist loadgroup).
+pytestmark = [pytest.mark.xdist_group("tiny-models"), pytest.mark.slow]
+
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

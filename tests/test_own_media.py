@@ -20,9 +20,10 @@ from projects.models import Project
 from shots.models import Shot
 from tasks.models import Task
 from tests.browser import sign_in
+from tests.clients import CommittingAPIClient
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def picture(fmt: str, size: tuple[int, int] = (1000, 300)) -> SimpleUploadedFile:
@@ -127,7 +128,7 @@ def test_regenerating_my_own_picture_asks_first_and_editing_its_prompt_keeps_it(
 
 
 def test_another_users_shot_is_not_found(rendered: Project) -> None:
-    stranger = APIClient()
+    stranger = CommittingAPIClient()
     stranger.force_authenticate(UserFactory())
     shot = rendered.shots.get(order=0)
     assert upload(stranger, shot, "image", picture("PNG")).status_code == 404

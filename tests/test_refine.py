@@ -22,7 +22,7 @@ from tests.chat_server import ChatServer
 from tests.test_versions import run_all
 from tests.workers import wait_for, workers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -199,6 +199,7 @@ def smollm2() -> Path:
     return Path(next(iter(found.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+@pytest.mark.slow
 def test_a_real_small_instruct_model_rewrites_a_shot(api: APIClient, rendered: Project, settings: Any) -> None:
     """Its own tokenizer and chat template, through the transformers back end, loaded from the
     GGUF file; the answer kept to the rewrite's schema while it is written."""

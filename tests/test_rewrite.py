@@ -24,7 +24,7 @@ from tests.factories import shot_with_media
 from tests.test_versions import run_all
 from tests.workers import run_in_thread
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -17,16 +17,17 @@ from rest_framework.test import APIClient
 from projects.models import Project
 from shots.models import Shot
 from storyvideo.asgi import application
+from tests.clients import CommittingAPIClient
 from tests.factories import ProjectFactory, ShotFactory, UserFactory
 from tests.test_live import session_headers
 from tests.workers import wait_for, workers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 STORY = "Ada climbed the lighthouse stairs. Pip the cat followed her. Together they lit the lamp."
 
 
 def token_client(user: Any) -> APIClient:
-    client = APIClient()
+    client = CommittingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
 

@@ -14,7 +14,7 @@ from tasks.models import Task
 from tests.factories import ProjectFactory, ShotFactory
 from tests.test_live import _connect, session_headers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def status_of(api: Any, project: Project) -> tuple[str, str, str]:

@@ -18,7 +18,7 @@ from tests.browser import sign_in
 from tests.chat_server import ChatServer
 from tests.workers import run_in_thread
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 STORY = (
     "Every night the keeper climbed the tower. His grey cat climbed with him. One night a boat lost its "
@@ -42,6 +42,7 @@ def run(task_id: str) -> Task:
     return Task.objects.get(pk=task_id)
 
 
+@pytest.mark.django_db(transaction=True)  # its work runs as a worker's does, on a connection of its own
 def test_an_idea_becomes_a_story_the_person_edits_then_a_storyboard(
     api: APIClient, model: ChatServer, settings: Any
 ) -> None:
@@ -72,6 +73,7 @@ def test_an_idea_becomes_a_story_the_person_edits_then_a_storyboard(
     assert again.status_code == 409 and "rewrite it" in again.json()["error"]["message"]
 
 
+@pytest.mark.django_db(transaction=True)  # its work runs as a worker's does, on a connection of its own
 def test_an_answer_with_no_story_makes_nothing_and_says_so(api: APIClient, model: ChatServer) -> None:
     model.replies += [(200, '{"title": "x"}'), (200, '{"title": "x", "story": "Just one sentence."}')]
     body = draft(api, idea="a cat").json()

@@ -20,7 +20,7 @@ from tests.chat_server import ChatServer
 from tests.test_versions import run_all
 from tests.workers import run_in_thread
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 CHINESE = {"title": "守塔人的猫", "narrations": ["阿达爬上了螺旋楼梯。", "皮普跟在后面，数着台阶。"]}
 

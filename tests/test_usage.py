@@ -23,7 +23,7 @@ from tests.chat_server import ChatServer
 from tests.factories import ProjectFactory
 from tests.workers import wait_for, workers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.worker

@@ -22,7 +22,7 @@ from tests.browser import sign_in
 from tests.test_own_media import picture, recording, upload
 from tests.workers import workers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def run_all(project: Project) -> list[Task]:

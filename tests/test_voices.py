@@ -17,7 +17,7 @@ from tests.browser import sign_in
 from tests.factories import ProjectFactory, ShotFactory
 from tests.test_versions import run_all
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def character(api: APIClient, project: Project, name: str, voice: str = "") -> dict[str, Any]:
@@ -41,6 +41,7 @@ def pending_speech(project: Project) -> set[int]:
     return set(pending.values_list("shot__order", flat=True))
 
 
+@pytest.mark.django_db(transaction=True)  # its work runs as a worker's does, on a connection of its own
 def test_each_line_is_spoken_in_its_speakers_voice(api: APIClient, user: Any) -> None:
     project = ProjectFactory(owner=user, voice="espeak:en-us")
     ada = character(api, project, "Ada", "espeak:en-gb")

@@ -19,7 +19,7 @@ from projects.models import Project
 from shots.models import Shot
 from tests.factories import ProjectFactory, ShotFactory, render
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def test_text_pasted_from_a_pdf_is_cleaned_and_the_film_still_renders(api: APIClient, rendered: Project) -> None:

@@ -25,7 +25,7 @@ from projects.models import Project
 from tests.object_store import object_store
 from tests.workers import ROOT, worker_env
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
