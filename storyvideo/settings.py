@@ -140,7 +140,8 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 else:
     # Each process's connections say whose they are (pg_stat_activity.application_name).
-    _database["OPTIONS"] = {**_database.get("OPTIONS", {}), "application_name": f"storyvideo {os.getpid()}"}
+    _options = dict(_database.get("OPTIONS") or {})  # type: ignore[call-overload]
+    _database["OPTIONS"] = {**_options, "application_name": f"storyvideo {os.getpid()}"}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
