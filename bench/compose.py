@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -75,9 +76,17 @@ def prepare() -> list[dict[str, object]]:
     return shots
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of the command's whole process tree."""
+def children_cpu() -> float:
+    """CPU seconds (user and system) of this process's children that have ended, and theirs."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of the command's whole process tree (its
+    CPU counts every process it ran and waited for: ffmpeg included)."""
     peak = 0
+    cpu_before = children_cpu()
     started = time.perf_counter()
     process = psutil.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = threading.Event()
@@ -99,7 +108,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
     sampler.join()
     if process.returncode != 0:
         raise RuntimeError(f"{command[:3]} failed: {err.decode()[-800:]}")
-    return time.perf_counter() - started, peak / 2**20
+    return time.perf_counter() - started, children_cpu() - cpu_before, peak / 2**20
 
 
 WAY = r"""
@@ -199,18 +208,21 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = json.loads(previous.read_text())["results"] if previous.exists() else {}
 
     def run_way(name: str, fresh: bool, extra: list[str] | None = None) -> None:
-        times, peaks = [], []
+        times, cpus, peaks = [], [], []
         for _ in range(runs):
             folder = OUT / name
             if fresh:
                 shutil.rmtree(folder, ignore_errors=True)
-            wall, peak = measure([sys.executable, str(script), name, str(folder), *(extra or [])])
+            wall, cpu, peak = measure([sys.executable, str(script), name, str(folder), *(extra or [])])
             times.append(wall)
+            cpus.append(cpu)
             peaks.append(peak)
         median = statistics.median(times)
         results[name] = {
             "median_s": round(median, 2),
             "runs_s": [round(t, 2) for t in times],
+            "cpu_median_s": round(statistics.median(cpus), 2),
+            "cpu_runs_s": [round(c, 2) for c in cpus],
             "realtime_x": round(film_seconds / median, 2),
             "peak_mib": round(max(peaks)),
         }
@@ -219,19 +231,22 @@ def main() -> None:
     if "project" in ways or "edit" in ways or "floor" in ways:
         run_way("project", fresh=True)
     # the recompose: a warm cache from a full compose, then one narration changed
-    edit_times, edit_peaks = [], []
+    edit_times, edit_cpus, edit_peaks = [], [], []
     for _ in range(runs if "edit" in ways else 0):
         folder = OUT / "edit"
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(OUT / "project", folder)
-        wall, peak = measure([sys.executable, str(script), "edit", str(folder)])
+        wall, cpu, peak = measure([sys.executable, str(script), "edit", str(folder)])
         edit_times.append(wall)
+        edit_cpus.append(cpu)
         edit_peaks.append(peak)
     if edit_times:
         encoded = json.loads((OUT / "edit" / "encoded.json").read_text())
         results["edit"] = {
             "median_s": round(statistics.median(edit_times), 2),
             "runs_s": [round(t, 2) for t in edit_times],
+            "cpu_median_s": round(statistics.median(edit_cpus), 2),
+            "cpu_runs_s": [round(c, 2) for c in edit_cpus],
             "peak_mib": round(max(edit_peaks)),
             "encoded_segments": encoded["segments"],
             "encoded_transitions": encoded["transitions"],
@@ -244,11 +259,12 @@ def main() -> None:
     if "moviepy" in ways:
         run_way("moviepy", fresh=True)
 
-    def ratio(a: str, b: str, digits: int = 2) -> float | None:
-        """a's median over b's, when both ways have been measured (now or in an earlier run)."""
-        if a not in results or b not in results:
+    def ratio(a: str, b: str, digits: int = 2, of: str = "median_s") -> float | None:
+        """a's median over b's (wall, or ``of`` another figure), when both ways have been measured
+        (now or in an earlier run)."""
+        if of not in results.get(a, {}) or of not in results.get(b, {}):
             return None
-        return round(results[a]["median_s"] / results[b]["median_s"], digits)
+        return round(results[a][of] / results[b][of], digits)
 
     summary = {
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -256,8 +272,10 @@ def main() -> None:
         "shots": SHOTS,
         "size": f"{W}x{H}@24",
         "project_vs_graph": ratio("project", "graph"),
+        "project_vs_graph_cpu": ratio("project", "graph", of="cpu_median_s"),
         "moviepy_vs_project": ratio("moviepy", "project"),
         "edit_vs_full": ratio("edit", "project", 3),
+        "edit_vs_full_cpu": ratio("edit", "project", 3, of="cpu_median_s"),
         "results": results,
     }
     (OUT.parent / "compose.json").write_text(json.dumps(summary, indent=2))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,9 +44,16 @@ def start(command: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def run(label: str, command: list[str], count: int) -> dict[str, float]:
     get_queue(INFERENCE).empty()
+    cpu_before = children_cpu()
     worker = start(command)
+    figures: dict[str, float] = {}
     try:
         user, _ = get_user_model().objects.get_or_create(username="bench")
         project = Project.objects.create(owner=user, title="bench", story="bench.", language="en", auto_render=False)
@@ -69,7 +77,7 @@ def run(label: str, command: list[str], count: int) -> dict[str, float]:
             to_claim.append((task.started_at.timestamp() - enqueued) * 1000)
             claim_to_done.append((task.finished_at.timestamp() - task.started_at.timestamp()) * 1000)
             round_trip.append((done - enqueued) * 1000)
-        return {
+        figures = {
             "enqueue_to_claim_ms_median": round(statistics.median(to_claim), 2),
             "enqueue_to_claim_ms_p90": round(statistics.quantiles(to_claim, n=10)[-1], 2),
             "claim_to_finish_ms_median": round(statistics.median(claim_to_done), 2),
@@ -78,6 +86,9 @@ def run(label: str, command: list[str], count: int) -> dict[str, float]:
     finally:
         worker.terminate()
         worker.wait(timeout=10)
+    # The worker's CPU (and its job processes'), its start and idle beats included, per task run.
+    figures["worker_cpu_ms_per_task"] = round((children_cpu() - cpu_before) * 1000 / (count + 5), 2)
+    return figures
 
 
 def main() -> None:
