@@ -220,3 +220,36 @@ def test_a_command_stops_the_embedded_redis_it_started_unless_another_process_us
     finally:
         assert leave_redis(tmp_path), "the last one to leave stops it"
     assert not _answers(socket_path(tmp_path))
+
+
+@pytest.mark.browser  # the web server is a process of its own
+@pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="counts PostgreSQL clients")
+def test_a_burst_of_requests_leaves_no_database_connections_behind(server: str, user: Any) -> None:
+    """Each request runs on a thread of its own under ASGI: connections kept past their request
+    piled up under a burst until PostgreSQL refused more clients (500s)."""
+    import asyncio
+
+    import aiohttp
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    project = ProjectFactory(owner=user)
+    headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+
+    async def burst() -> list[int]:
+        async with aiohttp.ClientSession() as session:
+
+            async def read() -> int:
+                async with session.get(f"{server}/api/v1/projects/{project.id}", headers=headers) as answer:
+                    return answer.status
+
+            return await asyncio.gather(*(read() for _ in range(60)))
+
+    assert set(asyncio.run(burst())) == {200}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name <> current_setting('application_name')"
+        )
+        (others,) = cursor.fetchone()
+    assert others <= 5, f"{others} connections are left open by the web server"
