@@ -13,11 +13,12 @@ def _close_the_requests_connections(**kwargs: object) -> None:
     """Django's ASGI handler runs each request on a thread of its own: a connection kept past the
     request (CONN_MAX_AGE) would outlive its thread, and a burst of requests would pile them up
     until PostgreSQL refuses more clients. So a request's connections end with it (Django's own
-    advice for ASGI); the storyboard fast path keeps its few threads' connections."""
+    advice for ASGI); the storyboard fast path keeps its few threads' connections. Only requests
+    this handler serves: the test client's requests share the test's connection."""
     connections.close_all()
 
 
-request_finished.connect(_close_the_requests_connections)
+request_finished.connect(_close_the_requests_connections, sender=type(django_asgi_app))
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs the apps loaded
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
