@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := espeak-ng fonts-noto-cjk fonts-dejavu-core ffmpeg chromium li
 RUN_DIR ?= $(or $(STORYVIDEO_VAR_DIR),$(CURDIR)/var)/run
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup sysdeps run demo worker test test-suite test-fast lint typecheck fmt messages bench clean
+.PHONY: help setup sysdeps run demo worker test test-suite schema-check test-fast lint typecheck fmt messages bench clean
 
 help:
 	@echo "make demo   set up, then turn a story (STORY=path) into a film through the queue"
@@ -75,18 +75,21 @@ messages: $(STAMP)
 	$(BIN)/python manage.py compilemessages -l zh_Hans -i .venv
 
 # Tests use their own var/ (SQLite and embedded Redis) unless DATABASE_URL / REDIS_URL are set,
-# and run on every core (pytest-xdist; each worker its own database, Redis database and var/test/gwN).
+# and run in parallel (pytest-xdist; each worker its own database, Redis database and
+# var/test/gwN): one worker more than there are cores, since many tests wait on processes.
 TEST_ENV := HF_HUB_OFFLINE=1 STORYVIDEO_VAR_DIR=$(CURDIR)/var/test
-PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
-# Lint and types are checked beside the suite (the suite leaves a core idle while its tests wait
-# on their processes); any of the three failing fails the target.
+# Lint, types, the migrations and the schema are checked beside the suite; any of them failing
+# fails the target.
 test: setup
-	@$(MAKE) --no-print-directory -j 3 lint typecheck test-suite
+	@$(MAKE) --no-print-directory -j 4 lint typecheck schema-check test-suite
 
-test-suite: $(STAMP)
+schema-check: $(STAMP)
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+test-suite: $(STAMP)
 	$(TEST_ENV) $(BIN)/pytest -m "not gpu" $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # The loop to run after every change: no worker processes, no browser (make test runs them).
