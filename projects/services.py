@@ -33,6 +33,7 @@ from shots.live import publish_shot_on_commit
 from shots.models import Shot, ShotVersion
 from shots.services import new_seed, speaking_voice
 from shots.stages import IMAGE, MOTION, OWN, SPEECH, Stage
+from tasks.live import access_changed_on_commit
 from tasks.models import Task
 from tasks.services import tasks_cancel
 
@@ -118,8 +119,10 @@ def project_delete(*, project: Project) -> None:
 
     names = [f.name for f in _project_files(project) if f] + shot_file_names(project.shots.all())
     names += project.render_segments.values_list("file", flat=True)
+    project_id = project.pk
     project.delete()
     release_on_commit(names)
+    access_changed_on_commit(project_id=project_id)
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from projects.models import Member, Project, ShareLink
+from tasks.live import access_changed_on_commit
 
 LINK_SALT = "storyvideo.share-link"
 
@@ -42,6 +43,7 @@ def member_remove(*, project: Project, user_id: int) -> None:
     deleted, _ = Member.objects.filter(project=project, user_id=user_id).delete()
     if not deleted:
         raise ApplicationError("The project is not shared with that user.", code="not_found")
+    access_changed_on_commit(user_id=user_id)
 
 
 def link_create(*, project: Project, by: AbstractBaseUser) -> ShareLink:

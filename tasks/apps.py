@@ -10,3 +10,6 @@ class TasksConfig(AppConfig):
         """Register every app's kinds of work: each app declares them in its ``kinds`` module
         (``tasks.registry``), as the admin finds each app's ``admin`` module."""
         autodiscover_modules("kinds")
+        from tasks.live import tell_sockets_of_signed_out_and_deactivated_accounts
+
+        tell_sockets_of_signed_out_and_deactivated_accounts()
