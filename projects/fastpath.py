@@ -6,10 +6,11 @@ version the first time. Such an answer needs three things only: who asks (DRF's 
 one statement, or Django's own session check), the version (one SQL statement,
 ``selectors.storyboard_version_of``, which also checks that the project is theirs) and the
 stored body. Anything else (no credentials, wrong ones, another's project, a host not allowed,
-plain HTTP where HTTPS is required, a version whose body was never made, a query string, an
-error) goes on to Django, which answers as it always does; so this adds no answer Django would
-not give. The headers are those Django's middleware put on its own answer (security, CSP, Vary),
-and the request is counted in the metrics like any other.
+plain HTTP where HTTPS is required, a version whose body was never made, a query string, a
+repeated header, a path Django's converter would not take, an error) goes on to Django, which
+answers as it always does; so this adds no answer Django would not give. The headers are those
+Django's middleware put on its own answer (security, CSP, Vary), and the request is counted in
+the metrics like any other.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-STORYBOARD = re.compile(r"^/api/v1/projects/([0-9a-fA-F-]{36})/storyboard/?$")
+# Exactly the ids Django's ``<uuid:…>`` converter takes (lowercase), with no trailing slash.
+STORYBOARD = re.compile(r"^/api/v1/projects/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/storyboard$")
 
 # Headers Django's middleware adds to a storyboard answer, learnt from the first one it gives
 # in this process (they do not depend on the request: security headers, CSP, Vary).
@@ -196,7 +198,8 @@ class StoryboardReads:
             await self.app(scope, receive, send if match is None else self._learning(send))
             return
         headers = dict(scope["headers"])
-        if not _served_here(scope, headers):
+        # A repeated header is one value to Django ("a,b"), another to a dict: Django answers it.
+        if len(headers) != len(scope["headers"]) or not _served_here(scope, headers):
             await self.app(scope, receive, send)
             return
         answer = await self.answer(headers, match[1], time.monotonic())

@@ -44,7 +44,9 @@ class Django:
         await django_asgi_app(scope, receive, send)
 
 
-def get(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+def get(
+    app: Any, path: str, headers: dict[str, str], repeated: tuple[tuple[str, str], ...] = ()
+) -> tuple[int, dict[str, str], bytes]:
     async def call() -> tuple[int, dict[str, str], bytes]:
         scope = {
             "type": "http",
@@ -61,6 +63,7 @@ def get(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[str, st
         }
         if "Host" in headers:
             scope["headers"] = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        scope["headers"] += [(k.lower().encode(), v.encode()) for k, v in repeated]
         communicator = ApplicationCommunicator(app, scope)
         await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
         start = await communicator.receive_output(30)
@@ -184,3 +187,22 @@ def test_what_django_refuses_is_left_to_django(owned: dict[str, Any], who: str) 
     expected, _, _ = get(django_asgi_app, path, headers)
     assert status == expected and status in (400, 401, 403, 404), (who, status)
     assert django.calls == 2 and first["etag"].strip('"').encode() not in body
+
+
+@pytest.mark.parametrize("what", ["two Authorization headers", "two Host headers", "an uppercase id"])
+def test_a_request_django_reads_differently_is_left_to_django(owned: dict[str, Any], what: str) -> None:
+    """Django joins a repeated header's values ("a,b") and its path converter takes lowercase
+    ids only: the fast path, reading the last value or any case, once answered 200 for these."""
+    app, django, path, auth = owned["app"], owned["django"], owned["path"], owned["auth"]
+    _, first, _ = get(app, path, auth)
+    headers, repeated = {**auth, "If-None-Match": first["etag"]}, ()
+    if what == "two Authorization headers":  # a wrong one, then the owner's
+        headers["Authorization"], repeated = "Token " + "0" * 40, (("Authorization", auth["Authorization"]),)
+    elif what == "two Host headers":
+        repeated = (("Host", "localhost"),)
+    else:
+        path = path.upper().replace("/API/V1/PROJECTS/", "/api/v1/projects/").replace("/STORYBOARD", "/storyboard")
+    status, _, _ = get(app, path, headers, repeated)
+    expected, _, _ = get(django_asgi_app, path, headers, repeated)
+    assert status == expected and status in (400, 401, 404), (what, status)
+    assert django.calls == 2, "the fast path answered"
