@@ -195,7 +195,8 @@ def test_a_request_django_reads_differently_is_left_to_django(owned: dict[str, A
     ids only: the fast path, reading the last value or any case, once answered 200 for these."""
     app, django, path, auth = owned["app"], owned["django"], owned["path"], owned["auth"]
     _, first, _ = get(app, path, auth)
-    headers, repeated = {**auth, "If-None-Match": first["etag"]}, ()
+    headers = {**auth, "If-None-Match": first["etag"]}
+    repeated: tuple[tuple[str, str], ...] = ()
     if what == "two Authorization headers":  # a wrong one, then the owner's
         headers["Authorization"], repeated = "Token " + "0" * 40, (("Authorization", auth["Authorization"]),)
     elif what == "two Host headers":
