@@ -12,8 +12,10 @@ _SENTENCE_END = re.compile(r"([。！？!?；;…]+[”’」』）)\"']*|\.(?=\
 
 
 # Characters no story, title or prompt needs, and that break what is made from them (subtitles,
-# timelines, PostgreSQL text): C0/C1 controls other than tab and newline, and lone surrogates.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# timelines, PostgreSQL text): C0/C1 controls other than tab and newline, lone surrogates, and
+# Unicode's noncharacters (U+FFFE once failed every compose in the subtitle writer).
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff" + _NONCHARACTERS + "]")
 _LINE_BREAK = re.compile("\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 

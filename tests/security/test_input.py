@@ -41,6 +41,24 @@ def test_text_pasted_from_a_pdf_is_cleaned_and_the_film_still_renders(api: APICl
     assert ET.fromstring(fcpxml) is not None  # noqa: S314 - our own export: well formed, or this raises
 
 
+def test_unicode_noncharacters_are_taken_out_at_the_edge_and_the_film_renders(
+    api: APIClient, rendered: Project
+) -> None:
+    """U+FFFE in a story was accepted, and every compose after it failed in the subtitle writer."""
+    story = "The keeper\ufffe climbed.\U0010ffff"
+    created = api.post("/api/v1/projects", {"story": story, "shotCount": 1}, format="json")
+    assert created.status_code == 202, created.content
+    assert Project.objects.get(pk=created.json()["project"]["id"]).story == "The keeper climbed."
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    edited = api.patch(f"/api/v1/shots/{shot.id}", {"narration": "Ada\ufffe climbed\ufdd0 the stairs."}, format="json")
+    assert edited.status_code == 200, edited.content
+    shot.refresh_from_db()
+    assert shot.narration == "Ada climbed the stairs."
+    task = render(Project.objects.get(pk=rendered.pk))
+    assert task.status == "finished", task.message
+
+
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", 1e309])
 def test_a_duration_that_is_not_a_number_is_refused(api: APIClient, user: Any, value: Any) -> None:
     shot = ShotFactory(project=ProjectFactory(owner=user))
