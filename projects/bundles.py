@@ -33,7 +33,7 @@ from shots.services import new_seed
 from shots.stages import IMAGE, SPEECH
 
 FORMAT = "storyvideo-bundle"
-_MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/[A-Za-z0-9_.-]{1,100}|[A-Za-z0-9_.-]{1,100})$")
+_MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/)?(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$")  # not . or ..
 
 
 class ShotBundleSerializer(ShotWriteSerializer):
@@ -217,6 +217,8 @@ def _manifest(body: Any) -> dict[str, Any]:
         names = shot.get("characters") or []
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise ApplicationError("project.json: a shot's 'characters' must be a list of names.", field="bundle")
+        if not isinstance(shot.get("speaker") or "", str):
+            raise ApplicationError("project.json: a shot's 'speaker' must be a character's name.", field="bundle")
     return body
 
 
@@ -226,6 +228,13 @@ def bundle_import(*, owner: User, upload: IO[bytes]) -> Project:
     if not zipfile.is_zipfile(upload):
         raise ApplicationError("Not a zip file: upload a bundle downloaded from StoryVideo.", field="bundle")
     upload.seek(0)
+    try:
+        return _import(owner, upload)
+    except zipfile.BadZipFile as damage:  # a member's CRC, a truncated member: found while reading it
+        raise ApplicationError(f"The bundle is damaged ({damage}): download it again.", field="bundle") from None
+
+
+def _import(owner: User, upload: IO[bytes]) -> Project:
     with atomic_with_files(), zipfile.ZipFile(upload) as archive, tempfile.TemporaryDirectory() as tmp:
         members = archive.infolist()
         if (

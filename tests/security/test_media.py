@@ -75,6 +75,39 @@ def test_a_bundle_member_that_is_not_what_its_field_says_is_refused(
     assert after == stored, "a refused bundle leaves no file behind"
 
 
+def damaged(bundle: bytes, how: str) -> io.BytesIO:
+    """The bundle with one thing wrong that once answered 500."""
+    if how in (".", ".."):
+        return crafted(bundle, "srt", how, VALID_SRT)
+    if how == "a speaker given as a list":
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(bundle)) as source, zipfile.ZipFile(out, "w") as target:
+            body = json.loads(source.read("project.json"))
+            body["shots"][0]["speaker"] = ["Ada"]
+            for member in source.namelist():
+                target.writestr(member, json.dumps(body) if member == "project.json" else source.read(member))
+        out.seek(0)
+        return out
+    # A corrupted member: one byte of a stored keyframe changed, so its CRC no longer matches.
+    data = bytearray(bundle)
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        keyframe = next(m for m in archive.infolist() if m.filename.startswith("keyframes/"))
+    assert keyframe.compress_type == zipfile.ZIP_STORED
+    name_and_extra = int.from_bytes(data[keyframe.header_offset + 26 : keyframe.header_offset + 28], "little")
+    name_and_extra += int.from_bytes(data[keyframe.header_offset + 28 : keyframe.header_offset + 30], "little")
+    data[keyframe.header_offset + 30 + name_and_extra + keyframe.file_size // 2] ^= 0xFF
+    return io.BytesIO(bytes(data))
+
+
+@pytest.mark.parametrize("how", [".", "..", "a speaker given as a list", "a corrupted member"])
+def test_a_damaged_bundle_answers_400_and_changes_nothing(api: APIClient, bundle: bytes, how: str) -> None:
+    projects = Project.objects.count()
+    response = api.post("/api/v1/projects/import", {"bundle": damaged(bundle, how)}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"]["bundle"]
+    assert Project.objects.count() == projects
+
+
 def test_a_valid_member_under_a_hostile_name_is_stored_under_its_fields_extension(
     api: APIClient, bundle: bytes
 ) -> None:
