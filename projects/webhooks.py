@@ -5,21 +5,24 @@ the admin); its body is JSON, signed with HMAC-SHA256 over ``timestamp.body`` wi
 secret (``X-StoryVideo-Signature: t=<unix time>,v1=<hex>``); ``X-StoryVideo-Delivery`` (the
 render task's id) lets a receiver drop a repeated delivery. Only http(s) URLs to public
 addresses are called, checked when the URL is set and again at each call (the name may resolve
-elsewhere by then); redirects are not followed.
+elsewhere by then), and each call connects to the address it checked (a name that resolves to a
+public address for the check and a private one for the call reaches nothing); redirects are not
+followed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,23 +40,106 @@ WEBHOOK = "webhook"  # the kind of task that makes one delivery
 EVENTS: dict[str, str] = {Task.Status.FINISHED: "render.finished", Task.Status.FAILED: "render.failed"}
 
 
-def url_problem(url: str) -> str | None:
-    """Why this URL may not be called (None when it may): scheme, credentials, and every address
-    the host name resolves to must be public."""
+# Addresses that are public on paper but reach somewhere else: NAT64 and 6to4 carry an IPv4
+# address inside (a private one, as like as not), ::/96 is IPv4-compatible (and ::1), ::ffff:0:0/96
+# IPv4-mapped.
+_TUNNELS = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96", "::ffff:0:0/96")]
+
+
+class TargetRefusedError(Exception):
+    """Why a webhook URL may not be called."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A webhook URL with the one address it is called at (checked, then used: never resolved
+    again between the check and the call)."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str
+
+
+def _address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if not ip.is_global:
+        return "a private, loopback or link-local address"
+    if ip.version == 6 and any(ip in network for network in _TUNNELS):
+        return "a tunnelled address (NAT64, 6to4, or IPv4 inside IPv6)"
+    return "a multicast address" if ip.is_multicast else None
+
+
+def webhook_target(url: str) -> Target:
+    """The URL checked (scheme, credentials, port, and every address its host name resolves to
+    must be public) and pinned to one of those addresses; TargetRefusedError says why not."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "A webhook URL is http:// or https:// with a host name."
+        raise TargetRefusedError("A webhook URL is http:// or https:// with a host name.")
     if parts.username or parts.password:
-        return "A webhook URL carries no user name or password; the signature authenticates it."
+        raise TargetRefusedError("A webhook URL carries no user name or password; the signature authenticates it.")
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        port = parts.port
+    except ValueError:  # past 65535
+        port = 0
+    if port == 0:
+        raise TargetRefusedError("The URL's port is not a port number (1-65535).")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        return f"The host {parts.hostname!r} does not resolve."
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%")[0])
-        if not ip.is_global and not settings.WEBHOOK_ALLOW_PRIVATE:
-            return f"The host {parts.hostname!r} is a private, loopback or link-local address ({ip}): refused."
+        raise TargetRefusedError(f"The host {parts.hostname!r} does not resolve.") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))  # in the system's order
+    for address in addresses if not settings.WEBHOOK_ALLOW_PRIVATE else ():
+        problem = _address_problem(ipaddress.ip_address(address.split("%")[0]))
+        if problem:
+            raise TargetRefusedError(f"The host {parts.hostname!r} is {problem} ({address}): refused.")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, addresses[0])
+
+
+def url_problem(url: str) -> str | None:
+    """Why this URL may not be called (None when it may)."""
+    try:
+        webhook_target(url)
+    except TargetRefusedError as refused:
+        return str(refused)
     return None
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the target's checked address; the Host header names its host."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """As _PinnedHTTP, with TLS verified against the host name (SNI and certificate)."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(target.host, target.port, timeout=timeout, context=self.tls)
+        self.address = target.address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
+
+
+def post(target: Target, body: bytes, headers: dict[str, str], *, timeout: float = 10) -> int:
+    """POST ``body`` to the target's pinned address: the receiver's status (redirects are its
+    answer, not a place to go). OSError where it cannot be reached."""
+    connection = (_PinnedHTTPS if target.scheme == "https" else _PinnedHTTP)(target, timeout)
+    try:
+        connection.request("POST", target.path, body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 def webhook_due_of(*, project_id: uuid.UUID) -> Task | None:
@@ -74,17 +160,15 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is the receiver's answer, not a place to go
-
-
 def webhook_run(task: Task, progress: Progress) -> dict[str, Any]:
     project = task.project
     render = Task.objects.get(pk=task.params["render"])
-    problem = url_problem(project.webhook_url) if project.webhook_url else "The project has no webhook URL now."
-    if problem:
-        raise EngineError(problem, permanent=True)
+    if not project.webhook_url:
+        raise EngineError("The project has no webhook URL now.", permanent=True)
+    try:
+        target = webhook_target(project.webhook_url)  # checked again: the name may resolve elsewhere now
+    except TargetRefusedError as refused:
+        raise EngineError(str(refused), permanent=True) from None
     body = json.dumps(
         {
             "event": EVENTS[render.status],
@@ -98,24 +182,15 @@ def webhook_run(task: Task, progress: Progress) -> dict[str, Any]:
         ensure_ascii=False,
     ).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        project.webhook_url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "StoryVideo-Webhook/1",
-            "X-StoryVideo-Delivery": str(render.id),
-            "X-StoryVideo-Signature": f"t={timestamp},v1={signature(project.webhook_secret, timestamp, body)}",
-        },
-    )
-    opener = urllib.request.build_opener(_NoRedirects)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "StoryVideo-Webhook/1",
+        "X-StoryVideo-Delivery": str(render.id),
+        "X-StoryVideo-Signature": f"t={timestamp},v1={signature(project.webhook_secret, timestamp, body)}",
+    }
     try:
-        with opener.open(request, timeout=10) as answer:
-            status = answer.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        status = post(target, body, headers)
+    except (OSError, http.client.HTTPException) as exc:
         raise EngineError(
             f"The webhook receiver could not be reached ({exc}); trying again.", permanent=False
         ) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +18,9 @@ from rest_framework.test import APIClient
 
 from projects.models import Project
 from projects.pipeline import project_render
+from projects.webhooks import post, webhook_target
 from tasks.models import Task
+from tests.factories import ProjectFactory
 from tests.workers import wait_for, workers
 
 
@@ -76,6 +79,59 @@ def test_a_webhook_to_a_private_address_or_another_scheme_is_refused(
     assert says in str(response.json()["error"])
     rendered.refresh_from_db()
     assert rendered.webhook_url == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://[64:ff9b::7f00:1]/hook", "tunnelled"),  # NAT64 of 127.0.0.1
+        ("http://[64:ff9b::a01:203]/hook", "tunnelled"),  # NAT64 of 10.1.2.3
+        ("http://[2002:7f00:1::1]/hook", "tunnelled"),  # 6to4 of 127.0.0.1
+        ("http://[::127.0.0.1]/hook", "tunnelled"),  # IPv4-compatible
+        ("http://[::ffff:7f00:1]/hook", "private, loopback or link-local"),  # IPv4-mapped 127.0.0.1
+        ("http://[::ffff:5db8:d70e]/hook", "tunnelled"),  # IPv4-mapped, of a public address
+        ("http://224.0.0.251/hook", "multicast"),
+        ("http://[ff0e::1]/hook", "multicast"),
+        ("http://example.org:99999/hook", "not a port number"),
+        ("http://example.org:0/hook", "not a port number"),
+    ],
+)
+def test_tunnelled_and_multicast_addresses_and_bad_ports_are_refused(
+    api: APIClient, user: Any, url: str, says: str
+) -> None:
+    project = ProjectFactory(owner=user)
+    response = api.put(f"/api/v1/projects/{project.id}/webhook", {"url": url}, format="json")
+    assert response.status_code == 400, response.content
+    assert says in str(response.json()["error"])
+    project.refresh_from_db()
+    assert project.webhook_url == ""
+
+
+def test_the_address_checked_is_the_address_called(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    """DNS rebinding: a name that resolves to a public address for the check and to loopback a
+    moment later. The call goes to the address that was checked, never to a second lookup's."""
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    lookups: list[str] = []
+    answers = iter(["93.184.215.14", "127.0.0.1", "127.0.0.1"])
+
+    def rebinding(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    dialled: list[Any] = []
+
+    def dial(address: Any, *args: Any, **kwargs: Any) -> Any:
+        dialled.append(address)
+        raise ConnectionRefusedError("not on this test's network")
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", dial)
+    target = webhook_target("http://rebind.example/hooks?x=1")
+    with pytest.raises(OSError):
+        post(target, b"{}", {"Content-Type": "application/json"})
+    assert (lookups, dialled) == (["rebind.example"], [("93.184.215.14", 80)])
+    assert target.path == "/hooks?x=1"
 
 
 @pytest.mark.django_db(transaction=True)
