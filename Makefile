@@ -103,6 +103,7 @@ bench: setup
 	$(BIN)/python bench/models.py --out bench/out/models.json
 	$(BIN)/python bench/gpu.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/revocation.py
 
 clean:
 	rm -rf $(VENV) var

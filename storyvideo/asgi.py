@@ -20,6 +20,32 @@ def _close_the_requests_connections(**kwargs: object) -> None:
 
 request_finished.connect(_close_the_requests_connections, sender=type(django_asgi_app))
 
+import asyncio  # noqa: E402
+from typing import Any  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+
+
+class AtMost:
+    """At most ``limit`` requests in Django at once in this process; the rest wait their turn.
+    Each request in Django holds a database connection on a thread of its own, so a burst (200
+    watchers re-reading a project at once) would otherwise open one connection per request,
+    past what PostgreSQL allows, and answer 500s."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+        self.turns: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.turns is None:  # made on the server's event loop
+            self.turns = asyncio.Semaphore(self.limit)
+        async with self.turns:
+            await self.app(scope, receive, send)
+
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs the apps loaded
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
@@ -30,7 +56,7 @@ from tasks.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": StoryboardReads(django_asgi_app),  # type: ignore[arg-type]  # Django's own ASGI typing
+        "http": StoryboardReads(AtMost(django_asgi_app, settings.WEB_REQUESTS_AT_ONCE)),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

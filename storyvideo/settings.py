@@ -143,6 +143,10 @@ else:
     _options = dict(_database.get("OPTIONS") or {})  # type: ignore[call-overload]
     _database["OPTIONS"] = {**_options, "application_name": f"storyvideo {os.getpid()}"}
 DATABASES = {"default": _database}
+# Requests in Django at once per web process (each holds a database connection while it runs;
+# the rest wait their turn): with WEB_WORKERS processes, keep WEB_WORKERS x this (plus the
+# workers' few) under PostgreSQL's max_connections (100 by default).
+WEB_REQUESTS_AT_ONCE = env_int("WEB_REQUESTS_AT_ONCE", 24, minimum=1, maximum=1000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: queues, locks and the Channels layer --------------------------------------
