@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -42,22 +43,84 @@ class ApiPathMiddleware:
     @staticmethod
     def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
         """413 before reading a body over the limit (DRF's parsers read the stream directly,
-        past Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check)."""
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if request.path_info.endswith("/music"):
-            limit = settings.MUSIC_MAX_BYTES + _MULTIPART_SLACK
-        elif request.path_info.endswith("/media"):
-            limit = settings.OWN_MEDIA_MAX_BYTES + _MULTIPART_SLACK
-        elif request.path_info.endswith("/projects/import"):
-            limit = settings.BUNDLE_MAX_UNPACKED_BYTES + _MULTIPART_SLACK
+        past Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check). Under ASGI, ``BodyLimit`` has
+        refused it already, before Django read a byte; this serves WSGI and the test client."""
+        limit = body_limit(request.path_info)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if limit is None or length <= limit:
+        if length <= limit:
             return None
-        body = error_body("too_large", f"The request body is {length} bytes; the limit is {limit} bytes.")
-        return JsonResponse(body, status=413)
+        return JsonResponse(_too_large(length, limit), status=413)
+
+
+def body_limit(path: str) -> int:
+    """The most bytes a request's body may hold on this path: an upload's own limit (and the
+    multipart around it), else Django's DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    path = path.rstrip("/")
+    if path.startswith("/api/") and path.endswith("/music"):
+        return int(settings.MUSIC_MAX_BYTES) + _MULTIPART_SLACK
+    if path.startswith("/api/") and path.endswith("/media"):
+        return int(settings.OWN_MEDIA_MAX_BYTES) + _MULTIPART_SLACK
+    if path.startswith("/api/") and path.endswith("/projects/import"):
+        return int(settings.BUNDLE_MAX_UNPACKED_BYTES) + _MULTIPART_SLACK
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) + (0 if path.startswith("/api/") else _MULTIPART_SLACK)
+
+
+def _too_large(length: int, limit: int, *, at_least: bool = False) -> dict[str, Any]:
+    size = f"at least {length}" if at_least else f"{length}"
+    return error_body("too_large", f"The request body is {size} bytes; the limit is {limit} bytes.")
+
+
+class BodyLimit:
+    """ASGI: a request body over its path's limit (``body_limit``) is refused as it streams in,
+    before Django reads it: at once where Content-Length says so, else as soon as the bytes
+    received pass the limit (the rest is never read). Django's ASGI handler would otherwise
+    spool the whole body to disk before any middleware could answer, so an anonymous client
+    could make the server store a body of any size."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, _too_large(int(declared), limit))
+            return
+        received, over, answered = 0, False, False
+
+        async def counted() -> Any:
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:  # Django hears a client gone, and answers nothing
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def watched(message: Any) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counted, watched)
+        if over and not answered:
+            await self._refuse(send, _too_large(received, limit, at_least=True))
+
+    @staticmethod
+    async def _refuse(send: Any, body: dict[str, Any]) -> None:
+        content = json.dumps(body).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": [*headers, (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": content})
 
 
 class ContentSecurityPolicyMiddleware:

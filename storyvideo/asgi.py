@@ -50,13 +50,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs the apps loa
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from core.middleware import BodyLimit  # noqa: E402
 from projects.fastpath import StoryboardReads  # noqa: E402
 from storyvideo.tickets import TicketAuthMiddleware  # noqa: E402
 from tasks.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": StoryboardReads(AtMost(django_asgi_app, settings.WEB_REQUESTS_AT_ONCE)),
+        "http": BodyLimit(StoryboardReads(AtMost(django_asgi_app, settings.WEB_REQUESTS_AT_ONCE))),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

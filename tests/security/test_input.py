@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+import select
+import socket
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
@@ -18,6 +23,7 @@ from rest_framework.test import APIClient
 from projects.models import Project
 from shots.models import Shot
 from tests.factories import ProjectFactory, ShotFactory, render
+from tests.workers import ROOT, wait_for, worker_env
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +142,62 @@ def test_a_playlist_is_not_music_and_is_never_followed(api: APIClient, user: Any
         assert response.status_code == 400, (name, response.content)
     project.refresh_from_db()
     assert not project.music
+
+
+def _post_head(path: str, framing: str) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{framing}\r\n\r\n").encode()
+
+
+@pytest.fixture
+def uvicorn(transactional_db: None) -> Iterator[str]:
+    """The web server ``make run`` starts (uvicorn, which hands a body to the application as it
+    streams in; the tests' daphne reads it whole first)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "uvicorn", "storyvideo.asgi:application", "--port", str(port)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def up() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    try:
+        wait_for(up, timeout=60, what="uvicorn")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.browser  # the web server is a process of its own
+@pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/health"])
+def test_a_huge_anonymous_body_is_refused_before_it_is_read(uvicorn: str, path: str) -> None:
+    """200 MB to an anonymous route were once received and spooled to disk before the 413."""
+    address = urlsplit(uvicorn)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as declared:
+        declared.sendall(_post_head(path, f"Content-Length: {200 * 1024**2}"))
+        assert declared.recv(65536).startswith(b"HTTP/1.1 413"), "answered only once the body came"
+
+    # Chunked, with no length to go by: refused once past the limit, the rest never read.
+    sent, chunk = 0, b"x" * 65536
+    with socket.create_connection((address.hostname, address.port), timeout=30) as streamed:
+        streamed.sendall(_post_head(path, "Transfer-Encoding: chunked"))
+        try:
+            while sent < 200 * 1024**2 and not select.select([streamed], [], [], 0)[0]:
+                streamed.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                sent += len(chunk)
+        except OSError:  # the server closed its side: it read no more
+            pass
+        answer = streamed.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    # What the server took is the limit (512 KiB) and what the sockets' buffers held in between.
+    assert sent < 64 * 1024**2, f"{sent} bytes were taken before the 413"
 
 
 def test_music_over_its_limit_is_refused_before_the_body_is_read(api: APIClient, user: Any, settings: Any) -> None:
