@@ -66,8 +66,8 @@ def shot_update_response(request: Request, shot_id: str, data: object) -> Respon
     serializer = ShotWriteSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     shot = services.shot_update(shot=shot, changes=dict(serializer.validated_data))
-    shot.refresh_from_db()
-    return Response(ShotSerializer(shot).data)
+    # Read again as committed (a delete may have followed the edit: 404, as for any shot gone).
+    return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk)).data)
 
 
 class ShotReorderApi(APIView):

@@ -89,7 +89,10 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     transition, duration or a speaker with the same voice only the composition (the fields no
     stage is shaped by). The in-flight work of a touched stage is superseded."""
     film().project_lock(project_id=shot.project_id)
-    shot = Shot.objects.select_for_update().get(pk=shot.pk)
+    current = Shot.objects.select_for_update().filter(pk=shot.pk).first()
+    if current is None:  # deleted since it was read (a delete racing this edit)
+        raise ApplicationError("The shot was deleted meanwhile: read the storyboard again.", code="not_found")
+    shot = current
     touched: set[Stage] = set()
     composition = False
     character_ids = changes.pop("character_ids", None)
