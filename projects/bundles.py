@@ -26,6 +26,7 @@ from inference.media import VIDEO_FORMATS, probe
 from inference.speech import voice_language, wav_info
 from projects.models import Character, Project
 from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
+from projects.throttles import new_projects_take
 from shots.history import version_record
 from shots.models import Shot
 from shots.serializers import ShotWriteSerializer
@@ -249,6 +250,7 @@ def _import(owner: User, upload: IO[bytes]) -> Project:
         project_data = ProjectCreateSerializer(data=body["project"])
         project_data.is_valid(raise_exception=True)
         folder = Path(tmp)
+        new_projects_take(owner_id=owner.pk)
         project = Project.objects.create(owner=owner, status=Project.Status.READY, **project_data.validated_data)
         if not project.title:
             project.title = project.story[:40]

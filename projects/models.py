@@ -191,3 +191,18 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} link {self.id}"
+
+
+class ProjectMade(models.Model):
+    """One row per project a user made (created, imported, duplicated, drafted from an idea): the
+    hourly allowance (QUOTA_PROJECTS_PER_HOUR) counts these, and deleting a project does not give
+    its row back."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    made_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "made_at"])]
+
+    def __str__(self) -> str:
+        return f"a project made by user {self.owner_id} at {self.made_at:%Y-%m-%d %H:%M}"

@@ -27,6 +27,7 @@ from projects.pipeline import (
     shots_regenerate,
 )
 from projects.selectors import project_lock
+from projects.throttles import new_projects_take
 from projects.validators import voice_for_language
 from shots.history import shot_file_names, version_record
 from shots.live import publish_shot_on_commit
@@ -61,6 +62,7 @@ def project_create(
 
     A first line followed by a blank line is taken as the title when none is given.
     """
+    new_projects_take(owner_id=owner.pk)
     story_title, body = split_title(story)
     body = body or story.strip()
     project = Project.objects.create(
@@ -130,6 +132,7 @@ def project_duplicate(*, project: Project) -> Project:
     """A copy of the project for its owner: the story, settings, characters, shots and their
     media, and the film; no tasks, no webhook. Files are shared, not copied (they are named by
     their content, and released only when no row refers to them)."""
+    new_projects_take(owner_id=project.owner_id)
     copy = Project.objects.get(pk=project.pk)
     copy.pk, copy._state.adding = uuid.uuid4(), True
     copy.title = f"{project.title[:190]} (copy)"

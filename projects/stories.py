@@ -19,6 +19,7 @@ from projects.conversation import can_follow_instructions
 from projects.models import Project
 from projects.pipeline import STORY, STORYBOARD, pipeline_start, project_status_derive
 from projects.selectors import project_lock
+from projects.throttles import new_projects_take
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
 from tasks.services import task_create, task_finish
@@ -30,6 +31,7 @@ def story_draft(
 ) -> tuple[Project, Task]:
     """A new project whose story the model writes from ``idea`` (a task, with progress)."""
     can_follow_instructions()
+    new_projects_take(owner_id=owner.pk)
     project = Project.objects.create(owner=owner, title=idea[:60], story="", language=language)
     task = task_create(kind=STORY, project=project, params={"idea": idea, "genre": genre, "length": length})
     project_status_derive(project=project)

@@ -1,30 +1,50 @@
-"""New projects per hour per user (made or imported), counted in the database."""
+"""New projects per hour per user (made, imported, duplicated or drafted), counted in the
+database: each project made leaves a row (``ProjectMade``) that deleting it does not remove, and
+the rows are taken under a lock on the user's row, in the transaction that makes the projects, so
+concurrent requests cannot all pass one check (60 at once against 30 an hour once made 42)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
-from projects.models import Project
+from projects.models import ProjectMade
 from tasks.selectors import user_limits
 from tasks.throttles import GENERATION_THROTTLES
 
 
+def new_projects_take(*, owner_id: int, count: int = 1) -> None:
+    """Count ``count`` new projects against the owner's hourly allowance, or raise Throttled.
+    Call it in the transaction that makes them: a lock on the owner's row makes concurrent
+    creations take turns, and a creation that fails gives its rows back with its rollback."""
+    with transaction.atomic():
+        list(get_user_model().objects.select_for_update().filter(pk=owner_id).values_list("pk", flat=True))
+        _allowed(owner_id, count)
+        ProjectMade.objects.bulk_create([ProjectMade(owner_id=owner_id) for _ in range(count)])
+
+
 def new_projects_allowed(user: Any, count: int = 1) -> None:
     """Raise Throttled (429 with Retry-After) unless ``count`` more projects fit in the user's
-    hourly allowance now; the wait is until enough of the last hour's projects age out."""
-    limit = user_limits(int(user.pk)).projects_per_hour
+    hourly allowance now (a check before the work, not a promise: ``new_projects_take`` is)."""
+    _allowed(int(user.pk), count)
+
+
+def _allowed(owner_id: int, count: int) -> None:
+    """The wait is until enough of the last hour's projects age out."""
+    limit = user_limits(owner_id).projects_per_hour
     if count > limit:
         raise Throttled(wait=3600, detail=f"At most {limit} projects may be made in an hour; send fewer at once.")
     hour_ago = timezone.now() - timedelta(hours=1)
     recent = list(
-        Project.objects.filter(owner_id=user.pk, created_at__gte=hour_ago)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[:limit]
+        ProjectMade.objects.filter(owner_id=owner_id, made_at__gte=hour_ago)
+        .order_by("-made_at")
+        .values_list("made_at", flat=True)[:limit]
     )
     over = len(recent) + count - limit
     if over > 0:

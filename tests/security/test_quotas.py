@@ -123,3 +123,43 @@ def test_one_users_backlog_does_not_hold_up_anothers_first_task(tmp_path: Path) 
         wait_for(
             lambda: Task.objects.filter(owner=busy, status=S.FINISHED).count() == 8, timeout=90, what="the backlog"
         )
+
+
+@pytest.mark.django_db(transaction=True)  # the requests race on connections of their own
+def test_concurrent_creations_take_exactly_the_allowance_and_deletes_give_none_back(user: Any) -> None:
+    """60 creations at once against 30 an hour once made 42 (each checked before any was made),
+    and deleting projects gave the hour's allowance back."""
+    import threading
+
+    from django.db import connections
+
+    from tests.clients import CommittingAPIClient
+
+    Quota.objects.create(user=user, projects_per_hour=30)
+    answers: list[object] = []
+    start = threading.Barrier(60)
+
+    def create() -> None:
+        client = CommittingAPIClient()
+        client.force_authenticate(user)
+        try:
+            start.wait(timeout=30)
+            answers.append(client.post("/api/v1/projects", STORY, format="json").status_code)
+        except Exception as error:  # what would have been a 500
+            answers.append(repr(error))
+        finally:
+            connections.close_all()
+
+    crowd = [threading.Thread(target=create) for _ in range(60)]
+    for thread in crowd:
+        thread.start()
+    for thread in crowd:
+        thread.join()
+    assert sorted(answers, key=str) == [202] * 30 + [429] * 30, answers
+    assert Project.objects.filter(owner=user).count() == 30
+
+    api = CommittingAPIClient()
+    api.force_authenticate(user)
+    for project in Project.objects.filter(owner=user)[:10]:
+        assert api.delete(f"/api/v1/projects/{project.id}").status_code == 204
+    assert api.post("/api/v1/projects", STORY, format="json").status_code == 429, "a delete gave the allowance back"
