@@ -57,7 +57,8 @@ class ApiPathMiddleware:
 
 def body_limit(path: str) -> int:
     """The most bytes a request's body may hold on this path: an upload's own limit (and the
-    multipart around it), else Django's DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    multipart around it; the admin's file fields take the largest), else Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE."""
     path = path.rstrip("/")
     if path.startswith("/api/") and path.endswith("/music"):
         return int(settings.MUSIC_MAX_BYTES) + _MULTIPART_SLACK
@@ -65,6 +66,8 @@ def body_limit(path: str) -> int:
         return int(settings.OWN_MEDIA_MAX_BYTES) + _MULTIPART_SLACK
     if path.startswith("/api/") and path.endswith("/projects/import"):
         return int(settings.BUNDLE_MAX_UNPACKED_BYTES) + _MULTIPART_SLACK
+    if path.startswith("/admin/") and not path.startswith("/admin/login"):  # operators' file fields
+        return max(int(settings.MUSIC_MAX_BYTES), int(settings.OWN_MEDIA_MAX_BYTES)) + _MULTIPART_SLACK
     return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) + (0 if path.startswith("/api/") else _MULTIPART_SLACK)
 
 
