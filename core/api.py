@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -153,3 +154,25 @@ BINARY = {"type": "string", "format": "binary"}  # a file field of a multipart f
 def multipart(**fields: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI body of a multipart form whose every field is required."""
     return {"multipart/form-data": {"type": "object", "properties": fields, "required": list(fields)}}
+
+
+API_PREFIXES = ("/api/", "/v1/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 (a route no view answers): JSON under the API's prefixes, as every other
+    answer there; the page otherwise."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse(
+            error_body("not_found", f"No such route: {request.method} {request.path[:200]}. See /api/v1/docs."),
+            status=404,
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 (an error no view handled): JSON under the API's prefixes."""
+    if request.path.startswith(API_PREFIXES):
+        message = "Something went wrong on our side; it is logged. Try again, or tell the operator."
+        return JsonResponse(error_body("server_error", message), status=500)
+    return defaults.server_error(request)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.api import error_body
+from core.asking import asking_scope
 from core.tracing import new_trace_id, trace
 
 TRACE_HEADER_OK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -21,7 +22,8 @@ class ApiPathMiddleware:
 
     The canonical API paths have no trailing slash; ``/api/v1/projects/`` resolves to the same
     view (no redirect, which would turn a POST into a GET). The request's trace id (taken from
-    ``X-Request-ID`` when it is well formed) is set for every log line and task it causes.
+    ``X-Request-ID`` when it is well formed) is set for every log line and task it causes, and
+    the work the request asks for is admitted in a scope of its own (``core.asking``).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -35,7 +37,7 @@ class ApiPathMiddleware:
                 return too_large
         supplied = request.headers.get("X-Request-ID", "")
         trace_id = supplied if TRACE_HEADER_OK.match(supplied) else new_trace_id()
-        with trace(trace_id):
+        with trace(trace_id), asking_scope():
             response = self.get_response(request)
         response["X-Request-ID"] = trace_id
         return response

@@ -275,7 +275,6 @@ def _readable_audio(path: Path, refusal: str) -> Probe:
 
 OWN_MEDIA_STAGES = (IMAGE, SPEECH)  # a person may put their own picture or recording on a shot
 OWN_PICTURE_FORMATS = {"PNG", "JPEG", "WEBP"}
-OWN_PICTURE_MAX_PIXELS = 40_000_000  # 8K by 5K: a larger one is refused before it is decoded
 
 
 def shot_set_own_media(*, shot: Shot, stage: Stage, upload: Any) -> Shot:
@@ -324,17 +323,33 @@ def shot_set_own_media(*, shot: Shot, stage: Stage, upload: Any) -> Shot:
 
 
 def _own_picture(path: Path, project: Project) -> Path:
+    """The picture fitted to the frame. Its size is read from the header and refused past
+    OWN_PICTURE_MAX_PIXELS before a pixel is decoded."""
     from PIL import Image
 
     width, height = frame_size(project.aspect_ratio, project.resolution)
+    unreadable = ApplicationError("Not a picture that can be read: send a PNG, JPEG or WebP.", field="file")
     try:
-        with Image.open(path) as image:
-            if image.format not in OWN_PICTURE_FORMATS or image.width * image.height > OWN_PICTURE_MAX_PIXELS:
-                raise ValueError(image.format, image.size)  # the size is read from the header, before decoding
+        image = Image.open(path)
+    except Exception:  # not an image at all
+        raise unreadable from None
+    with image:
+        if image.format not in OWN_PICTURE_FORMATS:
+            raise unreadable
+        if image.format == "JPEG":  # decoded at 1/2, 1/4 or 1/8 where the frame still fits
+            image.draft("RGB", (width, height))
+        limit = settings.OWN_PICTURE_MAX_PIXELS
+        if image.width * image.height > limit:
+            raise ApplicationError(
+                f"The picture is {image.width}x{image.height} ({image.width * image.height / 1e6:.1f} megapixels); "
+                f"the most is {limit / 1e6:.1f}: send a smaller one (the film's frame is {width}x{height}).",
+                field="file",
+            )
+        try:
             image.load()
             picture = cover(image.convert("RGB"), width, height)
-    except Exception:  # not an image, a broken one, another format, a decompression bomb
-        raise ApplicationError("Not a picture that can be read: send a PNG, JPEG or WebP.", field="file") from None
+        except Exception:  # a broken one, a decompression bomb
+            raise unreadable from None
     made = path.with_name("own.png")
     picture.save(made, format="PNG")
     return made

@@ -51,7 +51,11 @@ def project_new_page(request: HttpRequest) -> HttpResponse:
             form.add_error(None, refused)
             return render(request, "projects/new.html", {"form": form, "idea": IdeaForm()}, status=429)
         data = {k: v for k, v in form.cleaned_data.items() if k != "story_file"}
-        project, _ = services.project_create(owner=request.user, **data)  # type: ignore[arg-type]
+        try:
+            project, _ = services.project_create(owner=request.user, **data)  # type: ignore[arg-type]
+        except Throttled as exc:  # the work's own limits, taken as it is made
+            form.add_error(None, str(exc.detail))
+            return render(request, "projects/new.html", {"form": form, "idea": IdeaForm()}, status=429)
         return redirect("project-editor-page", project.id)
     return render(request, "projects/new.html", {"form": form, "idea": IdeaForm()})
 
@@ -71,6 +75,8 @@ def project_idea_page(request: HttpRequest) -> HttpResponse:
                 return redirect("project-editor-page", project.id)
             except ApplicationError as exc:
                 refused, status = exc.message, 409
+            except Throttled as exc:
+                refused, status = str(exc.detail), 429
         else:
             status = 429
         idea.add_error(None, refused)

@@ -308,6 +308,10 @@ MUSIC_MAX_BYTES = env_int("MUSIC_MAX_BYTES", 50 * 1024**2, minimum=1024**2)
 # A person's own picture or narration recording put on a shot (POST /api/v1/shots/{id}/media).
 OWN_MEDIA_MAX_BYTES = env_int("OWN_MEDIA_MAX_BYTES", 30 * 1024**2, minimum=1024**2)
 OWN_NARRATION_MAX_S = env_float("OWN_NARRATION_MAX_S", 120.0, minimum=1.0)
+# The largest own picture decoded in the web process, read from its header first (a 40-megapixel
+# PNG costs seconds of a web worker). A JPEG is decoded at a reduced scale no smaller than the
+# film's frame, and counted at that scale: a phone's 48-megapixel photo fits.
+OWN_PICTURE_MAX_PIXELS = env_int("OWN_PICTURE_MAX_PIXELS", 4096 * 4096, minimum=1920 * 1080)
 # Earlier results kept per shot and stage (picture, clip, narration) to look back on and restore.
 SHOT_VERSIONS_KEPT = env_int("SHOT_VERSIONS_KEPT", 10, minimum=1, maximum=100)
 # What work costs, to turn usage into money (GET /api/v1/usage): e.g. "cuda_hour=2.5,cpu_hour=0.05,
@@ -319,6 +323,9 @@ STORYBOARD_SNAPSHOTS_KEPT = env_int("STORYBOARD_SNAPSHOTS_KEPT", 5, minimum=1, m
 BUNDLE_MAX_MEMBERS = env_int("BUNDLE_MAX_MEMBERS", 2000, minimum=10)
 # A 60-shot 1080p bundle (film, segments, keyframes, narration) unpacks to ~500 MB.
 BUNDLE_MAX_UNPACKED_BYTES = env_int("BUNDLE_MAX_UNPACKED_BYTES", 1024**3, minimum=1024**2)
+# A member larger than 1 MiB that unpacks to more than this many times its packed size is refused
+# before anything is unpacked (films and pictures are stored, narration packs about 1.5:1).
+BUNDLE_MAX_RATIO = env_int("BUNDLE_MAX_RATIO", 100, minimum=10)
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 # JWT for programs: a short-lived access token ("Authorization: Bearer ...") and a refresh token
 # that is replaced at each refresh (the old one is refused from then on) and revoked at logout.

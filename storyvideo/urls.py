@@ -33,6 +33,9 @@ api_v1 = [
     path("docs", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
 ]
 
+handler404 = "core.api.not_found"
+handler500 = "core.api.server_error"
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", RedirectView.as_view(pattern_name="project-list-page", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

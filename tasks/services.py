@@ -24,6 +24,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
+from core.asking import asking_now
 from core.errors import ApplicationError
 from core.redis import get_redis
 from core.tracing import current_trace_id
@@ -31,11 +32,13 @@ from tasks import live
 from tasks.models import Task
 from tasks.queues import get_queue
 from tasks.registry import kind_for, kinds
+from tasks.throttles import admit
 
 logger = logging.getLogger(__name__)
 S = Task.Status
 
 
+@transaction.atomic
 def task_create(
     *,
     kind: str,
@@ -47,14 +50,19 @@ def task_create(
 ) -> Task:
     """Create a task: ``blocked`` while a parent is unfinished, else ``pending`` and enqueued
     after commit. A parent that already failed or was cancelled cancels it at once. A kind that
-    no app registered is refused (LookupError) before anything is written."""
+    no app registered is refused (LookupError) before anything is written; work a person's
+    request asks for is admitted against its owner's limits first (``tasks.throttles.admit``)."""
     declared = kind_for(kind)
+    owner_id = getattr(project, "owner_id", None)
+    asking = asking_now()
+    if asking is not None and owner_id is not None:
+        admit(asking, owner_id)
     dead = [p for p in parents if p.status in (S.FAILED, S.CANCELLED)]
     waiting = any(p.status != S.FINISHED for p in parents)
     task = Task.objects.create(
         kind=kind,
         project_id=project.pk,
-        owner_id=getattr(project, "owner_id", None),
+        owner_id=owner_id,
         shot_id=shot.pk if shot is not None else None,
         status=S.CANCELLED if dead else (S.BLOCKED if waiting else S.PENDING),
         message=f"Cancelled: its parent {dead[0].kind} task {dead[0].id} {dead[0].status}." if dead else "",

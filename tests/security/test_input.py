@@ -255,3 +255,49 @@ def test_edits_racing_deletes_of_their_shots_answer_404_never_500(user: Any) -> 
         for thread in racing:
             thread.join()
     assert set(answers) <= {200, 204, 404}, answers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/api/v1/nothing-here", 404),
+        ("get", "/api/v1/projects/not-a-uuid", 404),  # a path parameter of the wrong shape
+        ("post", "/api/v1/projects/00000000-0000-0000-0000-000000000000/nothing", 404),
+        ("get", "/api/nothing-here", 404),
+        ("post", "/v1/api/tasks/123", 404),
+        ("delete", "/api/v1/health", 405),
+        ("patch", "/v1/api/health", 405),
+    ],
+)
+def test_every_answer_under_the_api_is_json_404_and_405_included(
+    api: APIClient, method: str, path: str, status: int
+) -> None:
+    """A route no view answers gave Django's HTML page (42 HTML 404s where JSON is documented)."""
+    answer = getattr(api, method)(path)
+    assert answer.status_code == status
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["error"]["code"] == {404: "not_found", 405: "method_not_allowed"}[status]
+
+
+def test_a_server_error_under_the_api_is_json_and_a_page_error_is_a_page(user: Any, settings: Any) -> None:
+    from django.urls import path
+
+    def broken(request: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    settings.ROOT_URLCONF = type(
+        "Urls",
+        (),
+        {
+            "urlpatterns": [path("api/v1/broken", broken), path("broken", broken)],
+            "handler404": "core.api.not_found",
+            "handler500": "core.api.server_error",
+        },
+    )
+    client = Client(raise_request_exception=False)
+    answer = client.get("/api/v1/broken")
+    assert (answer.status_code, answer["Content-Type"]) == (500, "application/json")
+    assert answer.json()["error"]["code"] == "server_error" and "a bug" not in answer.content.decode()
+    page = client.get("/broken")
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
+    assert client.get("/nothing-here")["Content-Type"].startswith("text/html")

@@ -77,8 +77,12 @@ def test_work_asked_for_on_a_shared_project_counts_against_its_owner(api: APICli
     refused = shared.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "speech"}, format="json")
     assert refused.status_code == 429, refused.content
     assert refused.json()["error"]["message"].startswith("The project's owner has 1 tasks waiting or running")
-    refused = shared.patch(f"/api/v1/projects/{project.id}", {"style": "watercolor"}, format="json")
-    assert refused.status_code == 429
+    refused = shared.patch(f"/api/v1/projects/{project.id}", {"animate": True}, format="json")
+    assert refused.status_code == 429, "animating asks for a clip of every shot"
+    project.refresh_from_db()
+    assert not project.animate, "a refused edit changes nothing"
+    # A new look supersedes the picture on its way rather than adding one: no more work at once.
+    assert shared.patch(f"/api/v1/projects/{project.id}", {"style": "watercolor"}, format="json").status_code == 200
     # The editor's own projects are theirs: the owner's backlog does not hold them.
     own = ShotFactory(project=ProjectFactory(owner=editor))
     assert shared.post(f"/api/v1/shots/{own.id}/generate", {"stage": "image"}, format="json").status_code == 202
@@ -163,3 +167,70 @@ def test_concurrent_creations_take_exactly_the_allowance_and_deletes_give_none_b
     for project in Project.objects.filter(owner=user)[:10]:
         assert api.delete(f"/api/v1/projects/{project.id}").status_code == 204
     assert api.post("/api/v1/projects", STORY, format="json").status_code == 429, "a delete gave the allowance back"
+
+
+@pytest.mark.django_db(transaction=True)  # the requests race on connections of their own
+def test_concurrent_requests_for_work_take_exactly_the_active_task_limit(user: Any) -> None:
+    """The limit was checked before each request, so 20 at once against a limit of 2 all passed
+    it (17 active tasks once); it is now taken where the tasks are made, one request at a time."""
+    import threading
+
+    from django.db import connections
+
+    from tests.clients import CommittingAPIClient
+
+    Quota.objects.create(user=user, active_tasks=2)
+    project = ProjectFactory(owner=user)
+    shots = [ShotFactory(project=project) for _ in range(20)]
+    answers: list[object] = []
+    start = threading.Barrier(len(shots))
+
+    def generate(shot: Any) -> None:
+        client = CommittingAPIClient()
+        client.force_authenticate(user)
+        try:
+            start.wait(timeout=30)
+            answers.append(
+                client.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "image"}, format="json").status_code
+            )
+        except Exception as error:  # what would have been a 500
+            answers.append(repr(error))
+        finally:
+            connections.close_all()
+
+    crowd = [threading.Thread(target=generate, args=(shot,)) for shot in shots]
+    for thread in crowd:
+        thread.start()
+    for thread in crowd:
+        thread.join()
+    assert sorted(answers, key=str) == [202] * 2 + [429] * 18, answers
+    assert Task.objects.filter(owner=user, status__in=Task.UNFINISHED).count() == 2
+
+
+@pytest.mark.django_db
+def test_renames_and_deletes_are_never_held_back_nor_counted_by_work_limits(
+    api: APIClient, user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(GenerationRateThrottle, "THROTTLE_RATES", {"generate": "2/minute"})
+    Quota.objects.create(user=user, active_tasks=1)
+    project = ProjectFactory(owner=user)
+    first, second, third = (ShotFactory(project=project) for _ in range(3))
+    for number in range(5):  # renames make no work: they do not use up the rate
+        renamed = api.patch(f"/api/v1/projects/{project.id}", {"title": f"Take {number}"}, format="json")
+        assert renamed.status_code == 200, renamed.content
+    assert api.post(f"/api/v1/shots/{first.id}/generate", {"stage": "image"}, format="json").status_code == 202
+    # At the active-task limit: asking for more is refused, and the refused edit is not kept ...
+    refused = api.patch(f"/api/v1/shots/{second.id}", {"prompt": "a lamp at night"}, format="json")
+    assert refused.status_code == 429 and refused["Retry-After"] == "30", refused.content
+    second.refresh_from_db()
+    assert second.prompt != "a lamp at night"
+    # ... while renaming, deleting a shot and deleting the project are not held back.
+    assert api.patch(f"/api/v1/projects/{project.id}", {"title": "Final"}, format="json").status_code == 200
+    assert api.delete(f"/api/v1/shots/{third.id}").status_code == 204
+    assert api.delete(f"/api/v1/projects/{project.id}").status_code == 204
+    # The rate counted the one request that made work: one more is allowed, then no more.
+    Quota.objects.filter(user=user).update(active_tasks=10)
+    more = [ShotFactory(project=ProjectFactory(owner=user)) for _ in range(2)]
+    answers = [api.post(f"/api/v1/shots/{s.id}/generate", {"stage": "image"}, format="json") for s in more]
+    assert [a.status_code for a in answers] == [202, 429]
+    assert "throttled" in answers[1].json()["error"]["message"]
