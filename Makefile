@@ -104,6 +104,7 @@ bench: setup
 	$(BIN)/python bench/gpu.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/revocation.py
+	$(BIN)/python bench/redis_kill.py
 
 clean:
 	rm -rf $(VENV) var

@@ -7,6 +7,13 @@ class EngineError(Exception):
         self.permanent = permanent
 
 
+class DiskFullError(EngineError):
+    """No space left to write the output: not the task's fault, and over once space is freed."""
+
+    def __init__(self) -> None:
+        super().__init__("The disk is full (no space left to write the output)", permanent=False)
+
+
 class CancelledError(Exception):
     """Raised from a progress callback when the task was cancelled or superseded."""
 

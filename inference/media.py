@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.errors import EngineError
+from inference.errors import DiskFullError, EngineError
 
 
 def file_digest(path: Path) -> str:
@@ -29,9 +29,6 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-DISK_FULL = "The disk is full (no space left to write the output); free some space: it is tried again."
 
 
 # The ffmpegs this process has running, so that an attempt stopped midway (a timeout or a
@@ -67,7 +64,7 @@ def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = Non
     if process.returncode != 0:
         tail = stderr.decode("utf-8", "replace").strip()[-600:]
         if "No space left on device" in tail:
-            raise EngineError(DISK_FULL, permanent=False)
+            raise DiskFullError
         raise EngineError(f"ffmpeg failed: {tail}", permanent=True)
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from inference.errors import EngineError
-from inference.media import DISK_FULL, stop_running_ffmpeg
+from inference.errors import DiskFullError, EngineError
+from inference.media import stop_running_ffmpeg
 from inference.models import in_halves_on_oom
 from inference.usage import Usage, metering
 
@@ -23,13 +23,13 @@ R = TypeVar("R")
 
 
 class EnginePolicy:
-    def failure(self, exc: BaseException) -> tuple[str, bool] | None:
-        """An engine's error says itself whether it is permanent; a full disk is not (space may
-        be freed). Anything else is unexpected."""
+    def failure(self, exc: BaseException) -> tuple[str, bool, bool] | None:
+        """(message, permanent, waits). An engine's error says itself whether it is permanent; a
+        full disk waits for space to be freed. Anything else is unexpected."""
+        if isinstance(exc, DiskFullError) or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
+            return str(DiskFullError()), False, True
         if isinstance(exc, EngineError):
-            return str(exc), exc.permanent
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            return DISK_FULL, False
+            return str(exc), exc.permanent, False
         return None
 
     def in_parts(self, run: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:

@@ -172,6 +172,8 @@ STATUS_SENTENCES = {
     "composing": "Composing the film.",
     "all_ready": "Every shot is ready: render the film.",
     "render_failed": "The film is out of date: its last render failed ({why}). Render again.",
+    "first_render_failed": "The film could not be made ({why}). Render again.",
+    "held_up": "{why}: free some space, and the work goes on by itself.",
     "storyboard_failed": "The storyboard failed: {why}",
     "stage_failed": "Shot {shot}'s {stage} failed: {why}. Regenerate it or edit the shot.",
 }
@@ -187,6 +189,9 @@ def project_status_derive(*, project: Project) -> None:
         {"code": "stage_failed", "shot": number, "stage": stage.word, "why": why}
         for number, stage, why in failed_media(project)
     ]
+    held = project.tasks.filter(status=Task.Status.PENDING, waiting_since__isnull=False).values_list("error", flat=True)
+    if held:  # waits for something outside it (a full disk), said first
+        parts.insert(0, {"code": "held_up", "why": held[0]})
     if STORY in unfinished:
         status, parts = Project.Status.DRAFT, [{"code": "writing_story"}]
     elif STORYBOARD in unfinished:
@@ -201,6 +206,9 @@ def project_status_derive(*, project: Project) -> None:
             parts.append({"code": "render_failed", "why": last.message.rstrip(".")})
         status = Project.Status.RENDERED
     elif project.shots.exists():
+        last = project.tasks.filter(kind=COMPOSE).order_by("-created_at").first()
+        if last is not None and last.status == Task.Status.FAILED:  # its first film: none to keep
+            parts.append({"code": "first_render_failed", "why": last.message.rstrip(".")})
         status, parts = Project.Status.READY, parts or [{"code": "all_ready"}]
     else:
         status, parts = _without_shots(project)

@@ -22,6 +22,6 @@ class StoryVideoConfig(AppConfig):
         CACHE.limit = settings.MODELS_LOADED_MAX
 
         if settings.EMBEDDED_REDIS:
-            from storyvideo.embedded import ensure_redis
+            from core.embedded import ensure_redis
 
             ensure_redis(settings.VAR_DIR)

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from storyvideo.embedded import socket_path
+from core.embedded import socket_path
 from storyvideo.env import (
     env_bool,
     env_choice,
@@ -186,6 +186,11 @@ QUOTA_PROJECTS_PER_HOUR = env_int("QUOTA_PROJECTS_PER_HOUR", 30, minimum=1)
 # Projects one POST /api/v1/projects/batch may create (all validated first; all or none made).
 PROJECT_BATCH_MAX = env_int("PROJECT_BATCH_MAX", 20, minimum=1, maximum=200)
 TASK_RETRY_BACKOFF_S = env_float("TASK_RETRY_BACKOFF_S", 5.0)
+# How long a task held up by something outside it (a full disk) waits for a person to put it
+# right, tried again with a backoff growing to a minute, before it fails for good.
+TASK_WAIT_FOR_RESOURCE_S = env_float("TASK_WAIT_FOR_RESOURCE_S", 1800.0, minimum=1.0)
+# Below this much free space where films are written, the health check and doctor say so.
+DISK_FREE_MIN_BYTES = env_int("DISK_FREE_MIN_BYTES", 1024**3, minimum=0)
 # A worker process that has not said it is alive for this long is taken for gone (pages, /system).
 WORKER_PRESENCE_TTL_S = env_int("WORKER_PRESENCE_TTL_S", 10, minimum=3, maximum=600)
 # A processing task whose heartbeat is older than this is taken for dead by the reconciler.

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from rq import Worker
 
 from core.api import StrictSerializer
+from core.disk import disk_space
 from core.engines import PREVIEW_LINES, configured_specs, voice_choices, voice_preview
 from core.redis import get_redis
 from inference.registry import backend_report, configured_report
@@ -49,7 +50,12 @@ def _database_probe() -> None:
 
 _HEALTH = inline_serializer(
     "Health",
-    {"status": serializers.CharField(), "database": serializers.DictField(), "redis": serializers.DictField()},
+    {
+        "status": serializers.ChoiceField(choices=["ok", "degraded", "down"]),
+        "database": serializers.DictField(),
+        "redis": serializers.DictField(),
+        "disk": serializers.DictField(help_text="ok: at least DISK_FREE_MIN_BYTES free; freeBytes: the least free."),
+    },
 )
 
 
@@ -59,11 +65,20 @@ class HealthApi(APIView):
 
     @extend_schema(responses={200: _HEALTH, 503: _HEALTH})
     def get(self, request: Request) -> Response:
-        """200 when the database and Redis both answer, else 503 naming what is down."""
+        """200 when the database and Redis both answer, else 503 naming what is down. Where films
+        are written has less than DISK_FREE_MIN_BYTES free: ``degraded`` (still 200: the site
+        works, and deleting is how space is freed), renders wait until space is freed."""
         database = _check(_database_probe)
         redis = _check(get_redis().ping)
+        spaces = disk_space()
+        disk = {"ok": not any(space.low for space in spaces), "freeBytes": min(space.free for space in spaces)}
         ok = database["ok"] and redis["ok"]
-        body = {"status": "ok" if ok else "down", "database": database, "redis": redis}
+        body = {
+            "status": ("ok" if disk["ok"] else "degraded") if ok else "down",
+            "database": database,
+            "redis": redis,
+            "disk": disk,
+        }
         return Response(body, status=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE)
 
 

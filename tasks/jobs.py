@@ -206,7 +206,7 @@ def _run(kind: Kind, tasks: list[Task]) -> list[str]:
             heartbeat.stop()
         for task in tasks:  # what the attempt wrote is stored by now, or of no use
             work_dir_remove(str(task.id))
-    if any(outcome != "pending" for outcome in outcomes.values()):
+    if any(outcome != "pending" for outcome in outcomes.values()):  # ended, or held up: the project says so
         reconnecting(lambda: tasks_settled(first.project_id))
     if first.owner_id is not None:  # the owner's place on the queue is free: their next task
         reconnecting(lambda: services.tasks_enqueue_due(owner_id=first.owner_id))
@@ -250,8 +250,10 @@ def _settle_error(kind: Kind, exc: Exception, tasks: list[Task], outcomes: dict[
     policy makes of the error: permanent, transient, or unexpected and so transient)."""
     first = tasks[0]
 
-    def fail_rest(error: str, *, permanent: bool) -> None:
-        _settle(tasks, outcomes, lambda task: services.task_fail(task=task, error=error, permanent=permanent))
+    def fail_rest(error: str, *, permanent: bool, waits: bool = False) -> None:
+        _settle(
+            tasks, outcomes, lambda task: services.task_fail(task=task, error=error, permanent=permanent, waits=waits)
+        )
 
     if isinstance(exc, SupersededError):
         _settle(tasks, outcomes, _discard)
@@ -263,9 +265,10 @@ def _settle_error(kind: Kind, exc: Exception, tasks: list[Task], outcomes: dict[
         logger.warning("Task %s: timed out after %s s", first.id, first.timeout_s)
         fail_rest(f"Timed out after {first.timeout_s} s.", permanent=False)
     elif (failure := kind.policy.failure(exc)) is not None:
-        message, permanent = failure
-        logger.warning("Task %s failed (%s): %s", first.id, "permanent" if permanent else "transient", message)
-        fail_rest(message, permanent=permanent)
+        message, permanent, waits = failure
+        how = "waits" if waits else "permanent" if permanent else "transient"
+        logger.warning("Task %s failed (%s): %s", first.id, how, message)
+        fail_rest(message, permanent=permanent, waits=waits)
     else:  # an unexpected error is taken as transient: retried, then failed
         logger.error("Task %s raised", first.id, exc_info=exc)
         fail_rest(f"{type(exc).__name__}: {exc}", permanent=False)

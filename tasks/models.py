@@ -62,6 +62,9 @@ class Task(models.Model):
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it")
     trace_id = models.CharField(max_length=64, blank=True)
     run_after = models.DateTimeField(null=True, blank=True, help_text="Backoff: not to be run before this time.")
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="Held up since then by something outside it (a full disk)."
+    )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -54,9 +54,12 @@ class Policy(Protocol):
     """How the work of a kind behaves where the engine cannot know it: the engines' own rules
     (``inference.policy``), or :data:`PLAIN`."""
 
-    def failure(self, exc: BaseException) -> tuple[str, bool] | None:
-        """An error's message and whether it is permanent; None where the error is unexpected
-        (taken as transient: retried, then failed)."""
+    def failure(self, exc: BaseException) -> tuple[str, bool, bool] | None:
+        """What the error means: its message; whether it is permanent (no retry can help);
+        whether it waits (something outside the task holds it up, a full disk: it is tried
+        again, attempts not counted, for as long as a person may need to put it right,
+        TASK_WAIT_FOR_RESOURCE_S). None where the error is unexpected (taken as transient:
+        retried, then failed)."""
         ...
 
     def in_parts(self, run: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
@@ -82,7 +85,7 @@ class _NoMeter:
 class _Plain:
     """Work with no rules of its own: every error transient, batches whole, nothing measured."""
 
-    def failure(self, exc: BaseException) -> tuple[str, bool] | None:
+    def failure(self, exc: BaseException) -> tuple[str, bool, bool] | None:
         return None
 
     def in_parts(self, run: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:

@@ -36,6 +36,7 @@ from tasks.throttles import admit
 
 logger = logging.getLogger(__name__)
 S = Task.Status
+WAITING = "waiting"  # task_fail's word for a task left pending while something outside it holds it up
 
 
 @transaction.atomic
@@ -226,17 +227,44 @@ def task_finish(*, task: Task, result: dict[str, Any], message: str = "Done.") -
     return True
 
 
-def task_fail(*, task: Task, error: str, permanent: bool) -> str:
+def task_fail(*, task: Task, error: str, permanent: bool, waits: bool = False) -> str:
     """Retry with backoff while attempts remain and the error is transient, else fail and
-    cancel the blocked descendants. Returns the status the task ended in."""
+    cancel the blocked descendants. An error that ``waits`` (something outside the task holds it
+    up: a full disk) does not count as an attempt: the task is tried again with a backoff that
+    grows to a minute, for up to TASK_WAIT_FOR_RESOURCE_S from the first such error, then fails
+    saying so. Returns the status the task ended in, or WAITING (pending, held up)."""
     now = timezone.now()
     with transaction.atomic():
+        if waits and not permanent:
+            since = task.waiting_since or now
+            waited = (now - since).total_seconds()
+            if waited < settings.TASK_WAIT_FOR_RESOURCE_S:
+                delay = min(60.0, max(settings.TASK_RETRY_BACKOFF_S, waited / 2))
+                left = max(1, round((settings.TASK_WAIT_FOR_RESOURCE_S - waited) / 60))
+                held = _processing(task).update(
+                    status=S.PENDING,
+                    attempt=F("attempt") - 1,
+                    job_id="",
+                    run_after=now + timedelta(seconds=delay),
+                    waiting_since=since,
+                    message=f"{error}: free some space. It is tried again by itself (next in {delay:.0f} s, "
+                    f"for {left} min more).",
+                    error=error,
+                    updated_at=now,
+                )
+                if held:
+                    _publish_fresh(task.id)
+                    return WAITING
+            minutes = max(1, round(waited / 60))
+            error = f"{error}: it stayed so for {minutes} min. Free some space, then try again."
+            permanent = True
         if not permanent and task.attempt < task.max_attempts:
             delay = settings.TASK_RETRY_BACKOFF_S * (2 ** (task.attempt - 1))
             retried = _processing(task).update(
                 status=S.PENDING,
                 job_id="",
                 run_after=now + timedelta(seconds=delay),
+                waiting_since=None,
                 message=f"Attempt {task.attempt} of {task.max_attempts} failed; retrying in {delay:.0f} s: {error}"[
                     :1000
                 ],

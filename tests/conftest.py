@@ -45,7 +45,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from django.conf import settings
 
     if settings.configured and getattr(settings, "EMBEDDED_REDIS", False):
-        from storyvideo.embedded import leave_redis
+        from core.embedded import leave_redis
 
         leave_redis(settings.VAR_DIR)
 

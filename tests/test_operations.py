@@ -199,7 +199,7 @@ def test_processes_starting_side_by_side_read_one_whole_secret_key(tmp_path: Pat
 
 
 def test_a_command_stops_the_embedded_redis_it_started_unless_another_process_uses_it(tmp_path: Path) -> None:
-    from storyvideo.embedded import _answers, ensure_redis, leave_redis, socket_path
+    from core.embedded import _answers, ensure_redis, leave_redis, socket_path
 
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
     env |= {"STORYVIDEO_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "storyvideo.settings"}

@@ -122,3 +122,17 @@ def test_a_render_the_reconciler_fails_settles_the_status_and_calls_the_webhook(
     assert rendered.status == "rendered" and "its last render failed" in rendered.status_message
     delivery = rendered.tasks.get(kind="webhook")
     assert delivery.params == {"render": str(render.id)}
+
+
+def test_a_first_film_that_failed_is_not_called_ready(api: Any, user: Any) -> None:
+    """With no earlier film to keep, a failed first render said "Every shot is ready: render the film."."""
+    from projects.pipeline import project_status_derive
+
+    project = ProjectFactory(owner=user)
+    ShotFactory(project=project)
+    Task.objects.create(kind="compose", project=project, owner=user, status="failed", message="ffmpeg failed: boom.")
+    project_status_derive(project=project)
+    body = api.get(f"/api/v1/projects/{project.id}").json()
+    assert body["status"] == "ready"
+    assert body["statusParts"] == [{"code": "first_render_failed", "why": "ffmpeg failed: boom"}]
+    assert body["statusMessage"] == "The film could not be made (ffmpeg failed: boom). Render again."

@@ -1,5 +1,7 @@
-"""Finding 8 and the scratch-folder part of 6: a full disk during composition is retried with
-backoff, keeps the previous film, says the film is out of date, and leaves no files behind."""
+"""Finding 8 and the scratch-folder part of 6 (and issue 25's finding 5): a full disk during
+composition waits for space without using its attempts, keeps the previous film, says the disk
+is full, goes on by itself once space is back, fails saying so when it never is, and leaves no
+files behind."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from projects.models import Project
 from projects.pipeline import project_render
@@ -20,6 +24,7 @@ from tests.workers import ROOT, wait_for, worker_env, workers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 S = Task.Status
+FULL = "The disk is full (no space left to write the output)"
 
 
 def run_media_worker_on_a_full_disk(tmp_path: Path) -> str:
@@ -42,38 +47,55 @@ def run_media_worker_on_a_full_disk(tmp_path: Path) -> str:
     return done.stdout + done.stderr
 
 
-def test_a_full_disk_is_retried_keeps_the_film_and_says_it_is_out_of_date(rendered: Project, tmp_path: Path) -> None:
+def test_a_full_disk_waits_for_space_says_so_and_goes_on_by_itself(rendered: Project, tmp_path: Path) -> None:
+    """A full disk once spent the render's three attempts in ~90 s, then failed for good while its
+    message said "it is tried again", and the page said all was ready. Now the render waits for
+    space without using its attempts, the page says the disk is full, and it goes on by itself."""
     film = rendered.render_video.name
     shot = rendered.shots.order_by("order").first()
     assert shot is not None
     shot.pinned_duration = 4.0  # an edit the next render is to show
     shot.save()
     task = project_render(project=rendered)
-    Task.objects.filter(pk=task.pk).update(max_attempts=2)
+    Task.objects.filter(pk=task.pk).update(max_attempts=1)
 
-    log = run_media_worker_on_a_full_disk(tmp_path)
+    for _ in range(2):  # more full-disk attempts than it has attempts
+        log = run_media_worker_on_a_full_disk(tmp_path)
+        wait_for(lambda: Task.objects.get(pk=task.pk).status == S.PENDING, timeout=30, what="the task to wait")
     task.refresh_from_db()
-    assert task.status == S.PENDING and task.attempt == 1, (task.status, task.message, log[-2000:])
-    assert "disk is full" in task.message and "retrying in" in task.message
-    assert task.run_after is not None
+    assert task.attempt == 0 and task.waiting_since is not None, (task.status, task.message, log[-2000:])
+    assert task.message.startswith(f"{FULL}: free some space. It is tried again by itself")
+    rendered.refresh_from_db()
+    assert rendered.status == Project.Status.RENDERING
+    assert rendered.status_message.startswith(f"{FULL}: free some space, and the work goes on by itself.")
+    assert rendered.render_video.name == film and Path(rendered.render_video.path).is_file()
 
-    run_media_worker_on_a_full_disk(tmp_path)  # the second and last attempt meets a full disk too
-    wait_for(lambda: Task.objects.get(pk=task.pk).status == S.FAILED, timeout=30, what="the last attempt to fail")
+    # Space again: the render goes on without being asked for again.
+    with workers(tmp_path, "media"):
+        wait_for(lambda: Task.objects.get(pk=task.pk).status == S.FINISHED, timeout=120, what="the render")
+        wait_for(lambda: Project.objects.get(pk=rendered.pk).status_message == "", timeout=30, what="the line to clear")
+    rendered.refresh_from_db()
+    assert rendered.render_video.name != film
+    film = rendered.render_video.name
+
+    # A disk that stays full past TASK_WAIT_FOR_RESOURCE_S: the render fails for good, saying so.
+    shot.pinned_duration = 5.0
+    shot.save()
+    task = project_render(project=rendered)
+    run_media_worker_on_a_full_disk(tmp_path)
+    wait_for(lambda: Task.objects.get(pk=task.pk).status == S.PENDING, timeout=30, what="the task to wait")
+    Task.objects.filter(pk=task.pk).update(waiting_since=timezone.now() - timedelta(minutes=31), run_after=None)
+    run_media_worker_on_a_full_disk(tmp_path)
+    wait_for(lambda: Task.objects.get(pk=task.pk).status == S.FAILED, timeout=30, what="the render to give up")
+    task.refresh_from_db()
+    assert task.message == f"{FULL}: it stayed so for 31 min. Free some space, then try again."
     # The project's line is derived once the job has settled its tasks, just after the task's own commit.
     stale = lambda: "out of date" in Project.objects.get(pk=rendered.pk).status_message  # noqa: E731
     wait_for(stale, timeout=30, what="the warning")
     rendered.refresh_from_db()
     assert rendered.render_video.name == film and Path(rendered.render_video.path).is_file()
     assert rendered.status == Project.Status.RENDERED
-    assert rendered.status_message.startswith("The film is out of date: its last render failed (The disk is full")
-
-    # With space again, rendering again makes the edited film and the warning goes.
-    with workers(tmp_path, "media"):
-        again = project_render(project=rendered)
-        wait_for(lambda: Task.objects.get(pk=again.pk).status == S.FINISHED, timeout=120, what="the render")
-        wait_for(lambda: Project.objects.get(pk=rendered.pk).status_message == "", timeout=30, what="the warning to go")
-    rendered.refresh_from_db()
-    assert rendered.render_video.name != film and rendered.status_message == ""
+    assert rendered.status_message.startswith(f"The film is out of date: its last render failed ({FULL}: it stayed")
     scratch = {p.name for p in (settings.VAR_DIR / "work").iterdir()}
     assert not scratch & {str(t.id) for t in rendered.tasks.all()}, "no task of the project leaves its scratch folder"
 

@@ -3,6 +3,7 @@ work again when it is back; a project created meanwhile is accepted and queued l
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -59,3 +60,41 @@ def test_workers_outlive_a_redis_outage_and_finish_everything(
         "Redis is unreachable" in worker.output() or "could not connect to Redis" in worker.output()
         for worker in started
     ), logs[-3000:]
+
+
+def test_the_embedded_redis_killed_is_started_again_by_a_worker_and_work_goes_on(
+    tmp_path: Path, rendered: Project
+) -> None:
+    """Issue 25, finding 4: after `kill -9` of the embedded Redis under `make run`, everything
+    stalled until a worker was restarted by hand (4.5 minutes). The workers start it again."""
+    import os
+    import signal
+
+    import redis
+    from django.conf import settings
+
+    var = tmp_path / "var"  # a var folder of the worker's own, so its Redis is an embedded one
+    env = {"REDIS_URL": "", "STORYVIDEO_VAR_DIR": str(var), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    embedded = redis.Redis(unix_socket_path=str(var / "redis.sock"))
+
+    def answers() -> bool:
+        try:
+            return bool(embedded.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    try:
+        with workers(tmp_path, "media", **env) as [worker]:
+            wait_for(answers, timeout=60, what="the worker's embedded Redis")
+            killed = int((var / "redis.pid").read_text())
+            os.kill(killed, signal.SIGKILL)
+            # The worker notices within its next second (often at once) and starts another.
+            wait_for(lambda: (var / "redis.pid").read_text().strip() != str(killed), timeout=30, what="a new Redis")
+            # Work asked for while it is down: the row is kept, the worker queues it once Redis is back.
+            task = Task.objects.create(kind="compose", project=rendered, owner=rendered.owner)
+            wait_for(lambda: Task.objects.get(pk=task.pk).status == S.FINISHED, timeout=120, what="the render")
+            assert int((var / "redis.pid").read_text()) != killed
+            assert "The embedded Redis had stopped answering; it was started again" in worker.output()
+    finally:  # the worker was killed outright: its Redis, a daemon, is stopped here
+        with contextlib.suppress(Exception):
+            embedded.shutdown(nosave=True)

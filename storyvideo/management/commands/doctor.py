@@ -1,8 +1,8 @@
 """``manage.py doctor``: is this installation able to make films, and if not, how to fix it.
 
-Checks the database, Redis, live workers per queue, ffmpeg, the CJK font, the voices and each
-stage's model weights; prints one line per check with what to do, and exits 1 when something
-that stops films from being made is wrong (a draft back end standing in for a model is a
+Checks the database, Redis, live workers per queue, ffmpeg, the CJK font, free disk space, the
+voices and each stage's model weights; prints one line per check with what to do, and exits 1
+when something that stops films from being made is wrong (a draft back end standing in for a model is a
 warning: films are made, by the draft)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from core.disk import disk_space
 from core.engines import configured_specs
 from core.redis import get_redis
 from inference.errors import EngineError
@@ -104,7 +105,20 @@ def _models() -> list[Finding]:
     return found
 
 
-CHECKS: list[Callable[[], list[Finding]]] = [_database, _redis, _workers, _programs, _models]
+def _disk() -> list[Finding]:
+    found = []
+    for space in disk_space():
+        detail = f"{space.free / 1024**3:.1f} GiB free for {space.path}"
+        if space.low:
+            minimum = settings.DISK_FREE_MIN_BYTES / 1024**3
+            fix = f"free space there (at least {minimum:.1f} GiB: DISK_FREE_MIN_BYTES); renders wait until then"
+            found.append(Finding("disk", "error", detail, fix))
+        else:
+            found.append(Finding("disk", "ok", detail))
+    return found
+
+
+CHECKS: list[Callable[[], list[Finding]]] = [_database, _redis, _workers, _programs, _disk, _models]
 
 
 class Command(BaseCommand):

@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection, connections
 from rq import SimpleWorker, Worker
 
+from core.embedded import revive_redis
 from core.redis import get_redis
 from tasks import jobs
 from tasks.queues import INFERENCE, MEDIA, get_queue, presence_beat, presence_end
@@ -108,7 +109,10 @@ class Maintenance(threading.Thread):
                     reconcile()
                 else:
                     tasks_enqueue_due()
-            except Exception:  # keep the thread alive through a database or Redis blip
+            except redis.RedisError:
+                logger.exception("Maintenance pass failed; trying again shortly")
+                _revive_embedded_redis()
+            except Exception:  # keep the thread alive through a database blip
                 logger.exception("Maintenance pass failed; trying again shortly")
         with contextlib.suppress(redis.RedisError):
             presence_end(self.queue)
@@ -177,6 +181,24 @@ def _wait_for_redis() -> None:
             get_redis().ping()
             return
         except redis.RedisError as exc:
+            if _revive_embedded_redis():
+                continue
             logger.warning("Redis is unreachable (%s); trying again in %.0f s", exc, delay)
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+
+def _revive_embedded_redis() -> bool:
+    """The embedded Redis (no REDIS_URL) is started again where it died; a Redis of the
+    operator's is theirs to run (the workers wait for it)."""
+    if not settings.EMBEDDED_REDIS:
+        return False
+    try:
+        revived = revive_redis(settings.VAR_DIR)
+    except Exception:  # said, and tried again at the next pass
+        logger.exception("The embedded Redis could not be started again")
+        return False
+    if revived:
+        logger.warning("The embedded Redis had stopped answering; it was started again")
+        get_redis().connection_pool.disconnect()
+    return revived

@@ -74,6 +74,23 @@ def ensure_redis(var_dir: Path, *, wait_s: float = 10.0) -> Path:
     return sock
 
 
+def revive_redis(var_dir: Path) -> bool:
+    """Start the embedded Redis again where it stopped answering while this process uses it (it
+    was killed, or crashed): the workers call this while they wait for Redis, so work goes on
+    within seconds rather than when someone restarts a worker. Its saved data (``redis.rdb``) is
+    loaded; what it lost since, the task rows hold (the reconciler queues what is due). True when
+    this call started it."""
+    var_dir = var_dir.resolve()
+    if var_dir not in _held:
+        return False  # this process does not use it (it left, or never joined)
+    sock = socket_path(var_dir)
+    with _starting(var_dir):
+        if _answers(sock):
+            return False
+        _start(var_dir, sock, wait_s=10.0)
+    return True
+
+
 def leave_redis(var_dir: Path) -> bool:
     """This process stops using the embedded Redis of ``var_dir``; the last user stops the server.
     True when it stopped it."""
