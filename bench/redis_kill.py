@@ -80,6 +80,7 @@ def main() -> None:
             task = services.task_create(kind="image", project=project, shot=shot, params=version)
             wait(lambda task=task: Task.objects.get(pk=task.pk).status == "finished")
             done = Task.objects.get(pk=task.pk)
+            assert done.started_at is not None and done.finished_at is not None
             started.append(done.started_at.timestamp() - killed)
             finished.append(done.finished_at.timestamp() - killed)
     finally:
