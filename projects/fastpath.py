@@ -33,8 +33,9 @@ from django.http import Http404, HttpRequest
 from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language_from_request
-from rest_framework.authtoken.models import Token
 
+from accounts.models import ApiToken
+from accounts.tokens import token_digest
 from core.metrics import request_observed
 from core.middleware import TRACE_HEADER_OK
 from core.tracing import new_trace_id
@@ -115,11 +116,11 @@ def _user_id(headers: dict[bytes, bytes], request: HttpRequest) -> int | None:
 def _token_user_id(key: str) -> int | None:
     """TokenAuthentication's check (the key's user, active) in one statement: the ORM's query
     building cost more than the rest of a re-read."""
-    token, users = Token._meta.db_table, get_user_model()._meta.db_table
+    token, users = ApiToken._meta.db_table, get_user_model()._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT u.id FROM {token} t JOIN {users} u ON u.id = t.user_id WHERE t.key = %s AND u.is_active",  # noqa: S608 - table names from the models
-            [key],
+            f"SELECT u.id FROM {token} t JOIN {users} u ON u.id = t.user_id WHERE t.digest = %s AND u.is_active",  # noqa: S608 - table names from the models
+            [token_digest(key)],
         )
         row = cursor.fetchone()
     return int(row[0]) if row else None

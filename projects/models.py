@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.secrets import EncryptedCharField
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES
 
 
@@ -44,7 +45,7 @@ class Project(models.Model):
     status_message = models.CharField(max_length=500, blank=True)
     status_parts = models.JSONField(default=list, blank=True, help_text="The status line as sentence codes and values.")
     webhook_url = models.URLField(max_length=500, blank=True, help_text="Called when a render finishes or fails.")
-    webhook_secret = models.CharField(max_length=64, blank=True, help_text="Signs the webhook's calls.")
+    webhook_secret = EncryptedCharField(blank=True, help_text="Signs the webhook's calls (kept encrypted).")
 
     # The latest good render; replaced only by a render that was probed and found whole.
     render_video = models.FileField(upload_to="renders/", blank=True)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import audit
 from core.errors import ApplicationError
 from core.storage import atomic_with_files, release_on_commit, store
 from inference.errors import EngineError
@@ -122,6 +123,7 @@ def project_delete(*, project: Project) -> None:
     names = [f.name for f in _project_files(project) if f] + shot_file_names(project.shots.all())
     names += project.render_segments.values_list("file", flat=True)
     project_id = project.pk
+    audit("project_deleted", target=f"project {project_id}", title=project.title[:100])
     project.delete()
     release_on_commit(names)
     access_changed_on_commit(project_id=project_id)

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.audit import audit
 from core.errors import ApplicationError
 from projects.models import Member, Project, ShareLink
 from tasks.live import access_changed_on_commit
@@ -32,6 +33,7 @@ def member_set(*, project: Project, username: str, role: str) -> Member:
     if user.pk == project.owner_id:
         raise ApplicationError("That is the project's owner, who may already do everything.", field="username")
     member, _ = Member.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    audit("member_set", target=f"project {project.pk}", member=user.get_username(), role=role)
     return member
 
 
@@ -43,11 +45,14 @@ def member_remove(*, project: Project, user_id: int) -> None:
     deleted, _ = Member.objects.filter(project=project, user_id=user_id).delete()
     if not deleted:
         raise ApplicationError("The project is not shared with that user.", code="not_found")
+    audit("member_removed", target=f"project {project.pk}", member_id=user_id)
     access_changed_on_commit(user_id=user_id)
 
 
 def link_create(*, project: Project, by: AbstractBaseUser) -> ShareLink:
-    return ShareLink.objects.create(project=project, created_by_id=by.pk)
+    link = ShareLink.objects.create(project=project, created_by_id=by.pk)
+    audit("link_created", target=f"project {project.pk}", link=str(link.pk))
+    return link
 
 
 def link_token(link: ShareLink) -> str:
@@ -70,6 +75,7 @@ def link_revoke(*, project: Project, link_id: uuid.UUID) -> None:
         )
     if not revoked:
         raise ApplicationError("No such link, or it was already revoked.", code="not_found")
+    audit("link_revoked", target=f"project {project.pk}", link=str(link_id))
 
 
 def link_project(token: str) -> Project:

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import audit
 from core.errors import ApplicationError
 from core.storage import release_on_commit
 from shots import live
@@ -135,6 +136,7 @@ def shot_delete(*, shot: Shot) -> None:
     project = film().project_lock(project_id=shot.project_id)
     tasks_cancel(tasks=shot.tasks.filter(status__in=Task.UNFINISHED), reason="The shot was deleted.")
     names = shot_file_names(Shot.objects.filter(pk=shot.pk))
+    audit("shot_deleted", target=f"project {shot.project_id}", shot=str(shot.pk), number=shot.order + 1)
     shot.delete()
     renumber(list(project.shots.order_by("order", "created_at")))
     release_on_commit(names)

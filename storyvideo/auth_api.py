@@ -9,7 +9,10 @@ credential ends up in a URL (and in the logs of whatever proxies it).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -19,6 +22,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenBlacklistView, TokenObtainPairView, TokenRefreshView
 
+from accounts.audit import audit
 from storyvideo.system_api import SignupApi, SignupSerializer, signup
 from storyvideo.tickets import ticket_issue
 
@@ -35,7 +39,9 @@ class JwtRegisterApi(SignupApi):
     @extend_schema(request=SignupSerializer, responses={201: TokenPair})
     def post(self, request: Request) -> Response:
         """Create an account (when ALLOW_SIGNUP is on) and answer its first access and refresh tokens."""
-        refresh = RefreshToken.for_user(signup(request))
+        user = signup(request)
+        refresh = RefreshToken.for_user(user)
+        audit("jwt_created", actor=user)
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)}, status=status.HTTP_201_CREATED)
 
 
@@ -44,6 +50,13 @@ class JwtLoginApi(TokenObtainPairView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == status.HTTP_200_OK:  # a failed one is logged by authenticate()
+            actor = get_user_model().objects.filter(username=request.data.get("username")).first()
+            audit("jwt_created", actor=actor)
+        return response
 
 
 class JwtRefreshApi(TokenRefreshView):
@@ -59,6 +72,12 @@ class JwtLogoutApi(TokenBlacklistView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == status.HTTP_200_OK:
+            audit("jwt_revoked")
+        return response
 
 
 class WsTicketApi(APIView):

@@ -42,6 +42,11 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# The key secrets kept in the database are encrypted under (webhook signing secrets): SECRET_KEY
+# unless set, so that SECRET_KEY can be rotated without losing them.
+SECRETS_KEY = env_str("SECRETS_KEY", "") or SECRET_KEY
+if len(SECRETS_KEY) < 32:
+    raise ImproperlyConfigured("SECRETS_KEY must be at least 32 characters long.")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -75,6 +80,7 @@ INSTALLED_APPS = [
     "django_rq",
     "channels",
     "storyvideo.apps.StoryVideoConfig",
+    "accounts",
     "projects",
     "shots",
     "tasks",
@@ -90,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
@@ -332,6 +339,10 @@ BUNDLE_MAX_UNPACKED_BYTES = env_int("BUNDLE_MAX_UNPACKED_BYTES", 1024**3, minimu
 # before anything is unpacked (films and pictures are stored, narration packs about 1.5:1).
 BUNDLE_MAX_RATIO = env_int("BUNDLE_MAX_RATIO", 100, minimum=10)
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
+# API tokens a user may hold (each POST /api/v1/auth/token makes one; past this the oldest go).
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20, minimum=1, maximum=1000)
+# How long the audit log (the admin's Accounts, Audit events) keeps an event.
+AUDIT_KEEP_DAYS = env_int("AUDIT_KEEP_DAYS", 365, minimum=1)
 # JWT for programs: a short-lived access token ("Authorization: Bearer ...") and a refresh token
 # that is replaced at each refresh (the old one is refused from then on) and revoked at logout.
 SIMPLE_JWT = {
@@ -372,7 +383,7 @@ USE_TZ = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.HashedTokenAuthentication",
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

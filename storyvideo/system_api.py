@@ -13,7 +13,6 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -22,6 +21,8 @@ from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 from rq import Worker
 
+from accounts.audit import audit
+from accounts.tokens import HashedTokenAuthentication, token_create, token_revoke
 from core.api import StrictSerializer
 from core.disk import disk_space
 from core.engines import PREVIEW_LINES, configured_specs, voice_choices, voice_preview
@@ -221,14 +222,25 @@ class TokenApi(APIView):
         request=TokenRequestSerializer, responses=inline_serializer("TokenResponse", {"token": serializers.CharField()})
     )
     def post(self, request: Request) -> Response:
-        """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
+        """Exchange a username and password for a new API token (send it as ``Authorization:
+        Token …``). It is shown this once (only its SHA-256 is kept) and works until revoked
+        (``DELETE`` here with it, or the admin); past API_TOKENS_PER_USER a user's oldest go."""
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(request._request, **serializer.validated_data)
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_create(user=user)})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Revoke the token this request is sent with (``Authorization: Token …``)."""
+        words = request.headers.get("Authorization", "").split()
+        if len(words) != 2 or words[0].lower() != "token":
+            raise AuthenticationFailed("Send the token to revoke as 'Authorization: Token …'.")
+        user = HashedTokenAuthentication().authenticate_credentials(words[1])[0]
+        token_revoke(user=user, key=words[1])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SignupSerializer(StrictSerializer):
@@ -257,7 +269,9 @@ def signup(request: Request) -> Any:
         raise PermissionDenied("Sign-up is switched off here; ask an administrator for an account.")
     serializer = SignupSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    return get_user_model().objects.create_user(**serializer.validated_data)
+    user = get_user_model().objects.create_user(**serializer.validated_data)
+    audit("signed_up", actor=user)
+    return user
 
 
 class SignupThrottle(AnonRateThrottle):
@@ -280,5 +294,6 @@ class SignupApi(APIView):
     def post(self, request: Request) -> Response:
         """Create an account (when ALLOW_SIGNUP is on) and return its API token."""
         user = signup(request)
-        token = Token.objects.create(user=user)
-        return Response({"token": token.key, "username": user.get_username()}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"token": token_create(user=user), "username": user.get_username()}, status=status.HTTP_201_CREATED
+        )

@@ -32,8 +32,8 @@ class GenerationRateThrottle(UserRateThrottle):
     scope = "generate"
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        if request.method in SAFE_METHODS or not request.user.is_authenticated:
-            return True
+        if request.method in SAFE_METHODS or request.method == "DELETE" or not request.user.is_authenticated:
+            return True  # a delete is never held back, nor the recompose that follows it
 
         def count_rate() -> None:
             if not super(GenerationRateThrottle, self).allow_request(request, view):

@@ -2,9 +2,9 @@
 statement of a package, function-local ones and TYPE_CHECKING ones included.
 
 From the top: ``storyvideo`` (the composition root: settings, URLs, ASGI, the system's own
-views, the wiring) -> ``projects`` -> ``shots`` -> ``tasks`` -> ``core`` (the shared kernel) ->
-``inference`` (the engines, no Django). Nothing imports the composition root, and the kernel and
-the task engine know no app of the film."""
+views, the wiring) -> ``projects`` -> ``shots`` -> ``accounts`` (API tokens, the audit log) ->
+``tasks`` -> ``core`` (the shared kernel) -> ``inference`` (the engines, no Django). Nothing
+imports the composition root, and the kernel and the task engine know no app of the film."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "projects": {"storyvideo"},
     "shots": {"projects", "storyvideo"},
-    "tasks": {"projects", "shots", "inference", "storyvideo"},
-    "core": {"projects", "shots", "tasks", "storyvideo"},
+    "accounts": {"projects", "shots", "tasks", "inference", "storyvideo"},
+    "tasks": {"projects", "shots", "accounts", "inference", "storyvideo"},
+    "core": {"projects", "shots", "accounts", "tasks", "storyvideo"},
     "inference": {"django", "rest_framework", "channels", "core", "storyvideo", "projects", "shots", "tasks"},
 }
 

@@ -232,10 +232,11 @@ def test_a_burst_of_requests_leaves_no_database_connections_behind(server: str, 
 
     import aiohttp
     from django.db import connection
-    from rest_framework.authtoken.models import Token
+
+    from accounts.tokens import token_create
 
     project = ProjectFactory(owner=user)
-    headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    headers = {"Authorization": f"Token {token_create(user=user)}"}
 
     async def burst() -> list[int]:
         async with aiohttp.ClientSession() as session:

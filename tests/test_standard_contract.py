@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 import pytest
 from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tokens import token_create
 from projects.models import Project
 from shots.models import Shot
 from storyvideo.asgi import application
@@ -28,7 +28,7 @@ STORY = "Ada climbed the lighthouse stairs. Pip the cat followed her. Together t
 
 def token_client(user: Any) -> APIClient:
     client = CommittingAPIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user)}")
     return client
 
 

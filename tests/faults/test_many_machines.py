@@ -22,8 +22,8 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import token_create
 from inference.media import probe
 from projects.models import Project
 from tasks.models import Task
@@ -97,7 +97,7 @@ def test_web_and_workers_on_machines_sharing_no_disk_render_and_take_over_from_a
     tmp_path: Path, user: Any
 ) -> None:
     api = requests.Session()
-    api.headers["Authorization"] = f"Token {Token.objects.create(user=user).key}"
+    api.headers["Authorization"] = f"Token {token_create(user=user)}"
     with object_store(tmp_path) as store:
         machines = {**store, "TASK_STALE_S": "3"}  # a machine that stops beating is dead after 3 s
         web, a, b = (Machine(name, tmp_path, machines) for name in ("web-1", "machine-a", "machine-b"))

@@ -14,9 +14,9 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
+from accounts.tokens import token_create
 from projects.models import Member, Project, ShareLink, StoryboardSnapshot
 from projects.sharing import link_token
 from shots.models import ShotVersion
@@ -44,7 +44,7 @@ class World:
         self.snapshot_ = StoryboardSnapshot.objects.create(project=self.project, reason="before", data={"shots": []})
         self.member = Member.objects.create(project=self.project, user=UserFactory(), role="viewer")
         self.link = ShareLink.objects.create(project=self.project, created_by=self.owner)
-        self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger)}
+        self.tokens = {user.pk: token_create(user=user) for user in (self.owner, self.stranger)}
         self.reads: list[tuple[str, tuple[Any, ...]]] = []
         self.ids = {
             "project_id": str(self.project.id),

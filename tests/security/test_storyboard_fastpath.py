@@ -13,9 +13,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.tokens import token_create
 from projects import fastpath
 from projects.models import Member
 from shots.services import shot_update
@@ -90,7 +90,7 @@ def owned(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "app": app,
         "django": django,
         "path": f"/api/v1/projects/{project.id}/storyboard",
-        "auth": {"Authorization": f"Token {Token.objects.create(user=owner).key}"},
+        "auth": {"Authorization": f"Token {token_create(user=owner)}"},
         "owner": owner,
         "shot": shot,
     }
@@ -172,7 +172,7 @@ def test_what_django_refuses_is_left_to_django(owned: dict[str, Any], who: str) 
     _, first, _ = get(app, path, auth)  # the version is known, its body made and stored
     headers = {"If-None-Match": first["etag"]}
     if who == "another user":
-        headers["Authorization"] = f"Token {Token.objects.create(user=UserFactory()).key}"
+        headers["Authorization"] = f"Token {token_create(user=UserFactory())}"
     elif who == "a wrong token":
         headers["Authorization"] = "Token " + "0" * 40
     elif who == "a deactivated user":
