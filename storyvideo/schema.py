@@ -34,7 +34,8 @@ WHY = {
 }
 UNSAFE = ("400", "401", "403", "404", "409", "413", "415", "429")
 SAFE = ("400", "401", "403", "404", "429")
-ANONYMOUS = ("/api/v1/health", "/api/v1/auth/token", "/api/v1/auth/signup")
+# Operations that take no credentials (revoking a token takes the token: it may answer 401).
+ANONYMOUS = {("/api/v1/health", "get"), ("/api/v1/auth/token", "post"), ("/api/v1/auth/signup", "post")}
 EXTRA = {"/api/v1/projects/{project_id}/exports/{fmt}": ("409",)}  # "render it first"
 
 
@@ -51,7 +52,7 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             statuses: tuple[str, ...] = (SAFE if method == "get" else UNSAFE) + EXTRA.get(path, ())
-            if path in ANONYMOUS:
+            if (path, method) in ANONYMOUS:
                 statuses = tuple(s for s in statuses if s not in ("401", "404", "409"))
             responses = operation.setdefault("responses", {})
             for status in statuses:
