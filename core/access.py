@@ -48,6 +48,11 @@ class ProjectAccess(Protocol):
         allowance."""
         ...
 
+    def media_generation(self, project_id: str) -> int | None:
+        """The generation of the project's media links (``core.media``), or None where there is
+        no such project."""
+        ...
+
 
 _bound: ProjectAccess | None = None
 

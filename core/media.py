@@ -23,6 +23,8 @@ from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
+from core.access import project_access
+
 _SALT = "core.media"
 
 # What a stored file may be served as; the storage only ever writes these extensions.
@@ -49,8 +51,9 @@ DOWNLOAD_TYPES = {
 SANDBOX = "default-src 'none'; sandbox"
 
 
-def _signature(name: str, expires: int) -> str:
-    return salted_hmac(_SALT, f"{name}\n{expires}", algorithm="sha256").hexdigest()[:32]
+def _signature(name: str, expires: int, scope: str = "") -> str:
+    message = f"{name}\n{expires}" + (f"\n{scope}" if scope else "")
+    return salted_hmac(_SALT, message, algorithm="sha256").hexdigest()[:32]
 
 
 def media_url_epoch(now: float | None = None) -> int:
@@ -60,30 +63,42 @@ def media_url_epoch(now: float | None = None) -> int:
     return int(math.ceil(((now or time.time()) + settings.MEDIA_URL_TTL_S) / step) * step)
 
 
-def sign(name: str, *, now: float | None = None) -> str:
-    """``e=<expiry>&s=<signature>`` for a stored name; valid for MEDIA_URL_TTL_S at least."""
+def sign(name: str, *, scope: str = "", now: float | None = None) -> str:
+    """``e=<expiry>&s=<signature>`` for a stored name; valid for MEDIA_URL_TTL_S at least. With a
+    ``scope`` (a project's id and the generation of its media links, ``<id>.<n>``), also
+    ``p=<scope>``: the URL dies at once when the project's generation moves on (a member removed,
+    a share link revoked), not at its expiry."""
     expires = media_url_epoch(now)
-    return f"e={expires}&s={_signature(name, expires)}"
+    signed = f"e={expires}&s={_signature(name, expires, scope)}"
+    return f"p={scope}&{signed}" if scope else signed
 
 
-def signature_ok(name: str, expires: str, signature: str) -> bool:
+def signature_ok(name: str, expires: str, signature: str, scope: str = "") -> bool:
     if not expires.isdigit() or int(expires) < time.time():
         return False
-    return hmac.compare_digest(_signature(name, int(expires)), signature)
+    if not hmac.compare_digest(_signature(name, int(expires), scope), signature):
+        return False
+    if scope:
+        project_id, _, generation = scope.rpartition(".")
+        return generation.isdigit() and project_access().media_generation(project_id) == int(generation)
+    return True
 
 
 class SignedFileSystemStorage(FileSystemStorage):
-    """Local disk whose URLs carry an expiring signature."""
+    """Local disk whose URLs carry an expiring signature (a project's files: also its scope)."""
 
     def url(self, name: str | None) -> str:
+        return self.scoped_url(name, "")
+
+    def scoped_url(self, name: str | None, scope: str) -> str:
         if not name:
             raise ValueError("This file has no name.")
-        return f"{settings.MEDIA_URL}{quote(name)}?{sign(name)}"
+        return f"{settings.MEDIA_URL}{quote(name)}?{sign(name, scope=scope)}"
 
 
 def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     """One stored file, if the URL's signature is valid and unexpired (403 otherwise)."""
-    if not signature_ok(path, request.GET.get("e", ""), request.GET.get("s", "")):
+    if not signature_ok(path, request.GET.get("e", ""), request.GET.get("s", ""), request.GET.get("p", "")):
         response = HttpResponse("This link is not valid or has expired; reload the page.", status=403)
         response["Content-Type"] = "text/plain; charset=utf-8"
         return _harden(response)

@@ -19,6 +19,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 
 from inference.media import file_digest
 
@@ -122,3 +123,22 @@ def file_in_use(name: str) -> bool:
         if fields and model._default_manager.filter(reduce(operator.or_, (Q(**{f: name}) for f in fields))).exists():
             return True
     return False
+
+
+class MediaFieldFile(FieldFile):
+    """A stored file whose URL is signed in its project's scope where its row says which project
+    it belongs to (``media_scope()``: ``<project id>.<generation>``, ``core.media``), so that a
+    revocation ends the links handed out before it."""
+
+    @property
+    def url(self) -> str:
+        self._require_file()  # type: ignore[attr-defined]  # FieldFile's own check (not in its stubs)
+        scope = getattr(self.instance, "media_scope", None)
+        scoped_url = getattr(self.storage, "scoped_url", None)
+        if scope is not None and scoped_url is not None:
+            return str(scoped_url(self.name, scope()))
+        return str(self.storage.url(self.name))
+
+
+class MediaFileField(models.FileField):
+    attr_class = MediaFieldFile

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from core.access import ProjectAccess, Role
 from projects import selectors
+from projects.models import Project
 
 
 class ProjectAccessRules(ProjectAccess):
@@ -22,3 +23,10 @@ class ProjectAccessRules(ProjectAccess):
 
     def owner_of(self, user_id: int | None, keyword: str, value: object) -> int | None:
         return selectors.owner_of(user_id, keyword, value)
+
+    def media_generation(self, project_id: str) -> int | None:
+        try:
+            pk = uuid.UUID(project_id)
+        except ValueError:
+            return None
+        return Project.objects.filter(pk=pk).values_list("media_generation", flat=True).first()

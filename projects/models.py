@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.secrets import EncryptedCharField
+from core.storage import MediaFileField
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES
 
 
@@ -30,7 +31,7 @@ class Project(models.Model):
     resolution = models.CharField(max_length=8, choices=[(k, k) for k in RESOLUTIONS], default="720p")
     shot_count = models.PositiveSmallIntegerField(default=8)
     voice = models.CharField(max_length=100, blank=True, help_text="Speech back end spec; blank follows the language.")
-    music = models.FileField(upload_to="music/", blank=True)
+    music = MediaFileField(upload_to="music/", blank=True)
     music_volume_db = models.FloatField(default=0.0, help_text="The music's level against its normalised -30 LUFS.")
     auto_render = models.BooleanField(default=True, help_text="Compose the film once every shot is ready.")
     burn_subtitles = models.BooleanField(default=True)
@@ -46,13 +47,16 @@ class Project(models.Model):
     status_parts = models.JSONField(default=list, blank=True, help_text="The status line as sentence codes and values.")
     webhook_url = models.URLField(max_length=500, blank=True, help_text="Called when a render finishes or fails.")
     webhook_secret = EncryptedCharField(blank=True, help_text="Signs the webhook's calls (kept encrypted).")
+    media_generation = models.PositiveIntegerField(
+        default=0, help_text="Its media links are signed for this; moved on when a member or a link goes."
+    )
 
     # The latest good render; replaced only by a render that was probed and found whole.
-    render_video = models.FileField(upload_to="renders/", blank=True)
-    render_srt = models.FileField(upload_to="renders/", blank=True)
-    render_vtt = models.FileField(upload_to="renders/", blank=True)
-    render_poster = models.FileField(upload_to="renders/", blank=True)
-    render_timeline = models.FileField(upload_to="renders/", blank=True)
+    render_video = MediaFileField(upload_to="renders/", blank=True)
+    render_srt = MediaFileField(upload_to="renders/", blank=True)
+    render_vtt = MediaFileField(upload_to="renders/", blank=True)
+    render_poster = MediaFileField(upload_to="renders/", blank=True)
+    render_timeline = MediaFileField(upload_to="renders/", blank=True)
     render_hash = models.CharField(max_length=64, blank=True)
     render_duration = models.FloatField(null=True, blank=True)
     render_manifest = models.JSONField(default=dict, blank=True, help_text="Segments and cues of the latest render.")
@@ -67,6 +71,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def media_scope(self) -> str:
+        """What its media links are signed for (``core.storage.MediaFieldFile``)."""
+        return f"{self.pk}.{self.media_generation}"
 
 
 class Character(models.Model):

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +46,15 @@ def member_remove(*, project: Project, user_id: int) -> None:
     if not deleted:
         raise ApplicationError("The project is not shared with that user.", code="not_found")
     audit("member_removed", target=f"project {project.pk}", member_id=user_id)
+    media_links_renew(project=project)
     access_changed_on_commit(user_id=user_id)
+
+
+def media_links_renew(*, project: Project) -> None:
+    """The project's media links handed out so far stop working at once (a member removed, a
+    link revoked: what they held must not go on opening); pages and the API sign new ones."""
+    Project.objects.filter(pk=project.pk).update(media_generation=F("media_generation") + 1, updated_at=timezone.now())
+    project.refresh_from_db(fields=["media_generation", "updated_at"])
 
 
 def link_create(*, project: Project, by: AbstractBaseUser) -> ShareLink:
@@ -76,6 +84,7 @@ def link_revoke(*, project: Project, link_id: uuid.UUID) -> None:
     if not revoked:
         raise ApplicationError("No such link, or it was already revoked.", code="not_found")
     audit("link_revoked", target=f"project {project.pk}", link=str(link_id))
+    media_links_renew(project=project)
 
 
 def link_project(token: str) -> Project:

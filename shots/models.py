@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 
+from core.storage import MediaFileField
 from inference.styles import CAMERA_MOVES, TRANSITIONS
 from shots.stages import Stage, StageResult
 
@@ -35,17 +36,17 @@ class Shot(models.Model):
         "projects.Character", null=True, blank=True, on_delete=models.SET_NULL, related_name="spoken_shots"
     )
 
-    image_file = models.FileField(upload_to="shots/image/", blank=True)
+    image_file = MediaFileField(upload_to="shots/image/", blank=True)
     image_hash = models.CharField(max_length=64, blank=True)
     image_version = models.PositiveIntegerField(default=1)
     image_source = models.CharField(max_length=200, blank=True)
 
-    motion_file = models.FileField(upload_to="shots/motion/", blank=True)
+    motion_file = MediaFileField(upload_to="shots/motion/", blank=True)
     motion_hash = models.CharField(max_length=64, blank=True)
     motion_version = models.PositiveIntegerField(default=1)
     motion_source = models.CharField(max_length=200, blank=True)
 
-    speech_file = models.FileField(upload_to="shots/speech/", blank=True)
+    speech_file = MediaFileField(upload_to="shots/speech/", blank=True)
     speech_hash = models.CharField(max_length=64, blank=True)
     speech_version = models.PositiveIntegerField(default=1)
     speech_source = models.CharField(max_length=200, blank=True)
@@ -63,6 +64,9 @@ class Shot(models.Model):
 
     def __str__(self) -> str:
         return f"Shot {self.order + 1} of {self.project_id}"
+
+    def media_scope(self) -> str:
+        return str(self.project.media_scope())
 
     def result(self, stage: Stage) -> StageResult:
         """The stage's current result on this shot: its file, hash, version and source."""
@@ -87,7 +91,7 @@ class ShotVersion(models.Model):
     shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="versions")
     stage = models.CharField(max_length=8, help_text="The stage's name (shots.stages).")
     number = models.PositiveIntegerField(help_text="1, 2, … for each shot and stage.")
-    file = models.FileField(upload_to="shots/")
+    file = MediaFileField(upload_to="shots/")
     hash = models.CharField(max_length=64)
     source = models.CharField(max_length=200, blank=True)
     fields = models.JSONField(default=dict, blank=True, help_text="The shot's fields that made it (its kept fields).")
@@ -101,3 +105,6 @@ class ShotVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage} v{self.number} of {self.shot_id}"
+
+    def media_scope(self) -> str:
+        return self.shot.media_scope()

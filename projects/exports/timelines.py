@@ -45,8 +45,10 @@ def _media_urls(project: Project, base_url: str) -> dict[str, str]:
     """The timeline's bundle paths (segments/shot-01.mp4, audio/…, music/…) and the signed URL of
     the stored file each stands for."""
 
+    scoped = getattr(default_storage, "scoped_url", None)
+
     def url(name: str) -> str:
-        address = default_storage.url(name)
+        address = scoped(name, project.media_scope()) if scoped is not None else default_storage.url(name)
         return address if "://" in address else base_url.rstrip("/") + address
 
     segments = [item["file"] for item in (project.render_manifest or {}).get("segments", [])]

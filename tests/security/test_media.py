@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -125,7 +126,7 @@ def test_media_are_served_only_with_a_valid_unexpired_signature(api: APIClient, 
     urls = api.get(f"/api/v1/projects/{rendered.id}").json()["render"]
     video = urlsplit(urls["videoUrl"])
     query = parse_qs(video.query)
-    assert set(query) == {"e", "s"}
+    assert set(query) == {"p", "e", "s"} and query["p"] == [f"{rendered.id}.0"]
     anonymous = Client()
     # Whoever holds the URL the API handed out may play it (a <video> element sends no token) ...
     served = anonymous.get(urls["videoUrl"])
@@ -140,6 +141,8 @@ def test_media_are_served_only_with_a_valid_unexpired_signature(api: APIClient, 
         f"{video.path}?e={int(query['e'][0]) + 3600}&s={query['s'][0]}",
         f"{video.path}?e={other['e'][0]}&s={other['s'][0]}",
         f"{video.path}?{expired}",
+        f"{video.path}?e={query['e'][0]}&s={query['s'][0]}",  # its project's scope left out
+        f"{video.path}?p={rendered.id}.1&e={query['e'][0]}&s={query['s'][0]}",  # another generation
     ):
         refused = anonymous.get(attempt)
         assert refused.status_code == 403, attempt
@@ -192,7 +195,7 @@ def test_pages_hand_out_signed_urls(rendered: Project, user: Any) -> None:
     client.force_login(user)
     page = client.get(f"/projects/{rendered.id}/preview/").content.decode()
     video_url = rendered.render_video.url.replace("&", "&amp;")
-    assert video_url in page and "?e=" in video_url
+    assert video_url in page and "&amp;e=" in video_url and "?p=" in video_url
 
 
 def test_object_storage_hands_out_sigv4_urls_that_expire_and_the_bucket_refuses_reading_without_one(
@@ -226,3 +229,34 @@ def test_object_storage_hands_out_sigv4_urls_that_expire_and_the_bucket_refuses_
         assert signed.headers["Content-Type"] == "image/png"
         assert requests.get(url.split("?")[0], timeout=10).status_code == 403
         assert not (tmp_path / "var" / "media").exists()
+
+
+def test_a_revocation_ends_the_media_links_handed_out_before_it(api: APIClient, rendered: Project, user: Any) -> None:
+    """Issue 25, finding 10: a revoked viewer's signed media URLs kept working for about 6 hours.
+    Removing a member or revoking a share link moves the project's links on: the earlier die at
+    once, and the owner's pages and API sign new ones."""
+    from projects.models import Member
+    from tests.factories import UserFactory
+
+    viewer = UserFactory()
+    Member.objects.create(project=rendered, user=viewer, role="viewer")
+    theirs = APIClient()
+    theirs.force_authenticate(viewer)
+    shot = theirs.get(f"/api/v1/projects/{rendered.id}/storyboard").json()["shots"][0]["image"]["url"]
+    film = theirs.get(f"/api/v1/projects/{rendered.id}").json()["render"]["videoUrl"]
+    link = api.post(f"/api/v1/projects/{rendered.id}/links", format="json").json()
+    watched = Client().get(urlsplit(link["url"]).path)
+    found = re.search(r'poster="([^"]+)"', watched.content.decode())
+    assert found is not None, "the watch page shows the film's poster"
+    poster = found.group(1).replace("&amp;", "&")
+    anonymous = Client()
+    assert [anonymous.get(url).status_code for url in (shot, film, poster)] == [200, 200, 200]
+
+    assert api.delete(f"/api/v1/projects/{rendered.id}/members/{viewer.id}").status_code == 204
+    assert [anonymous.get(url).status_code for url in (shot, film, poster)] == [403, 403, 403]
+    fresh = api.get(f"/api/v1/projects/{rendered.id}").json()["render"]["videoUrl"]
+    assert fresh != film and anonymous.get(fresh).status_code == 200
+
+    assert api.delete(f"/api/v1/projects/{rendered.id}/links/{link['id']}").status_code == 204
+    assert anonymous.get(fresh).status_code == 403, "a revoked link ends the links signed before it too"
+    assert anonymous.get(api.get(f"/api/v1/projects/{rendered.id}").json()["render"]["videoUrl"]).status_code == 200
