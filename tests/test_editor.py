@@ -52,7 +52,7 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
         wait_for(lambda: settled(page, 3), timeout=90, what="three finished cards")
         assert page.url == editor_url
         images = page.locator(".shot .keyframe").evaluate_all("imgs => imgs.map(img => img.getAttribute('src'))")
-        signed = re.compile(r"^/media/shots/image/[0-9a-f]{32}\.png\?e=\d+&s=[0-9a-f]{32}$")
+        signed = re.compile(rf"^/media/shots/image/[0-9a-f]{{32}}\.png\?p={project.id}\.\d+&e=\d+&s=[0-9a-f]{{32}}$")
         assert all(signed.match(src) for src in images), images
         before = {shot.id: (shot.image_hash, shot.speech_hash) for shot in project.shots.all()}
 

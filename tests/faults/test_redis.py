@@ -86,6 +86,7 @@ def test_the_embedded_redis_killed_is_started_again_by_a_worker_and_work_goes_on
     try:
         with workers(tmp_path, "media", **env) as [worker]:
             wait_for(answers, timeout=60, what="the worker's embedded Redis")
+            wait_for(lambda: "Start-up reconcile" in worker.output(), timeout=60, what="the worker to be up")
             killed = int((var / "redis.pid").read_text())
             os.kill(killed, signal.SIGKILL)
             # The worker notices within its next second (often at once) and starts another.
