@@ -183,13 +183,16 @@ def project_status_derive(*, project: Project) -> None:
     """The one place a project's status is decided: derived from its tasks (and whether it has
     shots and a film), with a line saying what it waits for or what went wrong, written when it
     changed and pushed to the editor. Called whenever tasks are created or have ended."""
-    unfinished = list(project.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", flat=True))
+    rows = list(
+        project.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", "status", "waiting_since", "error")
+    )
+    unfinished = [kind for kind, *_ in rows]
+    held = [error for _, status, since, error in rows if since is not None and status == Task.Status.PENDING]
     media = sum(kind in MEDIA_KINDS for kind in unfinished)
     parts: list[dict[str, Any]] = [
         {"code": "stage_failed", "shot": number, "stage": stage.word, "why": why}
         for number, stage, why in failed_media(project)
     ]
-    held = project.tasks.filter(status=Task.Status.PENDING, waiting_since__isnull=False).values_list("error", flat=True)
     if held:  # waits for something outside it (a full disk), said first
         parts.insert(0, {"code": "held_up", "why": held[0]})
     if STORY in unfinished:
