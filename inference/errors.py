@@ -11,7 +11,7 @@ class DiskFullError(EngineError):
     """No space left to write the output: not the task's fault, and over once space is freed."""
 
     def __init__(self) -> None:
-        super().__init__("The disk is full (no space left to write the output)", permanent=False)
+        super().__init__("The disk is full (no space left to write the output): free some space", permanent=False)
 
 
 class CancelledError(Exception):

@@ -93,7 +93,7 @@ ZH = {
     "Composing the film.": "正在合成影片。",
     "Every shot is ready: render the film.": "所有镜头都已就绪：请合成影片。",
     "The film could not be made (%(why)s). Render again.": "影片未能合成（%(why)s）。请重新合成。",
-    "%(why)s: free some space, and the work goes on by itself.": "%(why)s：请腾出一些磁盘空间，任务会自动继续。",
+    "%(why)s. The work goes on by itself once it is put right.": "%(why)s。问题解决后，任务会自动继续。",
     "The film is out of date: its last render failed (%(why)s). Render again.": "影片不是最新的：上次合成失败（%(why)s）。请重新合成。",
     "The storyboard failed: %(why)s": "分镜生成失败：%(why)s",
     "Shot %(shot)s's %(stage)s failed: %(why)s. Regenerate it or edit the shot.": "镜头 %(shot)s 的%(stage)s失败：%(why)s。请重新生成或修改该镜头。",

@@ -173,7 +173,7 @@ STATUS_SENTENCES = {
     "all_ready": "Every shot is ready: render the film.",
     "render_failed": "The film is out of date: its last render failed ({why}). Render again.",
     "first_render_failed": "The film could not be made ({why}). Render again.",
-    "held_up": "{why}: free some space, and the work goes on by itself.",
+    "held_up": "{why}. The work goes on by itself once it is put right.",
     "storyboard_failed": "The storyboard failed: {why}",
     "stage_failed": "Shot {shot}'s {stage} failed: {why}. Regenerate it or edit the shot.",
 }

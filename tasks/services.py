@@ -247,8 +247,7 @@ def task_fail(*, task: Task, error: str, permanent: bool, waits: bool = False) -
                     job_id="",
                     run_after=now + timedelta(seconds=delay),
                     waiting_since=since,
-                    message=f"{error}: free some space. It is tried again by itself (next in {delay:.0f} s, "
-                    f"for {left} min more).",
+                    message=f"{error}. It is tried again by itself (next in {delay:.0f} s, for {left} min more).",
                     error=error,
                     updated_at=now,
                 )
@@ -256,7 +255,7 @@ def task_fail(*, task: Task, error: str, permanent: bool, waits: bool = False) -
                     _publish_fresh(task.id)
                     return WAITING
             minutes = max(1, round(waited / 60))
-            error = f"{error}: it stayed so for {minutes} min. Free some space, then try again."
+            error = f"{error}. It stayed so for {minutes} min; try again once it is put right."
             permanent = True
         if not permanent and task.attempt < task.max_attempts:
             delay = settings.TASK_RETRY_BACKOFF_S * (2 ** (task.attempt - 1))

@@ -15,7 +15,7 @@ from tasks.models import Task
 from tests.factories import ShotFactory
 
 pytestmark = pytest.mark.django_db
-FULL = "The disk is full (no space left to write the output)"
+FULL = "The disk is full (no space left to write the output): free some space"
 
 
 def claimed(task: Task) -> Task:
@@ -35,7 +35,7 @@ def test_a_task_held_up_waits_without_using_its_attempts_then_fails_saying_how_l
         assert services.task_fail(task=attempt, error=FULL, permanent=False, waits=True) == "waiting"
     task.refresh_from_db()
     assert (task.attempt, task.status) == (0, "pending") and task.waiting_since is not None
-    assert task.message.startswith(f"{FULL}: free some space. It is tried again by itself (next in 5 s")
+    assert task.message.startswith(f"{FULL}. It is tried again by itself (next in 5 s")
     assert "for 30 min more" in task.message
 
     # Half an hour on, the backoff is a minute at most; past the wait, it fails for good.
@@ -48,7 +48,7 @@ def test_a_task_held_up_waits_without_using_its_attempts_then_fails_saying_how_l
     attempt = claimed(Task.objects.get(pk=task.pk))
     assert services.task_fail(task=attempt, error=FULL, permanent=False, waits=True) == "failed"
     task.refresh_from_db()
-    assert task.message == f"{FULL}: it stayed so for 31 min. Free some space, then try again."
+    assert task.message == f"{FULL}. It stayed so for 31 min; try again once it is put right."
     assert "tried again" not in task.message
 
 

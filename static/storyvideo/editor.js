@@ -104,7 +104,7 @@
     all_ready: gettext("Every shot is ready: render the film."),
     render_failed: gettext("The film is out of date: its last render failed (%(why)s). Render again."),
     first_render_failed: gettext("The film could not be made (%(why)s). Render again."),
-    held_up: gettext("%(why)s: free some space, and the work goes on by itself."),
+    held_up: gettext("%(why)s. The work goes on by itself once it is put right."),
     storyboard_failed: gettext("The storyboard failed: %(why)s"),
     stage_failed: gettext("Shot %(shot)s's %(stage)s failed: %(why)s. Regenerate it or edit the shot."),
   };

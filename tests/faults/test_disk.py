@@ -24,7 +24,7 @@ from tests.workers import ROOT, wait_for, worker_env, workers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 S = Task.Status
-FULL = "The disk is full (no space left to write the output)"
+FULL = "The disk is full (no space left to write the output): free some space"
 
 
 def run_media_worker_on_a_full_disk(tmp_path: Path) -> str:
@@ -64,10 +64,10 @@ def test_a_full_disk_waits_for_space_says_so_and_goes_on_by_itself(rendered: Pro
         wait_for(lambda: Task.objects.get(pk=task.pk).status == S.PENDING, timeout=30, what="the task to wait")
     task.refresh_from_db()
     assert task.attempt == 0 and task.waiting_since is not None, (task.status, task.message, log[-2000:])
-    assert task.message.startswith(f"{FULL}: free some space. It is tried again by itself")
+    assert task.message.startswith(f"{FULL}. It is tried again by itself")
     rendered.refresh_from_db()
     assert rendered.status == Project.Status.RENDERING
-    assert rendered.status_message.startswith(f"{FULL}: free some space, and the work goes on by itself.")
+    assert rendered.status_message.startswith(f"{FULL}. The work goes on by itself once it is put right.")
     assert rendered.render_video.name == film and Path(rendered.render_video.path).is_file()
 
     # Space again: the render goes on without being asked for again.
@@ -88,14 +88,14 @@ def test_a_full_disk_waits_for_space_says_so_and_goes_on_by_itself(rendered: Pro
     run_media_worker_on_a_full_disk(tmp_path)
     wait_for(lambda: Task.objects.get(pk=task.pk).status == S.FAILED, timeout=30, what="the render to give up")
     task.refresh_from_db()
-    assert task.message == f"{FULL}: it stayed so for 31 min. Free some space, then try again."
+    assert task.message == f"{FULL}. It stayed so for 31 min; try again once it is put right."
     # The project's line is derived once the job has settled its tasks, just after the task's own commit.
     stale = lambda: "out of date" in Project.objects.get(pk=rendered.pk).status_message  # noqa: E731
     wait_for(stale, timeout=30, what="the warning")
     rendered.refresh_from_db()
     assert rendered.render_video.name == film and Path(rendered.render_video.path).is_file()
     assert rendered.status == Project.Status.RENDERED
-    assert rendered.status_message.startswith(f"The film is out of date: its last render failed ({FULL}: it stayed")
+    assert rendered.status_message.startswith(f"The film is out of date: its last render failed ({FULL}. It stayed")
     scratch = {p.name for p in (settings.VAR_DIR / "work").iterdir()}
     assert not scratch & {str(t.id) for t in rendered.tasks.all()}, "no task of the project leaves its scratch folder"
 
