@@ -12,6 +12,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, AuditEvent
+from projects.models import Project
 from tasks.models import Quota
 from tests.clients import CommittingAPIClient
 from tests.factories import ProjectFactory, UserFactory
@@ -135,15 +136,16 @@ def test_a_webhook_secret_is_kept_encrypted_and_read_back_plain(api: APIClient, 
     answer = api.put(f"/api/v1/projects/{project.id}/webhook", {"url": "https://93.184.215.14/hook"}, format="json")
     assert answer.status_code == 200, answer.content
     secret = answer.json()["secret"]
+    key = Project._meta.pk.get_db_prep_value(project.pk, connection)  # a UUID as this database keeps it
     assert len(secret) == 64
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT webhook_secret FROM {project._meta.db_table} WHERE id = %s", [project.pk])  # noqa: S608
+        cursor.execute(f"SELECT webhook_secret FROM {project._meta.db_table} WHERE id = %s", [key])  # noqa: S608
         (stored,) = cursor.fetchone()
     assert stored.startswith("fernet:") and secret not in stored
     project.refresh_from_db()
     assert project.webhook_secret == secret
     # A secret written before it was encrypted (the migration encrypts those) still reads back.
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {project._meta.db_table} SET webhook_secret = %s WHERE id = %s", ["s" * 64, project.pk])  # noqa: S608
+        cursor.execute(f"UPDATE {project._meta.db_table} SET webhook_secret = %s WHERE id = %s", ["s" * 64, key])  # noqa: S608
     project.refresh_from_db()
     assert project.webhook_secret == "s" * 64
