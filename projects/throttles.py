@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
@@ -16,7 +15,7 @@ from rest_framework.throttling import BaseThrottle
 
 from projects.models import ProjectMade
 from tasks.selectors import user_limits
-from tasks.throttles import GENERATION_THROTTLES
+from tasks.throttles import GENERATION_THROTTLES, owner_lock
 
 
 def new_projects_take(*, owner_id: int, count: int = 1) -> None:
@@ -24,7 +23,7 @@ def new_projects_take(*, owner_id: int, count: int = 1) -> None:
     Call it in the transaction that makes them: a lock on the owner's row makes concurrent
     creations take turns, and a creation that fails gives its rows back with its rollback."""
     with transaction.atomic():
-        list(get_user_model().objects.select_for_update().filter(pk=owner_id).values_list("pk", flat=True))
+        owner_lock(owner_id)
         _allowed(owner_id, count)
         ProjectMade.objects.bulk_create([ProjectMade(owner_id=owner_id) for _ in range(count)])
 

@@ -44,6 +44,12 @@ class GenerationRateThrottle(UserRateThrottle):
         return True
 
 
+def owner_lock(owner_id: int) -> None:
+    """Lock the owner's user row until the caller's transaction ends: requests that take from the
+    same owner's limits take turns."""
+    list(get_user_model().objects.select_for_update().filter(pk=owner_id).values_list("pk", flat=True))
+
+
 def admit(asking: Asking, owner_id: int) -> None:
     """Admit the request's work for ``owner_id`` once: the active-task limit, under a lock on the
     owner's row (the caller's transaction holds it until it commits), then the request's rate.
@@ -51,7 +57,7 @@ def admit(asking: Asking, owner_id: int) -> None:
     if owner_id in asking.admitted:
         return
     with transaction.atomic():
-        list(get_user_model().objects.select_for_update().filter(pk=owner_id).values_list("pk", flat=True))
+        owner_lock(owner_id)
         limit = user_limits(owner_id).active_tasks
         active = active_task_count(owner_id=owner_id)
         if active >= limit:
