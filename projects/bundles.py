@@ -30,7 +30,7 @@ from projects.throttles import new_projects_take
 from shots.history import version_record
 from shots.models import Shot
 from shots.serializers import ShotWriteSerializer
-from shots.services import new_seed
+from shots.services import new_seed, seed_follow_characters
 from shots.stages import IMAGE, SPEECH
 
 FORMAT = "storyvideo-bundle"
@@ -300,6 +300,8 @@ def _import(owner: User, upload: IO[bytes]) -> Project:
             shot.speaker = characters.get(item.get("speaker") or "")
             shot.save()
             shot.characters.set([characters[n] for n in item.get("characters") or [] if n in characters])
+            if item.get("seed") is None and seed_follow_characters(shot):
+                shot.save(update_fields=["seed"])
             for stage in (IMAGE, SPEECH):
                 version_record(shot, stage)
         render = body["render"]

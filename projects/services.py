@@ -33,7 +33,7 @@ from projects.validators import voice_for_language
 from shots.history import shot_file_names, version_record
 from shots.live import publish_shot_on_commit
 from shots.models import Shot, ShotVersion
-from shots.services import new_seed, speaking_voice
+from shots.services import new_seed, seed_follow_characters, speaking_voice
 from shots.stages import IMAGE, MOTION, OWN, SPEECH, Stage
 from tasks.live import access_changed_on_commit
 from tasks.models import Task
@@ -212,7 +212,11 @@ def character_update(*, character: Character, changes: dict[str, Any]) -> Charac
         setattr(character, key, value)
     character.save()
     if look_changed:
-        shots_regenerate(shots=list(character.shots.all()), stages={IMAGE})
+        shots = list(character.shots.select_for_update())
+        for shot in shots:
+            if seed_follow_characters(shot):
+                shot.save(update_fields=["seed"])
+        shots_regenerate(shots=shots, stages={IMAGE})
     if before[1] != speaking_voice(project, character):
         shots_regenerate(shots=list(character.spoken_shots.all()), stages={SPEECH})
     elif before[0] != character.name and project.subtitle_speakers and character.spoken_shots.exists():

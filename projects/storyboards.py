@@ -24,7 +24,7 @@ from shots import live
 from shots.history import shot_file_names, version_record
 from shots.kinds import made_by
 from shots.models import Shot
-from shots.services import new_seed, renumber, speaking_voice
+from shots.services import new_seed, renumber, seed_follow_characters, speaking_voice
 from shots.stages import IMAGE, SPEECH, STAGES, Stage, shaped_by
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
@@ -79,7 +79,17 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
 
 
 # A shot's own fields a snapshot keeps (besides its characters, speaker and stage files).
-SHOT_FIELDS = ("prompt", "negative_prompt", "narration", "camera", "transition", "pinned_duration", "seed", "locked")
+SHOT_FIELDS = (
+    "prompt",
+    "negative_prompt",
+    "narration",
+    "camera",
+    "transition",
+    "pinned_duration",
+    "seed",
+    "seed_pinned",
+    "locked",
+)
 
 
 def _shot_data(shot: Shot) -> dict[str, Any]:
@@ -133,7 +143,8 @@ def storyboard_restore(*, project: Project, snapshot_id: uuid.UUID) -> list[Shot
     for order, data in enumerate(snapshot.data["shots"]):
         shot = Shot(project=project, order=order, speaker=characters.get(data["speaker"]))
         for name in SHOT_FIELDS:
-            setattr(shot, name, data[name])
+            if name in data:  # a snapshot older than the field keeps its default
+                setattr(shot, name, data[name])
         for stage in STAGES.values():
             kept = data.get(stage.name, {"file": "", "hash": "", "source": ""})
             shot.result(stage).set(file=kept["file"], digest=kept["hash"], source=kept["source"])
@@ -166,6 +177,8 @@ def shot_from_plan(*, project: Project, order: int, plan: ShotPlan, characters: 
         speaker=characters.get(plan.speaker),
     )
     shot.characters.set([characters[name] for name in plan.characters if name in characters])
+    if seed_follow_characters(shot):
+        shot.save(update_fields=["seed"])
     return shot
 
 
@@ -236,6 +249,7 @@ def _apply_plan(shot: Shot, plan: ShotPlan, characters: dict[str, Any]) -> tuple
     if {c.pk for c in cast} != set(shot.characters.values_list("pk", flat=True)):
         shot.characters.set(cast)
         stages |= shaped_by("character_ids")
+        seed_follow_characters(shot)
     shot.save()
     own = {stage for stage in stages if shot.result(stage).own}
     return stages - own, moved or bool(own)

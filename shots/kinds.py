@@ -144,8 +144,8 @@ class ImageWork(StageWork):
         return engines.warm("image", settings.IMAGE_MODEL, runtime=runtime())
 
     def run_batch(self, tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
-        """Keyframes of several shots of one project in one engine call; each keeps its own seed
-        (its first character's, so a character looks alike from shot to shot, else the shot's)."""
+        """Keyframes of several shots of one project in one engine call; each with its shot's
+        seed (``shots.services.seed_follow_characters``)."""
         shots = self.current_shots(tasks)
         current = [(task, shot) for task, shot in zip(tasks, shots, strict=True) if shot is not None]
         if not current:
@@ -158,7 +158,7 @@ class ImageWork(StageWork):
             requests.append(
                 KeyframeRequest(
                     prompt=wanted.prompt,
-                    seed=characters[0].seed if characters else wanted.seed,
+                    seed=wanted.seed,
                     path=work_dir(str(task.id)) / "keyframe.png",
                     characters=tuple((c.name, c.description) for c in characters),
                     negative_prompt=wanted.negative_prompt,

@@ -29,7 +29,10 @@ class Shot(models.Model):
     camera = models.CharField(max_length=16, choices=[(c, c) for c in CAMERA_MOVES], default="zoom_in")
     transition = models.CharField(max_length=16, choices=[(t, t) for t in TRANSITIONS], default="dissolve")
     pinned_duration = models.FloatField(null=True, blank=True, help_text="Seconds; overrides the narration's length.")
+    # The seed the picture is painted with: a character's own where the shot shows one (so it
+    # looks alike from shot to shot), drawn anew for each "new picture" unless pinned.
     seed = models.PositiveBigIntegerField()
+    seed_pinned = models.BooleanField(default=False, help_text="A new picture keeps the seed (else it draws one).")
     characters = models.ManyToManyField("projects.Character", blank=True, related_name="shots")
     # Who speaks the narration: one of the project's characters (in its voice), or the narrator.
     speaker = models.ForeignKey(

@@ -48,6 +48,9 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
     negativePrompt = serializers.CharField(source="negative_prompt", read_only=True)
     pinnedDuration = serializers.FloatField(source="pinned_duration", read_only=True, allow_null=True)
     duration = serializers.FloatField(read_only=True)
+    seedPinned = serializers.BooleanField(
+        source="seed_pinned", read_only=True, help_text="A new picture keeps the seed; else it draws a new one."
+    )
     speechDuration = serializers.FloatField(source="speech_duration", read_only=True, allow_null=True)
     characterIds = serializers.SerializerMethodField()
     originalNarration = serializers.CharField(
@@ -81,6 +84,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "pinnedDuration",
             "speechDuration",
             "seed",
+            "seedPinned",
             "characterIds",
             "speakerId",
             "locked",
@@ -120,7 +124,17 @@ class ShotWriteSerializer(StrictSerializer):
     pinnedDuration = FiniteFloatField(
         min_value=0.5, max_value=60, source="pinned_duration", required=False, allow_null=True
     )
-    seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
+    seed = serializers.IntegerField(
+        min_value=0,
+        max_value=2**32 - 1,
+        required=False,
+        help_text="The seed the picture is painted with; setting it pins it (unless seedPinned is false).",
+    )
+    seedPinned = serializers.BooleanField(
+        source="seed_pinned",
+        required=False,
+        help_text="A new picture keeps the seed; else each new picture draws a new one.",
+    )
     characterIds = serializers.ListField(
         child=serializers.UUIDField(), max_length=20, source="character_ids", required=False
     )
@@ -170,6 +184,7 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
     current = serializers.SerializerMethodField()
     prompt = serializers.SerializerMethodField()
     narration = serializers.SerializerMethodField()
+    seed = serializers.SerializerMethodField(help_text="A picture: the seed it was painted with.")
     madeFrom = serializers.CharField(source="made_from", read_only=True)
     restoredFrom = serializers.IntegerField(source="restored_from", read_only=True, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
@@ -187,6 +202,7 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
             "current",
             "prompt",
             "narration",
+            "seed",
             "madeFrom",
             "restoredFrom",
             "createdAt",
@@ -211,6 +227,10 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
     def get_narration(self, version: ShotVersion) -> str | None:
         narration = version.fields.get("narration")
         return None if narration is None else str(narration)
+
+    def get_seed(self, version: ShotVersion) -> int | None:
+        seed = version.fields.get("seed")
+        return None if seed is None else int(seed)
 
 
 class VersionQuerySerializer(StrictSerializer):

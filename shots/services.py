@@ -15,13 +15,23 @@ from shots import live
 from shots.film import film
 from shots.history import shot_file_names, version_retext
 from shots.models import Shot
-from shots.stages import SPEECH, STAGES, Stage, shaped_by
+from shots.stages import IMAGE, SPEECH, STAGES, Stage, shaped_by
 from tasks.models import Task
 from tasks.services import tasks_cancel
 
 
 def new_seed() -> int:
     return secrets.randbelow(2**32)
+
+
+def seed_follow_characters(shot: Shot) -> bool:
+    """A shot that shows characters is painted with its first character's seed (so that
+    character looks alike from shot to shot), unless its seed is pinned. True when it changed."""
+    first = shot.characters.order_by("created_at", "name").first()
+    if first is None or shot.seed_pinned or shot.seed == first.seed:
+        return False
+    shot.seed = first.seed
+    return True
 
 
 def _speaker(shot: Shot, character_id: uuid.UUID | None) -> Any:
@@ -72,11 +82,15 @@ def shot_create(
     shot.speaker = _speaker(shot, speaker_id)
     if shot.seed is None:
         shot.seed = new_seed()
+    elif "seed_pinned" not in fields:
+        shot.seed_pinned = True  # a seed the person gave is the one they want
     shot.save()
     shots.insert(position, shot)
     renumber(shots)
     if character_ids:
         _set_characters(shot, character_ids)
+        if seed_follow_characters(shot):
+            shot.save(update_fields=["seed"])
     live.publish_storyboard_on_commit(project.id)
     if generate:
         film().shots_regenerate(shots=[shot], stages=set(STAGES.values()), new=True)
@@ -88,7 +102,8 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     """Apply an edit and re-run only what it touches: prompt, seed or characters regenerate
     the image (and motion); narration, or a speaker with another voice, the speech; camera,
     transition, duration or a speaker with the same voice only the composition (the fields no
-    stage is shaped by). The in-flight work of a touched stage is superseded."""
+    stage is shaped by). The in-flight work of a touched stage is superseded. A seed the
+    person sets is pinned (unless they say otherwise): a new picture keeps it."""
     film().project_lock(project_id=shot.project_id)
     current = Shot.objects.select_for_update().filter(pk=shot.pk).first()
     if current is None:  # deleted since it was read (a delete racing this edit)
@@ -96,12 +111,16 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     shot = current
     touched: set[Stage] = set()
     composition = False
+    if "seed" in changes and changes["seed"] != shot.seed:
+        changes.setdefault("seed_pinned", True)
     character_ids = changes.pop("character_ids", None)
     if character_ids is not None:
         before = set(shot.characters.values_list("id", flat=True))
         if before != set(character_ids):
             _set_characters(shot, character_ids)
             touched |= shaped_by("character_ids")
+            if "seed" not in changes and seed_follow_characters(shot):
+                touched |= shaped_by("seed")
     if "speaker_id" in changes and changes["speaker_id"] != shot.speaker_id:
         speaker = _speaker(shot, changes.pop("speaker_id"))
         if speaking_voice(shot.project, speaker) != speaking_voice(shot.project, shot.speaker):
@@ -114,7 +133,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
             setattr(shot, key, value)
             if shaped_by(key):
                 touched |= shaped_by(key)
-            elif key != "locked":  # a lock shapes nothing, only what a rewrite may change
+            elif key not in ("locked", "seed_pinned"):  # they shape nothing, only what comes later
                 composition = True
     own = {stage for stage in touched if shot.result(stage).own}
     if own:  # the person's own picture or voice stays; the new text reaches the film's subtitles
@@ -169,7 +188,8 @@ def shots_reorder(*, project_id: uuid.UUID, shot_ids: Sequence[uuid.UUID]) -> li
 def shot_generate(*, shot: Shot, stage: Stage, force: bool = False) -> Task:
     """Regenerate one stage of one shot on request (motion too where the project does not
     animate by default), and what is made from it. The person's own file is replaced only when
-    they say so (``force``)."""
+    they say so (``force``). A new picture is a new one: it draws a new seed unless the shot's
+    seed is pinned."""
     if shot.result(stage).own and not force:
         raise ApplicationError(
             f"Shot {shot.order + 1}'s {stage.own_word} is your own upload; regenerating replaces it."
@@ -178,6 +198,13 @@ def shot_generate(*, shot: Shot, stage: Stage, force: bool = False) -> Task:
         )
     if stage is SPEECH and not shot.narration.strip():
         raise ApplicationError("This shot has no narration to speak; write some first.", field="stage")
+    if stage is IMAGE:
+        film().project_lock(project_id=shot.project_id)  # the project, then the shot
+        shot = Shot.objects.select_for_update().get(pk=shot.pk)
+        if not shot.seed_pinned:
+            shot.seed = new_seed()
+            shot.save(update_fields=["seed", "updated_at"])
+            live.publish_shot_on_commit(shot)
     tasks = film().shots_regenerate(shots=[shot], stages={stage}, explicit=True)
     return next(task for task in tasks if task.kind == stage.name)
 

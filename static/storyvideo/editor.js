@@ -228,6 +228,7 @@
     ".negative-prompt": gettext("What to keep out of shot %(n)s"),
     ".pinned-duration": gettext("Seconds of shot %(n)s"),
     ".seed": gettext("Seed of shot %(n)s"),
+    ".seed-pin": gettext("Keep the seed of shot %(n)s in a new picture"),
     ".speaker": gettext("Who speaks shot %(n)s"),
     ".instruction": gettext("How to rewrite shot %(n)s"),
     ".save": gettext("Save shot %(n)s"),
@@ -264,8 +265,10 @@
       const field = card.querySelector(selector);
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = value;
     }
-    const lock = card.querySelector(".lock");
-    if (lock.dataset.saving !== "true") lock.checked = shot.locked; // a repaint never undoes a click
+    for (const [selector, field] of [[".lock", "locked"], [".seed-pin", "seedPinned"]]) {
+      const box = card.querySelector(selector);
+      if (box.dataset.saving !== "true") box.checked = shot[field]; // a repaint never undoes a click
+    }
     const promptNote = card.querySelector(".prompt-note");
     promptNote.textContent = shot.promptNote;
     promptNote.hidden = !shot.promptNote;
@@ -304,6 +307,7 @@
     if (version.url) preview.src = version.url;
     const name = say(VERSION_NAMES[version.stage], { n: version.number });
     const facts = [name, version.own ? gettext("your file") : version.source, new Date(version.createdAt).toLocaleString()];
+    if (version.stage === "image" && version.seed !== null && !version.own) facts.push(say(gettext("seed %(seed)s"), version));
     if (version.restoredFrom) facts.push(say(gettext("restored from %(n)s"), { n: version.restoredFrom }));
     const what = document.createElement("span");
     what.className = "what";
@@ -731,15 +735,17 @@
     }
   });
 
-  // A shot kept as it is by storyboard rewrites: saved at once (it changes nothing else).
+  // A shot kept as it is by storyboard rewrites, or its seed kept by new pictures: saved at once
+  // (it changes nothing else).
   list.addEventListener("change", (event) => {
-    const box = event.target.closest(".lock");
+    const box = event.target.closest(".lock, .seed-pin");
     const card = box && box.closest(".shot");
     if (!card) return;
     box.dataset.saving = "true";
+    const body = box.classList.contains("lock") ? { locked: box.checked } : { seedPinned: box.checked };
     act(card, async () => {
       try {
-        await api(`/shots/${card.dataset.shotId}`, { method: "PATCH", body: { locked: box.checked } });
+        await api(`/shots/${card.dataset.shotId}`, { method: "PATCH", body });
         await load();
       } finally {
         delete box.dataset.saving;

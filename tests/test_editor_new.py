@@ -1,0 +1,76 @@
+"""An editor a person enjoys (issue 26), in Debian's Chromium on a live ASGI server: a new
+picture is a new one unless its seed is pinned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from projects.models import Project
+from shots.models import Shot
+from tasks.models import Task
+from tests.browser import sign_in
+from tests.workers import run_in_thread
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def _new_picture(page: Any, card: Any, shot: Shot) -> Shot:
+    """Press "New picture" on the card, run its task as a worker would; the shot after it."""
+    with page.expect_response(lambda r: r.url.endswith("/generate")) as asked:
+        card.locator(".regen[data-stage=image]").click()
+    assert asked.value.status == 202, asked.value.text()
+    run_in_thread(asked.value.json()["id"])
+    assert Task.objects.get(pk=asked.value.json()["id"]).status == "finished"
+    return Shot.objects.get(pk=shot.pk)
+
+
+@pytest.mark.browser
+def test_a_new_picture_draws_a_new_seed_unless_the_seed_is_pinned(server: str, page: Any, rendered: Project) -> None:
+    shot = rendered.shots.get(order=0)
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = page.locator(".shot").first
+    card.wait_for()
+    assert not card.locator(".seed-pin").is_checked()
+
+    first = _new_picture(page, card, shot)
+    second = _new_picture(page, card, first)
+    assert len({shot.seed, first.seed, second.seed}) == 3, "each new picture draws its own seed"
+    assert len({shot.image_hash, first.image_hash, second.image_hash}) == 3, "and is another picture"
+
+    card.locator(".history summary").click()
+    card.locator(".version").nth(2).wait_for()
+    facts = card.locator(".version .what").all_inner_texts()
+    assert f"seed {second.seed}" in facts[0] and f"seed {first.seed}" in facts[1], facts
+
+    with page.expect_response(lambda r: r.request.method == "PATCH") as pinned:
+        card.locator(".seed-pin").check()
+    assert pinned.value.status == 200 and Shot.objects.get(pk=shot.pk).seed_pinned
+    third = _new_picture(page, card, second)
+    assert (third.seed, third.image_hash) == (second.seed, second.image_hash), "pinned: the same seed and picture"
+    page.reload()
+    page.locator(".shot").first.wait_for()
+    assert page.locator(".shot .seed-pin").first.is_checked()
+
+
+def test_a_seed_the_person_sets_is_pinned_and_characters_lend_theirs(api: Any, rendered: Project) -> None:
+    shot = rendered.shots.get(order=0)
+    ada = rendered.characters.create(name="Ada", description="a keeper in a yellow coat", seed=7)
+    answered = api.patch(f"/api/v1/shots/{shot.id}", {"characterIds": [str(ada.id)]}, format="json")
+    assert answered.status_code == 200 and answered.json()["seed"] == 7, "painted with the character's seed"
+    assert answered.json()["seedPinned"] is False
+    assert api.patch(f"/api/v1/characters/{ada.id}", {"seed": 8}, format="json").status_code == 200
+    assert Shot.objects.get(pk=shot.pk).seed == 8, "the character's new seed reaches its shots"
+
+    answered = api.patch(f"/api/v1/shots/{shot.id}", {"seed": 1234}, format="json")
+    assert answered.json()["seed"] == 1234 and answered.json()["seedPinned"] is True
+    assert api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "image"}, format="json").status_code == 202
+    assert Shot.objects.get(pk=shot.pk).seed == 1234, "a pinned seed is kept by a new picture"
+    assert api.patch(f"/api/v1/characters/{ada.id}", {"seed": 9}, format="json").status_code == 200
+    assert Shot.objects.get(pk=shot.pk).seed == 1234, "and by the character's change"
+
+    api.patch(f"/api/v1/shots/{shot.id}", {"seedPinned": False}, format="json")
+    assert api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "image"}, format="json").status_code == 202
+    assert Shot.objects.get(pk=shot.pk).seed != 1234
