@@ -160,9 +160,10 @@ class LoginThrottle(SimpleRateThrottle):
 
 
 class LoginThrottleMiddleware:
-    """Throttle POSTs to the sign-in forms (the API's token endpoint has its own throttle)."""
+    """Throttle POSTs to the sign-in and sign-up forms (the API's token and sign-up endpoints
+    have their own throttles)."""
 
-    PATHS = ("/accounts/login/", "/admin/login/")
+    PATHS = ("/accounts/login/", "/accounts/signup/", "/admin/login/")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -9,6 +9,7 @@ storyboard's, and an unusable one changes nothing."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -27,7 +28,7 @@ from inference.storyboard import (
     openai_chat,
     parse_storyboard,
 )
-from inference.text import clean_text, split_sentences
+from inference.text import clean_text, has_cjk, split_sentences
 from inference.types import Progress, ShotPlan, no_progress
 
 T = TypeVar("T")
@@ -117,7 +118,55 @@ def parse_refined(answer: str, job: RefineJob, *, backend: str, model: str) -> R
     if not prompt:
         raise ValueError("the answer has no picture prompt")
     narration = capped_text(data.get("narration"), NARRATION_LIMIT) if job.narration else ""
-    return Refined(ShotText(prompt=prompt, narration=narration or job.shot.narration), backend, model)
+    refined = ShotText(prompt=prompt, narration=narration or job.shot.narration)
+    problem = refine_problem(job.shot, refined, job.instruction)
+    if problem:
+        raise ValueError(problem)
+    return Refined(refined, backend, model)
+
+
+# Words of an instruction that say how, not what: the answer need not contain them.
+_HOW_WORDS = frozenset(
+    """a an the it its this that these those them they he she him her his their is are be was
+    make made turn change changed add put set use let keep give show shows showing want wants please
+    more less much many very bit little lot too so also and or but than then instead rather again
+    into onto to of in on at by for from with as up out over about like just only now
+    shot picture image scene prompt narration text line sentence version one
+    rewrite write say tell describe something anything everything better nicer different
+    same new other look looks feel feels way""".split()  # noqa: SIM905 - a table of words
+)
+_WORD = re.compile(r"[a-z]+")
+
+
+def _stems(text: str, *, leave_out: frozenset[str] = frozenset()) -> set[str]:
+    """The words of an English text, each cut to its first five letters ("closer" and "close-up"
+    meet at "close", "rainy" and "rain" at "rain")."""
+    return {word[:5] for word in _WORD.findall(text.lower()) if len(word) > 2 and word not in leave_out}
+
+
+def refine_problem(before: ShotText, after: ShotText, instruction: str) -> str:
+    """What makes a rewrite useless, in words for the task's message; empty when it is usable.
+    A rewrite that changes nothing, that repeats the shot's text or itself, or in which none of
+    the instruction's new words (those the shot did not have: "night" in "make it night") shows,
+    is refused. Removal ("no cat", "without the dog") cannot be checked so, nor an instruction
+    in a script the prompt is not written in."""
+    if (after.prompt, after.narration) == (before.prompt, before.narration):
+        return "the answer changes nothing"
+    for old in (before.prompt, before.narration):
+        if len(old) >= 12 and after.prompt.count(old) + after.narration.count(old) >= 2:
+            return "the answer repeats the shot's text"
+    clauses = [c.strip().lower() for c in re.split(r"[.,;:!?]+", after.prompt) if len(c.split()) >= 3]
+    if len(clauses) != len(set(clauses)):
+        return "the answer repeats itself"
+    words = _WORD.findall(instruction.lower())
+    negated = any(w in ("no", "not", "without", "remove", "delete", "drop", "fewer", "less") for w in words)
+    if has_cjk(instruction) or negated:
+        return ""
+    asked = _stems(instruction, leave_out=_HOW_WORDS) - _stems(before.prompt + " " + before.narration)
+    written = f"{after.prompt} {after.narration}".lower()
+    if asked and not any(stem in written for stem in asked):
+        return f"the answer leaves out what was asked ({', '.join(sorted(asked))})"
+    return ""
 
 
 def _usable(

@@ -19,14 +19,14 @@ from inference.policy import ENGINES
 from projects import conversation, render, stories, storyboards, translation, webhooks
 from projects.pipeline import COMPOSE, REFINE, STORY, STORYBOARD, project_status_refresh
 from tasks.models import Task
-from tasks.queues import INFERENCE, MEDIA
+from tasks.queues import LANGUAGE, MEDIA
 from tasks.registry import Kind, Progress, on_tasks_settled, register
 
 
 class LanguageModelWork(Kind):
-    """Work of the storyboard's language model (STORYBOARD_MODEL)."""
+    """Work of the storyboard's language model (STORYBOARD_MODEL), on a queue of its own."""
 
-    queue = INFERENCE
+    queue = LANGUAGE
     policy = ENGINES
 
     def timeout_s(self) -> int:

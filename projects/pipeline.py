@@ -9,7 +9,7 @@ shots' stages, and the kinds that make them, in ``shots/stages.py`` and ``shots/
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +24,7 @@ from shots import live
 from shots.models import Shot
 from shots.stages import IMAGE, MOTION, SPEECH, STAGES, Stage, stage_named, with_dependents
 from tasks.models import Task
+from tasks.registry import KINDS
 from tasks.services import task_cancel, task_create, tasks_cancel
 
 STORY = "story"  # a story written from an idea, for the person to edit
@@ -167,9 +168,13 @@ STATUS_SENTENCES = {
     "writing_story": "Writing the story.",
     "story_ready": "The story is written: edit it, then make the storyboard.",
     "story_failed": "The story could not be written: {why}",
+    "story_waiting": "The story waits for the language model ({ahead} ahead of it).",
     "writing_storyboard": "Writing the storyboard.",
+    "storyboard_waiting": "The storyboard waits for the language model ({ahead} ahead of it).",
     "media_to_go": "{count} picture, clip or voice task(s) to go.",
+    "media_waiting": "{count} picture, clip or voice task(s) waiting for a worker ({ahead} ahead of them).",
     "composing": "Composing the film.",
+    "compose_waiting": "The film waits for the media worker ({ahead} ahead of it).",
     "all_ready": "Every shot is ready: render the film.",
     "render_failed": "The film is out of date: its last render failed ({why}). Render again.",
     "first_render_failed": "The film could not be made ({why}). Render again.",
@@ -184,10 +189,13 @@ def project_status_derive(*, project: Project) -> None:
     shots and a film), with a line saying what it waits for or what went wrong, written when it
     changed and pushed to the editor. Called whenever tasks are created or have ended."""
     rows = list(
-        project.tasks.filter(status__in=Task.UNFINISHED).values_list("kind", "status", "waiting_since", "error")
+        project.tasks.filter(status__in=Task.UNFINISHED).values_list(
+            "kind", "status", "waiting_since", "error", "created_at"
+        )
     )
     unfinished = [kind for kind, *_ in rows]
-    held = [error for _, status, since, error in rows if since is not None and status == Task.Status.PENDING]
+    running = {kind for kind, status, *_ in rows if status == Task.Status.PROCESSING}
+    held = [error for _, status, since, error, _ in rows if since is not None and status == Task.Status.PENDING]
     media = sum(kind in MEDIA_KINDS for kind in unfinished)
     parts: list[dict[str, Any]] = [
         {"code": "stage_failed", "shot": number, "stage": stage.word, "why": why}
@@ -195,14 +203,29 @@ def project_status_derive(*, project: Project) -> None:
     ]
     if held:  # waits for something outside it (a full disk), said first
         parts.insert(0, {"code": "held_up", "why": held[0]})
+
+    def waiting(code: str, kinds: Sequence[str], **values: Any) -> dict[str, Any]:
+        """Work of these kinds not yet started: said as waiting, behind how many others' tasks."""
+        first = min(created for kind, _, _, _, created in rows if kind in kinds)
+        return {"code": code, "ahead": _ahead(project, kinds, first), **values}
+
     if STORY in unfinished:
-        status, parts = Project.Status.DRAFT, [{"code": "writing_story"}]
+        status = Project.Status.DRAFT
+        parts = [{"code": "writing_story"} if STORY in running else waiting("story_waiting", [STORY])]
     elif STORYBOARD in unfinished:
-        status, parts = Project.Status.STORYBOARDING, [*parts, {"code": "writing_storyboard"}]
+        status = Project.Status.STORYBOARDING
+        working = STORYBOARD in running
+        parts = [*parts, {"code": "writing_storyboard"} if working else waiting("storyboard_waiting", [STORYBOARD])]
     elif media:
-        status, parts = Project.Status.GENERATING, [*parts, {"code": "media_to_go", "count": media}]
+        status = Project.Status.GENERATING
+        working = bool(running & set(MEDIA_KINDS))
+        parts = [
+            *parts,
+            {"code": "media_to_go", "count": media} if working else waiting("media_waiting", MEDIA_KINDS, count=media),
+        ]
     elif COMPOSE in unfinished:
-        status, parts = Project.Status.RENDERING, [*parts, {"code": "composing"}]
+        status = Project.Status.RENDERING
+        parts = [*parts, {"code": "composing"} if COMPOSE in running else waiting("compose_waiting", [COMPOSE])]
     elif project.render_video:
         last = project.tasks.filter(kind=COMPOSE).order_by("-created_at").first()
         if last is not None and last.status == Task.Status.FAILED:
@@ -217,6 +240,18 @@ def project_status_derive(*, project: Project) -> None:
         status, parts = _without_shots(project)
     message = " ".join(STATUS_SENTENCES[part["code"]].format(**part) for part in parts)
     _set_status(project, status, message[:500], parts)
+
+
+def _ahead(project: Project, kinds: Sequence[str], since: Any) -> int:
+    """Other projects' tasks on the same queue as these kinds, waiting or running, made before."""
+    queue = {KINDS[kind].queue for kind in kinds if kind in KINDS}
+    same_queue = [name for name, kind in KINDS.items() if kind.queue in queue]
+    return (
+        Task.objects.filter(kind__in=same_queue, status__in=[Task.Status.PENDING, Task.Status.PROCESSING])
+        .filter(created_at__lt=since)
+        .exclude(project_id=project.pk)
+        .count()
+    )
 
 
 def _without_shots(project: Project) -> tuple[Project.Status, list[dict[str, Any]]]:

@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from core.metrics import REQUESTS_KEY
 from core.redis import get_redis
 from tasks.models import Task
-from tasks.queues import INFERENCE, MEDIA, get_queue, live_workers
+from tasks.queues import QUEUES, get_queue, live_workers
 
 
 class Collector:
@@ -63,7 +63,7 @@ class Collector:
         )
         try:
             alive = live_workers()
-            for name in (INFERENCE, MEDIA):
+            for name in QUEUES:
                 depth.add_metric([name], get_queue(name).count)
                 workers.add_metric([name], len(alive[name]))
             counted: Any = get_redis().hgetall(REQUESTS_KEY)

@@ -252,6 +252,9 @@ INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")
 if INFERENCE_DEVICE.split(":")[0] not in {"auto", "cuda", "mps", "cpu"}:
     raise ImproperlyConfigured("INFERENCE_DEVICE must be auto, cuda, cuda:N, mps or cpu.")
 INFERENCE_DTYPE = env_choice("INFERENCE_DTYPE", "auto", {"auto", "float16", "bfloat16", "float32"})
+# CPU threads of torch in a model worker (inference, language); 0: half the cores it may use,
+# leaving the media worker's ffmpegs their share (bench/README.md, "Threads").
+INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0, minimum=0, maximum=256)
 # Attention slicing, VAE tiling and CPU offload for motion: slower, for small GPUs.
 INFERENCE_LOW_MEMORY = env_bool("INFERENCE_LOW_MEMORY", False)
 # torch.compile the keyframe denoiser and decode the storyboard with a static cache; and the

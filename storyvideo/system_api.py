@@ -31,7 +31,7 @@ from inference.registry import backend_report, configured_report
 from inference.speech import voice_language
 from projects.selectors import stages_last_ran
 from tasks.models import Task
-from tasks.queues import INFERENCE, MEDIA, get_queue, live_workers
+from tasks.queues import QUEUES, get_queue, live_workers
 from tasks.selectors import queues_served
 
 
@@ -108,7 +108,7 @@ class SystemApi(APIView):
         alive = set().union(*live_workers().values())
         workers = [w for w in Worker.all(connection=get_redis()) if (w.hostname, w.pid) in alive]
         queues = {}
-        for name in (INFERENCE, MEDIA):
+        for name in QUEUES:
             queues[name] = {"workers": sum(name in w.queue_names() for w in workers)}
             if staff:
                 queue = get_queue(name)

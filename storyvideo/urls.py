@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from accounts.views import SignInView, SignupView
 from core import media
 from projects import urls as projects_urls
 from shots import urls as shots_urls
@@ -38,7 +39,8 @@ handler500 = "core.api.server_error"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", RedirectView.as_view(pattern_name="project-list-page", permanent=False)),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/signup/", SignupView.as_view(), name="signup"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     *projects_urls.page_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),

@@ -61,6 +61,7 @@ class TaskCancelApi(APIView):
         """Cancel a blocked, queued or running task (and what waits on it)."""
         task = selectors.task_get(user=request.user, task_id=task_id)
         if not services.task_cancel(task=task):
+            task.refresh_from_db()  # it ended since it was read
             raise ApplicationError(f"The task has already {task.status}; there is nothing to cancel.", code="conflict")
         tasks_settled(task.project_id)  # the project's status follows
         task.refresh_from_db()

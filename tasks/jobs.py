@@ -142,6 +142,8 @@ def run_task(task_id: str) -> str:
         reconnecting(lambda: tasks_settled(task.project_id))
         return str(outcome)
     mates = _claim_mates(task, kind.batch_size() - 1)
+    if task.project_id is not None:  # its project no longer waits: it says so
+        reconnecting(lambda: tasks_settled(task.project_id))
     with trace(task.trace_id or "-"):
         if mates:
             logger.info("Task %s batched with %s", task.id, ", ".join(str(m.id) for m in mates))

@@ -1,4 +1,6 @@
-"""The Redis connection and the two RQ queues: ``inference`` (model work) and ``media``."""
+"""The RQ queues: ``inference`` (pictures, clips, voices), ``language`` (the language model's
+work: storyboards, rewrites, translations, stories), which has a worker of its own so a long
+answer never holds up another film's pictures, and ``media`` (ffmpeg)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from core.redis import get_redis
 
 # Each kind of work names its queue in its declaration (tasks.registry).
 INFERENCE = "inference"
+LANGUAGE = "language"
 MEDIA = "media"
-QUEUES = (INFERENCE, MEDIA)
+QUEUES = (INFERENCE, LANGUAGE, MEDIA)
 
 
 def get_queue(name: str) -> Queue:

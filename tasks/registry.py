@@ -107,7 +107,7 @@ class Kind:
     ``run_batch``) and ``apply``, and decorate it with :func:`register`."""
 
     name: ClassVar[str]
-    queue: ClassVar[str]  # tasks.queues.INFERENCE or MEDIA
+    queue: ClassVar[str]  # one of tasks.queues.QUEUES
     policy: ClassVar[Policy] = PLAIN
 
     def timeout_s(self) -> int:
@@ -176,7 +176,8 @@ def kinds(*, queue: str | None = None) -> list[Kind]:
 
 
 def on_tasks_settled(callback: Callable[[uuid.UUID], None]) -> None:
-    """Call ``callback(project_id)`` after a job has finished, failed or discarded its tasks."""
+    """Call ``callback(project_id)`` when a job has started its tasks, and after it has
+    finished, failed or discarded them."""
     if callback not in _SETTLED:
         _SETTLED.append(callback)
 

@@ -326,7 +326,7 @@ def test_health_reports_database_and_redis_up() -> None:
 @pytest.mark.django_db
 def test_system_lists_queues_and_backends(api: APIClient) -> None:
     body = api.get("/api/v1/system").json()
-    assert set(body["queues"]) == {"inference", "media"}
+    assert set(body["queues"]) == {"inference", "language", "media"}
     draft = [b for b in body["backends"] if b["backend"] == "draft"]
     assert draft and all(b["available"] for b in draft)
 

@@ -34,7 +34,7 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
 ) -> None:
     owner, stranger = UserFactory(), UserFactory()
     story = (Path(stories_dir) / "moon-rabbit.zh.txt").read_text(encoding="utf-8")
-    with workers(tmp_path, "inference", "media"):
+    with workers(tmp_path, "inference language", "media"):
         sign_in(page, server, owner.username)
         page.goto(f"{server}/projects/new/")
         page.click("main button[type=submit]")  # empty: the error shows in place

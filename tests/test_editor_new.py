@@ -74,3 +74,75 @@ def test_a_seed_the_person_sets_is_pinned_and_characters_lend_theirs(api: Any, r
     api.patch(f"/api/v1/shots/{shot.id}", {"seedPinned": False}, format="json")
     assert api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "image"}, format="json").status_code == 202
     assert Shot.objects.get(pk=shot.pk).seed != 1234
+
+
+@pytest.mark.browser
+def test_every_waiting_task_on_the_page_has_a_cancel(server: str, page: Any, rendered: Project) -> None:
+    shot = rendered.shots.get(order=1)
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = page.locator(".shot").nth(1)
+    card.wait_for()
+    assert card.locator(".shot-cancel").is_hidden() and page.locator("#film-cancel").is_hidden()
+    with page.expect_response(lambda r: r.url.endswith("/generate")) as asked:
+        card.locator(".regen[data-stage=speech]").click()
+    task_id = asked.value.json()["id"]
+    card.locator(".shot-cancel").wait_for()  # no worker runs: it waits
+    page.locator("#film-cancel").wait_for()  # and the film's progress line names it too
+    with page.expect_response(lambda r: r.url.endswith(f"/tasks/{task_id}/cancel")) as cancelled:
+        card.locator(".shot-cancel").click()
+    assert cancelled.value.status == 200, cancelled.value.text()
+    assert Task.objects.get(pk=task_id).status == "cancelled"
+    card.locator(".shot-cancel").wait_for(state="hidden")
+    assert Shot.objects.get(pk=shot.pk).speech_hash == shot.speech_hash, "the voice it had stays"
+
+    with page.expect_response(lambda r: r.url.endswith("/render")) as render:
+        page.click("#render")
+    compose_id = render.value.json()["id"]
+    with page.expect_response(lambda r: r.url.endswith(f"/tasks/{compose_id}/cancel")) as cancelled:
+        page.locator("#film-cancel").click()
+    assert cancelled.value.status == 200 and Task.objects.get(pk=compose_id).status == "cancelled"
+    page.locator("#film-cancel").wait_for(state="hidden")
+
+
+@pytest.mark.browser
+def test_a_person_makes_an_account_in_the_browser(server: str, page: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import AuditEvent
+    from tests.factories import UserFactory
+
+    UserFactory(username="taken")
+    page.goto(f"{server}/accounts/login/")
+    page.click("text=Create an account")
+    page.wait_for_url("**/accounts/signup/")
+    page.fill("#id_username", "Taken")  # in use, in other letters' case
+    page.fill("#id_password1", "a-long-new-password")
+    page.fill("#id_password2", "a-long-new-password")
+    page.click("main button[type=submit]")
+    assert page.locator(".error").inner_text() == "This username cannot be used; choose another."
+    page.fill("#id_username", "mira")
+    page.fill("#id_password1", "short")
+    page.fill("#id_password2", "short")
+    page.click("main button[type=submit]")
+    assert "too short" in page.locator(".error").inner_text()
+    assert not get_user_model().objects.filter(username="mira").exists()
+
+    page.fill("#id_password1", "a-long-new-password")
+    page.fill("#id_password2", "a-long-new-password")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/projects/")  # signed in at once
+    assert get_user_model().objects.get(username="mira").check_password("a-long-new-password")
+    assert AuditEvent.objects.filter(action="signed_up", actor__username="mira").exists()
+
+
+def test_sign_up_is_throttled_as_sign_in_is_and_absent_when_switched_off(settings: Any) -> None:
+    from django.test import Client
+
+    client = Client()
+    assert client.get("/accounts/signup/").status_code == 200
+    answers = [client.post("/accounts/signup/", {"username": "x"}).status_code for _ in range(12)]
+    assert answers[:10] == [200] * 10 and answers[10:] == [429, 429], answers  # the login rate: 10/minute
+    settings.ALLOW_SIGNUP = False
+    assert client.get("/accounts/signup/").status_code == 404
+    assert "Create an account" not in client.get("/accounts/login/").content.decode()

@@ -4,6 +4,7 @@ factories and, where a test needs them, real workers."""
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from projects.models import Project
+from projects.pipeline import project_status_refresh
 from shots.models import Shot
 from tasks.models import Task
 from tests.browser import sign_in
@@ -169,9 +171,10 @@ def test_the_status_line_is_in_words_and_follows_the_server_live(server: str, pa
     elsewhere = threading.Thread(target=render_elsewhere)
     elsewhere.start()
     elsewhere.join()
-    page.wait_for_function("() => document.getElementById('project-status').textContent === 'Composing the film.'")
+    waits = "The film waits for the media worker (0 ahead of it)."  # no worker runs: it waits
+    page.wait_for_function(f"() => document.getElementById('project-status').textContent === '{waits}'")
     assert page.locator("#render").is_disabled()
-    assert status.inner_text() == "Composing the film."
+    assert status.inner_text() == waits
 
 
 def test_render_waits_for_shots(server: str, page: Any) -> None:
@@ -420,11 +423,26 @@ def test_the_films_progress_has_an_estimate_from_this_installations_own_timings(
     first, second = ShotFactory(project=project, order=0), ShotFactory(project=project, order=1)
     done = {"status": "finished", "started_at": now - timedelta(seconds=10), "finished_at": now}
     Task.objects.create(kind="image", project=project, shot=first, **done)
-    Task.objects.create(kind="image", project=project, shot=second, status="pending")  # no worker runs it
+    waiting = Task.objects.create(kind="image", project=project, shot=second, status="pending")  # no worker runs it
+    project_status_refresh(project_id=project.id)
     sign_in(page, server, user.username)
     page.goto(f"{server}/projects/{project.id}/")
+    page.wait_for_function("() => document.getElementById('film-progress').textContent.includes('steps')")
+    assert page.inner_text("#film-progress") == "1 of 2 steps", "waiting work has no estimate"
+    waits = "1 picture, clip or voice task(s) waiting for a worker (0 ahead of them)."
+    assert page.inner_text("#project-status") == waits
+
+    # Running, 90 % along by its own word, for 2 s of a typical 10 s: what is left of the typical
+    # time, not the 1 s its progress alone would say.
+    Task.objects.filter(pk=waiting.pk).update(
+        status="processing", progress=90, started_at=timezone.now() - timedelta(seconds=2), updated_at=timezone.now()
+    )
+    project_status_refresh(project_id=project.id)
+    page.reload()
     page.wait_for_function("() => document.getElementById('film-progress').textContent.includes('left')")
-    assert page.inner_text("#film-progress") == "1 of 2 steps · about 10 s left"
+    left = re.fullmatch(r"1 of 2 steps · about (\d+) s left", page.inner_text("#film-progress"))
+    assert left is not None and 3 <= int(left.group(1)) <= 8, page.inner_text("#film-progress")
+    assert page.inner_text("#project-status") == "1 picture, clip or voice task(s) to go."
 
 
 def test_the_interface_speaks_the_browsers_language_and_a_switch_overrides_it(

@@ -35,7 +35,7 @@ def status_of(task: Task, *wanted: str) -> Task | None:
 
 def test_transient_errors_retry_with_backoff_until_they_succeed(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:flaky:2")
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         task = image_task(shot)
         wait_for(lambda: status_of(task, S.FINISHED, S.FAILED), what="the flaky task to end")
     assert task.status == S.FINISHED
@@ -47,7 +47,7 @@ def test_transient_errors_retry_with_backoff_until_they_succeed(tmp_path: Path) 
 
 def test_a_parent_failing_every_attempt_fails_after_the_last_and_cancels_what_waits_on_it(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:flaky:5")
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         task = image_task(shot)
         compose = compose_create(project=shot.project)
         wait_for(lambda: Task.objects.get(pk=task.pk).attempt == 2, what="the second attempt")
@@ -61,7 +61,7 @@ def test_a_parent_failing_every_attempt_fails_after_the_last_and_cancels_what_wa
 
 def test_a_permanent_error_fails_at_once_and_cancels_what_waits_on_it(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:fail")
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         task = image_task(shot)
         compose = compose_create(project=shot.project)
         assert compose.status == S.BLOCKED
@@ -83,7 +83,7 @@ def test_a_task_past_its_timeout_is_stopped_and_failed(tmp_path: Path) -> None:
         max_attempts=1,
         params={"version": shot.image_version},
     )
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         services.task_enqueue(task_id=task.id)
         wait_for(lambda: status_of(task, S.FAILED), timeout=30, what="the hanging task to time out")
     assert "Timed out after 2 s" in task.message
@@ -92,7 +92,7 @@ def test_a_task_past_its_timeout_is_stopped_and_failed(tmp_path: Path) -> None:
 def test_children_wait_for_every_parent_then_run(tmp_path: Path) -> None:
     project = ProjectFactory()
     first, second = ShotFactory(project=project, narration=""), ShotFactory(project=project, narration="")
-    with workers(tmp_path, "inference", "media"):
+    with workers(tmp_path, "inference language", "media"):
         parents = [image_task(first), image_task(second)]
         compose = compose_create(project=project)
         assert compose.status == S.BLOCKED
@@ -115,7 +115,7 @@ def test_cancelling_a_queued_task_removes_its_job(tmp_path: Path) -> None:
     assert task.job_id in queue.job_ids
     assert services.task_cancel(task=task)
     assert task.job_id not in queue.job_ids
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         later = image_task(ShotFactory(project=shot.project))
         wait_for(lambda: status_of(later, S.FINISHED), what="a later task to run")
     task.refresh_from_db()
@@ -124,7 +124,7 @@ def test_cancelling_a_queued_task_removes_its_job(tmp_path: Path) -> None:
 
 def test_cancelling_a_running_task_stops_it_between_steps(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:sleep:60")
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         task = image_task(shot)
         wait_for(lambda: status_of(task, S.PROCESSING) and task.progress > 0, what="the task to make progress")
         assert services.task_cancel(task=task)
@@ -139,7 +139,7 @@ def test_cancelling_a_running_task_stops_it_between_steps(tmp_path: Path) -> Non
 
 def test_an_edit_mid_run_supersedes_the_old_job_and_its_result_is_never_attached(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:quiet:2")
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         old = image_task(shot)
         wait_for(lambda: status_of(old, S.PROCESSING), what="the old job to start")
         shot_update(shot=shot, changes={"prompt": "a lighthouse at dawn"})
@@ -159,7 +159,7 @@ def test_an_edit_to_one_shot_of_a_running_batch_discards_only_its_result_and_lea
     folder = Path(settings.MEDIA_ROOT) / "shots" / "image"
     before = set(folder.iterdir()) if folder.is_dir() else set()
     tasks = [image_task(shot) for shot in shots]
-    with workers(tmp_path, "inference", IMAGE_BATCH_SIZE="4"):
+    with workers(tmp_path, "inference language", IMAGE_BATCH_SIZE="4"):
         wait_for(
             lambda: Task.objects.filter(pk__in=[t.pk for t in tasks], status=S.PROCESSING).count() == 3,
             what="the three keyframes to run as one batch",
@@ -181,7 +181,7 @@ def test_an_edit_to_one_shot_of_a_running_batch_discards_only_its_result_and_lea
 
 def test_a_result_for_an_outdated_version_is_discarded_even_if_the_task_was_not_cancelled(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:quiet:2")
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         task = image_task(shot)
         wait_for(lambda: status_of(task, S.PROCESSING), what="the job to start")
         Shot.objects.filter(pk=shot.pk).update(image_version=shot.image_version + 1)
@@ -194,13 +194,13 @@ def test_a_result_for_an_outdated_version_is_discarded_even_if_the_task_was_not_
 
 def test_a_worker_killed_mid_job_is_noticed_and_its_task_runs_again(tmp_path: Path) -> None:
     shot = ShotFactory(prompt="test:sleep:60")
-    with workers(tmp_path, "inference") as (first,):
+    with workers(tmp_path, "inference language") as (first,):
         task = image_task(shot)
         wait_for(lambda: status_of(task, S.PROCESSING) and task.progress > 0, what="the job to run")
         first.kill()
     task.refresh_from_db()
     assert task.status == S.PROCESSING  # nothing cleaned up after the SIGKILL
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         wait_for(lambda: status_of(task, S.FINISHED, S.FAILED), what="the re-queued task to finish")
     assert task.status == S.FINISHED
     assert task.attempt == 2
@@ -239,7 +239,7 @@ def test_pending_tasks_survive_a_redis_restart(tmp_path: Path, private_redis: ob
     assert Queue("inference", connection=get_redis()).count == 1  # the owner's turn; the rest wait in the database
     private_redis.restart()  # nothing kept: every job is gone
     assert Queue("inference", connection=get_redis()).count == 0
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         for task in tasks:
             wait_for(lambda task=task: status_of(task, S.FINISHED), what="a task queued before the restart")
     assert all(task.attempt == 1 for task in tasks)
@@ -251,7 +251,7 @@ def test_out_of_memory_splits_the_batch_then_fails_clearly(tmp_path: Path) -> No
     never = ShotFactory(prompt="test:oom:0")  # not even one fits
     tasks = [image_task(shot) for shot in [*split, never]]
     Task.objects.filter(pk=tasks[-1].pk).update(max_attempts=2)
-    with workers(tmp_path, "inference", IMAGE_BATCH_SIZE="4"):
+    with workers(tmp_path, "inference language", IMAGE_BATCH_SIZE="4"):
         for task in tasks:
             wait_for(lambda task=task: Task.objects.get(pk=task.pk).status in (S.FINISHED, S.FAILED), timeout=90)
     *halves, alone = [Task.objects.get(pk=t.pk) for t in tasks]
@@ -269,7 +269,7 @@ def test_speech_lines_of_a_project_run_as_one_batch_and_a_bad_line_fails_alone(t
         services.task_create(kind="speech", project=project, shot=shot, params={"version": shot.speech_version})
         for shot in shots
     ]
-    with workers(tmp_path, "inference", SPEECH_PARALLEL="2"):
+    with workers(tmp_path, "inference language", SPEECH_PARALLEL="2"):
         for task in tasks:
             wait_for(lambda task=task: status_of(task, S.FINISHED, S.FAILED), what="the speech batch to end")
     spoken, silent, climbed = tasks

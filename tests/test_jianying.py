@@ -39,7 +39,7 @@ def test_a_sample_storys_film_opens_as_a_jianying_draft(
     created = api.post("/api/v1/projects", {"story": story, "shotCount": 4, "resolution": "480p"}, format="json")
     assert created.status_code == 202, created.content
     project = Project.objects.get(pk=created.json()["project"]["id"])
-    with workers(tmp_path, "inference", "media"):
+    with workers(tmp_path, "inference language", "media"):
         wait_for(lambda: Project.objects.get(pk=project.pk).status == "rendered", timeout=240, what="the film")
         shots = list(project.shots.order_by("order"))
         # Steer it a little, so the draft carries a camera move, a pan and a transition.

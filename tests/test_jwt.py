@@ -123,7 +123,7 @@ def test_a_program_logs_in_with_jwt_makes_a_film_and_follows_it_with_a_ticket(tm
         await communicator.disconnect()
         return events
 
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         events = asyncio.run(follow())
     assert events[0]["type"] == "hello"
     storyboard = client.get(f"/api/v1/projects/{project_id}/storyboard").json()

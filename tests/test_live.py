@@ -85,7 +85,7 @@ def test_the_owner_receives_task_and_shot_updates_in_order(tmp_path: Path) -> No
         assert all(e.get("task", {}).get("id", str(task.id)) == str(task.id) for e in events)
         return events
 
-    with workers(tmp_path, "inference"):
+    with workers(tmp_path, "inference language"):
         events = asyncio.run(watch())
     seqs = [event["seq"] for event in events]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)

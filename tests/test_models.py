@@ -451,7 +451,7 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
         "SPEECH_MODEL_EN": f"transformers:{tiny['vits']}",
         "DJANGO_SETTINGS_MODULE": "storyvideo.settings",  # the real handlers
     }
-    with workers(tmp_path, "inference", "media", **env):
+    with workers(tmp_path, "inference language", "media", **env):
         created = client.post("/api/v1/projects", {"story": story, "shotCount": 2, "resolution": "480p"}, format="json")
         assert created.status_code == 202
         pid = created.json()["project"]["id"]

@@ -52,7 +52,7 @@ def test_a_story_becomes_a_film_and_an_edit_redoes_only_what_it_touches(
     client = APIClient()
     client.force_authenticate(user)
     story = (Path(stories_dir) / "moon-rabbit.zh.txt").read_text(encoding="utf-8")
-    with workers(tmp_path, "inference", "media") as started:
+    with workers(tmp_path, "inference language", "media") as started:
         created = client.post(
             "/api/v1/projects",
             {"story": story, "shotCount": 3, "resolution": "480p"},

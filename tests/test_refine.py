@@ -56,7 +56,7 @@ def test_an_instruction_rewrites_the_picture_prompt_and_only_the_picture_is_made
     reply(model, prompt="a lighthouse at night, close on a grey cat", narration="Not asked for.")
     response = refine(api, shot, "make it night, closer on the cat")
     assert response.status_code == 202 and response.json()["kind"] == "refine"
-    with workers(tmp_path, "inference", STORYBOARD_MODEL=f"openai:{model.url}#qwen2.5"):
+    with workers(tmp_path, "inference language", STORYBOARD_MODEL=f"openai:{model.url}#qwen2.5"):
         wait_for(lambda: not rendered.tasks.filter(kind="refine", status__in=Task.UNFINISHED).exists(), what="refine")
     task = rendered.tasks.get(kind="refine")
     assert task.status == "finished", task.message
@@ -110,6 +110,50 @@ def test_an_answer_with_nothing_usable_changes_nothing_and_says_so(
     shot.refresh_from_db()
     assert (shot.prompt, shot.narration, shot.image_version) == before
     assert not Turn.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("instruction", "answers", "why"),
+    [
+        ("make it night", [{"prompt": "scene 1"}, {"prompt": "scene 1"}], "the answer changes nothing"),
+        (
+            "make it night",
+            [{"prompt": "a lighthouse at dusk, a keeper climbs. a lighthouse at dusk, a keeper climbs"}] * 2,
+            "the answer repeats itself",
+        ),
+        (
+            "make it night, with a full moon",
+            [{"prompt": "a lighthouse on a rock at dusk, waves below"}] * 2,
+            "the answer leaves out what was asked (full, moon, night)",
+        ),
+    ],
+)
+def test_an_answer_that_ignores_the_instruction_is_refused_and_nothing_is_applied(
+    api: APIClient, rendered: Project, model: ChatServer, instruction: str, answers: list[dict[str, str]], why: str
+) -> None:
+    shot = rendered.shots.get(order=1)
+    before = (shot.prompt, shot.narration, shot.image_version)
+    model.replies += [(200, json.dumps(answer)) for answer in answers]
+    assert refine(api, shot, instruction).status_code == 202
+    task = run_refine(shot)
+    assert task.status == "failed" and f"({why}; {why})" in task.message, task.message
+    assert "Nothing was changed" in task.message
+    shot.refresh_from_db()
+    assert (shot.prompt, shot.narration, shot.image_version) == before
+    assert not Turn.objects.exists() and not rendered.tasks.filter(kind="image").exists()
+
+
+def test_an_answer_in_other_words_is_accepted() -> None:
+    from inference.refine import ShotText, refine_problem
+
+    before = ShotText("a lighthouse on a rock at dusk, a keeper climbs", "The keeper climbed.")
+    moonlit = ShotText("a lighthouse at midnight, moonlit", before.narration)
+    assert refine_problem(before, moonlit, "make it night") == ""
+    assert refine_problem(before, ShotText("a close-up of the keeper", before.narration), "closer on the keeper") == ""
+    assert refine_problem(before, ShotText("a lighthouse on a rock", before.narration), "remove the keeper") == ""
+    assert refine_problem(before, ShotText("灯塔在夜里", before.narration), "改成夜晚") == ""
+    pasted = ShotText(f"{before.prompt}, {before.prompt}", before.narration)
+    assert refine_problem(before, pasted, "make it night") == "the answer repeats the shot's text"
 
 
 HOSTILE = (
@@ -175,7 +219,7 @@ def test_the_editor_refines_a_shot_from_its_card(
     page.goto(f"{server}/projects/{rendered.id}/")
     card = page.locator(".shot").nth(0)
     card.locator(".refine summary").click()
-    with workers(tmp_path, "inference", STORYBOARD_MODEL=f"openai:{model.url}#qwen2.5"):
+    with workers(tmp_path, "inference language", STORYBOARD_MODEL=f"openai:{model.url}#qwen2.5"):
         card.locator(".instruction").fill("make it night, closer on the cat")
         with page.expect_response(lambda r: r.url.endswith("/refine")) as answer:
             card.locator(".refine-send").click()
@@ -200,25 +244,22 @@ def smollm2() -> Path:
 
 
 @pytest.mark.slow
-def test_a_real_small_instruct_model_rewrites_a_shot(api: APIClient, rendered: Project, settings: Any) -> None:
+def test_a_real_small_instruct_models_rewrite_is_judged(api: APIClient, rendered: Project, settings: Any) -> None:
     """Its own tokenizer and chat template, through the transformers back end, loaded from the
-    GGUF file; the answer kept to the rewrite's schema while it is written."""
+    GGUF file; the answer kept to the rewrite's schema while it is written. SmolLM2-135M does
+    not follow the instruction (it hands the prompt back as it was): the answer is refused,
+    saying so, and nothing is applied (issue 26)."""
     settings.STORYBOARD_MODEL = f"transformers:{smollm2()}"
     shot = rendered.shots.get(order=0)
-    before = (shot.prompt, shot.narration)
+    before = (shot.prompt, shot.narration, shot.image_version)
     assert refine(api, shot, "make it night, with a full moon").status_code == 202
     task = run_refine(shot)
-    assert task.status == "finished", task.message
-    [turn] = Turn.objects.all()
-    assert (turn.backend, turn.model, turn.before) == (
-        "transformers",
-        str(smollm2()),
-        {"prompt": before[0], "narration": before[1]},
-    )
+    assert task.status == "failed", task.message
+    assert f"{smollm2()} gave no usable answer in 2 attempts (the answer changes nothing;" in task.message
     shot.refresh_from_db()
-    assert shot.prompt == turn.after["prompt"] and 0 < len(shot.prompt) <= 500
-    assert shot.narration == before[1], "the narration was not to be rewritten"
-    # What it used, counted by the model's own tokenizer: the prompt in, the answer out.
+    assert (shot.prompt, shot.narration, shot.image_version) == before
+    assert not Turn.objects.exists() and not rendered.tasks.filter(kind="image").exists()
+    # What it used, counted by the model's own tokenizer: the prompt in, the answers out.
     assert task.usage["tokensIn"] > 100 and 0 < task.usage["tokensOut"] < 2048 and task.usage["device"] == "cpu"
 
 

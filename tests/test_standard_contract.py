@@ -83,7 +83,7 @@ def test_a_client_of_the_standard_contract_makes_a_film(tmp_path: Path) -> None:
     project = client.get(f"/v1/api/projects/{project_id}").json()
     assert (project["title"], project["style"], project["shotCount"]) == ("The Lamp", "watercolor", 3)
 
-    with workers(tmp_path, "inference", "media"):
+    with workers(tmp_path, "inference language", "media"):
         finished(client, body["text_task_id"])
         shots = client.get(f"/v1/api/projects/{project_id}/shots").json()
         assert len(shots) == 3

@@ -4,12 +4,14 @@ said in words, and pushed to the project's channel (issue 11, item 1)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 
 from projects.models import Project
+from projects.pipeline import project_status_refresh
 from tasks.models import Task
 from tests.factories import ProjectFactory, ShotFactory
 from tests.test_live import _connect, session_headers
@@ -27,11 +29,28 @@ def test_an_edit_of_a_rendered_film_says_rendering_at_once_and_in_words(api: Any
     shot = rendered.shots.order_by("order").first()
     assert shot is not None
     assert api.patch(f"/api/v1/shots/{shot.id}", {"camera": "pan_left"}, format="json").status_code == 200
+    # No worker has taken it: it says it waits (issue 26), and what runs once it runs.
+    waits = "The film waits for the media worker (0 ahead of it)."
+    assert status_of(api, rendered) == ("rendering", "Rendering", waits)
+    compose = rendered.tasks.get(kind="compose", status="pending")
+    other = ProjectFactory(owner=rendered.owner)
+    Task.objects.create(kind="compose", project=other, status="pending")
+    Task.objects.filter(project=other).update(created_at=compose.created_at - timedelta(seconds=1))
+    project_status_refresh(project_id=rendered.id)
+    assert status_of(api, rendered)[2] == "The film waits for the media worker (1 ahead of it)."
+    Task.objects.filter(project=other).delete()
+    Task.objects.filter(pk=compose.pk).update(status="processing")
+    project_status_refresh(project_id=rendered.id)
     assert status_of(api, rendered) == ("rendering", "Rendering", "Composing the film.")
+    Task.objects.filter(pk=compose.pk).update(status="pending")
 
     # A new voice first, then the film: the voice is what it waits for.
     assert api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "speech"}, format="json").status_code == 202
-    assert status_of(api, rendered) == ("generating", "Generating shots", "1 picture, clip or voice task(s) to go.")
+    assert status_of(api, rendered) == (
+        "generating",
+        "Generating shots",
+        "1 picture, clip or voice task(s) waiting for a worker (0 ahead of them).",
+    )
 
     # Cancelling both leaves the film that was made, and says it.
     for task in rendered.tasks.filter(status__in=Task.UNFINISHED):
@@ -66,7 +85,10 @@ def test_the_status_is_pushed_to_the_project_channel(user: Any, rendered: Projec
 
     event = asyncio.run(watch())
     assert event["project"]["id"] == str(rendered.id)
-    assert (event["project"]["status"], event["project"]["statusMessage"]) == ("rendering", "Composing the film.")
+    assert (event["project"]["status"], event["project"]["statusMessage"]) == (
+        "rendering",
+        "The film waits for the media worker (0 ahead of it).",
+    )
     assert event["project"]["render"]["videoUrl"], "the film that was made is still shown"
 
 
@@ -85,6 +107,11 @@ def test_the_status_line_comes_with_its_parts(api: Any, rendered: Project) -> No
     shot = rendered.shots.order_by("order").first()
     assert shot is not None
     api.post(f"/api/v1/shots/{shot.id}/generate", {"stage": "speech"}, format="json")
+    body = api.get(f"/api/v1/projects/{rendered.id}").json()
+    assert body["statusParts"] == [{"code": "media_waiting", "count": 1, "ahead": 0}]
+    assert body["statusMessage"] == "1 picture, clip or voice task(s) waiting for a worker (0 ahead of them)."
+    rendered.tasks.filter(kind="speech").update(status="processing")
+    project_status_refresh(project_id=rendered.id)
     body = api.get(f"/api/v1/projects/{rendered.id}").json()
     assert body["statusParts"] == [{"code": "media_to_go", "count": 1}]
     assert body["statusMessage"] == "1 picture, clip or voice task(s) to go."

@@ -187,7 +187,7 @@ def test_a_project_gets_its_shots_from_the_model_server(chat: ChatServer, tmp_pa
     }
     chat.replies.append((200, json.dumps(answer)))
     project = ProjectFactory(story=LIGHTHOUSE, shot_count=2)
-    with workers(tmp_path, "inference", STORYBOARD_MODEL=f"openai:{chat.url}#qwen2.5"):
+    with workers(tmp_path, "inference language", STORYBOARD_MODEL=f"openai:{chat.url}#qwen2.5"):
         from tasks.services import task_create
 
         task = task_create(kind="storyboard", project=project)

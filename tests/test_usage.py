@@ -37,7 +37,7 @@ def test_every_task_records_what_it_used_and_the_project_sums_them(
         ).status_code
         == 200
     )
-    with workers(tmp_path, "inference", "media"):
+    with workers(tmp_path, "inference language", "media"):
         wait_for(lambda: not rendered.tasks.filter(status__in=Task.UNFINISHED).exists(), what="the edit's work")
     image, speech, compose = (
         rendered.tasks.filter(kind=kind).latest("created_at") for kind in ("image", "speech", "compose")

@@ -199,7 +199,7 @@ def test_the_editor_shows_a_shots_history_and_restores_a_picture(
     pictures = card.locator(".version img")
     pictures.first.wait_for()
     assert pictures.count() == 1 and card.locator(".version.current").count() == 2  # picture and narration
-    with workers(tmp_path, "inference", "media"):
+    with workers(tmp_path, "inference language", "media"):
         card.locator(".prompt").fill("a red boat at night")
         card.locator(".save").click()
         pictures.nth(1).wait_for(timeout=120_000)  # the new picture lands while the history is open: live

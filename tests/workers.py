@@ -52,7 +52,8 @@ class WorkerProcess:
         self.log = log
         self._handle = open(log, "ab")  # noqa: SIM115 - open for the life of the process
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "worker", queue],
+            # "inference language": one worker for both queues
+            [sys.executable, str(ROOT / "manage.py"), "worker", *queue.split()],
             cwd=ROOT,
             env=worker_env(**env),
             stdout=self._handle,
@@ -89,7 +90,8 @@ marked_worker = False
 def workers(tmp_path: Path, *queues: str, **env: str) -> Iterator[list[WorkerProcess]]:
     if not marked_worker:
         raise AssertionError("This test starts RQ workers: mark it @pytest.mark.worker.")
-    started = [WorkerProcess(queue, tmp_path / f"worker-{queue}-{i}.log", **env) for i, queue in enumerate(queues)]
+    logs = [tmp_path / f"worker-{queue.replace(' ', '+')}-{i}.log" for i, queue in enumerate(queues)]
+    started = [WorkerProcess(queue, log, **env) for queue, log in zip(queues, logs, strict=True)]
     try:
         yield started
     finally:

@@ -98,9 +98,13 @@
     writing_story: gettext("Writing the story."),
     story_ready: gettext("The story is written: edit it, then make the storyboard."),
     story_failed: gettext("The story could not be written: %(why)s"),
+    story_waiting: gettext("The story waits for the language model (%(ahead)s ahead of it)."),
     writing_storyboard: gettext("Writing the storyboard."),
+    storyboard_waiting: gettext("The storyboard waits for the language model (%(ahead)s ahead of it)."),
     media_to_go: gettext("%(count)s picture, clip or voice task(s) to go."),
+    media_waiting: gettext("%(count)s picture, clip or voice task(s) waiting for a worker (%(ahead)s ahead of them)."),
     composing: gettext("Composing the film."),
+    compose_waiting: gettext("The film waits for the media worker (%(ahead)s ahead of it)."),
     all_ready: gettext("Every shot is ready: render the film."),
     render_failed: gettext("The film is out of date: its last render failed (%(why)s). Render again."),
     first_render_failed: gettext("The film could not be made (%(why)s). Render again."),
@@ -139,10 +143,17 @@
     return state.tasks.get(`${stage}:${shot.id}`);
   }
 
+  // A Cancel beside every piece of work that waits or runs: it names the tasks it cancels.
+  function paintCancel(button, tasks) {
+    button.dataset.taskIds = tasks.map((task) => task.id).join(" ");
+    button.hidden = !tasks.length;
+  }
+
   function paintStatus(card, shot) {
     const busy = STAGES.map((stage) => stageTask(shot, stage)).filter(
       (task) => task && ["blocked", "pending", "processing"].includes(task.status),
     );
+    paintCancel(card.querySelector(".shot-cancel"), busy);
     const failed = STAGES.map((stage) => stageTask(shot, stage)).find((task) => task && task.status === "failed");
     const badge = card.querySelector(".stage-status");
     const fill = card.querySelector(".progress .fill");
@@ -187,6 +198,7 @@
     line.textContent = !task ? "" : busy ? say(busyWords, task) : task.message;
     line.classList.toggle("error", Boolean(task && task.status === "failed"));
     button.disabled = busy;
+    paintCancel(line.nextElementSibling, busy ? [task] : []);
     return taskState(task);
   }
 
@@ -425,35 +437,52 @@
     // One line of whole-film progress: the storyboard, then the shots' steps, then the film.
     const tasks = Array.from(state.tasks.values());
     const running = (kind) => tasks.find((task) => task.kind === kind && UNFINISHED.includes(task.status));
+    const story = running("story");
+    if (story) return { fraction: story.progress / 100, text: STATUS_SENTENCES.writing_story, tasks: [story] };
     const storyboard = running("storyboard");
     if (storyboard) {
       const text = say(gettext("Storyboard: %(what)s"), { what: storyboard.message || STATUS_WORDS[storyboard.status] });
-      return { fraction: storyboard.progress / 100, text };
+      return { fraction: storyboard.progress / 100, text, tasks: [storyboard] };
     }
     const media = tasks.filter((task) => STAGES.includes(task.kind) && state.shots.some((shot) => shot.id === task.shotId));
     const open = media.filter((task) => UNFINISHED.includes(task.status));
     if (open.length) {
       const done = media.filter((task) => task.status === "finished").length;
       const text = say(gettext("%(done)s of %(all)s steps"), { done, all: media.length }) + estimate();
-      return { fraction: done / media.length, text };
+      return { fraction: done / media.length, text, tasks: open };
     }
     const compose = running("compose");
     if (compose) {
-      return { fraction: compose.progress / 100, text: (compose.message || gettext("Composing the film")) + estimate() };
+      const text = (compose.message || gettext("Composing the film")) + estimate();
+      return { fraction: compose.progress / 100, text, tasks: [compose] };
     }
     return null;
   }
 
+  // A task that reported within this many seconds is moving; one silent longer is not.
+  const MOVING_S = 30;
+
   function estimate() {
     // From how long tasks of the same kinds took on this installation lately (GET /workers),
-    // shared among the live workers of each queue.
+    // shared among the live workers of each queue. Only while work moves (a task runs and
+    // reported lately): waiting work has no estimate. A running task has at least what is
+    // left of its typical time, whatever its progress says.
     if (!state.queues) return "";
+    const now = Date.now();
+    const open = Array.from(state.tasks.values()).filter((task) => UNFINISHED.includes(task.status));
+    const moving = open.some(
+      (task) => task.status === "processing" && now - Date.parse(task.updatedAt) < MOVING_S * 1000,
+    );
+    if (!moving) return "";
     let seconds = 0;
     for (const queue of Object.values(state.queues)) {
-      const open = Array.from(state.tasks.values()).filter(
-        (task) => UNFINISHED.includes(task.status) && queue.kinds.includes(task.kind),
-      );
-      const work = open.reduce((sum, task) => sum + (queue.typicalSeconds[task.kind] || 0) * (1 - task.progress / 100), 0);
+      const work = open
+        .filter((task) => queue.kinds.includes(task.kind))
+        .reduce((sum, task) => {
+          const typical = queue.typicalSeconds[task.kind] || 0;
+          const ran = task.startedAt ? (now - Date.parse(task.startedAt)) / 1000 : 0;
+          return sum + Math.max(typical * (1 - task.progress / 100), typical - ran, 0);
+        }, 0);
       seconds += work / Math.max(1, queue.workers);
     }
     if (seconds < 1) return "";
@@ -534,6 +563,7 @@
     bar.hidden = !progress;
     bar.querySelector(".fill").style.width = `${progress ? Math.round(progress.fraction * 100) : 0}%`;
     document.getElementById("film-progress").textContent = progress ? progress.text : "";
+    paintCancel(document.getElementById("film-cancel"), progress ? progress.tasks : []);
     // Nothing to render before the storyboard has shots; nor twice at once.
     const compose = state.tasks.get("compose:");
     const rendering = compose && UNFINISHED.includes(compose.status);
@@ -750,6 +780,21 @@
       } finally {
         delete box.dataset.saving;
       }
+    });
+  });
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".cancel-task");
+    if (!button) return;
+    act(button.closest(".shot"), async () => {
+      for (const id of button.dataset.taskIds.split(" ").filter(Boolean)) {
+        try {
+          rememberTask(await api(`/tasks/${id}/cancel`, { method: "POST" }));
+        } catch (problem) {
+          if (problem.status !== 409) throw problem; // it ended meanwhile: nothing to cancel
+        }
+      }
+      await load();
     });
   });
 

@@ -22,7 +22,7 @@ from core.redis import get_redis
 from inference.errors import EngineError
 from inference.fonts import cjk_font_path
 from inference.registry import configured_report
-from tasks.queues import INFERENCE, MEDIA, live_workers
+from tasks.queues import QUEUES, live_workers
 
 
 @dataclass
@@ -57,7 +57,7 @@ def _workers() -> list[Finding]:
     except Exception:
         return []  # said by the Redis check
     found = []
-    for queue in (INFERENCE, MEDIA):
+    for queue in QUEUES:
         live = alive[queue]  # said they are alive within WORKER_PRESENCE_TTL_S
         if live:
             found.append(Finding(f"workers ({queue})", "ok", f"{len(live)} live"))

@@ -1,6 +1,9 @@
-"""``manage.py worker inference|media``: an RQ worker plus the engine's maintenance thread.
+"""``manage.py worker QUEUE...``: an RQ worker plus the engine's maintenance thread.
 
-The ``inference`` worker runs each job in its own process (RQ's SimpleWorker: no fork per
+``make run`` starts one per queue. One worker may serve ``inference`` and ``language`` together
+(in that order: it takes a waiting picture or voice before the next language-model job), where
+one process must hold every model. The ``inference`` and ``language`` workers run each job in
+their own process (RQ's SimpleWorker: no fork per
 job), so a model loaded by one job is still loaded for the next, and CUDA is never
 initialised in a process that forks afterwards (no RQ scheduler process is started either:
 backoff is handled by the maintenance thread). The ``media`` worker forks a child per job,
@@ -20,14 +23,14 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection, connections
 from rq import SimpleWorker, Worker
 
 from core.embedded import revive_redis
 from core.redis import get_redis
 from tasks import jobs
-from tasks.queues import INFERENCE, MEDIA, get_queue, presence_beat, presence_end
+from tasks.queues import MEDIA, QUEUES, get_queue, presence_beat, presence_end
 from tasks.reconciler import reconcile
 from tasks.registry import kinds
 from tasks.services import tasks_enqueue_due
@@ -93,16 +96,17 @@ class Maintenance(threading.Thread):
     """Say the worker is alive and enqueue due retries every second; reconcile every
     RECONCILE_INTERVAL_S."""
 
-    def __init__(self, queue: str) -> None:
+    def __init__(self, queues: list[str]) -> None:
         super().__init__(name="storyvideo-maintenance", daemon=True)
-        self.queue = queue
+        self.queues = queues
         self.stopped = threading.Event()
 
     def run(self) -> None:
         last_reconcile = time.monotonic()
         while not self.stopped.wait(1.0):
             try:
-                presence_beat(self.queue)
+                for queue in self.queues:
+                    presence_beat(queue)
                 close_old_connections()
                 if time.monotonic() - last_reconcile >= settings.RECONCILE_INTERVAL_S:
                     last_reconcile = time.monotonic()
@@ -115,38 +119,56 @@ class Maintenance(threading.Thread):
             except Exception:  # keep the thread alive through a database blip
                 logger.exception("Maintenance pass failed; trying again shortly")
         with contextlib.suppress(redis.RedisError):
-            presence_end(self.queue)
+            for queue in self.queues:
+                presence_end(queue)
         connection.close()
 
 
-def warm_up(queue: str) -> None:
-    """Load what the queue's kinds of work would otherwise wait for (the storyboard and keyframe
+def warm_up(queues: list[str]) -> None:
+    """Load what the queues' kinds of work would otherwise wait for (the storyboard and keyframe
     models, where they run here) into this process; a job that needs one meanwhile waits for
     this load rather than its own."""
-    for kind in kinds(queue=queue):
-        said = kind.warm_up()
-        if said:
-            logger.info("Warm-up: %s", said)
+    for queue in queues:
+        for kind in kinds(queue=queue):
+            said = kind.warm_up()
+            if said:
+                logger.info("Warm-up: %s", said)
+
+
+def model_threads(threads: int) -> None:
+    """The CPU threads torch and OpenMP use in this process (before either starts): the cores
+    this process may use, less the media worker's share (INFERENCE_THREADS; 0: half of them).
+    Torch's default, one thread per core, spins against the media worker's ffmpegs on a small
+    machine (bench/README.md: the storyboard's tokens per second)."""
+    if threads == 0:
+        threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
 
 
 class Command(BaseCommand):
-    help = "Run a StoryVideo worker for the inference or media queue."
+    help = "Run a StoryVideo worker for one queue (inference, language or media), or for inference and language."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("queue", choices=[INFERENCE, MEDIA])
+        parser.add_argument("queue", nargs="+", choices=QUEUES)
         parser.add_argument("--burst", action="store_true", help="Exit when the queue is empty.")
         parser.add_argument("--name", default=None, help="Worker name (default: RQ's).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        queues = list(dict.fromkeys(options["queue"]))
+        if MEDIA in queues and len(queues) > 1:
+            raise CommandError("The media queue has a worker of its own: start it alone (worker media).")
+        if MEDIA not in queues:
+            model_threads(settings.INFERENCE_THREADS)
         try:
             logger.info("Start-up reconcile: %s", reconcile())
         except redis.RedisError as exc:  # the maintenance thread reconciles once Redis is back
             logger.warning("Redis is unreachable (%s)", exc)
-        maintenance = Maintenance(options["queue"])
+        maintenance = Maintenance(queues)
         maintenance.start()
         if settings.WORKER_WARM_MODELS:
-            threading.Thread(target=warm_up, args=(options["queue"],), name="storyvideo-warm", daemon=True).start()
-        worker_class = InferenceWorker if options["queue"] == INFERENCE else MediaWorker
+            threading.Thread(target=warm_up, args=(queues,), name="storyvideo-warm", daemon=True).start()
+        worker_class = MediaWorker if queues == [MEDIA] else InferenceWorker
         try:
             for run in itertools.count():
                 name = options["name"] and (options["name"] if run == 0 else f"{options['name']}.{run}")
@@ -155,7 +177,7 @@ class Command(BaseCommand):
                     # worker_ttl: an idle worker re-registers every 15 s, and one that died drops
                     # out of RQ's registry (the system API, the doctor, /metrics) within 90 s.
                     worker = worker_class(
-                        [get_queue(options["queue"])], connection=get_redis(), name=name, worker_ttl=30
+                        [get_queue(queue) for queue in queues], connection=get_redis(), name=name, worker_ttl=30
                     )
                     worker.work(burst=options["burst"], with_scheduler=False, logging_level="WARNING")
                 except redis.RedisError as exc:
