@@ -42,12 +42,12 @@ def generate(runs: int) -> None:
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
     messages = [{"role": "user", "content": "Describe a lighthouse at night for a painter."}]
-    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     rates = []
     for run in range(runs + 1):
         started = time.perf_counter()
         with torch.inference_mode():
-            model.generate(inputs, max_new_tokens=TOKENS, min_new_tokens=TOKENS, do_sample=False)
+            model.generate(**inputs, max_new_tokens=TOKENS, min_new_tokens=TOKENS, do_sample=False)
         if run:  # the first warms up
             rates.append(TOKENS / (time.perf_counter() - started))
     print(json.dumps({"threads": torch.get_num_threads(), "tokens_per_s": rates}))

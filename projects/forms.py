@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS, STYLE_CHOICES
 from inference.text import clean_text
-from projects.validators import story_too_long, validate_voice
+from projects.validators import story_too_long, story_unreadable, validate_voice
 
 
 class ProjectForm(forms.Form):
@@ -77,6 +77,8 @@ class ProjectForm(forms.Form):
             self.add_error("story", _("Paste a story or choose a .txt file."))
         elif len(story) > settings.STORY_MAX_CHARS:
             self.add_error("story" if not upload else "story_file", story_too_long(len(story)))
+        elif story_unreadable(story):
+            self.add_error("story" if not upload else "story_file", story_unreadable(story))
         data["story"] = story
         return data
 

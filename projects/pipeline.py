@@ -127,10 +127,13 @@ def compose_create(*, project: Project) -> Task:
     return task
 
 
+@transaction.atomic
 def project_render(*, project: Project, force: bool = False) -> Task:
     """Compose the film once every shot's media is made; a project with no shots has nothing to
     compose. A shot whose picture, clip or voice failed is named first (409); ``force`` renders
-    anyway, with what those shots still have (an earlier result, or silence for a voice)."""
+    anyway, with what those shots still have (an earlier result, or silence for a voice). A
+    render asked for while one waits to start is that one (a double-click makes one task)."""
+    project = project_lock(project_id=project.pk)  # two clicks at once: the second sees the first's task
     if not project.shots.exists():
         raise ApplicationError("The project has no shots yet; wait for its storyboard or add a shot.")
     failed = failed_media(project)
@@ -141,7 +144,8 @@ def project_render(*, project: Project, force: bool = False) -> Task:
             "will have those shots with what they still have: an earlier result, or no voice.",
             code="conflict",
         )
-    return compose_create(project=project)
+    waiting = project.tasks.filter(kind=COMPOSE, status__in=[Task.Status.BLOCKED, Task.Status.PENDING])
+    return waiting.order_by("-created_at").first() or compose_create(project=project)
 
 
 def project_recompose_if_rendered(*, project: Project) -> Task | None:

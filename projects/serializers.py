@@ -9,7 +9,7 @@ from rest_framework import serializers
 from core.api import FiniteFloatField, StrictSerializer, TextField, media_url
 from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
 from projects.models import Character, Project
-from projects.validators import validate_story_length, validate_voice
+from projects.validators import validate_story_length, validate_story_readable, validate_voice
 
 
 class RenderSerializer(serializers.Serializer):
@@ -114,7 +114,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 class ProjectUpdateSerializer(StrictSerializer):
     title = TextField(max_length=200, required=False, multiline=False)
-    story = TextField(required=False, validators=[validate_story_length])
+    story = TextField(required=False, validators=[validate_story_length, validate_story_readable])
     style = serializers.ChoiceField(choices=STYLE_CHOICES, required=False)  # type: ignore[assignment]  # not Field.style
     aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), source="aspect_ratio", required=False)
     resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), required=False)
@@ -149,7 +149,7 @@ class ProjectUpdateSerializer(StrictSerializer):
 
 
 class ProjectCreateSerializer(ProjectUpdateSerializer):
-    story = TextField(min_length=1, validators=[validate_story_length])
+    story = TextField(min_length=1, validators=[validate_story_length, validate_story_readable])
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, help_text="Detected when omitted.")
 
 

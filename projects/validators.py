@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -56,3 +57,19 @@ def story_too_long(length: int) -> str:
 def validate_story_length(value: str) -> None:
     if len(value) > settings.STORY_MAX_CHARS:
         raise ValidationError(story_too_long(len(value)))
+
+
+def story_unreadable(value: str) -> str:
+    """Why a story cannot be narrated, or "": one with no letter or digit in it (emoji, symbols,
+    punctuation only) would be read aloud as nothing and shown as empty boxes."""
+    if value.strip() and not any(unicodedata.category(c)[0] in "LN" for c in value):
+        return gettext(
+            "The story has no words a voice can read (only emoji, symbols or punctuation): write it in words."
+        )
+    return ""
+
+
+def validate_story_readable(value: str) -> None:
+    problem = story_unreadable(value)
+    if problem:
+        raise ValidationError(problem)

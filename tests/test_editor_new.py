@@ -146,3 +146,33 @@ def test_sign_up_is_throttled_as_sign_in_is_and_absent_when_switched_off(setting
     settings.ALLOW_SIGNUP = False
     assert client.get("/accounts/signup/").status_code == 404
     assert "Create an account" not in client.get("/accounts/login/").content.decode()
+
+
+@pytest.mark.browser
+def test_a_double_click_on_render_makes_one_render(server: str, page: Any, rendered: Project) -> None:
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    page.locator(".shot").first.wait_for()
+    answers: list[Any] = []
+    page.on("response", lambda r: answers.append(r) if r.url.endswith("/render") else None)
+    page.dblclick("#render")
+    page.wait_for_function("() => document.getElementById('render').disabled")
+    page.wait_for_timeout(500)  # a second request, if one was sent, has been answered
+    composes = list(rendered.tasks.filter(kind="compose", status__in=Task.UNFINISHED))
+    assert len(composes) == 1 and not rendered.tasks.filter(kind="compose", status="cancelled").exists()
+    assert {r.json()["id"] for r in answers} == {str(composes[0].id)}
+
+
+@pytest.mark.browser
+def test_a_story_with_nothing_a_voice_can_read_is_refused(server: str, page: Any, api: Any, user: Any) -> None:
+    answered = api.post("/api/v1/projects", {"story": "🐱🌙✨ 🐰!!"}, format="json")
+    assert answered.status_code == 400 and "no words a voice can read" in answered.json()["error"]["message"]
+    sign_in(page, server, user.username)
+    page.goto(f"{server}/projects/new/")
+    page.fill("#id_story", "🐱🌙✨ 🐰!!")
+    page.click("main button[type=submit]")
+    assert page.locator(".error").inner_text() == (
+        "The story has no words a voice can read (only emoji, symbols or punctuation): write it in words."
+    )
+    assert not Project.objects.filter(owner=user).exists()
+    assert api.post("/api/v1/projects", {"story": "月亮升起来了 🌙"}, format="json").status_code == 202
