@@ -205,6 +205,25 @@ def covers_story(story: str, narrations: list[str]) -> bool:
     return True
 
 
+def _words(text: str) -> int:
+    """About how many words: Chinese counted two characters to a word."""
+    return len(text) // 2 if has_cjk(text) else len(text.split())
+
+
+def storyboard_problem(shots: Sequence[ShotPlan], *, asked: int) -> str:
+    """What makes a parsed storyboard a small model's habit rather than a film, or "": far fewer
+    shots than asked (fewer than half the shots the story's sentences allow), every shot with
+    the same picture prompt, or picture prompts of a word or two (most of them)."""
+    if asked >= 2 and len(shots) * 2 < asked:
+        return f"it gave {len(shots)} shot(s) of the {asked} asked"
+    if len(shots) >= 2 and len({" ".join(shot.prompt.lower().split()) for shot in shots}) == 1:
+        return "every shot has the same picture prompt"
+    thin = [shot for shot in shots if _words(shot.prompt) < 3]
+    if len(thin) * 2 > len(shots):
+        return f"{len(thin)} of its {len(shots)} picture prompts are a word or two"
+    return ""
+
+
 def parse_storyboard(
     answer: str, *, story: str, shot_count: int, backend: str, model: str, cast: Sequence[str] | None = None
 ) -> Storyboard:
@@ -359,14 +378,20 @@ def _attempts(
     attempts: int,
     progress: Progress,
 ) -> Storyboard:
-    """Ask up to ``attempts`` times for a usable answer; then the draft splitter, saying why."""
+    """Ask up to ``attempts`` times for a usable answer (one that parses, and is not a small
+    model's habit: ``storyboard_problem``); then the draft splitter, saying why."""
     problems = []
     for attempt in range(1, attempts + 1):
         try:
             answer = ask(attempt)
-            return parse_storyboard(answer, story=story, shot_count=shot_count, backend=backend, model=model)
+            board = parse_storyboard(answer, story=story, shot_count=shot_count, backend=backend, model=model)
         except ValueError as exc:
             problems.append(str(exc))
+            continue
+        degenerate = storyboard_problem(board.shots, asked=min(shot_count, len(split_sentences(story))))
+        if not degenerate:
+            return board
+        problems.append(degenerate)
     board = draft_storyboard(story, shot_count=shot_count, progress=progress)
     board.notes.append(
         f"{model} gave no usable storyboard in {attempts} attempts ({'; '.join(problems)}); "
@@ -497,6 +522,32 @@ def _narrate_by_number(story: str, shots: list[ShotPlan], lasts: list[int | None
     return kept
 
 
+def storyboard_request(
+    story: str, *, shot_count: int, language: str, style: str, constrained: bool = True, text_limit: int = 2000
+) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
+    """How a local chat model is asked for a storyboard: the messages, the JSON schema that
+    keeps its answer in shape while it is written (``constrained``), and its token budget."""
+    from inference import constrained as json_constraint
+
+    messages = build_messages(story, language=language, shot_count=shot_count, style=style)
+    # The answer names its shots' sentences by number: a prompt and a few fields per shot, the
+    # title and the characters; the story is not written out again. A cap, with room to spare
+    # for long descriptions (a real model's answer is ~80 tokens a shot).
+    budget = min(8192, 200 * shot_count + 1000)
+    schema = (
+        json_constraint.storyboard_schema(
+            shot_count=shot_count,
+            max_shots=MAX_SHOTS,
+            max_characters=MAX_CHARACTERS,
+            text_limit=text_limit,
+            sentences=len(split_sentences(story)),
+        )
+        if constrained
+        else None
+    )
+    return messages, schema, budget
+
+
 def transformers_storyboard(
     story: str,
     *,
@@ -514,25 +565,11 @@ def transformers_storyboard(
     """A storyboard from a local chat model. ``constrained`` keeps the answer inside the
     storyboard's JSON schema while it is written, with strings of at most ``text_limit``
     characters."""
-    from inference import constrained as json_constraint
-
     chat = LocalChat(model, runtime)
-    messages = build_messages(story, language=language, shot_count=shot_count, style=style)
-    # The answer names its shots' sentences by number: a prompt and a few fields per shot, the
-    # title and the characters; the story is not written out again. A cap, with room to spare
-    # for long descriptions (a real model's answer is ~80 tokens a shot).
-    budget = max_new_tokens or min(8192, 200 * shot_count + 1000)
-    schema = (
-        json_constraint.storyboard_schema(
-            shot_count=shot_count,
-            max_shots=MAX_SHOTS,
-            max_characters=MAX_CHARACTERS,
-            text_limit=text_limit,
-            sentences=len(split_sentences(story)),
-        )
-        if constrained
-        else None
+    messages, schema, budget = storyboard_request(
+        story, shot_count=shot_count, language=language, style=style, constrained=constrained, text_limit=text_limit
     )
+    budget = max_new_tokens or budget
 
     def ask(attempt: int) -> str:
         return chat.ask(

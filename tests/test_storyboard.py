@@ -80,14 +80,19 @@ def test_a_valid_answer_gives_exactly_those_shots(chat: ChatServer) -> None:
 
 def test_shots_that_name_the_storys_sentences_by_number_tell_them_in_order(chat: ChatServer) -> None:
     story = "One. Two. Three. Four. Five."
+    moves = [("a keeper at dawn", [1, 2], "zoom_in", "fade"), ("a cat on the stairs", [3, 3], "pan_left", "cut")]
+    moves.append(("a lamp in the dark", [4, 5], "static", "dissolve"))
     shots = [
-        {"prompt": "a", "sentences": [1, 2], "camera": "zoom_in", "transition": "fade", "characters": []},
-        {"prompt": "b", "sentences": [3, 3], "camera": "pan_left", "transition": "cut", "characters": []},
-        {"prompt": "c", "sentences": [4, 5], "camera": "static", "transition": "dissolve", "characters": []},
+        {"prompt": prompt, "sentences": told, "camera": camera, "transition": transition, "characters": []}
+        for prompt, told, camera, transition in moves
     ]
     chat.replies.append((200, json.dumps({"title": "T", "characters": [], "shots": shots})))
     board = ask(chat, story)
-    assert [(s.prompt, s.narration) for s in board.shots] == [("a", "One. Two."), ("b", "Three."), ("c", "Four. Five.")]
+    assert [(s.prompt, s.narration) for s in board.shots] == [
+        ("a keeper at dawn", "One. Two."),
+        ("a cat on the stairs", "Three."),
+        ("a lamp in the dark", "Four. Five."),
+    ]
     assert board.notes == []  # told as numbered: nothing to repair, no narration written out
 
     # Numbers that overlap, skip or run past the story are put in order over all of it.
@@ -97,7 +102,8 @@ def test_shots_that_name_the_storys_sentences_by_number_tell_them_in_order(chat:
     assert [s.narration for s in board.shots] == ["One. Two.", "Three.", "Four. Five."]
     assert "sentence numbers were made to follow one another" in board.notes[-1]
 
-    chat.replies.append((200, json.dumps({"shots": [{**shots[0], "sentences": [1, 3]}] * 5})))
+    many = [{**shots[0], "prompt": f"the moon, seen from shot {n}", "sentences": [1, 3]} for n in range(5)]
+    chat.replies.append((200, json.dumps({"shots": many})))
     board = ask(chat, "月亮上有一只兔子。它很孤单。")
     assert [s.narration for s in board.shots] == ["月亮上有一只兔子。", "它很孤单。"]  # no more shots than sentences
 
@@ -132,12 +138,17 @@ def test_narration_that_skips_sentences_is_re_cut_from_the_story(chat: ChatServe
         (
             200,
             json.dumps(
-                {"shots": [{"prompt": "a lamp", "narration": "A lamp."}, {"prompt": "a boat", "narration": "A boat."}]}
+                {
+                    "shots": [
+                        {"prompt": "a lamp in the window", "narration": "A lamp."},
+                        {"prompt": "a boat on the waves", "narration": "A boat."},
+                    ]
+                }
             ),
         )
     )
     board = ask(chat)
-    assert [s.prompt for s in board.shots] == ["a lamp", "a boat"]
+    assert [s.prompt for s in board.shots] == ["a lamp in the window", "a boat on the waves"]
     assert " ".join(s.narration for s in board.shots) == LIGHTHOUSE
     assert "re-cut" in board.notes[0]
 
