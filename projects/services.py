@@ -193,6 +193,15 @@ def character_create(
     )
 
 
+def upload_name(upload: Any) -> str:
+    """The name of an uploaded file as the person sees it: a browser writes the quote and line
+    breaks of a file name percent-encoded in the form (the HTML standard's three escapes)."""
+    name = Path(upload.name or "upload").name
+    for encoded, char in (("%22", '"'), ("%0A", " "), ("%0D", " ")):
+        name = name.replace(encoded, char)
+    return name.strip() or "upload"
+
+
 @transaction.atomic
 def character_update(*, character: Character, changes: dict[str, Any]) -> Character:
     """Rename or re-describe a character; a change to its look or seed regenerates the
@@ -308,7 +317,7 @@ def shot_set_own_media(*, shot: Shot, stage: Stage, upload: Any) -> Shot:
                 tasks=shot.tasks.filter(kind=stage.name, status__in=Task.UNFINISHED),
                 reason=f"Replaced by the person's own file on shot {shot.order + 1}.",
             )
-            source = f"{OWN}{Path(upload.name or 'upload').name[:150]}"
+            source = f"{OWN}{upload_name(upload)[:150]}"
             fields = stage.stored(file=name, digest=digest, source=source) | extra
             if stage is IMAGE:  # the clip animated from the old picture is stale
                 released.append(shot.result(MOTION).file_name)

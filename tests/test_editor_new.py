@@ -176,3 +176,55 @@ def test_a_story_with_nothing_a_voice_can_read_is_refused(server: str, page: Any
     )
     assert not Project.objects.filter(owner=user).exists()
     assert api.post("/api/v1/projects", {"story": "月亮升起来了 🌙"}, format="json").status_code == 202
+
+
+def _contrast(page: Any, selector: str) -> float:
+    """WCAG contrast of the element's text against its background (opaque colours)."""
+    return float(
+        page.eval_on_selector(
+            selector,
+            """element => {
+              const style = getComputedStyle(element);
+              const lum = (css) => {
+                const [r, g, b] = css.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number).map((v) => {
+                  v /= 255;
+                  return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+                });
+                return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+              };
+              const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
+              return (a + 0.05) / (b + 0.05);
+            }""",
+        )
+    )
+
+
+@pytest.mark.browser
+def test_delete_on_the_film_list_is_readable_and_unlike_duplicate(server: str, page: Any, rendered: Project) -> None:
+    sign_in(page, server, rendered.owner.username)
+    delete, duplicate = ".delete-project button", "button.duplicate"
+    page.locator(delete).first.wait_for()
+    assert _contrast(page, delete) >= 4.5 and _contrast(page, duplicate) >= 4.5
+    looks = "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor].join()"
+    assert page.eval_on_selector(delete, looks) != page.eval_on_selector(duplicate, looks)
+
+
+@pytest.mark.browser
+def test_an_uploaded_file_keeps_its_name_as_the_person_wrote_it(server: str, page: Any, rendered: Project) -> None:
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 360), (200, 120, 10)).save(picture, format="PNG")
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = page.locator(".shot").first
+    card.wait_for()
+    with page.expect_response(lambda r: r.url.endswith("/media")) as answer:
+        card.locator(".own-file[data-stage=image]").set_input_files(
+            files=[{"name": '"very best".png', "mimeType": "image/png", "buffer": picture.getvalue()}]
+        )
+    assert answer.value.status == 200, answer.value.text()
+    assert rendered.shots.get(order=0).image_source == 'own:"very best".png'
+    assert answer.value.json()["image"]["source"] == 'own:"very best".png'
