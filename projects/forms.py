@@ -11,6 +11,20 @@ from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS, STYLE_
 from inference.text import clean_text
 from projects.validators import story_too_long, story_unreadable, validate_voice
 
+# The styles' names in the reader's language (inference.styles names them in English).
+STYLE_WORDS = {
+    "cinematic": _("Cinematic"),
+    "storybook": _("Storybook illustration"),
+    "watercolor": _("Watercolour"),
+    "anime": _("Anime"),
+    "ink": _("Chinese ink painting"),
+    "photo": _("Photographic"),
+}
+
+
+def style_choices() -> list[tuple[str, str]]:
+    return [(key, str(STYLE_WORDS.get(key, label))) for key, label in STYLE_CHOICES]
+
 
 class ProjectForm(forms.Form):
     """The new-film form: the same limits as the API."""
@@ -31,7 +45,7 @@ class ProjectForm(forms.Form):
         label=_("…or a .txt file"),
         help_text=format_lazy(_("UTF-8 text, up to {} characters."), f"{settings.STORY_MAX_CHARS:,}"),
     )
-    style = forms.ChoiceField(label=_("Style"), choices=STYLE_CHOICES, initial="storybook")
+    style = forms.ChoiceField(label=_("Style"), choices=lambda: style_choices(), initial="storybook")
     aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label=_("Aspect ratio"))
     resolution = forms.ChoiceField(label=_("Resolution"), choices=[(k, k) for k in RESOLUTIONS], initial="720p")
     shot_count = forms.IntegerField(min_value=1, max_value=settings.SHOT_COUNT_MAX, initial=8, label=_("Shots"))

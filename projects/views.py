@@ -15,10 +15,10 @@ from rest_framework.exceptions import Throttled
 
 from core.access import Role
 from core.errors import ApplicationError
-from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS, STYLE_CHOICES
+from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS
 from projects import selectors, services
 from projects.exports import exports_offered
-from projects.forms import IdeaForm, ProjectForm
+from projects.forms import IdeaForm, ProjectForm, style_choices
 from projects.models import Member
 from projects.sharing import (
     link_create,
@@ -100,7 +100,7 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
     if role < Role.EDITOR:
         return redirect("project-preview-page", project_id=project.pk)  # a viewer watches
     choices = {
-        "styles": STYLE_CHOICES,
+        "styles": style_choices(),
         "aspect_ratios": list(ASPECT_RATIOS),
         "resolutions": list(RESOLUTIONS),
         "translate_languages": list(LANGUAGE_LABELS.items()),

@@ -228,3 +228,21 @@ def test_an_uploaded_file_keeps_its_name_as_the_person_wrote_it(server: str, pag
     assert answer.value.status == 200, answer.value.text()
     assert rendered.shots.get(order=0).image_source == 'own:"very best".png'
     assert answer.value.json()["image"]["source"] == 'own:"very best".png'
+
+
+@pytest.mark.browser
+def test_styles_camera_moves_and_transitions_are_named_in_chinese(server: str, browser: Any, rendered: Project) -> None:
+    page = browser.new_context(locale="zh-CN").new_page()
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/new/")
+    texts = "options => options.map((o) => o.textContent.trim())"
+    styles = page.locator("#id_style option").evaluate_all(texts)
+    assert styles == ["电影感", "绘本插画", "水彩", "动漫", "水墨画", "写实摄影"]
+    page.goto(f"{server}/projects/{rendered.id}/")
+    page.locator(".shot").first.wait_for()
+    cameras = page.locator(".shot .camera").first.locator("option").evaluate_all(texts)
+    assert cameras == ["静止", "推近", "拉远", "向左摇", "向右摇", "向上摇", "向下摇"]
+    then = page.locator(".shot .transition").first.locator("option").evaluate_all(texts)
+    assert then == ["硬切", "淡入淡出", "叠化", "向左擦除", "向右擦除", "向左滑动", "向右滑动"]
+    assert page.locator("select[name=style] option").evaluate_all(texts) == styles
+    assert page.locator(".shot .seed-pin").first.evaluate("box => box.parentElement.textContent.trim()") == "同一种子"

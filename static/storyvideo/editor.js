@@ -74,12 +74,30 @@
     renderAll();
   }
 
+  // Camera moves and transitions in the interface's language.
+  const MOVE_WORDS = {
+    static: gettext("still"),
+    zoom_in: gettext("zoom in"),
+    zoom_out: gettext("zoom out"),
+    pan_left: gettext("pan left"),
+    pan_right: gettext("pan right"),
+    pan_up: gettext("pan up"),
+    pan_down: gettext("pan down"),
+    cut: gettext("cut"),
+    fade: gettext("fade"),
+    dissolve: gettext("dissolve"),
+    wipe_left: gettext("wipe left"),
+    wipe_right: gettext("wipe right"),
+    slide_left: gettext("slide left"),
+    slide_right: gettext("slide right"),
+  };
+
   function option(select, values, current) {
     select.replaceChildren(
       ...values.map((value) => {
         const item = document.createElement("option");
         item.value = value;
-        item.textContent = value.replace("_", " ");
+        item.textContent = MOVE_WORDS[value] || value.replace("_", " ");
         item.selected = value === current;
         return item;
       }),
