@@ -20,7 +20,7 @@ from shots.serializers import ShotSerializer
 from shots.stages import STAGES
 from tasks.jobs import run_task
 from tasks.models import Task
-from tasks.queues import INFERENCE, MEDIA
+from tasks.queues import INFERENCE, MEDIA, QUEUES
 from tasks.registry import KINDS, Kind, Progress, register
 from tasks.services import task_create, task_finish
 from tests.factories import ProjectFactory, ShotFactory
@@ -95,7 +95,7 @@ def test_a_task_whose_kind_is_no_longer_registered_fails_at_once_saying_so(user:
 
 def test_every_kind_of_the_film_is_declared_with_a_queue_it_has() -> None:
     assert set(KINDS) == FILM_WORDS
-    assert {kind.queue for kind in KINDS.values()} <= {INFERENCE, MEDIA}
+    assert {kind.queue for kind in KINDS.values()} <= set(QUEUES)
     assert all(kind.timeout_s() > 0 and kind.batch_size() >= 1 for kind in KINDS.values())
 
 

@@ -52,7 +52,7 @@ def test_an_idea_becomes_a_story_the_person_edits_then_a_storyboard(
     body = response.json()
     project = Project.objects.get(pk=body["project"]["id"])
     assert (body["task"]["kind"], project.story, project.status) == ("story", "", "draft")
-    assert project.status_parts == [{"code": "writing_story"}]
+    assert project.status_parts == [{"code": "story_waiting", "ahead": 0}]  # no worker has taken it yet
     task = run(body["task"]["id"])
     assert task.status == "finished", task.message
     project.refresh_from_db()

@@ -456,7 +456,10 @@
     const tasks = Array.from(state.tasks.values());
     const running = (kind) => tasks.find((task) => task.kind === kind && UNFINISHED.includes(task.status));
     const story = running("story");
-    if (story) return { fraction: story.progress / 100, text: STATUS_SENTENCES.writing_story, tasks: [story] };
+    if (story) {
+      const text = story.status === "processing" ? STATUS_SENTENCES.writing_story : STATUS_WORDS[story.status];
+      return { fraction: story.progress / 100, text, tasks: [story] };
+    }
     const storyboard = running("storyboard");
     if (storyboard) {
       const text = say(gettext("Storyboard: %(what)s"), { what: storyboard.message || STATUS_WORDS[storyboard.status] });
@@ -544,7 +547,7 @@
     const panel = document.getElementById("story-panel");
     panel.hidden = state.shots.length > 0;
     const text = document.getElementById("story-text");
-    const writing = (project.statusParts || []).some((part) => part.code === "writing_story");
+    const writing = (project.statusParts || []).some((part) => ["writing_story", "story_waiting"].includes(part.code));
     if (document.activeElement !== text && text.dataset.dirty !== "true") text.value = project.story;
     for (const control of [text, document.getElementById("story-save"), document.getElementById("storyboard-start")]) {
       control.disabled = writing || project.status === "storyboarding";

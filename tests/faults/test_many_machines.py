@@ -72,8 +72,8 @@ class Machine:
         return process
 
     def workers(self) -> None:
-        for queue in ("inference", "media"):
-            self.start(sys.executable, str(ROOT / "manage.py"), "worker", queue)
+        for queues in (("inference", "language"), ("media",)):
+            self.start(sys.executable, str(ROOT / "manage.py"), "worker", *queues)
 
     def output(self) -> str:
         return "".join(log.read_text(errors="replace")[-3000:] for log in sorted(self.var.glob("*.log")))

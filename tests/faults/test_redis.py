@@ -25,7 +25,7 @@ def test_workers_outlive_a_redis_outage_and_finish_everything(
     tmp_path: Path, private_redis: Any, api: APIClient
 ) -> None:
     shots = [ShotFactory(prompt="test:sleep:1") for _ in range(3)]
-    with workers(tmp_path, "inference", "media") as started:
+    with workers(tmp_path, "inference language", "media") as started:
         tasks = [
             services.task_create(kind="image", project=s.project, shot=s, params={"version": s.image_version})
             for s in shots
