@@ -4,7 +4,10 @@ Starts the real ASGI server (daphne) on loopback with its own SQLite and embedde
 a 60-shot project with a drawn keyframe per shot, then opens the editor RUNS times in a fresh
 browser context (cold cache) of Debian's Chromium and records: the server's time to the HTML's
 first byte, the time until all 60 cards are on the page (usable), the load event, and the bytes
-of every response that is not an image. Usage: python bench/editor.py [RUNS]
+of every response that is not an image. Usage: python bench/editor.py [RUNS] [SCREENSHOTS_PREFIX]
+
+With a prefix (``test-artifacts/editor/after``), it also keeps what a person sees: the editor and
+the film list, desktop (1366x900) and phone (390x844), in an English and a Chinese browser.
 """
 
 from __future__ import annotations
@@ -44,6 +47,25 @@ from shots.models import Shot  # noqa: E402
 from tests.browser import ARGS, CHROMIUM  # noqa: E402
 
 SHOTS = 60
+VIEWS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+LOCALES = {"en": "en-US", "zh": "zh-CN"}
+
+
+def screenshots(browser: Any, state: Any, base: str, project: Project, prefix: Path) -> None:
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    for view, size in VIEWS.items():
+        for language, locale in LOCALES.items():
+            context = browser.new_context(
+                storage_state=state, viewport=size, locale=locale, is_mobile=view == "phone", device_scale_factor=1
+            )
+            page = context.new_page()
+            page.goto(f"{base}/projects/{project.id}/")
+            page.wait_for_selector(f".shot:nth-child({SHOTS})")
+            page.wait_for_timeout(300)
+            page.screenshot(path=f"{prefix}-editor-{view}-{language}.png")
+            page.goto(f"{base}/projects/")
+            page.screenshot(path=f"{prefix}-list-{view}-{language}.png")
+            context.close()
 
 
 def make_project() -> Project:
@@ -81,6 +103,7 @@ def make_project() -> Project:
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    prefix = Path(sys.argv[2]) if len(sys.argv) > 2 else None
     from playwright.sync_api import sync_playwright
 
     project = make_project()
@@ -148,6 +171,8 @@ def main() -> None:
                 samples["load_event_ms"].append(navigation)
                 samples["kb_no_images"].append(size / 1024)
                 context.close()
+            if prefix is not None:
+                screenshots(browser, state, base, project, prefix)
             browser.close()
     finally:
         server.terminate()

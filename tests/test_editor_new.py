@@ -246,3 +246,19 @@ def test_styles_camera_moves_and_transitions_are_named_in_chinese(server: str, b
     assert then == ["硬切", "淡入淡出", "叠化", "向左擦除", "向右擦除", "向左滑动", "向右滑动"]
     assert page.locator("select[name=style] option").evaluate_all(texts) == styles
     assert page.locator(".shot .seed-pin").first.evaluate("box => box.parentElement.textContent.trim()") == "同一种子"
+
+
+@pytest.mark.browser
+def test_hidden_controls_stay_hidden_and_an_editor_sees_only_what_they_may_use(
+    server: str, page: Any, rendered: Project, other_user: Any
+) -> None:
+    from projects.models import Member
+
+    Member.objects.create(project=rendered, user=other_user, role="editor")
+    sign_in(page, server, other_user.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    page.locator(".shot").first.wait_for()
+    assert page.locator(".shot .save").first.is_visible()  # an editor edits shots
+    assert page.locator("#translate").is_hidden(), "translating makes a project of the owner's: not an editor's"
+    assert page.locator("#story-panel").is_hidden(), "the storyboard is made: no story box that saves to nowhere"
+    assert page.locator(".shot .shot-cancel").first.is_hidden() and page.locator("#film-cancel").is_hidden()
