@@ -17,10 +17,11 @@ from core.engines import runtime
 from inference import engines
 from inference.policy import ENGINES
 from projects import conversation, render, stories, storyboards, translation, webhooks
+from projects.models import Project
 from projects.pipeline import COMPOSE, REFINE, STORY, STORYBOARD, project_status_refresh
 from tasks.models import Task
 from tasks.queues import LANGUAGE, MEDIA
-from tasks.registry import Kind, Progress, on_tasks_settled, register
+from tasks.registry import Kind, Progress, on_tasks_settled, on_tasks_started, register
 
 
 class LanguageModelWork(Kind):
@@ -122,9 +123,18 @@ def _status(project_id: uuid.UUID) -> None:
     project_status_refresh(project_id=project_id)
 
 
+def _status_if_waiting(project_id: uuid.UUID) -> None:
+    """A task started: the status line said the work waits, and now it runs (one cheap read
+    when it said nothing of waiting, as while a batch or a film is under way)."""
+    parts = Project.objects.filter(pk=project_id).values_list("status_parts", flat=True).first() or []
+    if any(str(part.get("code", "")).endswith("_waiting") for part in parts):
+        project_status_refresh(project_id=project_id)
+
+
 def _webhook(project_id: uuid.UUID) -> None:
     webhooks.webhook_due_of(project_id=project_id)
 
 
 on_tasks_settled(_status)  # first: the webhook's call says the status
 on_tasks_settled(_webhook)
+on_tasks_started(_status_if_waiting)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -272,15 +273,18 @@ def _without_shots(project: Project) -> tuple[Project.Status, list[dict[str, Any
 
 def failed_media(project: Project) -> list[tuple[int, Stage, str]]:
     """(shot number, stage, reason) of each shot's stage whose newest task failed."""
-    latest: dict[tuple[object, str], Task] = {}
-    for task in project.tasks.filter(kind__in=MEDIA_KINDS).select_related("shot").order_by("-created_at"):
-        latest.setdefault((task.shot_id, task.kind), task)
+    # Only the failed ones are read, and of those the newest of their shot and stage: the
+    # project's whole history of tasks (thousands, after long editing) is not walked.
+    newer = Task.objects.filter(
+        shot_id=OuterRef("shot_id"), kind=OuterRef("kind"), created_at__gt=OuterRef("created_at")
+    )
+    failed = (
+        project.tasks.filter(kind__in=MEDIA_KINDS, status=Task.Status.FAILED, shot__isnull=False)
+        .exclude(Exists(newer))
+        .select_related("shot")
+    )
     return sorted(
-        (
-            (t.shot.order + 1, stage_named(t.kind), t.message.rstrip("."))
-            for t in latest.values()
-            if t.status == "failed" and t.shot
-        ),
+        ((t.shot.order + 1, stage_named(t.kind), t.message.rstrip(".")) for t in failed if t.shot),
         key=lambda failed: (failed[0], failed[1].name, failed[2]),
     )
 

@@ -26,7 +26,7 @@ from core.storage import atomic_with_files, work_dir_remove
 from core.tracing import trace
 from tasks import services
 from tasks.models import Task
-from tasks.registry import KINDS, Kind, SupersededError, TaskStoppedError, tasks_settled
+from tasks.registry import KINDS, Kind, SupersededError, TaskStoppedError, tasks_settled, tasks_started
 
 logger = logging.getLogger("storyvideo.tasks")
 T = TypeVar("T")
@@ -142,8 +142,8 @@ def run_task(task_id: str) -> str:
         reconnecting(lambda: tasks_settled(task.project_id))
         return str(outcome)
     mates = _claim_mates(task, kind.batch_size() - 1)
-    if task.project_id is not None:  # its project no longer waits: it says so
-        reconnecting(lambda: tasks_settled(task.project_id))
+    if task.project_id is not None:  # its project may have been waiting: it says what runs now
+        reconnecting(lambda: tasks_started(task.project_id))
     with trace(task.trace_id or "-"):
         if mates:
             logger.info("Task %s batched with %s", task.id, ", ".join(str(m.id) for m in mates))

@@ -142,6 +142,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {}
 _SETTLED: list[Callable[[uuid.UUID], None]] = []
+_STARTED: list[Callable[[uuid.UUID], None]] = []
 
 K = TypeVar("K", bound=type[Kind])
 
@@ -176,10 +177,20 @@ def kinds(*, queue: str | None = None) -> list[Kind]:
 
 
 def on_tasks_settled(callback: Callable[[uuid.UUID], None]) -> None:
-    """Call ``callback(project_id)`` when a job has started its tasks, and after it has
-    finished, failed or discarded them."""
+    """Call ``callback(project_id)`` after a job has finished, failed or discarded its tasks."""
     if callback not in _SETTLED:
         _SETTLED.append(callback)
+
+
+def on_tasks_started(callback: Callable[[uuid.UUID], None]) -> None:
+    """Call ``callback(project_id)`` when a job has claimed tasks of the project (they run now)."""
+    if callback not in _STARTED:
+        _STARTED.append(callback)
+
+
+def tasks_started(project_id: uuid.UUID) -> None:
+    for callback in _STARTED:
+        callback(project_id)
 
 
 def tasks_settled(project_id: uuid.UUID) -> None:
