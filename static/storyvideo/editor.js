@@ -732,7 +732,10 @@
           transition: value(".transition"),
           speakerId: value(".speaker") || null,
         };
-        if (value(".seed") !== "") body.seed = Number(value(".seed"));
+        // The seed only when the person changed it: sent unchanged, a seed a new picture drew
+        // meanwhile would be taken back (and pinned).
+        const seed = card.querySelector(".seed");
+        if (seed.value !== "" && seed.dataset.dirty === "true") body.seed = Number(seed.value);
         if (holder.dataset.dirty === "true") {
           body.characterIds = Array.from(holder.querySelectorAll("input:checked"), (box) => box.value);
         }
