@@ -23,7 +23,7 @@ from inference import engines
 from inference.errors import EngineError
 from inference.refine import BoardShot, BoardTurn, Refined, RefineJob, RewriteJob, Rewritten, ShotText
 from inference.refine import Turn as TurnText
-from inference.registry import DraftStoryboard, parse_spec, spec_problem
+from inference.registry import DraftStoryboard, parse_spec
 from projects.models import Project, Turn
 from projects.pipeline import REFINE, STORYBOARD
 from projects.selectors import project_lock
@@ -78,19 +78,8 @@ def storyboard_refine(*, project: Project, instruction: str) -> Task:
 
 
 def can_follow_instructions() -> None:
-    """Refuse at once (409) work only a language model can do when none can run here: the draft
-    storyboard, or a model whose weights are not on disk and cannot be fetched. Nothing is made."""
-    spec = parse_spec("storyboard", settings.STORYBOARD_MODEL)
-    if spec.backend == DraftStoryboard.name:
+    if parse_spec("storyboard", settings.STORYBOARD_MODEL).backend == DraftStoryboard.name:
         raise ApplicationError(DraftStoryboard.CANNOT_INSTRUCT, code="conflict")
-    problem = spec_problem(spec, settings.MODELS_DIR)
-    if problem:
-        raise ApplicationError(
-            f"The language model ({settings.STORYBOARD_MODEL}) cannot run here: {problem}. Run "
-            "`manage.py fetch_models` where the hub can be reached, or set STORYBOARD_MODEL to a model "
-            "on disk or a model server (openai:URL#MODEL).",
-            code="conflict",
-        )
 
 
 def _board(project: Project) -> list[Shot]:
