@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 
 from accounts.audit import audit
+from accounts.signup import USERNAME_PATTERN, USERNAME_REFUSED, username_taken
 
 
 class SignInView(LoginView):
@@ -25,15 +26,15 @@ class SignInView(LoginView):
 
 
 class SignupForm(UserCreationForm):
-    """A username and a password typed twice, held to the password validators. A name in use
-    is refused in the same words as a name not allowed: sign-up does not say who has an account."""
+    """A username and a password typed twice, held to the password validators; the name as the
+    API's sign-up has it (``accounts.signup``)."""
 
     username = forms.RegexField(
-        regex=r"^[\w.@+-]{3,150}$",
+        regex=USERNAME_PATTERN,
         max_length=150,
         label=_("Username"),
         help_text=_("3 to 150 letters, digits and @ . + - _"),
-        error_messages={"invalid": _("This username cannot be used; choose another.")},
+        error_messages={"invalid": _(USERNAME_REFUSED)},
     )
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
@@ -42,8 +43,8 @@ class SignupForm(UserCreationForm):
 
     def clean_username(self) -> str:
         username = str(self.cleaned_data["username"])
-        if get_user_model().objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(_("This username cannot be used; choose another."))
+        if username_taken(username):
+            raise forms.ValidationError(_(USERNAME_REFUSED))
         return username
 
 

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from rq import Worker
 
 from accounts.audit import audit
+from accounts.signup import USERNAME_PATTERN, USERNAME_REFUSED, username_taken
 from accounts.tokens import HashedTokenAuthentication, token_create, token_revoke
 from core.api import StrictSerializer
 from core.disk import disk_space
@@ -244,14 +245,12 @@ class TokenApi(APIView):
 
 
 class SignupSerializer(StrictSerializer):
-    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    username = serializers.RegexField(USERNAME_PATTERN, max_length=150)
     password = serializers.CharField(max_length=128, style={"input_type": "password"})
 
     def validate_username(self, value: str) -> str:
-        # The same words for a name in use and a name refused, and the endpoint is throttled:
-        # sign-up is not a way to find out who has an account.
-        if get_user_model().objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("This username cannot be used; choose another.")
+        if username_taken(value):
+            raise serializers.ValidationError(USERNAME_REFUSED)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

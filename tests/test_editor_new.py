@@ -157,7 +157,11 @@ def test_a_double_click_on_render_makes_one_render(server: str, page: Any, rende
     page.on("response", lambda r: answers.append(r) if r.url.endswith("/render") else None)
     page.dblclick("#render")
     page.wait_for_function("() => document.getElementById('render').disabled")
-    page.wait_for_timeout(500)  # a second request, if one was sent, has been answered
+    for _ in range(100):  # both clicks' requests answered (the button is disabled only after the first)
+        if len(answers) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(answers) == 2, "a double-click sends two requests"
     composes = list(rendered.tasks.filter(kind="compose", status__in=Task.UNFINISHED))
     assert len(composes) == 1 and not rendered.tasks.filter(kind="compose", status="cancelled").exists()
     assert {r.json()["id"] for r in answers} == {str(composes[0].id)}
