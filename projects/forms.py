@@ -45,7 +45,7 @@ class ProjectForm(forms.Form):
         label=_("…or a .txt file"),
         help_text=format_lazy(_("UTF-8 text, up to {} characters."), f"{settings.STORY_MAX_CHARS:,}"),
     )
-    style = forms.ChoiceField(label=_("Style"), choices=lambda: style_choices(), initial="storybook")
+    style = forms.ChoiceField(label=_("Style"), choices=style_choices, initial="storybook")
     aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label=_("Aspect ratio"))
     resolution = forms.ChoiceField(label=_("Resolution"), choices=[(k, k) for k in RESOLUTIONS], initial="720p")
     shot_count = forms.IntegerField(min_value=1, max_value=settings.SHOT_COUNT_MAX, initial=8, label=_("Shots"))
@@ -91,8 +91,8 @@ class ProjectForm(forms.Form):
             self.add_error("story", _("Paste a story or choose a .txt file."))
         elif len(story) > settings.STORY_MAX_CHARS:
             self.add_error("story" if not upload else "story_file", story_too_long(len(story)))
-        elif story_unreadable(story):
-            self.add_error("story" if not upload else "story_file", story_unreadable(story))
+        elif unreadable := story_unreadable(story):
+            self.add_error("story" if not upload else "story_file", unreadable)
         data["story"] = story
         return data
 
