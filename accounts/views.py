@@ -33,13 +33,15 @@ class SignupForm(UserCreationForm):
         regex=USERNAME_PATTERN,
         max_length=150,
         label=_("Username"),
-        help_text=_("3 to 150 letters, digits and @ . + - _"),
+        help_text=_("2 to 150 letters, digits and @ . + - _"),
         error_messages={"invalid": _(USERNAME_REFUSED)},
     )
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
         model = get_user_model()
-        fields = ("username",)
+        fields = ("username", "first_name", "email")
+        labels = {"first_name": _("Display name"), "email": _("Email (optional)")}
+        help_texts = {"first_name": _("The name others see; left empty, your username.")}
 
     def clean_username(self) -> str:
         username = str(self.cleaned_data["username"])

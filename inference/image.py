@@ -9,7 +9,7 @@ from typing import Any
 
 from inference.fonts import cjk_font_path
 from inference.models import Runtime, weights_source
-from inference.styles import STYLES
+from inference.styles import style_preset
 from inference.types import ImageResult, Progress, no_progress
 
 
@@ -47,7 +47,7 @@ def draft_card(
     """Draw the prompt's words on the style's palette; the same inputs give the same PNG."""
     from PIL import Image, ImageDraw, ImageFont
 
-    background, accent, ink = STYLES[style].palette
+    background, accent, ink = style_preset(style).palette
     rng = random.Random(seed)
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)
@@ -88,7 +88,7 @@ def keyframe_prompt(
 ) -> tuple[str, str]:
     """The shot's prompt with its characters' descriptions and the style folded in, and its
     negative prompt with the style's. The shot comes first: CLIP reads only the first 77 tokens."""
-    preset = STYLES[style]
+    preset = style_preset(style)
     people = "; ".join(f"{name}: {description}" if description else name for name, description in characters)
     positive = ", ".join(part for part in (prompt.strip(), people, preset.prompt) if part)
     return positive, ", ".join(part for part in (negative.strip(), preset.negative) if part)

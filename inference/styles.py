@@ -59,8 +59,80 @@ STYLES: dict[str, Style] = {
             "drawing, cartoon, low quality, watermark",
             ("#202322", "#7fb069", "#f2f2f2"),
         ),
+        Style(
+            "cyberpunk",
+            "Cyberpunk",
+            "cyberpunk, neon lights, rain-slick streets, high contrast, futuristic city",
+            "daylight, pastel, low quality, watermark",
+            ("#0d0221", "#ff2a6d", "#d1f7ff"),
+        ),
+        Style(
+            "oil",
+            "Oil painting",
+            "oil painting on canvas, visible brush strokes, rich colours, classical lighting",
+            "photo, flat, low quality, watermark",
+            ("#2b1d14", "#c9a227", "#f5ecd7"),
+        ),
+        Style(
+            "guofeng",
+            "Chinese traditional illustration",
+            "Chinese traditional illustration, guofeng, gongbi, elegant muted colours, flowing robes",
+            "photo, western, low quality, watermark",
+            ("#f4ede1", "#a83232", "#2a2420"),
+        ),
+        Style(
+            "pixel",
+            "Pixel art",
+            "pixel art, 16-bit, crisp pixels, limited palette",
+            "photo, blurry, smooth gradients, low quality, watermark",
+            ("#1b1b2f", "#f9c80e", "#f0f0f0"),
+        ),
     )
 }
+
+# The names a client may send for a preset, besides its key and its label: Chinese clients send
+# the standard's words (Style=电影). Matched after trimming and ignoring case, spaces and hyphens.
+STYLE_ALIASES: dict[str, str] = {
+    **{name: "cinematic" for name in ("电影", "电影感", "电影风", "电影风格", "cinema", "film", "movie")},
+    **{name: "storybook" for name in ("绘本", "童话", "儿童绘本", "插画", "storybook", "picture book")},
+    **{name: "watercolor" for name in ("水彩", "水彩画", "watercolour")},
+    **{name: "anime" for name in ("动漫", "动画", "二次元", "日漫", "manga", "cartoon", "卡通")},
+    **{name: "ink" for name in ("水墨", "水墨画", "国画", "中国画", "ink painting")},
+    **{name: "photo" for name in ("写实", "真实", "照片", "摄影", "realistic", "photographic", "photography")},
+    **{name: "cyberpunk" for name in ("赛博朋克", "赛博", "cyber punk")},
+    **{name: "oil" for name in ("油画", "oil painting")},
+    **{name: "guofeng" for name in ("国风", "古风", "中国风", "工笔")},
+    **{name: "pixel" for name in ("像素", "像素风", "像素画", "pixel art")},
+}
+STYLE_MAX_CHARS = 100  # a style that names no preset: its words, at most this long
+
+
+def _fold(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch not in " -_·")
+
+
+_PRESET_NAMES = {
+    _fold(name): key
+    for key, style in STYLES.items()
+    for name in (key, style.label, *(alias for alias, aliased in STYLE_ALIASES.items() if aliased == key))
+}
+
+
+def style_key(name: str) -> str | None:
+    """The preset a style's name means (its key, its label or an alias, English or Chinese), or
+    None where it names none."""
+    return _PRESET_NAMES.get(_fold(name.strip()))
+
+
+def style_preset(style: str) -> Style:
+    """What a project's style paints with: its preset, or for words that name none a style made of
+    them (they go into every picture prompt)."""
+    key = style_key(style)
+    if key is not None:
+        return STYLES[key]
+    words = " ".join(style.split())
+    return Style(words, words, words, "low quality, watermark, text", STYLES["storybook"].palette)
+
 
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 RESOLUTIONS: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}

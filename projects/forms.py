@@ -19,6 +19,10 @@ STYLE_WORDS = {
     "anime": _("Anime"),
     "ink": _("Chinese ink painting"),
     "photo": _("Photographic"),
+    "cyberpunk": _("Cyberpunk"),
+    "oil": _("Oil painting"),
+    "guofeng": _("Chinese traditional illustration"),
+    "pixel": _("Pixel art"),
 }
 
 

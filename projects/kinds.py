@@ -39,6 +39,7 @@ class StoryboardWork(LanguageModelWork):
     """The story cut into shots and characters; its media are queued when it lands."""
 
     name = STORYBOARD
+    standard_type = "text"  # the standard contract's word
 
     def run(self, task: Task, progress: Progress) -> Any:
         return storyboards.storyboard_run(task, progress)
@@ -94,6 +95,7 @@ class ComposeWork(Kind):
     """The film's render."""
 
     name = COMPOSE
+    standard_type = "video"  # the standard contract's word
     queue = MEDIA
     policy = ENGINES
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.secrets import EncryptedCharField
 from core.storage import MediaFileField
-from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES
+from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_MAX_CHARS
 
 
 class Project(models.Model):
@@ -25,8 +25,15 @@ class Project(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
     title = models.CharField(max_length=200)
     story = models.TextField()
+    description = models.TextField(
+        blank=True, help_text="What the film is, in the owner's words (not used to make it)."
+    )
     language = models.CharField(max_length=8, choices=[(code, code) for code in LANGUAGES])
-    style = models.CharField(max_length=32, choices=STYLE_CHOICES, default="storybook")
+    style = models.CharField(
+        max_length=STYLE_MAX_CHARS,
+        default="storybook",
+        help_text="A preset's key, or words that name none: they go into every picture prompt.",
+    )
     aspect_ratio = models.CharField(max_length=8, choices=[(k, k) for k in ASPECT_RATIOS], default="16:9")
     resolution = models.CharField(max_length=8, choices=[(k, k) for k in RESOLUTIONS], default="720p")
     shot_count = models.PositiveSmallIntegerField(default=8)
@@ -44,6 +51,7 @@ class Project(models.Model):
     animate = models.BooleanField(default=False, help_text="Animate keyframes with the motion model.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     status_message = models.CharField(max_length=500, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100: how far the project is towards its film.")
     status_parts = models.JSONField(default=list, blank=True, help_text="The status line as sentence codes and values.")
     webhook_url = models.URLField(max_length=500, blank=True, help_text="Called when a render finishes or fails.")
     webhook_secret = EncryptedCharField(blank=True, help_text="Signs the webhook's calls (kept encrypted).")

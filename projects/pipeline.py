@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -35,11 +35,44 @@ COMPOSE = "compose"  # the film's render
 MEDIA_KINDS = tuple(STAGES)  # the shots' stages' (shots.stages)
 
 
-def pipeline_start(*, project: Project) -> list[Task]:
-    """Start a project's storyboard task; its completion queues the shots' media."""
-    tasks = [task_create(kind=STORYBOARD, project=project)]
+def pipeline_start(*, project: Project, shot_tasks: bool = False) -> list[Task]:
+    """Start a project's storyboard task; its completion queues the shots' media. With
+    ``shot_tasks``, the project's ``shot_count`` picture tasks are made now too, blocked on the
+    storyboard, for a client that follows them from the start: the storyboard's shots take them
+    in order (``upfront_tasks_take``)."""
+    storyboard = task_create(kind=STORYBOARD, project=project)
+    tasks = [storyboard]
+    if shot_tasks:
+        tasks += [
+            task_create(kind=IMAGE.name, project=project, parents=[storyboard], params={UPFRONT: number})
+            for number in range(project.shot_count)
+        ]
     project_status_derive(project=project)
     return tasks
+
+
+UPFRONT = "upfront"  # the param of a picture task made before its shot: its place in the storyboard
+
+
+def upfront_tasks(storyboard: Task) -> QuerySet[Task]:
+    """The picture tasks made with the project that wait for this storyboard's shots."""
+    return storyboard.children.filter(kind=IMAGE.name, shot__isnull=True, status=Task.Status.BLOCKED)
+
+
+def upfront_tasks_take(*, storyboard: Task, shots: Sequence[Shot]) -> None:
+    """Give the storyboard's shots, in order, the picture tasks made for them up front (before
+    the storyboard finishes, which starts them); those left over are cancelled. Shots beyond them
+    get tasks of their own (``shots_generate_all``)."""
+    waiting = list(upfront_tasks(storyboard).order_by("created_at"))
+    for task, shot in zip(waiting, shots, strict=False):
+        params = {**task.params, "version": shot.result(IMAGE).version}
+        Task.objects.filter(pk=task.pk).update(shot=shot, params=params, updated_at=timezone.now())
+    extra = waiting[len(shots) :]
+    if extra:
+        tasks_cancel(
+            tasks=Task.objects.filter(pk__in=[task.pk for task in extra]),
+            reason=f"The storyboard has {len(shots)} shot(s): no shot for this picture.",
+        )
 
 
 @transaction.atomic
@@ -78,6 +111,10 @@ def shots_regenerate(
             shot.refresh_from_db()
         for stage in STAGES.values():
             if stage not in wanted:
+                continue
+            made = shot.tasks.filter(kind=stage.name, status__in=Task.UNFINISHED).first() if new else None
+            if made is not None:  # a new shot's task made before it (``upfront_tasks_take``)
+                created.append(made)
                 continue
             tasks_cancel(
                 tasks=shot.tasks.filter(kind=stage.name, status__in=Task.UNFINISHED),
@@ -244,7 +281,22 @@ def project_status_derive(*, project: Project) -> None:
     else:
         status, parts = _without_shots(project)
     message = " ".join(STATUS_SENTENCES[part["code"]].format(**part) for part in parts)
-    _set_status(project, status, message[:500], parts)
+    _set_status(project, status, message[:500], parts, _progress(project, status, media))
+
+
+# How far a project is towards its film, 0-100, by its status: the storyboard is the first
+# tenth, the shots' media the next eight, the render the last. It moves as tasks settle.
+PROGRESS = {Project.Status.DRAFT: 0, Project.Status.STORYBOARDING: 5, Project.Status.READY: 90}
+PROGRESS |= {Project.Status.RENDERING: 90, Project.Status.RENDERED: 100, Project.Status.FAILED: 0}
+
+
+def _progress(project: Project, status: str, media_to_go: int) -> int:
+    if status != Project.Status.GENERATING:
+        return PROGRESS[Project.Status(status)]
+    shots = project.shots.all()
+    needed = shots.count() * (2 if project.animate else 1) + shots.exclude(narration="").count()
+    needed = max(needed, media_to_go, 1)
+    return 10 + 80 * (needed - media_to_go) // needed
 
 
 def _ahead(project: Project, kinds: Sequence[str], since: Any) -> int:
@@ -304,12 +356,13 @@ def _unfinished(shot: Shot, kind: str) -> list[Task]:
     return [task] if task else []
 
 
-def _set_status(project: Project, status: str, message: str, parts: list[dict[str, Any]]) -> None:
-    """Write the status and its line if either changed, and push them once committed."""
-    current = Project.objects.filter(pk=project.pk).values_list("status", "status_message").first()
-    if current != (status, message):
+def _set_status(project: Project, status: str, message: str, parts: list[dict[str, Any]], progress: int) -> None:
+    """Write the status, its line and the progress if one changed, and push them once committed."""
+    current = Project.objects.filter(pk=project.pk).values_list("status", "status_message", "progress").first()
+    if current != (status, message, progress):
         Project.objects.filter(pk=project.pk).update(
-            status=status, status_message=message, status_parts=parts, updated_at=timezone.now()
+            status=status, status_message=message, status_parts=parts, progress=progress, updated_at=timezone.now()
         )
         project_live.publish_project_on_commit(project.pk)
     project.status, project.status_message, project.status_parts = status, message, parts
+    project.progress = progress

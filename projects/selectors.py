@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, models
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Prefetch, Q, QuerySet, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -31,9 +31,35 @@ def visible_project_ids(user_id: int | None) -> QuerySet[Project, Any]:
     return _visible(user_id).values("pk")
 
 
-def project_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
-    """The projects this user owns or that were shared with them, most recently changed first."""
-    return _visible(user.pk).order_by("-updated_at")
+def project_list(
+    *, user: AbstractBaseUser | AnonymousUser, status: str | None = None, query: str = ""
+) -> QuerySet[Project]:
+    """The projects this user owns or that were shared with them, most recently changed first;
+    of one status, and matching ``query`` in their title, description or story. On PostgreSQL
+    the query is full-text (web-search syntax, English stemming: "lighthouses" finds
+    "lighthouse"), best match first; a substring matches too, so Chinese, which has no spaces
+    between words, is found. SQLite finds by substring alone, matches in the title first."""
+    projects = _visible(user.pk)
+    if status:
+        projects = projects.filter(status=status)
+    words = " ".join(query.split())
+    if not words:
+        return projects.order_by("-updated_at")
+    contains = Q(title__icontains=words) | Q(description__icontains=words) | Q(story__icontains=words)
+    if connection.vendor != "postgresql":  # a match in the title first, as PostgreSQL ranks it
+        in_title = Case(When(title__icontains=words, then=1), default=0, output_field=models.IntegerField())
+        return projects.filter(contains).annotate(in_title=in_title).order_by("-in_title", "-updated_at")
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+    vector = SearchVector("title", weight="A", config="english") + SearchVector(
+        "description", "story", weight="B", config="english"
+    )
+    found = SearchQuery(words, config="english", search_type="websearch")
+    return (
+        projects.annotate(rank=SearchRank(vector, found))
+        .filter(Q(rank__gt=0) | contains)
+        .order_by("-rank", "-updated_at")
+    )
 
 
 def role_of(user_id: int | None, project_id: uuid.UUID | str) -> Role | None:

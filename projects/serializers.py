@@ -7,7 +7,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import FiniteFloatField, StrictSerializer, TextField, media_url
-from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_CHOICES, frame_size
+from inference.styles import (
+    ASPECT_RATIOS,
+    LANGUAGES,
+    RESOLUTIONS,
+    STYLE_MAX_CHARS,
+    STYLES,
+    frame_size,
+    style_key,
+    style_preset,
+)
 from projects.models import Character, Project
 from projects.validators import validate_story_length, validate_story_readable, validate_voice
 
@@ -23,6 +32,25 @@ class RenderSerializer(serializers.Serializer):
     renderedAt = serializers.DateTimeField(allow_null=True)
 
 
+class StyleField(TextField):
+    """A preset by its key, its name or a Chinese client's word for it (电影, 动漫, 水彩…), kept as
+    the key; any other words are the style itself and go into every picture prompt."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text",
+            f"A preset ({', '.join(STYLES)}), by key, name or a Chinese name (电影, 动漫, 水彩, 写实, 赛博朋克, 油画, "
+            "国风, 像素…); other words are a style of their own, added to every picture prompt.",
+        )
+        super().__init__(max_length=STYLE_MAX_CHARS, multiline=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        words = " ".join(super().to_internal_value(data).split())
+        if not words:
+            self.fail("blank")
+        return style_key(words) or words
+
+
 class ProjectSerializer(serializers.ModelSerializer[Project]):
     aspectRatio = serializers.CharField(source="aspect_ratio", read_only=True)
     shotCount = serializers.IntegerField(source="shot_count", read_only=True)
@@ -35,6 +63,9 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     statusLabel = serializers.CharField(
         source="get_status_display", read_only=True, help_text="The status in words, as the pages show it."
     )
+    progress = serializers.IntegerField(
+        read_only=True, help_text="0-100: how far the project is towards its film (it moves as tasks end)."
+    )
     statusMessage = serializers.CharField(source="status_message", read_only=True)
     statusParts = serializers.ListField(
         source="status_parts",
@@ -42,6 +73,10 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
         read_only=True,
         help_text="statusMessage as sentences: each a code (projects.pipeline.STATUS_SENTENCES) and its values.",
     )
+    stylePreset = serializers.SerializerMethodField(
+        help_text="The preset the style names, or null: its own words are then added to every picture prompt."
+    )
+    stylePrompt = serializers.SerializerMethodField(help_text="The words the style adds to every picture prompt.")
     width = serializers.SerializerMethodField()
     height = serializers.SerializerMethodField()
     render = serializers.SerializerMethodField()
@@ -58,9 +93,12 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "id",
             "ownerId",
             "title",
+            "description",
             "story",
             "language",
             "style",
+            "stylePreset",
+            "stylePrompt",
             "aspectRatio",
             "resolution",
             "width",
@@ -75,6 +113,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "music",
             "musicVolumeDb",
             "status",
+            "progress",
             "statusLabel",
             "statusMessage",
             "statusParts",
@@ -86,6 +125,12 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
     def get_music(self, project: Project) -> str:
         return project.music.name.rsplit("/", 1)[-1] if project.music else ""
+
+    def get_stylePreset(self, project: Project) -> str | None:  # noqa: N802 - the JSON name
+        return style_key(project.style)
+
+    def get_stylePrompt(self, project: Project) -> str:  # noqa: N802 - the JSON name
+        return style_preset(project.style).prompt
 
     def get_width(self, project: Project) -> int:
         return frame_size(project.aspect_ratio, project.resolution)[0]
@@ -114,8 +159,11 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 class ProjectUpdateSerializer(StrictSerializer):
     title = TextField(max_length=200, required=False, multiline=False)
+    description = TextField(
+        max_length=2000, required=False, allow_blank=True, help_text="What the film is, for you (not used to make it)."
+    )
     story = TextField(required=False, validators=[validate_story_length, validate_story_readable])
-    style = serializers.ChoiceField(choices=STYLE_CHOICES, required=False)  # type: ignore[assignment]  # not Field.style
+    style = StyleField(required=False)  # type: ignore[assignment]  # not Field.style
     aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), source="aspect_ratio", required=False)
     resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), required=False)
     shotCount = serializers.IntegerField(

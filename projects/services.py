@@ -58,8 +58,11 @@ def project_create(
     bilingual_subtitles: bool = False,
     animate: bool = False,
     music_volume_db: float = 0.0,
+    description: str = "",
+    shot_tasks: bool = False,
 ) -> tuple[Project, list[Task]]:
-    """Create a project from a story and start its storyboard task (enqueued after commit).
+    """Create a project from a story and start its storyboard task (enqueued after commit), and
+    with ``shot_tasks`` its shots' picture tasks, blocked on it (``pipeline_start``).
 
     A first line followed by a blank line is taken as the title when none is given.
     """
@@ -82,8 +85,9 @@ def project_create(
         bilingual_subtitles=bilingual_subtitles,
         animate=animate,
         music_volume_db=music_volume_db,
+        description=description,
     )
-    tasks = pipeline_start(project=project)
+    tasks = pipeline_start(project=project, shot_tasks=shot_tasks)
     return project, tasks
 
 

@@ -18,7 +18,14 @@ from core.storage import release_on_commit
 from inference import engines
 from inference.types import ShotPlan, Storyboard
 from projects.models import Character, Project, SnapshotFile, StoryboardSnapshot
-from projects.pipeline import REFINE, compose_create, shots_generate_all, shots_regenerate
+from projects.pipeline import (
+    REFINE,
+    compose_create,
+    shots_generate_all,
+    shots_regenerate,
+    upfront_tasks,
+    upfront_tasks_take,
+)
 from projects.selectors import project_lock
 from shots import live
 from shots.history import shot_file_names, version_record
@@ -51,7 +58,7 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
     """Replace the project's shots and characters with the storyboard's, then queue media."""
     project = Project.objects.select_for_update().get(pk=task.project_id)
     tasks_cancel(
-        tasks=project.tasks.filter(status__in=Task.UNFINISHED).exclude(id=task.id),
+        tasks=project.tasks.filter(status__in=Task.UNFINISHED).exclude(id=task.id).exclude(pk__in=upfront_tasks(task)),
         reason="Replaced by a new storyboard.",
     )
     release_on_commit(shot_file_names(project.shots.all()))
@@ -63,8 +70,11 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
         )
         for plan in board.characters
     }
-    for order, plan in enumerate(board.shots):
+    shots = [
         shot_from_plan(project=project, order=order, plan=plan, characters=characters)
+        for order, plan in enumerate(board.shots)
+    ]
+    upfront_tasks_take(storyboard=task, shots=shots)
     result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
     message = f"{len(board.shots)} shots ({made_by(board.backend, board.model)})"
     message += "".join(f"; {note}" for note in board.notes)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -9,9 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import Role
+from core.errors import ApplicationError
 from shots import history, selectors, services
 from shots.film import film
 from shots.serializers import (
+    GenerateBatchSerializer,
     GenerateSerializer,
     ReorderSerializer,
     ShotCreateSerializer,
@@ -93,6 +96,32 @@ class ShotGenerateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         return shot_generate_response(request, shot_id, data["stage"], force=data["force"])
+
+
+class ShotGenerateBatchApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=GenerateBatchSerializer, responses={202: TaskSerializer(many=True)})
+    def post(self, request: Request) -> Response:
+        """One stage for many shots in one call (``POST /api/v1/tasks/batch``): every shot is
+        checked first, and all tasks are made or none (400 or 404 names the shot as
+        ``shotIds[2]``). 202: the tasks, in the list's order."""
+        serializer = GenerateBatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ids = list(dict.fromkeys(data["shot_ids"]))
+        shots = []
+        for index, shot_id in enumerate(ids):
+            try:
+                shots.append(selectors.shot_get(user=request.user, shot_id=shot_id))
+            except Http404:
+                raise ApplicationError(
+                    f"No shot {shot_id} of yours (or shared with you to edit).",
+                    code="not_found",
+                    field=f"shotIds[{index}]",
+                ) from None
+        tasks = services.shots_generate_batch(shots=shots, stage=data["stage"], force=data["force"])
+        return Response(TaskSerializer(tasks, many=True).data, status=status.HTTP_202_ACCEPTED)
 
 
 def shot_generate_response(request: Request, shot_id: str, stage: Stage, *, force: bool = False) -> Response:

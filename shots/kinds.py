@@ -135,6 +135,7 @@ class ImageWork(StageWork):
     """A shot's keyframe; the keyframes of one project queued together are drawn in one call."""
 
     name = IMAGE.name
+    standard_type = "shot"  # the standard contract's word
     stage = IMAGE
 
     def batch_size(self) -> int:
@@ -185,6 +186,7 @@ class SpeechWork(StageWork):
     up to BATCH (a long story's), then spoken SPEECH_PARALLEL at a time."""
 
     name = SPEECH.name
+    standard_type = "tts"  # the standard contract's word
     stage = SPEECH
     BATCH = 32
 

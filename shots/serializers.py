@@ -170,9 +170,22 @@ class StageChoiceField(serializers.ChoiceField):
         return stage_named(super().to_internal_value(data))
 
 
+SHOTS_PER_BATCH = 100  # shots in one POST /api/v1/tasks/batch
+
+
 class GenerateSerializer(StrictSerializer):
     stage = StageChoiceField()
     force = serializers.BooleanField(default=False, help_text="Replace the person's own file (409 otherwise).")
+
+
+class GenerateBatchSerializer(GenerateSerializer):
+    shotIds = serializers.ListField(
+        child=serializers.UUIDField(),
+        allow_empty=False,
+        max_length=SHOTS_PER_BATCH,
+        source="shot_ids",
+        help_text=f"The shots whose stage to make again (at most {SHOTS_PER_BATCH}), of any of your projects.",
+    )
 
 
 class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):

@@ -209,6 +209,22 @@ def shot_generate(*, shot: Shot, stage: Stage, force: bool = False) -> Task:
     return next(task for task in tasks if task.kind == stage.name)
 
 
+@transaction.atomic
+def shots_generate_batch(*, shots: Sequence[Shot], stage: Stage, force: bool = False) -> list[Task]:
+    """One stage of many shots (of one or several projects), each as ``shot_generate`` makes it:
+    all or none. A shot that cannot be (its own upload without ``force``, no narration to speak)
+    is named by its place in the list (``shotIds[2]``) and nothing is made. Locks are taken in
+    one order (project, then shot) whatever the list's."""
+    placed = sorted(enumerate(shots), key=lambda item: (str(item[1].project_id), item[1].order))
+    made: dict[int, Task] = {}
+    for index, shot in placed:
+        try:
+            made[index] = shot_generate(shot=shot, stage=stage, force=force)
+        except ApplicationError as error:
+            raise ApplicationError(error.message, code=error.code, field=f"shotIds[{index}]") from None
+    return [made[index] for index in range(len(shots))]
+
+
 def renumber(shots: list[Shot]) -> bool:
     """Give the shots orders 0..n-1 in list order; True when any changed."""
     changed = []

@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern] = [
     path("projects/<uuid:project_id>/shots/reorder", api.ShotReorderApi.as_view(), name="shot-reorder"),
     path("shots/<uuid:shot_id>", api.ShotDetailApi.as_view(), name="shot-detail"),
     path("shots/<uuid:shot_id>/generate", api.ShotGenerateApi.as_view(), name="shot-generate"),
+    path("tasks/batch", api.ShotGenerateBatchApi.as_view(), name="task-batch"),
     path("shots/<uuid:shot_id>/versions", api.ShotVersionListApi.as_view(), name="shot-versions"),
     path(
         "shots/<uuid:shot_id>/versions/<uuid:version_id>/restore",

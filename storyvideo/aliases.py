@@ -6,6 +6,8 @@ draft contract keep working. They are left out of the OpenAPI schema.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -26,7 +28,15 @@ from tasks.throttles import GENERATION_THROTTLES
 
 
 class PromptSerializer(StrictSerializer):
-    prompt = serializers.CharField(max_length=2000)
+    """The draft's ``update_prompt``: the picture's prompt, the narration (旁白), or both."""
+
+    prompt = serializers.CharField(max_length=2000, required=False)
+    narration = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Send a prompt, a narration or both.")
+        return attrs
 
 
 @extend_schema(exclude=True)

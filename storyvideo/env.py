@@ -108,6 +108,19 @@ def env_list(name: str, default: list[str], *, environ: Mapping[str, str] | None
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_origins(name: str, *, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Comma-separated origins (``https://app.example.com``, ``http://localhost:5173``): a scheme,
+    a host and perhaps a port, nothing else."""
+    origins = env_list(name, [], environ=environ)
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or "@" in origin:
+            raise ImproperlyConfigured(
+                f"{name}: {origin!r} is not an origin; write scheme://host[:port], as https://app.example.com."
+            )
+    return origins
+
+
 def env_choice(name: str, default: str, choices: set[str], *, environ: Mapping[str, str] | None = None) -> str:
     value = env_str(name, default, environ=environ)
     if value not in choices:

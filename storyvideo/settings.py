@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from core.embedded import socket_path
@@ -21,6 +22,7 @@ from storyvideo.env import (
     env_float,
     env_int,
     env_list,
+    env_origins,
     env_prices,
     env_str,
     env_url,
@@ -50,6 +52,14 @@ if len(SECRETS_KEY) < 32:
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Browsers on these other origins may call the API and /mcp with a token or JWT (never cookies:
+# credentials are not allowed, so a session cannot be used across origins). Preflights are
+# answered before authentication.
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/(api/|v1/api/|mcp)"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (*default_cors_headers, "if-none-match", "mcp-session-id", "mcp-protocol-version", "last-event-id")
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "Location", "Mcp-Session-Id", "X-Request-Id"]
 
 # Behind a TLS-terminating proxy: HTTPS=true makes cookies secure, redirects plain HTTP and sends
 # HSTS. TRUSTED_PROXIES is how many proxies put X-Forwarded-For/-Proto in front of the app; with
@@ -75,6 +85,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens rotated or logged out stay refused
+    "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Redoc served from here: the docs work offline
     "django_rq",
@@ -89,6 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.metrics.RequestMetricsMiddleware",
     "core.middleware.ApiPathMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before anything that answers: preflights need no login
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -391,9 +403,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["storyvideo.parsers.SafeJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["storyvideo.parsers.SafeJSONParser", "storyvideo.parsers.VersionOneJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
+        "storyvideo.parsers.VersionOneJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",

@@ -77,9 +77,12 @@ class StandardProjectsApi(APIView):
     def post(self, request: Request) -> Response:
         """``POST /v1/api/projects?Title=&StoryText=&Style=&ShotCount=``."""
         data = _validated(ProjectCreateSerializer, _values(request), PROJECT_NAMES)
-        project, tasks = project_services.project_create(owner=request.user, **data)  # type: ignore[arg-type]
+        # With ShotCount, the shots' picture tasks are made now, blocked on the storyboard: the
+        # client follows them from the start (they take the storyboard's shots in order).
+        upfront = "shot_count" in data
+        project, tasks = project_services.project_create(owner=request.user, shot_tasks=upfront, **data)  # type: ignore[arg-type]
         text = next(task for task in tasks if task.kind == STORYBOARD)
-        shots = [str(task.id) for task in tasks if task.shot_id is not None]  # the storyboard makes them
+        shots = [str(task.id) for task in tasks if task.kind == IMAGE.name]
         body = {"project_id": str(project.id), "text_task_id": str(text.id), "shot_task_ids": shots}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -24,7 +24,7 @@ from rq import Worker
 from accounts.audit import audit
 from accounts.signup import USERNAME_PATTERN, USERNAME_REFUSED, username_taken
 from accounts.tokens import HashedTokenAuthentication, token_create, token_revoke
-from core.api import StrictSerializer
+from core.api import StrictSerializer, TextField
 from core.disk import disk_space
 from core.engines import PREVIEW_LINES, configured_specs, voice_choices, voice_preview
 from core.redis import get_redis
@@ -247,6 +247,15 @@ class TokenApi(APIView):
 class SignupSerializer(StrictSerializer):
     username = serializers.RegexField(USERNAME_PATTERN, max_length=150)
     password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    displayName = TextField(
+        source="first_name",
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        multiline=False,
+        help_text="The name others see (the username if blank).",
+    )
 
     def validate_username(self, value: str) -> str:
         if username_taken(value):
@@ -286,13 +295,19 @@ class SignupApi(APIView):
         request=SignupSerializer,
         responses={
             201: inline_serializer(
-                "SignupResponse", {"token": serializers.CharField(), "username": serializers.CharField()}
+                "SignupResponse",
+                {
+                    "token": serializers.CharField(),
+                    "username": serializers.CharField(),
+                    "displayName": serializers.CharField(),
+                    "email": serializers.CharField(),
+                },
             )
         },
     )
     def post(self, request: Request) -> Response:
         """Create an account (when ALLOW_SIGNUP is on) and return its API token."""
         user = signup(request)
-        return Response(
-            {"token": token_create(user=user), "username": user.get_username()}, status=status.HTTP_201_CREATED
-        )
+        body = {"token": token_create(user=user), "username": user.get_username()}
+        body |= {"displayName": user.first_name, "email": user.email}
+        return Response(body, status=status.HTTP_201_CREATED)

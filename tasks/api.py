@@ -54,6 +54,15 @@ class TaskDetailApi(APIView):
         """A task's state: the polling fallback when the WebSocket is down."""
         return Response(TaskSerializer(selectors.task_get(user=request.user, task_id=task_id, role=Role.VIEWER)).data)
 
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, task_id: str) -> Response:
+        """Cancel the task if it has not ended, and hide it: it leaves every list, and reading it
+        answers 404 (an editor's right, as cancelling is)."""
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        services.task_delete(task=task)
+        tasks_settled(task.project_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class TaskCancelApi(APIView):
     @extend_schema(request=None, responses=TaskSerializer)

@@ -66,6 +66,10 @@ class Task(models.Model):
         null=True, blank=True, help_text="Held up since then by something outside it (a full disk)."
     )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    hidden = models.BooleanField(
+        default=False,
+        help_text="Deleted by its owner (DELETE /api/v1/tasks/{id}): cancelled, and left out of every list.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

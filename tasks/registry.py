@@ -109,6 +109,9 @@ class Kind:
     name: ClassVar[str]
     queue: ClassVar[str]  # one of tasks.queues.QUEUES
     policy: ClassVar[Policy] = PLAIN
+    # Its ``type`` in the "StoryToVideo standard" contract's task answers, where that has a word
+    # of its own for it; else the name.
+    standard_type: ClassVar[str] = ""
 
     def timeout_s(self) -> int:
         """How long one attempt may run before it is stopped."""

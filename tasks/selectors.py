@@ -44,9 +44,9 @@ def task_list(
     shot_id: uuid.UUID | None = None,
     status: str | None = None,
 ) -> QuerySet[Task]:
-    queryset = Task.objects.filter(project__in=project_access().visible_project_ids(user.pk)).prefetch_related(
-        "parents"
-    )
+    queryset = Task.objects.filter(
+        project__in=project_access().visible_project_ids(user.pk), hidden=False
+    ).prefetch_related("parents")
     if project_id is not None:
         queryset = queryset.filter(project_id=project_id)
     if shot_id is not None:
@@ -69,7 +69,7 @@ def task_list_latest(*, project_id: uuid.UUID) -> list[Task]:
     database picks them (a window function), so a long task history is never read."""
     newest = Window(RowNumber(), partition_by=[F("kind"), F("shot_id")], order_by=F("created_at").desc())
     return list(
-        Task.objects.filter(project_id=project_id)
+        Task.objects.filter(project_id=project_id, hidden=False)
         .annotate(newest=newest)
         .filter(newest=1)
         .order_by("-created_at")

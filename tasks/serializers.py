@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from tasks.models import Task
-from tasks.registry import kinds
+from tasks.registry import KINDS, kinds
 
 
 class TaskSerializer(serializers.ModelSerializer[Task]):
@@ -66,5 +66,6 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
 
 def standard_task(data: dict[str, Any]) -> dict[str, Any]:
     """A serialised task as the "StoryToVideo standard" contract has it: ``{"task": {...}}``,
-    its ``type`` being v1's ``kind``, with v1's other fields."""
-    return {"task": {**data, "type": data["kind"]}}
+    its ``type`` in the standard's word for its kind (``Kind.standard_type``), with v1's fields."""
+    kind = KINDS.get(data["kind"])
+    return {"task": {**data, "type": (kind.standard_type if kind else "") or data["kind"]}}

@@ -323,6 +323,14 @@ def task_cancel(*, task: Task, reason: str = "Cancelled by the user.") -> bool:
     return True
 
 
+@transaction.atomic
+def task_delete(*, task: Task) -> None:
+    """A task its owner deletes: cancelled if unfinished (``task_cancel``), then hidden from every
+    list and read (the row stays: the project's history and usage still count it)."""
+    task_cancel(task=task, reason="Deleted by the user.")
+    Task.objects.filter(id=task.id).update(hidden=True, updated_at=timezone.now())
+
+
 def task_discard(*, task: Task, message: str) -> bool:
     """End a running attempt without attaching its output (it was made for an outdated
     version of its shot)."""

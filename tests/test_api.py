@@ -160,7 +160,7 @@ def test_a_new_user_signs_up_gets_a_token_and_walks_the_whole_storyboard(zh_stor
         ({"story": "A tale.", "shotCount": 61}, "shotCount"),
         ({"story": "A tale.", "shotCount": "many"}, "shotCount"),
         ({"story": "A tale.", "aspectRatio": "4:3"}, "aspectRatio"),
-        ({"story": "A tale.", "style": "vaporwave"}, "style"),
+        ({"story": "A tale.", "style": "vaporwave " * 20}, "style"),
         ({"story": "A tale.", "language": "fr"}, "language"),
         ({"story": "A tale.", "shot_count": 3}, "shot_count"),
     ],

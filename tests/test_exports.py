@@ -198,6 +198,7 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     """The bundle names fields as the API does (one serializer), so a new field cannot be left out."""
     changed = {
         "title": "Moon",
+        "description": "For the class.",
         "style": "ink",
         "aspectRatio": "9:16",
         "resolution": "480p",

@@ -23,7 +23,7 @@ from tests.test_live import session_headers
 from tests.workers import wait_for, workers
 
 pytestmark = pytest.mark.django_db
-STORY = "Ada climbed the lighthouse stairs. Pip the cat followed her. Together they lit the lamp."
+STORY = "Ada climbed the lighthouse stairs. Pip the cat followed her. The lamp was cold. Together they lit it."
 
 
 def token_client(user: Any) -> APIClient:
@@ -69,24 +69,32 @@ def follow(path: str, headers: list[tuple[bytes, bytes]]) -> list[dict[str, Any]
 
 @pytest.mark.worker
 def test_a_client_of_the_standard_contract_makes_a_film(tmp_path: Path) -> None:
+    """The standard's whole flow as its Qt client runs it: create with its example's values
+    (Style=电影), follow the text task and the shot tasks listed at creation over their sockets,
+    update a shot with query parameters, speech, the film, and read the result."""
     user = UserFactory()
     client = token_client(user)
     assert client.get("/v1/api/health").status_code == 200
 
-    query = urlencode({"Title": "The Lamp", "StoryText": STORY, "Style": "watercolor", "ShotCount": 3})
-    created = client.post(f"/v1/api/projects?{query}")
+    created = client.post(f"/v1/api/projects?Title=demo&StoryText={STORY}&Style=电影&ShotCount=4")
     assert created.status_code == 202, created.content
     body = created.json()
     assert set(body) == {"project_id", "text_task_id", "shot_task_ids"}
+    assert len(body["shot_task_ids"]) == 4
     project_id = body["project_id"]
-    assert task_of(client, body["text_task_id"])["type"] == "storyboard"
+    assert task_of(client, body["text_task_id"])["type"] == "text"
+    assert {task_of(client, task_id)["type"] for task_id in body["shot_task_ids"]} == {"shot"}
     project = client.get(f"/v1/api/projects/{project_id}").json()
-    assert (project["title"], project["style"], project["shotCount"]) == ("The Lamp", "watercolor", 3)
+    assert (project["title"], project["style"], project["shotCount"]) == ("demo", "cinematic", 4)
 
     with workers(tmp_path, "inference language", "media"):
-        finished(client, body["text_task_id"])
+        text = follow(f"/tasks/{body['text_task_id']}/wss", session_headers(user))
+        assert text[-1]["task"]["status"] == "finished", text[-1]
         shots = client.get(f"/v1/api/projects/{project_id}/shots").json()
-        assert len(shots) == 3
+        assert len(shots) == 4
+        for shot, task_id in zip(shots, body["shot_task_ids"], strict=True):  # in order, each its shot's
+            messages = follow(f"/tasks/{task_id}/wss", session_headers(user))
+            assert (messages[-1]["task"]["status"], messages[-1]["task"]["shotId"]) == ("finished", shot["id"])
         shot_id = shots[0]["id"]
         assert client.get(f"/v1/api/projects/{project_id}/shots/{shot_id}").json()["id"] == shot_id
 
@@ -95,7 +103,7 @@ def test_a_client_of_the_standard_contract_makes_a_film(tmp_path: Path) -> None:
         updated = client.post(f"/v1/api/projects/{project_id}/shots/{shot_id}?{query}")
         assert updated.status_code == 200, updated.content
         assert set(updated.json()) == {"shot_id", "task_id", "message"}
-        assert task_of(client, updated.json()["task_id"])["type"] == "image"
+        assert task_of(client, updated.json()["task_id"])["type"] == "shot"
         # …and with a JSON body, which the contract lists as missing.
         again = client.post(
             f"/v1/api/projects/{project_id}/shots/{shot_id}", {"prompt": "the lamp, closer"}, format="json"
@@ -108,16 +116,16 @@ def test_a_client_of_the_standard_contract_makes_a_film(tmp_path: Path) -> None:
 
         spoken = client.post(f"/v1/api/projects/{project_id}/tts")
         assert spoken.status_code == 202, spoken.content
-        assert len(spoken.json()["task_ids"]) == 3
+        assert len(spoken.json()["task_ids"]) == 4
         for task_id in spoken.json()["task_ids"]:
-            assert task_of(client, task_id)["type"] == "speech"
+            assert task_of(client, task_id)["type"] == "tts"
 
         video = client.post(f"/v1/api/projects/{project_id}/video", {"force": True}, format="json")
         assert video.status_code == 202, video.content
         # The per-task socket: the task now, each change, then it closes once the task ended.
         messages = follow(f"/tasks/{video.json()['task_id']}/wss", session_headers(user))
         assert all(message["task"]["id"] == video.json()["task_id"] for message in messages)
-        assert messages[-1]["task"]["type"] == "compose" and messages[-1]["task"]["status"] == "finished"
+        assert messages[-1]["task"]["type"] == "video" and messages[-1]["task"]["status"] == "finished"
     film = client.get(f"/v1/api/projects/{project_id}").json()["render"]
     assert film is not None and film["duration"] > 0
 

@@ -19,6 +19,7 @@ from core.access import Role
 from core.api import BINARY, Pagination, StrictSerializer, multipart, paginated
 from projects import selectors, services
 from projects.bundles import bundle_import
+from projects.models import Project
 from projects.pipeline import project_render
 from projects.serializers import (
     ProjectCreateSerializer,
@@ -28,6 +29,15 @@ from projects.serializers import (
 from projects.throttles import NEW_PROJECT_THROTTLES, new_projects_allowed
 from tasks.serializers import TaskSerializer
 from tasks.throttles import GENERATION_THROTTLES
+
+
+class ProjectQuerySerializer(serializers.Serializer):
+    """The project list's filters (other query parameters, such as ``page``, pass by)."""
+
+    status = serializers.ChoiceField(choices=Project.Status.values, required=False)
+    q = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Words of the title, description or story."
+    )
 
 
 class ProjectCreatedSerializer(serializers.Serializer):
@@ -58,10 +68,21 @@ class RenderRequestSerializer(StrictSerializer):
 class ProjectListApi(APIView):
     throttle_classes = NEW_PROJECT_THROTTLES
 
-    @extend_schema(responses=paginated(ProjectSerializer, "ProjectPage"), operation_id="projects_list")
+    @extend_schema(
+        parameters=[ProjectQuerySerializer],
+        responses=paginated(ProjectSerializer, "ProjectPage"),
+        operation_id="projects_list",
+    )
     def get(self, request: Request) -> Response:
+        """Your projects and those shared with you, most recently changed first: of one
+        ``status``, and matching ``q`` (best match first)."""
+        query = ProjectQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        projects = selectors.project_list(
+            user=request.user, status=query.validated_data.get("status"), query=query.validated_data.get("q", "")
+        )
         paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.project_list(user=request.user), request, view=self)
+        page = paginator.paginate_queryset(projects, request, view=self)
         return paginator.get_paginated_response(ProjectSerializer(page, many=True).data)
 
     @extend_schema(request=ProjectCreateSerializer, responses={202: ProjectCreatedSerializer})

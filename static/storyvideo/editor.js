@@ -1002,6 +1002,11 @@
   function paintSettings() {
     const project = state.project;
     if (settingsForm.dataset.dirty !== "true") {
+      // A style in its own words (the API takes any) is offered beside the presets.
+      const styles = settingsForm.style;
+      if (![...styles.options].some((option) => option.value === project.style)) {
+        styles.append(new Option(project.style, project.style));
+      }
       for (const name of ["style", "aspectRatio", "resolution", "voice"]) settingsForm[name].value = project[name];
       for (const name of CHECKED_SETTINGS) settingsForm[name].checked = project[name];
       settingsForm.musicVolumeDb.value = project.musicVolumeDb;

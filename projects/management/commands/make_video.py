@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLES
+from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_MAX_CHARS, STYLES, style_key
 from projects.models import Project
 from projects.selectors import stages_last_ran
 from projects.services import projects_create_batch
@@ -55,7 +55,9 @@ class Command(BaseCommand):
         parser.add_argument("stories", type=Path, nargs="*", help="Story files, or folders of .txt stories.")
         parser.add_argument("--manifest", type=Path, help="A JSON list of stories with their own settings.")
         parser.add_argument("--shots", type=int, default=8)
-        parser.add_argument("--style", choices=sorted(STYLES), default="storybook")
+        parser.add_argument(
+            "--style", default="storybook", help=f"a preset ({', '.join(STYLES)}) or a style's own words"
+        )
         parser.add_argument("--aspect-ratio", choices=sorted(ASPECT_RATIOS), default="16:9")
         parser.add_argument("--resolution", choices=sorted(RESOLUTIONS), default="720p")
         parser.add_argument("--user", default="demo", help="Owner of the projects (created if missing).")
@@ -133,7 +135,12 @@ class Command(BaseCommand):
             problems.append("a story must have 1 to 20,000 characters.")
         if not isinstance(settings_["shots"], int) or not 1 <= settings_["shots"] <= 60:
             problems.append("shots must be between 1 and 60.")
-        for name, choices in (("style", STYLES), ("aspect_ratio", ASPECT_RATIOS), ("resolution", RESOLUTIONS)):
+        style = settings_["style"]
+        if not isinstance(style, str) or not style.strip() or len(style) > STYLE_MAX_CHARS or "\n" in style:
+            problems.append(
+                f"style must be a preset ({', '.join(STYLES)}) or one line of at most {STYLE_MAX_CHARS} characters."
+            )
+        for name, choices in (("aspect_ratio", ASPECT_RATIOS), ("resolution", RESOLUTIONS)):
             if settings_[name] not in choices:
                 problems.append(f"{name} must be one of {', '.join(sorted(choices))}.")
         if not isinstance(settings_.get("title", ""), str) or len(settings_.get("title", "")) > 200:
@@ -147,7 +154,7 @@ class Command(BaseCommand):
             "story": story.text,
             "title": chosen.get("title", ""),
             "shot_count": chosen["shots"],
-            "style": chosen["style"],
+            "style": style_key(chosen["style"]) or " ".join(chosen["style"].split()),
             "aspect_ratio": chosen["aspect_ratio"],
             "resolution": chosen["resolution"],
             "auto_render": True,
