@@ -63,7 +63,7 @@ def upfront_tasks_take(*, storyboard: Task, shots: Sequence[Shot]) -> None:
     """Give the storyboard's shots, in order, the picture tasks made for them up front (before
     the storyboard finishes, which starts them); those left over are cancelled. Shots beyond them
     get tasks of their own (``shots_generate_all``)."""
-    waiting = list(upfront_tasks(storyboard).order_by("created_at"))
+    waiting = sorted(upfront_tasks(storyboard), key=lambda task: int(task.params.get(UPFRONT, 0)))
     for task, shot in zip(waiting, shots, strict=False):
         params = {**task.params, "version": shot.result(IMAGE).version}
         Task.objects.filter(pk=task.pk).update(shot=shot, params=params, updated_at=timezone.now())

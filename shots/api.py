@@ -109,9 +109,8 @@ class ShotGenerateBatchApi(APIView):
         serializer = GenerateBatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        ids = list(dict.fromkeys(data["shot_ids"]))
         shots = []
-        for index, shot_id in enumerate(ids):
+        for index, shot_id in enumerate(data["shot_ids"]):
             try:
                 shots.append(selectors.shot_get(user=request.user, shot_id=shot_id))
             except Http404:

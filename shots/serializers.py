@@ -187,6 +187,11 @@ class GenerateBatchSerializer(GenerateSerializer):
         help_text=f"The shots whose stage to make again (at most {SHOTS_PER_BATCH}), of any of your projects.",
     )
 
+    def validate_shotIds(self, value: list[Any]) -> list[Any]:  # noqa: N802 - the JSON name
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Name each shot once.")
+        return value
+
 
 class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
     """One earlier (or the current) result of a stage, with what made it."""

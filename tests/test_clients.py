@@ -273,6 +273,8 @@ def test_a_task_batch_asks_one_stage_for_many_shots_all_or_none() -> None:
     )
     assert_error(hidden, 404, "shotIds[1]")
     assert_error(client.post("/api/v1/tasks/batch", {"stage": "image", "shotIds": []}, format="json"), 400, "shotIds")
+    twice = {"stage": "image", "shotIds": [str(shots[0].id), str(shots[0].id)]}
+    assert_error(client.post("/api/v1/tasks/batch", twice, format="json"), 400, "shotIds")
     assert_error(
         client.post("/api/v1/tasks/batch", {"stage": "paint", "shotIds": [str(shots[0].id)]}, format="json"), 400
     )

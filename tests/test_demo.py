@@ -65,7 +65,14 @@ def stories(folder: Path) -> Path:
 def test_a_batch_checks_every_story_first_and_makes_nothing_when_one_is_wrong(tmp_path: Path) -> None:
     manifest = tmp_path / "films.json"
     manifest.write_text(
-        json.dumps([{"file": "c.txt", "shots": 99}, {"file": "missing.txt"}, {"file": "c.txt", "colour": "red"}]),
+        json.dumps(
+            [
+                {"file": "c.txt", "shots": 99},
+                {"file": "missing.txt"},
+                {"file": "c.txt", "colour": "red"},
+                {"file": "c.txt", "style": "x" * 101},
+            ]
+        ),
         encoding="utf-8",
     )
     (tmp_path / "c.txt").write_text("A fox found a bell.", encoding="utf-8")
@@ -75,6 +82,7 @@ def test_a_batch_checks_every_story_first_and_makes_nothing_when_one_is_wrong(tm
     assert "c.txt: shots must be between 1 and 60." in done.stderr
     assert "Cannot read" in done.stderr and "missing.txt" in done.stderr
     assert "unknown settings colour" in done.stderr
+    assert "c.txt: style must be a preset (cinematic," in done.stderr
     assert not Project.objects.exists()
 
 

@@ -241,7 +241,18 @@ def test_styles_camera_moves_and_transitions_are_named_in_chinese(server: str, b
     page.goto(f"{server}/projects/new/")
     texts = "options => options.map((o) => o.textContent.trim())"
     styles = page.locator("#id_style option").evaluate_all(texts)
-    assert styles == ["电影感", "绘本插画", "水彩", "动漫", "水墨画", "写实摄影"]
+    assert styles == [
+        "电影感",
+        "绘本插画",
+        "水彩",
+        "动漫",
+        "水墨画",
+        "写实摄影",
+        "赛博朋克",
+        "油画",
+        "国风插画",
+        "像素风",
+    ]
     page.goto(f"{server}/projects/{rendered.id}/")
     page.locator(".shot").first.wait_for()
     cameras = page.locator(".shot .camera").first.locator("option").evaluate_all(texts)
