@@ -21,6 +21,7 @@ def _close_the_requests_connections(**kwargs: object) -> None:
 request_finished.connect(_close_the_requests_connections, sender=type(django_asgi_app))
 
 import asyncio  # noqa: E402
+import importlib  # noqa: E402
 from typing import Any  # noqa: E402
 
 from django.conf import settings  # noqa: E402
@@ -55,9 +56,28 @@ from projects.fastpath import StoryboardReads  # noqa: E402
 from storyvideo.tickets import TicketAuthMiddleware  # noqa: E402
 from tasks.routing import websocket_urlpatterns  # noqa: E402
 
+
+class McpOrDjango:
+    """``/mcp`` to the MCP server (storyvideo.mcp), every other path to Django. The SDK is
+    imported with the first ``/mcp`` request (about a second), not at every web process's start."""
+
+    def __init__(self, django: Any) -> None:
+        self.django: Any = django
+        self.mcp: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].rstrip("/") != "/mcp":
+            await self.django(scope, receive, send)
+            return
+        if self.mcp is None:
+            module = await asyncio.to_thread(importlib.import_module, "storyvideo.mcp")
+            self.mcp = module.mcp_app()
+        await self.mcp(scope, receive, send)
+
+
 application = ProtocolTypeRouter(
     {
-        "http": BodyLimit(StoryboardReads(AtMost(django_asgi_app, settings.WEB_REQUESTS_AT_ONCE))),
+        "http": BodyLimit(McpOrDjango(StoryboardReads(AtMost(django_asgi_app, settings.WEB_REQUESTS_AT_ONCE)))),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
