@@ -136,6 +136,14 @@ def test_another_users_project_is_invisible_and_a_bad_argument_is_a_clear_tool_e
         assert "either a story or an idea" in both
         unreadable = error_of(await client.call_tool("create_project", {"story": "..."}))
         assert "no words a voice can read" in unreadable and '"story"' in unreadable
+        # Their own work: a project from an idea (its story task), and a task cancelled.
+        drafted = await call(client, "create_project", idea="a lighthouse cat who saves a boat", language="en")
+        assert (drafted["project"]["ownerId"], drafted["task"]["kind"]) == (stranger.pk, "story")
+        made = await call(client, "create_project", story=STORY)
+        cancelled = await call(client, "cancel_task", task_id=made["tasks"][0]["id"])
+        assert cancelled["status"] == "cancelled"
+        again = error_of(await client.call_tool("cancel_task", {"task_id": made["tasks"][0]["id"]}))
+        assert "already cancelled" in again and "(409)" in again
 
     agent(server, token_create(user=stranger), work)
 
