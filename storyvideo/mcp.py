@@ -46,13 +46,14 @@ server = MCPServer(
 _django = WSGIHandler()  # the whole middleware chain, as a request over HTTP meets it
 
 
-def _call(method: str, path: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> Any:
-    """One v1 API request as the caller; its JSON answer, or a ToolError with the API's message."""
+def _call(method: str, path: str, headers: dict[str, str], body: dict[str, Any] | None, address: str) -> Any:
+    """One v1 API request as the caller (from ``address``, as the audit log and throttles see it);
+    its JSON answer, or a ToolError with the API's message."""
     extra: dict[str, Any] = {
         f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items() if name != "host"
     }
     host = headers.get("host", "")
-    factory = RequestFactory(SERVER_NAME=host.rsplit(":", 1)[0] or "localhost")
+    factory = RequestFactory(SERVER_NAME=host.rsplit(":", 1)[0] or "localhost", REMOTE_ADDR=address or "127.0.0.1")
     request = factory.generic(
         method, path, json.dumps(body) if body is not None else "", content_type="application/json", **extra
     )
@@ -62,6 +63,8 @@ def _call(method: str, path: str, headers: dict[str, str], body: dict[str, Any] 
     try:
         content = getattr(response, "content", b"")
         answer = json.loads(content) if content else None
+    except ValueError:
+        raise ToolError(f"The API answered {response.status_code} with something other than JSON.") from None
     finally:
         response.close()  # request_finished: the request's database connection is tidied as any request's
     if response.status_code >= 400:
@@ -74,7 +77,8 @@ def _call(method: str, path: str, headers: dict[str, str], body: dict[str, Any] 
 
 async def _api(ctx: Context, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     headers = {name.lower(): value for name, value in (ctx.headers or {}).items() if name.lower() in FORWARDED}
-    return await sync_to_async(_call)(method, path, headers, body)
+    client = getattr(getattr(ctx.request_context, "request", None), "client", None)
+    return await sync_to_async(_call)(method, path, headers, body, getattr(client, "host", ""))
 
 
 def _given(**values: Any) -> dict[str, Any]:
