@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from rest_framework.test import APIClient
 
 from accounts.tokens import token_create
@@ -23,15 +23,10 @@ from tasks.models import Task
 from tests.clients import CommittingAPIClient
 from tests.factories import ProjectFactory, ShotFactory, UserFactory
 from tests.test_api import assert_error
+from tests.test_standard_contract import token_client
 
 pytestmark = pytest.mark.django_db
 STORY = "Ada climbed the lighthouse stairs. Pip the cat followed her. The lamp was cold. Together they lit it."
-
-
-def token_client(user: Any) -> APIClient:
-    client = CommittingAPIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user)}")
-    return client
 
 
 # --- 1. The standard's own example --------------------------------------------------------------
@@ -109,8 +104,6 @@ def _storyboard_lands(project_id: str, shots: int) -> Task:
     text.refresh_from_db()
     plans = [ShotPlan(prompt=f"shot {n}", narration=f"Line {n}.") for n in range(shots)]
     board = Storyboard(title="", characters=[], shots=plans, backend="draft")
-    from django.test import TestCase
-
     with TestCase.captureOnCommitCallbacks(execute=True):
         storyboard_apply(text, board)
     return text
