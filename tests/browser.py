@@ -53,7 +53,22 @@ def _server(django_db_setup: Any, tmp_path_factory: pytest.TempPathFactory) -> I
         port = probe.getsockname()[1]
     log = open(tmp_path_factory.mktemp("server") / "daphne.log", "wb")  # noqa: SIM115 - open for the life of the server
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "storyvideo.asgi:application"],
+        # Daphne drops a socket the application has not accepted within 5 s (make run's uvicorn:
+        # 10 s); on a machine loaded past its cores, 200 watchers connecting at once
+        # (tests/test_live.py) wait longer than that for their turn at the database, and the test
+        # is of what every watcher ends with, not of how fast a socket opens.
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "--websocket_connect_timeout",
+            "120",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "storyvideo.asgi:application",
+        ],
         cwd=ROOT,
         env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost"),
         stdout=log,
