@@ -54,9 +54,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Browsers on these other origins may call the API and /mcp with a token or JWT (never cookies:
 # credentials are not allowed, so a session cannot be used across origins). Preflights are
-# answered before authentication.
+# answered before authentication. (/mcp does not pass through Django: storyvideo/mcp.py gives it
+# the same rule.)
 CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS")
-CORS_URLS_REGEX = r"^/(api/|v1/api/|mcp)"
+CORS_URLS_REGEX = r"^/(api|v1/api)/"
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_HEADERS = (*default_cors_headers, "if-none-match", "mcp-session-id", "mcp-protocol-version", "last-event-id")
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "Location", "Mcp-Session-Id", "X-Request-Id"]
