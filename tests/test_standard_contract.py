@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 
@@ -64,7 +65,13 @@ def follow(path: str, headers: list[tuple[bytes, bytes]]) -> list[dict[str, Any]
                 return messages
             messages.append(json.loads(output["text"]))
 
-    return asyncio.run(run())
+    # A channel layer binds its locks to the event loop that first uses it: each socket's loop
+    # gets a layer of its own, as each test does (tests/conftest.py).
+    channel_layers.backends.clear()
+    try:
+        return asyncio.run(run())
+    finally:
+        channel_layers.backends.clear()
 
 
 @pytest.mark.worker
