@@ -25,15 +25,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inference import kenburns
+from inference import kenburns, sound
 from inference.errors import EngineError
+from inference.filmcheck import CheckShot, FilmCheck, check_film
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
 from inference.media import file_digest, probe, run_ffmpeg, stop_running_ffmpeg
+from inference.sound import Music, SoundTrack
 from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
 from inference.types import Progress, no_progress
 
 FPS = 24
-SAMPLE_RATE = 48000
 TRANSITION_FRAMES = 12  # 0.5 s at 24 fps
 ENGINE_VERSION = 4  # bump to invalidate every cached segment (4: Latin captions in a Latin face)
 XFADE = {
@@ -105,6 +106,8 @@ class FilmResult:
     digest: str
     encoded_segments: int
     encoded_transitions: int
+    encoded_sound: int  # pieces of the sound track encoded (the rest were cached)
+    check: FilmCheck
     placements: list[Placement]
     cues: list[Cue]
     segments: list[Path]  # each shot's cached segment folder (head/core/tail pieces)
@@ -294,123 +297,38 @@ def render_transition(tail: Path, head: Path, kind: str, frames: int, path: Path
     os.replace(tmp, path)
 
 
-SPEECH_LEVEL_DB = -20.0  # RMS of the voiced parts, in dBFS: about -16 LUFS for speech
-
-
-def speech_gain_db(path: Path) -> float:
-    """The gain that brings a narration clip's voiced parts to SPEECH_LEVEL_DB: the RMS of the
-    50 ms windows above -50 dBFS (pauses do not count), measured in one read of the WAV."""
-    import wave
-
-    import numpy as np
-
-    with wave.open(str(path), "rb") as wav:
-        width, rate, raw = wav.getsampwidth(), wav.getframerate(), wav.readframes(wav.getnframes())
-        channels = wav.getnchannels()
-    if width not in (2, 4):
-        return 0.0
-    samples = np.frombuffer(raw, dtype=np.int16 if width == 2 else np.int32).astype(np.float64)
-    samples /= 32768.0 if width == 2 else 2147483648.0
-    window = max(1, rate * channels // 20)
-    usable = len(samples) // window * window
-    if not usable:
-        return 0.0
-    power = (samples[:usable].reshape(-1, window) ** 2).mean(axis=1)
-    voiced = power[power > 10 ** (-50 / 10)]
-    if not len(voiced):
-        return 0.0
-    level = 10 * np.log10(voiced.mean())
-    return float(np.clip(SPEECH_LEVEL_DB - level, -20.0, 20.0))
-
-
-def normalized(path: Path, *, cache_dir: Path, loudness: float) -> Path:
-    """The clip at 48 kHz stereo, loudness-normalised to ``loudness`` LUFS by ffmpeg's loudnorm;
-    cached by content (music is measured once, however often the film is recomposed)."""
-    target = cache_dir / f"norm-{file_digest(path)[:32]}-{loudness:g}.wav"
-    if not target.exists():
-        tmp = target.with_name(f".{target.name}.tmp.wav")
-        run_ffmpeg(
-            [
-                "-i",
-                str(path),
-                "-af",
-                f"loudnorm=I={loudness:g}:TP=-2:LRA=11,aresample={SAMPLE_RATE}",
-                "-ac",
-                "2",
-                "-ar",
-                str(SAMPLE_RATE),
-                "-c:a",
-                "pcm_s16le",
-                str(tmp),
-            ]
-        )
-        os.replace(tmp, target)
-    return target
-
-
 def build_audio(
     shots: list[ShotInput],
     placements: list[Placement],
     *,
-    seconds: float,
-    music: Path | None,
+    music: Music | None,
     cache_dir: Path,
     path: Path,
-    music_volume_db: float = 0.0,
-) -> None:
-    """Narration on the film's timeline (each clip brought to one speech level), music looped
-    under it (loudness-normalised to -30 LUFS) and ducked while someone speaks, then a limiter
-    against clipping."""
-    inputs: list[str] = []
-    chains: list[str] = []
-    voices: list[str] = []
+    loudness: float,
+) -> SoundTrack:
+    """The narration, each clip at ``loudness`` LUFS where its shot's core plays, over the music
+    (see ``inference.sound``): rendered in pieces, only those an edit changed."""
+    per_frame = sound.SAMPLE_RATE // FPS
+    voices = []
     for shot, place in zip(shots, placements, strict=True):
         if shot.audio is None:
             continue
-        index = len(voices)
-        inputs += ["-i", str(shot.audio)]
-        delay = round(place.start / FPS * 1000)
-        chains.append(
-            f"[{index}:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-            f"volume={speech_gain_db(shot.audio):.2f}dB,atrim=0:{place.core / FPS:.4f},adelay={delay}|{delay}[n{index}]"
+        core = place.core * per_frame  # a narration is cut at its shot's end: it never runs into the next
+        voices.append(
+            sound.Voice(
+                audio=shot.audio,
+                start=place.start * per_frame,
+                length=min(round(shot.audio_duration * sound.SAMPLE_RATE) or core, core),
+                gain_db=sound.clip_gain_db(shot.audio, target=loudness, cache_dir=cache_dir),
+            )
         )
-        voices.append(f"[n{index}]")
-    if voices:
-        chains.append(
-            f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0:dropout_transition=0,"
-            f"apad=whole_dur={seconds:.4f},atrim=0:{seconds:.4f}[voice]"
-        )
-    else:
-        chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=0:{seconds:.4f}[voice]")
-    last = "[voice]"
-    if music is not None:
-        index = len(voices)
-        inputs += ["-stream_loop", "-1", "-i", str(normalized(music, cache_dir=cache_dir, loudness=-30))]
-        chains += [
-            f"[{index}:a]volume={music_volume_db:.2f}dB,atrim=0:{seconds:.4f}[bed]",
-            "[voice]asplit=2[v1][v2]",
-            "[bed][v1]sidechaincompress=threshold=0.02:ratio=6:attack=20:release=500[ducked]",
-            "[v2][ducked]amix=inputs=2:normalize=0:duration=first[mixed]",
-        ]
-        last = "[mixed]"
-    chains.append(f"{last}alimiter=limit=0.89:level=false,atrim=0:{seconds:.4f}[out]")
-    run_ffmpeg(
-        [
-            *inputs,
-            "-filter_complex",
-            ";".join(chains),
-            "-map",
-            "[out]",
-            "-c:a",
-            "aac",
-            "-aac_coder",
-            "fast",
-            "-b:a",
-            "160k",
-            "-ar",
-            str(SAMPLE_RATE),
-            str(path),
-        ]
+    return sound.build_sound(
+        starts=[place.start * per_frame for place in placements],
+        voices=voices,
+        total=sum(p.core + p.tail for p in placements) * per_frame,
+        music=music,
+        cache_dir=cache_dir,
+        path=path,
     )
 
 
@@ -424,6 +342,8 @@ def compose_film(
     burn_subtitles: bool = True,
     music: Path | None = None,
     music_volume_db: float = 0.0,
+    loudness: float = -16.0,
+    silence_seconds: float = 2.0,
     progress: Progress = no_progress,
 ) -> FilmResult:
     """Render what is not cached, join, probe, and only then move the results into ``out_dir``
@@ -450,6 +370,8 @@ def compose_film(
             burn_subtitles=burn_subtitles,
             music=music,
             music_volume_db=music_volume_db,
+            loudness=loudness,
+            silence_seconds=silence_seconds,
             progress=progress,
         )
     finally:
@@ -468,27 +390,26 @@ def _compose(
     burn_subtitles: bool,
     music: Path | None,
     music_volume_db: float,
+    loudness: float,
+    silence_seconds: float,
     progress: Progress,
 ) -> FilmResult:
     total_frames = sum(p.core + p.tail for p in placements)
     seconds = total_frames / FPS
     # The sound track depends only on the plan: build it while the pictures render.
-    audio = work / "audio.m4a"
-    with _threads(1) as sound:
-        audio_done = sound.submit(
-            build_audio,
-            shots,
-            placements,
-            seconds=seconds,
-            music=music,
-            music_volume_db=music_volume_db,
-            cache_dir=cache_dir,
-            path=audio,
+    audio = work / "audio.aac"
+    bed = None
+    if music is not None:
+        normalised, length = sound.music_bed(music, loudness=loudness, cache_dir=cache_dir)
+        bed = Music(normalised, length, music_volume_db)
+    with _threads(1) as sounds:
+        audio_done = sounds.submit(
+            build_audio, shots, placements, music=bed, cache_dir=cache_dir, path=audio, loudness=loudness
         )
         parts, folders, encoded, encoded_transitions = _pictures(
             shots, placements, width=width, height=height, cache_dir=cache_dir, burn=burn_subtitles, progress=progress
         )
-        audio_done.result()
+        track = audio_done.result()
     progress(0.85, "Joining")
     listing = work / "parts.txt"
     listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
@@ -501,6 +422,10 @@ def _compose(
             "0",
             "-i",
             str(listing),
+            "-itsoffset",
+            f"-{sound.PRIMING_SECONDS:.6f}",
+            "-f",
+            "aac",
             "-i",
             str(audio),
             "-map",
@@ -525,6 +450,27 @@ def _compose(
             permanent=False,
         )
     cues = [cue for place in placements for cue in place.cues]
+    check = check_film(
+        film,
+        [
+            CheckShot(
+                start=place.start / FPS,
+                core=place.core / FPS,
+                image=shot.image,
+                audio_seconds=shot.audio_duration if shot.audio else 0.0,
+                still=shot.motion is None and shot.camera == "static",
+                segment=folder,
+            )
+            for shot, place, folder in zip(shots, placements, folders, strict=True)
+        ],
+        cues,
+        width=width,
+        height=height,
+        max_units=max_units_for(width, height),
+        fps=FPS,
+        target=loudness,
+        silence_seconds=silence_seconds,
+    )
     (work / "film.srt").write_text(to_srt(cues), encoding="utf-8")
     (work / "film.vtt").write_text(to_vtt(cues), encoding="utf-8")
     poster_at = min(seconds / 2, (placements[0].core / FPS) / 2)
@@ -545,6 +491,8 @@ def _compose(
         digest=digest,
         encoded_segments=encoded,
         encoded_transitions=encoded_transitions,
+        encoded_sound=track.encoded_pieces,
+        check=check,
         placements=placements,
         cues=cues,
         segments=folders,

@@ -48,7 +48,17 @@ def stop_running_ffmpeg() -> int:
 
 
 def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = None) -> None:
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    _ffmpeg(args, timeout=timeout, cwd=cwd, loglevel="error")
+
+
+def ffmpeg_log(args: list[str], *, timeout: float = 1200) -> str:
+    """Run ffmpeg and return what its filters logged (the measuring filters, ``ebur128``,
+    ``silencedetect``, ``blackdetect``, write their findings there)."""
+    return _ffmpeg(args, timeout=timeout, cwd=None, loglevel="info")
+
+
+def _ffmpeg(args: list[str], *, timeout: float, cwd: Path | None, loglevel: str) -> str:
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel, "-y", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     with _RUNNING_LOCK:
         _RUNNING.add(process)
@@ -66,6 +76,7 @@ def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = Non
         if "No space left on device" in tail:
             raise DiskFullError
         raise EngineError(f"ffmpeg failed: {tail}", permanent=True)
+    return stderr.decode("utf-8", "replace")
 
 
 @dataclass
@@ -76,6 +87,10 @@ class Probe:
     width: int
     height: int
     format_name: str = ""
+    video_duration: float = 0.0  # of the first video stream; 0 when there is none
+    audio_duration: float = 0.0
+    video_start: float = 0.0
+    audio_start: float = 0.0
 
 
 # Containers a person's or a bundle's media may come in. Never playlists or concat lists, whose
@@ -117,7 +132,7 @@ def probe(path: Path, *, formats: str | None = None) -> Probe:
             "file",
             *allowed,
             "-show_entries",
-            "format=duration,format_name:stream=codec_type,width,height",
+            "format=duration,format_name:stream=codec_type,width,height,duration,start_time",
             "-of",
             "json",
             str(path),
@@ -131,11 +146,23 @@ def probe(path: Path, *, formats: str | None = None) -> Probe:
     data = json.loads(completed.stdout or b"{}")
     streams = data.get("streams", [])
     video = [s for s in streams if s.get("codec_type") == "video"]
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+
+    def seconds(streams: list[dict[str, str]], key: str) -> float:
+        try:
+            return float(streams[0][key]) if streams else 0.0
+        except (KeyError, ValueError):
+            return 0.0
+
     return Probe(
         duration=float(data.get("format", {}).get("duration") or 0.0),
         video_streams=len(video),
-        audio_streams=sum(1 for s in streams if s.get("codec_type") == "audio"),
+        audio_streams=len(audio),
         width=int(video[0].get("width", 0)) if video else 0,
         height=int(video[0].get("height", 0)) if video else 0,
         format_name=str(data.get("format", {}).get("format_name") or ""),
+        video_duration=seconds(video, "duration"),
+        audio_duration=seconds(audio, "duration"),
+        video_start=seconds(video, "start_time"),
+        audio_start=seconds(audio, "start_time"),
     )

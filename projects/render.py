@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -98,6 +99,8 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
         burn_subtitles=project.burn_subtitles,
         music=local_path(project.music) if project.music else None,
         music_volume_db=project.music_volume_db,
+        loudness=settings.AUDIO_TARGET_LUFS,
+        silence_seconds=settings.FILM_CHECK_SILENCE_S,
         progress=progress,
     )
     record(device="cpu", videoSeconds=film.duration)
@@ -162,6 +165,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
             for shot_id, segment, place in zip(shot_ids, output.segments, film.placements, strict=True)
         ],
         "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in film.cues],
+        "check": film_check(film, shot_ids),
     }
     project.save()
     for segment in output.segments:
@@ -174,13 +178,35 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
         "duration": film.duration,
         "encodedSegments": film.encoded_segments,
         "encodedTransitions": film.encoded_transitions,
+        "encodedSoundPieces": film.encoded_sound,
         "video": project.render_video.name,
+        "check": {key: project.render_manifest["check"][key] for key in ("errorCount", "warningCount", "loudness")},
     }
-    if not task_finish(task=task, result=result, message=f"Film ready: {film.duration:.1f} s."):
+    message = f"Film ready: {film.duration:.1f} s. {check_summary(project.render_manifest['check'])}"
+    if not task_finish(task=task, result=result, message=message):
         raise SupersededError
     release_on_commit(f.name for f in old if f)
     versions_prune(shots=project.shots.all())  # held back while this render might read them
     return "compose"
+
+
+def film_check(film: FilmResult, shot_ids: list[Any]) -> dict[str, Any]:
+    """The film check as the render keeps it: each finding with the id of the shot it names."""
+    check = film.check.as_dict()
+    for finding in check["findings"]:
+        if "shot" in finding:
+            finding["shotId"] = str(shot_ids[finding["shot"] - 1])
+    check["checkedAt"] = timezone.now().isoformat()
+    return check
+
+
+def check_summary(check: dict[str, Any]) -> str:
+    """One line: what the film check found."""
+    loudness = check.get("loudness", {}).get("integrated")
+    level = f" at {loudness:.1f} LUFS" if loudness is not None else ""
+    if not check.get("findings"):
+        return f"Checked{level}: nothing to fix."
+    return f"Checked{level}: {check['errorCount']} error(s), {check['warningCount']} warning(s): see the film check."
 
 
 def segments_hold(*, project: Project, names: list[str]) -> None:

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from core import access
 from core.access import Role
+from core.errors import ApplicationError
 from core.media import media_url_epoch
 from inference.engines import Fallback
 from projects.models import Character, Member, Project
@@ -235,3 +236,17 @@ def stages_last_ran(*, tasks: QuerySet[Task]) -> list[dict[str, Any]]:
             }
         )
     return ran
+
+
+def film_check(*, project: Project) -> dict[str, Any]:
+    """The film check of the project's latest render (``projects.render.film_check``)."""
+    if not project.render_video:
+        raise ApplicationError(
+            "The project has no film yet: render it first (POST /api/v1/projects/{id}/render).", code="conflict"
+        )
+    check = (project.render_manifest or {}).get("check")
+    if not check:
+        raise ApplicationError(
+            "This film was rendered before films were checked: render it again to check it.", code="conflict"
+        )
+    return {**check, "renderHash": project.render_hash}

@@ -6,6 +6,7 @@ from django.urls import URLPattern, path
 from projects import views
 from projects.api import (
     characters,
+    check,
     conversation,
     exports,
     own_media,
@@ -28,6 +29,7 @@ api_urlpatterns: list[URLPattern] = [
     *webhooks.urlpatterns,
     *translation.urlpatterns,
     *usage.urlpatterns,
+    *check.urlpatterns,
 ]
 
 page_urlpatterns: list[URLPattern] = [

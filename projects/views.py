@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,7 +20,7 @@ from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS
 from projects import selectors, services
 from projects.exports import exports_offered
 from projects.forms import IdeaForm, ProjectForm, style_choices
-from projects.models import Member
+from projects.models import Member, Project
 from projects.sharing import (
     link_create,
     link_list,
@@ -118,11 +119,31 @@ def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "downloads": exports_offered(),
         "link_hours": settings.MEDIA_URL_TTL_S // 3600,
         "usage": usage_sum(project.tasks.all()),
+        "check": _check_for_page(project),
     }
     if role is Role.OWNER:
         links = [(link, request.build_absolute_uri(link_path(link))) for link in link_list(project=project)]
         context.update(members=member_list(project=project), links=links, member_roles=Member.Role.choices)
     return render(request, "projects/preview.html", context)
+
+
+def _check_for_page(project: Project) -> dict[str, Any] | None:
+    """The film check of the latest render, its findings in the reader's language."""
+    check = (project.render_manifest or {}).get("check") if project.render_video else None
+    if not check:
+        return None
+
+    def said(sentence: str, english: str, data: dict[str, Any]) -> str:
+        try:
+            return gettext(sentence) % data
+        except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
+            return english
+
+    findings = [
+        {**f, "text": said(f["says"], f["message"], f["data"]), "fix": said(f["does"], f["action"], f["data"])}
+        for f in check["findings"]
+    ]
+    return {**check, "findings": findings}
 
 
 @login_required

@@ -178,6 +178,7 @@ def webhook_run(task: Task, progress: Progress) -> dict[str, Any]:
             "status": project.status,
             "message": render.message,
             "duration": project.render_duration if render.status == Task.Status.FINISHED else None,
+            "check": _check_of(project) if render.status == Task.Status.FINISHED else None,
         },
         ensure_ascii=False,
     ).encode()
@@ -197,6 +198,14 @@ def webhook_run(task: Task, progress: Progress) -> dict[str, Any]:
     if not 200 <= status < 300:
         raise EngineError(f"The webhook receiver answered {status}; trying again.", permanent=status == 410)
     return {"status": status}
+
+
+def _check_of(project: Project) -> dict[str, Any] | None:
+    """The film check in brief: its counts, loudness and findings (GET …/check has the same)."""
+    check = (project.render_manifest or {}).get("check")
+    if not check:
+        return None
+    return {key: check[key] for key in ("errorCount", "warningCount", "loudness", "findings")}
 
 
 def webhook_apply(task: Task, output: dict[str, Any]) -> str:

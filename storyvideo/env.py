@@ -88,7 +88,14 @@ def env_int(
     return number
 
 
-def env_float(name: str, default: float, *, minimum: float = 0.0, environ: Mapping[str, str] | None = None) -> float:
+def env_float(
+    name: str,
+    default: float,
+    *,
+    minimum: float = 0.0,
+    maximum: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> float:
     value = _raw(name, environ)
     if value is None or value == "":
         return default
@@ -98,6 +105,8 @@ def env_float(name: str, default: float, *, minimum: float = 0.0, environ: Mappi
         raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
     if number < minimum:
         raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} is above the maximum of {maximum}.")
     return number
 
 

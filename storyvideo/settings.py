@@ -333,6 +333,12 @@ STORY_MAX_CHARS = env_int("STORY_MAX_CHARS", 20_000, minimum=100, maximum=200_00
 SHOT_COUNT_MAX = env_int("SHOT_COUNT_MAX", 60, minimum=1, maximum=500)  # shots a storyboard is asked for
 SHOTS_MAX = 500  # shots a project may hold (reorder, bundles)
 MUSIC_MAX_BYTES = env_int("MUSIC_MAX_BYTES", 50 * 1024**2, minimum=1024**2)
+# --- The film's sound and its check ------------------------------------------------------------
+# The integrated loudness (EBU R128, LUFS) every film is brought to: -16 for the web and phones,
+# -23 for broadcast (EBU R 128), -14 for some streaming services. True peak is kept under -1.5 dBTP.
+AUDIO_TARGET_LUFS = env_float("AUDIO_TARGET_LUFS", -16.0, minimum=-36.0, maximum=-9.0)
+# The film check names any stretch this long (seconds) where nothing is spoken or played.
+FILM_CHECK_SILENCE_S = env_float("FILM_CHECK_SILENCE_S", 2.0, minimum=0.5)
 # A person's own picture or narration recording put on a shot (POST /api/v1/shots/{id}/media).
 OWN_MEDIA_MAX_BYTES = env_int("OWN_MEDIA_MAX_BYTES", 30 * 1024**2, minimum=1024**2)
 OWN_NARRATION_MAX_S = env_float("OWN_NARRATION_MAX_S", 120.0, minimum=1.0)

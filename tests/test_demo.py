@@ -41,6 +41,7 @@ def test_make_video_ends_with_a_short_summary_of_what_ran_and_where_the_film_is(
     assert abs(streams.duration - float(duration.removesuffix(" s"))) < 0.2
     assert Path(lines["Subtitles"].split(maxsplit=1)[1]).read_text(encoding="utf-8").startswith("1\n")
     assert "/projects/" in lines["Open"]
+    assert "LUFS" in lines["Check"]  # the film check's one line
 
 
 def make_video(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

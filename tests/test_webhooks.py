@@ -157,6 +157,8 @@ def test_a_render_calls_the_webhook_signed_and_retried(
     event = json.loads(body)
     assert event["event"] == "render.finished" and event["delivery"] == str(render.id)
     assert event["projectId"] == str(rendered.id) and event["duration"] > 0
+    assert abs(event["check"]["loudness"]["integrated"] - -16.0) <= 1.0  # the film check, in brief
+    assert event["check"]["errorCount"] == 0 and isinstance(event["check"]["findings"], list)
     timestamp, signature = (part.split("=", 1)[1] for part in headers["x-storyvideo-signature"].split(","))
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(signature, expected)

@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS, STYLE_MAX_CHARS, STYLES, style_key
 from projects.models import Project
+from projects.render import check_summary
 from projects.selectors import stages_last_ran
 from projects.services import projects_create_batch
 from tasks.models import Task
@@ -204,6 +205,12 @@ class Command(BaseCommand):
             out(f"  {'Motion':<11} camera moves")
         out(f"  {'Film':<11} {Path(project.render_video.path)}")
         out(f"  {'Subtitles':<11} {Path(project.render_srt.path)}")
+        check = (project.render_manifest or {}).get("check")
+        if check:
+            out(f"  {'Check':<11} {check_summary(check)}")
+            if check["findings"]:  # the worst first; the preview page and GET …/check have them all
+                first = check["findings"][0]
+                out(f"  {'':<11} {first['severity']}: {first['message']}"[:118])
         name = project.owner.get_username()
         out(f"  {'Open it':<11} make run, then http://localhost:8000/projects/{project.id}/ as {name}")
         if not project.owner.password or not project.owner.has_usable_password():
