@@ -1,5 +1,5 @@
-"""Composition benchmark: a 12-shot 720p24 film (camera moves, dissolves, burned-in subtitles,
-narration) made four ways, plus the recompose after editing one shot.
+"""Composition benchmark: a 720p24 film of 12, 48 and 120 shots (camera moves, dissolves,
+burned-in subtitles, narration) made several ways, plus the recompose after editing one shot.
 
 1. this project (``inference.compose.compose_film``, cold cache);
 2. a plain MoviePy script (ImageClip zoom, CrossFadeIn, TextClip captions, CompositeVideoClip);
@@ -7,10 +7,12 @@ narration) made four ways, plus the recompose after editing one shot.
 4. the ``-c copy`` join of pre-encoded segments (the floor: what no renderer can beat);
 5. this project again after one shot's narration changed (warm cache).
 
-Each way runs in its own process, at least RUNS times; we report the median wall time, the
-real-time factor (film seconds per wall second) and the peak memory of the whole process tree.
-Usage: python bench/compose.py [RUNS] [WAY ...]   (writes bench/out/compose.json; ways default to all:
-project edit graph floor moviepy)
+Each way runs in its own process, at least RUNS times; we report the median wall time and CPU
+time (user + system of the whole process tree, ffmpeg included), the real-time factor (film
+seconds per wall second) and the peak memory of the whole process tree.
+Usage: python bench/compose.py [RUNS] [WAY ...] [--shots=12,48,120]   (writes
+bench/out/compose.json; ways default to all: project edit graph floor moviepy; floor and moviepy
+run at 12 shots only)
 """
 
 from __future__ import annotations
@@ -33,27 +35,32 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out" / "compose"
-W, H, SHOTS = 1280, 720, 12
+W, H = 1280, 720
 CAMERAS = ["zoom_in", "pan_right", "zoom_out", "pan_left", "pan_up", "pan_down"]
 
 
-def story_lines() -> list[str]:
+def story_lines(shots: int) -> list[str]:
+    """The lighthouse story in ``shots`` lines; for more shots than it has clauses, its
+    sentences again, numbered (“Part 2: …”) so that no two shots are the same."""
     from inference.storyboard import group_balanced
     from inference.text import split_title
 
     text = (ROOT.parent / "shared" / "stories" / "lighthouse.en.txt").read_text(encoding="utf-8")
     clauses = [c.strip() + "," for s in split_title(text)[1].replace("\n", " ").split(". ") for c in s.split(", ")]
-    return [" ".join(group).rstrip(",") + "." for group in group_balanced(clauses, SHOTS)]
+    if shots <= 12:
+        return [" ".join(group).rstrip(",") + "." for group in group_balanced(clauses, shots)]
+    sentences = [s.strip().rstrip(".") + "." for s in split_title(text)[1].replace("\n", " ").split(". ") if s.strip()]
+    return [f"Part {i // len(sentences) + 1}: {sentences[i % len(sentences)]}" for i in range(shots)]
 
 
-def prepare() -> list[dict[str, object]]:
+def prepare(shots_wanted: int, out: Path) -> list[dict[str, object]]:
     from inference.image import draft_card
     from inference.speech import espeak
 
-    folder = OUT / "inputs"
+    folder = out / "inputs"
     folder.mkdir(parents=True, exist_ok=True)
     shots = []
-    for index, line in enumerate(story_lines()):
+    for index, line in enumerate(story_lines(shots_wanted)):
         image = draft_card(
             f"Shot {index + 1}: {line}",
             width=1536,
@@ -130,7 +137,8 @@ if way == "edit":
 if way in ("project", "edit"):
     film = compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film")
     (out / "encoded.json").write_text(json.dumps({{"segments": film.encoded_segments,
-                                                  "transitions": film.encoded_transitions}}))
+                                                  "transitions": film.encoded_transitions,
+                                                  "sound": getattr(film, "encoded_sound", None)}}))
 elif way == "moviepy":
     from moviepy import AudioFileClip, CompositeAudioClip, CompositeVideoClip, ImageClip, TextClip, vfx
     from inference.fonts import cjk_font_path
@@ -196,27 +204,16 @@ elif way in ("graph", "floor"):
 """
 
 
-def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    ways = set(sys.argv[2:]) or {"project", "edit", "graph", "floor", "moviepy"}
-    previous = OUT.parent / "compose.json"
-    OUT.mkdir(parents=True, exist_ok=True)
-    shots = prepare()
-    script = OUT / "way.py"
-    script.write_text("import os\n" + WAY.format(root=str(ROOT), inputs=str(OUT / "inputs" / "shots.json"), w=W, h=H))
-    film_seconds = sum(float(str(s["speech"])) + 0.6 for s in shots) + 0.5 * SHOTS
-    results: dict[str, dict[str, Any]] = json.loads(previous.read_text())["results"] if previous.exists() else {}
+def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every way asked for, at one length; ``results`` holds this length's earlier figures."""
+    out = OUT / str(shots_wanted)
+    out.mkdir(parents=True, exist_ok=True)
+    shots = prepare(shots_wanted, out)
+    script = out / "way.py"
+    script.write_text("import os\n" + WAY.format(root=str(ROOT), inputs=str(out / "inputs" / "shots.json"), w=W, h=H))
+    film_seconds = sum(float(str(s["speech"])) + 0.6 for s in shots) + 0.5 * len(shots)
 
-    def run_way(name: str, fresh: bool, extra: list[str] | None = None) -> None:
-        times, cpus, peaks = [], [], []
-        for _ in range(runs):
-            folder = OUT / name
-            if fresh:
-                shutil.rmtree(folder, ignore_errors=True)
-            wall, cpu, peak = measure([sys.executable, str(script), name, str(folder), *(extra or [])])
-            times.append(wall)
-            cpus.append(cpu)
-            peaks.append(peak)
+    def record(name: str, times: list[float], cpus: list[float], peaks: list[float]) -> None:
         median = statistics.median(times)
         results[name] = {
             "median_s": round(median, 2),
@@ -226,60 +223,84 @@ def main() -> None:
             "realtime_x": round(film_seconds / median, 2),
             "peak_mib": round(max(peaks)),
         }
-        print(name, results[name], flush=True)
+        print(shots_wanted, name, results[name], flush=True)
 
-    if "project" in ways or "edit" in ways or "floor" in ways:
-        run_way("project", fresh=True)
+    def run_way(name: str, extra: list[str] | None = None) -> None:
+        times, cpus, peaks = [], [], []
+        for _ in range(runs):
+            folder = out / name
+            shutil.rmtree(folder, ignore_errors=True)
+            wall, cpu, peak = measure([sys.executable, str(script), name, str(folder), *(extra or [])])
+            times.append(wall)
+            cpus.append(cpu)
+            peaks.append(peak)
+        record(name, times, cpus, peaks)
+
+    # The hand-written graph and this project alternate, so that both see the same hour.
+    for name in ("project", "graph"):
+        if name in ways or (name == "project" and ways & {"edit", "floor"}):
+            run_way(name)
     # the recompose: a warm cache from a full compose, then one narration changed
-    edit_times, edit_cpus, edit_peaks = [], [], []
-    for _ in range(runs if "edit" in ways else 0):
-        folder = OUT / "edit"
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(OUT / "project", folder)
-        wall, cpu, peak = measure([sys.executable, str(script), "edit", str(folder)])
-        edit_times.append(wall)
-        edit_cpus.append(cpu)
-        edit_peaks.append(peak)
-    if edit_times:
-        encoded = json.loads((OUT / "edit" / "encoded.json").read_text())
-        results["edit"] = {
-            "median_s": round(statistics.median(edit_times), 2),
-            "runs_s": [round(t, 2) for t in edit_times],
-            "cpu_median_s": round(statistics.median(edit_cpus), 2),
-            "cpu_runs_s": [round(c, 2) for c in edit_cpus],
-            "peak_mib": round(max(edit_peaks)),
-            "encoded_segments": encoded["segments"],
-            "encoded_transitions": encoded["transitions"],
-        }
-        print("edit", results["edit"], flush=True)
-    if "graph" in ways:
-        run_way("graph", fresh=True)
-    if "floor" in ways:
-        run_way("floor", fresh=True, extra=[str(OUT / "project" / "cache")])
-    if "moviepy" in ways:
-        run_way("moviepy", fresh=True)
+    if "edit" in ways:
+        times, cpus, peaks = [], [], []
+        for _ in range(runs):
+            folder = out / "edit"
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(out / "project", folder)
+            wall, cpu, peak = measure([sys.executable, str(script), "edit", str(folder)])
+            times.append(wall)
+            cpus.append(cpu)
+            peaks.append(peak)
+        record("edit", times, cpus, peaks)
+        encoded = json.loads((out / "edit" / "encoded.json").read_text())
+        results["edit"].update(encoded_segments=encoded["segments"], encoded_transitions=encoded["transitions"],
+                               encoded_sound=encoded["sound"])  # fmt: skip
+    if "floor" in ways and shots_wanted == 12:
+        run_way("floor", extra=[str(out / "project" / "cache")])
+    if "moviepy" in ways and shots_wanted == 12:
+        run_way("moviepy")
 
-    def ratio(a: str, b: str, digits: int = 2, of: str = "median_s") -> float | None:
-        """a's median over b's (wall, or ``of`` another figure), when both ways have been measured
-        (now or in an earlier run)."""
+    def ratio(a: str, b: str, of: str = "median_s", digits: int = 3) -> float | None:
         if of not in results.get(a, {}) or of not in results.get(b, {}):
             return None
         return round(results[a][of] / results[b][of], digits)
 
-    summary = {
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+    return {
         "film_seconds": round(film_seconds, 2),
-        "shots": SHOTS,
-        "size": f"{W}x{H}@24",
-        "project_vs_graph": ratio("project", "graph"),
-        "project_vs_graph_cpu": ratio("project", "graph", of="cpu_median_s"),
-        "moviepy_vs_project": ratio("moviepy", "project"),
-        "edit_vs_full": ratio("edit", "project", 3),
-        "edit_vs_full_cpu": ratio("edit", "project", 3, of="cpu_median_s"),
+        "shots": shots_wanted,
+        "project_vs_graph": ratio("project", "graph", digits=2),
+        "project_vs_graph_cpu": ratio("project", "graph", "cpu_median_s", digits=2),
+        "moviepy_vs_project": ratio("moviepy", "project", digits=2),
+        "edit_vs_full": ratio("edit", "project"),
+        "edit_vs_full_cpu": ratio("edit", "project", "cpu_median_s"),
         "results": results,
     }
-    (OUT.parent / "compose.json").write_text(json.dumps(summary, indent=2))
-    print(json.dumps(summary, indent=2))
+
+
+def main() -> None:
+    lengths = [12, 48, 120]
+    arguments = []
+    for argument in sys.argv[1:]:
+        if argument.startswith("--shots="):
+            lengths = [int(n) for n in argument.removeprefix("--shots=").split(",")]
+        else:
+            arguments.append(argument)
+    runs = int(arguments[0]) if arguments else 3
+    ways = set(arguments[1:]) or {"project", "edit", "graph", "floor", "moviepy"}
+    previous_file = OUT.parent / "compose.json"
+    previous = json.loads(previous_file.read_text()) if previous_file.exists() else {}
+    lengths_done = previous.get("lengths", {}) if isinstance(previous.get("lengths"), dict) else {}
+    for shots in lengths:
+        earlier = lengths_done.get(str(shots), {}).get("results", {})
+        lengths_done[str(shots)] = run_length(shots, runs, ways, earlier)
+    summary = {
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "size": f"{W}x{H}@24",
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "lengths": lengths_done,
+    }
+    previous_file.write_text(json.dumps(summary, indent=2))
+    print(json.dumps({n: {k: v for k, v in d.items() if k != "results"} for n, d in lengths_done.items()}, indent=2))
 
 
 if __name__ == "__main__":

@@ -307,10 +307,10 @@ def compose(ctx: Context, dry: bool) -> list[Row]:
     row = Row("compose", f"{SHOTS}-shot 1280x720 film (camera moves, dissolves, captions), segments on {cores}")
     if dry:
         return [row]
-    from bench.compose import prepare
+    from bench.compose import OUT, prepare
     from inference.compose import ShotInput, compose_film
 
-    shots = prepare()
+    shots = prepare(SHOTS, OUT / str(SHOTS))
     inputs = [
         ShotInput(
             image=Path(str(s["image"])),

@@ -3,9 +3,9 @@
 Each shot is rendered once into a segment (its camera move or motion clip, its burned-in
 subtitles) that is split, by stream copy, into head | core | tail at the frames where the
 transitions into and out of it begin and end. A transition is rendered only where there is
-one, from the tail of one shot and the head of the next. The film is the concatenation
-(stream copy) of core, transition, core, transition, ... and a narration track laid on the
-same frame-exact timeline, with music ducked under the speech and loudness normalised.
+one, from the tail of one shot and the head of the next, as soon as both are ready. The film is
+the concatenation (stream copy) of core, transition, core, transition, ... and the sound track
+(``inference.sound``: in pieces, at the loudness target), then checked (``inference.filmcheck``).
 
 Segments and transitions are cached by a hash of everything that shaped them, so changing one
 shot re-encodes one segment (and the transitions beside it). Output is written to temporary
@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,6 +344,7 @@ def compose_film(
     music_volume_db: float = 0.0,
     loudness: float = -16.0,
     silence_seconds: float = 2.0,
+    check: bool = True,
     progress: Progress = no_progress,
 ) -> FilmResult:
     """Render what is not cached, join, probe, and only then move the results into ``out_dir``
@@ -372,6 +373,7 @@ def compose_film(
             music_volume_db=music_volume_db,
             loudness=loudness,
             silence_seconds=silence_seconds,
+            check=check,
             progress=progress,
         )
     finally:
@@ -392,6 +394,7 @@ def _compose(
     music_volume_db: float,
     loudness: float,
     silence_seconds: float,
+    check: bool,
     progress: Progress,
 ) -> FilmResult:
     total_frames = sum(p.core + p.tail for p in placements)
@@ -450,27 +453,29 @@ def _compose(
             permanent=False,
         )
     cues = [cue for place in placements for cue in place.cues]
-    check = check_film(
-        film,
-        [
-            CheckShot(
-                start=place.start / FPS,
-                core=place.core / FPS,
-                image=shot.image,
-                audio_seconds=shot.audio_duration if shot.audio else 0.0,
-                still=shot.motion is None and shot.camera == "static",
-                segment=folder,
-            )
-            for shot, place, folder in zip(shots, placements, folders, strict=True)
-        ],
-        cues,
-        width=width,
-        height=height,
-        max_units=max_units_for(width, height),
-        fps=FPS,
-        target=loudness,
-        silence_seconds=silence_seconds,
-    )
+    checked = FilmCheck(loudness={}, findings=[])
+    if check:
+        checked = check_film(
+            film,
+            [
+                CheckShot(
+                    start=place.start / FPS,
+                    core=place.core / FPS,
+                    image=shot.image,
+                    audio_seconds=shot.audio_duration if shot.audio else 0.0,
+                    still=shot.motion is None and shot.camera == "static",
+                    segment=folder,
+                )
+                for shot, place, folder in zip(shots, placements, folders, strict=True)
+            ],
+            cues,
+            width=width,
+            height=height,
+            max_units=max_units_for(width, height),
+            fps=FPS,
+            target=loudness,
+            silence_seconds=silence_seconds,
+        )
     (work / "film.srt").write_text(to_srt(cues), encoding="utf-8")
     (work / "film.vtt").write_text(to_vtt(cues), encoding="utf-8")
     poster_at = min(seconds / 2, (placements[0].core / FPS) / 2)
@@ -492,7 +497,7 @@ def _compose(
         encoded_segments=encoded,
         encoded_transitions=encoded_transitions,
         encoded_sound=track.encoded_pieces,
-        check=check,
+        check=checked,
         placements=placements,
         cues=cues,
         segments=folders,
@@ -512,41 +517,54 @@ def _pictures(
     """Render the segments and transitions that are not cached; return the pieces to join in
     order, the segment folders, and how many segments and transitions were encoded."""
     folders: list[Path] = []
-    todo = []
+    todo: dict[int, tuple[ShotInput, Placement, bool, Path]] = {}
     for index, (shot, place) in enumerate(zip(shots, placements, strict=True)):
         last = index == len(shots) - 1
         key = _segment_key(shot, place, last=last, width=width, height=height, burn=burn)
         folder = cache_dir / f"seg-{key}"
         folders.append(folder)
         if not (folder / "core.mp4").exists():
-            todo.append((shot, place, last, folder))
-    done = 0
-    with _threads(max(1, min(len(todo), os.cpu_count() or 1))) as pool:
-        futures = [
-            pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f)
-            for s, p, last, f in todo
-        ]
-        for future in futures:
-            future.result()
-            done += 1
-            progress(0.75 * done / max(1, len(todo)), f"Shot {done} of {len(todo)} rendered")
-
-    # 2. Transitions, only where there are any.
+            todo[index] = (shot, place, last, folder)
     parts: list[Path] = []
-    encoded_transitions = 0
+    transitions: dict[int, Path] = {}  # those to render, by the shot they leave
     for index, (shot, place) in enumerate(zip(shots, placements, strict=True)):
         parts.append(folders[index] / "core.mp4")
         if index == len(shots) - 1:
             if place.tail:
                 parts.append(folders[index] / "tail.mp4")  # the closing fade
-            continue
-        if place.tail:
-            tail, head = folders[index] / "tail.mp4", folders[index + 1] / "head.mp4"
+        elif place.tail:
             path = cache_dir / f"tr-{_key(a=folders[index].name, b=folders[index + 1].name, kind=shot.transition)}.mp4"
-            if not path.exists():
-                render_transition(tail, head, shot.transition, place.tail, path)
-                encoded_transitions += 1
             parts.append(path)
+            if not path.exists():
+                transitions[index] = path
+    encoded_transitions = len(transitions)
+    # Each transition starts as soon as the two segments beside it are ready, on a free core.
+    ready = set(range(len(shots))) - set(todo)
+    done, work = 0, len(todo) + len(transitions)
+    with _threads(max(1, os.cpu_count() or 1)) as pool:
+        segments = {
+            pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f): index
+            for index, (s, p, last, f) in todo.items()
+        }
+        running: set[Future[None]] = set(segments)
+
+        def start_transitions() -> None:
+            for index in [i for i in transitions if i in ready and i + 1 in ready]:
+                tail, head = folders[index] / "tail.mp4", folders[index + 1] / "head.mp4"
+                kind, frames = shots[index].transition, placements[index].tail
+                running.add(pool.submit(render_transition, tail, head, kind, frames, transitions.pop(index)))
+
+        start_transitions()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.discard(future)
+                future.result()
+                done += 1
+                if future in segments:
+                    ready.add(segments[future])
+                    progress(0.75 * done / work, f"Shot {len(ready)} of {len(shots)} rendered")
+            start_transitions()
     return parts, folders, len(todo), encoded_transitions
 
 

@@ -189,7 +189,7 @@ def sound_findings(
             str(film),
             "-vn",
             "-af",
-            f"ebur128=peak=true:framelog=quiet,silencedetect=n=-50dB:d={silence_seconds}",
+            f"ebur128=peak=true:framelog=verbose,silencedetect=n=-50dB:d={silence_seconds}",
             "-f",
             "null",
             "-",

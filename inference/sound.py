@@ -1,20 +1,24 @@
 """The film's sound track, in pieces that an edit replaces one at a time.
 
 The track is one mix on the film's timeline: each narration brought to the target loudness
-(EBU R128, measured once per clip) and placed where its shot's core plays, music looped under
-it and ducked while someone speaks, a limiter against peaks. It is rendered in pieces, one per
-shot, on AAC's frame grid (1024 samples): a piece is the mix over its span with a second of the
-film before it and a few frames after it as context (so the compressor, the limiter and the
-codec's overlapping windows are where they would be in one pass), encoded, and cut back to the
-packets of its own span. The pieces' packets join, by stream copy, into a track that decodes as
-one encode would; a narration edit re-encodes that shot's piece and the one after it (whose
-context it is), whatever the film's length. Pieces are cached by a hash of what shaped them.
+(EBU R128, measured once per recording, through the limiter) where its shot's core plays,
+music looped under it and ducked while someone speaks, a limiter against peaks. It is rendered
+in pieces on AAC's frame grid (1024 samples): a piece is the mix over its span with the sound
+around it as context (so the compressor, the limiter and the codec's overlapping windows are
+where they would be in one pass), encoded, and cut back to the packets of its own span. The
+pieces' packets join, by stream copy, into a track that decodes as one encode would. Pieces
+are cached by a hash of what shaped them, relative to where they begin.
 
-Each clip is placed only where it plays (never delayed from the film's start), so the mix of a
-piece reads at most the clips that overlap its window: the cost is linear in shots.
+Without music a piece is one narration (or a run of narrations too close to part) with a little
+silence either side, and the stretches between are the encoder's silent packet repeated: a
+narration sits at the AAC frame nearest its shot's start (within 10.7 ms), so its piece is the
+same wherever the shot moves, and an edit re-encodes the edited narration's piece alone. With
+music a piece is a shot's span with a second before it as context; a shot whose length changes
+moves the music under every later shot, and those pieces are rendered again (the music is one
+continuous bed).
 
-With music, a shot whose length changes moves the music under every later shot: those pieces
-are rendered again (the music is one continuous bed).
+Each clip is placed only where it plays (never delayed from the film's start), so a piece's mix
+reads only the clips that overlap its window: the cost is linear in shots.
 """
 
 from __future__ import annotations
@@ -137,7 +141,7 @@ def measure_loudness(path: Path, *, gain_db: float | None = None) -> Loudness:
     """EBU R128 integrated loudness, true peak and loudness range of a file's sound (in stereo
     at 48 kHz, as the mix hears it); with ``gain_db``, after that gain and the mix's limiter."""
     chain = TO_MIX if gain_db is None else f"{TO_MIX},volume={gain_db:.2f}dB,{LIMITER},{IN_A_FILM}"
-    log = ffmpeg_log(["-i", str(path), "-vn", "-af", f"{chain},ebur128=peak=true:framelog=quiet", "-f", "null", "-"])
+    log = ffmpeg_log(["-i", str(path), "-vn", "-af", f"{chain},ebur128=peak=true:framelog=verbose", "-f", "null", "-"])
     return parse_loudness(log)
 
 

@@ -36,7 +36,10 @@ UNSAFE = ("400", "401", "403", "404", "409", "413", "415", "429")
 SAFE = ("400", "401", "403", "404", "429")
 # Operations that take no credentials (revoking a token takes the token: it may answer 401).
 ANONYMOUS = {("/api/v1/health", "get"), ("/api/v1/auth/token", "post"), ("/api/v1/auth/signup", "post")}
-EXTRA = {"/api/v1/projects/{project_id}/exports/{fmt}": ("409",)}  # "render it first"
+EXTRA = {  # "render it first"
+    "/api/v1/projects/{project_id}/exports/{fmt}": ("409",),
+    "/api/v1/projects/{project_id}/check": ("409",),
+}
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
