@@ -11,8 +11,8 @@ Each way runs in its own process, at least RUNS times; we report the median wall
 time (user + system of the whole process tree, ffmpeg included), the real-time factor (film
 seconds per wall second) and the peak memory of the whole process tree.
 Usage: python bench/compose.py [RUNS] [WAY ...] [--shots=12,48,120]   (writes
-bench/out/compose.json; ways default to all: project edit graph floor moviepy; floor and moviepy
-run at 12 shots only)
+bench/out/compose.json; ways default to all: project edit graph floor moviepy (and unchecked: the
+project without its film check); floor and moviepy run at 12 shots only)
 """
 
 from __future__ import annotations
@@ -134,8 +134,9 @@ if way == "edit":
     new = espeak("And then, quite suddenly, everything changed.", language="en", path=out / "edit.wav")
     inputs[5].narration, inputs[5].audio = "And then, quite suddenly, everything changed.", Path(new.path)
     inputs[5].audio_duration, inputs[5].duration = new.duration, new.duration + 0.6
-if way in ("project", "edit"):
-    film = compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film")
+if way in ("project", "edit", "unchecked"):
+    extra = {{"check": False}} if way == "unchecked" else {{}}
+    film = compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film", **extra)
     (out / "encoded.json").write_text(json.dumps({{"segments": film.encoded_segments,
                                                   "transitions": film.encoded_transitions,
                                                   "sound": getattr(film, "encoded_sound", None)}}))
@@ -237,7 +238,7 @@ def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, 
         record(name, times, cpus, peaks)
 
     # The hand-written graph and this project alternate, so that both see the same hour.
-    for name in ("project", "graph"):
+    for name in ("project", "graph", "unchecked"):
         if name in ways or (name == "project" and ways & {"edit", "floor"}):
             run_way(name)
     # the recompose: a warm cache from a full compose, then one narration changed
@@ -273,6 +274,7 @@ def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, 
         "moviepy_vs_project": ratio("moviepy", "project", digits=2),
         "edit_vs_full": ratio("edit", "project"),
         "edit_vs_full_cpu": ratio("edit", "project", "cpu_median_s"),
+        "unchecked_vs_full_cpu": ratio("unchecked", "project", "cpu_median_s"),  # 1 - what the check costs
         "results": results,
     }
 

@@ -27,10 +27,10 @@ from pathlib import Path
 
 from inference import kenburns, sound
 from inference.errors import EngineError
-from inference.filmcheck import CheckShot, FilmCheck, check_film
+from inference.filmcheck import CheckShot, FilmCheck, check_film, segment_picture
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
 from inference.media import file_digest, probe, run_ffmpeg, stop_running_ffmpeg
-from inference.sound import Music, SoundTrack
+from inference.sound import SoundTrack
 from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
 from inference.types import Progress, no_progress
 
@@ -301,13 +301,18 @@ def build_audio(
     shots: list[ShotInput],
     placements: list[Placement],
     *,
-    music: Music | None,
+    music: Path | None,
+    music_volume_db: float,
     cache_dir: Path,
     path: Path,
     loudness: float,
 ) -> SoundTrack:
     """The narration, each clip at ``loudness`` LUFS where its shot's core plays, over the music
     (see ``inference.sound``): rendered in pieces, only those an edit changed."""
+    bed = None
+    if music is not None:
+        normalised, length = sound.music_bed(music, loudness=loudness, cache_dir=cache_dir)
+        bed = sound.Music(normalised, length, music_volume_db)
     per_frame = sound.SAMPLE_RATE // FPS
     voices = []
     for shot, place in zip(shots, placements, strict=True):
@@ -326,7 +331,7 @@ def build_audio(
         starts=[place.start * per_frame for place in placements],
         voices=voices,
         total=sum(p.core + p.tail for p in placements) * per_frame,
-        music=music,
+        music=bed,
         cache_dir=cache_dir,
         path=path,
     )
@@ -401,16 +406,26 @@ def _compose(
     seconds = total_frames / FPS
     # The sound track depends only on the plan: build it while the pictures render.
     audio = work / "audio.aac"
-    bed = None
-    if music is not None:
-        normalised, length = sound.music_bed(music, loudness=loudness, cache_dir=cache_dir)
-        bed = Music(normalised, length, music_volume_db)
     with _threads(1) as sounds:
         audio_done = sounds.submit(
-            build_audio, shots, placements, music=bed, cache_dir=cache_dir, path=audio, loudness=loudness
+            build_audio,
+            shots,
+            placements,
+            music=music,
+            music_volume_db=music_volume_db,
+            cache_dir=cache_dir,
+            path=audio,
+            loudness=loudness,
         )
         parts, folders, encoded, encoded_transitions = _pictures(
-            shots, placements, width=width, height=height, cache_dir=cache_dir, burn=burn_subtitles, progress=progress
+            shots,
+            placements,
+            width=width,
+            height=height,
+            cache_dir=cache_dir,
+            burn=burn_subtitles,
+            look=check,
+            progress=progress,
         )
         track = audio_done.result()
     progress(0.85, "Joining")
@@ -512,6 +527,7 @@ def _pictures(
     height: int,
     cache_dir: Path,
     burn: bool,
+    look: bool,
     progress: Progress,
 ) -> tuple[list[Path], list[Path], int, int]:
     """Render the segments and transitions that are not cached; return the pieces to join in
@@ -543,7 +559,7 @@ def _pictures(
     done, work = 0, len(todo) + len(transitions)
     with _threads(max(1, os.cpu_count() or 1)) as pool:
         segments = {
-            pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f): index
+            pool.submit(_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f, look=look): index
             for index, (s, p, last, f) in todo.items()
         }
         running: set[Future[None]] = set(segments)
@@ -566,6 +582,16 @@ def _pictures(
                     progress(0.75 * done / work, f"Shot {len(ready)} of {len(shots)} rendered")
             start_transitions()
     return parts, folders, len(todo), encoded_transitions
+
+
+def _segment(
+    shot: ShotInput, place: Placement, *, last: bool, width: int, height: int, burn: bool, folder: Path, look: bool
+) -> None:
+    """A segment rendered, then (``look``) looked at once for the film check (black or frozen
+    stretches) on the same core, while it is warm in the page cache."""
+    render_segment(shot, place, last=last, width=width, height=height, burn=burn, folder=folder)
+    if look:
+        segment_picture(folder)
 
 
 def join_segment(folder: Path, path: Path) -> None:
