@@ -27,16 +27,16 @@ from pathlib import Path
 
 from inference import kenburns, sound
 from inference.errors import EngineError
-from inference.filmcheck import CheckShot, FilmCheck, check_film, segment_picture
+from inference.filmcheck import LOOK, CheckShot, FilmCheck, check_film, picture_record
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
-from inference.media import file_digest, probe, run_ffmpeg, stop_running_ffmpeg
+from inference.media import ffmpeg_log, file_digest, probe, run_ffmpeg, stop_running_ffmpeg
 from inference.sound import SoundTrack
 from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
 from inference.types import Progress, no_progress
 
 FPS = 24
 TRANSITION_FRAMES = 12  # 0.5 s at 24 fps
-ENGINE_VERSION = 4  # bump to invalidate every cached segment (4: Latin captions in a Latin face)
+ENGINE_VERSION = 5  # bump to invalidate every cached segment (5: each holds what the film check saw)
 XFADE = {
     "fade": "fadeblack",
     "dissolve": "fade",
@@ -227,9 +227,22 @@ def render_segment(
             filters.append(f"fade=t=out:st={(place.head + place.core) / FPS:.4f}:d={place.tail / FPS:.4f}")
         splits = [n for n in (place.head, place.head + place.core) if 0 < n < total]
         keyframes = "+".join(f"eq(n,{n})" for n in splits) or "eq(n,0)"
+        if shot.motion is not None:
+            source = ["-stream_loop", "-1", "-i", str(shot.motion)]
+            move = (
+                f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},fps={FPS},setsar=1"
+            )
+        else:
+            source = ["-i", str(shot.image)]
+            move = kenburns.zoompan_filter(shot.camera, total, width, height, FPS)
+        # The frames as rendered go to the encoder and, the core's, to the film check's eyes.
+        look = LOOK.format(first=place.head, end=place.head + place.core)
+        graph = ",".join([move, *filters, "format=yuv420p"]) + f",split[out][look];[look]{look}"
         output = [
-            "-vf",
-            ",".join([*filters, "format=yuv420p"]),
+            "-filter_complex",
+            f"[0:v]{graph}",
+            "-map",
+            "[out]",
             *X264,
             "-force_key_frames",
             f"expr:{keyframes}",
@@ -246,16 +259,8 @@ def render_segment(
         else:
             output += ["-segment_time", "100000"]
         output.append("piece%d.mp4")
-        if shot.motion is not None:
-            source = ["-stream_loop", "-1", "-i", str(shot.motion)]
-            move = (
-                f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},fps={FPS},setsar=1"
-            )
-        else:
-            source = ["-i", str(shot.image)]
-            move = kenburns.zoompan_filter(shot.camera, total, width, height, FPS)
-        output[1] = f"{move},{output[1]}"
-        run_ffmpeg([*source, "-frames:v", str(total), *output], cwd=work)
+        log = ffmpeg_log([*source, "-frames:v", str(total), *output], cwd=work)
+        looked = picture_record(log, image=shot.image)
         names = [name for name, count in (("head", place.head), ("core", place.core), ("tail", place.tail)) if count]
         pieces = sorted(work.glob("piece*.mp4"), key=lambda p: int(p.stem[5:]))
         if len(pieces) != len(names):
@@ -268,6 +273,7 @@ def render_segment(
         staging.mkdir()
         for name, piece in zip(names, pieces, strict=True):
             os.replace(piece, staging / f"{name}.mp4")
+        (staging / "check.json").write_text(json.dumps(looked))
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
     finally:
@@ -424,7 +430,6 @@ def _compose(
             height=height,
             cache_dir=cache_dir,
             burn=burn_subtitles,
-            look=check,
             progress=progress,
         )
         track = audio_done.result()
@@ -527,7 +532,6 @@ def _pictures(
     height: int,
     cache_dir: Path,
     burn: bool,
-    look: bool,
     progress: Progress,
 ) -> tuple[list[Path], list[Path], int, int]:
     """Render the segments and transitions that are not cached; return the pieces to join in
@@ -559,7 +563,7 @@ def _pictures(
     done, work = 0, len(todo) + len(transitions)
     with _threads(max(1, os.cpu_count() or 1)) as pool:
         segments = {
-            pool.submit(_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f, look=look): index
+            pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f): index
             for index, (s, p, last, f) in todo.items()
         }
         running: set[Future[None]] = set(segments)
@@ -582,16 +586,6 @@ def _pictures(
                     progress(0.75 * done / work, f"Shot {len(ready)} of {len(shots)} rendered")
             start_transitions()
     return parts, folders, len(todo), encoded_transitions
-
-
-def _segment(
-    shot: ShotInput, place: Placement, *, last: bool, width: int, height: int, burn: bool, folder: Path, look: bool
-) -> None:
-    """A segment rendered, then (``look``) looked at once for the film check (black or frozen
-    stretches) on the same core, while it is warm in the page cache."""
-    render_segment(shot, place, last=last, width=width, height=height, burn=burn, folder=folder)
-    if look:
-        segment_picture(folder)
 
 
 def join_segment(folder: Path, path: Path) -> None:

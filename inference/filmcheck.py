@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -77,36 +76,32 @@ class CheckShot:
 # ---------------------------------------------------------------- pictures (per segment)
 
 
-def segment_picture(folder: Path) -> dict[str, list[list[float]]]:
-    """Black and frozen stretches of a segment's own part (its core, in seconds from the
-    core's start), measured once and kept in the segment's folder."""
-    record = folder / "check.json"
-    if record.exists():
-        data: dict[str, list[list[float]]] = json.loads(record.read_text())
-        return data
-    log = ffmpeg_log(
-        [
-            "-i",
-            str(folder / "core.mp4"),
-            "-vf",
-            f"scale=320:-2,blackdetect=d={BLACK_SECONDS}:pix_th=0.10,freezedetect=n=-60dB:d={FREEZE_SECONDS}",
-            "-an",
-            "-f",
-            "null",
-            "-",
-        ]
-    )
-    data = {
+# What the film check's eyes make of a segment's core frames, as they are rendered (a branch of
+# the segment's own filter graph: frames ``first`` to ``end``, shrunk, never encoded).
+LOOK = (
+    "trim=start_frame={first}:end_frame={end},setpts=PTS-STARTPTS,scale=320:-2,"
+    f"blackdetect=d={BLACK_SECONDS}:pix_th=0.10,freezedetect=n=-60dB:d={FREEZE_SECONDS},nullsink"
+)
+
+
+def picture_record(log: str, *, image: Path) -> dict[str, Any]:
+    """What a segment's render logged through LOOK, and its keyframe's difference hash: kept in
+    the segment's folder (``check.json``), so a shot is looked at once, when it is rendered."""
+    return {
         "black": [[float(a), float(b)] for a, b in re.findall(r"black_start:([\d.]+) black_end:([\d.]+)", log)],
         "frozen": _freezes(log),
+        "hash": f"{difference_hash(image):064x}",
     }
-    tmp = folder / f".check.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, record)
+
+
+def segment_picture(folder: Path) -> dict[str, Any]:
+    """What the check saw of a segment when it was rendered."""
+    data: dict[str, Any] = json.loads((folder / "check.json").read_text())
     return data
 
 
 def _freezes(log: str) -> list[list[float]]:
+    """Frozen stretches from freezedetect's log (an end of -1: frozen to the end)."""
     starts = [float(x) for x in re.findall(r"freeze_start: ([\d.]+)", log)]
     ends = [float(x) for x in re.findall(r"freeze_end: ([\d.]+)", log)]
     return [[a, ends[i] if i < len(ends) else -1.0] for i, a in enumerate(starts)]
@@ -142,7 +137,7 @@ def picture_findings(shots: list[CheckShot]) -> list[Finding]:
                         at=round(shot.start + start, 2),
                     )
                 )
-    return found + duplicate_findings([shot.image for shot in shots])
+    return found + duplicate_findings([int(segment_picture(shot.segment)["hash"], 16) for shot in shots])
 
 
 def difference_hash(path: Path, size: int = 16) -> int:
@@ -157,8 +152,7 @@ def difference_hash(path: Path, size: int = 16) -> int:
     return int("".join("1" if b else "0" for b in bits), 2)
 
 
-def duplicate_findings(images: list[Path]) -> list[Finding]:
-    hashes = [difference_hash(path) for path in images]
+def duplicate_findings(hashes: list[int]) -> list[Finding]:
     found = []
     for i in range(len(hashes)):
         for j in range(i + 1, len(hashes)):

@@ -51,10 +51,10 @@ def run_ffmpeg(args: list[str], *, timeout: float = 1200, cwd: Path | None = Non
     _ffmpeg(args, timeout=timeout, cwd=cwd, loglevel="error")
 
 
-def ffmpeg_log(args: list[str], *, timeout: float = 1200) -> str:
+def ffmpeg_log(args: list[str], *, timeout: float = 1200, cwd: Path | None = None) -> str:
     """Run ffmpeg and return what its filters logged (the measuring filters, ``ebur128``,
     ``silencedetect``, ``blackdetect``, write their findings there)."""
-    return _ffmpeg(args, timeout=timeout, cwd=None, loglevel="info")
+    return _ffmpeg(args, timeout=timeout, cwd=cwd, loglevel="info")
 
 
 def _ffmpeg(args: list[str], *, timeout: float, cwd: Path | None, loglevel: str) -> str:

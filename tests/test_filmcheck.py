@@ -220,3 +220,45 @@ def test_the_check_is_kept_with_the_render_and_answered_by_the_api_and_the_previ
     assert "Film check" in page and "LUFS" in page
     chinese = browser.get(f"/projects/{rendered.id}/preview/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "成片检查" in chinese and "响度" in chinese
+
+
+def test_a_motion_clip_that_stands_still_is_found_but_a_still_meant_so_is_not(
+    shots: list[ShotInput], folder: Path
+) -> None:
+    clip = folder / "stuck.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(shots[1].image), "-t", "4", "-r", "24",
+         "-pix_fmt", "yuv420p", str(clip)],
+        check=True,
+    )  # fmt: skip
+    stuck = replace(shots[1], motion=clip, duration=3.5)
+    film = compose([shots[0], stuck], folder, "frozen")
+    (finding,) = checks(film)["frozen"]
+    assert finding.shot == 2 and finding.data["seconds"] >= 2.0
+    held = replace(shots[1], camera="static", duration=3.5)  # no camera move, on purpose
+    assert "frozen" not in checks(compose([shots[0], held], folder, "held"))
+
+
+def test_a_caption_line_too_wide_for_the_frame_is_found(shots: list[ShotInput], folder: Path) -> None:
+    long_word = "Supercalifragilisticexpialidocious-and-then-some-more-words-joined"
+    film = compose([replace(shots[0], narration=long_word, duration=6.0)], folder, "wide")
+    found = checks(film)
+    assert found["line_length"][0].data["width"] == len(long_word)
+    assert found["title_safe"][0].shot == 1
+
+
+def test_sound_shorter_than_the_picture_and_a_sound_too_loud_are_found(folder: Path) -> None:
+    from inference.filmcheck import CheckShot, sound_findings, sync_findings
+
+    film = folder / "mismatch.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=160x90:r=24:d=3", "-f", "lavfi",
+         "-i", "sine=frequency=440:duration=2,volume=8", "-c:v", "libx264", "-c:a", "aac", str(film)],
+        check=True,
+    )  # fmt: skip
+    (sync,) = sync_findings(film, fps=24)
+    assert sync.check == "sync" and sync.data["picture"] == pytest.approx(3.0, abs=0.05)
+    shot = CheckShot(start=0, core=3, image=folder / "0.png", audio_seconds=2, still=False, segment=folder)
+    loudness, found = sound_findings(film, [shot], target=-16.0, silence_seconds=2.0)
+    assert loudness["truePeak"] is not None and loudness["truePeak"] > -1.5
+    assert {f.check for f in found} >= {"peak", "loudness"}
