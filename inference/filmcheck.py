@@ -108,7 +108,7 @@ def _freezes(log: str) -> list[list[float]]:
 
 
 def picture_findings(shots: list[CheckShot]) -> list[Finding]:
-    found = []
+    found, hashes = [], []
     for number, shot in enumerate(shots, 1):
         measured = segment_picture(shot.segment)
         for start, end in measured["black"]:
@@ -137,7 +137,8 @@ def picture_findings(shots: list[CheckShot]) -> list[Finding]:
                         at=round(shot.start + start, 2),
                     )
                 )
-    return found + duplicate_findings([int(segment_picture(shot.segment)["hash"], 16) for shot in shots])
+        hashes.append(int(measured["hash"], 16))
+    return found + duplicate_findings(hashes)
 
 
 def difference_hash(path: Path, size: int = 16) -> int:
