@@ -165,9 +165,9 @@ def diffusers_keyframes(
 ) -> list[ImageResult]:
     """Paint several keyframes in one call. Each has its own CPU generator seeded by its shot,
     so an image depends only on its prompt and seed, never on what it was batched with."""
-    import torch
-
     pipe = text2image_pipeline(model, runtime)
+    import torch  # after the load: missing weights are found before torch is imported
+
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))
     prompts = [

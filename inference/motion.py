@@ -51,7 +51,6 @@ def svd_clip(
     progress: Progress = no_progress,
 ) -> MotionResult:
     """Animate a keyframe into ``frames`` frames at ``fps`` and encode them as an H.264 MP4."""
-    import torch
     from PIL import Image
 
     from inference.models import load_model
@@ -64,6 +63,8 @@ def svd_clip(
             source, device=device, dtype=dtype, low_memory=runtime.low_memory
         ),
     ).model
+    import torch  # after the load: missing weights are found before torch is imported
+
     still = Image.open(image).convert("RGB")
     # The model's native area in the keyframe's aspect ratio: 1024x576 for SVD at 16:9.
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)

@@ -243,7 +243,6 @@ def vits(
     import dataclasses
 
     import numpy as np
-    import torch
 
     from inference.models import load_model
 
@@ -254,6 +253,7 @@ def vits(
         lambda source, device, dtype: load_tts_model(source, device),
     )
     (tokenizer, network), device = loaded.model, loaded.device
+    import torch  # after the load: missing weights are found before torch is imported
 
     pieces: list[tuple[Any, str]] = []
     sentences = _sentences(text)
