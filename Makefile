@@ -78,6 +78,11 @@ messages: $(STAMP)
 # and run in parallel (pytest-xdist; each worker its own database, Redis database and
 # var/test/gwN): one worker more than there are cores, since many tests wait on processes.
 TEST_ENV := HF_HUB_OFFLINE=1 STORYVIDEO_VAR_DIR=$(CURDIR)/var/test
+# Bytecode is written and read back, even where the environment says not to (this machine sets
+# PYTHONDONTWRITEBYTECODE): the suite starts some 80 Python processes, each of which would compile
+# the project's modules again, and each pytest process would re-rewrite the asserts of its
+# plugins' ~400 modules (about 5 s of CPU apiece).
+unexport PYTHONDONTWRITEBYTECODE
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 # Lint, types, the migrations and the schema are checked beside the suite; any of them failing
