@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from inference.styles import CAMERA_MOVES, TRANSITIONS
+from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS
 
 
 def storyboard_schema(
@@ -41,6 +41,8 @@ def storyboard_schema(
             **told,
             "camera": {"enum": list(CAMERA_MOVES)},
             "transition": {"enum": list(TRANSITIONS)},
+            "shotSize": {"enum": list(SHOT_SIZES)},
+            "cameraAngle": {"enum": list(CAMERA_ANGLES)},
             "characters": {"type": "array", "maxItems": max_characters, "items": name},
             "speaker": name,  # optional: the narrator unless the model names a character
             **({"id": {"type": "string", "maxLength": 40}} if rewrite else {}),

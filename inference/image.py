@@ -81,16 +81,18 @@ class KeyframeRequest:
     path: Path
     characters: tuple[tuple[str, str], ...] = ()  # (name, description)
     negative_prompt: str = ""  # what the shot must not show; used where guidance is on (> 1)
+    framing: str = ""  # the shot size and camera angle in the image model's words
 
 
 def keyframe_prompt(
-    prompt: str, *, style: str, characters: list[tuple[str, str]], negative: str = ""
+    prompt: str, *, style: str, characters: list[tuple[str, str]], negative: str = "", framing: str = ""
 ) -> tuple[str, str]:
-    """The shot's prompt with its characters' descriptions and the style folded in, and its
-    negative prompt with the style's. The shot comes first: CLIP reads only the first 77 tokens."""
+    """The shot's framing words and prompt with its characters' descriptions and the style folded
+    in, and its negative prompt with the style's. The shot comes first (its framing, a few words,
+    before it): CLIP reads only the first 77 tokens."""
     preset = style_preset(style)
     people = "; ".join(f"{name}: {description}" if description else name for name, description in characters)
-    positive = ", ".join(part for part in (prompt.strip(), people, preset.prompt) if part)
+    positive = ", ".join(part for part in (framing, prompt.strip(), people, preset.prompt) if part)
     return positive, ", ".join(part for part in (negative.strip(), preset.negative) if part)
 
 
@@ -171,7 +173,9 @@ def diffusers_keyframes(
     native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))
     prompts = [
-        keyframe_prompt(r.prompt, style=style, characters=list(r.characters), negative=r.negative_prompt)
+        keyframe_prompt(
+            r.prompt, style=style, characters=list(r.characters), negative=r.negative_prompt, framing=r.framing
+        )
         for r in requests
     ]
 

@@ -201,6 +201,8 @@ class BoardShot:
     characters: list[str]
     speaker: str
     locked: bool
+    shot_size: str = ""
+    camera_angle: str = ""
 
 
 @dataclass
@@ -229,6 +231,9 @@ class Rewritten:
     notes: list[str]
 
 
+JSON_NAMES = {"shot_size": "shotSize", "camera_angle": "cameraAngle"}  # as the answer writes them
+
+
 def rewrite_messages(job: RewriteJob) -> list[dict[str, str]]:
     language = LANGUAGE_NAMES.get(job.language, job.language)
     system = (
@@ -237,7 +242,7 @@ def rewrite_messages(job: RewriteJob) -> list[dict[str, str]]:
         "the whole story in order. A shot marked locked must come back exactly as it is, with its id. A shot "
         "you keep or change keeps its id; a new shot has no id. Answer with one JSON object "
         '{"shots": [{"id": str, "prompt": str, "narration": str, "camera": str, "transition": str, '
-        '"characters": [names], "speaker": name or ""}]} and nothing else.'
+        '"shotSize": str, "cameraAngle": str, "characters": [names], "speaker": name or ""}]} and nothing else.'
     )
     messages = [{"role": "system", "content": system}]
     for turn in job.history:
@@ -246,7 +251,8 @@ def rewrite_messages(job: RewriteJob) -> list[dict[str, str]]:
     board = {
         "characters": job.characters,
         "shots": [
-            {key: value for key, value in asdict(shot).items() if key != "ref"} | {"id": shot.ref} for shot in job.shots
+            {JSON_NAMES.get(key, key): value for key, value in asdict(shot).items() if key != "ref"} | {"id": shot.ref}
+            for shot in job.shots
         ],
     }
     messages.append(
@@ -297,6 +303,8 @@ def _plan_of(shot: BoardShot) -> ShotPlan:
         characters=list(shot.characters),
         speaker=shot.speaker,
         ref=shot.ref,
+        shot_size=shot.shot_size,
+        camera_angle=shot.camera_angle,
     )
 
 

@@ -9,7 +9,14 @@ from typing import Any
 
 from inference.errors import EngineError
 from inference.models import Runtime
-from inference.styles import CAMERA_MOVES, TRANSITIONS
+from inference.styles import (
+    CAMERA_ANGLES,
+    CAMERA_MOVES,
+    SHOT_SIZES,
+    TRANSITIONS,
+    planned_framing,
+    shot_language,
+)
 from inference.text import clean_text, has_cjk, split_sentences
 from inference.types import CharacterPlan, Progress, ShotPlan, Storyboard, no_progress
 from inference.usage import record
@@ -53,6 +60,8 @@ def draft_storyboard(story: str, *, shot_count: int, title: str = "", progress: 
                 narration=narration,
                 camera=_MOVES[index % len(_MOVES)],
                 transition="dissolve",
+                shot_size=planned_framing(index)[0],
+                camera_angle=planned_framing(index)[1],
             )
         )
         progress((index + 1) / shot_count, f"Shot {index + 1}")
@@ -91,7 +100,8 @@ def build_messages(story: str, *, language: str, shot_count: int, style: str) ->
         '{"title": str, "characters": [{"name": str, "description": str}], '
         '"shots": [{"prompt": str, "sentences": [first, last], "camera": one of '
         f"{list(CAMERA_MOVES)}, " + '"transition": one of ["cut", "fade", "dissolve", "wipe_left", "wipe_right", '
-        '"slide_left", "slide_right"], "characters": [names], "speaker": name or ""}]}'
+        f'"slide_left", "slide_right"], "shotSize": one of {list(SHOT_SIZES)}, "cameraAngle": one of '
+        f'{list(CAMERA_ANGLES)}, "characters": [names], "speaker": name or ""}}]}}'
     )
     if language == "zh":
         system = "你是分镜师。只输出一个 JSON 对象，不要输出其他文字。"
@@ -100,6 +110,8 @@ def build_messages(story: str, *, language: str, shot_count: int, style: str) ->
             f"sentences 写这个镜头讲的第一句和最后一句的编号，镜头按顺序接续，合起来覆盖从第 1 句到最后一句的每一句。"
             f"characters 给出主要角色的外貌描述（英文）。"
             f"镜头讲的是某个角色说的话（引号里的话）时，speaker 写这个角色的名字，否则写空字符串。"
+            f"shotSize 是景别（特写 close_up、近景 medium_close_up、中景 medium、全景 full、远景 wide），"
+            f"cameraAngle 是拍摄角度，像导演一样让镜头之间有变化。"
             f"JSON 格式：{schema}\n\n故事：\n{numbered}"
         )
     else:
@@ -109,7 +121,8 @@ def build_messages(story: str, *, language: str, shot_count: int, style: str) ->
             f"shot's prompt describes the picture in English; its sentences are the numbers of the first and the "
             f"last sentence it tells, the shots following one another so that together they cover every sentence "
             f"from the first to the last. Describe each main character's appearance. When a shot tells a "
-            f"character's quoted speech, its speaker is that character's name, else an empty string. "
+            f"character's quoted speech, its speaker is that character's name, else an empty string. Vary the "
+            f"shot sizes and camera angles from shot to shot as a director would. "
             f"JSON format: {schema}\n\n"
             f"Story:\n{numbered}"
         )
@@ -258,6 +271,11 @@ def parse_storyboard(
         lasts.append(last)
         camera = item.get("camera") if item.get("camera") in CAMERA_MOVES else _MOVES[len(shots) % len(_MOVES)]
         transition = item.get("transition") if item.get("transition") in TRANSITIONS else "dissolve"
+        # Not framed by the answer: a storyboard's shot takes its place's in the sequence; a
+        # rewrite's keeps its own (blank: kept).
+        planned = planned_framing(len(shots)) if cast is None else ("", "")
+        size = shot_language(item.get("shotSize"), SHOT_SIZES) or planned[0]
+        angle = shot_language(item.get("cameraAngle"), CAMERA_ANGLES) or planned[1]
         names = [n for n in item.get("characters") or [] if isinstance(n, str) and n in seen]
         speaker = capped_text(item.get("speaker"), 100)
         shots.append(
@@ -267,6 +285,8 @@ def parse_storyboard(
                 camera=str(camera),
                 transition=str(transition),
                 characters=names,
+                shot_size=size,
+                camera_angle=angle,
                 speaker=speaker if speaker in seen else "",  # a name the cast does not hold: the narrator
                 ref=capped_text(item.get("id"), 40),
             )

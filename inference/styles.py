@@ -138,6 +138,72 @@ ASPECT_RATIOS: dict[str, tuple[int, int]] = {"16:9": (16, 9), "9:16": (9, 16), "
 RESOLUTIONS: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
 CAMERA_MOVES = ("static", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down")
 TRANSITIONS = ("cut", "fade", "dissolve", "wipe_left", "wipe_right", "slide_left", "slide_right")
+# The language of shots: how much of the subject the frame holds, and from where the camera looks.
+# Each value with the words the image models know it by (written into the picture prompt), and
+# the words a person or a model may say for it (Chinese film terms included).
+SHOT_SIZES = {
+    "close_up": "close-up shot",
+    "medium_close_up": "medium close-up shot",
+    "medium": "medium shot",
+    "full": "full shot",
+    "wide": "wide shot",
+}
+CAMERA_ANGLES = {
+    "eye_level": "eye-level shot",
+    "low": "low-angle shot",
+    "high": "high-angle shot",
+    "overhead": "overhead shot, bird's-eye view",
+}
+SHOT_LANGUAGE_ALIASES = {
+    "特写": "close_up",
+    "近景": "medium_close_up",
+    "中近景": "medium_close_up",
+    "中景": "medium",
+    "全景": "full",
+    "远景": "wide",
+    "long": "wide",
+    "extreme_wide": "wide",
+    "平视": "eye_level",
+    "仰视": "low",
+    "仰拍": "low",
+    "俯视": "high",
+    "俯拍": "high",
+    "鸟瞰": "overhead",
+    "顶拍": "overhead",
+    "birds_eye": "overhead",
+}
+
+
+def shot_language(value: object, choices: dict[str, str]) -> str | None:
+    """The key of ``choices`` that ``value`` names: the key, its words ("close-up shot", "low
+    angle", "bird's-eye view") or a film term in Chinese; "" for blank (not set); None for none."""
+    if not isinstance(value, str):
+        return None
+    folded = "_".join(value.strip().casefold().replace("-", " ").replace("'", "").split())
+    if not folded:
+        return ""
+    while folded.endswith(("_shot", "_view", "_angle")):
+        folded = folded.rsplit("_", 1)[0]
+    folded = SHOT_LANGUAGE_ALIASES.get(folded, folded)
+    return folded if folded in choices else None
+
+
+def framing_words(shot_size: str, camera_angle: str) -> str:
+    """The picture prompt's words for a shot's size and angle ("" for what is not set)."""
+    return ", ".join(words for words in (SHOT_SIZES.get(shot_size), CAMERA_ANGLES.get(camera_angle)) if words)
+
+
+# A plausible sequence for shots nobody framed: an establishing wide shot, then closer in and back
+# out, the camera mostly at eye level, now and then looking up or down.
+SIZE_SEQUENCE = ("wide", "medium", "close_up", "full", "medium_close_up", "medium")
+ANGLE_SEQUENCE = ("eye_level", "eye_level", "low", "eye_level", "high", "eye_level", "eye_level", "overhead")
+
+
+def planned_framing(index: int) -> tuple[str, str]:
+    """The shot size and camera angle of the ``index``-th shot of a storyboard nobody framed."""
+    return SIZE_SEQUENCE[index % len(SIZE_SEQUENCE)], ANGLE_SEQUENCE[index % len(ANGLE_SEQUENCE)]
+
+
 LANGUAGES = ("en", "zh")
 # Each language in its own words, as a person choosing one reads it.
 LANGUAGE_LABELS = {"en": "English", "zh": "中文"}

@@ -26,6 +26,8 @@ class ShotPlan:
     camera: str = "zoom_in"
     transition: str = "dissolve"
     characters: list[str] = field(default_factory=list)
+    shot_size: str = ""  # inference.styles.SHOT_SIZES; "": not set
+    camera_angle: str = ""  # inference.styles.CAMERA_ANGLES; "": not set
     speaker: str = ""  # the character speaking the narration (quoted speech); "": the narrator
     ref: str = ""  # in a rewrite: the existing shot this one is ("s1", …); "": a new shot
 

@@ -8,6 +8,25 @@ import sys
 from pathlib import Path
 
 ZH = {
+    # issue 29: the language of shots
+    "Shot size": "景别",
+    "Angle": "角度",
+    "Approved": "已通过",
+    "Hide approved shots": "隐藏已通过的镜头",
+    "not set": "未设定",
+    "close-up": "特写",
+    "medium close-up": "近景",
+    "medium": "中景",
+    "full": "全景",
+    "wide": "远景",
+    "eye level": "平视",
+    "low angle": "仰拍",
+    "high angle": "俯拍",
+    "overhead": "鸟瞰",
+    "Shot size of shot %(n)s": "镜头 %(n)s 的景别",
+    "Camera angle of shot %(n)s": "镜头 %(n)s 的拍摄角度",
+    "Shot %(n)s is approved": "镜头 %(n)s 已通过",
+    "%(approved)s of %(shots)s shots approved": "%(shots)s 个镜头中已通过 %(approved)s 个",
     # issue 30: the film check
     "Film check": "成片检查",
     "Loudness %(lufs)s LUFS (aimed at %(target)s), true peak %(peak)s dBTP.": "响度 %(lufs)s LUFS（目标 %(target)s），真峰值 %(peak)s dBTP。",

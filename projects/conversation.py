@@ -230,6 +230,8 @@ def _board_run(task: Task, progress: Progress) -> BoardRewrite:
                 characters=[c.name for c in shot.characters.all()],
                 speaker=shot.speaker.name if shot.speaker else "",
                 locked=shot.locked,
+                shot_size=shot.shot_size,
+                camera_angle=shot.camera_angle,
             )
             for ref, shot in refs.items()
         ],

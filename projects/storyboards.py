@@ -16,6 +16,7 @@ from core.engines import runtime
 from core.errors import ApplicationError
 from core.storage import release_on_commit
 from inference import engines
+from inference.styles import planned_framing
 from inference.types import ShotPlan, Storyboard
 from projects.models import Character, Project, SnapshotFile, StoryboardSnapshot
 from projects.pipeline import (
@@ -95,10 +96,13 @@ SHOT_FIELDS = (
     "narration",
     "camera",
     "transition",
+    "shot_size",
+    "camera_angle",
     "pinned_duration",
     "seed",
     "seed_pinned",
     "locked",
+    "approved",
 )
 
 
@@ -175,7 +179,9 @@ def storyboard_restore(*, project: Project, snapshot_id: uuid.UUID) -> list[Shot
 
 
 def shot_from_plan(*, project: Project, order: int, plan: ShotPlan, characters: dict[str, Any]) -> Shot:
-    """A new shot as a storyboard's plan has it, with its characters and speaker by name."""
+    """A new shot as a storyboard's plan has it, with its characters and speaker by name (and,
+    where the plan leaves them blank, the shot size and angle of its place in the sequence)."""
+    planned = planned_framing(order)
     shot = Shot.objects.create(
         project=project,
         order=order,
@@ -183,6 +189,8 @@ def shot_from_plan(*, project: Project, order: int, plan: ShotPlan, characters: 
         narration=plan.narration,
         camera=plan.camera,
         transition=plan.transition,
+        shot_size=plan.shot_size or planned[0],
+        camera_angle=plan.camera_angle or planned[1],
         seed=new_seed(),
         speaker=characters.get(plan.speaker),
     )
@@ -243,9 +251,10 @@ def _apply_plan(shot: Shot, plan: ShotPlan, characters: dict[str, Any]) -> tuple
     """Set a kept shot's text to the plan's; the stages to make again (not the person's own
     files), and whether only the composition changed."""
     stages: set[Stage] = set()
-    for name in ("prompt", "narration"):
-        if getattr(shot, name) != getattr(plan, name):
-            setattr(shot, name, getattr(plan, name))
+    for name in ("prompt", "narration", "shot_size", "camera_angle"):
+        value = getattr(plan, name)
+        if value != getattr(shot, name) and (value or name in ("prompt", "narration")):  # blank framing: kept
+            setattr(shot, name, value)
             stages |= shaped_by(name)
     moved = (shot.camera, shot.transition) != (plan.camera, plan.transition)
     shot.camera, shot.transition = plan.camera, plan.transition

@@ -20,8 +20,19 @@ class ShotVersionInline(admin.TabularInline):
 
 @admin.register(Shot)
 class ShotAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "project", "order", "camera", "transition", "image_source", "speech_source"]
-    list_filter = ["camera", "transition"]
+    list_display = [
+        "__str__",
+        "project",
+        "order",
+        "shot_size",
+        "camera_angle",
+        "camera",
+        "transition",
+        "approved",
+        "image_source",
+        "speech_source",
+    ]
+    list_filter = ["approved", "shot_size", "camera_angle", "camera", "transition"]
     search_fields = ["prompt", "narration", "project__title"]
     raw_id_fields = ["project"]
     filter_horizontal = ["characters"]

@@ -18,6 +18,7 @@ from shots.serializers import (
     GenerateSerializer,
     ReorderSerializer,
     ShotCreateSerializer,
+    ShotQuerySerializer,
     ShotSerializer,
     ShotVersionSerializer,
     ShotWriteSerializer,
@@ -31,10 +32,14 @@ from tasks.throttles import GENERATION_THROTTLES
 class ShotListApi(APIView):
     throttle_classes = GENERATION_THROTTLES
 
-    @extend_schema(responses=ShotSerializer(many=True))
+    @extend_schema(parameters=[ShotQuerySerializer], responses=ShotSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
+        """The project's shots in order (``?approved=true|false`` for the approved ones or the others)."""
         project = film().project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
-        return Response(ShotSerializer(selectors.shot_list(project_id=project.pk), many=True).data)
+        query = ShotQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        shots = selectors.shot_list(project_id=project.pk, approved=query.validated_data["approved"])
+        return Response(ShotSerializer(shots, many=True).data)
 
     @extend_schema(request=ShotCreateSerializer, responses={201: ShotSerializer})
     def post(self, request: Request, project_id: str) -> Response:

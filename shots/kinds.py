@@ -23,7 +23,7 @@ from inference.errors import EngineError
 from inference.image import KeyframeRequest
 from inference.policy import ENGINES
 from inference.registry import draft_spec
-from inference.styles import frame_size
+from inference.styles import frame_size, framing_words
 from shots import live
 from shots.history import version_record
 from shots.models import Shot
@@ -163,6 +163,7 @@ class ImageWork(StageWork):
                     path=work_dir(str(task.id)) / "keyframe.png",
                     characters=tuple((c.name, c.description) for c in characters),
                     negative_prompt=wanted.negative_prompt,
+                    framing=framing_words(wanted.shot_size, wanted.camera_angle),
                 )
             )
         results = engines.keyframes(

@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 
 from core.storage import MediaFileField
-from inference.styles import CAMERA_MOVES, TRANSITIONS
+from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS
 from shots.stages import Stage, StageResult
 
 
@@ -28,6 +28,12 @@ class Shot(models.Model):
     original_narration = models.TextField(max_length=2000, blank=True)
     camera = models.CharField(max_length=16, choices=[(c, c) for c in CAMERA_MOVES], default="zoom_in")
     transition = models.CharField(max_length=16, choices=[(t, t) for t in TRANSITIONS], default="dissolve")
+    shot_size = models.CharField(
+        max_length=16, blank=True, choices=list(SHOT_SIZES.items()), help_text="Blank: not set (nothing in the prompt)."
+    )
+    camera_angle = models.CharField(
+        max_length=16, blank=True, choices=list(CAMERA_ANGLES.items()), help_text="Blank: not set."
+    )
     pinned_duration = models.FloatField(null=True, blank=True, help_text="Seconds; overrides the narration's length.")
     # The seed the picture is painted with: a character's own where the shot shows one (so it
     # looks alike from shot to shot), drawn anew for each "new picture" unless pinned.
@@ -57,6 +63,7 @@ class Shot(models.Model):
     # (start, end, text) of each spoken sentence, when the speech engine gives them: subtitle timing.
     speech_sentences = models.JSONField(default=list, blank=True)
     locked = models.BooleanField(default=False, help_text="Kept exactly as it is when the storyboard is rewritten.")
+    approved = models.BooleanField(default=False, help_text="The person has approved the shot as it is.")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

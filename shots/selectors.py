@@ -11,8 +11,11 @@ from core.access import Role, project_access
 from shots.models import Shot
 
 
-def shot_list(*, project_id: uuid.UUID) -> QuerySet[Shot]:
-    return Shot.objects.filter(project_id=project_id).order_by("order", "created_at").prefetch_related("characters")
+def shot_list(*, project_id: uuid.UUID, approved: bool | None = None) -> QuerySet[Shot]:
+    shots = Shot.objects.filter(project_id=project_id)
+    if approved is not None:
+        shots = shots.filter(approved=approved)
+    return shots.order_by("order", "created_at").prefetch_related("characters")
 
 
 def shot_get(*, user: AbstractBaseUser | AnonymousUser, shot_id: object, role: Role = Role.EDITOR) -> Shot:

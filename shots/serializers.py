@@ -8,10 +8,19 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import FiniteFloatField, StrictSerializer, TextField, media_url
-from inference.styles import CAMERA_MOVES, TRANSITIONS
+from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS, shot_language
 from inference.text import has_cjk
 from shots.models import Shot, ShotVersion
 from shots.stages import OWN, STAGES, Stage, stage_named
+
+SIZE_HELP = (
+    "How much of the subject the frame holds: close_up (特写), medium_close_up (近景), medium (中景), "
+    "full (全景), wide (远景); written into the picture prompt; a change redoes the picture only. Blank: not set."
+)
+ANGLE_HELP = (
+    "Where the camera looks from: eye_level (平视), low (仰拍), high (俯拍), overhead (鸟瞰); written into the "
+    "picture prompt; a change redoes the picture only. Blank: not set."
+)
 
 
 class StageSerializer(serializers.Serializer):
@@ -43,6 +52,21 @@ class StageField(serializers.Field):
         }
 
 
+class ShotLanguageField(serializers.ChoiceField):
+    """A shot size or camera angle: its key, the words for it, or a film term in Chinese (特写,
+    俯拍 …), validated into the key; blank clears it."""
+
+    def __init__(self, choices: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(choices=list(choices), allow_blank=True, **kwargs)
+        self.words = choices
+
+    def to_internal_value(self, data: Any) -> str:
+        key = shot_language(data, self.words)
+        if key is None:
+            self.fail("invalid_choice", input=str(data)[:100])
+        return str(key)
+
+
 class ShotSerializer(serializers.ModelSerializer[Shot]):
     projectId = serializers.UUIDField(source="project_id", read_only=True)
     negativePrompt = serializers.CharField(source="negative_prompt", read_only=True)
@@ -52,6 +76,12 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
         source="seed_pinned", read_only=True, help_text="A new picture keeps the seed; else it draws a new one."
     )
     speechDuration = serializers.FloatField(source="speech_duration", read_only=True, allow_null=True)
+    shotSize = serializers.ChoiceField(
+        source="shot_size", choices=list(SHOT_SIZES), allow_blank=True, read_only=True, help_text=SIZE_HELP
+    )
+    cameraAngle = serializers.ChoiceField(
+        source="camera_angle", choices=list(CAMERA_ANGLES), allow_blank=True, read_only=True, help_text=ANGLE_HELP
+    )
     characterIds = serializers.SerializerMethodField()
     originalNarration = serializers.CharField(
         source="original_narration",
@@ -80,6 +110,8 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "originalNarration",
             "camera",
             "transition",
+            "shotSize",
+            "cameraAngle",
             "duration",
             "pinnedDuration",
             "speechDuration",
@@ -88,6 +120,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "characterIds",
             "speakerId",
             "locked",
+            "approved",
             "createdAt",
             "updatedAt",
         ]
@@ -121,6 +154,8 @@ class ShotWriteSerializer(StrictSerializer):
     narration = TextField(max_length=2000, required=False, allow_blank=True)
     camera = serializers.ChoiceField(choices=CAMERA_MOVES, required=False)
     transition = serializers.ChoiceField(choices=TRANSITIONS, required=False)
+    shotSize = ShotLanguageField(SHOT_SIZES, source="shot_size", required=False, help_text=SIZE_HELP)
+    cameraAngle = ShotLanguageField(CAMERA_ANGLES, source="camera_angle", required=False, help_text=ANGLE_HELP)
     pinnedDuration = FiniteFloatField(
         min_value=0.5, max_value=60, source="pinned_duration", required=False, allow_null=True
     )
@@ -147,6 +182,7 @@ class ShotWriteSerializer(StrictSerializer):
     locked = serializers.BooleanField(
         required=False, help_text="Keep the shot as it is when the storyboard is rewritten."
     )
+    approved = serializers.BooleanField(required=False, help_text="The shot is approved as it is (redoes nothing).")
 
 
 class ShotCreateSerializer(ShotWriteSerializer):
@@ -249,6 +285,12 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
     def get_seed(self, version: ShotVersion) -> int | None:
         seed = version.fields.get("seed")
         return None if seed is None else int(seed)
+
+
+class ShotQuerySerializer(StrictSerializer):
+    approved = serializers.BooleanField(
+        required=False, default=None, allow_null=True, help_text="Only the approved shots (true) or the others (false)."
+    )
 
 
 class VersionQuerySerializer(StrictSerializer):

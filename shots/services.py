@@ -99,11 +99,12 @@ def shot_create(
 
 @transaction.atomic
 def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
-    """Apply an edit and re-run only what it touches: prompt, seed or characters regenerate
-    the image (and motion); narration, or a speaker with another voice, the speech; camera,
-    transition, duration or a speaker with the same voice only the composition (the fields no
-    stage is shaped by). The in-flight work of a touched stage is superseded. A seed the
-    person sets is pinned (unless they say otherwise): a new picture keeps it."""
+    """Apply an edit and re-run only what it touches: prompt, seed, characters, shot size or
+    camera angle regenerate the image (and motion); narration, or a speaker with another voice,
+    the speech; camera, transition, duration or a speaker with the same voice only the
+    composition (the fields no stage is shaped by); locked, approved and a pinned seed nothing.
+    The in-flight work of a touched stage is superseded. A seed the person sets is pinned
+    (unless they say otherwise): a new picture keeps it."""
     film().project_lock(project_id=shot.project_id)
     current = Shot.objects.select_for_update().filter(pk=shot.pk).first()
     if current is None:  # deleted since it was read (a delete racing this edit)
@@ -133,7 +134,7 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
             setattr(shot, key, value)
             if shaped_by(key):
                 touched |= shaped_by(key)
-            elif key not in ("locked", "seed_pinned"):  # they shape nothing, only what comes later
+            elif key not in ("locked", "seed_pinned", "approved"):  # they shape nothing, only what comes later
                 composition = True
     own = {stage for stage in touched if shot.result(stage).own}
     if own:  # the person's own picture or voice stays; the new text reaches the film's subtitles

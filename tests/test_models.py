@@ -135,7 +135,7 @@ def test_the_tiny_autoencoder_and_channels_last_are_loaded_apart_and_paint_the_f
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_shots_negative_prompt_reaches_the_model_through_the_image_task(
+def test_a_shots_negative_prompt_and_shot_size_reach_the_model_through_the_image_task(
     tiny: dict[str, Path], settings: Any, user: Any
 ) -> None:
     from tasks.jobs import run_task
@@ -145,14 +145,18 @@ def test_a_shots_negative_prompt_reaches_the_model_through_the_image_task(
     settings.IMAGE_MODEL, settings.IMAGE_GUIDANCE, settings.IMAGE_STEPS = f"diffusers:{tiny['sd']}", 3.0, 1
     project = ProjectFactory(owner=user, resolution="480p")
     painted = []
-    for order, negative in enumerate(["", "", "fog, storm clouds, darkness"]):
-        shot = ShotFactory(project=project, order=order, prompt="a lighthouse", seed=5, negative_prompt=negative)
+    edits = [("", ""), ("", ""), ("fog, storm clouds, darkness", ""), ("", "close_up")]
+    for order, (negative, size) in enumerate(edits):
+        shot = ShotFactory(
+            project=project, order=order, prompt="a lighthouse", seed=5, negative_prompt=negative, shot_size=size
+        )
         task = Task.objects.create(kind="image", project=project, shot=shot, params={"version": 1})
         assert run_task(str(task.id)) == "finished"
         shot.refresh_from_db()
         painted.append(_pixels(shot.image_file.path))
     assert np.array_equal(painted[0], painted[1])  # same prompt, seed and negative: same picture
     assert np.abs(painted[0] - painted[2]).mean() > 1  # the negative prompt changed it
+    assert np.abs(painted[0] - painted[3]).mean() > 1  # so did the shot size, in the prompt's words
 
 
 def test_a_keyframe_model_that_is_not_here_falls_back_to_the_draft_card_and_says_how_to_get_it(

@@ -13,6 +13,9 @@
   const projectId = root.dataset.projectId;
   const CAMERAS = ["static", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down"];
   const TRANSITIONS = ["cut", "fade", "dissolve", "wipe_left", "wipe_right", "slide_left", "slide_right"];
+  // The language of shots; "" is "not set" (nothing about it in the picture prompt).
+  const SHOT_SIZES = ["", "close_up", "medium_close_up", "medium", "full", "wide"];
+  const CAMERA_ANGLES = ["", "eye_level", "low", "high", "overhead"];
   const STAGES = ["image", "speech", "motion"];
   const state = { project: null, shots: [], characters: [], tasks: new Map(), seq: null, socket: null, poll: null };
   const list = document.getElementById("shots");
@@ -90,6 +93,16 @@
     wipe_right: gettext("wipe right"),
     slide_left: gettext("slide left"),
     slide_right: gettext("slide right"),
+    "": gettext("not set"),
+    close_up: gettext("close-up"),
+    medium_close_up: gettext("medium close-up"),
+    medium: gettext("medium"),
+    full: gettext("full"),
+    wide: gettext("wide"),
+    eye_level: gettext("eye level"),
+    low: gettext("low angle"),
+    high: gettext("high angle"),
+    overhead: gettext("overhead"),
   };
 
   function option(select, values, current) {
@@ -97,7 +110,7 @@
       ...values.map((value) => {
         const item = document.createElement("option");
         item.value = value;
-        item.textContent = MOVE_WORDS[value] || value.replace("_", " ");
+        item.textContent = MOVE_WORDS[value] ?? value.replace("_", " ");
         item.selected = value === current;
         return item;
       }),
@@ -255,6 +268,9 @@
     ".narration": gettext("Narration of shot %(n)s"),
     ".camera": gettext("Camera of shot %(n)s"),
     ".transition": gettext("Transition after shot %(n)s"),
+    ".shot-size": gettext("Shot size of shot %(n)s"),
+    ".camera-angle": gettext("Camera angle of shot %(n)s"),
+    ".approve": gettext("Shot %(n)s is approved"),
     ".negative-prompt": gettext("What to keep out of shot %(n)s"),
     ".pinned-duration": gettext("Seconds of shot %(n)s"),
     ".seed": gettext("Seed of shot %(n)s"),
@@ -295,7 +311,7 @@
       const field = card.querySelector(selector);
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = value;
     }
-    for (const [selector, field] of [[".lock", "locked"], [".seed-pin", "seedPinned"]]) {
+    for (const [selector, field] of [[".lock", "locked"], [".seed-pin", "seedPinned"], [".approve", "approved"]]) {
       const box = card.querySelector(selector);
       if (box.dataset.saving !== "true") box.checked = shot[field]; // a repaint never undoes a click
     }
@@ -306,6 +322,10 @@
     paintSpeaker(card, shot);
     option(card.querySelector(".camera"), CAMERAS, shot.camera);
     option(card.querySelector(".transition"), TRANSITIONS, shot.transition);
+    option(card.querySelector(".shot-size"), SHOT_SIZES, shot.shotSize);
+    option(card.querySelector(".camera-angle"), CAMERA_ANGLES, shot.cameraAngle);
+    card.classList.toggle("approved", shot.approved);
+    card.hidden = shot.approved && hideApproved.checked;
     card.querySelector(".listen").disabled = !shot.speech.url;
     const own = [shot.image.own && gettext("your picture"), shot.speech.own && gettext("your recording")].filter(Boolean);
     const mark = card.querySelector(".own-mark");
@@ -445,9 +465,16 @@
     if (current.length !== cards.length || current.some((card, index) => card !== cards[index])) {
       list.replaceChildren(...cards);
     }
+    const approved = state.shots.filter((shot) => shot.approved).length;
+    approvedCount.textContent = say(gettext("%(approved)s of %(shots)s shots approved"), { approved, shots: state.shots.length });
     renderCharacters();
     renderProject();
   }
+
+  // Approved cards can be hidden, to see what is left to do.
+  const approvedCount = document.getElementById("approved-count");
+  const hideApproved = document.getElementById("hide-approved");
+  hideApproved.addEventListener("change", () => renderAll());
 
   const UNFINISHED = ["blocked", "pending", "processing"];
 
@@ -730,6 +757,8 @@
           pinnedDuration: pinned === "" ? null : Number(pinned),
           camera: value(".camera"),
           transition: value(".transition"),
+          shotSize: value(".shot-size"),
+          cameraAngle: value(".camera-angle"),
           speakerId: value(".speaker") || null,
         };
         // The seed only when the person changed it: sent unchanged, a seed a new picture drew
@@ -789,14 +818,15 @@
     }
   });
 
-  // A shot kept as it is by storyboard rewrites, or its seed kept by new pictures: saved at once
+  // A shot kept as it is by storyboard rewrites, its seed kept by new pictures, or approved: saved at once
   // (it changes nothing else).
   list.addEventListener("change", (event) => {
-    const box = event.target.closest(".lock, .seed-pin");
+    const box = event.target.closest(".lock, .seed-pin, .approve");
     const card = box && box.closest(".shot");
     if (!card) return;
     box.dataset.saving = "true";
-    const body = box.classList.contains("lock") ? { locked: box.checked } : { seedPinned: box.checked };
+    const field = box.classList.contains("lock") ? "locked" : box.classList.contains("approve") ? "approved" : "seedPinned";
+    const body = { [field]: box.checked };
     act(card, async () => {
       try {
         await api(`/shots/${card.dataset.shotId}`, { method: "PATCH", body });
