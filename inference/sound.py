@@ -37,7 +37,13 @@ SAMPLE_RATE = 48000
 FRAME = 1024  # samples per AAC frame
 PREROLL = 48  # frames of context before a piece (1.02 s: the ducking's 500 ms release and more)
 POSTROLL = 4  # frames of context after it (the limiter's look-ahead, the codec's overlap)
-VERSION = 2  # bump to invalidate every cached piece
+VERSION = 3  # bump to invalidate every cached piece
+# Where a filter takes two or more inputs (amix, sidechaincompress), it works through them in
+# chunks of whatever each has buffered, which depends on the timing of ffmpeg's threads; the
+# vector maths of a chunk's body and the plain maths of its tail round differently, so the same
+# mix came out a bit different now and then (a recompose's sound then differed from a fresh
+# render's). Every input of such a filter is cut into frames of this many samples first.
+CHUNK = "asetnsamples=n=1024:p=0"
 # The music bed sits this far under the narration's target, before the person's volume and the
 # ducking: -30 LUFS under narration at -16, quiet enough that a film's loudness is its voice's.
 MUSIC_UNDER_LU = 14.0
@@ -261,12 +267,12 @@ def render_piece(piece: Piece, voices: list[Voice], music: Music | None, *, path
             chain += f",adelay=delays={start - window}S:all=1"
         else:
             chain += f",atrim=start_sample={window - start},asetpts=PTS-STARTPTS"
-        chains.append(chain + f"[n{index}]")
+        chains.append(chain + f",{CHUNK}[n{index}]")
     if voices:
         chains.append(
             "".join(f"[n{i}]" for i in range(len(voices)))
             + f"amix=inputs={len(voices)}:normalize=0:dropout_transition=0,"
-            f"apad=whole_len={length},atrim=end_sample={length}[voice]"
+            f"apad=whole_len={length},atrim=end_sample={length},{CHUNK}[voice]"
         )
     else:
         chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=end_sample={length}[voice]")
@@ -282,7 +288,7 @@ def render_piece(piece: Piece, voices: list[Voice], music: Music | None, *, path
         if window < 0:  # the music begins with the film
             bed += f",adelay=delays={-window}S:all=1,atrim=end_sample={length}"
         chains += [
-            bed + "[bed]",
+            bed + f",{CHUNK}[bed]",
             "[voice]asplit=2[v1][v2]",
             "[bed][v1]sidechaincompress=threshold=0.02:ratio=6:attack=20:release=500[ducked]",
             "[v2][ducked]amix=inputs=2:normalize=0:duration=first[mixed]",
