@@ -128,11 +128,15 @@ def test_the_editor_frames_approves_counts_and_hides_shots_in_both_languages(
     project = ProjectFactory(owner=user, title="月兔", language="zh")
     for order, line in enumerate(LINES):
         shot_with_media(project, order, line, tmp_path)
-    chinese = browser.new_context(locale="zh-CN")
-    page = chinese.new_page()
-    sign_in(page, server, user.username)
-    page.goto(f"{server}/projects/{project.id}/")
-    page.wait_for_selector(".shot:nth-child(2)")
+
+    def editor(locale: str) -> Any:
+        page = browser.new_context(locale=locale).new_page()
+        sign_in(page, server, user.username)
+        page.goto(f"{server}/projects/{project.id}/")
+        page.wait_for_selector(".shot:nth-child(2)")
+        return page
+
+    page = editor("zh-CN")
     assert page.inner_text("#approved-count") == "2 个镜头中已通过 0 个"
     first = page.locator(".shot").nth(0)
     sizes = first.locator(".shot-size option").all_inner_texts()
@@ -152,14 +156,10 @@ def test_the_editor_frames_approves_counts_and_hides_shots_in_both_languages(
     page.wait_for_function("() => document.querySelector('.shot:nth-child(1)').hidden")
     assert page.locator(".shot:nth-child(2)").is_visible()
     assert Shot.objects.get(pk=shot.pk).approved
-    chinese.close()
+    page.context.close()
 
-    english = browser.new_context(locale="en-US")
-    page = english.new_page()
-    sign_in(page, server, user.username)
-    page.goto(f"{server}/projects/{project.id}/")
-    page.wait_for_selector(".shot:nth-child(2)")
+    page = editor("en-US")
     assert page.inner_text("#approved-count") == "1 of 2 shots approved"
     assert page.locator(".shot").nth(0).locator(".shot-size option:checked").inner_text() == "close-up"
     assert page.locator(".shot").nth(0).locator(".camera-angle option:checked").inner_text() == "high angle"
-    english.close()
+    page.context.close()
