@@ -273,6 +273,8 @@ def test_settings_characters_and_a_shots_details_are_edited_from_the_page(
 
     # The film's settings: the installed voices to choose from, and one save.
     page.click("#settings summary")
+    # the installed voices arrive by a request of their own (GET /api/v1/voices): slow on a busy machine
+    page.wait_for_function("() => document.querySelectorAll('#settings-form select[name=voice] option').length > 1")
     voices = page.eval_on_selector_all("#settings-form select[name=voice] option", "o => o.map(x => x.value)")
     assert voices[0] == "" and "piper:en_US-joe-medium" in voices
     page.select_option("#settings-form select[name=voice]", "espeak:en-us")
