@@ -53,6 +53,7 @@ def draft_storyboard(story: str, *, shot_count: int, title: str = "", progress: 
         raise EngineError("The story has no text to split into shots.", permanent=True)
     shots = []
     for index, group in enumerate(group_balanced(sentences, shot_count)):
+        size, angle = planned_framing(index)
         narration = " ".join(group) if not _is_cjk_text(group) else "".join(group)
         shots.append(
             ShotPlan(
@@ -60,8 +61,8 @@ def draft_storyboard(story: str, *, shot_count: int, title: str = "", progress: 
                 narration=narration,
                 camera=_MOVES[index % len(_MOVES)],
                 transition="dissolve",
-                shot_size=planned_framing(index)[0],
-                camera_angle=planned_framing(index)[1],
+                shot_size=size,
+                camera_angle=angle,
             )
         )
         progress((index + 1) / shot_count, f"Shot {index + 1}")

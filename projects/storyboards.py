@@ -253,7 +253,8 @@ def _apply_plan(shot: Shot, plan: ShotPlan, characters: dict[str, Any]) -> tuple
     stages: set[Stage] = set()
     for name in ("prompt", "narration", "shot_size", "camera_angle"):
         value = getattr(plan, name)
-        if value != getattr(shot, name) and (value or name in ("prompt", "narration")):  # blank framing: kept
+        kept = not value and name in ("shot_size", "camera_angle")  # a plan that leaves the framing out
+        if value != getattr(shot, name) and not kept:
             setattr(shot, name, value)
             stages |= shaped_by(name)
     moved = (shot.camera, shot.transition) != (plan.camera, plan.transition)
