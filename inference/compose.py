@@ -30,6 +30,7 @@ from inference.errors import EngineError
 from inference.filmcheck import LOOK, CheckShot, FilmCheck, check_film, picture_record
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
 from inference.media import ffmpeg_log, file_digest, probe, run_ffmpeg, stop_running_ffmpeg
+from inference.sentences import Sentence
 from inference.sound import SoundTrack
 from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
 from inference.types import Progress, no_progress
@@ -433,7 +434,7 @@ def _compose(
             progress=progress,
         )
         track = audio_done.result()
-    progress(0.85, "Joining")
+    progress(0.85, Sentence("joining", "Joining"))
     listing = work / "parts.txt"
     listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
     film = work / "film.mp4"
@@ -464,7 +465,7 @@ def _compose(
             str(film),
         ]
     )
-    progress(0.93, "Checking the film")
+    progress(0.93, Sentence("checking", "Checking the film"))
     found = probe(film)
     if found.video_streams != 1 or found.audio_streams != 1 or abs(found.duration - seconds) > 2.5 / FPS:
         raise EngineError(
@@ -505,7 +506,7 @@ def _compose(
     for name in ("film.mp4", "film.srt", "film.vtt", "poster.jpg"):
         final[name] = out_dir / f"{digest[:16]}{Path(name).suffix}"
         os.replace(work / name, final[name])
-    progress(1.0, "Film ready")
+    progress(1.0, Sentence("film_ready", "Film ready"))
     return FilmResult(
         video=final["film.mp4"],
         srt=final["film.srt"],
@@ -583,7 +584,10 @@ def _pictures(
                 done += 1
                 if future in segments:
                     ready.add(segments[future])
-                    progress(0.75 * done / work, f"Shot {len(ready)} of {len(shots)} rendered")
+                    progress(
+                        0.75 * done / work,
+                        Sentence("rendered", "Shot %(done)s of %(shots)s rendered", done=len(ready), shots=len(shots)),
+                    )
             start_transitions()
     return parts, folders, len(todo), encoded_transitions
 

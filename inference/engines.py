@@ -26,6 +26,7 @@ from inference.registry import (
     parse_spec,
     spec_problem,
 )
+from inference.sentences import Sentence
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
 from inference.usage import record
 
@@ -210,7 +211,9 @@ def speech_lines(
         futures = [pool.submit(contextvars.copy_context().run, one, line, one_thread, no_progress) for line in lines]
         try:
             for done, _ in enumerate(as_completed(futures), start=1):
-                progress(done / count, f"{done} of {count} lines spoken")
+                progress(
+                    done / count, Sentence("lines_spoken", "%(done)s of %(count)s lines spoken", done=done, count=count)
+                )
         except BaseException:  # cancelled: the lines not begun are not spoken
             for future in futures:
                 future.cancel()

@@ -9,6 +9,7 @@ from typing import Any
 
 from inference.fonts import cjk_font_path
 from inference.models import Runtime, weights_source
+from inference.sentences import Sentence
 from inference.styles import style_preset
 from inference.types import ImageResult, Progress, no_progress
 
@@ -69,7 +70,7 @@ def draft_card(
     draw.text((margin // 2, 2), "DRAFT · title card", font=badge, fill=background)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, format="PNG")
-    progress(1.0, "Card drawn")
+    progress(1.0, Sentence("card_drawn", "Card drawn"))
     return ImageResult(path=str(path), width=width, height=height, backend="draft")
 
 
@@ -180,7 +181,7 @@ def diffusers_keyframes(
     ]
 
     def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        progress(0.9 * (step + 1) / steps, f"Step {step + 1} of {steps}")
+        progress(0.9 * (step + 1) / steps, Sentence("step", "Step %(step)s of %(steps)s", step=step + 1, steps=steps))
         return tensors
 
     with torch.inference_mode():
@@ -201,5 +202,5 @@ def diffusers_keyframes(
         results.append(
             ImageResult(path=str(request.path), width=width, height=height, backend="diffusers", model=model)
         )
-    progress(1.0, f"{len(results)} keyframe(s) painted")
+    progress(1.0, Sentence("painted", "%(count)s keyframe(s) painted", count=len(results)))
     return results

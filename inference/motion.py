@@ -12,6 +12,7 @@ from typing import Any
 from inference.image import generation_size
 from inference.media import run_ffmpeg
 from inference.models import Runtime
+from inference.sentences import Sentence
 from inference.types import Progress, no_progress
 
 
@@ -72,7 +73,7 @@ def svd_clip(
     still = still.resize((width, height), Image.Resampling.LANCZOS)
 
     def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        progress(0.9 * (step + 1) / steps, f"Step {step + 1} of {steps}")
+        progress(0.9 * (step + 1) / steps, Sentence("step", "Step %(step)s of %(steps)s", step=step + 1, steps=steps))
         return tensors
 
     with torch.inference_mode():
@@ -111,7 +112,7 @@ def svd_clip(
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    progress(1.0, f"{len(clip)} frames animated")
+    progress(1.0, Sentence("animated", "%(count)s frames animated", count=len(clip)))
     return MotionResult(
         path=str(path), frames=len(clip), fps=fps, width=width, height=height, backend="diffusers", model=model
     )

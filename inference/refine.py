@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from inference.constrained import storyboard_schema
 from inference.errors import EngineError
 from inference.models import Runtime
+from inference.sentences import asking
 from inference.storyboard import (
     MAX_CHARACTERS,
     MAX_SHOTS,
@@ -176,7 +177,7 @@ def _usable(
     (nothing is changed: no draft can stand in for an instruction)."""
     problems = []
     for attempt in range(1, attempts + 1):
-        progress((attempt - 1) / attempts, f"Asking {model} (attempt {attempt})")
+        progress((attempt - 1) / attempts, asking(model, attempt))
         try:
             return parse(ask(attempt))
         except ValueError as exc:

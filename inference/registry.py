@@ -21,6 +21,7 @@ from inference.image import KeyframeRequest, diffusers_keyframes, draft_card, te
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, svd_clip
 from inference.refine import Job, openai_instruct, transformers_instruct
+from inference.sentences import Sentence
 from inference.speech import espeak, piper, piper_voice_files, vits
 from inference.storyboard import LocalChat, draft_storyboard, openai_storyboard, transformers_storyboard
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard
@@ -408,6 +409,14 @@ def draft_spec(stage: str, language: str = "en") -> Spec:
     return parse_spec(stage, DRAFT.get(key, DRAFT["speech.en"]))
 
 
+# Why a model cannot run here, as sentences (inference.sentences): a draft's note keeps them as
+# words, and the editor's notice reads them back to say them in the reader's language.
+WHY_NOT_HERE = {
+    "weights_offline": "the weights of %(model)s are not on disk and %(setting)s is set",
+    "weights_unreachable": "the weights of %(model)s are not on disk and %(why)s",
+}
+
+
 def spec_problem(spec: Spec, models_dir: Path) -> str | None:
     """Why ``spec`` cannot run here as configured (package missing, weights neither on disk nor
     downloadable), or None. Looks at the disk only; never downloads."""
@@ -416,10 +425,14 @@ def spec_problem(spec: Spec, models_dir: Path) -> str | None:
         return reason
     if spec.impl.has_weights and spec.impl.weights_on_disk(spec.model, models_dir) is None:
         if hub_offline():
-            return f"the weights of {spec.model} are not on disk and HF_HUB_OFFLINE is set"
+            return Sentence(
+                "weights_offline", WHY_NOT_HERE["weights_offline"], model=spec.model, setting="HF_HUB_OFFLINE"
+            )
         unreachable = hub_unreachable()
         if unreachable:
-            return f"the weights of {spec.model} are not on disk and {unreachable}"
+            return Sentence(
+                "weights_unreachable", WHY_NOT_HERE["weights_unreachable"], model=spec.model, why=unreachable
+            )
     return None
 
 

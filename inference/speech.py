@@ -11,6 +11,7 @@ from typing import Any
 
 from inference.errors import EngineError, WeightsMissingError
 from inference.models import Runtime
+from inference.sentences import Sentence
 from inference.text import split_sentences
 from inference.types import Progress, SpeechResult, no_progress
 
@@ -57,7 +58,7 @@ def espeak(text: str, *, language: str, path: Path, voice: str = "", progress: P
         raise EngineError(f"espeak-ng failed (voice {voice}): {message}", permanent=True)
     trim_silence(path)
     duration, rate = wav_info(path)
-    progress(1.0, "Spoken")
+    progress(1.0, Sentence("spoken", "Spoken"))
     return SpeechResult(path=str(path), duration=duration, sample_rate=rate, backend="espeak", model=voice)
 
 
@@ -220,7 +221,10 @@ def piper(
 
         audio = [chunk.audio_int16_array for chunk in model.synthesize(sentence)]
         pieces.append((np.concatenate(audio) if audio else np.zeros(0, dtype=np.int16), sentence))
-        progress((index + 1) / len(sentences), f"Sentence {index + 1} of {len(sentences)}")
+        progress(
+            (index + 1) / len(sentences),
+            Sentence("sentence", "Sentence %(n)s of %(count)s", n=index + 1, count=len(sentences)),
+        )
     timings = write_sentences(path, rate, pieces)
     duration, rate = wav_info(path)
     return SpeechResult(
@@ -265,7 +269,10 @@ def vits(
         with torch.inference_mode():
             waveform = network(**inputs).waveform[0].float().cpu().numpy()
         pieces.append(((np.clip(waveform, -1, 1) * 32767).astype(np.int16), sentence))
-        progress((index + 1) / len(sentences), f"Sentence {index + 1} of {len(sentences)}")
+        progress(
+            (index + 1) / len(sentences),
+            Sentence("sentence", "Sentence %(n)s of %(count)s", n=index + 1, count=len(sentences)),
+        )
     if not pieces:
         raise EngineError(f"{model} has no symbols for this text (is it the right language's model?).", permanent=True)
     timings = write_sentences(path, int(network.config.sampling_rate), pieces)

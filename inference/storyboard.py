@@ -9,6 +9,7 @@ from typing import Any
 
 from inference.errors import EngineError
 from inference.models import Runtime
+from inference.sentences import Sentence, asking
 from inference.styles import (
     CAMERA_ANGLES,
     CAMERA_MOVES,
@@ -65,7 +66,7 @@ def draft_storyboard(story: str, *, shot_count: int, title: str = "", progress: 
                 camera_angle=angle,
             )
         )
-        progress((index + 1) / shot_count, f"Shot {index + 1}")
+        progress((index + 1) / shot_count, Sentence("shot_drafted", "Shot %(n)s", n=index + 1))
     if shots:
         shots[-1].transition = "fade"
     notes = [NOT_ENGLISH] if any(has_cjk(shot.prompt) for shot in shots) else []
@@ -381,7 +382,7 @@ def openai_storyboard(
     messages = build_messages(story, language=language, shot_count=shot_count, style=style)
 
     def ask(attempt: int) -> str:
-        progress((attempt - 1) / attempts, f"Asking {model} (attempt {attempt})")
+        progress((attempt - 1) / attempts, asking(model, attempt))
         return openai_chat(messages, base_url=base_url, model=model, api_key=api_key, timeout=timeout)
 
     return _attempts(
@@ -480,7 +481,16 @@ class LocalChat:
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
                 done = input_ids.shape[-1] - prompt_length
                 if done % 16 == 0:
-                    progress((attempt - 1 + done / budget) / attempts, f"{what} ({done} tokens, attempt {attempt})")
+                    progress(
+                        (attempt - 1 + done / budget) / attempts,
+                        Sentence(
+                            "tokens",
+                            "%(what)s (%(done)s tokens, attempt %(attempt)s)",
+                            what=what,
+                            done=done,
+                            attempt=attempt,
+                        ),
+                    )
                 return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
         torch.manual_seed(attempt)

@@ -24,6 +24,7 @@ from inference.errors import EngineError
 from inference.refine import BoardShot, BoardTurn, Refined, RefineJob, RewriteJob, Rewritten, ShotText
 from inference.refine import Turn as TurnText
 from inference.registry import DraftStoryboard, parse_spec
+from inference.sentences import Sentence, said
 from projects.models import Project, Turn
 from projects.pipeline import REFINE, STORYBOARD
 from projects.selectors import project_lock
@@ -151,10 +152,20 @@ def refine_run(task: Task, progress: Progress) -> Refined | BoardRewrite:
 
 
 WHAT_CHANGED = {
-    ("prompt",): "Rewrote the picture prompt; the picture is made again.",
-    ("narration",): "Rewrote the narration; it is spoken again.",
-    ("narration", "prompt"): "Rewrote the picture prompt and the narration; both are made again.",
-    (): "The model kept the shot as it was.",
+    ("prompt",): Sentence("rewrote_prompt", "Rewrote the picture prompt; the picture is made again."),
+    ("narration",): Sentence("rewrote_narration", "Rewrote the narration; it is spoken again."),
+    ("narration", "prompt"): Sentence(
+        "rewrote_both", "Rewrote the picture prompt and the narration; both are made again."
+    ),
+    (): Sentence("rewrote_nothing", "The model kept the shot as it was."),
+}
+# What the message says of the person's own files the rewrite left in place.
+OWN_STAYS = {
+    ("picture",): Sentence("own_picture_stays", "Your own picture stays: regenerate it to use the new text."),
+    ("recording",): Sentence("own_recording_stays", "Your own recording stays: regenerate it to use the new text."),
+    ("picture", "recording"): Sentence(
+        "own_both_stay", "Your own picture and recording stays: regenerate it to use the new text."
+    ),
 }
 
 
@@ -182,10 +193,8 @@ def refine_apply(task: Task, refined: Refined | BoardRewrite) -> str:
         model=refined.model,
     )
     result = {"changed": changed, **after, "backend": refined.backend, "model": refined.model}
-    message = WHAT_CHANGED[tuple(changed)]
-    kept = [what for stage, field, what in OWN_KEPT if field in changes and shot.result(stage).own]
-    if kept:
-        message += f" Your own {' and '.join(kept)} stays: regenerate it to use the new text."
+    kept = tuple(what for stage, field, what in OWN_KEPT if field in changes and shot.result(stage).own)
+    message = said(WHAT_CHANGED[tuple(changed)], OWN_STAYS[kept] if kept else "")
     if not task_finish(task=task, result=result, message=message):
         raise SupersededError
     if changes:
@@ -266,12 +275,17 @@ def _board_apply(task: Task, output: BoardRewrite) -> str:
         backend=output.rewritten.backend,
         model=output.rewritten.model,
     )
-    message = (
-        f"Rewrote the storyboard: {len(before)} shots became {counts['shots']} "
-        f"({counts['kept']} kept, {counts['new']} new, {counts['removed']} removed)."
+    message = said(
+        Sentence(
+            "rewrote_storyboard",
+            "Rewrote the storyboard: %(before)s shots became %(shots)s "
+            "(%(kept)s kept, %(new)s new, %(removed)s removed).",
+            before=len(before),
+            **counts,
+        ),
+        *(Sentence("note", "Note: %(note)s.", note=note) for note in output.rewritten.notes),
+        Sentence("restorable", "The earlier storyboard can be restored."),
     )
-    message += "".join(f" Note: {note}." for note in output.rewritten.notes)
-    message += " The earlier storyboard can be restored."
     result = {**counts, "snapshotId": str(snapshot.id), "notes": output.rewritten.notes}
     if not task_finish(task=task, result=result, message=message):
         raise SupersededError

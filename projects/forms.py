@@ -30,6 +30,14 @@ def style_choices() -> list[tuple[str, str]]:
     return [(key, str(STYLE_WORDS.get(key, label))) for key, label in STYLE_CHOICES]
 
 
+# A film's languages named in the reader's language (inference.styles names them in their own).
+LANGUAGE_WORDS = {"en": _("English"), "zh": _("Chinese")}
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return [(key, str(LANGUAGE_WORDS.get(key, label))) for key, label in LANGUAGE_LABELS.items()]
+
+
 class ProjectForm(forms.Form):
     """The new-film form: the same limits as the API."""
 
@@ -58,7 +66,10 @@ class ProjectForm(forms.Form):
         required=False,
         validators=[validate_voice],
         label=_("Voice"),
-        help_text=_("Left empty, the voice follows the language; else a voice installed here (GET /api/v1/voices)."),
+        help_text=_(
+            "Left empty, the voice follows the language; else the name of a voice installed here (the film's "
+            "settings list them, to hear and choose)."
+        ),
     )
     auto_render = forms.BooleanField(required=False, initial=True, label=_("Render the film when the shots are ready"))
 
@@ -110,7 +121,7 @@ class IdeaForm(forms.Form):
     idea = forms.CharField(
         label=_("Idea"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text=_("A line or two.")
     )
-    language = forms.ChoiceField(label=_("Language"), choices=list(LANGUAGE_LABELS.items()))
+    language = forms.ChoiceField(label=_("Language"), choices=language_choices)
     genre = forms.CharField(label=_("Genre"), max_length=100, required=False)
     length = forms.ChoiceField(label=_("Length"), choices=LENGTH_CHOICES, initial="short")
 

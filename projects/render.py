@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.storage import local_path, release_on_commit, store, store_named, work_dir
 from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
 from inference.errors import EngineError
+from inference.sentences import Sentence, said
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.usage import record
@@ -182,7 +183,10 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
         "video": project.render_video.name,
         "check": {key: project.render_manifest["check"][key] for key in ("errorCount", "warningCount", "loudness")},
     }
-    message = f"Film ready: {film.duration:.1f} s. {check_summary(project.render_manifest['check'])}"
+    message = said(
+        Sentence("film_made", "Film ready: %(seconds)s s.", seconds=f"{film.duration:.1f}"),
+        check_summary(project.render_manifest["check"]),
+    )
     if not task_finish(task=task, result=result, message=message):
         raise SupersededError
     release_on_commit(f.name for f in old if f)
@@ -200,13 +204,23 @@ def film_check(film: FilmResult, shot_ids: list[Any]) -> dict[str, Any]:
     return check
 
 
-def check_summary(check: dict[str, Any]) -> str:
+def check_summary(check: dict[str, Any]) -> Sentence:
     """One line: what the film check found."""
     loudness = check.get("loudness", {}).get("integrated")
-    level = f" at {loudness:.1f} LUFS" if loudness is not None else ""
+    level = {"lufs": f"{loudness:.1f}"} if loudness is not None else {}
+    found = {"errors": check.get("errorCount", 0), "warnings": check.get("warningCount", 0)}
     if not check.get("findings"):
-        return f"Checked{level}: nothing to fix."
-    return f"Checked{level}: {check['errorCount']} error(s), {check['warningCount']} warning(s): see the film check."
+        if level:
+            return Sentence("checked_clean_at", "Checked at %(lufs)s LUFS: nothing to fix.", **level)
+        return Sentence("checked_clean", "Checked: nothing to fix.")
+    if level:
+        return Sentence(
+            "checked_at",
+            "Checked at %(lufs)s LUFS: %(errors)s error(s), %(warnings)s warning(s): see the film check.",
+            **level,
+            **found,
+        )
+    return Sentence("checked", "Checked: %(errors)s error(s), %(warnings)s warning(s): see the film check.", **found)
 
 
 def segments_hold(*, project: Project, names: list[str]) -> None:

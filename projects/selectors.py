@@ -15,6 +15,8 @@ from core.access import Role
 from core.errors import ApplicationError
 from core.media import media_url_epoch
 from inference.engines import Fallback
+from inference.registry import WHY_NOT_HERE
+from inference.sentences import understood
 from projects.models import Character, Member, Project
 from shots.models import Shot
 from tasks.models import Task
@@ -232,6 +234,7 @@ def stages_last_ran(*, tasks: QuerySet[Task]) -> list[dict[str, Any]]:
                 "spec": fallback.spec if fallback else made_by,
                 "draft": fallback is not None,
                 "reason": fallback.reason if fallback else "",
+                "reasonParts": getattr(understood(fallback.reason, WHY_NOT_HERE), "parts", []) if fallback else [],
                 "at": task.finished_at,
             }
         )

@@ -14,6 +14,7 @@ from core.errors import ApplicationError
 from inference import engines
 from inference.errors import EngineError
 from inference.refine import Drafted, StoryJob
+from inference.sentences import Sentence
 from projects import live
 from projects.conversation import can_follow_instructions
 from projects.models import Project
@@ -60,7 +61,11 @@ def story_apply(task: Task, drafted: Drafted) -> str:
     project.title = drafted.title or project.title
     project.save(update_fields=["story", "title", "updated_at"])
     result = {"title": project.title, "backend": drafted.backend, "model": drafted.model}
-    if not task_finish(task=task, result=result, message="The story is written: edit it, then make the storyboard."):
+    if not task_finish(
+        task=task,
+        result=result,
+        message=Sentence("story_ready", "The story is written: edit it, then make the storyboard."),
+    ):
         raise SupersededError
     live.publish_project_on_commit(project.pk)
     return "story"

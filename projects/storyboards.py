@@ -16,6 +16,7 @@ from core.engines import runtime
 from core.errors import ApplicationError
 from core.storage import release_on_commit
 from inference import engines
+from inference.sentences import Sentence, said
 from inference.styles import planned_framing
 from inference.types import ShotPlan, Storyboard
 from projects.models import Character, Project, SnapshotFile, StoryboardSnapshot
@@ -77,8 +78,16 @@ def storyboard_apply(task: Task, board: Storyboard) -> str:
     ]
     upfront_tasks_take(storyboard=task, shots=shots)
     result = {"backend": board.backend, "model": board.model, "shots": len(board.shots), "notes": board.notes}
-    message = f"{len(board.shots)} shots ({made_by(board.backend, board.model)})"
-    message += "".join(f"; {note}" for note in board.notes)
+    message = said(
+        Sentence(
+            "storyboard_made",
+            "%(shots)s shots (%(by)s)",
+            shots=len(board.shots),
+            by=made_by(board.backend, board.model),
+        ),
+        *board.notes,
+        sep="; ",
+    )
     if board.title and not project.title:
         project.title = board.title[:200]
         project.save(update_fields=["title"])

@@ -16,6 +16,7 @@ from core.errors import ApplicationError
 from inference import engines
 from inference.errors import EngineError
 from inference.refine import Translated, TranslateJob
+from inference.sentences import Sentence
 from inference.speech import voice_language
 from inference.styles import LANGUAGE_LABELS
 from projects.conversation import can_follow_instructions
@@ -119,7 +120,12 @@ def translate_apply(task: Task, output: Translation) -> str:
         "backend": output.translated.backend,
         "model": output.translated.model,
     }
-    message = f"Translated into {LANGUAGE_LABELS[language]}: “{copy.title}”, its voices are being made."
+    message = Sentence(
+        "translated",
+        "Translated into %(language)s: “%(title)s”, its voices are being made.",
+        language=LANGUAGE_LABELS[language],
+        title=copy.title,
+    )
     if not task_finish(task=task, result=result, message=message):
         raise SupersededError
     return "translate"

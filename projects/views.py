@@ -16,10 +16,10 @@ from rest_framework.exceptions import Throttled
 
 from core.access import Role
 from core.errors import ApplicationError
-from inference.styles import ASPECT_RATIOS, LANGUAGE_LABELS, RESOLUTIONS
+from inference.styles import ASPECT_RATIOS, RESOLUTIONS
 from projects import selectors, services
 from projects.exports import exports_offered
-from projects.forms import IdeaForm, ProjectForm, style_choices
+from projects.forms import IdeaForm, ProjectForm, language_choices, style_choices
 from projects.models import Member, Project
 from projects.sharing import (
     link_create,
@@ -104,7 +104,7 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "styles": style_choices(),
         "aspect_ratios": list(ASPECT_RATIOS),
         "resolutions": list(RESOLUTIONS),
-        "translate_languages": list(LANGUAGE_LABELS.items()),
+        "translate_languages": language_choices(),
     }
     return render(request, "projects/editor.html", {"project": project, "role": role.label, **choices})
 

@@ -30,6 +30,7 @@ from django.conf import settings
 
 from core.errors import ApplicationError
 from inference.errors import EngineError
+from inference.sentences import Sentence
 from projects.models import Project
 from projects.pipeline import COMPOSE
 from tasks.models import Task
@@ -209,7 +210,11 @@ def _check_of(project: Project) -> dict[str, Any] | None:
 
 
 def webhook_apply(task: Task, output: dict[str, Any]) -> str:
-    if not task_finish(task=task, result=output, message=f"Delivered: the receiver answered {output['status']}."):
+    if not task_finish(
+        task=task,
+        result=output,
+        message=Sentence("delivered", "Delivered: the receiver answered %(status)s.", status=output["status"]),
+    ):
         raise SupersededError
     return "webhook"
 

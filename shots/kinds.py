@@ -23,6 +23,7 @@ from inference.errors import EngineError
 from inference.image import KeyframeRequest
 from inference.policy import ENGINES
 from inference.registry import draft_spec
+from inference.sentences import Sentence, said
 from inference.styles import frame_size, framing_words
 from shots import live
 from shots.history import version_record
@@ -110,7 +111,7 @@ class StageWork(Kind):
         shot.save()
         version_record(shot, self.stage)
         answer = {"backend": output.backend, "model": output.model, "file": name, "hash": digest, "note": output.note}
-        message = f"Done ({made_by(output.backend, output.model)})." + (f" {output.note}" if output.note else "")
+        message = said(Sentence("done_by", "Done (%(by)s).", by=made_by(output.backend, output.model)), output.note)
         if not task_finish(task=task, result=answer | output.extra, message=message):
             raise SupersededError
         live.publish_shot_on_commit(shot)

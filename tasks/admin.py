@@ -100,7 +100,7 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel the selected unfinished tasks")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
         projects = set(queryset.values_list("project_id", flat=True))
-        count = services.tasks_cancel(tasks=queryset, reason="Cancelled by an operator.")
+        count = services.tasks_cancel(tasks=queryset, said=services.by_operator())
         for project_id in projects:
             tasks_settled(project_id)
         self.message_user(request, f"{count} task(s) cancelled.", messages.SUCCESS)
@@ -112,7 +112,7 @@ def _retry(task: Task) -> str:
 
 
 def _cancel(task: Task) -> str:
-    if not services.task_cancel(task=task, reason="Cancelled by an operator."):
+    if not services.task_cancel(task=task, said=services.by_operator()):
         raise ApplicationError(f"The task has already {task.status}; there is nothing to cancel.")
     return "The task is cancelled."
 

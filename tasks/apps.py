@@ -1,9 +1,11 @@
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
 
 
 class TasksConfig(AppConfig):
     name = "tasks"
+    verbose_name = _("Tasks")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

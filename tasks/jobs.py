@@ -34,7 +34,6 @@ T = TypeVar("T")
 # Set when this process is asked to stop (SIGTERM, SIGINT: a deploy, a container stop): the
 # running job stops at its next progress report and hands its task back to the queue.
 stopping = threading.Event()
-HANDED_BACK = "Its worker was stopped mid-job; another worker takes it up."
 # The kind of the job this process is running, if any: what to stop when the worker stops.
 _running: Kind | None = None
 
@@ -199,7 +198,7 @@ def _run(kind: Kind, tasks: list[Task]) -> list[str]:
     except Exception as exc:
         if stopping.is_set():  # whatever broke (an ffmpeg stopped with us) is not the task's fault
             logger.info("Task %s handed back: this worker is stopping", first.id)
-            _settle(tasks, outcomes, lambda task: services.task_hand_back(task=task, message=HANDED_BACK))
+            _settle(tasks, outcomes, lambda task: services.task_hand_back(task=task))
         else:
             _settle_error(kind, exc, tasks, outcomes)
     finally:
@@ -278,7 +277,6 @@ def _settle_error(kind: Kind, exc: Exception, tasks: list[Task], outcomes: dict[
 
 def _discard(task: Task) -> str:
     """The output is for an outdated version: end the task without attaching anything."""
-    message = "Superseded by a newer edit; its result was discarded."
-    services.task_discard(task=task, message=message)
-    logger.info("Task %s: %s", task.id, message)
+    services.task_discard(task=task)
+    logger.info("Task %s: superseded by a newer edit; its result was discarded.", task.id)
     return "cancelled"

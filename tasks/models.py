@@ -45,6 +45,9 @@ class Task(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
     message = models.CharField(max_length=1000, blank=True)
+    # The message as sentence codes and values, from which a page says it in the reader's
+    # language; [] where it is words only (an engine's own error).
+    message_parts = models.JSONField(default=list, blank=True)
     attempt = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=3)
     timeout_s = models.PositiveIntegerField(default=1200)

@@ -13,6 +13,13 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
     shotId = serializers.UUIDField(source="shot_id", read_only=True, allow_null=True)
     maxAttempts = serializers.IntegerField(source="max_attempts", read_only=True)
     timeoutSeconds = serializers.IntegerField(source="timeout_s", read_only=True)
+    messageParts = serializers.ListField(
+        source="message_parts",
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="message as sentences, each a code and its values, for saying it in another language; "
+        "empty where the message is an engine's own words.",
+    )
     parentIds = serializers.SerializerMethodField()
     inputsHash = serializers.CharField(source="inputs_hash", read_only=True)
     traceId = serializers.CharField(source="trace_id", read_only=True)
@@ -32,6 +39,7 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
             "status",
             "progress",
             "message",
+            "messageParts",
             "attempt",
             "maxAttempts",
             "timeoutSeconds",

@@ -66,7 +66,7 @@ def task_create(
         owner_id=owner_id,
         shot_id=shot.pk if shot is not None else None,
         status=S.CANCELLED if dead else (S.BLOCKED if waiting else S.PENDING),
-        message=f"Cancelled: its parent {dead[0].kind} task {dead[0].id} {dead[0].status}." if dead else "",
+        **(_parent_ended(dead[0]) if dead else {}),
         finished_at=timezone.now() if dead else None,
         max_attempts=settings.TASK_MAX_ATTEMPTS,
         timeout_s=declared.timeout_s(),
@@ -155,6 +155,29 @@ def tasks_enqueue_due(*, owner_id: int | None = None, limit: int = 100) -> int:
     return enqueued
 
 
+def _said(code: str, english: str, **values: Any) -> dict[str, Any]:
+    """The fields of a message the engine says itself: its English words, and its code and
+    values, from which the reader's interface says it in their language."""
+    return {"message": (english % values)[:1000], "message_parts": [{"code": code, **values}]}
+
+
+def _words(message: str) -> dict[str, Any]:
+    """The fields of a message from a job or an engine: its words, and its sentences' codes and
+    values where it was made of sentences (``inference.sentences``, read by its attribute: the
+    engine imports no engine)."""
+    return {"message": message[:1000], "message_parts": list(getattr(message, "parts", []))}
+
+
+def _parent_ended(parent: Task) -> dict[str, Any]:
+    return _said(
+        "parent_ended",
+        "Cancelled: its parent %(kind)s task %(task)s %(status)s.",
+        kind=parent.kind,
+        task=str(parent.id),
+        status=parent.status,
+    )
+
+
 def task_claim(*, task_id: uuid.UUID, worker: str) -> Task | None:
     """pending -> processing with attempt + 1. None when no row changed: someone else has it,
     it was cancelled, or it is still backing off."""
@@ -169,7 +192,7 @@ def task_claim(*, task_id: uuid.UUID, worker: str) -> Task | None:
             heartbeat_at=now,
             worker=worker,
             progress=0,
-            message="Started.",
+            **_said("started", "Started."),
             error="",
             updated_at=now,
         )
@@ -189,11 +212,10 @@ def _processing(task: Task) -> Any:
 def task_progress(*, task: Task, progress: int, message: str) -> bool:
     """Record progress; False when the task is no longer this attempt's (cancelled, re-queued)."""
     now = timezone.now()
-    updated = _processing(task).update(
-        progress=max(0, min(100, progress)), message=message[:1000], heartbeat_at=now, updated_at=now
-    )
+    words = _words(message)
+    updated = _processing(task).update(progress=max(0, min(100, progress)), **words, heartbeat_at=now, updated_at=now)
     if updated:
-        task.progress, task.message = progress, message
+        task.progress, task.message, task.message_parts = progress, words["message"], words["message_parts"]
         live.publish_task(task)
     return bool(updated)
 
@@ -202,7 +224,7 @@ def task_heartbeat(*, task: Task) -> bool:
     return bool(_processing(task).update(heartbeat_at=timezone.now()))
 
 
-def task_finish(*, task: Task, result: dict[str, Any], message: str = "Done.") -> bool:
+def task_finish(*, task: Task, result: dict[str, Any], message: str = "") -> bool:
     """processing -> finished, then unblock the children whose parents have all finished.
 
     Call inside the transaction that attaches the result, so both commit or neither does.
@@ -212,7 +234,7 @@ def task_finish(*, task: Task, result: dict[str, Any], message: str = "Done.") -
     finished = _processing(task).update(
         status=S.FINISHED,
         progress=100,
-        message=message[:1000],
+        **(_words(message) if message else _said("done", "Done.")),
         result=result,
         backend=result.get("backend", "")[:100],
         model=result.get("model", "")[:200],
@@ -247,16 +269,28 @@ def task_fail(*, task: Task, error: str, permanent: bool, waits: bool = False) -
                     job_id="",
                     run_after=now + timedelta(seconds=delay),
                     waiting_since=since,
-                    message=f"{error}. It is tried again by itself (next in {delay:.0f} s, for {left} min more).",
+                    **_said(
+                        "held_up",
+                        "%(why)s. It is tried again by itself (next in %(delay)s s, for %(left)s min more).",
+                        why=error,
+                        delay=round(delay),
+                        left=left,
+                    ),
                     error=error,
                     updated_at=now,
                 )
                 if held:
                     _publish_fresh(task.id)
                     return WAITING
-            minutes = max(1, round(waited / 60))
-            error = f"{error}. It stayed so for {minutes} min; try again once it is put right."
-            permanent = True
+            ended = _said(
+                "stayed_held_up",
+                "%(why)s. It stayed so for %(minutes)s min; try again once it is put right.",
+                why=error,
+                minutes=max(1, round(waited / 60)),
+            )
+            error, permanent = ended["message"], True
+        else:
+            ended = _words(error)
         if not permanent and task.attempt < task.max_attempts:
             delay = settings.TASK_RETRY_BACKOFF_S * (2 ** (task.attempt - 1))
             retried = _processing(task).update(
@@ -264,18 +298,21 @@ def task_fail(*, task: Task, error: str, permanent: bool, waits: bool = False) -
                 job_id="",
                 run_after=now + timedelta(seconds=delay),
                 waiting_since=None,
-                message=f"Attempt {task.attempt} of {task.max_attempts} failed; retrying in {delay:.0f} s: {error}"[
-                    :1000
-                ],
+                **_said(
+                    "retrying",
+                    "Attempt %(attempt)s of %(attempts)s failed; retrying in %(delay)s s: %(why)s",
+                    attempt=task.attempt,
+                    attempts=task.max_attempts,
+                    delay=round(delay),
+                    why=error,
+                ),
                 error=error,
                 updated_at=now,
             )
             if retried:
                 _publish_fresh(task.id)
                 return S.PENDING
-        failed = _processing(task).update(
-            status=S.FAILED, message=error[:1000], error=error, finished_at=now, updated_at=now
-        )
+        failed = _processing(task).update(status=S.FAILED, **ended, error=error, finished_at=now, updated_at=now)
         if failed:
             task_cascade_cancel(parent=task)
             _publish_fresh(task.id)
@@ -283,7 +320,7 @@ def task_fail(*, task: Task, error: str, permanent: bool, waits: bool = False) -
     return Task.objects.values_list("status", flat=True).get(id=task.id)
 
 
-def task_hand_back(*, task: Task, message: str) -> str:
+def task_hand_back(*, task: Task) -> str:
     """processing -> pending, for another worker to take up at once: this worker is stopping (a
     deploy, a container stop), which is not the task's fault, so the attempt is not counted."""
     now = timezone.now()
@@ -294,7 +331,7 @@ def task_hand_back(*, task: Task, message: str) -> str:
         run_after=None,
         worker="",
         progress=0,
-        message=message,
+        **_said("handed_back", "Its worker was stopped mid-job; another worker takes it up."),
         updated_at=now,
     )
     if not handed_back:  # cancelled or taken over meanwhile
@@ -304,14 +341,17 @@ def task_hand_back(*, task: Task, message: str) -> str:
     return S.PENDING
 
 
-def task_cancel(*, task: Task, reason: str = "Cancelled by the user.") -> bool:
+def task_cancel(*, task: Task, reason: str = "", said: dict[str, Any] | None = None) -> bool:
     """Cancel an unfinished task: a queued job is removed, a running one is told to stop (RQ's
     stop command, plus the cooperative check in the progress callback). Its blocked
     descendants are cancelled with a message naming it."""
     now = timezone.now()
     with transaction.atomic():
         cancelled = Task.objects.filter(id=task.id, status__in=Task.UNFINISHED).update(
-            status=S.CANCELLED, message=reason[:1000], finished_at=now, updated_at=now
+            status=S.CANCELLED,
+            **(said or (_words(reason) if reason else _said("cancelled_by_user", "Cancelled by the user."))),
+            finished_at=now,
+            updated_at=now,
         )
         if not cancelled:
             return False
@@ -327,16 +367,17 @@ def task_cancel(*, task: Task, reason: str = "Cancelled by the user.") -> bool:
 def task_delete(*, task: Task) -> None:
     """A task its owner deletes: cancelled if unfinished (``task_cancel``), then hidden from every
     list and read (the row stays: the project's history and usage still count it)."""
-    task_cancel(task=task, reason="Deleted by the user.")
+    task_cancel(task=task, said=_said("deleted_by_user", "Deleted by the user."))
     Task.objects.filter(id=task.id).update(hidden=True, updated_at=timezone.now())
 
 
-def task_discard(*, task: Task, message: str) -> bool:
+def task_discard(*, task: Task) -> bool:
     """End a running attempt without attaching its output (it was made for an outdated
     version of its shot)."""
     now = timezone.now()
+    message = _said("superseded", "Superseded by a newer edit; its result was discarded.")
     with transaction.atomic():
-        discarded = _processing(task).update(status=S.CANCELLED, message=message, finished_at=now, updated_at=now)
+        discarded = _processing(task).update(status=S.CANCELLED, **message, finished_at=now, updated_at=now)
         if discarded:
             task.refresh_from_db()
             task_cascade_cancel(parent=task)
@@ -344,8 +385,13 @@ def task_discard(*, task: Task, message: str) -> bool:
     return bool(discarded)
 
 
-def tasks_cancel(*, tasks: Iterable[Task], reason: str) -> int:
-    return sum(task_cancel(task=task, reason=reason) for task in tasks)
+def tasks_cancel(*, tasks: Iterable[Task], reason: str = "", said: dict[str, Any] | None = None) -> int:
+    return sum(task_cancel(task=task, reason=reason, said=said) for task in tasks)
+
+
+def by_operator() -> dict[str, Any]:
+    """The message of a task an operator cancelled (the admin's action)."""
+    return _said("cancelled_by_operator", "Cancelled by an operator.")
 
 
 def task_retry(*, task: Task) -> Task:
@@ -358,7 +404,7 @@ def task_retry(*, task: Task) -> Task:
             job_id="",
             attempt=0,
             progress=0,
-            message="Queued again.",
+            **_said("queued_again", "Queued again."),
             error="",
             run_after=None,
             finished_at=None,
@@ -400,11 +446,11 @@ def tasks_unblock_ready(*, task_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
 
 
 def _cancel_blocked(child: Task, parent: Task) -> None:
-    message = f"Cancelled: its parent {parent.kind} task {parent.id} {parent.status}."
+    words = _parent_ended(parent)
     if Task.objects.filter(id=child.id, status=S.BLOCKED).update(
-        status=S.CANCELLED, message=message, finished_at=timezone.now(), updated_at=timezone.now()
+        status=S.CANCELLED, **words, finished_at=timezone.now(), updated_at=timezone.now()
     ):
-        child.status, child.message = S.CANCELLED, message
+        child.status, child.message = S.CANCELLED, words["message"]
         live.publish_task_on_commit(child)
         task_cascade_cancel(parent=child)
 

@@ -40,6 +40,9 @@ class DraftSerializer(serializers.Serializer):
     runs = serializers.CharField(help_text="The back end that ran.")
     spec = serializers.CharField(help_text="The back end configured, which could not run.")
     reason = serializers.CharField()
+    reasonParts = serializers.ListField(
+        child=serializers.DictField(), help_text="reason as sentences (a code and its values), where it is one."
+    )
 
 
 class StoryboardSerializer(serializers.Serializer):

@@ -10,6 +10,13 @@
   // Words on the page in the interface's language (Django's JavaScript catalog, /jsi18n/).
   const gettext = window.gettext || ((text) => text);
   const say = (format, values) => format.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
+  // The same, where a value is an element (a command in <code>): the sentence as nodes.
+  const sayNodes = (format, values) =>
+    format.split(/(%\(\w+\)s)/).map((piece) => {
+      const key = /^%\((\w+)\)s$/.exec(piece);
+      const value = key ? values[key[1]] : piece;
+      return value instanceof Node ? value : document.createTextNode(String(value));
+    });
   const projectId = root.dataset.projectId;
   const CAMERAS = ["static", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down"];
   const TRANSITIONS = ["cut", "fade", "dissolve", "wipe_left", "wipe_right", "slide_left", "slide_right"];
@@ -42,7 +49,7 @@
 
   function failure(response, body) {
     // The API's own words for what went wrong ({"error": {"message"}}), with the status.
-    const message = (body.error && body.error.message) || `The server answered ${response.status}.`;
+    const message = (body.error && body.error.message) || say(gettext("The server answered %(status)s."), response);
     return Object.assign(new Error(message), { status: response.status });
   }
 
@@ -118,6 +125,14 @@
   }
 
   const STAGE_WORDS = { image: gettext("picture"), speech: gettext("voice"), motion: gettext("clip") };
+  const KIND_WORDS = {
+    ...STAGE_WORDS,
+    storyboard: gettext("storyboard"),
+    compose: gettext("film"),
+    story: gettext("story"),
+    refine: gettext("rewrite"),
+    translate: gettext("translation"),
+  };
   const REMEDY = {
     image: gettext("Press “New picture”, or change the picture text and save."),
     speech: gettext("Press “New voice”, or change the narration and save."),
@@ -144,6 +159,119 @@
     stage_failed: gettext("Shot %(shot)s's %(stage)s failed: %(why)s. Regenerate it or edit the shot."),
   };
   const STAGE_NAMES = { picture: gettext("picture"), voice: gettext("voice"), clip: gettext("clip") };
+
+  // A task's message from its sentences (messageParts: inference.sentences and tasks.services),
+  // in the interface's language; an engine's own words ("words") stay as it said them, and a
+  // message with a sentence this page does not know is shown as the server wrote it.
+  const MESSAGE_SENTENCES = {
+    started: gettext("Started."),
+    done: gettext("Done."),
+    done_by: gettext("Done (%(by)s)."),
+    queued_again: gettext("Queued again."),
+    retrying: gettext("Attempt %(attempt)s of %(attempts)s failed; retrying in %(delay)s s: %(why)s"),
+    held_up: gettext("%(why)s. It is tried again by itself (next in %(delay)s s, for %(left)s min more)."),
+    stayed_held_up: gettext("%(why)s. It stayed so for %(minutes)s min; try again once it is put right."),
+    handed_back: gettext("Its worker was stopped mid-job; another worker takes it up."),
+    superseded: gettext("Superseded by a newer edit; its result was discarded."),
+    cancelled_by_user: gettext("Cancelled by the user."),
+    cancelled_by_operator: gettext("Cancelled by an operator."),
+    deleted_by_user: gettext("Deleted by the user."),
+    parent_ended: gettext("Cancelled: its parent %(kind)s task %(task)s %(status)s."),
+    card_drawn: gettext("Card drawn"),
+    step: gettext("Step %(step)s of %(steps)s"),
+    painted: gettext("%(count)s keyframe(s) painted"),
+    animated: gettext("%(count)s frames animated"),
+    spoken: gettext("Spoken"),
+    sentence: gettext("Sentence %(n)s of %(count)s"),
+    lines_spoken: gettext("%(done)s of %(count)s lines spoken"),
+    shot_drafted: gettext("Shot %(n)s"),
+    asking: gettext("Asking %(model)s (attempt %(attempt)s)"),
+    tokens: gettext("%(what)s (%(done)s tokens, attempt %(attempt)s)"),
+    rendered: gettext("Shot %(done)s of %(shots)s rendered"),
+    joining: gettext("Joining"),
+    checking: gettext("Checking the film"),
+    film_ready: gettext("Film ready"),
+    film_made: gettext("Film ready: %(seconds)s s."),
+    checked_clean: gettext("Checked: nothing to fix."),
+    checked_clean_at: gettext("Checked at %(lufs)s LUFS: nothing to fix."),
+    checked: gettext("Checked: %(errors)s error(s), %(warnings)s warning(s): see the film check."),
+    checked_at: gettext("Checked at %(lufs)s LUFS: %(errors)s error(s), %(warnings)s warning(s): see the film check."),
+    storyboard_made: gettext("%(shots)s shots (%(by)s)"),
+    story_ready: gettext("The story is written: edit it, then make the storyboard."),
+    translated: gettext("Translated into %(language)s: “%(title)s”, its voices are being made."),
+    rewrote_prompt: gettext("Rewrote the picture prompt; the picture is made again."),
+    rewrote_narration: gettext("Rewrote the narration; it is spoken again."),
+    rewrote_both: gettext("Rewrote the picture prompt and the narration; both are made again."),
+    rewrote_nothing: gettext("The model kept the shot as it was."),
+    own_picture_stays: gettext("Your own picture stays: regenerate it to use the new text."),
+    own_recording_stays: gettext("Your own recording stays: regenerate it to use the new text."),
+    own_both_stay: gettext("Your own picture and recording stays: regenerate it to use the new text."),
+    rewrote_storyboard: gettext(
+      "Rewrote the storyboard: %(before)s shots became %(shots)s (%(kept)s kept, %(new)s new, %(removed)s removed).",
+    ),
+    note: gettext("Note: %(note)s."),
+    restorable: gettext("The earlier storyboard can be restored."),
+    delivered: gettext("Delivered: the receiver answered %(status)s."),
+    weights_offline: gettext("the weights of %(model)s are not on disk and %(setting)s is set"),
+    weights_unreachable: gettext("the weights of %(model)s are not on disk and %(why)s"),
+  };
+  const DRAFT_STAGE_WORDS = {
+    storyboard: gettext("storyboard"),
+    pictures: gettext("pictures"),
+    voices: gettext("voices"),
+    clips: gettext("clips"),
+  };
+  // Values that are words of their own: what a language model is doing, a task's kind and status.
+  const WORK_WORDS = {
+    "Writing the storyboard": gettext("Writing the storyboard"),
+    "Writing the story": gettext("Writing the story"),
+    "Rewriting the shot": gettext("Rewriting the shot"),
+    "Rewriting the storyboard": gettext("Rewriting the storyboard"),
+    Translating: gettext("Translating"),
+  };
+  const LANGUAGE_NAMES = { English: gettext("English"), 中文: gettext("Chinese") };
+
+  function sourceWords(source) {
+    // What made a picture or a voice: an engine's name as it is, a draft card or the person's file in words.
+    if (source === "draft") return gettext("draft card");
+    if (source && source.startsWith("own:")) return say(gettext("your file %(name)s"), { name: source.slice(4) });
+    return source || "";
+  }
+
+  // An engine's own words, marked as the English they are (screen readers, and whoever checks
+  // that the page is in the reader's language).
+  function english(words) {
+    return Object.assign(document.createElement("span"), { lang: "en", textContent: words });
+  }
+
+  function taskNodes(task) {
+    const parts = task.messageParts || [];
+    if (!parts.length || parts.some((part) => part.code !== "words" && !MESSAGE_SENTENCES[part.code])) {
+      return task.message ? [english(task.message)] : [];
+    }
+    return parts.flatMap((part, index) => [
+      ...(index ? [document.createTextNode(" ")] : []),
+      ...(part.code === "words"
+        ? [english(part.text)]
+        : sayNodes(MESSAGE_SENTENCES[part.code], {
+            ...part,
+            why: part.why === undefined ? undefined : english(String(part.why).replace(/\.$/, "")),
+            by: sourceWords(part.by),
+            what: WORK_WORDS[part.what] || part.what,
+            kind: KIND_WORDS[part.kind] || part.kind,
+            status: STATUS_WORDS[part.status] || part.status,
+            language: LANGUAGE_NAMES[part.language] || part.language,
+            setting: part.setting && Object.assign(document.createElement("code"), { textContent: part.setting }),
+          })),
+    ]);
+  }
+
+  function taskWords(task) {
+    return taskNodes(task)
+      .map((node) => node.textContent)
+      .join("");
+  }
+
 
   function statusLine(project) {
     const parts = project.statusParts || [];
@@ -195,7 +323,7 @@
       badge.dataset.state = "busy";
       fill.style.width = `${running.progress}%`;
       card.dataset.busy = "true";
-      note.textContent = running.message || "";  // "worker gone; retrying", "Attempt 1 of 3 failed; …"
+      note.replaceChildren(...taskNodes(running));  // "worker gone; retrying", "Attempt 1 of 3 failed; …"
     } else {
       badge.textContent = failed
         ? say(gettext("%(stage)s failed"), { stage: STAGE_WORDS[failed.kind] })
@@ -209,13 +337,17 @@
     // Why the newest task of a stage failed, and what to do; only a newer result clears it.
     const error = card.querySelector(".stage-error");
     error.hidden = !failed;
-    error.textContent = failed
-      ? say(gettext("The %(stage)s failed: %(why)s. %(remedy)s"), {
-          stage: STAGE_WORDS[failed.kind],
-          why: failed.message.replace(/\.$/, ""),
-          remedy: REMEDY[failed.kind],
-        })
-      : "";
+    const why = document.createElement("span");
+    if (failed) why.append(...(failed.messageParts?.length ? taskNodes(failed) : [english(failed.message.replace(/\.$/, ""))]));
+    error.replaceChildren(
+      ...(failed
+        ? sayNodes(gettext("The %(stage)s failed: %(why)s. %(remedy)s"), {
+            stage: STAGE_WORDS[failed.kind],
+            why,
+            remedy: REMEDY[failed.kind],
+          })
+        : []),
+    );
     paintRefine(card, shot);
   }
 
@@ -226,7 +358,7 @@
   // panel showing the work's results knows when to read them again.
   function paintModelTask(task, line, button, busyWords) {
     const busy = Boolean(task && UNFINISHED.includes(task.status));
-    line.textContent = !task ? "" : busy ? say(busyWords, task) : task.message;
+    line.replaceChildren(...(!task ? [] : busy ? [say(busyWords, task)] : taskNodes(task)));
     line.classList.toggle("error", Boolean(task && task.status === "failed"));
     button.disabled = busy;
     paintCancel(line.nextElementSibling, busy ? [task] : []);
@@ -297,7 +429,10 @@
       card.querySelector(selector).setAttribute("aria-label", say(name, { n: index + 1 }));
     }
     card.querySelector(".duration").textContent = `${shot.duration.toFixed(1)} s`;
-    card.querySelector(".source").textContent = [shot.image.source, shot.speech.source].filter(Boolean).join(" / ");
+    card.querySelector(".source").textContent = [shot.image.source, shot.speech.source]
+      .filter(Boolean)
+      .map(sourceWords)
+      .join(" / ");
     const image = card.querySelector(".keyframe");
     if (shot.image.url && image.getAttribute("src") !== shot.image.url) image.src = shot.image.url;
     image.hidden = !shot.image.url;
@@ -356,7 +491,7 @@
     preview.preload = "none";
     if (version.url) preview.src = version.url;
     const name = say(VERSION_NAMES[version.stage], { n: version.number });
-    const facts = [name, version.own ? gettext("your file") : version.source, new Date(version.createdAt).toLocaleString()];
+    const facts = [name, version.own ? gettext("your file") : sourceWords(version.source), new Date(version.createdAt).toLocaleString()];
     if (version.stage === "image" && version.seed !== null && !version.own) facts.push(say(gettext("seed %(seed)s"), version));
     if (version.restoredFrom) facts.push(say(gettext("restored from %(n)s"), { n: version.restoredFrom }));
     const what = document.createElement("span");
@@ -489,7 +624,7 @@
     }
     const storyboard = running("storyboard");
     if (storyboard) {
-      const text = say(gettext("Storyboard: %(what)s"), { what: storyboard.message || STATUS_WORDS[storyboard.status] });
+      const text = say(gettext("Storyboard: %(what)s"), { what: taskWords(storyboard) || STATUS_WORDS[storyboard.status] });
       return { fraction: storyboard.progress / 100, text, tasks: [storyboard] };
     }
     const media = tasks.filter((task) => STAGES.includes(task.kind) && state.shots.some((shot) => shot.id === task.shotId));
@@ -501,7 +636,7 @@
     }
     const compose = running("compose");
     if (compose) {
-      const text = (compose.message || gettext("Composing the film")) + estimate();
+      const text = (taskWords(compose) || gettext("Composing the film")) + estimate();
       return { fraction: compose.progress / 100, text, tasks: [compose] };
     }
     return null;
@@ -634,8 +769,20 @@
       ...drafts.map((draft) => {
         const item = document.createElement("li");
         const stage = document.createElement("strong");
-        stage.textContent = draft.stage;
-        item.append(stage, say(gettext(": %(runs)s instead of %(spec)s — %(why)s"), { runs: draft.runs, spec: draft.spec, why: draft.reason }));
+        stage.textContent = DRAFT_STAGE_WORDS[draft.stage] || draft.stage;
+        const why = (draft.reasonParts || []).length
+          ? taskNodes({ message: draft.reason, messageParts: draft.reasonParts })
+          : [english(draft.reason)];
+        const reason = document.createElement("span");
+        reason.append(...why);
+        item.append(
+          stage,
+          ...sayNodes(gettext(": %(runs)s instead of %(spec)s — %(why)s"), {
+            runs: sourceWords(draft.runs),
+            spec: draft.spec,
+            why: reason,
+          }),
+        );
         return item;
       }),
     );
@@ -806,7 +953,7 @@
       act(card, () => move(card, 1));
     } else if (button.classList.contains("add-after")) {
       act(card, async () => {
-        await api(`/projects/${projectId}/shots`, { method: "POST", body: { prompt: "A new shot", afterShotId: id } });
+        await api(`/projects/${projectId}/shots`, { method: "POST", body: { prompt: gettext("A new shot"), afterShotId: id } });
         await load();
       });
     } else if (button.classList.contains("delete")) {
@@ -936,7 +1083,7 @@
 
   document.getElementById("add-shot").addEventListener("click", () =>
     act(null, async () => {
-      await api(`/projects/${projectId}/shots`, { method: "POST", body: { prompt: "A new shot" } });
+      await api(`/projects/${projectId}/shots`, { method: "POST", body: { prompt: gettext("A new shot") } });
       await load();
     }),
   );
@@ -1126,6 +1273,7 @@
   const QUEUE_WORDS = {
     inference: gettext("No inference worker (storyboard, pictures, voices) is running"),
     media: gettext("No media worker (the film) is running"),
+    language: gettext("No language worker (rewrites, translations, stories) is running"),
   };
   async function checkWorkers() {
     const open = Array.from(state.tasks.values()).filter((task) => UNFINISHED.includes(task.status));
@@ -1141,12 +1289,16 @@
       .filter(([, queue]) => queue.workers === 0 && open.some((task) => queue.kinds.includes(task.kind)))
       .map(([name]) => name);
     notice.hidden = !idle.length;
-    notice.textContent = idle.length
-      ? `${idle.map((name) => QUEUE_WORDS[name]).join("; ")}: ` +
-        say(gettext("its work waits until one starts (make run starts them; or python manage.py worker %(queue)s)."), {
-          queue: idle[0],
-        })
-      : "";
+    const command = (words) => Object.assign(document.createElement("code"), { textContent: words });
+    notice.replaceChildren(
+      ...(idle.length
+        ? sayNodes(gettext("%(who)s: its work waits until one starts (%(run)s starts them; or %(command)s)."), {
+            who: idle.map((name) => QUEUE_WORDS[name]).join(gettext("; ")),
+            run: command("make run"),
+            command: command(`python manage.py worker ${idle[0]}`),
+          })
+        : []),
+    );
   }
   window.setInterval(() => checkWorkers().catch(() => {}), 5000);
 
