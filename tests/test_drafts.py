@@ -24,8 +24,15 @@ def test_the_storyboard_read_names_each_draft_that_ran(api: Any, user: Any) -> N
             "runs": "draft",
             "spec": "transformers:Qwen/Qwen2.5-0.5B-Instruct",
             "reason": "no weights here",
+            "reasonParts": [],  # words only: not one of the sentences a page can say in its language
         },
-        {"stage": "pictures", "runs": "draft", "spec": "diffusers:stabilityai/sd-turbo", "reason": WHY},
+        {
+            "stage": "pictures",
+            "runs": "draft",
+            "spec": "diffusers:stabilityai/sd-turbo",
+            "reason": WHY,
+            "reasonParts": [{"code": "weights_offline", "model": "stabilityai/sd-turbo", "setting": "HF_HUB_OFFLINE"}],
+        },
     ]
     # A newer picture from the real model: pictures are no longer a draft.
     finished(project, "image", {"note": ""}, shot=project.shots.get(), backend="diffusers", model="sd-turbo")
