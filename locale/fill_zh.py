@@ -73,7 +73,7 @@ ZH = {
     "Rewriting the shot": "正在改写镜头",
     "Rewriting the storyboard": "正在改写分镜",
     "Translating": "正在翻译",
-    "draft card": "草稿卡片",
+    "draft": "草稿",
     "your file %(name)s": "你的文件 %(name)s",
     "A new shot": "新镜头",
     "No language worker (rewrites, translations, stories) is running": "没有语言工作进程（改写、翻译、写故事）在运行",

@@ -177,7 +177,7 @@ def test_the_editor_in_each_state_of_work_is_in_chinese(server: str, browser: An
     finished(chinese_film, "image", {"note": str(Fallback("draft", "diffusers:stabilityai/sd-turbo", DRAFT_WHY))})
     look("a draft stood in")
     notice = page.inner_text("#draft-notice")
-    assert "草稿卡片" in notice and "的权重不在本机磁盘上" in notice, notice
+    assert "用 草稿 代替" in notice and "的权重不在本机磁盘上" in notice, notice
     assert not found, "\n".join(found)
     context.close()
 

@@ -229,11 +229,11 @@
     "Rewriting the storyboard": gettext("Rewriting the storyboard"),
     Translating: gettext("Translating"),
   };
-  const LANGUAGE_NAMES = { English: gettext("English"), 中文: gettext("Chinese") };
+  const LANGUAGE_NAMES = { English: gettext("English") };  // and 中文 as it is
 
   function sourceWords(source) {
     // What made a picture or a voice: an engine's name as it is, a draft card or the person's file in words.
-    if (source === "draft") return gettext("draft card");
+    if (source === "draft") return gettext("draft");
     if (source && source.startsWith("own:")) return say(gettext("your file %(name)s"), { name: source.slice(4) });
     return source || "";
   }
