@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -26,7 +28,7 @@ from shots.models import Shot
 from shots.stages import IMAGE, MOTION, SPEECH, STAGES, Stage, stage_named, with_dependents
 from tasks.models import Task
 from tasks.registry import KINDS
-from tasks.services import task_cancel, task_create, tasks_cancel
+from tasks.services import task_cancel, task_create, task_postpone, tasks_cancel
 
 STORY = "story"  # a story written from an idea, for the person to edit
 STORYBOARD = "storyboard"  # the story cut into shots and characters
@@ -138,7 +140,7 @@ def shots_regenerate(
             live.publish_shot_on_commit(shot)
     release_on_commit(released)
     if recompose:
-        created.append(compose_create(project=project))
+        created.append(compose_create(project=project, edit=not new))
     else:
         project_status_derive(project=project)
     return created
@@ -154,13 +156,23 @@ def shots_generate_all(*, project: Project) -> list[Task]:
 
 
 @transaction.atomic
-def compose_create(*, project: Project) -> Task:
+def compose_create(*, project: Project, edit: bool = False) -> Task:
     """A compose task blocked on every unfinished media task of the project. An older
-    unfinished compose is superseded."""
+    unfinished compose is superseded. After an ``edit``, the render waits COMPOSE_SETTLE_S for
+    the next one: a render that has not started yet takes the new edit in and waits again, so
+    edits made close together are recomposed once."""
+    parents = list(project.tasks.filter(kind__in=MEDIA_KINDS, status__in=Task.UNFINISHED))
+    run_after = None
+    if edit:
+        run_after = timezone.now() + timedelta(seconds=settings.COMPOSE_SETTLE_S)
+        waiting = project.tasks.filter(kind=COMPOSE, status__in=[Task.Status.BLOCKED, Task.Status.PENDING])
+        task = waiting.order_by("-created_at").first()
+        if task is not None and task_postpone(task=task, parents=parents, run_after=run_after):
+            project_status_derive(project=project)
+            return task
     for old in project.tasks.filter(kind=COMPOSE, status__in=Task.UNFINISHED):
         task_cancel(task=old, reason="Superseded by a newer render.")
-    parents = list(project.tasks.filter(kind__in=MEDIA_KINDS, status__in=Task.UNFINISHED))
-    task = task_create(kind=COMPOSE, project=project, parents=parents)
+    task = task_create(kind=COMPOSE, project=project, parents=parents, run_after=run_after)
     project_status_derive(project=project)
     return task
 
@@ -189,7 +201,7 @@ def project_render(*, project: Project, force: bool = False) -> Task:
 def project_recompose_if_rendered(*, project: Project) -> Task | None:
     """After an edit that changes only the composition (order, camera, transition)."""
     if _wants_compose(project):
-        return compose_create(project=project)
+        return compose_create(project=project, edit=True)
     return None
 
 

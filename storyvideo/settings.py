@@ -221,6 +221,10 @@ TASK_PROGRESS_MIN_INTERVAL_S = env_float("TASK_PROGRESS_MIN_INTERVAL_S", 0.25)
 # A pending task's job is looked for in Redis only once the task has been quiet this long.
 TASK_ENQUEUE_SETTLE_S = env_float("TASK_ENQUEUE_SETTLE_S", 5.0)
 
+# After an edit of a rendered film, its recompose waits this long for the next edit: edits made
+# closer together than this are recomposed once (the waiting render takes each new edit in).
+COMPOSE_SETTLE_S = env_float("COMPOSE_SETTLE_S", 2.0, maximum=60.0)
+
 # --- Engines ----------------------------------------------------------------------------
 STORYVIDEO_PRESET = env_choice("STORYVIDEO_PRESET", "default", {"default", "draft"})
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models"))).resolve()

@@ -12,7 +12,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -48,11 +48,13 @@ def task_create(
     parents: Sequence[Task] = (),
     params: dict[str, Any] | None = None,
     inputs_hash: str = "",
+    run_after: datetime | None = None,
 ) -> Task:
     """Create a task: ``blocked`` while a parent is unfinished, else ``pending`` and enqueued
     after commit. A parent that already failed or was cancelled cancels it at once. A kind that
     no app registered is refused (LookupError) before anything is written; work a person's
-    request asks for is admitted against its owner's limits first (``tasks.throttles.admit``)."""
+    request asks for is admitted against its owner's limits first (``tasks.throttles.admit``).
+    With ``run_after`` it is not run before then (``tasks_enqueue_due`` enqueues it)."""
     declared = kind_for(kind)
     owner_id = getattr(project, "owner_id", None)
     asking = asking_now()
@@ -72,6 +74,7 @@ def task_create(
         timeout_s=declared.timeout_s(),
         params=params or {},
         inputs_hash=inputs_hash,
+        run_after=run_after,
         trace_id=current_trace_id(),
     )
     if parents:
@@ -176,6 +179,23 @@ def _parent_ended(parent: Task) -> dict[str, Any]:
         task=str(parent.id),
         status=parent.status,
     )
+
+
+def task_postpone(*, task: Task, parents: Sequence[Task], run_after: datetime) -> bool:
+    """A task that has not started takes more in: it also waits for ``parents`` (blocked while one
+    is unfinished) and is not run before ``run_after``. Its queued job, if any, is let go (a job
+    runs only a task whose time has come). False when it started or ended meanwhile."""
+    unfinished = [parent for parent in parents if parent.status != S.FINISHED]
+    with transaction.atomic():
+        postponed = Task.objects.filter(id=task.id, status__in=(S.BLOCKED, S.PENDING)).update(
+            status=S.BLOCKED if unfinished else S.PENDING, job_id="", run_after=run_after, updated_at=timezone.now()
+        )
+        if not postponed:
+            return False
+        task.parents.add(*parents)
+        task.refresh_from_db()
+        live.publish_task_on_commit(task)
+    return True
 
 
 def task_claim(*, task_id: uuid.UUID, worker: str) -> Task | None:

@@ -32,6 +32,11 @@ if _worker and os.environ.get("STORYVIDEO_TEST_WORKER") != _worker:
     for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_name, _threads)
 
+# An edit's render waits COMPOSE_SETTLE_S for the next edit; tests that edit and then run the
+# render at once would wait it out (tests/test_edits.py sets it where it is the subject). In the
+# environment, so that the processes a test starts share it.
+os.environ.setdefault("COMPOSE_SETTLE_S", "0")
+
 from storyvideo.settings import *  # noqa: E402, F403
 
 # Hashing a password the production way costs a quarter of a second of CPU; the suite makes

@@ -154,3 +154,32 @@ def test_a_rejected_bundle_leaves_no_file_behind(api: APIClient, tmp_path: Path)
     response = api.post("/api/v1/projects/import", {"bundle": bundle}, format="multipart")
     assert response.status_code == 400, response.content
     assert _stored() == before
+
+
+def test_edits_made_close_together_are_recomposed_once(api: APIClient, rendered: Project, settings: Any) -> None:
+    """Ten edits of a rendered film in a row make one render, which waits COMPOSE_SETTLE_S after
+    the last of them; a render already queued lets its job go and takes the next edit in."""
+    from django.utils import timezone
+
+    from tasks.jobs import run_task
+
+    settings.COMPOSE_SETTLE_S = 30.0
+    shot = rendered.shots.get(order=0)
+    cameras = ["zoom_in", "pan_left", "zoom_out", "pan_right", "static"]
+    for edit in range(10):
+        answer = api.patch(f"/api/v1/shots/{shot.id}", {"camera": cameras[edit % 5]}, format="json")
+        assert answer.status_code == 200, answer.content
+    renders = rendered.tasks.filter(kind="compose").exclude(status="finished")
+    assert renders.count() == 1, list(renders.values_list("status", "message"))
+    waiting = renders.get()
+    assert waiting.status == "pending" and waiting.job_id == ""
+    assert waiting.run_after is not None and 25 < (waiting.run_after - timezone.now()).total_seconds() <= 30
+
+    # Its time came and its job was queued; a new edit before it starts lets that job go.
+    Task.objects.filter(pk=waiting.pk).update(run_after=None, job_id=f"{waiting.id}.queued")
+    answer = api.patch(f"/api/v1/shots/{shot.id}", {"transition": "fade"}, format="json")
+    assert answer.status_code == 200, answer.content
+    waiting.refresh_from_db()
+    assert waiting.job_id == "" and waiting.run_after is not None and waiting.run_after > timezone.now()
+    assert run_task(str(waiting.id)) == "skipped"  # the job let go finds nothing it may run yet
+    assert rendered.tasks.filter(kind="compose").exclude(status="finished").count() == 1

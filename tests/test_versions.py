@@ -152,7 +152,7 @@ def test_the_oldest_go_with_their_files_unless_still_used_and_never_while_render
 
     second = ShotVersion.objects.get(shot=shot, stage="image", number=2).file.name
     # A render under way may be reading any of them: nothing is pruned until it is over.
-    compose = Task.objects.create(kind="compose", project=rendered, owner=rendered.owner, status="blocked")
+    compose = Task.objects.create(kind="compose", project=rendered, owner=rendered.owner, status="processing")
     assert api.patch(f"/api/v1/shots/{shot.id}", {"prompt": "a raft"}, format="json").status_code == 200
     image = rendered.tasks.get(kind="image", status="pending")
     run_task(str(image.id))
