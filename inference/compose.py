@@ -27,7 +27,7 @@ from pathlib import Path
 
 from inference import kenburns, sound
 from inference.errors import EngineError
-from inference.filmcheck import LOOK, CheckShot, FilmCheck, check_film, picture_record
+from inference.filmcheck import LOOK, CheckShot, FilmCheck, check_film, drawable, picture_record
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
 from inference.media import ffmpeg_log, file_digest, probe, run_ffmpeg, stop_running_ffmpeg
 from inference.sentences import Sentence
@@ -181,7 +181,7 @@ def _segment_key(shot: ShotInput, place: Placement, *, last: bool, width: int, h
         size=[width, height],
         fps=FPS,
         burn=burn,
-        cues=[(c.start, c.end, c.text) for c in place.local_cues] if burn else [],
+        cues=[(c.start, c.end, drawable(c.text)) for c in place.local_cues] if burn else [],
         v=ENGINE_VERSION,
     )
 
@@ -216,7 +216,7 @@ def render_segment(
         filters = []
         if burn and place.local_cues:
             offset = place.head / FPS
-            cues = [Cue(c.start + offset, c.end + offset, c.text) for c in place.local_cues]
+            cues = [Cue(c.start + offset, c.end + offset, drawable(c.text)) for c in place.local_cues]
             fonts = caption_fonts_dir(folder.parent / "fonts")
             latin = LATIN_FAMILY if latin_font_path() else ""
             (work / "subs.ass").write_text(

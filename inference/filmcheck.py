@@ -288,6 +288,16 @@ def _font_characters() -> frozenset[int]:
     return frozenset(characters)
 
 
+def drawable(text: str) -> str:
+    """``text`` without the characters no caption font has (an emoji, a hieroglyph), as burned-in
+    captions show it: never an empty box. The space a left-out character leaves is closed up."""
+    missing = set(missing_glyphs(text))
+    if not missing:
+        return text
+    kept = "".join(c for c in text if c not in missing)
+    return re.sub(r"\s+([.,;:!?。，；：！？、])", r"\1", re.sub(r"[ \t]{2,}", " ", kept)).strip()
+
+
 def missing_glyphs(text: str) -> list[str]:
     """The characters of ``text`` that no caption font has (spaces and controls aside)."""
     drawable = _font_characters()
@@ -370,12 +380,12 @@ def caption_findings(
             found.append(
                 Finding(
                     "glyphs",
-                    "error",
+                    "warning",
                     gettext_noop(
-                        "The caption font cannot draw %(characters)s in shot %(shot)s's caption: "
-                        "viewers would see empty boxes."
+                        "The caption font cannot draw %(characters)s in shot %(shot)s's caption: they are left "
+                        "out of the burned-in captions (the subtitle files keep them)."
                     ),
-                    gettext_noop("Remove or replace those characters in the narration."),
+                    gettext_noop("Replace those characters in the narration with words if they matter."),
                     {"shot": number, "characters": " ".join(missing)},
                     shot=number,
                     at=round(cue.start, 2),
