@@ -23,7 +23,7 @@ from inference import engines
 from inference.errors import EngineError
 from inference.refine import BoardShot, BoardTurn, Refined, RefineJob, RewriteJob, Rewritten, ShotText
 from inference.refine import Turn as TurnText
-from inference.registry import DraftStoryboard, parse_spec
+from inference.registry import DraftStoryboard, parse_spec, spec_problem
 from inference.sentences import Sentence, said
 from projects.models import Project, Turn
 from projects.pipeline import REFINE, STORYBOARD
@@ -33,6 +33,7 @@ from shots.models import Shot
 from shots.services import shot_update
 from shots.stages import IMAGE, SPEECH
 from tasks.models import Task
+from tasks.queues import LANGUAGE, why_no_worker_can
 from tasks.registry import Progress, SupersededError
 from tasks.services import task_create, task_finish, tasks_cancel
 
@@ -48,7 +49,7 @@ def shot_refine(*, shot: Shot, instruction: str, narration: bool = False) -> Tas
     """Queue the model's rewrite of one shot on the person's instruction; an earlier rewrite of
     the shot still waiting is superseded. The draft storyboard back end cannot follow an
     instruction: that is said at once (409), not after a wait."""
-    can_follow_instructions()
+    can_follow_instructions(REFINE)
     project = project_lock(project_id=shot.project_id)
     shot = Shot.objects.select_for_update().get(pk=shot.pk)
     tasks_cancel(
@@ -64,7 +65,7 @@ def storyboard_refine(*, project: Project, instruction: str) -> Task:
     """Queue the model's rewrite of the whole storyboard ("fewer shots, more suspense"); the
     shots the person locked come back as they are. An earlier rewrite still waiting is
     superseded; while the storyboard is being written there is nothing to rewrite yet (409)."""
-    can_follow_instructions()
+    can_follow_instructions(REFINE)
     project = project_lock(project_id=project.pk)
     if project.tasks.filter(kind=STORYBOARD, status__in=Task.UNFINISHED).exists():
         raise ApplicationError("The storyboard is still being written; rewrite it once it is there.", code="conflict")
@@ -78,9 +79,24 @@ def storyboard_refine(*, project: Project, instruction: str) -> Task:
     return task_create(kind=REFINE, project=project, params=params)
 
 
-def can_follow_instructions() -> None:
+def can_follow_instructions(kind: str) -> None:
+    """Refuse (409) work only a language model can do where none can do it: the draft is
+    configured, or every live language worker said it cannot run the model (its weights are not
+    on its disk). With no worker live, the work is taken and waits for one."""
     if parse_spec("storyboard", settings.STORYBOARD_MODEL).backend == DraftStoryboard.name:
         raise ApplicationError(DraftStoryboard.CANNOT_INSTRUCT, code="conflict")
+    why = why_no_worker_can(queue=LANGUAGE, kind=kind)
+    if why:
+        raise ApplicationError(
+            f"No language worker can run {settings.STORYBOARD_MODEL}: {why}. Fetch its weights on the "
+            "workers' machine (python manage.py fetch_models), or set STORYBOARD_MODEL to a model they have.",
+            code="conflict",
+        )
+
+
+def why_the_model_cannot_run() -> str | None:
+    """Why this process cannot run the language model (``spec_problem``), or None."""
+    return spec_problem(parse_spec("storyboard", settings.STORYBOARD_MODEL), settings.MODELS_DIR)
 
 
 def _board(project: Project) -> list[Shot]:

@@ -33,6 +33,10 @@ class LanguageModelWork(Kind):
     def timeout_s(self) -> int:
         return int(settings.TASK_TIMEOUT_STORYBOARD_S)
 
+    def cannot_run(self) -> str | None:
+        """Work only the model can do (no draft stands in) cannot run where its weights are not."""
+        return conversation.why_the_model_cannot_run()
+
 
 @register
 class StoryboardWork(LanguageModelWork):
@@ -49,6 +53,9 @@ class StoryboardWork(LanguageModelWork):
 
     def warm_up(self) -> str:
         return engines.warm("storyboard", settings.STORYBOARD_MODEL, runtime=runtime())
+
+    def cannot_run(self) -> None:
+        return None  # the draft storyboard stands in where the model cannot run
 
 
 @register

@@ -31,7 +31,7 @@ def story_draft(
     *, owner: Any, idea: str, language: str, genre: str = "", length: str = "short"
 ) -> tuple[Project, Task]:
     """A new project whose story the model writes from ``idea`` (a task, with progress)."""
-    can_follow_instructions()
+    can_follow_instructions(STORY)
     new_projects_take(owner_id=owner.pk)
     project = Project.objects.create(owner=owner, title=idea[:60], story="", language=language)
     task = task_create(kind=STORY, project=project, params={"idea": idea, "genre": genre, "length": length})

@@ -49,7 +49,7 @@ def project_translate(*, project: Project, language: str) -> Task:
     project. An earlier translation still waiting is superseded."""
     if language == project.language:
         raise ApplicationError(f"The project is already in {language!r}.", field="language")
-    can_follow_instructions()
+    can_follow_instructions(TRANSLATE)
     project = project_lock(project_id=project.pk)
     if not project.shots.exists():
         raise ApplicationError("The project has no shots to translate yet.", code="conflict")

@@ -4,8 +4,10 @@ answer never holds up another film's pictures, and ``media`` (ffmpeg)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+from typing import cast
 
 from django.conf import settings
 from rq import Queue
@@ -30,12 +32,29 @@ def _presence_key(queue: str) -> str:
     return f"storyvideo:alive:{queue}:{socket.gethostname()}:{os.getpid()}"
 
 
-def presence_beat(queue: str) -> None:
-    get_redis().set(_presence_key(queue), b"1", ex=settings.WORKER_PRESENCE_TTL_S)
+def presence_beat(queue: str, cannot: dict[str, str] | None = None) -> None:
+    """Say this worker is alive, and what of its queue's work it cannot do here (kind -> why)."""
+    get_redis().set(_presence_key(queue), json.dumps(cannot or {}).encode(), ex=settings.WORKER_PRESENCE_TTL_S)
 
 
 def presence_end(queue: str) -> None:
     get_redis().delete(_presence_key(queue))
+
+
+def why_no_worker_can(*, queue: str, kind: str) -> str | None:
+    """Why none of the live workers of ``queue`` can do ``kind``'s work (each said why with its
+    presence), or None: one can, or none is live (the work then waits for one)."""
+    redis = get_redis()
+    keys = list(redis.scan_iter(match=f"storyvideo:alive:{queue}:*", count=1000))
+    reasons = []
+    for value in cast(list[bytes | None], redis.mget(keys) if keys else []):
+        if value is None:
+            continue  # lapsed between the scan and the read
+        why = None if value == b"1" else json.loads(value).get(kind)  # "1": a worker of an earlier version
+        if why is None:
+            return None
+        reasons.append(why)
+    return reasons[0] if reasons else None
 
 
 def live_workers() -> dict[str, set[tuple[str, int]]]:

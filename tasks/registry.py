@@ -142,6 +142,12 @@ class Kind:
         happened. None: nothing to load."""
         return None
 
+    def cannot_run(self) -> str | None:
+        """Why this process cannot do this kind's work as configured (its model neither on disk
+        nor downloadable), or None. Each worker says it with its presence (``tasks.queues``), so
+        that a request for work no live worker can do is refused before anything is made."""
+        return None
+
 
 KINDS: dict[str, Kind] = {}
 _SETTLED: list[Callable[[uuid.UUID], None]] = []

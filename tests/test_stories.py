@@ -123,3 +123,29 @@ def test_the_new_film_page_starts_from_an_idea_and_the_editor_cuts_the_story(
     project.refresh_from_db()
     assert project.story.endswith("The end."), "the edit was saved first"
     assert project.tasks.filter(kind="storyboard").exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_work_only_a_model_can_do_is_refused_when_no_live_worker_can_run_it(
+    api: APIClient, settings: Any, tmp_path: Any
+) -> None:
+    """Each worker says, with its presence, which work it cannot do here and why; a story, a
+    rewrite or a translation that no live language worker can run is refused at once, nothing
+    made (issue 26: it was a project that then failed). With no worker live it is taken and waits."""
+    from tasks.queues import why_no_worker_can
+    from tests.workers import wait_for, workers
+
+    missing = "transformers:some-lab/not-on-this-disk"
+    settings.STORYBOARD_MODEL = missing
+    with workers(tmp_path, "language", STORYBOARD_MODEL=missing, HF_HUB_OFFLINE="1"):
+        why = wait_for(lambda: why_no_worker_can(queue="language", kind="story"), what="the worker's word")
+        assert why == "the weights of some-lab/not-on-this-disk are not on disk and HF_HUB_OFFLINE is set"
+        assert why_no_worker_can(queue="language", kind="storyboard") is None  # the draft stands in
+        refused = draft(api, idea="a cat who saves a boat")
+        assert refused.status_code == 409, refused.content
+        assert refused.json()["error"]["message"] == (
+            f"No language worker can run {missing}: {why}. Fetch its weights on the workers' machine "
+            "(python manage.py fetch_models), or set STORYBOARD_MODEL to a model they have."
+        )
+        assert not Project.objects.exists()

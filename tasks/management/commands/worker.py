@@ -101,15 +101,29 @@ class Maintenance(threading.Thread):
         self.queues = queues
         self.stopped = threading.Event()
 
+    def cannot(self) -> dict[str, dict[str, str]]:
+        """Per queue, the kinds whose work this worker cannot do here, and why (looked at on disk
+        at start and at each reconcile: weights fetched meanwhile are seen)."""
+        found: dict[str, dict[str, str]] = {}
+        for queue in self.queues:
+            found[queue] = {}
+            for kind in kinds(queue=queue):
+                why = kind.cannot_run()
+                if why:
+                    found[queue][kind.name] = str(why)
+        return found
+
     def run(self) -> None:
         last_reconcile = time.monotonic()
+        cannot = self.cannot()
         while not self.stopped.wait(1.0):
             try:
                 for queue in self.queues:
-                    presence_beat(queue)
+                    presence_beat(queue, cannot[queue])
                 close_old_connections()
                 if time.monotonic() - last_reconcile >= settings.RECONCILE_INTERVAL_S:
                     last_reconcile = time.monotonic()
+                    cannot = self.cannot()
                     reconcile()
                 else:
                     tasks_enqueue_due()
