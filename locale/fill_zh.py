@@ -79,6 +79,8 @@ ZH = {
     "No language worker (rewrites, translations, stories) is running": "没有语言工作进程（改写、翻译、写故事）在运行",
     "%(who)s: its work waits until one starts (%(run)s starts them; or %(command)s).": "%(who)s：相关任务会一直等到有进程启动（%(run)s 会启动它们；或运行 %(command)s）。",
     "; ": "；",
+    "Edit the story, then make the storyboard again from it: its shots are replaced, and the storyboard you have now is kept among the earlier ones, to restore.": "修改故事后，可以据此重新生成分镜：现有镜头会被替换，当前的分镜会保存在以前的分镜中，可以恢复。",
+    "Make the storyboard again from this story": "根据这个故事重新生成分镜",
     # issue 29: the language of shots
     "Shot size": "景别",
     "Angle": "角度",

@@ -20,6 +20,7 @@ from projects.conversation import can_follow_instructions
 from projects.models import Project
 from projects.pipeline import STORY, STORYBOARD, pipeline_start, project_status_derive
 from projects.selectors import project_lock
+from projects.storyboards import storyboard_snapshot
 from projects.throttles import new_projects_take
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
@@ -72,16 +73,23 @@ def story_apply(task: Task, drafted: Drafted) -> str:
 
 
 @transaction.atomic
-def storyboard_start(*, project: Project) -> list[Task]:
+def storyboard_start(*, project: Project, again: bool = False) -> list[Task]:
     """Cut the project's story into shots: a story drafted from an idea once the person has
-    edited it, or a story whose storyboard failed, once more."""
+    edited it, or a story whose storyboard failed, once more. ``again``: a project that has a
+    storyboard has it made again from its (edited) story; the storyboard it has now is kept
+    among the earlier ones first, to restore."""
     project = project_lock(project_id=project.pk)
-    if project.shots.exists():
+    made = project.shots.exists()
+    if made and not again:
         raise ApplicationError(
-            "The project already has a storyboard: rewrite it (POST …/storyboard/refine) instead.", code="conflict"
+            "The project already has a storyboard: make it again from the story (again: true; the one it has "
+            "now is kept among the earlier storyboards), or rewrite it on an instruction (POST …/storyboard/refine).",
+            code="conflict",
         )
     if project.tasks.filter(kind__in=[STORY, STORYBOARD], status__in=Task.UNFINISHED).exists():
         raise ApplicationError("The story or its storyboard is still being written; wait for it.", code="conflict")
     if not project.story.strip():
         raise ApplicationError("The story is empty: write it first.", field="story")
+    if made:
+        storyboard_snapshot(project=project, reason="Before the storyboard was made again from the story.")
     return pipeline_start(project=project)

@@ -277,3 +277,41 @@ def test_hidden_controls_stay_hidden_and_an_editor_sees_only_what_they_may_use(
     assert page.locator("#translate").is_hidden(), "translating makes a project of the owner's: not an editor's"
     assert page.locator("#story-panel").is_hidden(), "the storyboard is made: no story box that saves to nowhere"
     assert page.locator(".shot .shot-cancel").first.is_hidden() and page.locator("#film-cancel").is_hidden()
+
+
+@pytest.mark.browser
+def test_a_made_storyboard_is_made_again_from_its_edited_story(
+    server: str, page: Any, rendered: Project, api: Any
+) -> None:
+    """The story of a made storyboard offers what it can do: make the storyboard again from the
+    edited story, the one it had kept among the earlier ones (not a save that goes nowhere)."""
+    refused = api.post(f"/api/v1/projects/{rendered.id}/storyboard/start")
+    assert refused.status_code == 409 and "make it again from the story" in refused.json()["error"]["message"]
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    page.locator(".shot").first.wait_for()
+    assert page.locator("#story-panel").is_hidden()
+    page.click("#story-again summary")
+    assert page.input_value("#story-again-text") == rendered.story
+    story = "A fox found a lantern. It walked to the sea. The boats came home."
+    page.fill("#story-again-text", story)
+    with page.expect_response(lambda r: r.url.endswith("/storyboard/start")) as answer:
+        page.click("#storyboard-again")
+    assert answer.value.status == 202, answer.value.text()
+    storyboard = Task.objects.get(project=rendered, kind="storyboard", status="pending")
+    rendered.refresh_from_db()
+    assert rendered.story == story
+    [kept] = rendered.snapshots.all()
+    assert kept.reason == "Before the storyboard was made again from the story."
+    assert [s["narration"] for s in kept.data["shots"]] == [
+        "Ada climbed the spiral stairs.",
+        "Pip followed, counting the steps.",
+    ]
+
+    run_in_thread(str(storyboard.id))  # as the language worker would: the draft cuts the new story
+    assert list(rendered.shots.order_by("order").values_list("narration", flat=True)) == [
+        "A fox found a lantern.",
+        "It walked to the sea.",
+        "The boats came home.",
+    ]
+    page.locator(".shot").nth(2).wait_for()  # the editor follows

@@ -138,15 +138,27 @@ class StoryDraftApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
+class StoryboardStartSerializer(serializers.Serializer):
+    again = serializers.BooleanField(
+        default=False,
+        help_text="Make a made storyboard again from the story (its shots replaced; the one it has now is kept "
+        "among the earlier storyboards, to restore).",
+    )
+
+
 class StoryboardStartApi(APIView):
     throttle_classes = GENERATION_THROTTLES
 
-    @extend_schema(request=None, responses={202: TaskSerializer(many=True)})
+    @extend_schema(request=StoryboardStartSerializer, responses={202: TaskSerializer(many=True)})
     def post(self, request: Request, project_id: str) -> Response:
         """Cut the project's story into shots (a story drafted from an idea, or once more after
-        a failed storyboard); 409 if it has a storyboard or one is being written."""
+        a failed storyboard). A project with a storyboard: 409, unless ``again`` (the storyboard
+        is made again from the story; the one it has now is kept among the earlier ones). 409
+        while one is being written."""
         project = selectors.project_get(user=request.user, project_id=project_id)
-        tasks = storyboard_start(project=project)
+        serializer = StoryboardStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tasks = storyboard_start(project=project, **serializer.validated_data)
         return Response(TaskSerializer(tasks, many=True).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -714,6 +714,14 @@
     for (const control of [text, document.getElementById("story-save"), document.getElementById("storyboard-start")]) {
       control.disabled = writing || project.status === "storyboarding";
     }
+    // A made storyboard: its story, to edit and make the storyboard again from (not to save alone:
+    // a story that no longer matches the film would save to nowhere).
+    const again = document.getElementById("story-again");
+    if (!again) return;  // a viewer
+    again.hidden = state.shots.length === 0;
+    const againText = document.getElementById("story-again-text");
+    if (document.activeElement !== againText && againText.dataset.dirty !== "true") againText.value = project.story;
+    document.getElementById("storyboard-again").disabled = writing || project.status === "storyboarding";
   }
 
   const storyText = document.getElementById("story-text");
@@ -731,6 +739,20 @@
       await load();
     }),
   );
+
+  const againText = document.getElementById("story-again-text");
+  if (againText) {
+    againText.addEventListener("input", () => (againText.dataset.dirty = "true"));
+    document.getElementById("storyboard-again").addEventListener("click", () =>
+      act(null, async () => {
+        state.project = await api(`/projects/${projectId}`, { method: "PATCH", body: { story: againText.value } });
+        delete againText.dataset.dirty;
+        const tasks = await api(`/projects/${projectId}/storyboard/start`, { method: "POST", body: { again: true } });
+        tasks.forEach(rememberTask);
+        await load();
+      }),
+    );
+  }
 
   function renderProject() {
     const project = state.project;
