@@ -33,6 +33,12 @@ def said(*pieces: str, sep: str = " ") -> Sentence:
     return _sentence(sep.join(kept), parts)
 
 
+def remade(words: str, parts: list[dict[str, Any]]) -> Sentence | str:
+    """Words stored beside their sentences' parts, as the sentence they were (plain words where
+    none were kept)."""
+    return _sentence(words, parts) if parts else words
+
+
 def asking(model: str, attempt: int) -> Sentence:
     return Sentence("asking", "Asking %(model)s (attempt %(attempt)s)", model=model, attempt=attempt)
 

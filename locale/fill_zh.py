@@ -81,6 +81,9 @@ ZH = {
     "; ": "；",
     "Edit the story, then make the storyboard again from it: its shots are replaced, and the storyboard you have now is kept among the earlier ones, to restore.": "修改故事后，可以据此重新生成分镜：现有镜头会被替换，当前的分镜会保存在以前的分镜中，可以恢复。",
     "Make the storyboard again from this story": "根据这个故事重新生成分镜",
+    "Before the rewrite “%(instruction)s”": "改写“%(instruction)s”之前",
+    "Before the storyboard was made again from the story.": "根据故事重新生成分镜之前。",
+    "Before restoring:": "恢复之前：",
     # issue 29: the language of shots
     "Shot size": "景别",
     "Angle": "角度",

@@ -277,7 +277,8 @@ def _board_apply(task: Task, output: BoardRewrite) -> str:
     _unedited_board(task, project)
     instruction = task.params["instruction"]
     before = [_text_of(shot) for shot in _board(project)]
-    snapshot = storyboard_snapshot(project=project, reason=f"Before the rewrite “{instruction}”")
+    reason = Sentence("before_rewrite", "Before the rewrite “%(instruction)s”", instruction=instruction)
+    snapshot = storyboard_snapshot(project=project, reason=reason)
     plans = [(uuid.UUID(output.shot_ids[p.ref]) if p.ref else None, p) for p in output.rewritten.shots]
     counts = storyboard_replace(project=project, plans=plans)
     after = [{"prompt": p.prompt, "narration": p.narration} for p in output.rewritten.shots]

@@ -91,5 +91,6 @@ def storyboard_start(*, project: Project, again: bool = False) -> list[Task]:
     if not project.story.strip():
         raise ApplicationError("The story is empty: write it first.", field="story")
     if made:
-        storyboard_snapshot(project=project, reason="Before the storyboard was made again from the story.")
+        reason = Sentence("before_again", "Before the storyboard was made again from the story.")
+        storyboard_snapshot(project=project, reason=reason)
     return pipeline_start(project=project)

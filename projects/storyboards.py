@@ -16,7 +16,7 @@ from core.engines import runtime
 from core.errors import ApplicationError
 from core.storage import release_on_commit
 from inference import engines
-from inference.sentences import Sentence, said
+from inference.sentences import Sentence, remade, said
 from inference.styles import planned_framing
 from inference.types import ShotPlan, Storyboard
 from projects.models import Character, Project, SnapshotFile, StoryboardSnapshot
@@ -131,7 +131,9 @@ def storyboard_snapshot(*, project: Project, reason: str) -> StoryboardSnapshot:
     their files with them where nothing else names them."""
     shots = project.shots.select_related("speaker").prefetch_related("characters").order_by("order")
     snapshot = StoryboardSnapshot.objects.create(
-        project=project, reason=reason[:600], data={"shots": [_shot_data(shot) for shot in shots]}
+        project=project,
+        reason=reason[:600],
+        data={"shots": [_shot_data(shot) for shot in shots], "reasonParts": list(getattr(reason, "parts", []))},
     )
     names = {data[stage]["file"] for data in snapshot.data["shots"] for stage in STAGES if stage in data} - {""}
     SnapshotFile.objects.bulk_create([SnapshotFile(snapshot=snapshot, file=name) for name in sorted(names)])
@@ -157,7 +159,8 @@ def storyboard_restore(*, project: Project, snapshot_id: uuid.UUID) -> list[Shot
     if snapshot is None:
         raise ApplicationError("Not an earlier storyboard of this project; re-read the list.", code="not_found")
     _stop_work(project, "The storyboard was restored.")
-    storyboard_snapshot(project=project, reason=f"Before restoring: {snapshot.reason}")
+    earlier = remade(snapshot.reason, snapshot.data.get("reasonParts", []))
+    storyboard_snapshot(project=project, reason=said(Sentence("before_restoring", "Before restoring:"), earlier))
     old = project.shots.all()
     release_on_commit(shot_file_names(old))
     old.delete()

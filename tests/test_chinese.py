@@ -126,6 +126,7 @@ def test_the_editor_in_each_state_of_work_is_in_chinese(server: str, browser: An
     """Work waiting for a worker, a picture being painted, the film being rendered, a retry, a
     failure and the draft's notice: each said by the engine as the workers say it."""
     from inference.sentences import Sentence
+    from projects.storyboards import storyboard_snapshot
     from tasks import services
 
     context = browser.new_context(locale="zh-CN")
@@ -175,7 +176,10 @@ def test_the_editor_in_each_state_of_work_is_in_chinese(server: str, browser: An
     services.task_cancel(task=rendering)
 
     finished(chinese_film, "image", {"note": str(Fallback("draft", "diffusers:stabilityai/sd-turbo", DRAFT_WHY))})
-    look("a draft stood in")
+    instruction = Sentence("before_rewrite", "Before the rewrite “%(instruction)s”", instruction="让夜色更深")
+    storyboard_snapshot(project=chinese_film, reason=instruction)
+    look("a draft stood in, and an earlier storyboard is kept")
+    assert page.locator("#snapshots li").inner_text().startswith("改写“让夜色更深”之前 · 2 个镜头")
     notice = page.inner_text("#draft-notice")
     assert "用 草稿 代替" in notice and "的权重不在本机磁盘上" in notice, notice
     assert not found, "\n".join(found)

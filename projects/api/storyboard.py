@@ -57,15 +57,19 @@ class SnapshotSerializer(serializers.ModelSerializer[StoryboardSnapshot]):
     """An earlier storyboard, kept before a rewrite or a restore."""
 
     shots = serializers.SerializerMethodField(help_text="How many shots it had.")
+    reasonParts = serializers.SerializerMethodField(help_text="reason as sentences (a code and its values).")
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
         model = StoryboardSnapshot
-        fields = ["id", "reason", "shots", "createdAt"]
+        fields = ["id", "reason", "reasonParts", "shots", "createdAt"]
         read_only_fields = fields
 
     def get_shots(self, snapshot: StoryboardSnapshot) -> int:
         return len(snapshot.data.get("shots", []))
+
+    def get_reasonParts(self, snapshot: StoryboardSnapshot) -> list[dict[str, Any]]:  # noqa: N802 - the JSON name
+        return list(snapshot.data.get("reasonParts", []))
 
 
 class StoryDraftSerializer(StrictSerializer):

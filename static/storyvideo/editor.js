@@ -212,6 +212,9 @@
     note: gettext("Note: %(note)s."),
     restorable: gettext("The earlier storyboard can be restored."),
     delivered: gettext("Delivered: the receiver answered %(status)s."),
+    before_rewrite: gettext("Before the rewrite “%(instruction)s”"),
+    before_again: gettext("Before the storyboard was made again from the story."),
+    before_restoring: gettext("Before restoring:"),
     weights_offline: gettext("the weights of %(model)s are not on disk and %(setting)s is set"),
     weights_unreachable: gettext("the weights of %(model)s are not on disk and %(why)s"),
   };
@@ -690,7 +693,10 @@
       ...snapshots.map((snapshot) => {
         const item = document.createElement("li");
         const when = new Date(snapshot.createdAt).toLocaleString();
-        item.append(`${snapshot.reason} · ${say(gettext("%(n)s shots"), { n: snapshot.shots })} · ${when} `);
+        item.append(
+          ...taskNodes({ message: snapshot.reason, messageParts: snapshot.reasonParts }),
+          ` · ${say(gettext("%(n)s shots"), { n: snapshot.shots })} · ${when} `,
+        );
         const button = document.createElement("button");
         button.type = "button";
         button.className = "restore-board link";
