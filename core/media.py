@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import hmac
 import math
+import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.crypto import salted_hmac
 
 from core.access import project_access
@@ -96,7 +98,7 @@ class SignedFileSystemStorage(FileSystemStorage):
         return f"{settings.MEDIA_URL}{quote(name)}?{sign(name, scope=scope)}"
 
 
-def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
+def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse | StreamingHttpResponse:
     """One stored file, if the URL's signature is valid and unexpired (403 otherwise)."""
     if not signature_ok(path, request.GET.get("e", ""), request.GET.get("s", ""), request.GET.get("p", "")):
         response = HttpResponse("This link is not valid or has expired; reload the page.", status=403)
@@ -108,6 +110,10 @@ def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
         raise Http404("No such file.")
     suffix = target.suffix.lower()
     content_type = INLINE_TYPES.get(suffix) or DOWNLOAD_TYPES.get(suffix) or "application/octet-stream"
+    size = target.stat().st_size
+    wanted = _byte_range(request.headers.get("Range", ""), size)
+    if wanted is not None:  # a player seeking: only those bytes (206), or 416 where none exist
+        return _harden(_partial(target, wanted, size, content_type))
     served = FileResponse(
         open(target, "rb"),  # noqa: SIM115 - closed by Django after streaming
         content_type=content_type,
@@ -115,7 +121,52 @@ def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
         filename=target.name,
     )
     served["Cache-Control"] = f"private, max-age={settings.MEDIA_URL_TTL_S}, immutable"
+    served["Accept-Ranges"] = "bytes"
     return _harden(served)
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The one byte range a ``Range: bytes=…`` header asks for, as (first, last) within the file;
+    (size, size) where it asks for none of it; None for no header, or one this does not serve
+    (several ranges, another unit): the whole file then, as HTTP allows."""
+    found = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
+    if not found or not (found.group(1) or found.group(2)):
+        return None
+    if not found.group(1):  # the last N bytes
+        return max(0, size - int(found.group(2))), size - 1
+    first = int(found.group(1))
+    last = min(int(found.group(2)), size - 1) if found.group(2) else size - 1
+    if first >= size or last < first:
+        return size, size
+    return first, last
+
+
+def _partial(
+    target: Path, wanted: tuple[int, int], size: int, content_type: str
+) -> HttpResponse | StreamingHttpResponse:
+    first, last = wanted
+    if first >= size:
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
+
+    def chunks() -> Iterator[bytes]:  # streamed: a film's "bytes=0-" is not read into memory
+        with open(target, "rb") as handle:
+            handle.seek(first)
+            left = last - first + 1
+            while left > 0:
+                chunk = handle.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                yield chunk
+
+    response = StreamingHttpResponse(chunks(), status=206, content_type=content_type)
+    response["Content-Length"] = str(last - first + 1)
+    response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = f"private, max-age={settings.MEDIA_URL_TTL_S}, immutable"
+    return response
 
 
 def _harden(response: Any) -> Any:

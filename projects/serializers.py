@@ -30,6 +30,11 @@ class RenderSerializer(serializers.Serializer):
     duration = serializers.FloatField(allow_null=True)
     version = serializers.CharField()
     renderedAt = serializers.DateTimeField(allow_null=True)
+    shots = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Each shot as the film has it: shotId, start (seconds: where its own picture begins, after the "
+        "transition into it) and end (where the next one's begins, or the film's end).",
+    )
 
 
 class StyleField(TextField):
@@ -154,7 +159,21 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "renderedAt": serializers.DateTimeField().to_representation(project.rendered_at)
             if project.rendered_at
             else None,
+            "shots": film_shots(project),
         }
+
+
+def film_shots(project: Project) -> list[dict[str, Any]]:
+    """Where each shot plays in the rendered film (the render's manifest, in frames)."""
+    manifest = project.render_manifest or {}
+    fps = manifest.get("fps") or 1
+    segments = manifest.get("segments", [])
+    starts = [round(segment["start"] / fps, 3) for segment in segments]
+    ends = [*starts[1:], project.render_duration or (starts[-1] if starts else 0.0)]
+    return [
+        {"shotId": segment["shotId"], "start": start, "end": end}
+        for segment, start, end in zip(segments, starts, ends, strict=True)
+    ]
 
 
 class ProjectUpdateSerializer(StrictSerializer):

@@ -71,6 +71,7 @@ def english(page: Any, where: str) -> list[str]:
 def open_everything(page: Any) -> None:
     """Every folded panel of the page opened, as a curious person would."""
     page.evaluate("() => document.querySelectorAll('details').forEach((panel) => { panel.open = true; })")
+    page.evaluate("() => document.querySelectorAll('dialog').forEach((dialog) => dialog.show())")
     page.wait_for_load_state("networkidle")
 
 

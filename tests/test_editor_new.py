@@ -315,3 +315,45 @@ def test_a_made_storyboard_is_made_again_from_its_edited_story(
         "The boats came home.",
     ]
     page.locator(".shot").nth(2).wait_for()  # the editor follows
+
+
+@pytest.mark.browser
+def test_the_film_strip_plays_from_a_shot_and_selects_its_card(
+    server: str, page: Any, rendered: Project, api: Any
+) -> None:
+    """Under the player, each shot of the film is a block as wide as its time in it: a click plays
+    the film from there and selects the shot's card; j / l step through the shots, ? lists the keys."""
+    film = api.get(f"/api/v1/projects/{rendered.id}/storyboard").json()["project"]["render"]
+    first, second = film["shots"]
+    shots = list(rendered.shots.order_by("order"))
+    assert [first["shotId"], second["shotId"]] == [str(shot.id) for shot in shots]
+    assert first["start"] == 0 and first["end"] == second["start"] and second["end"] == film["duration"]
+
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    blocks = page.locator("#filmstrip .strip-shot")
+    blocks.nth(1).wait_for()
+    widths = blocks.evaluate_all("blocks => blocks.map((b) => b.getBoundingClientRect().width)")
+    lengths = [first["end"] - first["start"], second["end"] - second["start"]]
+    assert abs(widths[0] / widths[1] - lengths[0] / lengths[1]) < 0.15, (widths, lengths)
+    page.wait_for_function("() => document.querySelector('#player video').readyState >= 1")
+
+    blocks.nth(1).click()
+    assert page.evaluate("() => document.querySelector('#player video').currentTime") == pytest.approx(
+        second["start"], abs=0.05
+    )
+    assert (
+        blocks.nth(1).get_attribute("aria-current") == "true" and blocks.nth(0).get_attribute("aria-current") == "false"
+    )
+    assert page.evaluate("() => document.activeElement.dataset.shotId") == str(shots[1].id)
+
+    page.locator("#project-title").click()  # not in a field: the keys are the page's
+    page.keyboard.press("j")
+    assert page.evaluate("() => document.querySelector('#player video').currentTime") == pytest.approx(0, abs=0.05)
+    assert page.evaluate("() => document.activeElement.dataset.shotId") == str(shots[0].id)
+    page.locator("#project-title").click()
+    page.keyboard.press("?")
+    assert page.locator("#shortcuts").is_visible()
+    assert "Play or pause the film" in page.inner_text("#shortcuts")
+    page.keyboard.press("Escape")
+    assert page.locator("#shortcuts").is_hidden()

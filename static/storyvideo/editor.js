@@ -788,7 +788,84 @@
       }
       player.hidden = false;
     }
+    paintStrip(project);
   }
+
+  // The film strip under the player: each shot of the rendered film a block as wide as its time
+  // in it; the playing shot is marked, and a click plays the film from that shot and selects its card.
+  const video = document.querySelector("#player video");
+  const strip = document.getElementById("filmstrip");
+  function paintStrip(project) {
+    const shots = (project.render && project.render.shots) || [];
+    const key = JSON.stringify(shots);
+    if (strip.dataset.key === key) return;
+    strip.dataset.key = key;
+    strip.hidden = !shots.length;
+    strip.replaceChildren(
+      ...shots.map((item, index) => {
+        const block = document.createElement("button");
+        block.type = "button";
+        block.className = "strip-shot";
+        block.dataset.shotId = item.shotId;
+        block.dataset.start = item.start;
+        block.style.flexGrow = String(Math.max(0.1, item.end - item.start));
+        block.textContent = String(index + 1);
+        block.setAttribute("aria-label", say(gettext("Shot %(n)s, from %(at)s s"), { n: index + 1, at: item.start.toFixed(1) }));
+        return block;
+      }),
+    );
+    markPlaying();
+  }
+
+  function markPlaying() {
+    const blocks = Array.from(strip.children);
+    const playing = blocks.filter((block) => Number(block.dataset.start) <= video.currentTime + 0.01).pop();
+    for (const block of blocks) {
+      const now = block === playing;
+      if ((block.getAttribute("aria-current") === "true") !== now) block.setAttribute("aria-current", String(now));
+      const card = list.querySelector(`.shot[data-shot-id="${block.dataset.shotId}"]`);
+      if (card) card.classList.toggle("playing", now && !video.paused);
+    }
+    return playing;
+  }
+  video.addEventListener("timeupdate", markPlaying);
+  video.addEventListener("pause", markPlaying);
+
+  function playShot(block) {
+    video.currentTime = Number(block.dataset.start);
+    markPlaying();
+    const card = list.querySelector(`.shot[data-shot-id="${block.dataset.shotId}"]`);
+    if (card) {
+      card.scrollIntoView({ block: "nearest" });
+      card.focus({ preventScroll: true });
+    }
+  }
+  strip.addEventListener("click", (event) => {
+    const block = event.target.closest(".strip-shot");
+    if (block) playShot(block);
+  });
+
+  // Keyboard shortcuts (listed in the dialog "?" opens), never while a person types in a field.
+  const shortcuts = document.getElementById("shortcuts");
+  document.getElementById("shortcuts-open").addEventListener("click", () => shortcuts.showModal());
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.target.closest("input, textarea, select, [contenteditable]")) return;
+    if (event.key === "?") {
+      event.preventDefault();
+      if (shortcuts.open) shortcuts.close();
+      else shortcuts.showModal();
+    } else if (event.key === "k" && !strip.hidden) {
+      event.preventDefault();
+      if (video.paused) video.play().catch(() => {});
+      else video.pause();
+    } else if ((event.key === "j" || event.key === "l") && !strip.hidden) {
+      event.preventDefault();
+      const blocks = Array.from(strip.children);
+      const at = blocks.indexOf(markPlaying());
+      const next = blocks[Math.max(0, Math.min(blocks.length - 1, at + (event.key === "l" ? 1 : -1)))];
+      if (next) playShot(next);
+    }
+  });
 
   function renderDrafts(drafts) {
     // What the workers recorded as run, whenever a draft stood in for a real model.

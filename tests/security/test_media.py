@@ -172,6 +172,30 @@ def test_media_carry_an_allowlisted_type_nosniff_and_a_sandbox(rendered: Project
         assert "script-src 'self'" not in response["Content-Security-Policy"]
 
 
+def test_a_film_is_served_in_the_byte_ranges_a_player_asks_for(rendered: Project) -> None:
+    """A player seeks with ``Range`` (Chromium cannot seek a film served whole): one range is
+    answered 206 with exactly those bytes, a range past the end 416, several ranges the whole file."""
+    url, whole = rendered.render_video.url, rendered.render_video.open("rb").read()
+    size = len(whole)
+    client = Client()
+    assert client.get(url)["Accept-Ranges"] == "bytes"
+    for asked, (first, last) in {
+        "bytes=100-199": (100, 199),
+        "bytes=1000-": (1000, size - 1),
+        "bytes=-500": (size - 500, size - 1),
+        f"bytes=10-{size * 2}": (10, size - 1),
+    }.items():
+        part = client.get(url, HTTP_RANGE=asked)
+        assert part.status_code == 206, asked
+        assert part["Content-Range"] == f"bytes {first}-{last}/{size}"
+        assert part["Content-Type"] == "video/mp4" and part["X-Content-Type-Options"] == "nosniff"
+        assert b"".join(part.streaming_content) == whole[first : last + 1]
+    past = client.get(url, HTTP_RANGE=f"bytes={size}-")
+    assert past.status_code == 416 and past["Content-Range"] == f"bytes */{size}"
+    several = client.get(url, HTTP_RANGE="bytes=0-1,5-6")
+    assert several.status_code == 200 and b"".join(several.streaming_content) == whole
+
+
 def test_a_stored_file_of_any_other_type_is_only_ever_a_download(settings: Any) -> None:
     """Even a file that got into the media folder some other way (an older version, an operator)
     is never served as a page or a script."""
