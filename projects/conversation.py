@@ -85,7 +85,7 @@ def can_follow_instructions(kind: str) -> None:
     on its disk). With no worker live, the work is taken and waits for one."""
     if parse_spec("storyboard", settings.STORYBOARD_MODEL).backend == DraftStoryboard.name:
         raise ApplicationError(DraftStoryboard.CANNOT_INSTRUCT, code="conflict")
-    why = why_no_worker_can(queue=LANGUAGE, kind=kind)
+    why = why_no_worker_can(queue=LANGUAGE, kind=kind, configuration=settings.STORYBOARD_MODEL)
     if why:
         raise ApplicationError(
             f"No language worker can run {settings.STORYBOARD_MODEL}: {why}. Fetch its weights on the "

@@ -37,6 +37,9 @@ class LanguageModelWork(Kind):
         """Work only the model can do (no draft stands in) cannot run where its weights are not."""
         return conversation.why_the_model_cannot_run()
 
+    def configuration(self) -> str:
+        return str(settings.STORYBOARD_MODEL)
+
 
 @register
 class StoryboardWork(LanguageModelWork):

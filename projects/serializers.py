@@ -168,8 +168,10 @@ def film_shots(project: Project) -> list[dict[str, Any]]:
     manifest = project.render_manifest or {}
     fps = manifest.get("fps") or 1
     segments = manifest.get("segments", [])
+    if not segments:
+        return []
     starts = [round(segment["start"] / fps, 3) for segment in segments]
-    ends = [*starts[1:], project.render_duration or (starts[-1] if starts else 0.0)]
+    ends = [*starts[1:], project.render_duration or starts[-1]]
     return [
         {"shotId": segment["shotId"], "start": start, "end": end}
         for segment, start, end in zip(segments, starts, ends, strict=True)

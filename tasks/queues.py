@@ -32,8 +32,9 @@ def _presence_key(queue: str) -> str:
     return f"storyvideo:alive:{queue}:{socket.gethostname()}:{os.getpid()}"
 
 
-def presence_beat(queue: str, cannot: dict[str, str] | None = None) -> None:
-    """Say this worker is alive, and what of its queue's work it cannot do here (kind -> why)."""
+def presence_beat(queue: str, cannot: dict[str, list[str]] | None = None) -> None:
+    """Say this worker is alive, and what of its queue's work it cannot do here (kind -> [with
+    what, why])."""
     get_redis().set(_presence_key(queue), json.dumps(cannot or {}).encode(), ex=settings.WORKER_PRESENCE_TTL_S)
 
 
@@ -41,19 +42,20 @@ def presence_end(queue: str) -> None:
     get_redis().delete(_presence_key(queue))
 
 
-def why_no_worker_can(*, queue: str, kind: str) -> str | None:
-    """Why none of the live workers of ``queue`` can do ``kind``'s work (each said why with its
-    presence), or None: one can, or none is live (the work then waits for one)."""
+def why_no_worker_can(*, queue: str, kind: str, configuration: str = "") -> str | None:
+    """Why none of the live workers of ``queue`` can do ``kind``'s work with ``configuration``
+    (each said why with its presence), or None: one can (or says nothing of that configuration),
+    or none is live (the work then waits for one)."""
     redis = get_redis()
     keys = list(redis.scan_iter(match=f"storyvideo:alive:{queue}:*", count=1000))
     reasons = []
     for value in cast(list[bytes | None], redis.mget(keys) if keys else []):
         if value is None:
             continue  # lapsed between the scan and the read
-        why = None if value == b"1" else json.loads(value).get(kind)  # "1": a worker of an earlier version
-        if why is None:
+        said = None if value == b"1" else json.loads(value).get(kind)  # "1": a worker of an earlier version
+        if said is None or said[0] != configuration:
             return None
-        reasons.append(why)
+        reasons.append(said[1])
     return reasons[0] if reasons else None
 
 

@@ -148,6 +148,11 @@ class Kind:
         that a request for work no live worker can do is refused before anything is made."""
         return None
 
+    def configuration(self) -> str:
+        """What this process's work of the kind runs with (its model), said beside
+        ``cannot_run``'s answer: a worker's word holds for a request with the same configuration."""
+        return ""
+
 
 KINDS: dict[str, Kind] = {}
 _SETTLED: list[Callable[[uuid.UUID], None]] = []

@@ -92,14 +92,13 @@ def test_an_agent_makes_a_film_entirely_through_tools(server: str, tmp_path: Pat
         assert (edited["narration"], edited["camera"]) == ("The lamp shone.", "pan_left")
         picture = await call(client, "regenerate", shot_id=shots[1]["id"], stage="image")
         assert (await call(client, "follow_task", task_id=picture["id"]))["status"] == "finished"
-        # A rewrite is the language model's task (no model's weights here: it ends saying why).
-        rewrite = await call(client, "rewrite_shot", shot_id=shots[0]["id"], instruction="make it night")
-        ended = await call(client, "follow_task", task_id=rewrite["id"])
-        assert (ended["kind"], ended["status"] in ("finished", "failed"), bool(ended["message"])) == (
-            "refine",
-            True,
-            True,
+        # A rewrite is the language model's work: the live language worker said it has no weights
+        # for the model, so the tool refuses at once, saying why (nothing is queued to fail later).
+        refused = error_of(
+            await client.call_tool("rewrite_shot", {"shot_id": shots[0]["id"], "instruction": "make it night"})
         )
+        assert refused.startswith("Error executing tool rewrite_shot: No language worker can run "), refused
+        assert "are not on disk" in refused and "(409)" in refused
 
         render = await call(client, "render", project_id=project["id"])
         assert (await call(client, "follow_task", task_id=render["id"]))["status"] == "finished"

@@ -139,9 +139,13 @@ def test_work_only_a_model_can_do_is_refused_when_no_live_worker_can_run_it(
     missing = "transformers:some-lab/not-on-this-disk"
     settings.STORYBOARD_MODEL = missing
     with workers(tmp_path, "language", STORYBOARD_MODEL=missing, HF_HUB_OFFLINE="1"):
-        why = wait_for(lambda: why_no_worker_can(queue="language", kind="story"), what="the worker's word")
+        why = wait_for(
+            lambda: why_no_worker_can(queue="language", kind="story", configuration=missing), what="the worker's word"
+        )
         assert why == "the weights of some-lab/not-on-this-disk are not on disk and HF_HUB_OFFLINE is set"
-        assert why_no_worker_can(queue="language", kind="storyboard") is None  # the draft stands in
+        assert why_no_worker_can(queue="language", kind="storyboard", configuration=missing) is None  # a draft can
+        # Its word is of its own model: a request for another model is taken (its worker may have it).
+        assert why_no_worker_can(queue="language", kind="story", configuration="openai:http://127.0.0.1:9/v1#m") is None
         refused = draft(api, idea="a cat who saves a boat")
         assert refused.status_code == 409, refused.content
         assert refused.json()["error"]["message"] == (

@@ -97,6 +97,14 @@ def workers(tmp_path: Path, *queues: str, **env: str) -> Iterator[list[WorkerPro
     finally:
         for worker in started:
             worker.stop()
+        # A killed worker's presence would stand for WORKER_PRESENCE_TTL_S more (as after a crash):
+        # the next test starts without the word of this one's workers.
+        from core.redis import get_redis
+
+        redis = get_redis()
+        for worker in started:
+            for key in redis.scan_iter(match=f"storyvideo:alive:*:*:{worker.pid}", count=1000):
+                redis.delete(key)
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 60.0, what: str = "condition") -> Any:

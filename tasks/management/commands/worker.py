@@ -101,16 +101,16 @@ class Maintenance(threading.Thread):
         self.queues = queues
         self.stopped = threading.Event()
 
-    def cannot(self) -> dict[str, dict[str, str]]:
-        """Per queue, the kinds whose work this worker cannot do here, and why (looked at on disk
-        at start and at each reconcile: weights fetched meanwhile are seen)."""
-        found: dict[str, dict[str, str]] = {}
+    def cannot(self) -> dict[str, dict[str, list[str]]]:
+        """Per queue, the kinds whose work this worker cannot do here: [with what, why] (looked at
+        on disk at start and at each reconcile: weights fetched meanwhile are seen)."""
+        found: dict[str, dict[str, list[str]]] = {}
         for queue in self.queues:
             found[queue] = {}
             for kind in kinds(queue=queue):
                 why = kind.cannot_run()
                 if why:
-                    found[queue][kind.name] = str(why)
+                    found[queue][kind.name] = [kind.configuration(), str(why)]
         return found
 
     def run(self) -> None:
