@@ -3,6 +3,7 @@ picture is a new one unless its seed is pinned."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -357,3 +358,40 @@ def test_the_film_strip_plays_from_a_shot_and_selects_its_card(
     assert "Play or pause the film" in page.inner_text("#shortcuts")
     page.keyboard.press("Escape")
     assert page.locator("#shortcuts").is_hidden()
+
+
+@pytest.mark.browser
+def test_a_choice_not_yet_saved_survives_a_live_update_of_its_shot(
+    server: str, page: Any, rendered: Project, api: Any
+) -> None:
+    """A person picks a camera move and a shot size; before they press Save, the shot changes
+    elsewhere (another tab rewrites its narration): the live update repaints the card and keeps
+    their choices."""
+    shot = rendered.shots.get(order=0)
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = page.locator(".shot").first
+    card.wait_for()
+    card.locator(".camera").select_option("pan_left")
+    card.locator(".shot-size").select_option("wide")
+    answers: list[int] = []
+
+    def elsewhere() -> None:  # a thread of its own: its live update must not share the page's event loop
+        from django.db import connection
+
+        try:
+            body = {"narration": "Ada ran up the stairs."}
+            answers.append(api.patch(f"/api/v1/shots/{shot.id}", body, format="json").status_code)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=elsewhere)
+    other.start()
+    other.join()
+    assert answers == [200]
+    page.wait_for_function("() => document.querySelector('.shot .narration').value === 'Ada ran up the stairs.'")
+    assert (card.locator(".camera").input_value(), card.locator(".shot-size").input_value()) == ("pan_left", "wide")
+    with page.expect_response(lambda r: r.request.method == "PATCH" and r.status == 200):
+        card.locator(".save").click()
+    shot.refresh_from_db()
+    assert (shot.camera, shot.shot_size, shot.narration) == ("pan_left", "wide", "Ada ran up the stairs.")

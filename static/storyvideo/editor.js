@@ -458,10 +458,16 @@
     promptNote.hidden = !shot.promptNote;
     paintShotCharacters(card, shot);
     paintSpeaker(card, shot);
-    option(card.querySelector(".camera"), CAMERAS, shot.camera);
-    option(card.querySelector(".transition"), TRANSITIONS, shot.transition);
-    option(card.querySelector(".shot-size"), SHOT_SIZES, shot.shotSize);
-    option(card.querySelector(".camera-angle"), CAMERA_ANGLES, shot.cameraAngle);
+    // A choice the person made and has not saved stays (a live update repaints the card).
+    for (const [name, values, current] of [
+      ["camera", CAMERAS, shot.camera],
+      ["transition", TRANSITIONS, shot.transition],
+      ["shot-size", SHOT_SIZES, shot.shotSize],
+      ["camera-angle", CAMERA_ANGLES, shot.cameraAngle],
+    ]) {
+      const select = card.querySelector(`.${name}`);
+      if (select.dataset.dirty !== "true") option(select, values, current);
+    }
     card.classList.toggle("approved", shot.approved);
     card.hidden = shot.approved && hideApproved.checked;
     card.querySelector(".listen").disabled = !shot.speech.url;
@@ -582,7 +588,18 @@
       history.addEventListener("toggle", () => history.open && act(card, () => paintHistory(card)));
       const refine = card.querySelector(".refine");
       refine.addEventListener("toggle", () => refine.open && act(card, () => paintTurns(card)));
-      for (const name of ["prompt", "narration", "negative-prompt", "pinned-duration", "seed", "speaker"]) {
+      for (const name of [
+        "prompt",
+        "narration",
+        "negative-prompt",
+        "pinned-duration",
+        "seed",
+        "speaker",
+        "camera",
+        "transition",
+        "shot-size",
+        "camera-angle",
+      ]) {
         card.querySelector(`.${name}`).addEventListener("input", (event) => {
           event.target.dataset.dirty = "true";
         });
