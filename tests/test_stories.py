@@ -153,3 +153,10 @@ def test_work_only_a_model_can_do_is_refused_when_no_live_worker_can_run_it(
             "(python manage.py fetch_models), or set STORYBOARD_MODEL to a model they have."
         )
         assert not Project.objects.exists()
+
+
+def test_making_a_storyboard_again_takes_only_again(api: APIClient, rendered: Project) -> None:
+    """``again`` is the one field the start takes: a misspelt one is named, nothing is made."""
+    typo = api.post(f"/api/v1/projects/{rendered.id}/storyboard/start", {"agian": True}, format="json")
+    assert typo.status_code == 400 and "agian" in typo.json()["error"]["fields"], typo.content
+    assert not rendered.tasks.filter(kind="storyboard").exists() and not rendered.snapshots.exists()

@@ -142,7 +142,7 @@ class StoryDraftApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class StoryboardStartSerializer(serializers.Serializer):
+class StoryboardStartSerializer(StrictSerializer):
     again = serializers.BooleanField(
         default=False,
         help_text="Make a made storyboard again from the story (its shots replaced; the one it has now is kept "
