@@ -9,7 +9,7 @@ from typing import Any
 
 from inference.fonts import cjk_font_path
 from inference.models import Runtime, weights_source
-from inference.sentences import Sentence
+from inference.sentences import Sentence, denoising
 from inference.styles import style_preset
 from inference.types import ImageResult, Progress, no_progress
 
@@ -181,7 +181,7 @@ def diffusers_keyframes(
     ]
 
     def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        progress(0.9 * (step + 1) / steps, Sentence("step", "Step %(step)s of %(steps)s", step=step + 1, steps=steps))
+        progress(0.9 * (step + 1) / steps, denoising(step + 1, steps))
         return tensors
 
     with torch.inference_mode():

@@ -12,7 +12,7 @@ from typing import Any
 from inference.image import generation_size
 from inference.media import run_ffmpeg
 from inference.models import Runtime
-from inference.sentences import Sentence
+from inference.sentences import Sentence, denoising
 from inference.types import Progress, no_progress
 
 
@@ -73,7 +73,7 @@ def svd_clip(
     still = still.resize((width, height), Image.Resampling.LANCZOS)
 
     def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        progress(0.9 * (step + 1) / steps, Sentence("step", "Step %(step)s of %(steps)s", step=step + 1, steps=steps))
+        progress(0.9 * (step + 1) / steps, denoising(step + 1, steps))
         return tensors
 
     with torch.inference_mode():

@@ -39,8 +39,17 @@ def remade(words: str, parts: list[dict[str, Any]]) -> Sentence | str:
     return _sentence(words, parts) if parts else words
 
 
+# Sentences more than one engine says.
 def asking(model: str, attempt: int) -> Sentence:
     return Sentence("asking", "Asking %(model)s (attempt %(attempt)s)", model=model, attempt=attempt)
+
+
+def denoising(step: int, steps: int) -> Sentence:
+    return Sentence("step", "Step %(step)s of %(steps)s", step=step, steps=steps)
+
+
+def spoken(sentence: int, sentences: int) -> Sentence:
+    return Sentence("sentence", "Sentence %(n)s of %(count)s", n=sentence, count=sentences)
 
 
 def understood(words: str, sentences: dict[str, str]) -> Sentence | str:

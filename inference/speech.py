@@ -11,7 +11,7 @@ from typing import Any
 
 from inference.errors import EngineError, WeightsMissingError
 from inference.models import Runtime
-from inference.sentences import Sentence
+from inference.sentences import Sentence, spoken
 from inference.text import split_sentences
 from inference.types import Progress, SpeechResult, no_progress
 
@@ -221,10 +221,7 @@ def piper(
 
         audio = [chunk.audio_int16_array for chunk in model.synthesize(sentence)]
         pieces.append((np.concatenate(audio) if audio else np.zeros(0, dtype=np.int16), sentence))
-        progress(
-            (index + 1) / len(sentences),
-            Sentence("sentence", "Sentence %(n)s of %(count)s", n=index + 1, count=len(sentences)),
-        )
+        progress((index + 1) / len(sentences), spoken(index + 1, len(sentences)))
     timings = write_sentences(path, rate, pieces)
     duration, rate = wav_info(path)
     return SpeechResult(
@@ -269,10 +266,7 @@ def vits(
         with torch.inference_mode():
             waveform = network(**inputs).waveform[0].float().cpu().numpy()
         pieces.append(((np.clip(waveform, -1, 1) * 32767).astype(np.int16), sentence))
-        progress(
-            (index + 1) / len(sentences),
-            Sentence("sentence", "Sentence %(n)s of %(count)s", n=index + 1, count=len(sentences)),
-        )
+        progress((index + 1) / len(sentences), spoken(index + 1, len(sentences)))
     if not pieces:
         raise EngineError(f"{model} has no symbols for this text (is it the right language's model?).", permanent=True)
     timings = write_sentences(path, int(network.config.sampling_rate), pieces)

@@ -149,3 +149,28 @@ def test_the_task_engine_says_no_word_of_the_film() -> None:
         if words & FILM_WORDS:
             found[str(path.relative_to(ROOT))] = sorted(words & FILM_WORDS)
     assert found == {}
+
+
+def test_a_kind_that_cannot_say_whether_it_runs_does_not_silence_its_worker(settings: Any) -> None:
+    """A worker says with its presence which work it cannot do (``Kind.cannot_run``); a kind whose
+    answer raises is logged and left out, and the others are still said (the presence goes on)."""
+    from tasks.management.commands.worker import Maintenance
+    from tasks.registry import replace
+
+    settings.STORYBOARD_MODEL = "transformers:some-lab/not-on-this-disk"
+
+    class Broken(Kind):
+        name = "story"
+        queue = "language"
+
+        def cannot_run(self) -> str | None:
+            raise RuntimeError("a malformed setting")
+
+    old = replace(Broken())
+    try:
+        said = Maintenance(["language"]).cannot()["language"]
+    finally:
+        replace(old)
+    assert "story" not in said
+    assert said["refine"][0] == "transformers:some-lab/not-on-this-disk"
+    assert "are not on disk" in said["refine"][1]

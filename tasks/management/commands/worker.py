@@ -108,7 +108,11 @@ class Maintenance(threading.Thread):
         for queue in self.queues:
             found[queue] = {}
             for kind in kinds(queue=queue):
-                why = kind.cannot_run()
+                try:
+                    why = kind.cannot_run()
+                except Exception:  # the presence goes on; this kind is then said to run
+                    logger.exception("Could not tell whether this worker can do %s work", kind.name)
+                    continue
                 if why:
                     found[queue][kind.name] = [kind.configuration(), str(why)]
         return found
