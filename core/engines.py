@@ -33,11 +33,21 @@ def configured_specs() -> dict[str, str]:
     return {
         "storyboard": settings.STORYBOARD_MODEL,
         "image": settings.IMAGE_MODEL,
+        "image.quality": settings.IMAGE_MODEL_QUALITY,
         "motion": settings.MOTION_MODEL,
         "speech.en": settings.SPEECH_MODEL_EN,
         "speech.zh": settings.SPEECH_MODEL_ZH,
         **({"image.vae": f"diffusers:{settings.IMAGE_VAE}"} if settings.IMAGE_VAE else {}),
     }
+
+
+def image_tier(tier: str) -> tuple[str, int, float]:
+    """The image back end spec, steps and guidance a project's picture tier runs."""
+    if tier == "draft":
+        return "draft", 1, 0.0
+    if tier == "quality":
+        return settings.IMAGE_MODEL_QUALITY, settings.IMAGE_STEPS_QUALITY, settings.IMAGE_GUIDANCE_QUALITY
+    return settings.IMAGE_MODEL, settings.IMAGE_STEPS, settings.IMAGE_GUIDANCE
 
 
 def voice_choices() -> list[str]:

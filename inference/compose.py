@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -172,7 +173,7 @@ def plan(shots: list[ShotInput], *, width: int, height: int) -> list[Placement]:
 def _segment_key(shot: ShotInput, place: Placement, *, last: bool, width: int, height: int, burn: bool) -> str:
     return _key(
         image=file_digest(shot.image),
-        motion=file_digest(shot.motion) if shot.motion else "",
+        motion=f"{file_digest(shot.motion)}:held" if shot.motion else "",  # its last frame holds (not looped)
         camera=shot.camera,
         head=place.head,
         core=place.core,
@@ -228,10 +229,14 @@ def render_segment(
             filters.append(f"fade=t=out:st={(place.head + place.core) / FPS:.4f}:d={place.tail / FPS:.4f}")
         splits = [n for n in (place.head, place.head + place.core) if 0 < n < total]
         keyframes = "+".join(f"eq(n,{n})" for n in splits) or "eq(n,0)"
-        if shot.motion is not None:
+        if shot.motion is not None:  # a clip shorter than its shot holds its last frame (never jumps back)
+            # Its last frame repeated by ``loop`` from an input read round and round: a filter that
+            # outlives its input (tpad) trips ffmpeg 7's scheduler beside the look branch's trim.
             source = ["-stream_loop", "-1", "-i", str(shot.motion)]
+            held = max(0, math.floor(probe(shot.motion).video_duration * FPS) - 1)
             move = (
-                f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},fps={FPS},setsar=1"
+                f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},fps={FPS},setsar=1,"
+                f"loop=loop=-1:size=1:start={held}"
             )
         else:
             source = ["-i", str(shot.image)]

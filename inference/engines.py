@@ -222,20 +222,12 @@ def speech_lines(
 
 
 def motion(
-    spec: str,
-    image: Path,
-    *,
-    path: Path,
-    seed: int,
-    runtime: Runtime,
-    frames: int = 14,
-    steps: int = 25,
-    progress: Progress = no_progress,
+    spec: str, job: MotionJob, *, runtime: Runtime, progress: Progress = no_progress
 ) -> tuple[MotionResult | None, str]:
     """A clip, or None where the camera move (made at composition) animates the shot; and the
     note saying why the camera move stands in for the configured model, if it does."""
     clip: MotionResult | None
-    clip, note = _run("motion", spec, "en", MotionJob(image, path, seed, frames, steps), runtime, progress)
+    clip, note = _run("motion", spec, "en", job, runtime, progress)
     if clip is not None:
         record(videoSeconds=clip.frames / clip.fps)
     return clip, note

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,11 +91,72 @@ def keyframe_prompt(
 ) -> tuple[str, str]:
     """The shot's framing words and prompt with its characters' descriptions and the style folded
     in, and its negative prompt with the style's. The shot comes first (its framing, a few words,
-    before it): CLIP reads only the first 77 tokens."""
-    preset = style_preset(style)
+    before it); ``fit_tokens`` makes it fit CLIP's 77 tokens."""
+    positive = ", ".join(
+        part for part in prompt_parts(prompt, style=style, characters=characters, framing=framing) if part
+    )
+    return positive, negative_words(negative, style)
+
+
+def negative_words(negative: str, style: str) -> str:
+    """The shot's negative prompt with the style's."""
+    return ", ".join(part for part in (negative.strip(), style_preset(style).negative) if part)
+
+
+def prompt_parts(
+    prompt: str, *, style: str, characters: list[tuple[str, str]], framing: str = ""
+) -> tuple[str, str, str, str]:
+    """The framing words, the shot's prompt, its characters with their descriptions, the style's words."""
     people = "; ".join(f"{name}: {description}" if description else name for name, description in characters)
-    positive = ", ".join(part for part in (framing, prompt.strip(), people, preset.prompt) if part)
-    return positive, ", ".join(part for part in (negative.strip(), preset.negative) if part)
+    return framing, prompt.strip(), people, style_preset(style).prompt
+
+
+def fit_tokens(count: Callable[[str], int], parts: tuple[str, str, str, str], limit: int) -> tuple[str, int]:
+    """The parts joined, fitted into ``limit`` tokens by dropping words from the end of the shot's
+    prompt first, then from the characters' descriptions: the characters and the style are what
+    keep a face and a look from shot to shot, so they are the last to go. Also how many tokens
+    were dropped (0 when it fits)."""
+    framing, prompt, people, style = parts
+
+    def joined(body: str, cast: str) -> str:
+        return ", ".join(part for part in (framing, body, cast, style) if part)
+
+    full = count(joined(prompt, people))
+    if full <= limit:
+        return joined(prompt, people), 0
+
+    def longest(words: list[str], sep: str, text: Callable[[str], str]) -> str | None:
+        """The most of ``words`` (from the start) whose text fits, or None when none does."""
+        low, high = 0, len(words)
+        if count(text("")) > limit:
+            return None
+        while low < high:
+            middle = (low + high + 1) // 2
+            if count(text(sep.join(words[:middle]))) <= limit:
+                low = middle
+            else:
+                high = middle - 1
+        return sep.join(words[:low])
+
+    def words(text: str) -> tuple[list[str], str]:
+        return (text.split(), " ") if " " in text else (list(text), "")
+
+    prompt_words, sep = words(prompt)
+    body = longest(prompt_words, sep, lambda kept: joined(kept, people))
+    if body is not None:
+        return joined(body, people), full - count(joined(body, people))
+    people_words, sep = words(people)
+    cast = longest(people_words, sep, lambda kept: joined("", kept)) or ""
+    return joined("", cast), full - count(joined("", cast))
+
+
+def clip_counter(tokenizer: Any) -> tuple[Callable[[str], int], int]:
+    """Counting a text's tokens with a CLIP tokenizer, and how many it reads (77 less its two marks)."""
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+    return count, int(tokenizer.model_max_length) - 2
 
 
 def generation_size(width: int, height: int, *, area: int = 512 * 512, multiple: int = 64) -> tuple[int, int]:
@@ -126,20 +188,38 @@ def load_text2image(source: str, *, device: str, dtype: Any, runtime: Runtime) -
 
     pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=dtype)
     if runtime.image_vae:
-        pipe.vae = AutoencoderTiny.from_pretrained(weights_source(runtime.image_vae, runtime.models_dir), dtype=dtype)
+        tiny = AutoencoderTiny.from_pretrained(weights_source(runtime.image_vae, runtime.models_dir), dtype=dtype)
+        if tiny.config.latent_channels == pipe.vae.config.latent_channels:  # taesd for SD, taef1 for FLUX
+            pipe.vae = tiny
     pipe.set_progress_bar_config(disable=True)
     if runtime.low_memory:
         pipe.enable_attention_slicing()
         if hasattr(pipe.vae, "enable_tiling"):
             pipe.vae.enable_tiling()
     pipe = pipe.to(device)
+    denoiser = "unet" if getattr(pipe, "unet", None) is not None else "transformer"  # FLUX: a transformer
     if runtime.channels_last:
-        pipe.unet.to(memory_format=torch.channels_last)
+        getattr(pipe, denoiser).to(memory_format=torch.channels_last)
         pipe.vae.to(memory_format=torch.channels_last)
     if runtime.compile:
-        pipe.unet = torch.compile(pipe.unet)
+        setattr(pipe, denoiser, torch.compile(getattr(pipe, denoiser)))
         pipe.vae.decode = torch.compile(pipe.vae.decode)
     return pipe
+
+
+def native_frame(pipe: Any) -> tuple[int, int]:
+    """A text-to-image pipeline's native side and the multiple its sizes take: a UNet's sample size
+    (sd-turbo: 64 x 8 = 512, multiples of 64), else the transformer's default (FLUX: 128 x 8 = 1024,
+    in multiples of 16: its latents are packed two by two)."""
+    scale = int(pipe.vae_scale_factor)
+    if getattr(pipe, "unet", None) is not None:
+        native = int(pipe.unet.config.sample_size) * scale
+        return native, max(8, native // 8)
+    return int(pipe.default_sample_size) * scale, 2 * scale
+
+
+def is_flux(pipe: Any) -> bool:
+    return type(pipe).__name__.startswith("Flux")
 
 
 def text2image_pipeline(model: str, runtime: Runtime) -> Any:
@@ -171,14 +251,21 @@ def diffusers_keyframes(
     pipe = text2image_pipeline(model, runtime)
     import torch  # after the load: missing weights are found before torch is imported
 
-    native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)  # sd-turbo: 64 * 8 = 512
-    gen_width, gen_height = generation_size(width, height, area=native * native, multiple=max(8, native // 8))
-    prompts = [
-        keyframe_prompt(
-            r.prompt, style=style, characters=list(r.characters), negative=r.negative_prompt, framing=r.framing
-        )
-        for r in requests
-    ]
+    native, multiple = native_frame(pipe)
+    gen_width, gen_height = generation_size(width, height, area=native * native, multiple=multiple)
+    count, limit = clip_counter(pipe.tokenizer)
+    parts = [prompt_parts(r.prompt, style=style, characters=list(r.characters), framing=r.framing) for r in requests]
+    fitted = [fit_tokens(count, p, limit) for p in parts]  # what CLIP reads, and what it could not
+    texts: dict[str, Any]
+    if is_flux(pipe):  # T5 reads the whole prompt; schnell was trained on 256 of its tokens
+        texts = {
+            "prompt_2": [", ".join(p for p in part if p) for part in parts],
+            "max_sequence_length": 256 if "schnell" in model.lower() else 512,
+        }
+    else:
+        texts = {
+            "negative_prompt": [negative_words(r.negative_prompt, style) for r in requests] if guidance > 1 else None
+        }
 
     def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         progress(0.9 * (step + 1) / steps, denoising(step + 1, steps))
@@ -186,8 +273,8 @@ def diffusers_keyframes(
 
     with torch.inference_mode():
         images = pipe(
-            prompt=[positive for positive, _ in prompts],
-            negative_prompt=[negative for _, negative in prompts] if guidance > 1 else None,
+            prompt=[text for text, _ in fitted],
+            **texts,
             num_inference_steps=steps,
             guidance_scale=guidance,
             width=gen_width,
@@ -196,11 +283,13 @@ def diffusers_keyframes(
             callback_on_step_end=on_step,
         ).images
     results = []
-    for request, image in zip(requests, images, strict=True):
+    for request, image, (_, cut) in zip(requests, images, fitted, strict=True):
         request.path.parent.mkdir(parents=True, exist_ok=True)
         cover(image.convert("RGB"), width, height).save(request.path, format="PNG")
         results.append(
-            ImageResult(path=str(request.path), width=width, height=height, backend="diffusers", model=model)
+            ImageResult(
+                path=str(request.path), width=width, height=height, backend="diffusers", model=model, cut_tokens=cut
+            )
         )
     progress(1.0, Sentence("painted", "%(count)s keyframe(s) painted", count=len(results)))
     return results

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from inference.errors import EngineError
 from inference.image import KeyframeRequest, diffusers_keyframes, draft_card, text2image_pipeline
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
-from inference.motion import MotionResult, svd_clip
+from inference.motion import MotionResult, ltx_clip, svd_clip
 from inference.refine import Job, openai_instruct, transformers_instruct
 from inference.sentences import Sentence
 from inference.speech import espeak, piper, piper_voice_files, vits
@@ -64,8 +64,13 @@ class MotionJob:
     image: Path
     path: Path
     seed: int
-    frames: int = 14
-    steps: int = 25
+    frames: int = 14  # Stable Video Diffusion's clip; LTX-Video's follows ``seconds``
+    steps: int = 0  # 0: the model's own
+    prompt: str = ""  # what moves, in words (LTX-Video)
+    seconds: float = 5.0  # how long the shot lasts (LTX-Video)
+    fps: int = 24
+    area: int = 768 * 512  # pixels of a frame, in the keyframe's aspect ratio (LTX-Video)
+    longest: int = 121  # frames of one piece; longer clips are extended from their last frames
 
 
 # --- back ends ------------------------------------------------------------------------------------
@@ -268,6 +273,27 @@ class DiffusersMotion(_Diffusers):
             path=job.path,
             seed=job.seed,
             frames=job.frames,
+            steps=job.steps or 25,
+            progress=progress,
+        )
+
+
+class LtxMotion(_Diffusers):
+    stage, name = "motion", "ltx"
+    description = "LTX-Video through diffusers: the keyframe and a motion prompt, as long as the narration."
+
+    def run(self, model: str, job: MotionJob, *, runtime: Runtime, progress: Progress) -> MotionResult | None:
+        return ltx_clip(
+            job.image,
+            model=model,
+            runtime=runtime,
+            path=job.path,
+            seed=job.seed,
+            prompt=job.prompt,
+            seconds=job.seconds,
+            fps=job.fps,
+            area=job.area,
+            longest=job.longest,
             steps=job.steps,
             progress=progress,
         )
@@ -342,6 +368,7 @@ BACKENDS: dict[tuple[str, str], Backend] = {
         DiffusersImage(),
         CameraMove(),
         DiffusersMotion(),
+        LtxMotion(),
         EspeakSpeech(),
         PiperSpeech(),
         TransformersSpeech(),
@@ -352,6 +379,7 @@ BACKENDS: dict[tuple[str, str], Backend] = {
 DRAFT: dict[str, str] = {
     "storyboard": "draft",
     "image": "draft",
+    "image.quality": "draft",
     "motion": "kenburns",
     "speech.en": "espeak:en-us",
     "speech.zh": "espeak:cmn-latn-pinyin",
@@ -360,11 +388,27 @@ PRESETS: dict[str, dict[str, str]] = {
     "default": {
         "storyboard": "transformers:Qwen/Qwen2.5-0.5B-Instruct",
         "image": "diffusers:stabilityai/sd-turbo",
-        "motion": "diffusers:stabilityai/stable-video-diffusion-img2vid",  # only for projects that animate
+        "image.quality": "diffusers:black-forest-labs/FLUX.1-schnell",
+        "motion": "ltx:Lightricks/LTX-Video-0.9.7-distilled",  # only for projects that animate
         "speech.en": "piper:en_US-joe-medium",
         "speech.zh": "piper:zh_CN-huayan-medium",
     },
     "draft": DRAFT,
+}
+
+
+# What fetch_models says of the models it knows before downloading them: the download (the files
+# a diffusers pipeline needs, in the precision the repository offers; weights' sizes from their
+# parameter counts, not measured here) and the licence to read first.
+MODEL_NOTES: dict[str, str] = {
+    "stabilityai/sd-turbo": "about 5 GB (UNet, VAE, OpenCLIP text encoder); licence: Stability AI "
+    "Non-Commercial Research Community License (commercial use needs Stability's membership)",
+    "black-forest-labs/FLUX.1-schnell": "about 34 GB (a 12B transformer, T5-XXL and CLIP-L encoders, VAE; "
+    "bfloat16); licence: Apache-2.0; its weights alone take 33 GB of GPU memory (the transformer 24 GB)",
+    "Lightricks/LTX-Video-0.9.7-distilled": "about 36 GB (a 13B transformer, T5-XXL, the video VAE; bfloat16); "
+    "licence: the LTX-Video Open Weights License (read its use restrictions on the model page first)",
+    "stabilityai/stable-video-diffusion-img2vid": "about 9 GB; licence: Stability AI Community License",
+    "Qwen/Qwen2.5-0.5B-Instruct": "about 1 GB; licence: Apache-2.0",
 }
 
 

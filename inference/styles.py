@@ -188,6 +188,36 @@ def shot_language(value: object, choices: dict[str, str]) -> str | None:
     return folded if folded in choices else None
 
 
+# The picture tiers a project chooses: the drawn title card, sd-turbo, FLUX.1-schnell (the
+# operator sets what each runs: IMAGE_MODEL, IMAGE_MODEL_QUALITY).
+IMAGE_TIERS = ("draft", "fast", "quality")
+
+# Each camera move in the words a video model knows it by (an animated shot's motion prompt).
+CAMERA_MOTION = {
+    "static": "the camera holds still",
+    "zoom_in": "the camera slowly pushes in",
+    "zoom_out": "the camera slowly pulls back",
+    "pan_left": "the camera pans slowly to the left",
+    "pan_right": "the camera pans slowly to the right",
+    "pan_up": "the camera tilts slowly up",
+    "pan_down": "the camera tilts slowly down",
+}
+
+
+def motion_words(prompt: str, camera: str) -> str:
+    """An animated shot's motion prompt when the person wrote none: the picture prompt, then the
+    camera move in words."""
+    return ". ".join(part for part in (prompt.strip().rstrip("."), CAMERA_MOTION.get(camera, "")) if part)
+
+
+def spoken_seconds(text: str) -> float:
+    """How long ``text`` takes to read aloud at an ordinary pace: about 4.5 Chinese characters or
+    15 other letters a second (an estimate, until the narration is spoken and measured)."""
+    cjk = sum(1 for char in text if "\u3400" <= char <= "\u9fff")
+    other = sum(1 for char in text if char.isalnum()) - cjk
+    return cjk / 4.5 + other / 15.0
+
+
 def framing_words(shot_size: str, camera_angle: str) -> str:
     """The picture prompt's words for a shot's size and angle ("" for what is not set)."""
     return ", ".join(words for words in (SHOT_SIZES.get(shot_size), CAMERA_ANGLES.get(camera_angle)) if words)

@@ -50,6 +50,7 @@ class ImageResult:
     backend: str
     model: str = ""
     note: str = ""  # why a draft back end ran instead of the configured one
+    cut_tokens: int = 0  # tokens of the shot's prompt the CLIP text encoder could not read
 
 
 @dataclass

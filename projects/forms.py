@@ -26,6 +26,11 @@ STYLE_WORDS = {
 }
 
 
+def tier_choices() -> list[tuple[str, str]]:
+    """The pictures' tiers in the reader's language."""
+    return [("draft", str(_("Draft (title cards)"))), ("fast", str(_("Fast"))), ("quality", str(_("Quality")))]
+
+
 def style_choices() -> list[tuple[str, str]]:
     return [(key, str(STYLE_WORDS.get(key, label))) for key, label in STYLE_CHOICES]
 
@@ -61,6 +66,13 @@ class ProjectForm(forms.Form):
     aspect_ratio = forms.ChoiceField(choices=[(k, k) for k in ASPECT_RATIOS], initial="16:9", label=_("Aspect ratio"))
     resolution = forms.ChoiceField(label=_("Resolution"), choices=[(k, k) for k in RESOLUTIONS], initial="720p")
     shot_count = forms.IntegerField(min_value=1, max_value=settings.SHOT_COUNT_MAX, initial=8, label=_("Shots"))
+    tier = forms.ChoiceField(
+        label=_("Pictures"),
+        choices=tier_choices,
+        required=False,  # left out: the operator's default (IMAGE_TIER)
+        initial=lambda: settings.IMAGE_TIER,
+        help_text=_("Draft cards need no model; fast paints a picture in about a second; quality takes longer."),
+    )
     voice = forms.CharField(
         max_length=100,
         required=False,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.secrets import EncryptedCharField
 from core.storage import MediaFileField
-from inference.styles import ASPECT_RATIOS, LANGUAGES, RESOLUTIONS, STYLE_MAX_CHARS
+from inference.styles import ASPECT_RATIOS, IMAGE_TIERS, LANGUAGES, RESOLUTIONS, STYLE_MAX_CHARS
 
 
 class Project(models.Model):
@@ -49,6 +49,12 @@ class Project(models.Model):
         default=False, help_text="Subtitles name the character speaking a shot's lines (“Ada: …”)."
     )
     animate = models.BooleanField(default=False, help_text="Animate keyframes with the motion model.")
+    tier = models.CharField(
+        max_length=8,
+        choices=[(t, t) for t in IMAGE_TIERS],
+        default="fast",
+        help_text="The pictures' tier: draft (title cards), fast (IMAGE_MODEL), quality (IMAGE_MODEL_QUALITY).",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     status_message = models.CharField(max_length=500, blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0-100: how far the project is towards its film.")

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from core.api import FiniteFloatField, StrictSerializer, TextField, media_url
 from inference.styles import (
     ASPECT_RATIOS,
+    IMAGE_TIERS,
     LANGUAGES,
     RESOLUTIONS,
     STYLE_MAX_CHARS,
@@ -56,11 +57,18 @@ class StyleField(TextField):
         return style_key(words) or words
 
 
+TIER_HELP = (
+    "How the pictures are painted: draft (drawn title cards, no model), fast (sd-turbo), quality (FLUX.1-schnell); "
+    "the operator sets what each tier runs (GET /api/v1/system: tiers)."
+)
+
+
 class ProjectSerializer(serializers.ModelSerializer[Project]):
     aspectRatio = serializers.CharField(source="aspect_ratio", read_only=True)
     shotCount = serializers.IntegerField(source="shot_count", read_only=True)
     autoRender = serializers.BooleanField(source="auto_render", read_only=True)
     animate = serializers.BooleanField(read_only=True)
+    tier = serializers.ChoiceField(choices=IMAGE_TIERS, read_only=True, help_text=TIER_HELP)
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", read_only=True)
     subtitleSpeakers = serializers.BooleanField(source="subtitle_speakers", read_only=True)
     bilingualSubtitles = serializers.BooleanField(source="bilingual_subtitles", read_only=True)
@@ -112,6 +120,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "voice",
             "autoRender",
             "animate",
+            "tier",
             "burnSubtitles",
             "subtitleSpeakers",
             "bilingualSubtitles",
@@ -199,6 +208,9 @@ class ProjectUpdateSerializer(StrictSerializer):
     )
     autoRender = serializers.BooleanField(source="auto_render", required=False)
     animate = serializers.BooleanField(required=False, help_text="Animate every keyframe with the motion model.")
+    tier = serializers.ChoiceField(
+        choices=IMAGE_TIERS, required=False, help_text=TIER_HELP + " A change paints every picture again."
+    )
     burnSubtitles = serializers.BooleanField(source="burn_subtitles", required=False)
     subtitleSpeakers = serializers.BooleanField(
         source="subtitle_speakers", required=False, help_text="Subtitles name the character speaking (“Ada: …”)."

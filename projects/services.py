@@ -57,6 +57,7 @@ def project_create(
     subtitle_speakers: bool = False,
     bilingual_subtitles: bool = False,
     animate: bool = False,
+    tier: str = "",
     music_volume_db: float = 0.0,
     description: str = "",
     shot_tasks: bool = False,
@@ -84,6 +85,7 @@ def project_create(
         subtitle_speakers=subtitle_speakers,
         bilingual_subtitles=bilingual_subtitles,
         animate=animate,
+        tier=tier or settings.IMAGE_TIER,
         music_volume_db=music_volume_db,
         description=description,
     )
@@ -93,8 +95,8 @@ def project_create(
 
 @transaction.atomic
 def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
-    """Change a project's settings. Changing the look (style, aspect ratio, resolution)
-    regenerates every keyframe; the voice, every narration; turning animation on animates every
+    """Change a project's settings. Changing the look (style, aspect ratio, resolution, the
+    pictures' tier) regenerates every keyframe; the voice, every narration; turning animation on animates every
     shot, turning it off recomposes with the camera moves. The story itself is re-cut only on an
     explicit request.
 
@@ -105,7 +107,7 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
         setattr(project, key, value)
     project.save()
     shots = list(project.shots.select_related("speaker").order_by("order"))
-    if changed & {"style", "aspect_ratio", "resolution"}:
+    if changed & {"style", "aspect_ratio", "resolution", "tier"}:
         project_look_changed(project=project)
     elif "animate" in changed and project.animate:
         shots_regenerate(shots=shots, stages={MOTION})

@@ -19,7 +19,7 @@ from core.errors import ApplicationError
 from inference.styles import ASPECT_RATIOS, RESOLUTIONS
 from projects import selectors, services
 from projects.exports import exports_offered
-from projects.forms import IdeaForm, ProjectForm, language_choices, style_choices
+from projects.forms import IdeaForm, ProjectForm, language_choices, style_choices, tier_choices
 from projects.models import Member, Project
 from projects.sharing import (
     link_create,
@@ -104,6 +104,7 @@ def project_editor_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "styles": style_choices(),
         "aspect_ratios": list(ASPECT_RATIOS),
         "resolutions": list(RESOLUTIONS),
+        "tiers": tier_choices(),
         "translate_languages": language_choices(),
     }
     return render(request, "projects/editor.html", {"project": project, "role": role.label, **choices})

@@ -16,13 +16,13 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 
-from core.engines import runtime
+from core.engines import image_tier, runtime
 from core.storage import local_path, release_on_commit, store, work_dir
 from inference import engines
 from inference.errors import EngineError
 from inference.image import KeyframeRequest
 from inference.policy import ENGINES
-from inference.registry import draft_spec
+from inference.registry import MotionJob, draft_spec
 from inference.sentences import Sentence, said
 from inference.styles import frame_size, framing_words
 from shots import live
@@ -143,7 +143,7 @@ class ImageWork(StageWork):
         return int(settings.IMAGE_BATCH_SIZE)
 
     def warm_up(self) -> str:
-        return engines.warm("image", settings.IMAGE_MODEL, runtime=runtime())
+        return engines.warm("image", image_tier(settings.IMAGE_TIER)[0], runtime=runtime())
 
     def run_batch(self, tasks: list[Task], progress: Progress) -> list[StageOutput | None]:
         """Keyframes of several shots of one project in one engine call; each with its shot's
@@ -167,19 +167,26 @@ class ImageWork(StageWork):
                     framing=framing_words(wanted.shot_size, wanted.camera_angle),
                 )
             )
+        spec, steps, guidance = image_tier(project.tier)
         results = engines.keyframes(
-            settings.IMAGE_MODEL,
+            spec,
             requests,
             width=width,
             height=height,
             style=project.style,
             runtime=runtime(),
-            steps=settings.IMAGE_STEPS,
-            guidance=settings.IMAGE_GUIDANCE,
+            steps=steps,
+            guidance=guidance,
             progress=progress,
         )
         extra = {"width": width, "height": height, "batch": len(requests)}
-        return _in_place(shots, [StageOutput(Path(r.path), r.backend, r.model, extra, r.note) for r in results])
+        return _in_place(
+            shots,
+            [
+                StageOutput(Path(r.path), r.backend, r.model, extra | {"cutTokens": r.cut_tokens}, r.note)
+                for r in results
+            ],
+        )
 
 
 @register
@@ -253,16 +260,21 @@ class MotionWork(StageWork):
         shot = self.current(task)
         if not shot.result(IMAGE).file:
             raise EngineError("The shot has no keyframe to animate yet; regenerate its image first.", permanent=True)
-        clip, note = engines.motion(
-            settings.MOTION_MODEL,
+        width, height = settings.MOTION_SIZE
+        job = MotionJob(
             local_path(shot.result(IMAGE).file),
-            path=work_dir(str(task.id)) / "motion.mp4",
-            seed=shot.seed,
-            runtime=runtime(),
+            work_dir(str(task.id)) / "motion.mp4",
+            shot.seed,
             frames=settings.MOTION_FRAMES,
             steps=settings.MOTION_STEPS,
-            progress=progress,
+            prompt=shot.motion_text,
+            seconds=min(shot.expected_duration, settings.MOTION_MAX_S),
+            fps=settings.MOTION_FPS,
+            area=width * height,
+            longest=settings.MOTION_CLIP_FRAMES,
         )
+        clip, note = engines.motion(settings.MOTION_MODEL, job, runtime=runtime(), progress=progress)
         if clip is None:
             return StageOutput(None, str(draft_spec("motion")), "", {}, note)  # the camera move, at composition
-        return StageOutput(Path(clip.path), clip.backend, clip.model, {"frames": clip.frames, "fps": clip.fps}, note)
+        made = {"frames": clip.frames, "fps": clip.fps, "seconds": job.seconds}
+        return StageOutput(Path(clip.path), clip.backend, clip.model, made, note)

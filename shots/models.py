@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 
 from core.storage import MediaFileField
-from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS
+from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS, motion_words, spoken_seconds
 from shots.stages import Stage, StageResult
 
 
@@ -33,6 +33,9 @@ class Shot(models.Model):
     )
     camera_angle = models.CharField(
         max_length=16, blank=True, choices=list(CAMERA_ANGLES.items()), help_text="Blank: not set."
+    )
+    motion_prompt = models.TextField(
+        max_length=1000, blank=True, help_text="What moves in the animated clip; blank: the prompt and the camera move."
     )
     pinned_duration = models.FloatField(null=True, blank=True, help_text="Seconds; overrides the narration's length.")
     # The seed the picture is painted with: a character's own where the shot shows one (so it
@@ -90,6 +93,19 @@ class Shot(models.Model):
         if self.speech_duration:
             return round(self.speech_duration + 0.6, 3)
         return 3.0
+
+    @property
+    def expected_duration(self) -> float:
+        """Seconds on screen as far as they are known: ``duration``, or where the narration is
+        not spoken yet, its length read at an ordinary pace (what an animated clip is made for)."""
+        if self.pinned_duration or self.speech_duration or not self.narration.strip():
+            return self.duration
+        return round(max(3.0, spoken_seconds(self.narration) + 0.6), 3)
+
+    @property
+    def motion_text(self) -> str:
+        """What the clip shows moving: the person's words, else the prompt and the camera move."""
+        return self.motion_prompt.strip() or motion_words(self.prompt, self.camera)
 
 
 class ShotVersion(models.Model):

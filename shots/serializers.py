@@ -70,6 +70,11 @@ class ShotLanguageField(serializers.ChoiceField):
 class ShotSerializer(serializers.ModelSerializer[Shot]):
     projectId = serializers.UUIDField(source="project_id", read_only=True)
     negativePrompt = serializers.CharField(source="negative_prompt", read_only=True)
+    motionPrompt = serializers.CharField(
+        source="motion_prompt",
+        read_only=True,
+        help_text="What moves in the animated clip (LTX-Video); blank: the prompt and the camera move in words.",
+    )
     pinnedDuration = serializers.FloatField(source="pinned_duration", read_only=True, allow_null=True)
     duration = serializers.FloatField(read_only=True)
     seedPinned = serializers.BooleanField(
@@ -112,6 +117,7 @@ class ShotSerializer(serializers.ModelSerializer[Shot]):
             "transition",
             "shotSize",
             "cameraAngle",
+            "motionPrompt",
             "duration",
             "pinnedDuration",
             "speechDuration",
@@ -156,6 +162,13 @@ class ShotWriteSerializer(StrictSerializer):
     transition = serializers.ChoiceField(choices=TRANSITIONS, required=False)
     shotSize = ShotLanguageField(SHOT_SIZES, source="shot_size", required=False, help_text=SIZE_HELP)
     cameraAngle = ShotLanguageField(CAMERA_ANGLES, source="camera_angle", required=False, help_text=ANGLE_HELP)
+    motionPrompt = TextField(
+        max_length=1000,
+        source="motion_prompt",
+        required=False,
+        allow_blank=True,
+        help_text="What moves in the animated clip; blank: the prompt and the camera move. A change redoes the clip.",
+    )
     pinnedDuration = FiniteFloatField(
         min_value=0.5, max_value=60, source="pinned_duration", required=False, allow_null=True
     )

@@ -15,7 +15,7 @@ from shots import live
 from shots.film import film
 from shots.history import shot_file_names, version_retext
 from shots.models import Shot
-from shots.stages import IMAGE, SPEECH, STAGES, Stage, shaped_by
+from shots.stages import IMAGE, MOTION, SPEECH, STAGES, Stage, shaped_by
 from tasks.models import Task
 from tasks.services import tasks_cancel
 
@@ -129,13 +129,17 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
         composition |= shot.project.subtitle_speakers  # the subtitles name the speaker
         shot.speaker = speaker
     changes.pop("speaker_id", None)
+    changed = {key for key, value in changes.items() if getattr(shot, key) != value}
     for key, value in changes.items():
-        if getattr(shot, key) != value:
+        if key in changed:
             setattr(shot, key, value)
             if shaped_by(key):
                 touched |= shaped_by(key)
             elif key not in ("locked", "seed_pinned", "approved"):  # they shape nothing, only what comes later
                 composition = True
+    if MOTION in touched and not _clip_changes(shot, changed):
+        touched.discard(MOTION)
+        composition = True
     own = {stage for stage in touched if shot.result(stage).own}
     if own:  # the person's own picture or voice stays; the new text reaches the film's subtitles
         touched -= own
@@ -149,6 +153,12 @@ def shot_update(*, shot: Shot, changes: dict[str, Any]) -> Shot:
     elif composition:
         film().project_recompose_if_rendered(project=shot.project)
     return shot
+
+
+def _clip_changes(shot: Shot, changed: set[str]) -> bool:
+    """Whether an edit of these fields changes the shot's animated clip: only where the project
+    animates, and a new camera move only where it is in the clip's prompt (the person wrote none)."""
+    return shot.project.animate and ("motion_prompt" in changed or not shot.motion_prompt.strip())
 
 
 @transaction.atomic

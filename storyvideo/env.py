@@ -110,6 +110,17 @@ def env_float(
     return number
 
 
+def env_size(name: str, default: tuple[int, int], *, environ: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """WIDTHxHEIGHT in pixels (768x512), each from 16 to 8192."""
+    value = _raw(name, environ)
+    if value is None or value == "":
+        return default
+    width, _, height = value.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and 16 <= int(width) <= 8192 and 16 <= int(height) <= 8192):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a size: write WIDTHxHEIGHT in pixels, such as 768x512.")
+    return int(width), int(height)
+
+
 def env_list(name: str, default: list[str], *, environ: Mapping[str, str] | None = None) -> list[str]:
     value = _raw(name, environ)
     if value is None or value == "":

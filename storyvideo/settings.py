@@ -24,6 +24,7 @@ from storyvideo.env import (
     env_list,
     env_origins,
     env_prices,
+    env_size,
     env_str,
     env_url,
     secret_key_file,
@@ -251,7 +252,11 @@ def _spec_text(name: str, stage: str, text: str) -> str:
 
 
 STORYBOARD_MODEL = _spec("STORYBOARD_MODEL", "storyboard")
+# Pictures come in three tiers a project chooses (IMAGE_TIER its default): draft (the drawn
+# title card), fast (IMAGE_MODEL: sd-turbo) and quality (IMAGE_MODEL_QUALITY: FLUX.1-schnell).
 IMAGE_MODEL = _spec("IMAGE_MODEL", "image")
+IMAGE_MODEL_QUALITY = _spec("IMAGE_MODEL_QUALITY", "image.quality")
+IMAGE_TIER = env_choice("IMAGE_TIER", "fast", {"draft", "fast", "quality"})
 MOTION_MODEL = _spec("MOTION_MODEL", "motion")  # used only by projects that animate their shots
 SPEECH_MODEL_EN = _spec("SPEECH_MODEL_EN", "speech.en")
 SPEECH_MODEL_ZH = _spec("SPEECH_MODEL_ZH", "speech.zh")
@@ -280,6 +285,8 @@ INFERENCE_COMPILE = env_bool("INFERENCE_COMPILE", False)
 INFERENCE_CHANNELS_LAST = env_bool("INFERENCE_CHANNELS_LAST", False)
 IMAGE_STEPS = env_int("IMAGE_STEPS", 1, minimum=1, maximum=100)  # sd-turbo: 1 step, no guidance
 IMAGE_GUIDANCE = env_float("IMAGE_GUIDANCE", 0.0)
+IMAGE_STEPS_QUALITY = env_int("IMAGE_STEPS_QUALITY", 4, minimum=1, maximum=100)  # FLUX.1-schnell: 4, no guidance
+IMAGE_GUIDANCE_QUALITY = env_float("IMAGE_GUIDANCE_QUALITY", 0.0)
 # Keyframe tasks of one project queued together are drawn in one call of up to this many.
 IMAGE_BATCH_SIZE = env_int("IMAGE_BATCH_SIZE", 12, minimum=1, maximum=32)  # out of memory, halved
 # Narration lines of one project spoken side by side (piper, espeak-ng), one per CPU core.
@@ -287,8 +294,15 @@ SPEECH_PARALLEL = env_int("SPEECH_PARALLEL", os.cpu_count() or 1, minimum=1, max
 # A tiny autoencoder (taesd's kind: madebyollin/taesd, or a folder) decoding keyframes in place
 # of the pipeline's own VAE: much cheaper, a little softer. Empty: the pipeline's own.
 IMAGE_VAE = env_str("IMAGE_VAE", "")
-MOTION_FRAMES = env_int("MOTION_FRAMES", 14, minimum=2, maximum=50)
-MOTION_STEPS = env_int("MOTION_STEPS", 25, minimum=1, maximum=100)
+MOTION_FRAMES = env_int("MOTION_FRAMES", 14, minimum=2, maximum=50)  # SVD's clip; LTX-Video's follows the narration
+MOTION_STEPS = env_int("MOTION_STEPS", 0, minimum=0, maximum=100)  # 0: the model's own (SVD 25, LTX distilled 8)
+# LTX-Video: a frame's pixels (in the project's aspect ratio), frames a second, the frames of one
+# piece (longer clips are extended from their last frames) and the longest clip (past it the
+# last frame holds).
+MOTION_SIZE = env_size("MOTION_SIZE", (768, 512))
+MOTION_FPS = env_int("MOTION_FPS", 24, minimum=4, maximum=60)
+MOTION_CLIP_FRAMES = env_int("MOTION_CLIP_FRAMES", 121, minimum=9, maximum=1025)
+MOTION_MAX_S = env_float("MOTION_MAX_S", 20.0, minimum=1.0, maximum=120.0)
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 
 # --- Media storage ----------------------------------------------------------------------

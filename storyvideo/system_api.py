@@ -93,6 +93,9 @@ class SystemApi(APIView):
                 "workers": serializers.ListField(),
                 "backends": serializers.ListField(),
                 "configured": serializers.ListField(),
+                "tiers": serializers.ListField(
+                    help_text="Each picture tier (draft, fast, quality): its back end, what runs here and why not."
+                ),
                 "lastRan": serializers.ListField(),
             },
         )
@@ -130,9 +133,28 @@ class SystemApi(APIView):
                 }
                 for entry in ran
             ]
-        body = {"queues": queues, "workers": named, "backends": backends, "configured": configured, "lastRan": ran}
+        by_stage = {entry["stage"]: entry for entry in configured}
+        tiers = [
+            {"tier": "draft", "spec": "draft", "runs": "draft", "reason": ""},
+            *(
+                {"tier": tier, **{k: by_stage[stage][k] for k in ("spec", "runs", "reason")}}
+                for tier, stage in TIER_STAGES
+            ),
+        ]
+        body = {
+            "queues": queues,
+            "workers": named,
+            "backends": backends,
+            "configured": configured,
+            "tiers": [{**tier, "default": tier["tier"] == settings.IMAGE_TIER} for tier in tiers],
+            "lastRan": ran,
+        }
         return Response(body)
 
+
+# Each paid-for picture tier and the configured stage that runs it (a tier that cannot run here
+# paints draft cards and says why).
+TIER_STAGES = (("fast", "image"), ("quality", "image.quality"))
 
 _ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://[^\s#]+#?", re.IGNORECASE)
 

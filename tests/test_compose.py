@@ -494,3 +494,25 @@ def test_a_long_sentence_is_cut_into_even_cues_with_no_lone_word(stories_dir: st
         assert all(len(line.split()) > 1 for line in lines), (sentence, cues)
         if len(lines) > 1:  # even widths: the shortest line at least half the longest
             assert min(map(text_width, lines)) >= max(map(text_width, lines)) / 2, (sentence, lines)
+
+
+def test_a_clip_shorter_than_its_shot_plays_once_and_then_holds_its_last_frame(
+    tmp_path: Path, shots: list[ShotInput]
+) -> None:
+    from PIL import ImageChops
+
+    clip = tmp_path / "clip.mp4"  # 1 s: dark grey, then white from 0.5 s on
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=0x202020:s=320x180:r=8:d=0.5",
+         "-f", "lavfi", "-i", "color=c=white:s=320x180:r=8:d=0.5",
+         "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-pix_fmt", "yuv420p", str(clip)],
+        check=True,
+    )  # fmt: skip
+    shot = replace(shots[0], motion=clip, camera="static", transition="cut", narration="", duration=3.0)
+    made = compose_film(
+        [shot], width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "o", burn_subtitles=False
+    )
+    start, held, end = (frame_at(made.video, at) for at in (0.2, 1.2, 2.3))  # looped, both would be dark
+    assert max(start.getdata()) < 80, "the clip's first half"
+    assert min(held.getdata()) > 200 and min(end.getdata()) > 200, "its last frame, held to the shot's end"
+    assert max(ImageChops.difference(held, end).getdata()) < 10, "still, never looped back to the dark start"

@@ -206,6 +206,7 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
         "voice": "espeak:en-us",
         "autoRender": False,
         "animate": True,
+        "tier": "quality",
         "burnSubtitles": False,
         "subtitleSpeakers": True,
         "bilingualSubtitles": True,
@@ -215,7 +216,13 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     assert api.patch(f"/api/v1/projects/{rendered.id}", changed, format="json").status_code == 200
     shot = rendered.shots.order_by("order").first()
     assert shot is not None
-    shot_changes = {"negativePrompt": "blurry", "camera": "pan_left", "transition": "cut", "pinnedDuration": 2.5}
+    shot_changes = {
+        "negativePrompt": "blurry",
+        "camera": "pan_left",
+        "transition": "cut",
+        "pinnedDuration": 2.5,
+        "motionPrompt": "waves break",
+    }
     assert api.patch(f"/api/v1/shots/{shot.id}", shot_changes, format="json").status_code == 200
     cast = f"/api/v1/projects/{rendered.id}/characters"
     ada = api.post(cast, {"name": "Ada", "voice": "espeak:en-gb"}, format="json")

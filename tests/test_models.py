@@ -17,12 +17,13 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from inference import engines
-from inference.errors import EngineError
-from inference.image import KeyframeRequest
+from inference.errors import CancelledError, EngineError
+from inference.image import KeyframeRequest, clip_counter, fit_tokens, prompt_parts
 from inference.media import probe
 from inference.models import CACHE, Runtime, pick_device, pick_dtype
+from inference.motion import clip_pieces, frames_for
 from inference.refine import RefineJob, ShotText, TranslateJob, transformers_instruct
-from inference.registry import parse_spec, spec_problem
+from inference.registry import MotionJob, parse_spec, spec_problem
 from inference.storyboard import (
     LocalChat,
     covers_story,
@@ -52,6 +53,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "svd": tiny_models.build_image2video(root),
         "qwen": tiny_models.build_chat_model(root),
         "vits": tiny_models.build_tts(root),
+        "ltx": tiny_models.build_ltx(root),
+        "flux": tiny_models.build_flux(root),
     }
 
 
@@ -198,9 +201,8 @@ def test_a_worker_warms_what_has_weights_here_and_says_why_not_the_rest(
 def test_motion_animates_a_keyframe_into_a_clip(tiny: dict[str, Path], runtime: Runtime, tmp_path: Path) -> None:
     still = tmp_path / "still.png"
     Image.new("RGB", (640, 360), "#3060a0").save(still)
-    clip, note = engines.motion(
-        f"diffusers:{tiny['svd']}", still, path=tmp_path / "m.mp4", seed=3, runtime=runtime, frames=6, steps=2
-    )
+    job = MotionJob(still, tmp_path / "m.mp4", seed=3, frames=6, steps=2)
+    clip, note = engines.motion(f"diffusers:{tiny['svd']}", job, runtime=runtime)
     assert clip is not None and note == ""
     info = probe(Path(clip.path))
     assert info.video_streams == 1 and info.audio_streams == 0
@@ -209,15 +211,121 @@ def test_motion_animates_a_keyframe_into_a_clip(tiny: dict[str, Path], runtime: 
 
 
 def test_the_camera_move_stands_in_for_a_missing_motion_model_and_says_so(runtime: Runtime, tmp_path: Path) -> None:
-    clip, note = engines.motion(
-        "diffusers:stabilityai/stable-video-diffusion-img2vid",
-        tmp_path / "x.png",
-        path=tmp_path / "m.mp4",
-        seed=1,
-        runtime=runtime,
-    )
+    job = MotionJob(tmp_path / "x.png", tmp_path / "m.mp4", seed=1)
+    clip, note = engines.motion("diffusers:stabilityai/stable-video-diffusion-img2vid", job, runtime=runtime)
     assert clip is None
     assert note.startswith("kenburns ran instead of diffusers:stabilityai/stable-video-diffusion-img2vid")
+
+
+def test_clips_are_made_in_the_frame_counts_the_model_takes_and_long_ones_in_pieces() -> None:
+    assert frames_for(5.0, 24, 8) == 121  # LTX-Video: 8k+1 frames
+    assert frames_for(3.0, 24, 8) == 73 and frames_for(0.1, 24, 8) == 9
+    assert clip_pieces(121, longest=121, temporal=8) == [121]
+    pieces = clip_pieces(frames_for(12.0, 24, 8), longest=121, temporal=8)
+    assert pieces == [121, 121, 65]  # each piece after the first starts from the last 9 frames
+    assert pieces[0] + sum(p - 9 for p in pieces[1:]) >= 289 and all((p - 1) % 8 == 0 for p in pieces)
+
+
+def test_ltx_animates_a_keyframe_for_the_shots_length_extending_the_clip_from_its_last_frames(
+    tiny: dict[str, Path], runtime: Runtime, tmp_path: Path
+) -> None:
+    still = tmp_path / "still.png"
+    Image.new("RGB", (640, 360), "#3060a0").save(still)
+    messages: list[str] = []
+    job = MotionJob(
+        still, tmp_path / "m.mp4", seed=3, steps=2, prompt="a man walks at night", seconds=2.0, fps=8, area=64 * 36
+    )
+    job.longest = 9  # 17 frames: three pieces of 9, each from the last 5 frames of the one before
+    clip, note = engines.motion(f"ltx:{tiny['ltx']}", job, runtime=runtime, progress=lambda f, m: messages.append(m))
+    assert clip is not None and note == "" and clip.backend == "ltx"
+    assert clip.frames == 17 and clip.fps == 8
+    assert clip.width % 32 == 0 and clip.height % 32 == 0  # as the pipeline takes them
+    assert clip.width / clip.height == pytest.approx(16 / 9, rel=0.15)
+    info = probe(Path(clip.path))
+    assert info.video_streams == 1 and info.duration == pytest.approx(17 / 8, abs=1 / 8)
+    assert [m for m in messages if m.startswith("Step")] == [f"Step {n} of 6" for n in range(1, 7)]
+    assert messages[-1] == "17 frames animated"
+
+
+def test_a_cancelled_clip_stops_between_steps_and_writes_nothing(
+    tiny: dict[str, Path], runtime: Runtime, tmp_path: Path
+) -> None:
+    still = tmp_path / "still.png"
+    Image.new("RGB", (320, 180), "#806040").save(still)
+    steps: list[str] = []
+
+    def cancel_after_one(fraction: float, message: str) -> None:
+        steps.append(message)
+        raise CancelledError
+
+    job = MotionJob(still, tmp_path / "m.mp4", seed=1, steps=3, prompt="waves", seconds=1.0, fps=8, area=64 * 36)
+    with pytest.raises(CancelledError):
+        engines.motion(f"ltx:{tiny['ltx']}", job, runtime=runtime, progress=cancel_after_one)
+    assert steps == ["Step 1 of 3"] and not job.path.exists()
+
+
+def test_out_of_memory_a_clip_is_made_in_shorter_pieces_with_the_vae_in_tiles(
+    tiny: dict[str, Path], runtime: Runtime, tmp_path: Path
+) -> None:
+    still = tmp_path / "still.png"
+    Image.new("RGB", (320, 180), "#204060").save(still)
+    attempts: list[str] = []
+
+    def memory_short_for_long_pieces(fraction: float, message: str) -> None:
+        if message == "Step 1 of 2":  # the first try: one piece of 17 frames does not fit
+            attempts.append(message)
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    job = MotionJob(still, tmp_path / "m.mp4", seed=1, steps=2, prompt="rain", seconds=2.0, fps=8, area=64 * 36)
+    clip, _ = engines.motion(f"ltx:{tiny['ltx']}", job, runtime=runtime, progress=memory_short_for_long_pieces)
+    assert attempts == ["Step 1 of 2"] and clip is not None and clip.frames == 17
+    pipe = CACHE.get(("diffusers-ltx", str(tiny["ltx"]), "cpu", "torch.float32"), lambda: None)
+    assert pipe.vae.use_tiling
+
+
+def test_flux_paints_keyframes_with_the_whole_prompt_for_t5_and_what_fits_for_clip(
+    tiny: dict[str, Path], runtime: Runtime, tmp_path: Path
+) -> None:
+    long = " ".join(["the old keeper climbs the stairs of the light at night in the rain"] * 8)
+    requests = [
+        KeyframeRequest("a lighthouse at night", 7, tmp_path / "a.png"),
+        KeyframeRequest("a lighthouse at night", 8, tmp_path / "b.png"),
+        KeyframeRequest(long, 7, tmp_path / "c.png", characters=(("Ada", "a keeper in a red coat"),)),
+    ]
+    results = engines.keyframes(
+        f"diffusers:{tiny['flux']}", requests, width=640, height=360, style="ink", runtime=runtime, steps=2
+    )
+    assert all(r.backend == "diffusers" and r.model == str(tiny["flux"]) and not r.note for r in results)
+    assert all(Image.open(r.path).size == (640, 360) for r in results)
+    assert np.abs(_pixels(results[0].path) - _pixels(results[1].path)).mean() > 1  # another seed, another image
+    assert results[0].cut_tokens == 0 and results[2].cut_tokens > 0  # measured, not assumed
+
+
+def test_a_long_prompt_fits_the_token_limit_keeping_the_characters_and_the_style(tmp_path: Path) -> None:
+    from transformers import CLIPTokenizer
+
+    tiny_models.clip_tokenizer(tmp_path / "clip")
+    assert clip_counter(CLIPTokenizer.from_pretrained(tmp_path / "clip"))[1] == 75  # 77 less its two marks
+
+    def count(text: str) -> int:  # a word a token, so the test reads at a glance
+        return len(text.split())
+
+    parts = prompt_parts(
+        " ".join(["the keeper climbs the stairs"] * 20),
+        style="ink",
+        characters=[("Ada", "a keeper in a red coat")],
+        framing="wide shot",
+    )
+    text, cut = fit_tokens(count, parts, 30)
+    assert count(text) <= 30 and cut == count(", ".join(parts)) - count(text) > 0
+    assert text.startswith("wide shot, the keeper climbs") and "Ada: a keeper in a red coat" in text
+    assert text.endswith(parts[3])  # the style's words survive
+    text, cut = fit_tokens(count, parts, 16)  # no room for the prompt: the descriptions go next
+    assert text.startswith("wide shot, Ada: a") and text.endswith(parts[3]) and count(text) <= 16
+    assert fit_tokens(count, prompt_parts("a cat", style="ink", characters=[]), 30) == (
+        ", ".join(p for p in prompt_parts("a cat", style="ink", characters=[]) if p),
+        0,
+    )
 
 
 # --- storyboard -------------------------------------------------------------------------------
@@ -427,6 +535,9 @@ def test_fetch_models_says_what_is_on_disk_and_fails_clearly_offline(capsys: pyt
     out = capsys.readouterr().out
     assert "piper:en_US-joe-medium: on disk" in out
     assert "diffusers:stabilityai/sd-turbo: not on disk" in out
+    # the quality tier's and the motion's models, each with its download's size and licence
+    assert "diffusers:black-forest-labs/FLUX.1-schnell: not on disk (about 34 GB" in out and "Apache-2.0" in out
+    assert "ltx:Lightricks/LTX-Video-0.9.7-distilled: not on disk (about 36 GB" in out
     with pytest.raises(CommandError, match="HF_HUB_OFFLINE is set, so nothing can be downloaded"):
         call_command("fetch_models", "diffusers:stabilityai/sd-turbo")
     with pytest.raises(CommandError, match="is no back end spec"):
@@ -440,7 +551,11 @@ def test_the_system_endpoint_says_what_each_configured_stage_will_run(api: APICl
     assert stages["image"]["spec"] == "diffusers:stabilityai/sd-turbo"
     assert stages["image"]["runs"] == "draft" and "HF_HUB_OFFLINE" in stages["image"]["reason"]
     assert stages["speech.en"]["runs"] == "piper:en_US-joe-medium" and stages["speech.en"]["reason"] == ""
-    assert {b["backend"] for b in body["backends"] if b["stage"] == "motion"} == {"kenburns", "diffusers"}
+    assert {b["backend"] for b in body["backends"] if b["stage"] == "motion"} == {"kenburns", "diffusers", "ltx"}
+    tiers = {entry["tier"]: entry for entry in body["tiers"]}
+    assert tiers["draft"]["runs"] == "draft" and tiers["fast"]["default"] and not tiers["quality"]["default"]
+    assert tiers["quality"]["spec"] == "diffusers:black-forest-labs/FLUX.1-schnell"
+    assert tiers["quality"]["runs"] == "draft" and "HF_HUB_OFFLINE" in tiers["quality"]["reason"]
 
 
 @pytest.mark.django_db
@@ -521,3 +636,58 @@ def test_a_project_through_the_workers_with_every_stage_on_a_tiny_real_model(
         composes = project.tasks.filter(kind="compose", created_at__gt=toggled).order_by("created_at")
         encoded = [(task.status, (task.result or {}).get("encodedSegments")) for task in composes]
         assert sum(count or 0 for _, count in encoded) == len(shots), encoded
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_quality_tier_animated_film_paints_through_flux_and_moves_through_ltx_as_long_as_each_shot(
+    tmp_path: Path, user: Any, tiny: dict[str, Path]
+) -> None:
+    client = APIClient()
+    client.force_authenticate(user)
+    env = {
+        "STORYBOARD_MODEL": "draft",
+        "IMAGE_MODEL_QUALITY": f"diffusers:{tiny['flux']}",
+        "IMAGE_STEPS_QUALITY": "2",
+        "MOTION_MODEL": f"ltx:{tiny['ltx']}",
+        "MOTION_STEPS": "2",
+        "MOTION_SIZE": "64x36",
+        "MOTION_FPS": "8",
+        "MOTION_CLIP_FRAMES": "17",  # longer clips extended from their last frames
+        "SPEECH_MODEL_EN": "espeak:en-us",
+        "DJANGO_SETTINGS_MODULE": "storyvideo.settings",  # the real handlers
+    }
+    story = "The keeper climbed the stairs at dusk. The lamp turned over the dark sea all night long."
+    with workers(tmp_path, "inference language", "media", **env):
+        created = client.post(
+            "/api/v1/projects",
+            {"story": story, "shotCount": 2, "resolution": "480p", "tier": "quality", "animate": True},
+            format="json",
+        )
+        assert created.status_code == 202 and created.json()["project"]["tier"] == "quality"
+        pid = created.json()["project"]["id"]
+        project = wait_for(lambda: settled(pid), timeout=240, what="the animated film")
+        assert project.status == "rendered", list(project.tasks.values_list("kind", "status", "message"))
+        shots = list(project.shots.order_by("order"))
+        assert {s.image_source for s in shots} == {f"diffusers:{tiny['flux']}"}
+        assert all(t.result["cutTokens"] >= 0 for t in project.tasks.filter(kind="image"))
+        for shot in shots:
+            assert shot.motion_source == f"ltx:{tiny['ltx']}"
+            made = shot.tasks.get(kind="motion").result
+            # the clip lasts the shot (its narration, spoken or estimated when the clip was made)
+            assert made["seconds"] >= 3.0 and made["fps"] == 8
+            assert made["frames"] == frames_for(made["seconds"], 8, 4) and made["frames"] > 17
+            info = probe(Path(shot.motion_file.path))
+            assert info.video_streams == 1 and info.duration == pytest.approx(made["frames"] / 8, abs=1 / 8)
+        film = probe(Path(project.render_video.path))
+        assert film.video_streams == 1 and film.duration == pytest.approx(project.render_duration, abs=0.1)
+
+        # The motion prompt is the shot's own to write: a change redoes that clip, not its picture.
+        image_before = shots[0].image_hash
+        answer = client.patch(f"/api/v1/shots/{shots[0].id}", {"motionPrompt": "the lamp turns"}, format="json")
+        assert answer.status_code == 200 and answer.json()["motionPrompt"] == "the lamp turns"
+        redone = shots[0].tasks.filter(status__in=["blocked", "pending", "processing"])
+        assert set(redone.values_list("kind", flat=True)) <= {"motion"}
+        project = wait_for(lambda: settled(pid), timeout=240, what="the new clip")
+        shot = project.shots.get(pk=shots[0].pk)
+        assert shot.image_hash == image_before and shot.motion_hash != shots[0].motion_hash

@@ -48,7 +48,7 @@ def test_doctor_names_what_is_missing_and_how_to_fix_it(tmp_path: Path) -> None:
     assert "FAIL workers (inference): no live worker" in text
     assert "fix: run `python manage.py worker inference`" in text
     assert "ok   database" in text and "ok   redis" in text and "ok   ffmpeg" in text
-    assert "warn model (image)" in text and "fetch_models" in text  # a draft stands in: films still come
+    assert "warn model (image, the fast tier)" in text and "fetch_models" in text  # a draft stands in: films still come
 
     with workers(tmp_path, "inference language", "media"):
         wait_for(lambda: _doctor_passes(), timeout=60, what="the doctor to see both workers")

@@ -265,3 +265,145 @@ def build_tiny_autoencoder(folder: Path) -> Path:
         latent_channels=4,
     ).save_pretrained(target)
     return target
+
+
+def t5_tokenizer(folder: Path) -> Any:
+    """A T5 tokenizer (a unigram vocabulary written here: no sentencepiece model to download)."""
+    from transformers import T5Tokenizer
+
+    pieces = ["▁the", "▁a", "▁and", "▁of", "▁in", "▁at", "▁man", "▁night", "▁light", "▁sea", "▁camera"]
+    pieces += [f"▁{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz.,;:'")
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [(p, -float(i + 1)) for i, p in enumerate(pieces)]
+    T5Tokenizer(vocab=vocab, extra_ids=0).save_pretrained(folder)
+    return T5Tokenizer.from_pretrained(folder)
+
+
+def t5_encoder(vocab_size: int) -> Any:
+    from transformers import T5Config, T5EncoderModel
+
+    config = T5Config(
+        vocab_size=vocab_size,
+        d_model=32,
+        d_kv=8,
+        d_ff=37,
+        num_layers=2,
+        num_heads=4,
+        relative_attention_num_buckets=8,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    return T5EncoderModel(config)
+
+
+def build_ltx(folder: Path) -> Path:
+    """An LTXConditionPipeline with diffusers' own test sizes (a 4x spatial, 4x temporal video VAE)."""
+    import torch
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXConditionPipeline,
+        LTXVideoTransformer3DModel,
+    )
+
+    tokenizer = t5_tokenizer(folder / "_t5")
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8,
+        out_channels=8,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=4,
+        attention_head_dim=8,
+        cross_attention_dim=32,
+        num_layers=1,
+        caption_channels=32,
+    )
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False),
+        upsample_factor=(1, 1, 1, 1),
+        timestep_conditioning=False,
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    )
+    pipe = LTXConditionPipeline(
+        transformer=transformer,
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        text_encoder=t5_encoder(len(tokenizer)),
+        tokenizer=tokenizer,
+    )
+    pipe.save_pretrained(folder / "ltx")
+    return folder / "ltx"
+
+
+def build_flux(folder: Path) -> Path:
+    """A FluxPipeline (FLUX.1-schnell's layout: CLIP and T5 encoders, no guidance embedding) with
+    diffusers' own test sizes."""
+    import torch
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    clip_tokenizer(folder / "_clip")
+    t5 = t5_tokenizer(folder / "_t5")
+    torch.manual_seed(0)
+    transformer = FluxTransformer2DModel(
+        patch_size=1,
+        in_channels=4,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=32,
+        axes_dims_rope=[4, 4, 8],
+    )
+    clip = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=2,
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            pad_token_id=1,
+            vocab_size=600,
+            projection_dim=32,
+        )
+    )
+    vae = AutoencoderKL(
+        sample_size=32,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(4,),
+        layers_per_block=1,
+        latent_channels=1,
+        norm_num_groups=1,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+        shift_factor=0.0609,
+        scaling_factor=1.5035,
+    )
+    pipe = FluxPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        text_encoder=clip,
+        tokenizer=CLIPTokenizer.from_pretrained(folder / "_clip"),
+        text_encoder_2=t5_encoder(len(t5)),
+        tokenizer_2=t5,
+        transformer=transformer,
+        vae=vae,
+    )
+    pipe.save_pretrained(folder / "flux")
+    return folder / "flux"

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.engines import configured_specs
 from inference.models import hub_offline
-from inference.registry import Spec, parse_any_spec, parse_spec
+from inference.registry import MODEL_NOTES, Spec, parse_any_spec, parse_spec
 
 
 class Command(BaseCommand):
@@ -39,7 +39,8 @@ class Command(BaseCommand):
             if here:
                 self.stdout.write(self.style.SUCCESS(f"{spec}: on disk ({here})"))
             else:
-                self.stdout.write(f"{spec}: not on disk")
+                note = MODEL_NOTES.get(spec.model)
+                self.stdout.write(f"{spec}: not on disk" + (f" ({note})" if note else ""))
                 wanted.append(spec)
         if options["check"] or not wanted:
             return
@@ -49,6 +50,9 @@ class Command(BaseCommand):
                 "huggingface.co, or copy the model folders into MODELS_DIR (" + str(models_dir) + ")."
             )
         for spec in wanted:
+            note = MODEL_NOTES.get(spec.model)
+            if note:  # its size and licence, read before the download starts
+                self.stdout.write(self.style.WARNING(f"{spec.model}: {note}"))
             self.stdout.write(f"Downloading {spec} …")
             try:
                 where = spec.impl.fetch(spec.model, models_dir)

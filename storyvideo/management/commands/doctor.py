@@ -90,7 +90,8 @@ def _programs() -> list[Finding]:
 def _models() -> list[Finding]:
     found = []
     for entry in configured_report(configured_specs(), settings.MODELS_DIR):
-        name = f"model ({entry['stage']})"
+        stage = {"image": "image, the fast tier", "image.quality": "image, the quality tier"}.get(entry["stage"])
+        name = f"model ({stage or entry['stage']})"
         if entry["runs"] == entry["spec"]:
             found.append(Finding(name, "ok", entry["spec"]))
         else:
