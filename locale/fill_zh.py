@@ -8,6 +8,15 @@ import sys
 from pathlib import Path
 
 ZH = {
+    # issue 28: the pictures' tiers and an animated shot's motion prompt
+    "Pictures": "画面",
+    "Draft (title cards)": "草稿（文字卡片）",
+    "Fast": "快速",
+    "Quality": "高质量",
+    "Draft cards need no model; fast paints a picture in about a second; quality takes longer.": "草稿卡片无需模型；快速档约一秒画好一张；高质量档耗时更长。",
+    "What moves (an animated film)": "画面里的动态（动画影片）",
+    "Empty: the picture and the camera move": "留空：按画面描述和镜头运动",
+    "What moves in shot %(n)s": "第 %(n)s 镜的动态",
     # issue 26 item 6: messages as sentences, and the rest of the page in Chinese
     "Accounts and security": "账户与安全",
     "Films": "影片",

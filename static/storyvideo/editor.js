@@ -407,6 +407,7 @@
     ".camera-angle": gettext("Camera angle of shot %(n)s"),
     ".approve": gettext("Shot %(n)s is approved"),
     ".negative-prompt": gettext("What to keep out of shot %(n)s"),
+    ".motion-prompt": gettext("What moves in shot %(n)s"),
     ".pinned-duration": gettext("Seconds of shot %(n)s"),
     ".seed": gettext("Seed of shot %(n)s"),
     ".seed-pin": gettext("Keep the seed of shot %(n)s in a new picture"),
@@ -444,7 +445,12 @@
       const field = card.querySelector(`.${name}`);
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = shot[name];
     }
-    const extras = { ".negative-prompt": shot.negativePrompt, ".pinned-duration": shot.pinnedDuration ?? "", ".seed": shot.seed };
+    const extras = {
+      ".negative-prompt": shot.negativePrompt,
+      ".motion-prompt": shot.motionPrompt,
+      ".pinned-duration": shot.pinnedDuration ?? "",
+      ".seed": shot.seed,
+    };
     for (const [selector, value] of Object.entries(extras)) {
       const field = card.querySelector(selector);
       if (document.activeElement !== field && field.dataset.dirty !== "true") field.value = value;
@@ -592,6 +598,7 @@
         "prompt",
         "narration",
         "negative-prompt",
+        "motion-prompt",
         "pinned-duration",
         "seed",
         "speaker",
@@ -1023,6 +1030,7 @@
           prompt: value(".prompt"),
           narration: value(".narration"),
           negativePrompt: value(".negative-prompt"),
+          motionPrompt: value(".motion-prompt"),
           pinnedDuration: pinned === "" ? null : Number(pinned),
           camera: value(".camera"),
           transition: value(".transition"),
@@ -1306,7 +1314,7 @@
       if (![...styles.options].some((option) => option.value === project.style)) {
         styles.append(new Option(project.style, project.style));
       }
-      for (const name of ["style", "aspectRatio", "resolution", "voice"]) settingsForm[name].value = project[name];
+      for (const name of ["style", "aspectRatio", "resolution", "tier", "voice"]) settingsForm[name].value = project[name];
       for (const name of CHECKED_SETTINGS) settingsForm[name].checked = project[name];
       settingsForm.musicVolumeDb.value = project.musicVolumeDb;
     }
@@ -1353,7 +1361,7 @@
     event.preventDefault();
     const error = settingsForm.querySelector(".settings-error");
     const body = {};
-    for (const name of ["style", "aspectRatio", "resolution", "voice"]) body[name] = settingsForm[name].value;
+    for (const name of ["style", "aspectRatio", "resolution", "tier", "voice"]) body[name] = settingsForm[name].value;
     for (const name of CHECKED_SETTINGS) body[name] = settingsForm[name].checked;
     body.musicVolumeDb = Number(settingsForm.musicVolumeDb.value);
     api(`/projects/${projectId}`, { method: "PATCH", body })
