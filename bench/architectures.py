@@ -236,3 +236,116 @@ def build_qwen_chat(folder: Path, *, small: bool = False) -> Path:
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+# FLUX.1-schnell's and LTX-Video's text encoder: T5 v1.1 XXL (4.7B), and FLUX's CLIP-L.
+T5_XXL = {
+    "vocab_size": 32128,
+    "d_model": 4096,
+    "d_kv": 64,
+    "d_ff": 10240,
+    "num_layers": 24,
+    "num_heads": 64,
+    "feed_forward_proj": "gated-gelu",
+    "relative_attention_num_buckets": 32,
+}
+CLIP_L_TEXT = {
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_attention_heads": 12,
+    "num_hidden_layers": 12,
+    "projection_dim": 768,
+    "vocab_size": 600,  # the written vocabulary (tests.tiny_models.clip_tokenizer): compute is the same
+}
+FLUX_VAE = {
+    "in_channels": 3,
+    "out_channels": 3,
+    "latent_channels": 16,
+    "block_out_channels": (128, 256, 512, 512),
+    "down_block_types": ("DownEncoderBlock2D",) * 4,
+    "up_block_types": ("UpDecoderBlock2D",) * 4,
+    "layers_per_block": 2,
+    "use_quant_conv": False,
+    "use_post_quant_conv": False,
+    "shift_factor": 0.1159,
+    "scaling_factor": 0.3611,
+}
+
+
+def _t5_xxl(vocab_size: int) -> Any:
+    from transformers import T5Config, T5EncoderModel
+
+    return T5EncoderModel(T5Config(**(T5_XXL | {"vocab_size": max(vocab_size, 32)})))
+
+
+def build_flux(folder: Path, *, small: bool = False) -> Path:
+    """FLUX.1-schnell's pipeline: diffusers' FluxTransformer2DModel defaults are FLUX.1's (12B,
+    no guidance embedding), its VAE, CLIP-L and T5-XXL; built in bfloat16 (about 33 GB saved).
+    Small: the tests' tiny pipeline."""
+    target = folder / ("flux-small" if small else "flux-random")
+    if _saved(target):
+        return target
+    from tests import tiny_models
+
+    if small:
+        return tiny_models.build_flux(folder / "flux-small-parts").rename(target)
+    import torch
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(0)
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        tiny_models.clip_tokenizer(folder / "clip-tokenizer")
+        t5 = tiny_models.t5_tokenizer(folder / "t5-tokenizer")
+        pipe: Any = FluxPipeline(
+            scheduler=FlowMatchEulerDiscreteScheduler(shift=1.0, use_dynamic_shifting=False),
+            text_encoder=CLIPTextModel(CLIPTextConfig(**CLIP_L_TEXT)),
+            tokenizer=CLIPTokenizer.from_pretrained(folder / "clip-tokenizer"),
+            text_encoder_2=_t5_xxl(len(t5)),
+            tokenizer_2=t5,
+            transformer=FluxTransformer2DModel(),
+            vae=AutoencoderKL(**FLUX_VAE),
+        )
+        pipe.save_pretrained(target)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    return target
+
+
+def build_ltx(folder: Path, *, small: bool = False) -> Path:
+    """LTX-Video's condition pipeline: diffusers' LTXVideoTransformer3DModel and
+    AutoencoderKLLTXVideo defaults are the 2B release's (the default 13B distilled model is
+    larger: a GPU row measures the architecture it names), with T5-XXL; bfloat16. Small: the
+    tests' tiny pipeline."""
+    # named as a distilled release: the clip runs its 8-step schedule without guidance
+    target = folder / ("ltx-distilled-small" if small else "ltx-distilled-random")
+    if _saved(target):
+        return target
+    from tests import tiny_models
+
+    if small:
+        return tiny_models.build_ltx(folder / "ltx-small-parts").rename(target)
+    import torch
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXConditionPipeline,
+        LTXVideoTransformer3DModel,
+    )
+
+    torch.manual_seed(0)
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        t5 = tiny_models.t5_tokenizer(folder / "t5-tokenizer")
+        pipe: Any = LTXConditionPipeline(
+            transformer=LTXVideoTransformer3DModel(),
+            vae=AutoencoderKLLTXVideo(),
+            scheduler=FlowMatchEulerDiscreteScheduler(),
+            text_encoder=_t5_xxl(len(t5)),
+            tokenizer=t5,
+        )
+        pipe.save_pretrained(target)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    return target

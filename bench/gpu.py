@@ -4,7 +4,9 @@ architecture with random weights (bench/architectures.py), run through the code 
 - keyframes/s: sd-turbo at 512x512, 1 step, batch 1/4/8/12, float16 and bfloat16; then at
   batch 4, channels-last, the tiny autoencoder (taesd), torch.compile (its warm-up counted) and
   all three;
+- FLUX.1-schnell at 1024x576, 4 steps, batch 1 and 4 (the quality tier): keyframes/s;
 - one SVD clip (14 frames, MOTION_STEPS steps): latency and peak GPU memory;
+- one LTX-Video clip, 768x512, 121 frames (5 s), the distilled 8 steps: latency and peak GPU memory;
 - storyboard tokens/s, prefill and decode, Qwen2.5-0.5B: dynamic cache, static cache, and
   static cache compiled (transformers compiles it on CUDA only);
 - piper: 12 narration lines one after another, then side by side on every core;
@@ -42,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 STORIES = Path(os.environ.get("STORIES_DIR", ROOT.parent / "shared" / "stories"))
-SECTIONS = ("keyframes", "svd", "storyboard", "speech", "compose", "film")
+SECTIONS = ("keyframes", "flux", "svd", "ltx", "storyboard", "speech", "compose", "film")
 SHOTS = 12
 
 
@@ -206,6 +208,76 @@ def svd(ctx: Context, dry: bool) -> list[Row]:
     return [row]
 
 
+def ltx(ctx: Context, dry: bool) -> list[Row]:
+    from bench.architectures import build_ltx
+    from inference.image import draft_card
+    from inference.models import Runtime
+    from inference.motion import ltx_clip
+
+    width, height, frames, fps = (64, 32, 17, 8) if ctx.small else (768, 512, 121, 24)
+    size = "reduced (the tests' tiny pipeline), 64x32, 17 frames" if ctx.small else f"{width}x{height}, 121 frames"
+    row = Row("ltx", f"LTX-Video {'' if ctx.small else '2B architecture '}clip, {size}, 8 steps")
+    if dry:
+        return [row]
+    import torch
+
+    model = str(build_ltx(ctx.folder, small=ctx.small))
+    still = draft_card("a lighthouse", width=1024, height=576, style="photo", seed=1, path=ctx.work / "still.png")
+    runtime = Runtime(device=ctx.device, models_dir=ctx.folder, dtype="bfloat16" if ctx.cuda else "auto")
+
+    def clip() -> None:
+        ltx_clip(
+            Path(still.path),
+            model=model,
+            runtime=runtime,
+            path=ctx.work / "ltx.mp4",
+            seed=1,
+            prompt="waves break below a lighthouse, the camera slowly pushes in",
+            seconds=(frames - 1) / fps,
+            fps=fps,
+            area=width * height,
+        )
+
+    first = timed(ctx, clip)
+    if ctx.cuda:
+        torch.cuda.reset_peak_memory_stats()
+    seconds = median_of(ctx, clip, max(1, ctx.runs - 1))
+    peak = (
+        f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
+        if ctx.cuda
+        else "on the CPU: no GPU memory to measure"
+    )
+    row.result = f"{seconds:.2f} s a clip of {(frames - 1) / fps:.0f} s ({peak}); first call with load {first:.1f} s"
+    release(ctx)
+    return [row]
+
+
+def flux(ctx: Context, dry: bool) -> list[Row]:
+    from bench.architectures import build_flux
+    from inference.image import KeyframeRequest, diffusers_keyframes
+    from inference.models import Runtime
+
+    width, height = (128, 72) if ctx.small else (1024, 576)
+    what = "reduced (the tests' tiny pipeline)" if ctx.small else "FLUX.1 architecture"
+    rows = [Row("flux", f"{what}, {width}x{height}, 4 steps, batch {batch}") for batch in (1, 4)]
+    if dry:
+        return rows
+    model = str(build_flux(ctx.folder, small=ctx.small))
+    runtime = Runtime(device=ctx.device, models_dir=ctx.folder, dtype="bfloat16" if ctx.cuda else "auto")
+
+    def paint(batch: int) -> None:
+        requests = [KeyframeRequest("a lighthouse at dusk", seed, ctx.work / f"f{seed}.png") for seed in range(batch)]
+        diffusers_keyframes(requests, model=model, runtime=runtime, width=width, height=height, style="photo", steps=4)
+
+    first = timed(ctx, partial(paint, 1))
+    for row, batch in zip(rows, (1, 4), strict=True):
+        seconds = median_of(ctx, partial(paint, batch), ctx.runs)
+        row.result = f"{batch / seconds:.2f} keyframes/s ({seconds * 1000 / batch:.0f} ms each)"
+    rows[0].result += f"; first call with load {first:.1f} s"
+    release(ctx)
+    return rows
+
+
 # --- storyboard ---------------------------------------------------------------------------------
 def storyboard(ctx: Context, dry: bool) -> list[Row]:
     from bench.architectures import qwen
@@ -336,31 +408,36 @@ def compose(ctx: Context, dry: bool) -> list[Row]:
 
 
 # --- the whole film -----------------------------------------------------------------------------
-FILM_STAGES = ("storyboard", "keyframes", "speech", "composition")
+FILM_STAGES = ("storyboard", "keyframes", "speech", "motion", "composition")
 
 
 def film(ctx: Context, dry: bool) -> list[Row]:
-    runs = ("cold (loads counted)", "warm")
+    runs = ("cold (loads counted)", "warm", "every shot animated (LTX-Video), warm")
     rows = [Row("film", f"story to MP4, {SHOTS} shots, 720p, {run}") for run in runs]
     if dry:
         return rows
-    from bench.architectures import build_qwen_chat, build_sd_turbo
+    from bench.architectures import build_ltx, build_qwen_chat, build_sd_turbo
 
     chat = build_qwen_chat(ctx.folder, small=ctx.small)
     sd = build_sd_turbo(ctx.folder, small=ctx.small)
-    for row, run in zip(rows, runs, strict=True):
+    ltx = build_ltx(ctx.folder, small=ctx.small)
+    for row, run in zip(rows[:2], runs, strict=False):
         row.result = film_once(ctx, chat, sd, ctx.work / run.split()[0])
+    film_once(ctx, chat, sd, ctx.work / "animated-warm-up", ltx=ltx)  # LTX-Video loaded
+    rows[2].result = film_once(ctx, chat, sd, ctx.work / "animated", ltx=ltx)
     release(ctx)
     return rows
 
 
-def film_once(ctx: Context, chat: Path, sd: Path, work: Path) -> str:
+def film_once(ctx: Context, chat: Path, sd: Path, work: Path, ltx: Path | None = None) -> str:
     """One story to one film through the engines: the time, and each stage's share of it."""
     from inference import engines
     from inference.compose import ShotInput, compose_film
     from inference.errors import EngineError
     from inference.image import KeyframeRequest
     from inference.models import Runtime
+    from inference.registry import MotionJob
+    from inference.styles import motion_words
     from inference.usage import metering
 
     story = (STORIES / "lighthouse.en.txt").read_text(encoding="utf-8")
@@ -391,6 +468,24 @@ def film_once(ctx: Context, chat: Path, sd: Path, work: Path) -> str:
     spoken = [voice for voice in voices if not isinstance(voice, EngineError)]
     if len(spoken) < len(voices):
         raise SystemExit(f"a narration line failed: {next(v for v in voices if isinstance(v, EngineError))}")
+    clips: list[Path | None] = [None] * len(spoken)
+    if ltx is not None:  # each keyframe animated for its shot's length (reduced: 64x32 at 8 fps)
+        area, fps = (64 * 32, 8) if ctx.small else (768 * 512, 24)
+        with stage("motion"):
+            for index, (request, voice, shot) in enumerate(zip(requests, spoken, board.shots, strict=True)):
+                job = MotionJob(
+                    request.path,
+                    work / f"m{index}.mp4",
+                    index,
+                    prompt=motion_words(shot.prompt, shot.camera),
+                    seconds=voice.duration + 0.6,
+                    fps=fps,
+                    area=area,
+                )
+                clip, note = engines.motion(f"ltx:{ltx}", job, runtime=runtime)
+                if clip is None:
+                    raise SystemExit(f"no clip: {note}")
+                clips[index] = Path(clip.path)
     inputs = [
         ShotInput(
             image=request.path,
@@ -401,13 +496,16 @@ def film_once(ctx: Context, chat: Path, sd: Path, work: Path) -> str:
             audio=Path(voice.path),
             audio_duration=voice.duration,
             sentences=voice.sentences,
+            motion=clip,
         )
-        for request, voice, shot in zip(requests, spoken, board.shots, strict=True)
+        for request, voice, shot, clip in zip(requests, spoken, board.shots, clips, strict=True)
     ]
     with stage("composition"):
         made = compose_film(inputs, width=1280, height=720, cache_dir=work / "cache", out_dir=work / "film")
     total = sum(spent.values())
-    shares = ", ".join(f"{what} {spent[what]:.1f} s ({spent[what] / total:.0%})" for what in FILM_STAGES)
+    shares = ", ".join(
+        f"{what} {spent[what]:.1f} s ({spent[what] / total:.0%})" for what in FILM_STAGES if what in spent
+    )
     # random weights write a random answer (its length too); where it is unusable, the draft
     # splitter's shots stand in, and the row says so
     writer = "the model" if board.backend == "transformers" else "the draft splitter (the random answer was unusable)"
@@ -420,7 +518,9 @@ def film_once(ctx: Context, chat: Path, sd: Path, work: Path) -> str:
 # --- the table ----------------------------------------------------------------------------------
 RUNNERS: dict[str, Callable[[Context, bool], list[Row]]] = {
     "keyframes": keyframes,
+    "flux": flux,
     "svd": svd,
+    "ltx": ltx,
     "storyboard": storyboard,
     "speech": speech,
     "compose": compose,
