@@ -20,6 +20,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -504,8 +505,7 @@ def _compose(
         )
     (work / "film.srt").write_text(to_srt(cues), encoding="utf-8")
     (work / "film.vtt").write_text(to_vtt(cues), encoding="utf-8")
-    poster_at = min(seconds / 2, (placements[0].core / FPS) / 2)
-    run_ffmpeg(["-ss", f"{poster_at:.3f}", "-i", str(film), "-frames:v", "1", "-q:v", "3", str(work / "poster.jpg")])
+    shutil.copyfile(_poster(folders[0], placements[0]), work / "poster.jpg")
     digest = file_digest(film)
     final = {}
     for name in ("film.mp4", "film.srt", "film.vtt", "poster.jpg"):
@@ -595,6 +595,19 @@ def _pictures(
                     )
             start_transitions()
     return parts, folders, len(todo), encoded_transitions
+
+
+def _poster(folder: Path, place: Placement) -> Path:
+    """The film's poster: the middle of its first shot's core, the same frame as in the film (its
+    bytes are the film's), taken once and kept with that segment, so an edit of another shot
+    does not take it again."""
+    poster = folder / "poster.jpg"
+    if not poster.exists():
+        taken = folder / f".poster-{os.getpid()}-{threading.get_ident()}.jpg"
+        at = (place.core / FPS) / 2
+        run_ffmpeg(["-ss", f"{at:.3f}", "-i", str(folder / "core.mp4"), "-frames:v", "1", "-q:v", "3", str(taken)])
+        os.replace(taken, poster)  # whole, or not there (two renders may take it at once)
+    return poster
 
 
 def join_segment(folder: Path, path: Path) -> None:

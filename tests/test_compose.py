@@ -223,6 +223,15 @@ def test_recomposing_after_one_narration_changes_encodes_exactly_one_segment(
     assert second.encoded_transitions == 0  # shot 2 -> 3 is a cut; shot 1 -> 2 is unchanged
     assert second.digest != first.digest
     assert not list((tmp_path / "out").glob(".*")), "no temporary files are left behind"
+    # The poster is the first shot's, the same frame as the film's, taken once and kept with its segment.
+    from PIL import Image, ImageChops
+
+    assert first.poster.read_bytes() == second.poster.read_bytes()
+    at = first.placements[0].core / FPS / 2
+    poster, frame = Image.open(first.poster).convert("L"), frame_at(first.video, at)
+    assert poster.size == frame.size == (W, H)
+    assert sum(ImageChops.difference(poster, frame).getdata()) / (W * H) < 3, "the film's frame, as a JPEG"
+    assert frame_at(first.video, at + 1.5).tobytes() != poster.tobytes()  # a frame of a moving camera, not any
 
 
 def test_music_plays_under_the_narration(tmp_path: Path, shots: list[ShotInput]) -> None:
