@@ -63,6 +63,7 @@ class RefineJob:
     history: list[Turn] = field(default_factory=list)
     api_key: str = ""
     constrained: bool = True
+    personalities: dict[str, str] = field(default_factory=dict)  # the shot's characters' (name: how they behave)
 
 
 @dataclass
@@ -82,7 +83,7 @@ def refine_messages(job: RefineJob) -> list[dict[str, str]]:
     system = (
         "You rewrite one shot of a storyboard as the person asks. The picture prompt is English, for an image "
         "model: who and what is seen, the setting, the light, the framing, in one or two sentences. "
-        f"{narration} Answer with one JSON object "
+        f"{narration}{in_character(job.personalities)} Answer with one JSON object "
         '{"prompt": str, "narration": str} and nothing else.'
     )
     messages = [{"role": "system", "content": system}]
@@ -91,6 +92,12 @@ def refine_messages(job: RefineJob) -> list[dict[str, str]]:
         messages.append({"role": "assistant", "content": json.dumps(asdict(turn.after), ensure_ascii=False)})
     messages.append({"role": "user", "content": _request(job.shot, job.instruction)})
     return messages
+
+
+def in_character(personalities: dict[str, str]) -> str:
+    """The system message's sentence keeping the characters in character ("" when none is said)."""
+    said = "; ".join(f"{name}: {how}" for name, how in personalities.items() if how.strip())
+    return f" Keep the characters in character ({said})." if said else ""
 
 
 def _request(shot: ShotText, instruction: str) -> str:
@@ -222,6 +229,7 @@ class RewriteJob:
     history: list[BoardTurn] = field(default_factory=list)
     api_key: str = ""
     constrained: bool = True
+    personalities: dict[str, str] = field(default_factory=dict)  # name: how the character behaves
 
 
 @dataclass
@@ -244,6 +252,7 @@ def rewrite_messages(job: RewriteJob) -> list[dict[str, str]]:
         "you keep or change keeps its id; a new shot has no id. Answer with one JSON object "
         '{"shots": [{"id": str, "prompt": str, "narration": str, "camera": str, "transition": str, '
         '"shotSize": str, "cameraAngle": str, "characters": [names], "speaker": name or ""}]} and nothing else.'
+        f"{in_character(job.personalities)}"
     )
     messages = [{"role": "system", "content": system}]
     for turn in job.history:

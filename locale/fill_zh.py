@@ -17,6 +17,12 @@ ZH = {
     "What moves (an animated film)": "画面里的动态（动画影片）",
     "Empty: the picture and the camera move": "留空：按画面描述和镜头运动",
     "What moves in shot %(n)s": "第 %(n)s 镜的动态",
+    "Who they are": "身份",
+    "Face, hair, build": "面容、发型、体形",
+    "Clothing": "服装",
+    "Age": "年龄",
+    "Personality": "性格",
+    "Guides the model's rewrites": "供模型改写时参考",
     # issue 26 item 6: messages as sentences, and the rest of the page in Chinese
     "Accounts and security": "账户与安全",
     "Films": "影片",

@@ -34,6 +34,7 @@ from shots.services import new_seed, seed_follow_characters
 from shots.stages import IMAGE, SPEECH
 
 FORMAT = "storyvideo-bundle"
+CHARACTER_TEXT = ("description", "appearance", "clothing", "age", "personality")  # a character's words
 _MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/)?(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$")  # not . or ..
 
 
@@ -92,7 +93,7 @@ def bundle_write(*, project: Project, path: Path) -> Path:
         "version": 1,
         "project": ProjectCreateSerializer(project).data,
         "characters": [
-            {"name": c.name, "description": c.description, "seed": c.seed, "voice": c.voice}
+            {"name": c.name, **{key: getattr(c, key) for key in CHARACTER_TEXT}, "seed": c.seed, "voice": c.voice}
             for c in project.characters.all()
         ],
         "shots": shot_entries,
@@ -275,7 +276,7 @@ def _import(owner: User, upload: IO[bytes]) -> Project:
                 project=project,
                 seed=c.get("seed", 0),
                 name=c["name"],
-                description=c.get("description", ""),
+                **{key: c.get(key, "") for key in CHARACTER_TEXT},
                 voice=_voice_here(item.get("voice"), project.language),
             )
         for order, item in enumerate(body["shots"][: settings.SHOTS_MAX]):

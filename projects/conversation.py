@@ -161,6 +161,7 @@ def refine_run(task: Task, progress: Progress) -> Refined | BoardRewrite:
         history=history,
         api_key=settings.OPENAI_API_KEY,
         constrained=settings.STORYBOARD_CONSTRAINED,
+        personalities={c.name: c.personality for c in shot.characters.all() if c.personality.strip()},
     )
     refined = engines.instruct(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
     assert isinstance(refined, Refined)
@@ -266,6 +267,7 @@ def _board_run(task: Task, progress: Progress) -> BoardRewrite:
         history=history,
         api_key=settings.OPENAI_API_KEY,
         constrained=settings.STORYBOARD_CONSTRAINED,
+        personalities={c.name: c.personality for c in project.characters.all() if c.personality.strip()},
     )
     rewritten = engines.instruct(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
     assert isinstance(rewritten, Rewritten)

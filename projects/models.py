@@ -95,7 +95,13 @@ class Character(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="characters")
     name = models.CharField(max_length=100)
-    description = models.TextField(max_length=1000, blank=True, help_text="Appearance, folded into every shot.")
+    description = models.TextField(max_length=1000, blank=True, help_text="Who it is, folded into every shot.")
+    # Its looks, each folded into the picture prompt of every shot it is in; its personality
+    # guides the language model's rewrites of its shots.
+    appearance = models.TextField(max_length=500, blank=True, help_text="Face, hair, build.")
+    clothing = models.TextField(max_length=300, blank=True, help_text="What it wears.")
+    age = models.CharField(max_length=40, blank=True, help_text="In words: a child, in her thirties, 老年.")
+    personality = models.TextField(max_length=300, blank=True, help_text="How it behaves and speaks.")
     seed = models.PositiveBigIntegerField(help_text="Fixed seed so the character looks the same in every shot.")
     voice = models.CharField(
         max_length=100, blank=True, help_text="The voice of its lines (one of its language's); blank: the narrator's."
@@ -109,6 +115,16 @@ class Character(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    # The fields a picture of it is made from: a change to one draws its shots again.
+    LOOKS = ("description", "appearance", "age", "clothing")
+
+    @property
+    def looks(self) -> str:
+        """Its looks in the picture prompt's words: who it is, its appearance, its age, what it wears."""
+        wearing = f"wearing {self.clothing.strip()}" if self.clothing.strip() else ""
+        parts = (self.description.strip(), self.appearance.strip(), self.age.strip(), wearing)
+        return ", ".join(part.rstrip(".") for part in parts if part)
 
 
 class Turn(models.Model):

@@ -242,7 +242,21 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
 
     class Meta:
         model = Character
-        fields = ["id", "projectId", "name", "description", "seed", "voice", "shotIds", "createdAt", "updatedAt"]
+        fields = [
+            "id",
+            "projectId",
+            "name",
+            "description",
+            "appearance",
+            "clothing",
+            "age",
+            "personality",
+            "seed",
+            "voice",
+            "shotIds",
+            "createdAt",
+            "updatedAt",
+        ]
         read_only_fields = fields
 
     def get_shotIds(self, character: Character) -> list[str]:  # noqa: N802 - the JSON name
@@ -251,7 +265,16 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
 
 class CharacterWriteSerializer(StrictSerializer):
     name = TextField(max_length=100, required=False, multiline=False)
-    description = TextField(max_length=1000, required=False, allow_blank=True)
+    description = TextField(max_length=1000, required=False, allow_blank=True, help_text="Who it is.")
+    appearance = TextField(max_length=500, required=False, allow_blank=True, help_text="Face, hair, build.")
+    clothing = TextField(max_length=300, required=False, allow_blank=True, help_text="What it wears.")
+    age = TextField(max_length=40, required=False, allow_blank=True, multiline=False, help_text="In words.")
+    personality = TextField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        help_text="How it behaves and speaks: guides the language model's rewrites of its shots.",
+    )
     seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
     voice = serializers.CharField(
         max_length=100,

@@ -189,13 +189,15 @@ def _project_files(project: Project) -> list[Any]:
 
 @transaction.atomic
 def character_create(
-    *, project: Project, name: str, description: str = "", seed: int | None = None, voice: str = ""
+    *, project: Project, name: str, seed: int | None = None, voice: str = "", **looks: str
 ) -> Character:
+    """A character of the project: its name, its looks and personality (``Character`` fields),
+    its seed (a new one unless given) and its voice (one of the project's language's)."""
     if project.characters.filter(name=name).exists():
         raise ApplicationError(f"The project already has a character named {name!r}.", field="name")
     voice_for_language(voice, project.language)
     return Character.objects.create(
-        project=project, name=name, description=description, seed=new_seed() if seed is None else seed, voice=voice
+        project=project, name=name, seed=new_seed() if seed is None else seed, voice=voice, **looks
     )
 
 
@@ -221,7 +223,7 @@ def character_update(*, character: Character, changes: dict[str, Any]) -> Charac
     if name and name != character.name and character.project.characters.filter(name=name).exists():
         raise ApplicationError(f"The project already has a character named {name!r}.", field="name")
     look_changed = any(
-        key in ("description", "seed") and getattr(character, key) != value for key, value in changes.items()
+        key in (*Character.LOOKS, "seed") and getattr(character, key) != value for key, value in changes.items()
     )
     for key, value in changes.items():
         setattr(character, key, value)

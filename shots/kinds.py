@@ -131,6 +131,19 @@ def _in_place(shots: list[Shot | None], outputs: list[Any]) -> list[Any]:
     return [None if shot is None else next(made) for shot in shots]
 
 
+def keyframe_request(shot: Shot, path: Path) -> KeyframeRequest:
+    """What the image model is asked for a shot: its prompt and seed, its characters with their
+    looks, what it must not show, and its framing."""
+    return KeyframeRequest(
+        prompt=shot.prompt,
+        seed=shot.seed,
+        path=path,
+        characters=tuple((c.name, c.looks) for c in shot.characters.all()),
+        negative_prompt=shot.negative_prompt,
+        framing=framing_words(shot.shot_size, shot.camera_angle),
+    )
+
+
 @register
 class ImageWork(StageWork):
     """A shot's keyframe; the keyframes of one project queued together are drawn in one call."""
@@ -154,19 +167,7 @@ class ImageWork(StageWork):
             return [None] * len(tasks)
         project = current[0][1].project
         width, height = frame_size(project.aspect_ratio, project.resolution)
-        requests = []
-        for task, wanted in current:
-            characters = list(wanted.characters.all())
-            requests.append(
-                KeyframeRequest(
-                    prompt=wanted.prompt,
-                    seed=wanted.seed,
-                    path=work_dir(str(task.id)) / "keyframe.png",
-                    characters=tuple((c.name, c.description) for c in characters),
-                    negative_prompt=wanted.negative_prompt,
-                    framing=framing_words(wanted.shot_size, wanted.camera_angle),
-                )
-            )
+        requests = [keyframe_request(wanted, work_dir(str(task.id)) / "keyframe.png") for task, wanted in current]
         spec, steps, guidance = image_tier(project.tier)
         results = engines.keyframes(
             spec,

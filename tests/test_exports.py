@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from core.storage import local_path
 from projects.models import Project
-from projects.serializers import ProjectUpdateSerializer
+from projects.serializers import CharacterCreateSerializer, ProjectUpdateSerializer
 from tasks.models import Task
 from tests.factories import LINES, ProjectFactory, render, shot_with_media
 
@@ -225,7 +225,15 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     }
     assert api.patch(f"/api/v1/shots/{shot.id}", shot_changes, format="json").status_code == 200
     cast = f"/api/v1/projects/{rendered.id}/characters"
-    ada = api.post(cast, {"name": "Ada", "voice": "espeak:en-gb"}, format="json")
+    looks = {
+        "description": "the keeper",
+        "appearance": "grey eyes, short red hair",
+        "clothing": "a yellow oilskin coat",
+        "age": "in her sixties",
+        "personality": "gruff, kind to strays",
+    }
+    assert set(looks) | {"name", "seed", "voice"} == set(CharacterCreateSerializer().fields)
+    ada = api.post(cast, {"name": "Ada", "voice": "espeak:en-gb", **looks}, format="json")
     assert ada.status_code == 201, ada.content
     assert api.patch(f"/api/v1/shots/{shot.id}", {"speakerId": ada.json()["id"]}, format="json").status_code == 200
     data = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content)
@@ -240,6 +248,7 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     assert {key: first[key] for key in shot_changes} == shot_changes
     [cast] = api.get(f"/api/v1/projects/{imported.json()['id']}/characters").json()
     assert (cast["name"], cast["voice"], first["speakerId"]) == ("Ada", "espeak:en-gb", cast["id"])
+    assert {key: cast[key] for key in looks} == looks
 
 
 def test_a_chinese_title_names_the_download_in_chinese(api: APIClient, rendered: Project) -> None:

@@ -918,6 +918,9 @@
     notice.hidden = drafts.length === 0;
   }
 
+  // A character's words: who it is and its looks (in every picture of it), then its personality.
+  const CHARACTER_TEXT = ["description", "appearance", "age", "clothing", "personality"];
+
   function renderCharacters() {
     const holder = document.getElementById("characters");
     holder.replaceChildren(
@@ -934,7 +937,8 @@
           ? say(gettext("in shots %(numbers)s"), { numbers: numbers.join(", ") })
           : gettext("in no shot yet");
         const voice = character.voice ? say(gettext("voice %(voice)s"), character) : gettext("the narrator's voice");
-        description.textContent = ` ${character.description} (${say(gettext("seed %(seed)s"), character)}; ${voice}; ${where})`;
+        const looks = CHARACTER_TEXT.slice(0, 4).map((key) => character[key]).filter(Boolean).join("; ");
+        description.textContent = ` ${looks} (${say(gettext("seed %(seed)s"), character)}; ${voice}; ${where})`;
         const edit = document.createElement("button");
         edit.type = "button";
         edit.className = "edit-character link";
@@ -966,7 +970,7 @@
       const form = document.getElementById("character-form");
       form.dataset.editing = character.id;
       form.name.value = character.name;
-      form.description.value = character.description;
+      for (const key of CHARACTER_TEXT) form[key].value = character[key];
       form.voice.value = character.voice;
       form.querySelector("button[type=submit]").textContent = say(gettext("Save %(name)s"), character);
       form.name.focus();
@@ -1236,7 +1240,8 @@
     const form = event.target;
     const editing = form.dataset.editing;
     act(null, async () => {
-      const body = { name: form.name.value, description: form.description.value, voice: form.voice.value };
+      const body = { name: form.name.value, voice: form.voice.value };
+      for (const key of CHARACTER_TEXT) body[key] = form[key].value;
       if (editing) await api(`/characters/${editing}`, { method: "PATCH", body });
       else await api(`/projects/${projectId}/characters`, { method: "POST", body });
       form.reset();
