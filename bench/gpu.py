@@ -175,6 +175,20 @@ def keyframes(ctx: Context, dry: bool) -> list[Row]:
 
 
 # --- motion -------------------------------------------------------------------------------------
+def clip_timing(ctx: Context, clip: Callable[[], None]) -> tuple[float, float, str]:
+    """A clip's median seconds after its first call (the load), that first call's, and its peak
+    GPU memory."""
+    import torch
+
+    first = timed(ctx, clip)
+    if ctx.cuda:
+        torch.cuda.reset_peak_memory_stats()
+    seconds = median_of(ctx, clip, max(1, ctx.runs - 1))
+    if not ctx.cuda:
+        return seconds, first, "on the CPU: no GPU memory to measure"
+    return seconds, first, f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
+
+
 def svd(ctx: Context, dry: bool) -> list[Row]:
     from bench.architectures import build_svd
     from inference.image import draft_card
@@ -185,7 +199,6 @@ def svd(ctx: Context, dry: bool) -> list[Row]:
     row = Row("svd", f"SVD img2vid, 14 frames, {steps} steps, {'reduced' if ctx.small else '1024x576'}")
     if dry:
         return [row]
-    import torch
 
     model = str(build_svd(ctx.folder, small=ctx.small))
     still = draft_card("a lighthouse", width=1024, height=576, style="photo", seed=1, path=ctx.work / "still.png")
@@ -194,15 +207,7 @@ def svd(ctx: Context, dry: bool) -> list[Row]:
     def clip() -> None:
         svd_clip(Path(still.path), model=model, runtime=runtime, path=ctx.work / "clip.mp4", seed=1, steps=steps)
 
-    first = timed(ctx, clip)
-    if ctx.cuda:
-        torch.cuda.reset_peak_memory_stats()
-    seconds = median_of(ctx, clip, max(1, ctx.runs - 1))
-    peak = (
-        f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
-        if ctx.cuda
-        else "on the CPU: no GPU memory to measure"
-    )
+    seconds, first, peak = clip_timing(ctx, clip)
     row.result = f"{seconds:.1f} s a clip ({peak}); first call with load {first:.1f} s"
     release(ctx)
     return [row]
@@ -219,7 +224,6 @@ def ltx(ctx: Context, dry: bool) -> list[Row]:
     row = Row("ltx", f"LTX-Video {'' if ctx.small else '2B architecture '}clip, {size}, 8 steps")
     if dry:
         return [row]
-    import torch
 
     model = str(build_ltx(ctx.folder, small=ctx.small))
     still = draft_card("a lighthouse", width=1024, height=576, style="photo", seed=1, path=ctx.work / "still.png")
@@ -238,15 +242,7 @@ def ltx(ctx: Context, dry: bool) -> list[Row]:
             area=width * height,
         )
 
-    first = timed(ctx, clip)
-    if ctx.cuda:
-        torch.cuda.reset_peak_memory_stats()
-    seconds = median_of(ctx, clip, max(1, ctx.runs - 1))
-    peak = (
-        f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
-        if ctx.cuda
-        else "on the CPU: no GPU memory to measure"
-    )
+    seconds, first, peak = clip_timing(ctx, clip)
     row.result = f"{seconds:.2f} s a clip of {(frames - 1) / fps:.0f} s ({peak}); first call with load {first:.1f} s"
     release(ctx)
     return [row]
