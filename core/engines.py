@@ -35,6 +35,7 @@ def configured_specs() -> dict[str, str]:
         "image": settings.IMAGE_MODEL,
         "image.quality": settings.IMAGE_MODEL_QUALITY,
         "motion": settings.MOTION_MODEL,
+        "likeness": settings.LIKENESS_MODEL,
         "speech.en": settings.SPEECH_MODEL_EN,
         "speech.zh": settings.SPEECH_MODEL_ZH,
         **({"image.vae": f"diffusers:{settings.IMAGE_VAE}"} if settings.IMAGE_VAE else {}),

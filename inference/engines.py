@@ -13,11 +13,13 @@ from typing import Any, ClassVar
 
 from inference.errors import EngineError, WeightsMissingError
 from inference.image import KeyframeRequest
+from inference.likeness import Likeness
 from inference.models import Runtime, pick_device
 from inference.motion import MotionResult
 from inference.refine import Job
 from inference.registry import (
     ImageJob,
+    LikenessJob,
     MotionJob,
     Spec,
     SpeechJob,
@@ -219,6 +221,16 @@ def speech_lines(
                 future.cancel()
             raise
     return [future.result() for future in futures]
+
+
+def likeness(
+    spec: str, pictures: list[Path], reference: Path | None, *, runtime: Runtime, progress: Progress = no_progress
+) -> tuple[Likeness, str]:
+    """How alike the pictures are (each against the reference, or against the rest); and the
+    note saying why the draft measure (the difference hash) stood in for the model, if it did."""
+    measured: Likeness
+    measured, note = _run("likeness", spec, "en", LikenessJob(pictures, reference), runtime, progress)
+    return measured, note
 
 
 def motion(

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from inference.errors import EngineError
 from inference.image import KeyframeRequest, diffusers_keyframes, draft_card, text2image_pipeline
+from inference.likeness import Likeness, clip_likeness, hash_likeness
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, ltx_clip, svd_clip
 from inference.refine import Job, openai_instruct, transformers_instruct
@@ -26,7 +27,7 @@ from inference.speech import espeak, piper, piper_voice_files, vits
 from inference.storyboard import LocalChat, draft_storyboard, openai_storyboard, transformers_storyboard
 from inference.types import ImageResult, Progress, SpeechResult, Storyboard
 
-STAGES = ("storyboard", "image", "motion", "speech")
+STAGES = ("storyboard", "image", "motion", "speech", "likeness")
 
 
 # --- what each stage is asked to do ---------------------------------------------------------------
@@ -57,6 +58,12 @@ class SpeechJob:
     language: str
     path: Path
     seed: int = 0
+
+
+@dataclass
+class LikenessJob:
+    pictures: list[Path]  # a character's pictures
+    reference: Path | None = None  # its reference picture, if it has one
 
 
 @dataclass
@@ -299,6 +306,23 @@ class LtxMotion(_Diffusers):
         )
 
 
+class HashLikeness(Backend):
+    stage, name = "likeness", "hash"
+    description = "How many bits of the pictures' difference hashes agree (their layout and light, offline)."
+
+    def run(self, model: str, job: LikenessJob, *, runtime: Runtime, progress: Progress) -> Likeness:
+        return hash_likeness(job.pictures, job.reference, progress=progress)
+
+
+class ClipLikeness(Backend):
+    stage, name = "likeness", "transformers"
+    description = "A CLIP image encoder's similarity of the pictures, through transformers."
+    packages, needs_model, has_weights = ("torch", "transformers"), True, True
+
+    def run(self, model: str, job: LikenessJob, *, runtime: Runtime, progress: Progress) -> Likeness:
+        return clip_likeness(job.pictures, job.reference, model=model, runtime=runtime, progress=progress)
+
+
 class EspeakSpeech(Backend):
     stage, name = "speech", "espeak"
     description = "espeak-ng (English; Mandarin through its pinyin voice)."
@@ -369,6 +393,8 @@ BACKENDS: dict[tuple[str, str], Backend] = {
         CameraMove(),
         DiffusersMotion(),
         LtxMotion(),
+        HashLikeness(),
+        ClipLikeness(),
         EspeakSpeech(),
         PiperSpeech(),
         TransformersSpeech(),
@@ -381,6 +407,7 @@ DRAFT: dict[str, str] = {
     "image": "draft",
     "image.quality": "draft",
     "motion": "kenburns",
+    "likeness": "hash",
     "speech.en": "espeak:en-us",
     "speech.zh": "espeak:cmn-latn-pinyin",
 }
@@ -390,6 +417,7 @@ PRESETS: dict[str, dict[str, str]] = {
         "image": "diffusers:stabilityai/sd-turbo",
         "image.quality": "diffusers:black-forest-labs/FLUX.1-schnell",
         "motion": "ltx:Lightricks/LTX-Video-0.9.7-distilled",  # only for projects that animate
+        "likeness": "transformers:openai/clip-vit-base-patch32",
         "speech.en": "piper:en_US-joe-medium",
         "speech.zh": "piper:zh_CN-huayan-medium",
     },
@@ -409,6 +437,7 @@ MODEL_NOTES: dict[str, str] = {
     "licence: the LTX-Video Open Weights License (read its use restrictions on the model page first)",
     "stabilityai/stable-video-diffusion-img2vid": "about 9 GB; licence: Stability AI Community License",
     "Qwen/Qwen2.5-0.5B-Instruct": "about 1 GB; licence: Apache-2.0",
+    "openai/clip-vit-base-patch32": "about 0.6 GB (the characters' likeness); licence: MIT",
 }
 
 

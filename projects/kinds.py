@@ -16,11 +16,11 @@ from django.conf import settings
 from core.engines import runtime
 from inference import engines
 from inference.policy import ENGINES
-from projects import conversation, render, stories, storyboards, translation, webhooks
+from projects import conversation, likeness, render, stories, storyboards, translation, webhooks
 from projects.models import Project
 from projects.pipeline import COMPOSE, REFINE, STORY, STORYBOARD, project_status_refresh
 from tasks.models import Task
-from tasks.queues import LANGUAGE, MEDIA
+from tasks.queues import INFERENCE, LANGUAGE, MEDIA
 from tasks.registry import Kind, Progress, on_tasks_settled, on_tasks_started, register
 
 
@@ -98,6 +98,24 @@ class StoryWork(LanguageModelWork):
 
     def apply(self, task: Task, output: Any) -> str:
         return stories.story_apply(task, output)
+
+
+@register
+class LikenessWork(Kind):
+    """How alike a character's pictures are (a CLIP image encoder, on the inference queue)."""
+
+    name = likeness.LIKENESS
+    queue = INFERENCE
+    policy = ENGINES
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return likeness.likeness_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return likeness.likeness_apply(task, output)
+
+    def configuration(self) -> str:
+        return str(settings.LIKENESS_MODEL)
 
 
 @register

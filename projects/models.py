@@ -102,6 +102,12 @@ class Character(models.Model):
     clothing = models.TextField(max_length=300, blank=True, help_text="What it wears.")
     age = models.CharField(max_length=40, blank=True, help_text="In words: a child, in her thirties, 老年.")
     personality = models.TextField(max_length=300, blank=True, help_text="How it behaves and speaks.")
+    reference_image = MediaFileField(
+        upload_to="characters/reference/", blank=True, help_text="What it should look like: uploaded or a shot's."
+    )
+    likeness = models.JSONField(
+        default=dict, blank=True, help_text="How alike its pictures are (the newest check): score, shots, against."
+    )
     seed = models.PositiveBigIntegerField(help_text="Fixed seed so the character looks the same in every shot.")
     voice = models.CharField(
         max_length=100, blank=True, help_text="The voice of its lines (one of its language's); blank: the narrator's."
@@ -115,6 +121,9 @@ class Character(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def media_scope(self) -> str:
+        return str(self.project.media_scope())
 
     # The fields a picture of it is made from: a change to one draws its shots again.
     LOOKS = ("description", "appearance", "age", "clothing")

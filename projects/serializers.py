@@ -237,6 +237,15 @@ class ProjectCreateSerializer(ProjectUpdateSerializer):
 class CharacterSerializer(serializers.ModelSerializer[Character]):
     projectId = serializers.UUIDField(source="project_id", read_only=True)
     shotIds = serializers.SerializerMethodField()
+    referenceImage = serializers.SerializerMethodField(
+        help_text="Its reference picture's URL (signed), or null: POST …/reference with a shotId or a file."
+    )
+    likeness = serializers.DictField(
+        read_only=True,
+        help_text="The newest likeness check (POST …/likeness): score (1.0 alike), against (reference or others), "
+        "shots (shotId, number, similarity), drifting (the shot numbers that drift most), backend, note, checkedAt; "
+        "{} before any, or after the reference changed.",
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -251,6 +260,8 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
             "clothing",
             "age",
             "personality",
+            "referenceImage",
+            "likeness",
             "seed",
             "voice",
             "shotIds",
@@ -261,6 +272,9 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
 
     def get_shotIds(self, character: Character) -> list[str]:  # noqa: N802 - the JSON name
         return [str(shot.id) for shot in character.shots.all()]
+
+    def get_referenceImage(self, character: Character) -> str | None:  # noqa: N802 - the JSON name
+        return character.reference_image.url if character.reference_image else None
 
 
 class CharacterWriteSerializer(StrictSerializer):

@@ -127,6 +127,7 @@ def project_delete(*, project: Project) -> None:
     tasks_cancel(tasks=project.tasks.filter(status__in=Task.UNFINISHED), reason="The project was deleted.")
 
     names = [f.name for f in _project_files(project) if f] + shot_file_names(project.shots.all())
+    names += project.characters.exclude(reference_image="").values_list("reference_image", flat=True)
     names += project.render_segments.values_list("file", flat=True)
     project_id = project.pk
     audit("project_deleted", target=f"project {project_id}", title=project.title[:100])
@@ -150,6 +151,7 @@ def project_duplicate(*, project: Project) -> Project:
     for character in project.characters.all():
         old = character.pk
         character.pk, character._state.adding, character.project = uuid.uuid4(), True, copy
+        character.likeness = {}  # it named the original's shots; the reference picture is shared
         character.save()
         characters[old] = character
     for shot in project.shots.prefetch_related("characters", "versions").order_by("order"):
@@ -248,7 +250,9 @@ def character_delete(*, character: Character) -> None:
     project = project_lock(project_id=character.project_id)
     shots = list(character.shots.all())
     spoken = list(character.spoken_shots.all()) if speaking_voice(project, character) != project.voice else []
+    reference = character.reference_image.name
     character.delete()
+    release_on_commit([reference])
     shots_regenerate(shots=shots, stages={IMAGE})
     shots_regenerate(shots=spoken, stages={SPEECH})
 

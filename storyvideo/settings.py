@@ -258,6 +258,8 @@ IMAGE_MODEL = _spec("IMAGE_MODEL", "image")
 IMAGE_MODEL_QUALITY = _spec("IMAGE_MODEL_QUALITY", "image.quality")
 IMAGE_TIER = env_choice("IMAGE_TIER", "fast", {"draft", "fast", "quality"})
 MOTION_MODEL = _spec("MOTION_MODEL", "motion")  # used only by projects that animate their shots
+# How alike a character's pictures are: a CLIP image encoder (hash: the draft measure).
+LIKENESS_MODEL = _spec("LIKENESS_MODEL", "likeness")
 SPEECH_MODEL_EN = _spec("SPEECH_MODEL_EN", "speech.en")
 SPEECH_MODEL_ZH = _spec("SPEECH_MODEL_ZH", "speech.zh")
 # Voices users may choose besides the two above, piper voices on disk and espeak-ng's (specs,

@@ -407,3 +407,25 @@ def build_flux(folder: Path) -> Path:
     )
     pipe.save_pretrained(folder / "flux")
     return folder / "flux"
+
+
+def build_clip_vision(folder: Path) -> Path:
+    """A CLIPVisionModelWithProjection (transformers' own test sizes) and its image processor:
+    what the likeness check loads for openai/clip-vit-base-patch32."""
+    import torch
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    config = CLIPVisionConfig(
+        hidden_size=32,
+        projection_dim=16,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        image_size=32,
+        patch_size=8,
+    )
+    target = folder / "clip-vision"
+    CLIPVisionModelWithProjection(config).save_pretrained(target)
+    CLIPImageProcessor(crop_size=32, size=32).save_pretrained(target)
+    return target

@@ -132,6 +132,7 @@
     story: gettext("story"),
     refine: gettext("rewrite"),
     translate: gettext("translation"),
+    likeness: gettext("likeness"),
   };
   const REMEDY = {
     image: gettext("Press “New picture”, or change the picture text and save."),
@@ -181,6 +182,9 @@
     step: gettext("Step %(step)s of %(steps)s"),
     painted: gettext("%(count)s keyframe(s) painted"),
     animated: gettext("%(count)s frames animated"),
+    compared: gettext("%(count)s pictures compared"),
+    likeness_drifting: gettext("%(name)s: likeness %(score)s; drifting most: shots %(shots)s (regenerate their pictures)."),
+    likeness_steady: gettext("%(name)s: likeness %(score)s, alike in every shot."),
     spoken: gettext("Spoken"),
     sentence: gettext("Sentence %(n)s of %(count)s"),
     lines_spoken: gettext("%(done)s of %(count)s lines spoken"),
@@ -949,18 +953,83 @@
         remove.className = "delete-character link danger";
         remove.textContent = gettext("Delete");
         remove.setAttribute("aria-label", say(gettext("Delete %(name)s"), character));
-        item.append(name, description, " ", edit, " ", remove);
+        item.append(name, description, " ", edit, " ", remove, likenessLine(character, numbers));
         return item;
       }),
     );
   }
+
+  // How alike a character's pictures are, the check's button, and its reference picture: none,
+  // or one of its shots' pictures.
+  function likenessLine(character, numbers) {
+    const line = document.createElement("div");
+    line.className = "likeness";
+    const said = document.createElement("span");
+    const likeness = character.likeness || {};
+    if (likeness.score !== undefined) {
+      said.textContent = likeness.drifting.length
+        ? say(gettext("Likeness %(score)s; drifting most: shots %(shots)s"), {
+            score: likeness.score.toFixed(2),
+            shots: likeness.drifting.join(", "),
+          })
+        : say(gettext("Likeness %(score)s: alike in every shot"), { score: likeness.score.toFixed(2) });
+      if (likeness.backend === "hash") said.title = gettext("Measured by the pictures' layout and light (no CLIP encoder here)");
+    }
+    const check = document.createElement("button");
+    check.type = "button";
+    check.className = "check-likeness link";
+    check.textContent = gettext("Check likeness");
+    check.setAttribute("aria-label", say(gettext("Check how alike %(name)s looks from shot to shot"), character));
+    const reference = document.createElement("select");
+    reference.className = "reference";
+    reference.setAttribute("aria-label", say(gettext("Reference picture of %(name)s"), character));
+    reference.append(new Option(gettext("No reference picture"), ""));
+    const pictured = state.shots.filter((shot) => character.shotIds.includes(shot.id) && shot.image.url);
+    for (const shot of pictured) {
+      const number = state.shots.indexOf(shot) + 1;
+      reference.append(new Option(say(gettext("Reference: shot %(n)s"), { n: number }), shot.id));
+    }
+    const chosen = pictured.find((shot) => character.referenceImage && shot.image.url && sameFile(shot.image.url, character.referenceImage));
+    if (character.referenceImage && !chosen) reference.append(new Option(gettext("Reference: your picture"), "own"));
+    reference.value = chosen ? chosen.id : character.referenceImage ? "own" : "";
+    if (character.referenceImage) {
+      const picture = document.createElement("img");
+      picture.className = "reference-picture";
+      picture.src = character.referenceImage;
+      picture.alt = say(gettext("Reference picture of %(name)s"), character);
+      line.append(picture);
+    }
+    line.append(said, " ", check, " ", reference);
+    return line;
+  }
+
+  function sameFile(a, b) {
+    return new URL(a, location.href).pathname === new URL(b, location.href).pathname;
+  }
+
+  document.getElementById("characters").addEventListener("change", (event) => {
+    const select = event.target.closest("select.reference");
+    const item = event.target.closest("[data-character-id]");
+    if (!select || !item || select.value === "own") return;
+    const url = `/characters/${item.dataset.characterId}/reference`;
+    act(null, async () => {
+      if (select.value) await api(url, { method: "POST", body: { shotId: select.value } });
+      else await api(url, { method: "DELETE" });
+      await load();
+    });
+  });
 
   document.getElementById("characters").addEventListener("click", (event) => {
     const button = event.target.closest("button");
     const item = event.target.closest("[data-character-id]");
     if (!button || !item) return;
     const character = state.characters.find((each) => each.id === item.dataset.characterId);
-    if (button.classList.contains("delete-character")) {
+    if (button.classList.contains("check-likeness")) {
+      act(null, async () => {
+        await api(`/characters/${character.id}/likeness`, { method: "POST" });
+        await load();
+      });
+    } else if (button.classList.contains("delete-character")) {
       if (!window.confirm(say(gettext("Delete %(name)s? Shots with them are drawn again without them."), character))) return;
       act(null, async () => {
         await api(`/characters/${character.id}`, { method: "DELETE" });
