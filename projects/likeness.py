@@ -93,8 +93,8 @@ def likeness_run(task: Task, progress: Progress) -> tuple[Likeness, list[str], s
     """The likeness of the character's pictures as they are now; the shots it measured; and why
     the draft measure stood in, if it did."""
     character = Character.objects.filter(pk=task.params["character"]).first()
-    if character is None:
-        raise ApplicationError("The character was deleted meanwhile.", code="not_found")
+    if character is None:  # deleted meanwhile: nothing to measure, nothing to keep
+        raise SupersededError
     shots = _pictured(character)
     reference = local_path(character.reference_image) if character.reference_image else None
     measured, note = engines.likeness(

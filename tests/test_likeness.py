@@ -207,3 +207,12 @@ def test_a_characters_looks_reference_and_likeness_from_the_editor_in_both_langu
     assert "性格" in zh.inner_text("#character-form") and "服装" in zh.inner_text("#character-form")
     chinese.close()
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_of_a_character_deleted_meanwhile_is_discarded(api: APIClient, cast: Character) -> None:
+    answer = api.post(f"/api/v1/characters/{cast.id}/likeness")
+    assert api.delete(f"/api/v1/characters/{cast.id}").status_code == 204
+    run_task(answer.json()["id"])
+    task = Task.objects.get(pk=answer.json()["id"])
+    assert task.status == "cancelled" and task.attempt == 1, "discarded at once, never retried"
