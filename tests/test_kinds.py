@@ -26,7 +26,18 @@ from tasks.services import task_create, task_finish
 from tests.factories import ProjectFactory, ShotFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-FILM_WORDS = {"storyboard", "image", "motion", "speech", "compose", "webhook", "refine", "translate", "story"}
+FILM_WORDS = {
+    "storyboard",
+    "image",
+    "motion",
+    "speech",
+    "compose",
+    "webhook",
+    "refine",
+    "translate",
+    "story",
+    "likeness",
+}
 
 
 class Echo(Kind):
