@@ -27,6 +27,7 @@ ZH = {
     "Likeness %(score)s: alike in every shot": "相似度 %(score)s：每一镜都相像",
     "Measured by the pictures' layout and light (no CLIP encoder here)": "按画面的布局和明暗衡量（本机没有 CLIP 编码器）",
     "Check likeness": "检查相似度",
+    "(its pictures changed since: check again)": "（画面此后有变化：请重新检查）",
     "Check how alike %(name)s looks from shot to shot": "检查%(name)s在各镜之间的相似度",
     "Reference picture of %(name)s": "%(name)s的参考图",
     "No reference picture": "没有参考图",

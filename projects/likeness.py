@@ -89,9 +89,9 @@ def character_reference_clear(*, character: Character) -> Character:
     return character
 
 
-def likeness_run(task: Task, progress: Progress) -> tuple[Likeness, list[str], str]:
-    """The likeness of the character's pictures as they are now; the shots it measured; and why
-    the draft measure stood in, if it did."""
+def likeness_run(task: Task, progress: Progress) -> tuple[Likeness, list[tuple[str, str]], str]:
+    """The likeness of the character's pictures as they are now; the shots it measured (and which
+    picture of each); and why the draft measure stood in, if it did."""
     character = Character.objects.filter(pk=task.params["character"]).first()
     if character is None:  # deleted meanwhile: nothing to measure, nothing to keep
         raise SupersededError
@@ -101,13 +101,15 @@ def likeness_run(task: Task, progress: Progress) -> tuple[Likeness, list[str], s
         settings.LIKENESS_MODEL, [local_path(shot.image_file) for shot in shots], reference, runtime=runtime(),
         progress=progress,
     )  # fmt: skip
-    return measured, [str(shot.pk) for shot in shots], note
+    return measured, [(str(shot.pk), shot.image_hash) for shot in shots], note
 
 
-def likeness_apply(task: Task, output: tuple[Likeness, list[str], str]) -> str:
+def likeness_apply(task: Task, output: tuple[Likeness, list[tuple[str, str]], str]) -> str:
     """Keep the check on the character (the shots numbered as the film is now; those deleted
     meanwhile left out), name the shots that drift most, and tell the editor."""
-    measured, shot_ids, note = output
+    measured, pictures, note = output
+    shot_ids = [shot_id for shot_id, _ in pictures]
+    hashes = dict(pictures)
     character = Character.objects.select_for_update().filter(pk=task.params["character"]).first()
     if character is None:
         raise SupersededError
@@ -124,7 +126,10 @@ def likeness_apply(task: Task, output: tuple[Likeness, list[str], str]) -> str:
         "backend": measured.backend,
         "model": measured.model,
         "note": note,
-        "shots": [{"shotId": pk, "number": number, "similarity": alike} for pk, number, alike in measured_shots],
+        "shots": [
+            {"shotId": pk, "number": number, "similarity": alike, "imageHash": hashes[pk]}
+            for pk, number, alike in measured_shots
+        ],
         "drifting": [number for _, number, _ in drifting],
         "checkedAt": timezone.now().isoformat(),
     }

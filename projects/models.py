@@ -125,6 +125,14 @@ class Character(models.Model):
     def media_scope(self) -> str:
         return str(self.project.media_scope())
 
+    @property
+    def likeness_stale(self) -> bool:
+        """Whether its pictures changed since its likeness was measured: a shot drawn again, or a
+        shot it is in with a picture that was not measured (or one measured no longer with it)."""
+        measured = {entry["shotId"]: entry.get("imageHash") for entry in self.likeness.get("shots", [])}
+        now = {str(shot.pk): shot.image_hash for shot in self.shots.all() if shot.image_file}
+        return bool(self.likeness) and measured != now
+
     # The fields a picture of it is made from: a change to one draws its shots again.
     LOOKS = ("description", "appearance", "age", "clothing")
 

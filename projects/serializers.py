@@ -240,11 +240,11 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
     referenceImage = serializers.SerializerMethodField(
         help_text="Its reference picture's URL (signed), or null: POST …/reference with a shotId or a file."
     )
-    likeness = serializers.DictField(
-        read_only=True,
+    likeness = serializers.SerializerMethodField(
         help_text="The newest likeness check (POST …/likeness): score (1.0 alike), against (reference or others), "
-        "shots (shotId, number, similarity), drifting (the shot numbers that drift most), backend, note, checkedAt; "
-        "{} before any, or after the reference changed.",
+        "shots (shotId, number, similarity, imageHash: the picture measured), drifting (the shot numbers that drift "
+        "most), backend, note, checkedAt, and stale (its pictures changed since: check again); {} before any, or "
+        "after the reference changed."
     )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
@@ -272,6 +272,9 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
 
     def get_shotIds(self, character: Character) -> list[str]:  # noqa: N802 - the JSON name
         return [str(shot.id) for shot in character.shots.all()]
+
+    def get_likeness(self, character: Character) -> dict[str, Any]:
+        return character.likeness | {"stale": character.likeness_stale} if character.likeness else {}
 
     def get_referenceImage(self, character: Character) -> str | None:  # noqa: N802 - the JSON name
         return character.reference_image.url if character.reference_image else None

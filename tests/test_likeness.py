@@ -102,6 +102,20 @@ def test_where_no_clip_encoder_is_here_the_hash_measures_and_says_so(api: APICli
     assert likeness["backend"] == "hash" and likeness["drifting"] == [3]
     assert likeness["note"].startswith("hash ran instead of transformers:openai/clip-vit-base-patch32")
 
+    # Its pictures change afterwards: the check says it is older than they are.
+    seen = api.get(f"/api/v1/characters/{cast.id}").json()["likeness"]
+    assert seen["stale"] is False and len(seen["shots"][0]["imageHash"]) == 64
+    shot = cast.shots.get(order=1)
+    shot.image_hash = "f" * 64  # a new picture, as a regeneration leaves it
+    shot.save()
+    assert api.get(f"/api/v1/characters/{cast.id}").json()["likeness"]["stale"] is True
+    shot.characters.remove(cast)  # measured, no longer with her: stale too
+    shot.image_hash = seen["shots"][1]["imageHash"]
+    shot.save()
+    assert api.get(f"/api/v1/characters/{cast.id}").json()["likeness"]["stale"] is True
+    shot.characters.add(cast)
+    assert api.get(f"/api/v1/characters/{cast.id}").json()["likeness"]["stale"] is False
+
 
 @pytest.mark.django_db
 def test_a_reference_picture_is_one_of_its_shots_or_your_own_and_a_bad_file_changes_nothing(

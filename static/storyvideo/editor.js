@@ -973,6 +973,7 @@
             shots: likeness.drifting.join(", "),
           })
         : say(gettext("Likeness %(score)s: alike in every shot"), { score: likeness.score.toFixed(2) });
+      if (likeness.stale) said.textContent += ` ${gettext("(its pictures changed since: check again)")}`;
       if (likeness.backend === "hash") said.title = gettext("Measured by the pictures' layout and light (no CLIP encoder here)");
     }
     const check = document.createElement("button");
