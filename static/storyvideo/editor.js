@@ -953,7 +953,7 @@
         remove.className = "delete-character link danger";
         remove.textContent = gettext("Delete");
         remove.setAttribute("aria-label", say(gettext("Delete %(name)s"), character));
-        item.append(name, description, " ", edit, " ", remove, likenessLine(character, numbers));
+        item.append(name, description, " ", edit, " ", remove, likenessLine(character));
         return item;
       }),
     );
@@ -961,7 +961,7 @@
 
   // How alike a character's pictures are, the check's button, and its reference picture: none,
   // or one of its shots' pictures.
-  function likenessLine(character, numbers) {
+  function likenessLine(character) {
     const line = document.createElement("div");
     line.className = "likeness";
     const said = document.createElement("span");
