@@ -95,12 +95,7 @@ def keyframe_prompt(
     positive = ", ".join(
         part for part in prompt_parts(prompt, style=style, characters=characters, framing=framing) if part
     )
-    return positive, negative_words(negative, style)
-
-
-def negative_words(negative: str, style: str) -> str:
-    """The shot's negative prompt with the style's."""
-    return ", ".join(part for part in (negative.strip(), style_preset(style).negative) if part)
+    return positive, ", ".join(part for part in (negative.strip(), style_preset(style).negative) if part)
 
 
 def prompt_parts(
@@ -254,18 +249,24 @@ def diffusers_keyframes(
     native, multiple = native_frame(pipe)
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=multiple)
     count, limit = clip_counter(pipe.tokenizer)
-    parts = [prompt_parts(r.prompt, style=style, characters=list(r.characters), framing=r.framing) for r in requests]
-    fitted = [fit_tokens(count, p, limit) for p in parts]  # what CLIP reads, and what it could not
+    fitted = [  # what CLIP reads, and what it could not
+        fit_tokens(count, prompt_parts(r.prompt, style=style, characters=list(r.characters), framing=r.framing), limit)
+        for r in requests
+    ]
+    whole = [
+        keyframe_prompt(
+            r.prompt, style=style, characters=list(r.characters), negative=r.negative_prompt, framing=r.framing
+        )
+        for r in requests
+    ]
     texts: dict[str, Any]
     if is_flux(pipe):  # T5 reads the whole prompt; schnell was trained on 256 of its tokens
         texts = {
-            "prompt_2": [", ".join(p for p in part if p) for part in parts],
+            "prompt_2": [positive for positive, _ in whole],
             "max_sequence_length": 256 if "schnell" in model.lower() else 512,
         }
     else:
-        texts = {
-            "negative_prompt": [negative_words(r.negative_prompt, style) for r in requests] if guidance > 1 else None
-        }
+        texts = {"negative_prompt": [negative for _, negative in whole] if guidance > 1 else None}
 
     def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         progress(0.9 * (step + 1) / steps, denoising(step + 1, steps))

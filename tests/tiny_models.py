@@ -33,11 +33,29 @@ def clip_tokenizer(folder: Path) -> None:
     CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77).save_pretrained(folder)
 
 
+def clip_text_encoder(**overrides: Any) -> Any:
+    """A CLIPTextModel with transformers' own test sizes and the written vocabulary's size."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    config = {
+        "bos_token_id": 0,
+        "eos_token_id": 2,
+        "hidden_size": 32,
+        "intermediate_size": 37,
+        "num_attention_heads": 4,
+        "num_hidden_layers": 2,
+        "pad_token_id": 1,
+        "vocab_size": 600,
+        "max_position_embeddings": 77,
+    }
+    return CLIPTextModel(CLIPTextConfig(**(config | overrides)))
+
+
 def build_text2image(folder: Path) -> Path:
     """The sd-turbo layout (StableDiffusionPipeline, Euler 'trailing', no safety checker), tiny."""
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTokenizer
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
@@ -61,19 +79,7 @@ def build_text2image(folder: Path) -> Path:
         down_block_types=["DownEncoderBlock2D"] * 2,
         up_block_types=["UpDecoderBlock2D"] * 2,
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=0,
-            eos_token_id=2,
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            pad_token_id=1,
-            vocab_size=600,
-            max_position_embeddings=77,
-        )
-    )
+    text_encoder = clip_text_encoder()
     clip_tokenizer(folder / "_tokenizer")
     tokenizer = CLIPTokenizer.from_pretrained(folder / "_tokenizer")
     scheduler = EulerDiscreteScheduler(
@@ -354,7 +360,7 @@ def build_flux(folder: Path) -> Path:
     diffusers' own test sizes."""
     import torch
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTokenizer
 
     clip_tokenizer(folder / "_clip")
     t5 = t5_tokenizer(folder / "_t5")
@@ -370,19 +376,7 @@ def build_flux(folder: Path) -> Path:
         pooled_projection_dim=32,
         axes_dims_rope=[4, 4, 8],
     )
-    clip = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=0,
-            eos_token_id=2,
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            pad_token_id=1,
-            vocab_size=600,
-            projection_dim=32,
-        )
-    )
+    clip = clip_text_encoder(projection_dim=32)
     vae = AutoencoderKL(
         sample_size=32,
         in_channels=3,
