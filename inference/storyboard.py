@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -422,6 +425,28 @@ def _attempts(
     return board
 
 
+_GGUF_LOAD = threading.Lock()
+
+
+@contextmanager
+def gguf_read_once() -> Iterator[None]:
+    """transformers reads a GGUF file's metadata three times to load one model (for its config,
+    its tokenizer and its weights), each time parsing every entry of the vocabulary one by one,
+    and builds the same tensor-name map once per submodule (about 400 times): two thirds of the
+    load. Inside this block a file is parsed once and a map built once; the ``gguf`` package is
+    as it was after."""
+    import gguf
+
+    with _GGUF_LOAD:
+        reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+        gguf.GGUFReader = functools.cache(reader)  # type: ignore[misc,assignment]
+        gguf.get_tensor_name_map = functools.cache(name_map)
+        try:
+            yield
+        finally:
+            gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map  # type: ignore[misc]
+
+
 def load_chat_model(source: str, *, device: str, dtype: Any) -> tuple[Any, Any]:
     """A chat model and its tokenizer from a folder or model id, or from one GGUF file (as
     llama.cpp ships models; transformers reads it with the ``gguf`` package)."""
@@ -429,8 +454,9 @@ def load_chat_model(source: str, *, device: str, dtype: Any) -> tuple[Any, Any]:
 
     path = Path(source)
     if path.suffix == ".gguf":
-        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-        model: Any = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=dtype)
+        with gguf_read_once():
+            tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+            model: Any = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=dtype)
     else:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
