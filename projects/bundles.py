@@ -35,7 +35,9 @@ from shots.stages import IMAGE, SPEECH
 
 FORMAT = "storyvideo-bundle"
 CHARACTER_TEXT = ("description", "appearance", "clothing", "age", "personality")  # a character's words
-_MEMBER = re.compile(r"^(?:(?:keyframes|audio|segments|music)/)?(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$")  # not . or ..
+_MEMBER = re.compile(
+    r"^(?:(?:keyframes|audio|segments|music|characters)/)?(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$"
+)  # not . or ..
 
 
 class ShotBundleSerializer(ShotWriteSerializer):
@@ -88,14 +90,18 @@ def bundle_write(*, project: Project, path: Path) -> Path:
             files[name] = field
     if project.music:
         files[f"music/{Path(project.music.name).name}"] = project.music
+    characters = []
+    for index, c in enumerate(project.characters.all(), 1):
+        entry = {"name": c.name, **{key: getattr(c, key) for key in CHARACTER_TEXT}, "seed": c.seed, "voice": c.voice}
+        if c.reference_image:
+            entry["reference"] = f"characters/reference-{index:02d}{Path(c.reference_image.name).suffix}"
+            files[entry["reference"]] = c.reference_image
+        characters.append(entry)
     body = {
         "format": FORMAT,
         "version": 1,
         "project": ProjectCreateSerializer(project).data,
-        "characters": [
-            {"name": c.name, **{key: getattr(c, key) for key in CHARACTER_TEXT}, "seed": c.seed, "voice": c.voice}
-            for c in project.characters.all()
-        ],
+        "characters": characters,
         "shots": shot_entries,
         "render": {
             **render,
@@ -269,16 +275,26 @@ def _import(owner: User, upload: IO[bytes]) -> Project:
             project.title = project.story[:40]
         characters = {}
         for item in body["characters"]:
-            character = CharacterCreateSerializer(data={k: v for k, v in item.items() if k != "voice"})
+            character = CharacterCreateSerializer(
+                data={k: v for k, v in item.items() if k not in ("voice", "reference")}
+            )
             character.is_valid(raise_exception=True)
             c = character.validated_data
-            characters[c["name"]] = Character.objects.create(
+            made = Character(
                 project=project,
                 seed=c.get("seed", 0),
                 name=c["name"],
                 **{key: c.get(key, "") for key in CHARACTER_TEXT},
                 voice=_voice_here(item.get("voice"), project.language),
             )
+            # Its reference picture; its likeness is measured again here (the scores name shots).
+            reference = _read_member(archive, item.get("reference"), folder, limit=_MAX_IMAGE_BYTES)
+            if reference is not None:
+                made.reference_image.name = store(
+                    _image(reference, {"PNG", "JPEG", "WEBP"}), folder="characters/reference"
+                )[0]
+            made.save()
+            characters[c["name"]] = made
         for order, item in enumerate(body["shots"][: settings.SHOTS_MAX]):
             shot_data = ShotBundleSerializer(data={k: item[k] for k in SHOT_FIELDS if item.get(k) is not None})
             shot_data.is_valid(raise_exception=True)

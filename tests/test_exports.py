@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from rest_framework.test import APIClient
 
 from core.storage import local_path
-from projects.models import Project
+from projects.models import Character, Project
 from projects.serializers import CharacterCreateSerializer, ProjectUpdateSerializer
 from tasks.models import Task
 from tests.factories import LINES, ProjectFactory, render, shot_with_media
@@ -236,6 +237,12 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     ada = api.post(cast, {"name": "Ada", "voice": "espeak:en-gb", **looks}, format="json")
     assert ada.status_code == 201, ada.content
     assert api.patch(f"/api/v1/shots/{shot.id}", {"speakerId": ada.json()["id"]}, format="json").status_code == 200
+    face = io.BytesIO()
+    Image.new("RGB", (200, 300), "#aa3322").save(face, format="PNG")
+    face.seek(0)
+    face.name = "ada.png"
+    reference = f"/api/v1/characters/{ada.json()['id']}/reference"
+    assert api.post(reference, {"file": face}, format="multipart").status_code == 200
     data = b"".join(api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").streaming_content)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         body = json.loads(archive.read("project.json"))
@@ -249,6 +256,11 @@ def test_every_setting_a_client_may_write_survives_a_bundle_round_trip(api: APIC
     [cast] = api.get(f"/api/v1/projects/{imported.json()['id']}/characters").json()
     assert (cast["name"], cast["voice"], first["speakerId"]) == ("Ada", "espeak:en-gb", cast["id"])
     assert {key: cast[key] for key in looks} == looks
+    # Her reference picture goes with her (its likeness is measured again in the new project).
+    imported_ada = Character.objects.get(pk=cast["id"])
+    assert imported_ada.reference_image.name.startswith("characters/reference/") and cast["likeness"] == {}
+    original = Character.objects.get(pk=ada.json()["id"]).reference_image
+    assert local_path(imported_ada.reference_image).read_bytes() == local_path(original).read_bytes()
 
 
 def test_a_chinese_title_names_the_download_in_chinese(api: APIClient, rendered: Project) -> None:

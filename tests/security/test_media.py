@@ -35,11 +35,15 @@ def bundle(api: APIClient, rendered: Project) -> bytes:
 
 
 def crafted(bundle: bytes, key: str, name: str, data: bytes) -> io.BytesIO:
-    """The bundle with render[key] naming a new member ``name`` that holds ``data``."""
+    """The bundle with render[key] (or a character's ``reference``) naming a new member ``name``
+    that holds ``data``."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(bundle)) as source, zipfile.ZipFile(out, "w") as target:
         body = json.loads(source.read("project.json"))
-        body["render"][key] = name
+        if key == "reference":
+            body["characters"].append({"name": "Ada", "reference": name})
+        else:
+            body["render"][key] = name
         for member in source.namelist():
             if member != "project.json":
                 target.writestr(member, source.read(member))
@@ -61,6 +65,7 @@ VALID_SRT = b"1\n00:00:00,000 --> 00:00:01,500\n<b>Ada</b> climbed.\n"
         ("poster", "poster.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"),
         ("timeline", "timeline.html", PAGE),
         ("video", "film.html", PAGE),
+        ("reference", "characters/face.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"),
     ],
 )
 def test_a_bundle_member_that_is_not_what_its_field_says_is_refused(
