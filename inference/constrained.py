@@ -7,7 +7,9 @@ the few lines that adapt a tokenizer are here, on its core classes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS
@@ -68,8 +70,29 @@ def storyboard_schema(
     }
 
 
-def tokenizer_data(tokenizer: Any) -> Any:
-    """What the enforcer needs to know of a vocabulary (built once per model: one decode per token)."""
+# Caps on what a small model does inside the schema: a run of blanks longer than this (in the
+# layout or inside a string; lm-format-enforcer's own cap misses a token that is many blanks at
+# once), and a run of this many tokens written a second time inside one string.
+MAX_BLANKS = 2
+REPEAT_TOKENS = 6
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the enforcer needs to know of a vocabulary, and each token's text and leading blanks
+    for the caps (built once per model: one decode per token)."""
+
+    data: Any
+    texts: dict[int, str]
+    leading: tuple[frozenset[int], ...]  # leading[m]: the tokens that start with m blanks or more
+
+
+def _blanks(text: str) -> str:
+    """The text with JSON's escaped blanks (``\\n``, ``\\t``, ``\\r``) as blanks."""
+    return re.sub(r"\\[ntr]", " ", text)
+
+
+def tokenizer_data(tokenizer: Any) -> Vocabulary:
     from lmformatenforcer import TokenEnforcerTokenizerData
 
     zero = tokenizer.encode("0")[-1]
@@ -81,21 +104,103 @@ def tokenizer_data(tokenizer: Any) -> Any:
         # decoded after "0" (minus it) keeps a word-start token's leading space
         after = tokenizer.decode([zero, index])[1:]
         regular.append((index, after, len(after) > len(tokenizer.decode([index]))))
-    return TokenEnforcerTokenizerData(
+    data = TokenEnforcerTokenizerData(
         regular, lambda ids: tokenizer.decode(ids).rstrip("\ufffd"), tokenizer.eos_token_id, False, len(tokenizer)
     )
+    texts = {index: text for index, text, _ in regular}
+    lead = {index: len(blank) - len(blank.lstrip()) for index, blank in ((i, _blanks(t)) for i, t in texts.items())}
+    leading = tuple(frozenset(i for i, n in lead.items() if n >= m) for m in range(MAX_BLANKS + 2))
+    return Vocabulary(data, texts, leading)
 
 
-def allowed_tokens(data: Any, schema: dict[str, Any]) -> Callable[[int, Any], list[int]]:
-    """A ``prefix_allowed_tokens_fn`` for ``generate`` that keeps the answer inside ``schema``
-    (the enforcer takes the first sequence it is shown, the prompt, as the answer's start)."""
+class _Answer:
+    """Where an answer being written stands: inside a JSON string or not, the blanks it ends
+    with, and (inside a string) the tokens of that string and the runs of them seen."""
+
+    def __init__(self, texts: dict[int, str]) -> None:
+        self.texts = texts
+        self.inside = self.escape = False
+        self.blanks = 0
+        self.string: list[int] = []
+        self.seen: dict[tuple[int, ...], set[int]] = {}
+
+    def add(self, token: int) -> None:
+        was_inside = self.inside
+        for char in self.texts.get(token, ""):
+            if not self.inside:
+                if char == '"':
+                    self.inside, self.blanks, self.string, self.seen = True, 0, [], {}
+                else:
+                    self.blanks = self.blanks + 1 if char.isspace() else 0
+            elif self.escape:
+                self.escape = False
+                self.blanks = self.blanks + 1 if char in "ntr" else 0
+            elif char == "\\":
+                self.escape = True
+            elif char == '"':
+                self.inside, self.blanks = False, 0
+            else:
+                self.blanks = self.blanks + 1 if char.isspace() else 0
+        if was_inside and self.inside:
+            self.string.append(token)
+            if len(self.string) >= REPEAT_TOKENS:
+                self.seen.setdefault(tuple(self.string[-REPEAT_TOKENS:-1]), set()).add(token)
+
+    def repeats(self) -> set[int]:
+        """The tokens that would write a run of REPEAT_TOKENS a second time in this string."""
+        if not self.inside or len(self.string) < REPEAT_TOKENS - 1:
+            return set()
+        return self.seen.get(tuple(self.string[-(REPEAT_TOKENS - 1) :]), set())
+
+
+def allowed_tokens(vocabulary: Vocabulary, schema: dict[str, Any]) -> Callable[[int, Any, Any], list[int]]:
+    """For each step of ``generate``, the tokens that may come next: inside ``schema`` (the
+    enforcer takes the first sequence it is shown, the prompt, as the answer's start) and within
+    the caps. No run of more than MAX_BLANKS blanks. Where the likeliest token (by ``scores``)
+    would write a run of REPEAT_TOKENS a second time in one string, the string ends there if it
+    may, else that run is barred. Where the caps would leave nothing but the end of the answer,
+    the schema alone decides."""
     from lmformatenforcer import CharacterLevelParserConfig, JsonSchemaParser, TokenEnforcer
 
     # fields in the schema's order, and no runs of blank lines: fewer tokens spent on layout
-    config = CharacterLevelParserConfig(max_consecutive_whitespaces=2, force_json_field_order=True)
-    enforcer = TokenEnforcer(data, JsonSchemaParser(schema, config=config))
+    config = CharacterLevelParserConfig(max_consecutive_whitespaces=MAX_BLANKS, force_json_field_order=True)
+    enforcer = TokenEnforcer(vocabulary.data, JsonSchemaParser(schema, config=config))
+    eos = vocabulary.data.eos_token_id
+    ends = set(eos) if isinstance(eos, list) else {eos}
+    answers: dict[int, tuple[_Answer, int]] = {}  # per sequence of the batch: its state, and how far it is read
 
-    def allowed(batch_id: int, sequence: Any) -> list[int]:
-        return list(enforcer.get_allowed_tokens(sequence.tolist()).allowed_tokens)
+    def allowed(batch_id: int, sequence: Any, scores: Any) -> list[int]:
+        ids = sequence.tolist()
+        answer, read = answers.setdefault(batch_id, (_Answer(vocabulary.texts), len(ids)))
+        for token in ids[read:]:
+            answer.add(token)
+        answers[batch_id] = (answer, len(ids))
+        tokens = list(enforcer.get_allowed_tokens(ids).allowed_tokens)
+        blanks = vocabulary.leading[max(1, MAX_BLANKS - answer.blanks + 1)]
+        kept = [t for t in tokens if t not in blanks]
+        repeats = answer.repeats()
+        if repeats and kept and kept[int(scores[kept].argmax())] in repeats:
+            closing = [t for t in kept if vocabulary.texts.get(t, "").startswith('"')] if not answer.escape else []
+            kept = closing or [t for t in kept if t not in repeats]
+        return kept if any(t not in ends for t in kept) else tokens
 
     return allowed
+
+
+def json_constraint(vocabulary: Vocabulary, schema: dict[str, Any]) -> Any:
+    """A transformers logits processor keeping each answer of a ``generate`` call to
+    ``allowed_tokens``: every other token's score is minus infinity."""
+    import torch
+    from transformers import LogitsProcessor
+
+    allowed = allowed_tokens(vocabulary, schema)
+
+    class JsonConstraint(LogitsProcessor):
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            kept = torch.full_like(scores, float("-inf"))
+            for row, sequence in enumerate(input_ids):
+                tokens = torch.tensor(allowed(row, sequence, scores[row]), device=scores.device)
+                kept[row, tokens] = scores[row, tokens]
+            return kept
+
+    return JsonConstraint()

@@ -538,13 +538,15 @@ class LocalChat:
         """A fresh JSON-schema filter for one answer, or nothing when not constraining."""
         if schema is None or not importlib.util.find_spec("lmformatenforcer"):
             return {}
+        from transformers import LogitsProcessorList
+
         from inference import constrained as json_constraint
         from inference.models import CACHE
 
         data = CACHE.get(
             ("lm-format-enforcer", self.source, "cpu", ""), lambda: json_constraint.tokenizer_data(self.tokenizer)
         )
-        return {"prefix_allowed_tokens_fn": json_constraint.allowed_tokens(data, schema)}
+        return {"logits_processor": LogitsProcessorList([json_constraint.json_constraint(data, schema)])}
 
 
 def _last_sentence(value: object) -> int | None:

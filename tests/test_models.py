@@ -4,6 +4,7 @@ through real workers with every stage on a real model."""
 
 from __future__ import annotations
 
+import re
 import wave
 from dataclasses import replace
 from pathlib import Path
@@ -414,6 +415,66 @@ def test_constrained_decoding_makes_even_a_random_chat_model_write_a_storyboard_
     assert judged.notes[-1] == (
         f"{tiny['qwen']} gave no usable storyboard in 1 attempts ({problem}); the draft splitter made this one"
     )
+
+
+def test_the_constraint_caps_blanks_and_a_run_written_twice_inside_a_string(
+    tiny: dict[str, Path], runtime: Runtime, stories_dir: str
+) -> None:
+    """lm-format-enforcer's own cap on blanks did not hold (the random model laid its answer out
+    in runs of twelve newlines and twelve spaces, one token each), and nothing stopped a string
+    going round ("ayayayay…"): issue 26 asked for both to be capped."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from inference.constrained import MAX_BLANKS, REPEAT_TOKENS, allowed_tokens, tokenizer_data
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny["qwen"])
+    vocabulary = tokenizer_data(tokenizer)
+    schema = {"type": "object", "properties": {"title": {"type": "string", "maxLength": 200}}, "required": ["title"]}
+    prompt = tokenizer.encode("Answer in JSON:")
+
+    def allowed_after(answer: list[int], likeliest: int | None = None) -> set[int]:
+        """What may follow ``answer``, asked token by token as generate asks (the model's scores
+        here: ``likeliest`` above every other token)."""
+        allowed = allowed_tokens(vocabulary, schema)
+        scores = torch.zeros(len(tokenizer))
+        for end in range(len(prompt), len(prompt) + len(answer)):
+            allowed(0, torch.tensor((prompt + answer)[:end]), scores)
+        if likeliest is not None:
+            scores[likeliest] = 10.0
+        return set(allowed(0, torch.tensor(prompt + answer), scores))
+
+    def blank(token: int) -> bool:
+        return vocabulary.texts.get(token, "x")[:1].isspace()
+
+    quote = tokenizer.encode('"')
+    assert len(quote) == 1
+    # In the layout: after two blank lines, no more blanks; the field may start.
+    opened = allowed_after(tokenizer.encode("{"))
+    assert any(blank(t) for t in opened) and quote[0] in opened
+    after_blanks = allowed_after(tokenizer.encode("{\n\n"))
+    assert quote[0] in after_blanks and not any(blank(t) for t in after_blanks)
+    # Inside a string, the same: a word may follow two spaces, a blank may not.
+    start = tokenizer.encode('{"title": "')
+    assert vocabulary.texts[start[-1]].endswith('"')
+    words = tokenizer.encode(" the keeper lit the lamp at dusk")
+    assert len(words) >= REPEAT_TOKENS
+    spaced = allowed_after(start + words[:2] + tokenizer.encode("  "))
+    assert words[2] not in spaced or not blank(words[2])
+    assert not any(blank(t) for t in spaced) and tokenizer.encode("x")[0] in spaced
+    # A string that is about to write a run of REPEAT_TOKENS a second time ends instead.
+    repeat = words[REPEAT_TOKENS - 1]
+    first = allowed_after(start + words[: REPEAT_TOKENS - 1], likeliest=repeat)
+    again = allowed_after(start + words + words[: REPEAT_TOKENS - 1], likeliest=repeat)
+    assert repeat in first and len(first) > 10
+    assert again and all(vocabulary.texts[t].startswith('"') for t in again), [vocabulary.texts[t] for t in again]
+    # Where the model would not repeat itself, nothing is barred.
+    assert repeat in allowed_after(start + words + words[: REPEAT_TOKENS - 1], likeliest=quote[0])
+    # The whole answer of the random model, laid out in runs of at most two blanks.
+    story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
+    answer = _constrained_answer(tiny, runtime, story)
+    layout = answer.split('"title"')[0]
+    assert "{" in layout and re.search(rf"\s{{{MAX_BLANKS + 1}}}", layout) is None, layout
 
 
 def test_a_static_cache_writes_the_same_constrained_storyboard(
