@@ -52,6 +52,8 @@ def main() -> None:
                     "backend": board.backend,
                     "covers": covers_story(story, [s.narration for s in board.shots]),
                     "notes": board.notes,
+                    "title": board.title,
+                    "prompts": [s.prompt[:80] for s in board.shots],
                 }
             )
     summary = {

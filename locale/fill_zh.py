@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 ZH = {
+    # issue 26: a translation goes on from the lines an earlier attempt translated
+    "Going on from line %(line)s of %(lines)s (the lines before were translated by an earlier attempt).": "从第 %(line)s 行（共 %(lines)s 行）接着翻译（前面的行已由上一次尝试译好）。",
     # issue 28: the pictures' tiers and an animated shot's motion prompt
     "Pictures": "画面",
     "Draft (title cards)": "草稿（文字卡片）",

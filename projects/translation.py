@@ -5,6 +5,8 @@ translation that fails makes nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,7 @@ from shots.models import Shot
 from shots.stages import SPEECH
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
-from tasks.services import task_create, task_finish, tasks_cancel
+from tasks.services import task_create, task_finish, task_keep, tasks_cancel
 
 TRANSLATE = "translate"  # the kind of task that makes a translation
 
@@ -67,19 +69,47 @@ class Translation:
 
 
 def translate_run(task: Task, progress: Progress) -> Translation:
+    """The title and narration translated TRANSLATE_LINES_AT_ONCE lines at a time, each group kept
+    with the task as it is done: an attempt after a timeout or an error goes on from the next
+    group (where the lines and the model are still those), not from the first line."""
     project = task.project
     narrations = list(project.shots.order_by("order").values_list("narration", flat=True))
-    job = TranslateJob(
-        title=project.title,
-        narrations=narrations,
-        source=project.language,
-        target=task.params["language"],
-        api_key=settings.OPENAI_API_KEY,
-        constrained=settings.STORYBOARD_CONSTRAINED,
-    )
-    translated = engines.instruct(settings.STORYBOARD_MODEL, job, runtime=runtime(), progress=progress)
-    assert isinstance(translated, Translated)
-    return Translation(translated, narrations)
+    model, total = settings.STORYBOARD_MODEL, len(narrations)
+    key = hashlib.sha256(json.dumps([project.title, narrations, task.params["language"], model]).encode()).hexdigest()
+    kept = task.kept if task.kept.get("for") == key else {}
+    title, lines = str(kept.get("title", "")), [str(line) for line in kept.get("narrations", [])]
+    backend, used = str(kept.get("backend", "")), str(kept.get("model", ""))
+    if lines:
+        progress(
+            len(lines) / total,
+            Sentence(
+                "resumed",
+                "Going on from line %(line)s of %(lines)s (the lines before were translated by an earlier attempt).",
+                line=len(lines) + 1,
+                lines=total,
+            ),
+        )
+    while len(lines) < total:
+        done, group = len(lines), narrations[len(lines) : len(lines) + settings.TRANSLATE_LINES_AT_ONCE]
+        job = TranslateJob(
+            title=project.title if done == 0 else "",
+            narrations=group,
+            source=project.language,
+            target=task.params["language"],
+            api_key=settings.OPENAI_API_KEY,
+            constrained=settings.STORYBOARD_CONSTRAINED,
+        )
+
+        def part(share: float, message: str, done: int = done, size: int = len(group)) -> None:
+            progress((done + share * size) / total, message)
+
+        translated = engines.instruct(model, job, runtime=runtime(), progress=part)
+        assert isinstance(translated, Translated)
+        title = translated.title if done == 0 else title
+        lines += translated.narrations
+        backend, used = translated.backend, translated.model
+        task_keep(task=task, kept={"for": key, "title": title, "narrations": lines, "backend": backend, "model": used})
+    return Translation(Translated(title, lines, backend, used), narrations)
 
 
 def translate_apply(task: Task, output: Translation) -> str:

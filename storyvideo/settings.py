@@ -270,6 +270,9 @@ VOICES = [_spec_text("VOICES", "speech", text) for text in env_list("VOICES", []
 # so that the first film after a start does not wait for them.
 WORKER_WARM_MODELS = env_bool("WORKER_WARM_MODELS", True)
 MODELS_LOADED_MAX = env_int("MODELS_LOADED_MAX", 6, minimum=1, maximum=64)
+# Narration lines a translation asks the language model for at once; each group is kept as it is
+# done, so that an attempt after a timeout goes on from the next group.
+TRANSLATE_LINES_AT_ONCE = env_int("TRANSLATE_LINES_AT_ONCE", 12, minimum=1, maximum=200)
 # A local storyboard model writes inside the storyboard's JSON schema (lm-format-enforcer).
 STORYBOARD_CONSTRAINED = env_bool("STORYBOARD_CONSTRAINED", True)
 INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")

@@ -55,6 +55,8 @@ class Task(models.Model):
     params = models.JSONField(default=dict, blank=True, help_text="What the job needs, e.g. the stage version.")
     inputs_hash = models.CharField(max_length=64, blank=True)
     result = models.JSONField(null=True, blank=True)
+    # What an attempt finished of a long job, for the next attempt to go on from (task_keep).
+    kept = models.JSONField(default=dict, blank=True)
     # What its attempts used, summed: wallSeconds, deviceSeconds, device, tokensIn, tokensOut,
     # images, steps, audioSeconds, videoSeconds (inference.usage; tasks.selectors.usage_sum).
     usage = models.JSONField(default=dict, blank=True)

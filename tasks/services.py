@@ -240,6 +240,17 @@ def task_progress(*, task: Task, progress: int, message: str) -> bool:
     return bool(updated)
 
 
+def task_keep(*, task: Task, kept: dict[str, Any]) -> bool:
+    """Keep what this attempt has finished of a long job, so that the next attempt (after a
+    timeout, a lost worker, a transient error) goes on from it rather than starting again. The
+    job reads it back from ``task.kept`` and judges whether it still applies. Written at once (a
+    job's run is outside any transaction). False when this attempt no longer owns the task."""
+    kept_now = bool(_processing(task).update(kept=kept, heartbeat_at=timezone.now()))
+    if kept_now:
+        task.kept = kept
+    return kept_now
+
+
 def task_heartbeat(*, task: Task) -> bool:
     return bool(_processing(task).update(heartbeat_at=timezone.now()))
 

@@ -128,3 +128,50 @@ def test_the_editor_translates_the_film_and_links_the_new_project(
     copy = Project.objects.exclude(pk=rendered.pk).get()
     assert link.get_attribute("href") == f"/projects/{copy.id}/"
     assert page.locator("#translate-state").inner_text().startswith("Translated into 中文: “守塔人的猫”")
+
+
+def test_a_translation_cut_short_goes_on_from_the_lines_already_translated(
+    api: APIClient, rendered: Project, model: ChatServer, settings: Any
+) -> None:
+    """Issue 26: a translation that timed out started again from its first line. The lines are
+    asked for TRANSLATE_LINES_AT_ONCE at a time and each group kept with the task: the next
+    attempt asks only for what is left."""
+    settings.TRANSLATE_LINES_AT_ONCE = 1
+    original = list(rendered.shots.order_by("order").values_list("narration", flat=True))
+    model.replies += [
+        (200, json.dumps({"title": CHINESE["title"], "narrations": CHINESE["narrations"][:1]})),
+        (503, json.dumps({"error": "busy"})),  # the server goes away before the second line
+    ]
+    task = translate(api, rendered)
+    assert task.status == "pending" and task.attempt == 1, task.message  # to be tried again
+    assert task.kept["narrations"] == CHINESE["narrations"][:1] and task.kept["title"] == CHINESE["title"]
+    model.replies.append((200, json.dumps({"title": "", "narrations": CHINESE["narrations"][1:]})))
+    Task.objects.filter(pk=task.pk).update(run_after=None)  # not waiting out the backoff
+    run_task(str(task.id))
+    task.refresh_from_db()
+    assert task.status == "finished" and task.attempt == 2, task.message
+    asked = [json.loads(r["body"]["messages"][1]["content"]) for r in model.requests]
+    assert asked == [
+        {"title": rendered.title, "narrations": original[:1]},
+        {"title": "", "narrations": original[1:]},
+        {"title": "", "narrations": original[1:]},  # the second attempt: the second line only
+    ]
+    copy = Project.objects.get(pk=task.result["projectId"])
+    assert copy.title == CHINESE["title"]
+    assert [s.narration for s in copy.shots.order_by("order")] == CHINESE["narrations"]
+
+    # A group kept for other lines (the narration edited since) is not used: all is asked again.
+    Task.objects.filter(pk=task.pk).update(status="pending", result=None, attempt=0)
+    rendered.shots.filter(order=0).update(narration="Ada climbed slowly.")
+    model.requests.clear()
+    model.replies += [
+        (200, json.dumps({"title": CHINESE["title"], "narrations": ["阿达慢慢地爬。"]})),
+        (200, json.dumps({"title": "", "narrations": CHINESE["narrations"][1:]})),
+    ]
+    run_task(str(task.id))
+    task.refresh_from_db()
+    assert task.status == "finished", task.message
+    assert [json.loads(r["body"]["messages"][1]["content"])["narrations"] for r in model.requests] == [
+        ["Ada climbed slowly."],
+        original[1:],
+    ]
