@@ -114,13 +114,14 @@ def tokenizer_data(tokenizer: Any) -> Vocabulary:
 
 
 class _Answer:
-    """Where an answer being written stands: inside a JSON string or not, the blanks it ends
-    with, and (inside a string) the tokens of that string and the runs of them seen."""
+    """Where an answer being written stands: inside a JSON string or not, how deep in objects
+    and arrays, the blanks it ends with, and (inside a string) the tokens of that string and the
+    runs of them seen."""
 
     def __init__(self, texts: dict[int, str]) -> None:
         self.texts = texts
-        self.inside = self.escape = False
-        self.blanks = 0
+        self.inside = self.escape = self.opened = False
+        self.blanks = self.depth = 0
         self.string: list[int] = []
         self.seen: dict[tuple[int, ...], set[int]] = {}
 
@@ -132,6 +133,10 @@ class _Answer:
                     self.inside, self.blanks, self.string, self.seen = True, 0, [], {}
                 else:
                     self.blanks = self.blanks + 1 if char.isspace() else 0
+                    if char in "{[":
+                        self.depth, self.opened = self.depth + 1, True
+                    elif char in "}]":
+                        self.depth -= 1
             elif self.escape:
                 self.escape = False
                 self.blanks = self.blanks + 1 if char in "ntr" else 0
@@ -146,6 +151,11 @@ class _Answer:
             if len(self.string) >= REPEAT_TOKENS:
                 self.seen.setdefault(tuple(self.string[-REPEAT_TOKENS:-1]), set()).add(token)
 
+    @property
+    def complete(self) -> bool:
+        """Whether the answer's JSON value has closed."""
+        return self.opened and self.depth <= 0 and not self.inside
+
     def repeats(self) -> set[int]:
         """The tokens that would write a run of REPEAT_TOKENS a second time in this string."""
         if not self.inside or len(self.string) < REPEAT_TOKENS - 1:
@@ -153,13 +163,18 @@ class _Answer:
         return self.seen.get(tuple(self.string[-(REPEAT_TOKENS - 1) :]), set())
 
 
-def allowed_tokens(vocabulary: Vocabulary, schema: dict[str, Any]) -> Callable[[int, Any, Any], list[int]]:
-    """For each step of ``generate``, the tokens that may come next: inside ``schema`` (the
-    enforcer takes the first sequence it is shown, the prompt, as the answer's start) and within
-    the caps. No run of more than MAX_BLANKS blanks. Where the likeliest token (by ``scores``)
+def allowed_tokens(
+    vocabulary: Vocabulary, schema: dict[str, Any], answer_from: int | None = None
+) -> Callable[[int, Any, Any], list[int]]:
+    """For each step of ``generate``, the tokens that may come next: inside ``schema`` and within
+    the caps. The answer starts at token ``answer_from`` of the sequences (what is before it is
+    the prompt; what is after it on the first step, an answer begun earlier, is read first);
+    without it, at the end of the first sequence shown.
+
+    The caps: no run of more than MAX_BLANKS blanks; where the likeliest token (by ``scores``)
     would write a run of REPEAT_TOKENS a second time in one string, the string ends there if it
-    may, else that run is barred. Where the caps would leave nothing but the end of the answer,
-    the schema alone decides."""
+    may, else that run is barred. Where the caps would leave nothing but the end of an answer that
+    is not complete, the schema alone decides."""
     from lmformatenforcer import CharacterLevelParserConfig, JsonSchemaParser, TokenEnforcer
 
     # fields in the schema's order, and no runs of blank lines: fewer tokens spent on layout
@@ -171,7 +186,12 @@ def allowed_tokens(vocabulary: Vocabulary, schema: dict[str, Any]) -> Callable[[
 
     def allowed(batch_id: int, sequence: Any, scores: Any) -> list[int]:
         ids = sequence.tolist()
-        answer, read = answers.setdefault(batch_id, (_Answer(vocabulary.texts), len(ids)))
+        if batch_id not in answers:
+            start = len(ids) if answer_from is None else answer_from
+            for end in range(start, len(ids)):  # the enforcer takes the first sequence it is shown as the prompt
+                enforcer.get_allowed_tokens(ids[:end])
+            answers[batch_id] = (_Answer(vocabulary.texts), start)
+        answer, read = answers[batch_id]
         for token in ids[read:]:
             answer.add(token)
         answers[batch_id] = (answer, len(ids))
@@ -182,18 +202,18 @@ def allowed_tokens(vocabulary: Vocabulary, schema: dict[str, Any]) -> Callable[[
         if repeats and kept and kept[int(scores[kept].argmax())] in repeats:
             closing = [t for t in kept if vocabulary.texts.get(t, "").startswith('"')] if not answer.escape else []
             kept = closing or [t for t in kept if t not in repeats]
-        return kept if any(t not in ends for t in kept) else tokens
+        return kept if answer.complete or any(t not in ends for t in kept) else tokens
 
     return allowed
 
 
-def json_constraint(vocabulary: Vocabulary, schema: dict[str, Any]) -> Any:
+def json_constraint(vocabulary: Vocabulary, schema: dict[str, Any], answer_from: int | None = None) -> Any:
     """A transformers logits processor keeping each answer of a ``generate`` call to
     ``allowed_tokens``: every other token's score is minus infinity."""
     import torch
     from transformers import LogitsProcessor
 
-    allowed = allowed_tokens(vocabulary, schema)
+    allowed = allowed_tokens(vocabulary, schema, answer_from)
 
     class JsonConstraint(LogitsProcessor):
         def __call__(self, input_ids: Any, scores: Any) -> Any:

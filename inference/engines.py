@@ -29,7 +29,7 @@ from inference.registry import (
     spec_problem,
 )
 from inference.sentences import Sentence
-from inference.types import ImageResult, Progress, SpeechResult, Storyboard, no_progress
+from inference.types import ImageResult, Progress, Resume, SpeechResult, Storyboard, no_progress
 from inference.usage import record
 
 
@@ -106,9 +106,10 @@ def storyboard(
     runtime: Runtime,
     api_key: str = "",
     constrained: bool = True,
+    resume: Resume | None = None,
     progress: Progress = no_progress,
 ) -> Storyboard:
-    job = StoryboardJob(story, shot_count, language, style, title, api_key, constrained)
+    job = StoryboardJob(story, shot_count, language, style, title, api_key, constrained, resume)
     board: Storyboard
     board, note = _run("storyboard", spec, language, job, runtime, progress)
     if note:

@@ -25,7 +25,7 @@ from inference.refine import Job, openai_instruct, transformers_instruct
 from inference.sentences import Sentence
 from inference.speech import espeak, piper, piper_voice_files, vits
 from inference.storyboard import LocalChat, draft_storyboard, openai_storyboard, transformers_storyboard
-from inference.types import ImageResult, Progress, SpeechResult, Storyboard
+from inference.types import ImageResult, Progress, Resume, SpeechResult, Storyboard
 
 STAGES = ("storyboard", "image", "motion", "speech", "likeness")
 
@@ -40,6 +40,7 @@ class StoryboardJob:
     title: str = ""
     api_key: str = ""
     constrained: bool = True
+    resume: Resume | None = None  # a local model's answer, kept as it is written
 
 
 @dataclass
@@ -169,6 +170,7 @@ class TransformersStoryboard(Backend):
             language=job.language,
             style=job.style,
             constrained=job.constrained,
+            resume=job.resume,
             progress=progress,
         )
 

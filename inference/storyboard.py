@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from inference.styles import (
     shot_language,
 )
 from inference.text import clean_text, has_cjk, split_sentences
-from inference.types import CharacterPlan, Progress, ShotPlan, Storyboard, no_progress
+from inference.types import CharacterPlan, Progress, Resume, ShotPlan, Storyboard, no_progress
 from inference.usage import record
 
 _MOVES = [move for move in CAMERA_MOVES if move != "static"]
@@ -494,7 +495,10 @@ class LocalChat:
         schema: dict[str, Any] | None,
         what: str,
         progress: Progress,
+        resume: Resume | None = None,
     ) -> str:
+        """The model's answer to ``messages``, of at most ``budget`` tokens. With ``resume``, it
+        goes on from the answer an earlier attempt began, and keeps its own as it grows."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -502,10 +506,33 @@ class LocalChat:
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         ).to(self.device)
         prompt_length = int(inputs["input_ids"].shape[-1])
+        begun = (
+            self.tokenizer(resume.answer, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            if (resume and resume.answer)
+            else None
+        )
+        if begun is not None:
+            progress(
+                (attempt - 1 + begun.shape[-1] / budget) / attempts,
+                Sentence(
+                    "resumed_answer",
+                    "Going on from the %(tokens)s tokens an earlier attempt wrote.",
+                    tokens=int(begun.shape[-1]),
+                ),
+            )
+            inputs["input_ids"] = torch.cat([inputs["input_ids"], begun.to(self.device)], dim=-1)
+            inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        begun_length = int(inputs["input_ids"].shape[-1]) - prompt_length
+        tokenizer, kept_at = self.tokenizer, [time.monotonic()]
 
         class Report(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
                 done = input_ids.shape[-1] - prompt_length
+                if resume is not None and time.monotonic() - kept_at[0] >= resume.every_s:
+                    kept_at[0] = time.monotonic()
+                    resume.keep(
+                        tokenizer.decode(input_ids[0][prompt_length:], skip_special_tokens=True).rstrip("\ufffd")
+                    )
                 if done % 16 == 0:
                     progress(
                         (attempt - 1 + done / budget) / attempts,
@@ -524,17 +551,19 @@ class LocalChat:
         with torch.inference_mode():
             output = self.lm.generate(
                 **inputs,
-                max_new_tokens=budget,
+                max_new_tokens=max(1, budget - begun_length),
                 stopping_criteria=StoppingCriteriaList([Report()]),
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
                 **sampling,
                 **self.cache,
-                **self._constraint(schema),
+                **self._constraint(schema, prompt_length),
             )
-        record(device=self.device, tokensIn=prompt_length, tokensOut=int(output.shape[-1]) - prompt_length)
+        record(
+            device=self.device, tokensIn=prompt_length, tokensOut=int(output.shape[-1]) - prompt_length - begun_length
+        )
         return str(self.tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))
 
-    def _constraint(self, schema: dict[str, Any] | None) -> dict[str, Any]:
+    def _constraint(self, schema: dict[str, Any] | None, prompt_length: int) -> dict[str, Any]:
         """A fresh JSON-schema filter for one answer, or nothing when not constraining."""
         if schema is None or not importlib.util.find_spec("lmformatenforcer"):
             return {}
@@ -546,7 +575,7 @@ class LocalChat:
         data = CACHE.get(
             ("lm-format-enforcer", self.source, "cpu", ""), lambda: json_constraint.tokenizer_data(self.tokenizer)
         )
-        return {"logits_processor": LogitsProcessorList([json_constraint.json_constraint(data, schema)])}
+        return {"logits_processor": LogitsProcessorList([json_constraint.json_constraint(data, schema, prompt_length)])}
 
 
 def _last_sentence(value: object) -> int | None:
@@ -619,11 +648,13 @@ def transformers_storyboard(
     max_new_tokens: int | None = None,
     constrained: bool = True,
     text_limit: int = 2000,
+    resume: Resume | None = None,
     progress: Progress = no_progress,
 ) -> Storyboard:
     """A storyboard from a local chat model. ``constrained`` keeps the answer inside the
     storyboard's JSON schema while it is written, with strings of at most ``text_limit``
-    characters."""
+    characters. The first (greedy) answer is kept as it is written and goes on from what an
+    earlier attempt kept (``resume``)."""
     chat = LocalChat(model, runtime)
     messages, schema, budget = storyboard_request(
         story, shot_count=shot_count, language=language, style=style, constrained=constrained, text_limit=text_limit
@@ -639,6 +670,7 @@ def transformers_storyboard(
             schema=schema,
             what="Writing the storyboard",
             progress=progress,
+            resume=resume if attempt == 1 else None,
         )
 
     return _attempts(

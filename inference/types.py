@@ -14,6 +14,16 @@ def no_progress(fraction: float, message: str) -> None:
 
 
 @dataclass
+class Resume:
+    """A long answer an earlier attempt began (``answer``: its text so far), to go on from, and
+    where to keep the answer as it grows (``keep``, called at most every ``every_s`` seconds)."""
+
+    answer: str = ""
+    keep: Callable[[str], object] = lambda text: None
+    every_s: float = 5.0
+
+
+@dataclass
 class CharacterPlan:
     name: str
     description: str

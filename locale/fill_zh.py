@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ZH = {
-    # issue 26: a translation goes on from the lines an earlier attempt translated
+    # issue 26: a translation goes on from the lines an earlier attempt translated, a storyboard from its tokens
+    "Going on from the %(tokens)s tokens an earlier attempt wrote.": "从上一次尝试写下的 %(tokens)s 个词元处接着写。",
     "Going on from line %(line)s of %(lines)s (the lines before were translated by an earlier attempt).": "从第 %(line)s 行（共 %(lines)s 行）接着翻译（前面的行已由上一次尝试译好）。",
     # issue 28: the pictures' tiers and an animated shot's motion prompt
     "Pictures": "画面",

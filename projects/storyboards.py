@@ -5,6 +5,8 @@ only what changed is made again."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +20,7 @@ from core.storage import release_on_commit
 from inference import engines
 from inference.sentences import Sentence, remade, said
 from inference.styles import planned_framing
-from inference.types import ShotPlan, Storyboard
+from inference.types import Resume, ShotPlan, Storyboard
 from projects.models import Character, Project, SnapshotFile, StoryboardSnapshot
 from projects.pipeline import (
     REFINE,
@@ -37,11 +39,19 @@ from shots.services import new_seed, renumber, seed_follow_characters, speaking_
 from shots.stages import IMAGE, SPEECH, STAGES, Stage, shaped_by
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
-from tasks.services import task_finish, tasks_cancel
+from tasks.services import task_finish, task_keep, tasks_cancel
+
+KEEP_EVERY_S = 5.0  # how often a local model's answer being written is kept with its task
 
 
 def storyboard_run(task: Task, progress: Progress) -> Storyboard:
+    """The storyboard from the language model. A local model's answer is kept with the task as
+    it is written: an attempt after a timeout or a lost worker goes on from it (where the story,
+    its settings and the model are still those) rather than from its first token."""
     project = task.project
+    asked = [project.story, project.shot_count, project.language, project.style, settings.STORYBOARD_MODEL]
+    key = hashlib.sha256(json.dumps(asked).encode()).hexdigest()
+    begun = str(task.kept.get("answer", "")) if task.kept.get("for") == key else ""
     return engines.storyboard(
         settings.STORYBOARD_MODEL,
         project.story,
@@ -52,6 +62,11 @@ def storyboard_run(task: Task, progress: Progress) -> Storyboard:
         runtime=runtime(),
         api_key=settings.OPENAI_API_KEY,
         constrained=settings.STORYBOARD_CONSTRAINED,
+        resume=Resume(
+            answer=begun,
+            keep=lambda answer: task_keep(task=task, kept={"for": key, "answer": answer}),
+            every_s=KEEP_EVERY_S,
+        ),
         progress=progress,
     )
 

@@ -477,6 +477,96 @@ def test_the_constraint_caps_blanks_and_a_run_written_twice_inside_a_string(
     assert "{" in layout and re.search(rf"\s{{{MAX_BLANKS + 1}}}", layout) is None, layout
 
 
+def test_a_local_models_answer_is_kept_as_it_is_written_and_an_attempt_goes_on_from_it(
+    tiny: dict[str, Path], runtime: Runtime, stories_dir: str
+) -> None:
+    """Issue 26: a retry of a long answer started again blind. The answer is kept as it grows;
+    an answer begun earlier is read in (the schema's filter too) and the model goes on from its
+    end: the same answer, for the tokens that were left."""
+    from inference.types import Resume
+    from inference.usage import metering
+
+    story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
+    messages, schema, _ = storyboard_request(story, shot_count=3, language="en", style="ink", text_limit=40)
+    chat = LocalChat(str(tiny["qwen"]), runtime)
+    kept: list[str] = []
+    with metering() as whole:
+        full = chat.ask(
+            messages,
+            attempt=1,
+            attempts=1,
+            budget=1500,
+            schema=schema,
+            what="Writing",
+            progress=no_progress,
+            resume=Resume(keep=kept.append, every_s=0),
+        )
+    assert len(kept) > 10 and all(full.startswith(text) for text in kept), (full, kept[:3])
+    begun, said = kept[len(kept) // 2], []
+    with metering() as rest:
+        again = chat.ask(
+            messages,
+            attempt=1,
+            attempts=1,
+            budget=1500,
+            schema=schema,
+            what="Writing",
+            progress=lambda share, message: said.append(message),
+            resume=Resume(answer=begun),
+        )
+    assert again == full
+    assert 0 < rest.tokensOut < whole.tokensOut
+    assert said[0].startswith("Going on from the ") and said[0].endswith(" tokens an earlier attempt wrote.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_storyboard_task_keeps_its_answer_and_its_next_attempt_goes_on_from_it(
+    tiny: dict[str, Path], stories_dir: str, user: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The storyboard's first answer is kept with its task as it is written; the next attempt
+    (after a timeout, a lost worker) goes on from it, where the story and the model are still
+    those, and asks afresh where they are not."""
+    from transformers import AutoTokenizer
+
+    from projects import storyboards
+    from tasks.jobs import run_task
+    from tasks.models import Task
+
+    monkeypatch.setattr(storyboards, "KEEP_EVERY_S", 0.0)
+    settings.STORYBOARD_MODEL = f"transformers:{tiny['qwen']}"
+    client = APIClient()
+    client.force_authenticate(user)
+    story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
+    created = client.post("/api/v1/projects", {"story": story, "shotCount": 2, "autoRender": False}, format="json")
+    assert created.status_code == 202, created.content
+    task = Task.objects.get(project_id=created.json()["project"]["id"], kind="storyboard")
+
+    def run_again(answer: str) -> int:
+        """Run the task again from an attempt that had written ``answer``: the tokens it wrote."""
+        kept = {**task.kept, "answer": answer}
+        Task.objects.filter(pk=task.pk).update(status="pending", attempt=0, result=None, usage={}, kept=kept)
+        run_task(str(task.id))
+        task.refresh_from_db()
+        assert task.status == "finished", task.message
+        return int(task.usage["tokensOut"])
+
+    run_task(str(task.id))
+    task.refresh_from_db()
+    assert task.status == "finished" and task.kept["answer"].lstrip().startswith("{"), task.kept
+    whole, answer = task.usage["tokensOut"], task.kept["answer"]
+    assert run_again("") == whole, "from nothing kept, the same answers again"
+    half = answer[: len(answer) // 2]
+    saved = whole - run_again(half)
+    # about the half's tokens are not written again (the model's own tokens may be more than the
+    # half's text reads back as)
+    assert 0.9 * len(AutoTokenizer.from_pretrained(tiny["qwen"])(half)["input_ids"]) < saved < whole, saved
+    # Kept for another story: not used.
+    project = task.project
+    project.story = story.replace("lighthouse", "light house")
+    project.save(update_fields=["story"])
+    assert run_again(answer) > whole - 50
+
+
 def test_a_static_cache_writes_the_same_constrained_storyboard(
     tiny: dict[str, Path], runtime: Runtime, stories_dir: str
 ) -> None:

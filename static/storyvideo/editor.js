@@ -191,6 +191,7 @@
     shot_drafted: gettext("Shot %(n)s"),
     asking: gettext("Asking %(model)s (attempt %(attempt)s)"),
     tokens: gettext("%(what)s (%(done)s tokens, attempt %(attempt)s)"),
+    resumed_answer: gettext("Going on from the %(tokens)s tokens an earlier attempt wrote."),
     resumed: gettext("Going on from line %(line)s of %(lines)s (the lines before were translated by an earlier attempt)."),
     rendered: gettext("Shot %(done)s of %(shots)s rendered"),
     joining: gettext("Joining"),
