@@ -71,8 +71,9 @@ def storyboard_schema(
 
 
 # Caps on what a small model does inside the schema: a run of blanks longer than this (in the
-# layout or inside a string; lm-format-enforcer's own cap misses a token that is many blanks at
-# once), and a run of this many tokens written a second time inside one string.
+# layout or inside a string; lm-format-enforcer's own max_consecutive_whitespaces did not hold:
+# the tests' random model laid its answers out in runs of twelve), and a run of this many tokens
+# written a second time inside one string.
 MAX_BLANKS = 2
 REPEAT_TOKENS = 6
 
