@@ -105,9 +105,11 @@ def tokenizer_data(tokenizer: Any) -> Vocabulary:
         # decoded after "0" (minus it) keeps a word-start token's leading space
         after = tokenizer.decode([zero, index])[1:]
         regular.append((index, after, len(after) > len(tokenizer.decode([index]))))
-    data = TokenEnforcerTokenizerData(
-        regular, lambda ids: tokenizer.decode(ids).rstrip("\ufffd"), tokenizer.eos_token_id, False, len(tokenizer)
-    )
+    # The decoded text as it is: a character's first bytes decode to replacement characters that
+    # the next byte replaces. Stripped (as it once was), they made the filter lose its place
+    # inside a string after the first Chinese character of three byte tokens (only blanks and
+    # the end could follow).
+    data = TokenEnforcerTokenizerData(regular, tokenizer.decode, tokenizer.eos_token_id, False, len(tokenizer))
     texts = {index: text for index, text, _ in regular}
     lead = {index: len(blank) - len(blank.lstrip()) for index, blank in ((i, _blanks(t)) for i, t in texts.items())}
     leading = tuple(frozenset(i for i, n in lead.items() if n >= m) for m in range(MAX_BLANKS + 2))

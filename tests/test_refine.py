@@ -243,6 +243,29 @@ def smollm2() -> Path:
     return Path(next(iter(found.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def test_a_chinese_character_of_byte_tokens_leaves_its_string_open_to_the_filter() -> None:
+    """SmolLM2 writes a Chinese character as three byte tokens. The JSON filter read the bytes'
+    replacement characters away and took the string for closed: after "灯" only blanks and the
+    end could follow, so a Chinese story's storyboard ended after its first word (issue 26)."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from inference.constrained import allowed_tokens, tokenizer_data
+
+    tokenizer = AutoTokenizer.from_pretrained(smollm2().parent, gguf_file=smollm2().name)
+    vocabulary = tokenizer_data(tokenizer)
+    schema = {"type": "object", "properties": {"title": {"type": "string", "maxLength": 200}}, "required": ["title"]}
+    prompt = tokenizer.encode("Answer in JSON:")
+    opened, lamp = tokenizer.encode('{"title": "'), tokenizer.encode('{"title": "灯')
+    assert len(lamp) - len(opened) == 3, "a character of three byte tokens"
+    allowed = allowed_tokens(vocabulary, schema)
+    scores = torch.zeros(len(tokenizer))
+    for end in range(len(prompt), len(prompt) + len(lamp)):
+        allowed(0, torch.tensor((prompt + lamp)[:end]), scores)
+    after = {vocabulary.texts.get(token) for token in allowed(0, torch.tensor(prompt + lamp), scores)}
+    assert {'"', " light", "\ufffd"} <= after, sorted(map(repr, after))[:20]  # the end, a word, another character's bytes
+
+
 @pytest.mark.slow
 def test_a_real_small_instruct_models_rewrite_is_judged(api: APIClient, rendered: Project, settings: Any) -> None:
     """Its own tokenizer and chat template, through the transformers back end, loaded from the
