@@ -65,7 +65,11 @@ VALID_SRT = b"1\n00:00:00,000 --> 00:00:01,500\n<b>Ada</b> climbed.\n"
         ("poster", "poster.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"),
         ("timeline", "timeline.html", PAGE),
         ("video", "film.html", PAGE),
-        ("reference", "characters/face.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"),
+        (
+            "reference",
+            "characters/face.svg",
+            b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        ),
     ],
 )
 def test_a_bundle_member_that_is_not_what_its_field_says_is_refused(
