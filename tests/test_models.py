@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import wave
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -489,31 +490,14 @@ def test_a_local_models_answer_is_kept_as_it_is_written_and_an_attempt_goes_on_f
     story = (Path(stories_dir) / "lighthouse.en.txt").read_text(encoding="utf-8")
     messages, schema, _ = storyboard_request(story, shot_count=3, language="en", style="ink", text_limit=40)
     chat = LocalChat(str(tiny["qwen"]), runtime)
+    ask = partial(chat.ask, messages, attempt=1, attempts=1, budget=1500, schema=schema, what="Writing")
     kept: list[str] = []
     with metering() as whole:
-        full = chat.ask(
-            messages,
-            attempt=1,
-            attempts=1,
-            budget=1500,
-            schema=schema,
-            what="Writing",
-            progress=no_progress,
-            resume=Resume(keep=kept.append, every_s=0),
-        )
+        full = ask(progress=no_progress, resume=Resume(keep=kept.append, every_s=0))
     assert len(kept) > 10 and all(full.startswith(text) for text in kept), (full, kept[:3])
     begun, said = kept[len(kept) // 2], []
     with metering() as rest:
-        again = chat.ask(
-            messages,
-            attempt=1,
-            attempts=1,
-            budget=1500,
-            schema=schema,
-            what="Writing",
-            progress=lambda share, message: said.append(message),
-            resume=Resume(answer=begun),
-        )
+        again = ask(progress=lambda share, message: said.append(message), resume=Resume(answer=begun))
     assert again == full
     assert 0 < rest.tokensOut < whole.tokensOut
     assert said[0].startswith("Going on from the ") and said[0].endswith(" tokens an earlier attempt wrote.")
