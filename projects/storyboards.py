@@ -5,8 +5,6 @@ only what changed is made again."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -39,7 +37,7 @@ from shots.services import new_seed, renumber, seed_follow_characters, speaking_
 from shots.stages import IMAGE, SPEECH, STAGES, Stage, shaped_by
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
-from tasks.services import task_finish, task_keep, tasks_cancel
+from tasks.services import task_finish, task_keep, task_kept, tasks_cancel
 
 KEEP_EVERY_S = 5.0  # how often a local model's answer being written is kept with its task
 
@@ -50,8 +48,7 @@ def storyboard_run(task: Task, progress: Progress) -> Storyboard:
     its settings and the model are still those) rather than from its first token."""
     project = task.project
     asked = [project.story, project.shot_count, project.language, project.style, settings.STORYBOARD_MODEL]
-    key = hashlib.sha256(json.dumps(asked).encode()).hexdigest()
-    begun = str(task.kept.get("answer", "")) if task.kept.get("for") == key else ""
+    begun = str(task_kept(task, asked).get("answer", ""))
     return engines.storyboard(
         settings.STORYBOARD_MODEL,
         project.story,
@@ -64,7 +61,7 @@ def storyboard_run(task: Task, progress: Progress) -> Storyboard:
         constrained=settings.STORYBOARD_CONSTRAINED,
         resume=Resume(
             answer=begun,
-            keep=lambda answer: task_keep(task=task, kept={"for": key, "answer": answer}),
+            keep=lambda answer: task_keep(task=task, inputs=asked, kept={"answer": answer}),
             every_s=KEEP_EVERY_S,
         ),
         progress=progress,

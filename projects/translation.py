@@ -5,8 +5,6 @@ translation that fails makes nothing."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +28,7 @@ from shots.models import Shot
 from shots.stages import SPEECH
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
-from tasks.services import task_create, task_finish, task_keep, tasks_cancel
+from tasks.services import task_create, task_finish, task_keep, task_kept, tasks_cancel
 
 TRANSLATE = "translate"  # the kind of task that makes a translation
 
@@ -75,8 +73,8 @@ def translate_run(task: Task, progress: Progress) -> Translation:
     project = task.project
     narrations = list(project.shots.order_by("order").values_list("narration", flat=True))
     model, total = settings.STORYBOARD_MODEL, len(narrations)
-    key = hashlib.sha256(json.dumps([project.title, narrations, task.params["language"], model]).encode()).hexdigest()
-    kept = task.kept if task.kept.get("for") == key else {}
+    asked = [project.title, narrations, task.params["language"], model]
+    kept = task_kept(task, asked)
     title, lines = str(kept.get("title", "")), [str(line) for line in kept.get("narrations", [])]
     backend, used = str(kept.get("backend", "")), str(kept.get("model", ""))
     if lines:
@@ -108,7 +106,9 @@ def translate_run(task: Task, progress: Progress) -> Translation:
         title = translated.title if done == 0 else title
         lines += translated.narrations
         backend, used = translated.backend, translated.model
-        task_keep(task=task, kept={"for": key, "title": title, "narrations": lines, "backend": backend, "model": used})
+        task_keep(
+            task=task, inputs=asked, kept={"title": title, "narrations": lines, "backend": backend, "model": used}
+        )
     return Translation(Translated(title, lines, backend, used), narrations)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -240,15 +242,29 @@ def task_progress(*, task: Task, progress: int, message: str) -> bool:
     return bool(updated)
 
 
-def task_keep(*, task: Task, kept: dict[str, Any]) -> bool:
-    """Keep what this attempt has finished of a long job, so that the next attempt (after a
-    timeout, a lost worker, a transient error) goes on from it rather than starting again. The
-    job reads it back from ``task.kept`` and judges whether it still applies. Written at once (a
-    job's run is outside any transaction). False when this attempt no longer owns the task."""
-    kept_now = bool(_processing(task).update(kept=kept, heartbeat_at=timezone.now()))
+def _inputs_key(inputs: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def task_keep(*, task: Task, inputs: list[Any], kept: dict[str, Any]) -> bool:
+    """Keep what this attempt has finished of a long job, made from ``inputs`` (what it was asked
+    to do: text, settings, model), so that the next attempt (after a timeout, a lost worker, a
+    transient error) goes on from it rather than starting again: it reads it back with
+    ``task_kept`` and the same inputs. Written at once (a job's run is outside any transaction).
+    False when this attempt no longer owns the task."""
+    stored = {**kept, "for": _inputs_key(inputs)}
+    kept_now = bool(_processing(task).update(kept=stored, heartbeat_at=timezone.now()))
     if kept_now:
-        task.kept = kept
+        task.kept = stored
     return kept_now
+
+
+def task_kept(task: Task, inputs: list[Any]) -> dict[str, Any]:
+    """What an earlier attempt kept (``task_keep``) where it was made from these same inputs;
+    nothing where they have changed since (an edit, another model): the job starts afresh."""
+    if task.kept.get("for") != _inputs_key(inputs):
+        return {}
+    return {name: value for name, value in task.kept.items() if name != "for"}
 
 
 def task_heartbeat(*, task: Task) -> bool:
