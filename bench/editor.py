@@ -6,8 +6,9 @@ browser context (cold cache) of Debian's Chromium and records: the server's time
 first byte, the time until all 60 cards are on the page (usable), the load event, and the bytes
 of every response that is not an image. Usage: python bench/editor.py [RUNS] [SCREENSHOTS_PREFIX]
 
-With a prefix (``test-artifacts/editor/after``), it also keeps what a person sees: the editor and
-the film list, desktop (1366x900) and phone (390x844), in an English and a Chinese browser.
+With a prefix (``test-artifacts/editor/after``), it also keeps what a person sees: the editor (its
+top, its first cards, the first card's menu open) and the film list, desktop (1366x900) and phone
+(390x844), in an English and a Chinese browser.
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ def screenshots(browser: Any, state: Any, base: str, project: Project, prefix: P
             page.wait_for_selector(f".shot:nth-child({SHOTS})")
             page.wait_for_timeout(300)
             page.screenshot(path=f"{prefix}-editor-{view}-{language}.png")
+            # The storyboard itself: the first cards at the top of the screen, then the first card's
+            # menu (``.more``) open.
+            page.evaluate("() => document.querySelector('.shot').scrollIntoView()")
+            page.wait_for_timeout(100)
+            page.screenshot(path=f"{prefix}-cards-{view}-{language}.png")
+            height = page.evaluate("() => document.querySelector('.shot').getBoundingClientRect().height")
+            print(f"a card's height, {view} {language}: {height:.0f} px of {size['height']}", file=sys.stderr)
+            page.evaluate("() => { document.querySelector('.shot .more').open = true; }")
+            page.evaluate("() => document.querySelector('.shot').scrollIntoView()")
+            page.wait_for_timeout(100)
+            page.screenshot(path=f"{prefix}-menu-{view}-{language}.png")
             page.goto(f"{base}/projects/")
             page.screenshot(path=f"{prefix}-list-{view}-{language}.png")
             context.close()

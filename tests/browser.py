@@ -166,3 +166,11 @@ def sign_in(page: Any, base: str, username: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url("**/projects/")
+
+
+def shot_menu(card: Any) -> Any:
+    """A storyboard card with its menu open: everything of the shot but its picture, narration,
+    Approved box and Save sits behind that one menu."""
+    if not card.locator(".more").evaluate("menu => menu.open"):
+        card.locator(".more > summary").click()
+    return card

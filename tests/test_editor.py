@@ -11,7 +11,7 @@ import pytest
 
 from projects.models import Project
 from shots.models import Shot
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.factories import UserFactory
 from tests.workers import wait_for, workers
 
@@ -96,7 +96,7 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
         wait_for(lambda: card_ids(page) == [order[0], order[2], order[1]], timeout=10, what="the keyboard move")
 
         # Text from users and models is shown as text.
-        first = page.locator(".shot").nth(0)
+        first = shot_menu(page.locator(".shot").nth(0))
         first.locator(".prompt").fill("<script>document.title='pwned'</script><b>bold</b>")
         first.locator(".save").click()
         wait_for(

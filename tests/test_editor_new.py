@@ -11,7 +11,7 @@ import pytest
 from projects.models import Project
 from shots.models import Shot
 from tasks.models import Task
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.workers import run_in_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 def _new_picture(page: Any, card: Any, shot: Shot) -> Shot:
     """Press "New picture" on the card, run its task as a worker would; the shot after it."""
     with page.expect_response(lambda r: r.url.endswith("/generate")) as asked:
-        card.locator(".regen[data-stage=image]").click()
+        shot_menu(card).locator(".regen[data-stage=image]").click()
     assert asked.value.status == 202, asked.value.text()
     run_in_thread(asked.value.json()["id"])
     assert Task.objects.get(pk=asked.value.json()["id"]).status == "finished"
@@ -86,7 +86,7 @@ def test_every_waiting_task_on_the_page_has_a_cancel(server: str, page: Any, ren
     card.wait_for()
     assert card.locator(".shot-cancel").is_hidden() and page.locator("#film-cancel").is_hidden()
     with page.expect_response(lambda r: r.url.endswith("/generate")) as asked:
-        card.locator(".regen[data-stage=speech]").click()
+        shot_menu(card).locator(".regen[data-stage=speech]").click()
     task_id = asked.value.json()["id"]
     card.locator(".shot-cancel").wait_for()  # no worker runs: it waits
     page.locator("#film-cancel").wait_for()  # and the film's progress line names it too
@@ -274,7 +274,9 @@ def test_hidden_controls_stay_hidden_and_an_editor_sees_only_what_they_may_use(
     sign_in(page, server, other_user.username)
     page.goto(f"{server}/projects/{rendered.id}/")
     page.locator(".shot").first.wait_for()
-    assert page.locator(".shot .save").first.is_visible()  # an editor edits shots
+    card = page.locator(".shot").first
+    card.locator(".narration").fill("Ada ran up the stairs.")  # an editor edits shots
+    assert card.locator(".save").is_visible()
     assert page.locator("#translate").is_hidden(), "translating makes a project of the owner's: not an editor's"
     assert page.locator("#story-panel").is_hidden(), "the storyboard is made: no story box that saves to nowhere"
     assert page.locator(".shot .shot-cancel").first.is_hidden() and page.locator("#film-cancel").is_hidden()
@@ -372,7 +374,7 @@ def test_a_choice_not_yet_saved_survives_a_live_update_of_its_shot(
     page.goto(f"{server}/projects/{rendered.id}/")
     card = page.locator(".shot").first
     card.wait_for()
-    card.locator(".camera").select_option("pan_left")
+    shot_menu(card).locator(".camera").select_option("pan_left")
     card.locator(".shot-size").select_option("wide")
     answers: list[int] = []
 
@@ -395,3 +397,51 @@ def test_a_choice_not_yet_saved_survives_a_live_update_of_its_shot(
         card.locator(".save").click()
     shot.refresh_from_db()
     assert (shot.camera, shot.shot_size, shot.narration) == ("pan_left", "wide", "Ada ran up the stairs.")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_card_leads_with_its_picture_and_narration_and_saves_only_a_change(
+    server: str, page: Any, rendered: Project, language: str
+) -> None:
+    """A card shows its picture, its narration and Approved; the rest of the shot is behind one
+    menu (``m`` on a selected card opens it), and Save is there only while the card holds a change
+    (Ctrl+Enter in a field saves it)."""
+    page.context.set_extra_http_headers({"Accept-Language": language})
+    shot = rendered.shots.get(order=0)
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = page.locator(".shot").first
+    card.locator(".keyframe").wait_for()
+    shown = card.locator("textarea, input:not([type=file]), select, button, summary").evaluate_all(
+        "controls => controls.filter((c) => c.checkVisibility()).map((c) => c.className || c.tagName)"
+    )
+    assert shown == ["narration", "approve", "SUMMARY"], shown
+    summary = card.locator(".more > summary").inner_text()
+    assert summary == {"en": "Picture, voice, camera…", "zh-hans": "画面、配音、镜头…"}[language]
+
+    card.locator(".narration").fill("Ada ran up the stairs.")
+    assert card.locator(".save").is_visible()
+    with page.expect_response(lambda r: r.request.method == "PATCH" and r.status == 200):
+        card.locator(".save").click()
+    card.locator(".save").wait_for(state="hidden")
+    shot.refresh_from_db()
+    assert shot.narration == "Ada ran up the stairs."
+
+    page.locator("#project-title").click()
+    card.focus()  # a selected card: m opens its menu, and m again closes it
+    page.keyboard.press("m")
+    assert card.locator(".camera").is_visible() and card.locator(".more > summary").evaluate(
+        "summary => summary === document.activeElement"
+    )
+    card.locator(".camera").select_option("pan_left")
+    assert card.locator(".save").is_visible(), "a change in the menu shows Save too"
+    card.locator(".negative-prompt").fill("text")
+    with page.expect_response(lambda r: r.request.method == "PATCH" and r.status == 200):
+        page.keyboard.press("Control+Enter")
+    card.locator(".save").wait_for(state="hidden")
+    shot.refresh_from_db()
+    assert (shot.camera, shot.negative_prompt, shot.narration) == ("pan_left", "text", "Ada ran up the stairs.")
+    card.focus()
+    page.keyboard.press("m")
+    assert card.locator(".camera").is_hidden()

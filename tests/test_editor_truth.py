@@ -18,7 +18,7 @@ from projects.models import Project
 from projects.pipeline import project_status_refresh
 from shots.models import Shot
 from tasks.models import Task
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.factories import (
     LINES,
     ProjectFactory,
@@ -128,7 +128,7 @@ def test_a_failed_card_says_why_after_a_save_and_render_asks_first(server: str, 
     assert reason.inner_text() == expected
     assert card.locator(".stage-status").inner_text() == "voice failed"
 
-    card.locator(".camera").select_option("zoom_in")
+    shot_menu(card).locator(".camera").select_option("zoom_in")
     with page.expect_response(lambda r: r.request.method == "GET" and r.url.endswith("/storyboard")):
         card.locator(".save").click()  # the save reloads the storyboard; the reason stays
     page.wait_for_function("() => !document.querySelectorAll('.shot')[1].querySelector('.camera').disabled")
@@ -309,7 +309,7 @@ def test_settings_characters_and_a_shots_details_are_edited_from_the_page(
     page.click("#character-form button[type=submit]")
     page.wait_for_selector("#characters li:has-text('no shot yet')")
     first = page.locator(".shot").nth(0)
-    first.locator(".more summary").click()
+    shot_menu(first)
     first.locator(".shot-characters input[type=checkbox]").check()
     first.locator(".seed").fill("7")
     first.locator(".pinned-duration").fill("4")
@@ -389,6 +389,10 @@ def test_the_pages_are_usable_without_sight_of_the_screen(server: str, page: Any
     # and badges legible (WCAG AA, 4.5:1) in every state.
     page.goto(f"{server}/projects/{project.id}/")
     page.wait_for_selector(".shot:nth-child(2) .stage-status[data-state=failed]")
+    shot_menu(page.locator(".shot").nth(0))  # the rest of a shot is behind its menu, named as well
+    second = shot_menu(page.locator(".shot").nth(1))
+    assert second.locator(".more > summary").inner_text() == "Picture, voice, camera…"
+    second.locator(".narration").fill("Ada waited for the ship.")  # a change: its Save is there
     for name in ("Save shot 2", "New voice for shot 2", "Move shot 1 down", "Delete shot 1"):
         assert page.get_by_role("button", name=name, exact=True).count() == 1, name
     assert page.get_by_role("textbox", name="Narration of shot 2", exact=True).count() == 1
@@ -465,6 +469,7 @@ def test_the_interface_speaks_the_browsers_language_and_a_switch_overrides_it(
     page.wait_for_selector(".shot")
     assert page.inner_text("#render") == "合成影片"
     assert page.inner_text(".shot .number") == "镜头 1"  # from the script's catalog
+    page.locator(".shot .narration").fill("船回来了。")
     assert page.get_by_role("button", name="保存镜头 1", exact=True).count() == 1
     assert page.get_attribute("#shots", "lang") == "zh-Hans"
 

@@ -19,7 +19,7 @@ from inference.media import ffmpeg_exe
 from projects.models import Project
 from shots.models import Shot
 from tasks.models import Task
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.clients import CommittingAPIClient
 from tests.factories import UserFactory
 
@@ -164,7 +164,7 @@ def test_the_editor_puts_my_picture_on_the_card_refuses_a_bad_one_and_asks_befor
     card.locator(".action-error").wait_for(state="hidden")  # the refusal's words go once this one is done
 
     page.once("dialog", lambda dialog: dialog.dismiss())  # "This is your own file. Replace it…?" No.
-    card.locator(".regen[data-stage=image]").click()
+    shot_menu(card).locator(".regen[data-stage=image]").click()
     page.wait_for_timeout(500)
     assert not shot.tasks.filter(kind="image", status__in=Task.UNFINISHED).exists()
     page.once("dialog", lambda dialog: dialog.accept())

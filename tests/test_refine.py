@@ -17,7 +17,7 @@ from projects.models import Project, Turn
 from shots.models import Shot
 from tasks.jobs import run_task
 from tasks.models import Task
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.chat_server import ChatServer
 from tests.test_versions import run_all
 from tests.workers import wait_for, workers
@@ -218,7 +218,7 @@ def test_the_editor_refines_a_shot_from_its_card(
     sign_in(page, server, rendered.owner.username)
     page.goto(f"{server}/projects/{rendered.id}/")
     card = page.locator(".shot").nth(0)
-    card.locator(".refine summary").click()
+    shot_menu(card).locator(".refine summary").click()
     with workers(tmp_path, "inference language", STORYBOARD_MODEL=f"openai:{model.url}#qwen2.5"):
         card.locator(".instruction").fill("make it night, closer on the cat")
         with page.expect_response(lambda r: r.url.endswith("/refine")) as answer:

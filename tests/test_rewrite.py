@@ -18,7 +18,7 @@ from projects.models import Project, StoryboardSnapshot, Turn
 from shots.models import Shot
 from tasks.jobs import run_task
 from tasks.models import Task
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.chat_server import ChatServer
 from tests.factories import shot_with_media
 from tests.test_versions import run_all
@@ -206,7 +206,7 @@ def test_the_editor_rewrites_the_storyboard_and_brings_the_old_one_back(
     cards = page.locator(".shot")
     cards.nth(1).wait_for()
     with page.expect_response(lambda r: r.request.method == "PATCH") as locked:
-        cards.nth(1).locator(".lock").check()
+        shot_menu(cards.nth(1)).locator(".lock").check()
     assert locked.value.status == 200 and Shot.objects.get(project=rendered, order=1).locked
     page.locator("#rewrite summary").click()
     page.fill("#board-instruction", "one shot, and keep the locked one")

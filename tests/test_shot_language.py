@@ -21,7 +21,7 @@ from inference.types import ShotPlan
 from projects.models import Project
 from shots.models import Shot
 from tasks.models import Task
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.factories import LINES, ProjectFactory, ShotFactory, UserFactory, shot_with_media
 
 
@@ -138,7 +138,7 @@ def test_the_editor_frames_approves_counts_and_hides_shots_in_both_languages(
 
     page = editor("zh-CN")
     assert page.inner_text("#approved-count") == "2 个镜头中已通过 0 个"
-    first = page.locator(".shot").nth(0)
+    first = shot_menu(page.locator(".shot").nth(0))
     sizes = first.locator(".shot-size option").all_inner_texts()
     assert sizes == ["未设定", "特写", "近景", "中景", "全景", "远景"]
     first.locator(".shot-size").select_option("close_up")
@@ -160,6 +160,7 @@ def test_the_editor_frames_approves_counts_and_hides_shots_in_both_languages(
 
     page = editor("en-US")
     assert page.inner_text("#approved-count") == "1 of 2 shots approved"
-    assert page.locator(".shot").nth(0).locator(".shot-size option:checked").inner_text() == "close-up"
-    assert page.locator(".shot").nth(0).locator(".camera-angle option:checked").inner_text() == "high angle"
+    first = shot_menu(page.locator(".shot").nth(0))
+    assert first.locator(".shot-size option:checked").inner_text() == "close-up"
+    assert first.locator(".camera-angle option:checked").inner_text() == "high angle"
     page.context.close()

@@ -18,7 +18,7 @@ from shots.models import Shot, ShotVersion
 from shots.stages import MOTION, SPEECH
 from tasks.jobs import run_task
 from tasks.models import Task
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.test_own_media import picture, recording, upload
 from tests.workers import workers
 
@@ -195,7 +195,7 @@ def test_the_editor_shows_a_shots_history_and_restores_a_picture(
     card = page.locator(".shot").nth(0)
     card.locator(".keyframe").wait_for()
     first = card.locator(".keyframe").get_attribute("src").split("?")[0]  # the signature changes; the name not
-    card.locator(".history summary").click()
+    shot_menu(card).locator(".history summary").click()
     pictures = card.locator(".version img")
     pictures.first.wait_for()
     assert pictures.count() == 1 and card.locator(".version.current").count() == 2  # picture and narration

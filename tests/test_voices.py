@@ -13,7 +13,7 @@ from projects.models import Character, Project
 from shots.models import Shot
 from tasks.jobs import run_task
 from tasks.models import Task
-from tests.browser import sign_in
+from tests.browser import shot_menu, sign_in
 from tests.factories import ProjectFactory, ShotFactory
 from tests.test_versions import run_all
 
@@ -147,7 +147,7 @@ def test_the_editor_gives_a_character_a_voice_and_a_shot_its_speaker(page: Any, 
 
     card = page.locator(".shot").nth(1)
     card.locator(".speaker option", has_text="Ada").wait_for(state="attached")
-    card.locator(".speaker").select_option(label="Ada")
+    shot_menu(card).locator(".speaker").select_option(label="Ada")
     with page.expect_response(lambda r: r.request.method == "PATCH" and "/shots/" in r.url) as saved:
         card.locator(".save").click()
     assert saved.value.status == 200

@@ -430,6 +430,11 @@
     ".delete": gettext("Delete shot %(n)s"),
   };
 
+  // Save is there only when the card holds a change not yet saved.
+  function paintSave(card) {
+    card.querySelector(".save").hidden = !card.querySelector('[data-dirty="true"]');
+  }
+
   function paintShot(card, shot, index) {
     card.dataset.shotId = shot.id;
     const number = say(gettext("Shot %(n)s"), { n: index + 1 });
@@ -490,6 +495,7 @@
     card.querySelector(".up").disabled = index === 0;
     card.querySelector(".down").disabled = index === state.shots.length - 1;
     paintStatus(card, shot);
+    paintSave(card);
     const history = card.querySelector(".history");
     if (history.open && history.dataset.seen !== resultsOf(shot)) act(card, () => paintHistory(card));
   }
@@ -559,7 +565,10 @@
           const box = document.createElement("input");
           box.type = "checkbox";
           box.value = character.id;
-          box.addEventListener("change", () => (holder.dataset.dirty = "true"));
+          box.addEventListener("change", () => {
+            holder.dataset.dirty = "true";
+            paintSave(card);
+          });
           label.append(box, ` ${character.name}`);
           return label;
         }),
@@ -615,6 +624,7 @@
       ]) {
         card.querySelector(`.${name}`).addEventListener("input", (event) => {
           event.target.dataset.dirty = "true";
+          paintSave(card);
         });
       }
     }
@@ -894,6 +904,13 @@
       const at = blocks.indexOf(markPlaying());
       const next = blocks[Math.max(0, Math.min(blocks.length - 1, at + (event.key === "l" ? 1 : -1)))];
       if (next) playShot(next);
+    } else if (event.key === "m") {
+      const card = document.activeElement && document.activeElement.closest(".shot");
+      if (!card) return;
+      event.preventDefault();
+      const menu = card.querySelector(".more");
+      menu.open = !menu.open;
+      if (menu.open) menu.querySelector("summary").focus();
     }
   });
 
@@ -1123,6 +1140,7 @@
         }
         await api(`/shots/${id}`, { method: "PATCH", body });
         card.querySelectorAll("[data-dirty]").forEach((field) => (field.dataset.dirty = "false"));
+        paintSave(card);
         await load();
       });
     } else if (button.classList.contains("regen")) {
@@ -1251,9 +1269,18 @@
     });
   });
 
-  // Keyboard reordering: Alt+ArrowUp / Alt+ArrowDown on a focused card.
+  // Keyboard reordering: Alt+ArrowUp / Alt+ArrowDown on a focused card. Ctrl+Enter (⌘+Enter) in
+  // a card's field saves the card's changes.
   list.addEventListener("keydown", (event) => {
     const card = event.target.closest(".shot");
+    if (card && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      const save = card.querySelector(".save");
+      if (!save.hidden) {
+        event.preventDefault();
+        save.click();
+      }
+      return;
+    }
     if (!card || !event.altKey || !["ArrowUp", "ArrowDown"].includes(event.key)) return;
     event.preventDefault();
     act(card, () => move(card, event.key === "ArrowUp" ? -1 : 1));
