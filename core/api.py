@@ -148,6 +148,12 @@ def media_url(file: Any) -> str | None:
     return file.url if file else None
 
 
+def thumbnail_url(file: Any) -> str | None:
+    """The signed URL of a picture's thumbnail (a WebP ``core.storage.THUMBNAIL_WIDTH`` wide);
+    None for no file or one that is not a picture."""
+    return file.thumbnail_url if file else None
+
+
 BINARY = {"type": "string", "format": "binary"}  # a file field of a multipart form, in OpenAPI
 
 

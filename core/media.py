@@ -106,6 +106,8 @@ def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse | Stre
         return _harden(response)
     root = Path(settings.MEDIA_ROOT).resolve()
     target = (root / path).resolve()
+    if root in target.parents and not target.is_file():
+        _thumbnail_backfill(root, path, target)
     if root not in target.parents or not target.is_file():
         raise Http404("No such file.")
     suffix = target.suffix.lower()
@@ -123,6 +125,18 @@ def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse | Stre
     served["Cache-Control"] = f"private, max-age={settings.MEDIA_URL_TTL_S}, immutable"
     served["Accept-Ranges"] = "bytes"
     return _harden(served)
+
+
+def _thumbnail_backfill(root: Path, path: str, target: Path) -> None:
+    """A picture stored before pictures had thumbnails gets its thumbnail at the first request
+    for it (on object storage, ``manage.py thumbnails`` makes them)."""
+    from core.storage import thumbnail_make, thumbnail_name
+
+    picture_name = path.removeprefix("thumbs/").removesuffix(".webp")
+    picture = (root / picture_name).resolve()
+    if thumbnail_name(picture_name) == path and root in picture.parents and picture.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        thumbnail_make(picture, target)
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:

@@ -4,7 +4,9 @@ read back out, and files released once no row names them."""
 from __future__ import annotations
 
 import operator
+import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,12 +25,48 @@ from django.db.models.fields.files import FieldFile
 
 from inference.media import file_digest
 
+PICTURES = (".png", ".jpg", ".jpeg", ".webp")
+THUMBNAIL_WIDTH = 320  # px: a card's or a list's picture (the editor offers the whole one beside it)
+
 
 def store(path: Path, *, folder: str) -> tuple[str, str]:
     """Save a file under a name made of its content hash; return (storage name, hash).
-    Never a name from a client or a model."""
+    Never a name from a client or a model. A picture gets its thumbnail stored beside it."""
     digest = file_digest(path)
-    return store_named(path, f"{folder}/{digest[:32]}{path.suffix.lower()}"), digest
+    name = store_named(path, f"{folder}/{digest[:32]}{path.suffix.lower()}")
+    thumbnail = thumbnail_name(name)
+    if thumbnail and not default_storage.exists(thumbnail):
+        made = path.with_name(f".{path.name}.thumbnail.webp")
+        try:
+            thumbnail_make(path, made)
+            store_named(made, thumbnail)
+        finally:
+            made.unlink(missing_ok=True)
+    return name, digest
+
+
+def thumbnail_name(name: str) -> str:
+    """The stored name of a picture's thumbnail, ``thumbs/<its name>.webp``; "" for a file that
+    is not a picture. Derived from the picture's own (content-hash) name: no row names it, and it
+    goes when its picture goes."""
+    if Path(name).suffix.lower() not in PICTURES or name.startswith("thumbs/"):
+        return ""
+    return f"thumbs/{name}.webp"
+
+
+def thumbnail_make(source: Path, target: Path) -> None:
+    """A WebP at most THUMBNAIL_WIDTH wide (never enlarged), written whole or not at all."""
+    from PIL import Image
+
+    with Image.open(source) as opened:
+        opened.draft("RGB", (THUMBNAIL_WIDTH * 2, THUMBNAIL_WIDTH * 2))  # a JPEG decodes at a smaller scale
+        picture = opened.convert("RGBA" if "A" in opened.getbands() else "RGB")
+    if picture.width > THUMBNAIL_WIDTH:
+        height = max(1, round(picture.height * THUMBNAIL_WIDTH / picture.width))
+        picture = picture.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
+    partial = target.with_name(f".{target.name}.partial")
+    picture.save(partial, "WEBP", quality=80, method=4)
+    os.replace(partial, target)
 
 
 def store_named(path: Path, name: str) -> str:
@@ -110,10 +148,34 @@ def release_on_commit(names: Iterable[str]) -> None:
         transaction.on_commit(lambda: _release_unused(pending))
 
 
+def thumbnails_make_missing() -> int:
+    """Make the thumbnail of every stored picture a row names that has none (pictures stored
+    before thumbnails were made, on local disk or in a bucket); return how many were made."""
+    names: set[str] = set()
+    for model in apps.get_models():
+        for field in [f.name for f in model._meta.get_fields() if isinstance(f, models.FileField)]:
+            names.update(model._default_manager.exclude(**{field: ""}).values_list(field, flat=True))
+    made = 0
+    with tempfile.TemporaryDirectory() as folder:
+        for name in sorted(names):
+            thumbnail = thumbnail_name(name)
+            if not thumbnail or default_storage.exists(thumbnail) or not default_storage.exists(name):
+                continue
+            picture, small = Path(folder) / f"picture{Path(name).suffix}", Path(folder) / "thumbnail.webp"
+            with default_storage.open(name, "rb") as source, open(picture, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+            thumbnail_make(picture, small)
+            store_named(small, thumbnail)
+            made += 1
+    return made
+
+
 def _release_unused(names: Iterable[str]) -> None:
     for name in names:
         if not file_in_use(name):
             default_storage.delete(name)
+            if thumbnail := thumbnail_name(name):
+                default_storage.delete(thumbnail)
 
 
 def file_in_use(name: str) -> bool:
@@ -133,11 +195,22 @@ class MediaFieldFile(FieldFile):
     @property
     def url(self) -> str:
         self._require_file()  # type: ignore[attr-defined]  # FieldFile's own check (not in its stubs)
+        return self._signed(str(self.name))
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        """A picture's thumbnail (``thumbnail_name``), signed as the picture is; None for a file
+        that is not a picture."""
+        self._require_file()  # type: ignore[attr-defined]
+        thumbnail = thumbnail_name(str(self.name))
+        return self._signed(thumbnail) if thumbnail else None
+
+    def _signed(self, name: str) -> str:
         scope = getattr(self.instance, "media_scope", None)
         scoped_url = getattr(self.storage, "scoped_url", None)
         if scope is not None and scoped_url is not None:
-            return str(scoped_url(self.name, scope()))
-        return str(self.storage.url(self.name))
+            return str(scoped_url(name, scope()))
+        return str(self.storage.url(name))
 
 
 class MediaFileField(models.FileField):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api import FiniteFloatField, StrictSerializer, TextField, media_url
+from core.api import FiniteFloatField, StrictSerializer, TextField, media_url, thumbnail_url
 from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS, shot_language
 from inference.text import has_cjk
 from shots.models import Shot, ShotVersion
@@ -25,6 +25,9 @@ ANGLE_HELP = (
 
 class StageSerializer(serializers.Serializer):
     url = serializers.CharField(allow_null=True)
+    thumbnailUrl = serializers.CharField(
+        allow_null=True, help_text="A picture's thumbnail (WebP, 320 px wide); null for a voice or a clip."
+    )
     hash = serializers.CharField()
     version = serializers.IntegerField()
     source = serializers.CharField(  # type: ignore[assignment]  # a field named source, not Field.source
@@ -45,6 +48,7 @@ class StageField(serializers.Field):
         result = shot.result(self.stage)
         return {
             "url": media_url(result.file),
+            "thumbnailUrl": thumbnail_url(result.file),
             "hash": result.hash,
             "version": result.version,
             "source": result.source,
@@ -247,6 +251,7 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
 
     stage = serializers.ChoiceField(choices=list(STAGES), read_only=True)
     url = serializers.SerializerMethodField()
+    thumbnailUrl = serializers.SerializerMethodField(help_text="A picture's thumbnail (WebP, 320 px wide).")
     own = serializers.SerializerMethodField()
     current = serializers.SerializerMethodField()
     prompt = serializers.SerializerMethodField()
@@ -263,6 +268,7 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
             "stage",
             "number",
             "url",
+            "thumbnailUrl",
             "hash",
             "source",
             "own",
@@ -278,6 +284,9 @@ class ShotVersionSerializer(serializers.ModelSerializer[ShotVersion]):
 
     def get_url(self, version: ShotVersion) -> str | None:
         return media_url(version.file)
+
+    def get_thumbnailUrl(self, version: ShotVersion) -> str | None:  # noqa: N802 - the JSON name
+        return thumbnail_url(version.file)
 
     def get_own(self, version: ShotVersion) -> bool:
         return version.source.startswith(OWN)

@@ -413,6 +413,10 @@ def test_a_card_leads_with_its_picture_and_narration_and_saves_only_a_change(
     page.goto(f"{server}/projects/{rendered.id}/")
     card = page.locator(".shot").first
     card.locator(".keyframe").wait_for()
+    page.wait_for_function(  # a desktop card's frame shows the picture's thumbnail, not the whole picture
+        "img => img.complete && img.currentSrc.includes('/media/thumbs/shots/image/')",
+        arg=card.locator(".keyframe").element_handle(),
+    )
     shown = card.locator("textarea, input:not([type=file]), select, button, summary").evaluate_all(
         "controls => controls.filter((c) => c.checkVisibility()).map((c) => c.className || c.tagName)"
     )

@@ -449,7 +449,11 @@
       .map(sourceWords)
       .join(" / ");
     const image = card.querySelector(".keyframe");
-    if (shot.image.url && image.getAttribute("src") !== shot.image.url) image.src = shot.image.url;
+    if (shot.image.url && image.getAttribute("src") !== shot.image.url) {
+      // The thumbnail where the card's frame is small, the whole picture where it is not (a phone).
+      image.srcset = shot.image.thumbnailUrl ? `${shot.image.thumbnailUrl} 320w, ${shot.image.url} ${state.project.width || 1280}w` : "";
+      image.src = shot.image.url;
+    }
     image.hidden = !shot.image.url;
     image.alt = shot.prompt.slice(0, 120);
     for (const name of ["prompt", "narration"]) {
@@ -516,7 +520,7 @@
     if (kind === "img") preview.alt = "";
     if (kind === "audio") preview.controls = true;
     preview.preload = "none";
-    if (version.url) preview.src = version.url;
+    if (version.url) preview.src = version.thumbnailUrl || version.url;
     const name = say(VERSION_NAMES[version.stage], { n: version.number });
     const facts = [name, version.own ? gettext("your file") : sourceWords(version.source), new Date(version.createdAt).toLocaleString()];
     if (version.stage === "image" && version.seed !== null && !version.own) facts.push(say(gettext("seed %(seed)s"), version));
