@@ -8,7 +8,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.audit import audit
 from core.errors import ApplicationError
@@ -30,10 +29,9 @@ from projects.pipeline import (
 from projects.selectors import project_lock
 from projects.throttles import new_projects_take
 from projects.validators import voice_for_language
-from shots.history import shot_file_names, version_record
-from shots.live import publish_shot_on_commit
+from shots.history import shot_file_names
 from shots.models import Shot, ShotVersion
-from shots.services import new_seed, seed_follow_characters, speaking_voice
+from shots.services import new_seed, seed_follow_characters, shot_result_put, speaking_voice
 from shots.stages import IMAGE, MOTION, OWN, SPEECH, Stage
 from tasks.live import access_changed_on_commit
 from tasks.models import Task
@@ -321,32 +319,16 @@ def shot_set_own_media(*, shot: Shot, stage: Stage, upload: Any) -> Shot:
             sentences = [[0.0, duration, shot.narration.strip()]] if shot.narration.strip() else []
             extra = {"speech_duration": round(duration, 3), "speech_sentences": sentences}
         with atomic_with_files():
-            project = project_lock(project_id=shot.project_id)
-            shot = Shot.objects.select_for_update().get(pk=shot.pk)
             name, digest = store(made, folder=stage.folder)
-            released = [shot.result(stage).file_name]
-            tasks_cancel(
-                tasks=shot.tasks.filter(kind=stage.name, status__in=Task.UNFINISHED),
-                reason=f"Replaced by the person's own file on shot {shot.order + 1}.",
+            return shot_result_put(
+                shot=shot,
+                stage=stage,
+                name=name,
+                digest=digest,
+                source=f"{OWN}{upload_name(upload)[:150]}",
+                extra=extra,
+                why=f"Replaced by the person's own file on shot {shot.order + 1}.",
             )
-            source = f"{OWN}{upload_name(upload)[:150]}"
-            fields = stage.stored(file=name, digest=digest, source=source) | extra
-            if stage is IMAGE:  # the clip animated from the old picture is stale
-                released.append(shot.result(MOTION).file_name)
-                tasks_cancel(
-                    tasks=shot.tasks.filter(kind=MOTION.name, status__in=Task.UNFINISHED), reason="New picture."
-                )
-                fields |= MOTION.cleared()
-            Shot.objects.filter(pk=shot.pk).update(**fields, updated_at=timezone.now())
-            shot.refresh_from_db()
-            version_record(shot, stage)
-            release_on_commit([old for old in released if old and old != name])
-            publish_shot_on_commit(shot)
-            if stage is IMAGE and project.animate:
-                shots_regenerate(shots=[shot], stages={MOTION})  # and recomposes
-            else:
-                project_recompose_if_rendered(project=project)
-    return shot
 
 
 def _own_picture(path: Path, project: Project) -> Path:

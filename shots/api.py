@@ -11,9 +11,11 @@ from rest_framework.views import APIView
 
 from core.access import Role
 from core.errors import ApplicationError
-from shots import history, selectors, services
+from shots import candidates, history, selectors, services
 from shots.film import film
 from shots.serializers import (
+    CandidateSerializer,
+    CandidatesRequestSerializer,
     GenerateBatchSerializer,
     GenerateSerializer,
     ReorderSerializer,
@@ -160,3 +162,37 @@ class ShotVersionRestoreApi(APIView):
         shot = selectors.shot_get(user=request.user, shot_id=shot_id)
         shot = history.version_restore(shot=shot, version_id=version_id)
         return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk, role=Role.VIEWER)).data)
+
+
+class ShotCandidatesApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(responses=CandidateSerializer(many=True))
+    def get(self, request: Request, shot_id: str) -> Response:
+        """The pictures painted for the shot to choose from, newest first (each with its
+        thumbnail, size and seed)."""
+        shot = selectors.shot_get(user=request.user, shot_id=shot_id, role=Role.VIEWER)
+        return Response(CandidateSerializer(candidates.candidate_list(shot=shot), many=True).data)
+
+    @extend_schema(request=CandidatesRequestSerializer, responses={202: TaskSerializer})
+    def post(self, request: Request, shot_id: str) -> Response:
+        """Paint ``count`` pictures of the shot in one call of its film's picture tier, seeds
+        counting up from ``seed``; 202 with the task. ``steps`` and ``guidance`` are checked
+        against what the tier's model takes."""
+        shot = selectors.shot_get(user=request.user, shot_id=shot_id)
+        serializer = CandidatesRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = candidates.candidates_request(shot=shot, **serializer.validated_data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ShotCandidateChooseApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=None, responses=ShotSerializer)
+    def post(self, request: Request, shot_id: str, candidate_id: uuid.UUID) -> Response:
+        """Make the candidate the shot's picture (a new version of it, with its seed); only this
+        shot is redone in the film."""
+        shot = selectors.shot_get(user=request.user, shot_id=shot_id)
+        shot = candidates.candidate_choose(shot=shot, candidate_id=candidate_id)
+        return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk)).data)

@@ -10,7 +10,7 @@ result is discarded, never attached.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,7 +25,7 @@ from inference.policy import ENGINES
 from inference.registry import MotionJob, draft_spec
 from inference.sentences import Sentence, said
 from inference.styles import frame_size, framing_words
-from shots import live
+from shots import candidates, live
 from shots.history import version_record
 from shots.models import Shot
 from shots.services import speaking_voice
@@ -188,6 +188,99 @@ class ImageWork(StageWork):
                 for r in results
             ],
         )
+
+
+@dataclass
+class Painted:
+    """The candidates a task painted, each (path, seed), and with what."""
+
+    pictures: list[tuple[Path, int]]
+    backend: str
+    model: str
+    note: str
+    steps: int
+    guidance: float
+    width: int
+    height: int
+
+
+@register
+class CandidatesWork(Kind):
+    """Pictures of one shot to choose from, painted in one call of the tier's image model."""
+
+    name = candidates.CANDIDATES
+    queue = INFERENCE
+    policy = ENGINES
+
+    def run(self, task: Task, progress: Progress) -> Painted:
+        shots = Shot.objects.select_related("project").prefetch_related("characters")
+        shot = shots.filter(pk=task.shot_id).first() if task.shot_id else None
+        if shot is None:
+            raise SupersededError
+        params, project = task.params, shot.project
+        width, height = frame_size(project.aspect_ratio, project.resolution)
+        folder = work_dir(str(task.id))
+        asked = replace(keyframe_request(shot, folder / "candidate.png"), negative_prompt=params["negativePrompt"])
+        requests = [
+            replace(asked, seed=params["seed"] + n, path=folder / f"candidate-{n}.png") for n in range(params["count"])
+        ]
+        spec = image_tier(project.tier)[0]
+        results = engines.keyframes(
+            spec,
+            requests,
+            width=width,
+            height=height,
+            style=project.style,
+            runtime=runtime(),
+            steps=params["steps"],
+            guidance=params["guidance"],
+            progress=progress,
+        )
+        first = results[0]
+        return Painted(
+            [(Path(result.path), request.seed) for result, request in zip(results, requests, strict=True)],
+            first.backend,
+            first.model,
+            first.note,
+            params["steps"],
+            params["guidance"],
+            width,
+            height,
+        )
+
+    def apply(self, task: Task, output: Painted) -> str:
+        shot = Shot.objects.filter(pk=task.shot_id).first() if task.shot_id else None
+        if shot is None:
+            raise SupersededError
+        made = []
+        for path, seed in output.pictures:
+            name, digest = store(path, folder=IMAGE.folder)
+            fields = {
+                "width": output.width,
+                "height": output.height,
+                "steps": output.steps,
+                "guidance": output.guidance,
+            }
+            made.append(
+                fields
+                | {"file": name, "hash": digest, "seed": seed, "file_size": path.stat().st_size}
+                | {"source": made_by(output.backend, output.model)}
+            )
+        rows = candidates.candidates_made(shot=shot, negative_prompt=task.params["negativePrompt"], made=made)
+        answer = {
+            "candidates": [str(row.id) for row in rows],
+            "batch": len(rows),  # painted in one engine call
+            "backend": output.backend,
+            "model": output.model,
+        }
+        message = said(Sentence("done_by", "Done (%(by)s).", by=made_by(output.backend, output.model)), output.note)
+        if not task_finish(task=task, result=answer, message=message):
+            raise SupersededError
+        shutil.rmtree(output.pictures[0][0].parent, ignore_errors=True)
+        return self.name
+
+    def tidy(self) -> int:
+        return candidates.candidates_release_stale()
 
 
 @register

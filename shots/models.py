@@ -108,6 +108,37 @@ class Shot(models.Model):
         return self.motion_prompt.strip() or motion_words(self.prompt, self.camera)
 
 
+class Candidate(models.Model):
+    """One of the pictures painted for a shot to choose from (``shots.candidates``): not the
+    shot's picture until chosen; one never chosen goes, with its file, CANDIDATES_KEEP_S after
+    it was painted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="candidates")
+    file = MediaFileField(upload_to="shots/image/")
+    hash = models.CharField(max_length=64)
+    seed = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    file_size = models.PositiveIntegerField()
+    source = models.CharField(max_length=200, help_text="The back end and model that painted it.")
+    steps = models.PositiveIntegerField()
+    guidance = models.FloatField()
+    prompt = models.TextField(max_length=2000, help_text="The shot's prompt it was painted from.")
+    negative_prompt = models.TextField(max_length=1000, blank=True)
+    chosen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["shot", "-created_at", "seed"]
+
+    def __str__(self) -> str:
+        return f"Candidate (seed {self.seed}) of {self.shot_id}"
+
+    def media_scope(self) -> str:
+        return self.shot.media_scope()
+
+
 class ShotVersion(models.Model):
     """One result a stage of a shot has had: its file, what produced it, when, and the shot's
     text that made it. Every result that lands (a model's, the person's own upload, a restore)

@@ -10,7 +10,8 @@ from rest_framework import serializers
 from core.api import FiniteFloatField, StrictSerializer, TextField, media_url, thumbnail_url
 from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS, shot_language
 from inference.text import has_cjk
-from shots.models import Shot, ShotVersion
+from shots.candidates import MOST
+from shots.models import Candidate, Shot, ShotVersion
 from shots.stages import OWN, STAGES, Stage, stage_named
 
 SIZE_HELP = (
@@ -229,6 +230,66 @@ SHOTS_PER_BATCH = 100  # shots in one POST /api/v1/tasks/batch
 class GenerateSerializer(StrictSerializer):
     stage = StageChoiceField()
     force = serializers.BooleanField(default=False, help_text="Replace the person's own file (409 otherwise).")
+
+
+class CandidatesRequestSerializer(StrictSerializer):
+    count = serializers.IntegerField(min_value=1, max_value=MOST, default=4, help_text="How many pictures (1-8).")
+    seed = serializers.IntegerField(
+        min_value=0,
+        max_value=2**32 - 1,
+        required=False,
+        help_text="The first picture's seed; the next ones count up from it. Left out: a new one.",
+    )
+    steps = serializers.IntegerField(
+        min_value=1, max_value=100, required=False, help_text="Denoising steps; left out: the tier's own."
+    )
+    guidance = FiniteFloatField(
+        min_value=0, max_value=30, required=False, help_text="Guidance scale; left out: the tier's own."
+    )
+    negativePrompt = TextField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        source="negative_prompt",
+        help_text="What to keep out of these pictures; left out: the shot's own.",
+    )
+
+
+class CandidateSerializer(serializers.ModelSerializer[Candidate]):
+    """A picture painted for a shot to choose from."""
+
+    url = serializers.SerializerMethodField()
+    thumbnailUrl = serializers.SerializerMethodField()
+    fileSize = serializers.IntegerField(source="file_size", read_only=True)
+    negativePrompt = serializers.CharField(source="negative_prompt", read_only=True)
+    chosenAt = serializers.DateTimeField(source="chosen_at", read_only=True, allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Candidate
+        fields = [
+            "id",
+            "url",
+            "thumbnailUrl",
+            "width",
+            "height",
+            "fileSize",
+            "seed",
+            "steps",
+            "guidance",
+            "source",
+            "prompt",
+            "negativePrompt",
+            "chosenAt",
+            "createdAt",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, candidate: Candidate) -> str | None:
+        return media_url(candidate.file)
+
+    def get_thumbnailUrl(self, candidate: Candidate) -> str | None:  # noqa: N802 - the JSON name
+        return thumbnail_url(candidate.file)
 
 
 class GenerateBatchSerializer(GenerateSerializer):

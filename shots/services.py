@@ -13,7 +13,7 @@ from core.errors import ApplicationError
 from core.storage import release_on_commit
 from shots import live
 from shots.film import film
-from shots.history import shot_file_names, version_retext
+from shots.history import shot_file_names, version_record, version_retext
 from shots.models import Shot
 from shots.stages import IMAGE, MOTION, SPEECH, STAGES, Stage, shaped_by
 from tasks.models import Task
@@ -234,6 +234,34 @@ def shots_generate_batch(*, shots: Sequence[Shot], stage: Stage, force: bool = F
         except ApplicationError as error:
             raise ApplicationError(error.message, code=error.code, field=f"shotIds[{index}]") from None
     return [made[index] for index in range(len(shots))]
+
+
+def shot_result_put(
+    *, shot: Shot, stage: Stage, name: str, digest: str, source: str, extra: dict[str, Any], why: str
+) -> Shot:
+    """Make a stored file the stage's result on the shot, as a new version of it (the person's
+    own file, a chosen candidate). Work in flight for that stage is superseded; a new picture
+    takes the clip animated from the old one with it (a new clip is made where the project
+    animates), and the film is recomposed. Inside the caller's transaction."""
+    project = film().project_lock(project_id=shot.project_id)
+    shot = Shot.objects.select_for_update().get(pk=shot.pk)
+    released = [shot.result(stage).file_name]
+    tasks_cancel(tasks=shot.tasks.filter(kind=stage.name, status__in=Task.UNFINISHED), reason=why)
+    fields = stage.stored(file=name, digest=digest, source=source) | extra
+    if stage is IMAGE:  # the clip animated from the old picture is stale
+        released.append(shot.result(MOTION).file_name)
+        tasks_cancel(tasks=shot.tasks.filter(kind=MOTION.name, status__in=Task.UNFINISHED), reason="New picture.")
+        fields |= MOTION.cleared()
+    Shot.objects.filter(pk=shot.pk).update(**fields, updated_at=timezone.now())
+    shot.refresh_from_db()
+    version_record(shot, stage)
+    release_on_commit([old for old in released if old and old != name])
+    live.publish_shot_on_commit(shot)
+    if stage is IMAGE and project.animate:
+        film().shots_regenerate(shots=[shot], stages={MOTION})  # and recomposes
+    else:
+        film().project_recompose_if_rendered(project=project)
+    return shot
 
 
 def renumber(shots: list[Shot]) -> bool:

@@ -11,6 +11,12 @@ urlpatterns: list[URLPattern] = [
     path("shots/<uuid:shot_id>/generate", api.ShotGenerateApi.as_view(), name="shot-generate"),
     path("tasks/batch", api.ShotGenerateBatchApi.as_view(), name="task-batch"),
     path("shots/<uuid:shot_id>/versions", api.ShotVersionListApi.as_view(), name="shot-versions"),
+    path("shots/<uuid:shot_id>/candidates", api.ShotCandidatesApi.as_view(), name="shot-candidates"),
+    path(
+        "shots/<uuid:shot_id>/candidates/<uuid:candidate_id>/choose",
+        api.ShotCandidateChooseApi.as_view(),
+        name="shot-candidate-choose",
+    ),
     path(
         "shots/<uuid:shot_id>/versions/<uuid:version_id>/restore",
         api.ShotVersionRestoreApi.as_view(),

@@ -371,6 +371,9 @@ OWN_NARRATION_MAX_S = env_float("OWN_NARRATION_MAX_S", 120.0, minimum=1.0)
 OWN_PICTURE_MAX_PIXELS = env_int("OWN_PICTURE_MAX_PIXELS", 4096 * 4096, minimum=1920 * 1080)
 # Earlier results kept per shot and stage (picture, clip, narration) to look back on and restore.
 SHOT_VERSIONS_KEPT = env_int("SHOT_VERSIONS_KEPT", 10, minimum=1, maximum=100)
+# Pictures painted for a shot to choose from (POST /api/v1/shots/{id}/candidates): an unchosen
+# one, and its file, go this long after it was painted.
+CANDIDATES_KEEP_S = env_int("CANDIDATES_KEEP_S", 24 * 3600, minimum=60)
 # What work costs, to turn usage into money (GET /api/v1/usage): e.g. "cuda_hour=2.5,cpu_hour=0.05,
 # tokens_in_million=0.5,tokens_out_million=1.5,image=0.002,audio_minute=0.01,video_minute=0.02".
 USAGE_PRICES = env_prices("USAGE_PRICES")

@@ -33,7 +33,7 @@ from core.redis import get_redis
 from core.storage import work_dir_remove, work_dirs_stale
 from tasks import services
 from tasks.models import Task
-from tasks.registry import tasks_settled
+from tasks.registry import kinds, tasks_settled
 
 logger = logging.getLogger("storyvideo.reconciler")
 S = Task.Status
@@ -47,6 +47,7 @@ class Report:
     reenqueued: int = 0
     unblocked: int = 0
     folders_removed: int = 0
+    tidied: int = 0  # what kinds released (Kind.tidy)
 
 
 def _process_gone(worker: str) -> bool:
@@ -116,6 +117,11 @@ def reconcile() -> Report:
         tasks_settled(project_id)
     services.tasks_enqueue_due()
     report.folders_removed = _remove_dead_work_dirs()
+    for kind in kinds():
+        try:
+            report.tidied += kind.tidy()
+        except Exception:  # the next reconcile tries again; the rest of this one stands
+            logger.exception("Tidying up after %s work failed", kind.name)
     return report
 
 

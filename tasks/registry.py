@@ -153,6 +153,11 @@ class Kind:
         ``cannot_run``'s answer: a worker's word holds for a request with the same configuration."""
         return ""
 
+    def tidy(self) -> int:
+        """Release what this kind made that is no longer wanted (run with each reconcile, by
+        every worker); how many things went."""
+        return 0
+
 
 KINDS: dict[str, Kind] = {}
 _SETTLED: list[Callable[[uuid.UUID], None]] = []

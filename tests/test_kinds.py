@@ -35,6 +35,7 @@ FILM_WORDS = {
     "webhook",
     "refine",
     "translate",
+    "candidates",
     "story",
     "likeness",
 }

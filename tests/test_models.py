@@ -39,6 +39,8 @@ from inference.styles import CAMERA_MOVES, TRANSITIONS
 from inference.text import split_sentences
 from inference.types import ShotPlan, no_progress
 from projects.models import Project
+from shots.models import Candidate
+from tasks.models import Task
 from tests import tiny_models
 from tests.test_pipeline import settled
 from tests.workers import wait_for, workers
@@ -711,6 +713,35 @@ def test_a_projects_voice_is_a_spec_with_a_name_never_a_path_and_changing_it_spe
     answer = api.patch(f"/api/v1/projects/{project.id}", {"voice": "espeak:en-gb"}, format="json")
     assert answer.status_code == 200 and answer.json()["voice"] == "espeak:en-gb"
     assert list(project.tasks.values_list("kind", flat=True)) == ["speech"]
+
+
+# --- pictures to choose from, through a real worker -------------------------------------------
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_candidates_are_painted_by_the_tiers_model_through_a_worker_in_one_call(
+    tmp_path: Path, user: Any, tiny: dict[str, Path]
+) -> None:
+    from tests.factories import LINES, ProjectFactory, shot_with_media
+
+    shot = shot_with_media(ProjectFactory(owner=user, resolution="480p"), 0, LINES[0], tmp_path)
+    client = APIClient()
+    client.force_authenticate(user)
+    with workers(tmp_path, "inference language", IMAGE_MODEL=f"diffusers:{tiny['sd']}"):
+        answer = client.post(f"/api/v1/shots/{shot.id}/candidates", {"count": 3, "seed": 7}, format="json")
+        assert answer.status_code == 202, answer.content
+        task = wait_for(
+            lambda: Task.objects.filter(pk=answer.json()["id"], status__in=("finished", "failed")).first(),
+            timeout=180,
+            what="the candidates",
+        )
+    assert task.status == "finished" and task.result["batch"] == 3, task.message
+    listed = client.get(f"/api/v1/shots/{shot.id}/candidates").json()
+    assert sorted(c["seed"] for c in listed) == [7, 8, 9]
+    assert {c["source"] for c in listed} == {f"diffusers:{tiny['sd']}"}
+    assert {(c["width"], c["height"]) for c in listed} == {(854, 480)}
+    assert len({Candidate.objects.get(pk=c["id"]).hash for c in listed}) == 3, "a picture per seed"
+    chosen = client.post(f"/api/v1/shots/{shot.id}/candidates/{listed[0]['id']}/choose")
+    assert chosen.status_code == 200 and chosen.json()["image"]["source"] == f"diffusers:{tiny['sd']}"
 
 
 # --- every stage on a real model, through real workers ------------------------------------------
