@@ -125,8 +125,12 @@ def candidates_release_stale() -> int:
 
 
 def candidates_made(*, shot: Shot, negative_prompt: str, made: list[dict[str, Any]]) -> list[Candidate]:
-    """The candidates a task painted, as rows (inside the transaction that finishes it)."""
+    """The candidates a task painted, as rows (inside the transaction that finishes it), all
+    with one time: they list together, in their seeds' order."""
+    now = timezone.now()
     return [
-        Candidate.objects.create(shot=shot, prompt=shot.prompt, negative_prompt=negative_prompt, **fields)
+        Candidate.objects.create(
+            shot=shot, prompt=shot.prompt, negative_prompt=negative_prompt, created_at=now, **fields
+        )
         for fields in made
     ]

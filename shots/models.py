@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 from core.storage import MediaFileField
 from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS, motion_words, spoken_seconds
@@ -127,10 +128,12 @@ class Candidate(models.Model):
     prompt = models.TextField(max_length=2000, help_text="The shot's prompt it was painted from.")
     negative_prompt = models.TextField(max_length=1000, blank=True)
     chosen_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, help_text="When it was painted: one time for one request's."
+    )
 
     class Meta:
-        ordering = ["shot", "-created_at", "seed"]
+        ordering = ["shot", "-created_at", "seed"]  # the newest request first, each in its seeds' order
 
     def __str__(self) -> str:
         return f"Candidate (seed {self.seed}) of {self.shot_id}"

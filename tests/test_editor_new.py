@@ -449,3 +449,43 @@ def test_a_card_leads_with_its_picture_and_narration_and_saves_only_a_change(
     card.focus()
     page.keyboard.press("m")
     assert card.locator(".camera").is_hidden()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_show_me_4_paints_pictures_to_choose_from_and_a_click_makes_one_the_shots(
+    server: str, page: Any, rendered: Project, language: str
+) -> None:
+    from shots.models import Candidate
+
+    page.context.set_extra_http_headers({"Accept-Language": language})
+    shot = rendered.shots.get(order=0)
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = shot_menu(page.locator(".shot").first)
+    ask = card.locator(".show-candidates")
+    assert ask.inner_text() == {"en": "Show me 4", "zh-hans": "给我看 4 张"}[language]
+    with page.expect_response(lambda r: r.url.endswith("/candidates") and r.request.method == "POST") as asked:
+        ask.click()
+    assert asked.value.status == 202, asked.value.text()
+    run_in_thread(asked.value.json()["id"])
+    choices = card.locator(".candidate-grid .choose-candidate")
+    choices.nth(3).wait_for()  # the finished task's live update fills the grid
+    assert choices.count() == 4
+    sources = card.locator(".candidate-grid img").evaluate_all("images => images.map((i) => i.getAttribute('src'))")
+    assert all(source.startswith("/media/thumbs/shots/image/") for source in sources), sources
+    seeds = sorted(Candidate.objects.filter(shot=shot).values_list("seed", flat=True))
+    assert seeds == list(range(seeds[0], seeds[0] + 4))
+    caption = choices.nth(1).locator("small").inner_text()
+    assert caption.startswith({"en": "Seed ", "zh-hans": "种子 "}[language]), caption
+
+    with page.expect_response(lambda r: r.url.endswith("/choose")) as chosen:
+        choices.nth(1).click()
+    assert chosen.value.status == 200
+    picked = Candidate.objects.get(pk=choices.nth(1).get_attribute("data-candidate-id"))
+    shot.refresh_from_db()
+    assert (shot.image_hash, shot.seed) == (picked.hash, picked.seed)
+    page.wait_for_function(
+        "(id) => document.querySelector(`.choose-candidate[data-candidate-id='${id}']`).disabled", arg=str(picked.id)
+    )
+    assert {"en": "In use", "zh-hans": "使用中"}[language] in choices.nth(1).inner_text()

@@ -133,6 +133,7 @@
     refine: gettext("rewrite"),
     translate: gettext("translation"),
     likeness: gettext("likeness"),
+    candidates: gettext("pictures to choose from"),
   };
   const REMEDY = {
     image: gettext("Press “New picture”, or change the picture text and save."),
@@ -358,6 +359,7 @@
         : []),
     );
     paintRefine(card, shot);
+    paintCandidates(card, shot);
   }
 
   // The model rewriting a shot on an instruction: the newest request's state, and the shot's
@@ -384,6 +386,47 @@
     const seen = paintModelTask(task, line, card.querySelector(".refine-send"), gettext("Rewriting… %(progress)s%"));
     const refine = card.querySelector(".refine");
     if (refine.open && refine.dataset.seen !== seen) act(card, () => paintTurns(card));
+  }
+
+  // Pictures painted for the shot to choose from: the request's state while they are painted,
+  // then the grid (read again once a request finishes, or when the card's menu opens).
+  function paintCandidates(card, shot) {
+    const task = state.tasks.get(`candidates:${shot.id}`);
+    const line = card.querySelector(".candidates-state");
+    const seen = paintModelTask(task, line, card.querySelector(".show-candidates"), gettext("Painting pictures… %(progress)s%"));
+    const box = card.querySelector(".candidates");
+    if (task) box.hidden = false;
+    if (card.querySelector(".more").open && box.dataset.seen !== seen) act(card, () => paintCandidateGrid(card));
+  }
+
+  async function paintCandidateGrid(card) {
+    const box = card.querySelector(".candidates");
+    box.dataset.seen = taskState(state.tasks.get(`candidates:${card.dataset.shotId}`));
+    const pictures = await api(`/shots/${card.dataset.shotId}/candidates`);
+    const shot = state.shots[shotIndex(card)];
+    const inUse = shot && shot.image.url ? shot.image.url.split("?")[0] : "";
+    card.querySelector(".candidate-grid").replaceChildren(
+      ...pictures.map((picture) => {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "choose-candidate";
+        button.dataset.candidateId = picture.id;
+        const current = picture.url.split("?")[0] === inUse;
+        button.disabled = current;
+        const words = say(gettext("Seed %(seed)s"), picture);
+        button.setAttribute("aria-label", current ? say(gettext("%(picture)s, in use"), { picture: words }) : say(gettext("Use the picture of seed %(seed)s"), picture));
+        const image = document.createElement("img");
+        image.src = picture.thumbnailUrl || picture.url;
+        image.alt = "";
+        const caption = document.createElement("small");
+        caption.textContent = current ? `${words} · ${gettext("In use")}` : words;
+        button.append(image, caption);
+        item.append(button);
+        return item;
+      }),
+    );
+    box.hidden = !pictures.length && !state.tasks.get(`candidates:${card.dataset.shotId}`);
   }
 
   async function paintTurns(card) {
@@ -421,6 +464,7 @@
     ".instruction": gettext("How to rewrite shot %(n)s"),
     ".save": gettext("Save shot %(n)s"),
     ".regen[data-stage=image]": gettext("New picture for shot %(n)s"),
+    ".show-candidates": gettext("Show me 4 pictures for shot %(n)s"),
     ".regen[data-stage=speech]": gettext("New voice for shot %(n)s"),
     ".regen[data-stage=motion]": gettext("Animate shot %(n)s"),
     ".listen": gettext("Listen to shot %(n)s"),
@@ -613,6 +657,8 @@
       history.addEventListener("toggle", () => history.open && act(card, () => paintHistory(card)));
       const refine = card.querySelector(".refine");
       refine.addEventListener("toggle", () => refine.open && act(card, () => paintTurns(card)));
+      const menu = card.querySelector(".more");
+      menu.addEventListener("toggle", () => menu.open && act(card, () => paintCandidateGrid(card)));
       for (const name of [
         "prompt",
         "narration",
@@ -1155,6 +1201,17 @@
       act(card, async () => {
         rememberTask(await api(`/shots/${id}/generate`, { method: "POST", body: { stage, force: Boolean(own) } }));
         renderAll();
+      });
+    } else if (button.classList.contains("show-candidates")) {
+      act(card, async () => {
+        rememberTask(await api(`/shots/${id}/candidates`, { method: "POST", body: { count: 4 } }));
+        paintStatus(card, state.shots[shotIndex(card)]);
+      });
+    } else if (button.classList.contains("choose-candidate")) {
+      act(card, async () => {
+        await api(`/shots/${id}/candidates/${button.dataset.candidateId}/choose`, { method: "POST" });
+        await load();
+        await paintCandidateGrid(card);
       });
     } else if (button.classList.contains("refine-send")) {
       const input = card.querySelector(".instruction");
