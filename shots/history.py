@@ -21,7 +21,7 @@ from core.errors import ApplicationError
 from core.storage import release_on_commit
 from shots import live
 from shots.film import film
-from shots.models import Shot, ShotVersion
+from shots.models import Candidate, Shot, ShotVersion
 from shots.stages import IMAGE, MOTION, STAGES, Stage, stage_named
 from tasks.models import Task
 from tasks.services import tasks_cancel
@@ -92,11 +92,12 @@ def version_list(*, shot: Shot, stage: Stage | None = None) -> QuerySet[ShotVers
 
 
 def shot_file_names(shots: QuerySet[Shot]) -> list[str]:
-    """Every stored file the shots name, their current ones and their history's: what to release
-    when they are deleted."""
+    """Every stored file the shots name, their current ones, their history's and the pictures
+    painted for them to choose from: what to release when they are deleted."""
     columns = [stage.file_field for stage in STAGES.values()]
     names = [name for row in shots.values_list(*columns) for name in row if name]
-    return names + list(ShotVersion.objects.filter(shot__in=shots).values_list("file", flat=True))
+    names += ShotVersion.objects.filter(shot__in=shots).values_list("file", flat=True)
+    return names + list(Candidate.objects.filter(shot__in=shots).values_list("file", flat=True))
 
 
 def _restored(stage: Stage, version: ShotVersion) -> dict[str, Any]:

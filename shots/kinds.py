@@ -25,6 +25,7 @@ from inference.policy import ENGINES
 from inference.registry import MotionJob, draft_spec
 from inference.sentences import Sentence, said
 from inference.styles import frame_size, framing_words
+from inference.types import ImageResult
 from shots import candidates, live
 from shots.history import version_record
 from shots.models import Shot
@@ -144,6 +145,26 @@ def keyframe_request(shot: Shot, path: Path) -> KeyframeRequest:
     )
 
 
+def paint(
+    project: Any, requests: list[KeyframeRequest], *, steps: int, guidance: float, progress: Progress
+) -> tuple[list[ImageResult], int, int]:
+    """Pictures of a project's shots in one call of its picture tier's model, at its frame size;
+    with that size."""
+    width, height = frame_size(project.aspect_ratio, project.resolution)
+    results = engines.keyframes(
+        image_tier(project.tier)[0],
+        requests,
+        width=width,
+        height=height,
+        style=project.style,
+        runtime=runtime(),
+        steps=steps,
+        guidance=guidance,
+        progress=progress,
+    )
+    return results, width, height
+
+
 @register
 class ImageWork(StageWork):
     """A shot's keyframe; the keyframes of one project queued together are drawn in one call."""
@@ -166,20 +187,9 @@ class ImageWork(StageWork):
         if not current:
             return [None] * len(tasks)
         project = current[0][1].project
-        width, height = frame_size(project.aspect_ratio, project.resolution)
         requests = [keyframe_request(wanted, work_dir(str(task.id)) / "keyframe.png") for task, wanted in current]
-        spec, steps, guidance = image_tier(project.tier)
-        results = engines.keyframes(
-            spec,
-            requests,
-            width=width,
-            height=height,
-            style=project.style,
-            runtime=runtime(),
-            steps=steps,
-            guidance=guidance,
-            progress=progress,
-        )
+        _, steps, guidance = image_tier(project.tier)
+        results, width, height = paint(project, requests, steps=steps, guidance=guidance, progress=progress)
         extra = {"width": width, "height": height, "batch": len(requests)}
         return _in_place(
             shots,
@@ -217,24 +227,14 @@ class CandidatesWork(Kind):
         shot = shots.filter(pk=task.shot_id).first() if task.shot_id else None
         if shot is None:
             raise SupersededError
-        params, project = task.params, shot.project
-        width, height = frame_size(project.aspect_ratio, project.resolution)
+        params = task.params
         folder = work_dir(str(task.id))
         asked = replace(keyframe_request(shot, folder / "candidate.png"), negative_prompt=params["negativePrompt"])
         requests = [
             replace(asked, seed=params["seed"] + n, path=folder / f"candidate-{n}.png") for n in range(params["count"])
         ]
-        spec = image_tier(project.tier)[0]
-        results = engines.keyframes(
-            spec,
-            requests,
-            width=width,
-            height=height,
-            style=project.style,
-            runtime=runtime(),
-            steps=params["steps"],
-            guidance=params["guidance"],
-            progress=progress,
+        results, width, height = paint(
+            shot.project, requests, steps=params["steps"], guidance=params["guidance"], progress=progress
         )
         first = results[0]
         return Painted(

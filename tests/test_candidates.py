@@ -122,3 +122,13 @@ def test_the_readmes_candidates_examples_run_as_written(api: APIClient, shot: Sh
     assert sorted(picture["seed"] for picture in pictures) == [1234, 1235, 1236, 1237]
     path = chosen.replace("$SHOT", str(shot.id)).replace("$CANDIDATE", pictures[0]["id"])
     assert api.post(path).status_code == 200
+
+
+def test_deleting_a_shot_releases_the_pictures_painted_for_it(api: APIClient, shot: Shot) -> None:
+    answer = ask(api, shot, count=2)
+    run_in_thread(answer.json()["id"])
+    names = [c.file.name for c in Candidate.objects.filter(shot=shot)]
+    assert len(names) == 2 and all(default_storage.exists(name) for name in names)
+    assert api.delete(f"/api/v1/shots/{shot.id}").status_code == 204
+    assert not Candidate.objects.exists()
+    assert not any(default_storage.exists(name) or default_storage.exists(thumbnail_name(name)) for name in names)
