@@ -7,6 +7,7 @@ import operator
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -64,7 +65,7 @@ def thumbnail_make(source: Path, target: Path) -> None:
     if picture.width > THUMBNAIL_WIDTH:
         height = max(1, round(picture.height * THUMBNAIL_WIDTH / picture.width))
         picture = picture.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
-    partial = target.with_name(f".{target.name}.partial")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")  # two may make it
     picture.save(partial, "WEBP", quality=80, method=4)
     os.replace(partial, target)
 

@@ -255,15 +255,9 @@ class CandidatesWork(Kind):
         made = []
         for path, seed in output.pictures:
             name, digest = store(path, folder=IMAGE.folder)
-            fields = {
-                "width": output.width,
-                "height": output.height,
-                "steps": output.steps,
-                "guidance": output.guidance,
-            }
             made.append(
-                fields
-                | {"file": name, "hash": digest, "seed": seed, "file_size": path.stat().st_size}
+                {"file": name, "hash": digest, "seed": seed, "file_size": path.stat().st_size}
+                | {"width": output.width, "height": output.height, "steps": output.steps, "guidance": output.guidance}
                 | {"source": made_by(output.backend, output.model)}
             )
         rows = candidates.candidates_made(shot=shot, negative_prompt=task.params["negativePrompt"], made=made)
