@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import ApplicationError
+from inference.styles import STYLE_MAX_CHARS, STYLES, style_key
 from inference.text import clean_text
 
 
@@ -182,3 +183,22 @@ def server_error(request: HttpRequest) -> HttpResponse:
         message = "Something went wrong on our side; it is logged. Try again, or tell the operator."
         return JsonResponse(error_body("server_error", message), status=500)
     return defaults.server_error(request)
+
+
+class StyleField(TextField):
+    """A preset by its key, its name or a Chinese client's word for it (电影, 动漫, 水彩…), kept as
+    the key; any other words are the style itself and go into every picture prompt."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text",
+            f"A preset ({', '.join(STYLES)}), by key, name or a Chinese name (电影, 动漫, 水彩, 写实, 赛博朋克, 油画, "
+            "国风, 像素…); other words are a style of their own, added to every picture prompt.",
+        )
+        super().__init__(max_length=STYLE_MAX_CHARS, multiline=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        words = " ".join(super().to_internal_value(data).split())
+        if not words:
+            self.fail("blank")
+        return style_key(words) or words

@@ -523,6 +523,12 @@ def backend_report() -> list[dict[str, Any]]:
                 "description": backend.description,
                 "available": reason is None,
                 "reason": reason or "",
+                "needs": {
+                    "packages": list(backend.packages),
+                    "program": backend.program,
+                    "model": backend.needs_model,
+                    "weights": backend.has_weights,
+                },
             }
         )
     return report

@@ -27,7 +27,7 @@ from inference.registry import DraftStoryboard, parse_spec, spec_problem
 from inference.sentences import Sentence, said
 from projects.models import Project, Turn
 from projects.pipeline import REFINE, STORYBOARD
-from projects.selectors import project_lock
+from projects.selectors import film_id, film_of, project_lock
 from projects.storyboards import storyboard_replace, storyboard_snapshot
 from shots.models import Shot
 from shots.services import shot_update
@@ -199,7 +199,7 @@ def refine_apply(task: Task, refined: Refined | BoardRewrite) -> str:
     changes = {key: value for key, value in after.items() if getattr(shot, key) != value}
     changed = sorted(changes)
     Turn.objects.create(
-        project_id=task.project_id,
+        project_id=film_id(task),
         shot=shot,
         task=task,
         instruction=task.params["instruction"],
@@ -236,7 +236,7 @@ def _unedited_board(task: Task, project: Project) -> None:
 
 
 def _board_run(task: Task, progress: Progress) -> BoardRewrite:
-    project = task.project
+    project = film_of(task)
     _unedited_board(task, project)
     shots = _board(project)
     refs = {f"s{index}": shot for index, shot in enumerate(shots, 1)}
@@ -275,7 +275,7 @@ def _board_run(task: Task, progress: Progress) -> BoardRewrite:
 
 
 def _board_apply(task: Task, output: BoardRewrite) -> str:
-    project = project_lock(project_id=task.project_id)
+    project = project_lock(project_id=film_id(task))
     _unedited_board(task, project)
     instruction = task.params["instruction"]
     before = [_text_of(shot) for shot in _board(project)]

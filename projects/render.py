@@ -26,6 +26,7 @@ from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.usage import record
 from projects.models import Project, RenderSegment
+from projects.selectors import film_id, film_of
 from shots.history import versions_prune
 from shots.models import Shot
 from shots.stages import IMAGE, MOTION, SPEECH
@@ -84,7 +85,7 @@ def _shot_input(project: Project, shot: Shot) -> ShotInput:
 
 
 def compose_run(task: Task, progress: Progress) -> ComposeOutput:
-    project = task.project
+    project = film_of(task)
     shots = list(project.shots.select_related("speaker").order_by("order"))
     if not shots:
         raise EngineError("The project has no shots to compose.", permanent=True)
@@ -138,7 +139,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     them), with its segments held; then the shots' histories beyond their limit, held back while
     this render might read them, are pruned."""
     film = output.film
-    project = Project.objects.select_for_update().get(pk=task.project_id)
+    project = Project.objects.select_for_update().get(pk=film_id(task))
     shot_ids = list(project.shots.order_by("order").values_list("id", flat=True))
     if len(shot_ids) != len(output.segments):
         raise SupersededError  # shots were added or removed meanwhile: a newer render is queued

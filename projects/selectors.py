@@ -65,6 +65,21 @@ def project_list(
     )
 
 
+def film_of(task: Task) -> Project:
+    """The film a task of a film's kind works on: each has one (only the image studio's work is
+    outside any film)."""
+    if task.project is None:
+        raise ValueError(f"A {task.kind} task works on a film; {task.id} has none.")
+    return task.project
+
+
+def film_id(task: Task) -> uuid.UUID:
+    """The id of the film a task of a film's kind works on, without reading it (``film_of``)."""
+    if task.project_id is None:
+        raise ValueError(f"A {task.kind} task works on a film; {task.id} has none.")
+    return task.project_id
+
+
 def role_of(user_id: int | None, project_id: uuid.UUID | str) -> Role | None:
     """The user's role on the project: owner, the role it was shared with, or None."""
     row = Project.objects.filter(pk=project_id).values_list("owner_id", flat=True).first()

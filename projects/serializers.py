@@ -6,14 +6,12 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api import FiniteFloatField, StrictSerializer, TextField, media_url
+from core.api import FiniteFloatField, StrictSerializer, StyleField, TextField, media_url
 from inference.styles import (
     ASPECT_RATIOS,
     IMAGE_TIERS,
     LANGUAGES,
     RESOLUTIONS,
-    STYLE_MAX_CHARS,
-    STYLES,
     frame_size,
     style_key,
     style_preset,
@@ -36,25 +34,6 @@ class RenderSerializer(serializers.Serializer):
         help_text="Each shot as the film has it: shotId, start (seconds: where its own picture begins, after the "
         "transition into it) and end (where the next one's begins, or the film's end).",
     )
-
-
-class StyleField(TextField):
-    """A preset by its key, its name or a Chinese client's word for it (电影, 动漫, 水彩…), kept as
-    the key; any other words are the style itself and go into every picture prompt."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "help_text",
-            f"A preset ({', '.join(STYLES)}), by key, name or a Chinese name (电影, 动漫, 水彩, 写实, 赛博朋克, 油画, "
-            "国风, 像素…); other words are a style of their own, added to every picture prompt.",
-        )
-        super().__init__(max_length=STYLE_MAX_CHARS, multiline=False, **kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        words = " ".join(super().to_internal_value(data).split())
-        if not words:
-            self.fail("blank")
-        return style_key(words) or words
 
 
 TIER_HELP = (

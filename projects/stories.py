@@ -19,7 +19,7 @@ from projects import live
 from projects.conversation import can_follow_instructions
 from projects.models import Project
 from projects.pipeline import STORY, STORYBOARD, pipeline_start, project_status_derive
-from projects.selectors import project_lock
+from projects.selectors import film_id, film_of, project_lock
 from projects.storyboards import storyboard_snapshot
 from projects.throttles import new_projects_take
 from tasks.models import Task
@@ -43,7 +43,7 @@ def story_draft(
 def story_run(task: Task, progress: Progress) -> Drafted:
     job = StoryJob(
         idea=task.params["idea"],
-        language=task.project.language,
+        language=film_of(task).language,
         genre=task.params["genre"],
         length=task.params["length"],
         api_key=settings.OPENAI_API_KEY,
@@ -55,7 +55,7 @@ def story_run(task: Task, progress: Progress) -> Drafted:
 
 
 def story_apply(task: Task, drafted: Drafted) -> str:
-    project = project_lock(project_id=task.project_id)
+    project = project_lock(project_id=film_id(task))
     if project.story.strip():
         raise EngineError("A story was written into the project meanwhile; it was kept as it is.", permanent=True)
     project.story = drafted.story

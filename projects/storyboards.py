@@ -28,7 +28,7 @@ from projects.pipeline import (
     upfront_tasks,
     upfront_tasks_take,
 )
-from projects.selectors import project_lock
+from projects.selectors import film_id, film_of, project_lock
 from shots import live
 from shots.history import shot_file_names, version_record
 from shots.kinds import made_by
@@ -46,7 +46,7 @@ def storyboard_run(task: Task, progress: Progress) -> Storyboard:
     """The storyboard from the language model. A local model's answer is kept with the task as
     it is written: an attempt after a timeout or a lost worker goes on from it (where the story,
     its settings and the model are still those) rather than from its first token."""
-    project = task.project
+    project = film_of(task)
     asked = [project.story, project.shot_count, project.language, project.style, settings.STORYBOARD_MODEL]
     begun = str(task_kept(task, asked).get("answer", ""))
     return engines.storyboard(
@@ -70,7 +70,7 @@ def storyboard_run(task: Task, progress: Progress) -> Storyboard:
 
 def storyboard_apply(task: Task, board: Storyboard) -> str:
     """Replace the project's shots and characters with the storyboard's, then queue media."""
-    project = Project.objects.select_for_update().get(pk=task.project_id)
+    project = Project.objects.select_for_update().get(pk=film_id(task))
     tasks_cancel(
         tasks=project.tasks.filter(status__in=Task.UNFINISHED).exclude(id=task.id).exclude(pk__in=upfront_tasks(task)),
         reason="Replaced by a new storyboard.",

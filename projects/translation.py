@@ -22,7 +22,7 @@ from inference.styles import LANGUAGE_LABELS
 from projects.conversation import can_follow_instructions
 from projects.models import Project
 from projects.pipeline import compose_create, shots_regenerate
-from projects.selectors import project_lock
+from projects.selectors import film_id, film_of, project_lock
 from projects.services import project_duplicate
 from shots.models import Shot
 from shots.stages import SPEECH
@@ -70,7 +70,7 @@ def translate_run(task: Task, progress: Progress) -> Translation:
     """The title and narration translated TRANSLATE_LINES_AT_ONCE lines at a time, each group kept
     with the task as it is done: an attempt after a timeout or an error goes on from the next
     group (where the lines and the model are still those), not from the first line."""
-    project = task.project
+    project = film_of(task)
     narrations = list(project.shots.order_by("order").values_list("narration", flat=True))
     model, total = settings.STORYBOARD_MODEL, len(narrations)
     asked = [project.title, narrations, task.params["language"], model]
@@ -117,7 +117,7 @@ def translate_apply(task: Task, output: Translation) -> str:
     each shot's narration translated and its original kept for bilingual subtitles, characters'
     voices of the old language dropped (the narrator's voice follows the new language), and
     every line spoken again; the film is remade from them."""
-    project = project_lock(project_id=task.project_id)
+    project = project_lock(project_id=film_id(task))
     shots = list(project.shots.order_by("order"))
     if [shot.narration for shot in shots] != output.narrations:
         raise EngineError(

@@ -33,6 +33,7 @@ from inference.errors import EngineError
 from inference.sentences import Sentence
 from projects.models import Project
 from projects.pipeline import COMPOSE
+from projects.selectors import film_of
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
 from tasks.services import task_create, task_finish
@@ -162,7 +163,7 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def webhook_run(task: Task, progress: Progress) -> dict[str, Any]:
-    project = task.project
+    project = film_of(task)
     render = Task.objects.get(pk=task.params["render"])
     if not project.webhook_url:
         raise EngineError("The project has no webhook URL now.", permanent=True)

@@ -10,20 +10,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import Role
+from core.api import Pagination, paginated
 from core.errors import ApplicationError
-from shots import candidates, history, selectors, services
+from shots import candidates, history, selectors, services, studio
 from shots.film import film
 from shots.serializers import (
     CandidateSerializer,
     CandidatesRequestSerializer,
     GenerateBatchSerializer,
     GenerateSerializer,
+    PictureSerializer,
+    PictureUseSerializer,
     ReorderSerializer,
     ShotCreateSerializer,
     ShotQuerySerializer,
     ShotSerializer,
     ShotVersionSerializer,
     ShotWriteSerializer,
+    StudioRequestSerializer,
+    StudioTaskSerializer,
     VersionQuerySerializer,
 )
 from shots.stages import Stage
@@ -195,4 +200,64 @@ class ShotCandidateChooseApi(APIView):
         shot is redone in the film."""
         shot = selectors.shot_get(user=request.user, shot_id=shot_id)
         shot = candidates.candidate_choose(shot=shot, candidate_id=candidate_id)
+        return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk)).data)
+
+
+def _me(request: Request) -> int:
+    """The signed-in user's id (every API view requires one)."""
+    assert request.user.pk is not None
+    return int(request.user.pk)
+
+
+class StudioGenerateApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=StudioRequestSerializer, responses={202: StudioTaskSerializer})
+    def post(self, request: Request) -> Response:
+        """The image studio: paint ``count`` pictures of ``prompt`` outside any film, into your
+        gallery (``GET /api/v1/images``), seeds counting up from ``seed``, with the tier's model
+        (``steps`` and ``guidance`` checked against what it takes), a style and a frame. 202 with
+        the task (your own: it has no project) and ``estimatedSeconds``; follow it at
+        ``GET /api/v1/tasks/{id}``, whose result names the pictures."""
+        serializer = StudioRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = studio.studio_request(owner_id=_me(request), **serializer.validated_data)
+        return Response(StudioTaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PictureListApi(APIView):
+    @extend_schema(responses=paginated(PictureSerializer, "PicturePage"))
+    def get(self, request: Request) -> Response:
+        """Your gallery: the studio's pictures, newest request first, a page at a time."""
+        paginator = Pagination()
+        page = paginator.paginate_queryset(studio.picture_list(owner_id=_me(request)), request, view=self)
+        return paginator.get_paginated_response(PictureSerializer(page, many=True).data)
+
+
+class PictureDetailApi(APIView):
+    @extend_schema(responses=PictureSerializer)
+    def get(self, request: Request, picture_id: uuid.UUID) -> Response:
+        picture = studio.picture_list(owner_id=_me(request)).filter(pk=picture_id).first()
+        if picture is None:
+            raise Http404("No such picture in your gallery.")
+        return Response(PictureSerializer(picture).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, picture_id: uuid.UUID) -> Response:
+        """Take the picture out of your gallery (a shot that took it keeps it)."""
+        studio.picture_delete(owner_id=_me(request), picture_id=picture_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PictureUseApi(APIView):
+    throttle_classes = GENERATION_THROTTLES
+
+    @extend_schema(request=PictureUseSerializer, responses=ShotSerializer)
+    def post(self, request: Request, picture_id: uuid.UUID) -> Response:
+        """Make the picture the shot's (a new version of its picture, with the picture's seed);
+        only that shot is redone in its film."""
+        serializer = PictureUseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        shot = selectors.shot_get(user=request.user, shot_id=serializer.validated_data["shot_id"])
+        shot = studio.picture_use(shot=shot, owner_id=_me(request), picture_id=picture_id)
         return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk)).data)

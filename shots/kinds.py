@@ -26,7 +26,7 @@ from inference.registry import MotionJob, draft_spec
 from inference.sentences import Sentence, said
 from inference.styles import frame_size, framing_words
 from inference.types import ImageResult
-from shots import candidates, live
+from shots import candidates, live, studio
 from shots.history import version_record
 from shots.models import Shot
 from shots.services import speaking_voice
@@ -202,7 +202,8 @@ class ImageWork(StageWork):
 
 @dataclass
 class Painted:
-    """The candidates a task painted, each (path, seed), and with what."""
+    """The pictures a task painted to choose from (a shot's candidates, the studio's), each
+    (path, seed), and with what."""
 
     pictures: list[tuple[Path, int]]
     backend: str
@@ -212,6 +213,45 @@ class Painted:
     guidance: float
     width: int
     height: int
+
+    @classmethod
+    def of(
+        cls,
+        results: list[ImageResult],
+        requests: list[KeyframeRequest],
+        steps: int,
+        guidance: float,
+        width: int,
+        height: int,
+    ) -> Painted:
+        first = results[0]
+        pictures = [(Path(result.path), request.seed) for result, request in zip(results, requests, strict=True)]
+        return cls(pictures, first.backend, first.model, first.note, steps, guidance, width, height)
+
+    def stored(self, folder: str) -> list[dict[str, Any]]:
+        """The pictures stored (``core.storage.store``: with their thumbnails), as their rows' fields."""
+        made = []
+        for path, seed in self.pictures:
+            name, digest = store(path, folder=folder)
+            made.append(
+                {"file": name, "hash": digest, "seed": seed, "file_size": path.stat().st_size}
+                | {"width": self.width, "height": self.height, "steps": self.steps, "guidance": self.guidance}
+                | {"source": made_by(self.backend, self.model)}
+            )
+        return made
+
+    def finish(self, task: Task, key: str, ids: list[Any]) -> None:
+        """Finish the task with the rows' ids under ``key``, and drop the work folder."""
+        answer = {
+            key: [str(row_id) for row_id in ids],
+            "batch": len(ids),  # painted in one engine call
+            "backend": self.backend,
+            "model": self.model,
+        }
+        message = said(Sentence("done_by", "Done (%(by)s).", by=made_by(self.backend, self.model)), self.note)
+        if not task_finish(task=task, result=answer, message=message):
+            raise SupersededError
+        shutil.rmtree(self.pictures[0][0].parent, ignore_errors=True)
 
 
 @register
@@ -236,45 +276,52 @@ class CandidatesWork(Kind):
         results, width, height = paint(
             shot.project, requests, steps=params["steps"], guidance=params["guidance"], progress=progress
         )
-        first = results[0]
-        return Painted(
-            [(Path(result.path), request.seed) for result, request in zip(results, requests, strict=True)],
-            first.backend,
-            first.model,
-            first.note,
-            params["steps"],
-            params["guidance"],
-            width,
-            height,
-        )
+        return Painted.of(results, requests, params["steps"], params["guidance"], width, height)
 
     def apply(self, task: Task, output: Painted) -> str:
         shot = Shot.objects.filter(pk=task.shot_id).first() if task.shot_id else None
         if shot is None:
             raise SupersededError
-        made = []
-        for path, seed in output.pictures:
-            name, digest = store(path, folder=IMAGE.folder)
-            made.append(
-                {"file": name, "hash": digest, "seed": seed, "file_size": path.stat().st_size}
-                | {"width": output.width, "height": output.height, "steps": output.steps, "guidance": output.guidance}
-                | {"source": made_by(output.backend, output.model)}
-            )
-        rows = candidates.candidates_made(shot=shot, negative_prompt=task.params["negativePrompt"], made=made)
-        answer = {
-            "candidates": [str(row.id) for row in rows],
-            "batch": len(rows),  # painted in one engine call
-            "backend": output.backend,
-            "model": output.model,
-        }
-        message = said(Sentence("done_by", "Done (%(by)s).", by=made_by(output.backend, output.model)), output.note)
-        if not task_finish(task=task, result=answer, message=message):
-            raise SupersededError
-        shutil.rmtree(output.pictures[0][0].parent, ignore_errors=True)
+        rows = candidates.candidates_made(
+            shot=shot, negative_prompt=task.params["negativePrompt"], made=output.stored(IMAGE.folder)
+        )
+        output.finish(task, "candidates", [row.id for row in rows])
         return self.name
 
     def tidy(self) -> int:
         return candidates.candidates_release_stale()
+
+
+@register
+class GenerateWork(Kind):
+    """Pictures from a prompt outside any film, for the person's gallery (the image studio)."""
+
+    name = studio.STUDIO
+    queue = INFERENCE
+    policy = ENGINES
+
+    def run(self, task: Task, progress: Progress) -> Painted:
+        params = task.params
+        folder = work_dir(str(task.id))
+        requests = [
+            KeyframeRequest(
+                prompt=params["prompt"],
+                seed=params["seed"] + n,
+                path=folder / f"picture-{n}.png",
+                negative_prompt=params["negativePrompt"],
+            )
+            for n in range(params["count"])
+        ]
+        look = studio.Look(**params["look"])
+        results, width, height = paint(
+            look, requests, steps=params["steps"], guidance=params["guidance"], progress=progress
+        )
+        return Painted.of(results, requests, params["steps"], params["guidance"], width, height)
+
+    def apply(self, task: Task, output: Painted) -> str:
+        rows = studio.pictures_made(task=task, made=output.stored(studio.GALLERY))
+        output.finish(task, "pictures", [row.id for row in rows])
+        return self.name
 
 
 @register

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -140,6 +141,38 @@ class Candidate(models.Model):
 
     def media_scope(self) -> str:
         return self.shot.media_scope()
+
+
+class Picture(models.Model):
+    """A picture of a person's gallery, painted by the image studio outside any film
+    (``shots.studio``): theirs until they delete it, and any of their shots can take it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pictures")
+    task = models.ForeignKey("tasks.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    file = MediaFileField(upload_to="gallery/")
+    hash = models.CharField(max_length=64)
+    seed = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    file_size = models.PositiveIntegerField()
+    source = models.CharField(max_length=200, help_text="The back end and model that painted it.")
+    steps = models.PositiveIntegerField()
+    guidance = models.FloatField()
+    prompt = models.TextField(max_length=2000)
+    negative_prompt = models.TextField(max_length=1000, blank=True)
+    style = models.CharField(max_length=200, blank=True)
+    tier = models.CharField(max_length=16)
+    created_at = models.DateTimeField(
+        default=timezone.now, help_text="When it was painted: one time for one request's."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "seed"]  # the newest request first, each in its seeds' order
+        indexes = [models.Index(fields=["owner", "-created_at"], name="picture_owner_recent")]
+
+    def __str__(self) -> str:
+        return f"Picture (seed {self.seed}) of {self.owner_id}"
 
 
 class ShotVersion(models.Model):

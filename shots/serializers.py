@@ -7,12 +7,23 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api import FiniteFloatField, StrictSerializer, TextField, media_url, thumbnail_url
-from inference.styles import CAMERA_ANGLES, CAMERA_MOVES, SHOT_SIZES, TRANSITIONS, shot_language
+from core.api import FiniteFloatField, StrictSerializer, StyleField, TextField, media_url, thumbnail_url
+from inference.styles import (
+    ASPECT_RATIOS,
+    CAMERA_ANGLES,
+    CAMERA_MOVES,
+    IMAGE_TIERS,
+    RESOLUTIONS,
+    SHOT_SIZES,
+    TRANSITIONS,
+    shot_language,
+)
 from inference.text import has_cjk
 from shots.candidates import MOST
-from shots.models import Candidate, Shot, ShotVersion
+from shots.models import Candidate, Picture, Shot, ShotVersion
 from shots.stages import OWN, STAGES, Stage, stage_named
+from shots.studio import estimated_seconds
+from tasks.serializers import TaskSerializer
 
 SIZE_HELP = (
     "How much of the subject the frame holds: close_up (特写), medium_close_up (近景), medium (中景), "
@@ -290,6 +301,74 @@ class CandidateSerializer(serializers.ModelSerializer[Candidate]):
 
     def get_thumbnailUrl(self, candidate: Candidate) -> str | None:  # noqa: N802 - the JSON name
         return thumbnail_url(candidate.file)
+
+
+class StudioRequestSerializer(CandidatesRequestSerializer):
+    prompt = TextField(min_length=1, max_length=2000, help_text="What the pictures show (English paints best).")
+    negativePrompt = TextField(
+        max_length=1000, required=False, allow_blank=True, source="negative_prompt", help_text="What to keep out."
+    )
+    tier = serializers.ChoiceField(
+        choices=IMAGE_TIERS, required=False, help_text="The picture tier; left out: the installation's (IMAGE_TIER)."
+    )
+    style = StyleField(required=False)  # type: ignore[assignment]  # not Field.style
+    aspectRatio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), source="aspect_ratio", default="16:9")
+    resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), default="720p")
+
+
+class StudioTaskSerializer(TaskSerializer):
+    estimatedSeconds = serializers.SerializerMethodField(
+        help_text="How long it should take to run, from this installation's typical times; null before any."
+    )
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "estimatedSeconds"]
+
+    def get_estimatedSeconds(self, task: Any) -> float | None:  # noqa: N802 - the JSON name
+        return estimated_seconds(task)
+
+
+class PictureSerializer(serializers.ModelSerializer[Picture]):
+    """A picture of the person's gallery (the image studio's)."""
+
+    url = serializers.SerializerMethodField()
+    thumbnailUrl = serializers.SerializerMethodField()
+    fileSize = serializers.IntegerField(source="file_size", read_only=True)
+    negativePrompt = serializers.CharField(source="negative_prompt", read_only=True)
+    taskId = serializers.UUIDField(source="task_id", read_only=True, allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Picture
+        fields = [
+            "id",
+            "url",
+            "thumbnailUrl",
+            "width",
+            "height",
+            "fileSize",
+            "seed",
+            "steps",
+            "guidance",
+            "source",
+            "prompt",
+            "negativePrompt",
+            "style",
+            "tier",
+            "taskId",
+            "createdAt",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, picture: Picture) -> str | None:
+        return media_url(picture.file)
+
+    def get_thumbnailUrl(self, picture: Picture) -> str | None:  # noqa: N802 - the JSON name
+        return thumbnail_url(picture.file)
+
+
+class PictureUseSerializer(StrictSerializer):
+    shotId = serializers.UUIDField(source="shot_id", help_text="The shot (of one of your films) to take the picture.")
 
 
 class GenerateBatchSerializer(GenerateSerializer):

@@ -17,6 +17,10 @@ urlpatterns: list[URLPattern] = [
         api.ShotCandidateChooseApi.as_view(),
         name="shot-candidate-choose",
     ),
+    path("generate", api.StudioGenerateApi.as_view(), name="studio-generate"),
+    path("images", api.PictureListApi.as_view(), name="picture-list"),
+    path("images/<uuid:picture_id>", api.PictureDetailApi.as_view(), name="picture-detail"),
+    path("images/<uuid:picture_id>/use", api.PictureUseApi.as_view(), name="picture-use"),
     path(
         "shots/<uuid:shot_id>/versions/<uuid:version_id>/restore",
         api.ShotVersionRestoreApi.as_view(),

@@ -152,6 +152,37 @@ class SystemApi(APIView):
         return Response(body)
 
 
+class ModelsApi(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "Models",
+            {
+                "stages": serializers.ListField(
+                    help_text="Per stage: configured (each setting's spec, what runs and why not the spec) and "
+                    "backends (each installed one: what it needs, whether it can run here and why not)."
+                )
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        """The installed back ends per stage (storyboard, image, motion, speech…): what each
+        needs (Python packages, a program, a model named in its spec and that model's weights on
+        disk), whether it can run on this machine and why not; and what each stage's settings
+        name and what runs for them (the draft back end where the named one cannot, and why).
+        As this web process sees the machine; model servers' addresses are shown to staff only."""
+        backends, configured = backend_report(), configured_report(configured_specs(), settings.MODELS_DIR)
+        if not request.user.is_staff:
+            configured = [{key: redact(value) for key, value in entry.items()} for entry in configured]
+            backends = [{**entry, "reason": redact(entry["reason"])} for entry in backends]
+        stages: dict[str, dict[str, Any]] = {}
+        for entry in backends:
+            stages.setdefault(entry["stage"], {"stage": entry["stage"], "configured": [], "backends": []})
+            stages[entry["stage"]]["backends"].append(entry)
+        for entry in configured:
+            stages[entry["stage"].partition(".")[0]]["configured"].append(entry)
+        return Response({"stages": list(stages.values())})
+
+
 # Each paid-for picture tier and the configured stage that runs it (a tier that cannot run here
 # paints draft cards and says why).
 TIER_STAGES = (("fast", "image"), ("quality", "image.quality"))

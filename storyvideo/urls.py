@@ -17,6 +17,7 @@ from tasks import urls as tasks_urls
 api_v1 = [
     path("health", system_api.HealthApi.as_view(), name="health"),
     path("system", system_api.SystemApi.as_view(), name="system"),
+    path("models", system_api.ModelsApi.as_view(), name="models"),
     path("voices", system_api.VoicesApi.as_view(), name="voices"),
     path("voices/preview", system_api.VoicePreviewApi.as_view(), name="voice-preview"),
     path("workers", system_api.WorkersApi.as_view(), name="workers"),

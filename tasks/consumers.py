@@ -146,6 +146,6 @@ def _may_watch(user_id: int, project_id: str) -> bool:
 
 def _visible_task(user_id: int, task_id: str) -> Task | None:
     task = Task.objects.filter(pk=task_id).only("id", "project_id").first()
-    if task is None or project_access().role_of(user_id, task.project_id) is None:
+    if task is None or task.project_id is None or project_access().role_of(user_id, task.project_id) is None:
         return None
     return task

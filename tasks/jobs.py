@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.db.models import Q
 from rq.timeouts import JobTimeoutException
 
 from core.storage import atomic_with_files, work_dir_remove
@@ -153,7 +154,8 @@ def _claim_mates(task: Task, limit: int) -> list[Task]:
     if limit <= 0:
         return []
     candidates = (
-        Task.objects.filter(kind=task.kind, project_id=task.project_id, status=Task.Status.PENDING)
+        Task.objects.filter(kind=task.kind, status=Task.Status.PENDING)
+        .filter(Q(project_id=task.project_id) if task.project_id else Q(project__isnull=True, owner_id=task.owner_id))
         .exclude(id=task.id)
         .order_by("created_at")
         .values_list("id", flat=True)[: limit * 2]

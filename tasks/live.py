@@ -111,6 +111,8 @@ def publish_on_commit(project_id: uuid.UUID | str, kind: str, body: Callable[[],
 
 
 def publish_task(task: Task) -> None:
+    if task.project_id is None:  # work outside any film: its page asks for it (GET /api/v1/tasks/{id})
+        return
     _send(task.project_id, "task", {"task": TaskSerializer(task).data})
 
 

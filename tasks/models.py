@@ -35,8 +35,11 @@ class Task(models.Model):
     # The name of a registered kind of work (tasks.registry): the apps declare their kinds, so a
     # new kind needs no migration; an unregistered one is refused when the task is made.
     kind = models.CharField(max_length=16, validators=[registered_kind])
-    # Named by string: the engine imports no app of the film.
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
+    # Named by string: the engine imports no app of the film. None for work outside any film
+    # (the image studio's pictures): such a task is its owner's alone.
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
     # Whose work it is: queues are shared fairly between owners, and limits count per owner.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"

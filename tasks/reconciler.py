@@ -85,7 +85,7 @@ def _job_alive(job_id: str) -> bool:
 def reconcile() -> Report:
     report = Report()
     now = timezone.now()
-    settled: set[uuid.UUID] = set()
+    settled: set[uuid.UUID | None] = set()
     for task in Task.objects.filter(status=S.PROCESSING):
         reason = _dead_reason(task, now)
         if reason is None:

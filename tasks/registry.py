@@ -207,11 +207,15 @@ def on_tasks_started(callback: Callable[[uuid.UUID], None]) -> None:
         _STARTED.append(callback)
 
 
-def tasks_started(project_id: uuid.UUID) -> None:
+def tasks_started(project_id: uuid.UUID | None) -> None:
+    if project_id is None:  # work outside any film: no project follows it
+        return
     for callback in _STARTED:
         callback(project_id)
 
 
-def tasks_settled(project_id: uuid.UUID) -> None:
+def tasks_settled(project_id: uuid.UUID | None) -> None:
+    if project_id is None:  # work outside any film: no project follows it
+        return
     for callback in _SETTLED:
         callback(project_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db.models import F, QuerySet, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
@@ -44,9 +44,10 @@ def task_list(
     shot_id: uuid.UUID | None = None,
     status: str | None = None,
 ) -> QuerySet[Task]:
-    queryset = Task.objects.filter(
-        project__in=project_access().visible_project_ids(user.pk), hidden=False
-    ).prefetch_related("parents")
+    visible = Q(project__in=project_access().visible_project_ids(user.pk))
+    if user.pk is not None:  # and the user's own work outside any film
+        visible |= Q(project__isnull=True, owner_id=user.pk)
+    queryset = Task.objects.filter(visible, hidden=False).prefetch_related("parents")
     if project_id is not None:
         queryset = queryset.filter(project_id=project_id)
     if shot_id is not None:
@@ -59,7 +60,7 @@ def task_list(
 def task_get(*, user: AbstractBaseUser | AnonymousUser, task_id: object, role: Role = Role.EDITOR) -> Task:
     """The task, where the user has at least ``role`` on its project (as ``shots.selectors.shot_get``)."""
     task = get_object_or_404(task_list(user=user), pk=task_id)
-    if role is not Role.VIEWER:
+    if role is not Role.VIEWER and task.project_id is not None:  # one outside any film is the user's own
         access.require(user.pk, task.project_id, role)
     return task
 

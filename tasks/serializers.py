@@ -9,7 +9,9 @@ from tasks.registry import KINDS, kinds
 
 
 class TaskSerializer(serializers.ModelSerializer[Task]):
-    projectId = serializers.UUIDField(source="project_id", read_only=True)
+    projectId = serializers.UUIDField(
+        source="project_id", read_only=True, allow_null=True, help_text="null for work outside any film (the studio's)."
+    )
     shotId = serializers.UUIDField(source="shot_id", read_only=True, allow_null=True)
     maxAttempts = serializers.IntegerField(source="max_attempts", read_only=True)
     timeoutSeconds = serializers.IntegerField(source="timeout_s", read_only=True)

@@ -45,7 +45,8 @@ WAITING = "waiting"  # task_fail's word for a task left pending while something 
 def task_create(
     *,
     kind: str,
-    project: models.Model,
+    project: models.Model | None,
+    owner_id: int | None = None,
     shot: models.Model | None = None,
     parents: Sequence[Task] = (),
     params: dict[str, Any] | None = None,
@@ -56,9 +57,13 @@ def task_create(
     after commit. A parent that already failed or was cancelled cancels it at once. A kind that
     no app registered is refused (LookupError) before anything is written; work a person's
     request asks for is admitted against its owner's limits first (``tasks.throttles.admit``).
-    With ``run_after`` it is not run before then (``tasks_enqueue_due`` enqueues it)."""
+    With ``run_after`` it is not run before then (``tasks_enqueue_due`` enqueues it). Work outside
+    any film has no ``project`` and names its ``owner_id``."""
     declared = kind_for(kind)
-    owner_id = getattr(project, "owner_id", None)
+    if project is not None:
+        owner_id = getattr(project, "owner_id", None)
+    elif owner_id is None:
+        raise ValueError("A task belongs to a project or, outside any film, to an owner.")
     asking = asking_now()
     if asking is not None and owner_id is not None:
         admit(asking, owner_id)
@@ -66,7 +71,7 @@ def task_create(
     waiting = any(p.status != S.FINISHED for p in parents)
     task = Task.objects.create(
         kind=kind,
-        project_id=project.pk,
+        project_id=project.pk if project is not None else None,
         owner_id=owner_id,
         shot_id=shot.pk if shot is not None else None,
         status=S.CANCELLED if dead else (S.BLOCKED if waiting else S.PENDING),

@@ -332,6 +332,31 @@ def test_system_lists_queues_and_backends(api: APIClient) -> None:
 
 
 @pytest.mark.django_db
+def test_models_lists_each_stages_back_ends_what_they_need_and_whether_they_run_here(
+    api: APIClient, settings: Any
+) -> None:
+    settings.STORYBOARD_MODEL = "openai:http://10.1.2.3:11434/v1#qwen2.5"
+    stages = {entry["stage"]: entry for entry in api.get("/api/v1/models").json()["stages"]}
+    assert set(stages) == {"storyboard", "image", "motion", "speech", "likeness"}
+    image = stages["image"]
+    assert [c["stage"] for c in image["configured"]] == ["image", "image.quality"]
+    diffusers = next(b for b in image["backends"] if b["backend"] == "diffusers")
+    assert diffusers["needs"] == {
+        "packages": ["torch", "diffusers", "transformers"],
+        "program": "",
+        "model": True,
+        "weights": True,
+    }
+    draft = next(b for b in image["backends"] if b["backend"] == "draft")
+    assert draft["available"] and draft["needs"]["weights"] is False
+    espeak = next(b for b in stages["speech"]["backends"] if b["backend"] == "espeak")
+    assert espeak["needs"]["program"] == "espeak-ng"
+    assert {c["stage"] for c in stages["speech"]["configured"]} == {"speech.en", "speech.zh"}
+    (storyboard,) = stages["storyboard"]["configured"]
+    assert storyboard["spec"] == "openai:qwen2.5", "a model server's address is for staff"
+
+
+@pytest.mark.django_db
 def test_schema_and_docs_are_served(api: APIClient) -> None:
     schema = api.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200

@@ -38,6 +38,7 @@ FILM_WORDS = {
     "candidates",
     "story",
     "likeness",
+    "studio",
 }
 
 
