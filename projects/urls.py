@@ -42,4 +42,5 @@ page_urlpatterns: list[URLPattern] = [
     path("projects/<uuid:project_id>/delete/", views.project_delete_page, name="project-delete-page"),
     path("projects/<uuid:project_id>/sharing/", views.project_sharing_page, name="project-sharing-page"),
     path("watch/<str:token>/", views.watch_page, name="watch-page"),
+    path("gallery/", views.gallery_page, name="gallery-page"),
 ]

@@ -34,6 +34,7 @@ from projects.sharing import (
 from projects.stories import story_draft
 from projects.throttles import NEW_PROJECT_THROTTLES
 from projects.usage import usage_sum
+from shots.candidates import MOST
 
 
 @login_required
@@ -92,6 +93,21 @@ def _over_quota(request: HttpRequest) -> str:
     except Throttled as exc:
         return str(exc.detail)
     return ""
+
+
+@login_required
+def gallery_page(request: HttpRequest) -> HttpResponse:
+    """The image studio: pictures from a prompt outside any film, into the person's gallery
+    (the page paints and lists them through the API: POST /api/v1/generate, GET /api/v1/images)."""
+    context = {
+        "tiers": tier_choices(),
+        "default_tier": settings.IMAGE_TIER,
+        "styles": style_choices(),
+        "aspect_ratios": list(ASPECT_RATIOS),
+        "resolutions": list(RESOLUTIONS),
+        "most": MOST,
+    }
+    return render(request, "projects/gallery.html", context)
 
 
 @login_required

@@ -489,3 +489,66 @@ def test_show_me_4_paints_pictures_to_choose_from_and_a_click_makes_one_the_shot
         "(id) => document.querySelector(`.choose-candidate[data-candidate-id='${id}']`).disabled", arg=str(picked.id)
     )
     assert {"en": "In use", "zh-hans": "使用中"}[language] in choices.nth(1).inner_text()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_gallery_paints_pictures_outside_any_film_and_a_shot_takes_one(
+    server: str, page: Any, rendered: Project, language: str
+) -> None:
+    from shots.models import Picture
+
+    words = {
+        "en": ("Gallery", "2 painted, now in your gallery.", "This field may not be blank.", "From my gallery"),
+        "zh-hans": ("图库", "已画好 2 张，已放入图库。", "不能为空", "从我的图库选"),
+    }[language]
+    page.context.set_extra_http_headers({"Accept-Language": language})
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/")
+    page.locator("header nav a", has_text=words[0]).click()
+    assert page.locator("h1").inner_text() == words[0]
+    assert page.locator("#gallery-empty").is_visible()
+
+    with page.expect_response(lambda r: r.url.endswith("/generate")) as refused:
+        page.locator("#studio-paint").click()  # no prompt: the API's words, under the field
+    assert refused.value.status == 400
+    assert words[2] in page.locator('.error[data-field="prompt"]').inner_text()
+
+    page.locator("#studio-prompt").fill("a paper lantern over a river at night")
+    page.locator("select[name=count]").select_option("2")
+    page.locator("select[name=tier]").select_option("draft")
+    page.locator("select[name=aspectRatio]").select_option("1:1")
+    with page.expect_response(lambda r: r.url.endswith("/generate")) as asked:
+        page.locator("#studio-paint").click()
+    assert asked.value.status == 202, asked.value.text()
+    assert page.locator('.error[data-field="prompt"]').is_hidden()
+    run_in_thread(asked.value.json()["id"])
+    pictures = page.locator("#gallery .picture")
+    pictures.nth(1).wait_for()  # the page follows the task and then lists the gallery
+    assert page.locator("#studio-state").inner_text() == words[1]
+    assert pictures.count() == 2 and Picture.objects.filter(owner=rendered.owner).count() == 2
+    sources = pictures.locator("img").evaluate_all("images => images.map((i) => i.getAttribute('src'))")
+    assert all(source.startswith("/media/thumbs/gallery/") for source in sources), sources
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    gone = pictures.nth(0).get_attribute("data-picture-id")
+    with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
+        pictures.nth(0).locator(".delete-picture").click()
+    assert deleted.value.status == 204
+    assert pictures.count() == 1 and not Picture.objects.filter(pk=gone).exists()
+    kept = Picture.objects.get(owner=rendered.owner)
+
+    shot = rendered.shots.get(order=0)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = shot_menu(page.locator(".shot").first)
+    card.locator(".show-gallery").click()
+    assert card.locator(".show-gallery").inner_text() == words[3]
+    choice = card.locator(".use-picture")
+    choice.first.wait_for()
+    assert choice.count() == 1 and choice.first.get_attribute("data-picture-id") == str(kept.id)
+    with page.expect_response(lambda r: r.url.endswith("/use")) as used:
+        choice.first.click()
+    assert used.value.status == 200, used.value.text()
+    shot.refresh_from_db()
+    assert (shot.image_hash, shot.seed) == (kept.hash, kept.seed)
+    card.locator(".gallery-pick").wait_for(state="hidden")

@@ -718,9 +718,10 @@ def test_a_projects_voice_is_a_spec_with_a_name_never_a_path_and_changing_it_spe
 # --- pictures to choose from, through a real worker -------------------------------------------
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
-def test_candidates_are_painted_by_the_tiers_model_through_a_worker_in_one_call(
+def test_candidates_and_the_studios_pictures_are_painted_by_the_tiers_model_through_a_worker(
     tmp_path: Path, user: Any, tiny: dict[str, Path]
 ) -> None:
+    from shots.models import Picture
     from tests.factories import LINES, ProjectFactory, shot_with_media
 
     shot = shot_with_media(ProjectFactory(owner=user, resolution="480p"), 0, LINES[0], tmp_path)
@@ -729,12 +730,27 @@ def test_candidates_are_painted_by_the_tiers_model_through_a_worker_in_one_call(
     with workers(tmp_path, "inference language", IMAGE_MODEL=f"diffusers:{tiny['sd']}"):
         answer = client.post(f"/api/v1/shots/{shot.id}/candidates", {"count": 3, "seed": 7}, format="json")
         assert answer.status_code == 202, answer.content
-        task = wait_for(
-            lambda: Task.objects.filter(pk=answer.json()["id"], status__in=("finished", "failed")).first(),
-            timeout=180,
-            what="the candidates",
+        # and the image studio, outside any film, through the same worker and model
+        studio = client.post(
+            "/api/v1/generate",
+            {"prompt": "a lighthouse at dusk", "count": 2, "seed": 20, "tier": "fast", "resolution": "480p"},
+            format="json",
+        )
+        assert studio.status_code == 202, studio.content
+        task, painted = (
+            wait_for(
+                lambda: Task.objects.filter(pk=answer_id, status__in=("finished", "failed")).first(),
+                timeout=180,
+                what=what,
+            )
+            for answer_id, what in ((answer.json()["id"], "the candidates"), (studio.json()["id"], "the studio"))
         )
     assert task.status == "finished" and task.result["batch"] == 3, task.message
+    assert painted.status == "finished" and painted.result["batch"] == 2, painted.message
+    gallery = client.get("/api/v1/images").json()["results"]
+    assert [(p["seed"], p["width"], p["height"]) for p in gallery] == [(20, 854, 480), (21, 854, 480)]
+    assert {p["source"] for p in gallery} == {f"diffusers:{tiny['sd']}"}
+    assert len({Picture.objects.get(pk=p["id"]).hash for p in gallery}) == 2, "a picture per seed"
     listed = client.get(f"/api/v1/shots/{shot.id}/candidates").json()
     assert sorted(c["seed"] for c in listed) == [7, 8, 9]
     assert {c["source"] for c in listed} == {f"diffusers:{tiny['sd']}"}

@@ -429,6 +429,31 @@
     box.hidden = !pictures.length && !state.tasks.get(`candidates:${card.dataset.shotId}`);
   }
 
+  async function paintGalleryPick(card) {
+    const answer = await api("/images?pageSize=12");
+    const note = card.querySelector(".gallery-state");
+    note.textContent = answer.count ? "" : gettext("Your gallery is empty: paint pictures there first.");
+    card.querySelector(".gallery-grid").replaceChildren(
+      ...answer.results.map((picture) => {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "choose-candidate use-picture";
+        button.dataset.pictureId = picture.id;
+        button.title = picture.prompt;
+        button.setAttribute("aria-label", say(gettext("Use the gallery picture “%(prompt)s” (seed %(seed)s)"), picture));
+        const image = document.createElement("img");
+        image.src = picture.thumbnailUrl || picture.url;
+        image.alt = "";
+        const caption = document.createElement("small");
+        caption.textContent = say(gettext("Seed %(seed)s"), picture);
+        button.append(image, caption);
+        item.append(button);
+        return item;
+      }),
+    );
+  }
+
   async function paintTurns(card) {
     const refine = card.querySelector(".refine");
     refine.dataset.seen = taskState(state.tasks.get(`refine:${card.dataset.shotId}`));
@@ -465,6 +490,7 @@
     ".save": gettext("Save shot %(n)s"),
     ".regen[data-stage=image]": gettext("New picture for shot %(n)s"),
     ".show-candidates": gettext("Show me 4 pictures for shot %(n)s"),
+    ".show-gallery": gettext("Choose a picture from your gallery for shot %(n)s"),
     ".regen[data-stage=speech]": gettext("New voice for shot %(n)s"),
     ".regen[data-stage=motion]": gettext("Animate shot %(n)s"),
     ".listen": gettext("Listen to shot %(n)s"),
@@ -1206,6 +1232,18 @@
       act(card, async () => {
         rememberTask(await api(`/shots/${id}/candidates`, { method: "POST", body: { count: 4 } }));
         paintStatus(card, state.shots[shotIndex(card)]);
+      });
+    } else if (button.classList.contains("show-gallery")) {
+      const box = card.querySelector(".gallery-pick");
+      box.hidden = !box.hidden;
+      button.setAttribute("aria-expanded", String(!box.hidden));
+      if (!box.hidden) act(card, () => paintGalleryPick(card));
+    } else if (button.classList.contains("use-picture")) {
+      act(card, async () => {
+        await api(`/images/${button.dataset.pictureId}/use`, { method: "POST", body: { shotId: id } });
+        card.querySelector(".gallery-pick").hidden = true;
+        card.querySelector(".show-gallery").setAttribute("aria-expanded", "false");
+        await load();
       });
     } else if (button.classList.contains("choose-candidate")) {
       act(card, async () => {
