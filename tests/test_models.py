@@ -716,6 +716,12 @@ def test_a_projects_voice_is_a_spec_with_a_name_never_a_path_and_changing_it_spe
 
 
 # --- pictures to choose from, through a real worker -------------------------------------------
+def ended(task_id: str, what: str) -> Task:
+    return wait_for(
+        lambda: Task.objects.filter(pk=task_id, status__in=("finished", "failed")).first(), timeout=180, what=what
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 def test_candidates_and_the_studios_pictures_are_painted_by_the_tiers_model_through_a_worker(
@@ -737,14 +743,7 @@ def test_candidates_and_the_studios_pictures_are_painted_by_the_tiers_model_thro
             format="json",
         )
         assert studio.status_code == 202, studio.content
-        task, painted = (
-            wait_for(
-                lambda: Task.objects.filter(pk=answer_id, status__in=("finished", "failed")).first(),
-                timeout=180,
-                what=what,
-            )
-            for answer_id, what in ((answer.json()["id"], "the candidates"), (studio.json()["id"], "the studio"))
-        )
+        task, painted = (ended(answer.json()["id"], "the candidates"), ended(studio.json()["id"], "the studio"))
     assert task.status == "finished" and task.result["batch"] == 3, task.message
     assert painted.status == "finished" and painted.result["batch"] == 2, painted.message
     gallery = client.get("/api/v1/images").json()["results"]

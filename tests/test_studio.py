@@ -148,3 +148,48 @@ def test_work_outside_any_film_needs_an_owner_and_settles_with_no_project(user: 
     task.refresh_from_db()
     assert (task.status, report.failed) == ("failed", 1), task.error
     assert "ran past its" in task.error
+
+
+def test_the_readmes_studio_examples_run_as_written(api: APIClient, user: Any, tmp_path: Path) -> None:
+    from tests.test_clients import readme_requests
+
+    wanted = ("/api/v1/generate", "/api/v1/images", "/api/v1/models")
+    examples = [(method, path, body) for method, path, body in readme_requests() if path.startswith(wanted)]
+    assert [(method, path.split("/")[3]) for method, path, _ in examples] == [
+        ("POST", "generate"),
+        ("GET", "images"),
+        ("POST", "images"),
+        ("DELETE", "images"),
+        ("GET", "models"),
+    ], examples
+    (_, asked, body), (_, listed, _), (_, use, use_body), (_, delete, _), (_, models, _) = examples
+    answer = api.post(asked, body, format="json")
+    assert answer.status_code == 202, answer.content
+    run_in_thread(answer.json()["id"])
+    pictures = api.get(listed).json()["results"]
+    assert len(pictures) == 2 and {(p["width"], p["height"], p["style"]) for p in pictures} == {(720, 720, "cinematic")}
+    shot = shot_with_media(ProjectFactory(owner=user, resolution="480p"), 0, LINES[0], tmp_path)
+    picture = pictures[0]["id"]
+    shot_body = {"shotId": use_body["shotId"].replace("$SHOT", str(shot.id))}
+    used = api.post(use.replace("$PICTURE", picture), shot_body, format="json")
+    assert used.status_code == 200, used.content
+    assert api.delete(delete.replace("$PICTURE", picture)).status_code == 204
+    assert api.get(models).status_code == 200
+
+
+def test_operators_see_the_galleries_and_a_deletion_there_releases_the_file(api: APIClient) -> None:
+    from django.test import Client
+
+    answer = generate(api, prompt="a kite", count=2, tier="draft")
+    run_in_thread(answer.json()["id"])
+    first, second = Picture.objects.all()
+    operator = Client()
+    operator.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listed = operator.get("/admin/shots/picture/")
+    assert listed.status_code == 200 and b"2 pictures" in listed.content
+    assert operator.get(f"/admin/shots/picture/{first.pk}/change/").status_code == 200
+    gone = operator.post(f"/admin/shots/picture/{first.pk}/delete/", {"post": "yes"})
+    assert gone.status_code == 302 and not default_storage.exists(first.file.name)
+    action = {"action": "delete_selected", "_selected_action": [str(second.pk)], "post": "yes"}
+    assert operator.post("/admin/shots/picture/", action).status_code == 302
+    assert not Picture.objects.exists() and not default_storage.exists(second.file.name)
