@@ -29,6 +29,7 @@ from inference.storyboard import (
     openai_chat,
     parse_storyboard,
 )
+from inference.styles import CAMERA_ANGLES, SHOT_SIZES
 from inference.text import clean_text, has_cjk, split_sentences
 from inference.types import Progress, ShotPlan, no_progress
 
@@ -443,6 +444,101 @@ def parse_story(answer: str, job: StoryJob, *, backend: str, model: str) -> Draf
     return Drafted(capped_text(data.get("title"), 200), story, backend, model)
 
 
+# --- the prompt optimiser: intent and entities ------------------------------------------------
+ENTITY_LIMIT = 200  # characters of one entity
+SUBJECTS_MOST = 5
+
+
+@dataclass
+class OptimizeJob:
+    """What a person asked for a picture, to be read into entities (``Entities``)."""
+
+    prompt: str
+    style: str
+    context: str = ""  # the shot's narration, where the prompt is a shot's
+    api_key: str = ""
+    constrained: bool = True
+
+
+@dataclass
+class Entities:
+    """What a picture prompt is made of: who or what is seen, where, when, the mood and the framing
+    (``shot_size`` and ``camera_angle`` are keys of ``inference.styles``' tables, or "")."""
+
+    subjects: list[str] = field(default_factory=list)
+    setting: str = ""
+    time_of_day: str = ""
+    mood: str = ""
+    shot_size: str = ""
+    camera_angle: str = ""
+    intent: str = ""  # what the person wants, in a sentence
+
+
+@dataclass
+class Read:
+    entities: Entities
+    backend: str
+    model: str
+
+
+ENTITY_NAMES = {"time_of_day": "timeOfDay", "shot_size": "shotSize", "camera_angle": "cameraAngle"}
+
+
+def optimize_messages(job: OptimizeJob) -> list[dict[str, str]]:
+    sizes, angles = ", ".join(SHOT_SIZES), ", ".join(CAMERA_ANGLES)
+    system = (
+        "You read what a person wants a picture to show and pick out its parts, in English (translate them if the "
+        "request is in another language): the intent (what they want, in a sentence), the subjects (who or what "
+        "is seen, each a short phrase), the setting (where), the time of day, the mood, the shot size "
+        f'({sizes}) and the camera angle ({angles}). Leave a part empty ("" or []) where the request does not say '
+        "it: never invent one. Answer with one JSON object "
+        '{"intent": str, "subjects": [str], "setting": str, "timeOfDay": str, "mood": str, "shotSize": str, '
+        '"cameraAngle": str} and nothing else.'
+    )
+    context = f"\nThe shot's narration: {job.context}" if job.context else ""
+    return [{"role": "system", "content": system}, {"role": "user", "content": f"Request: {job.prompt}{context}"}]
+
+
+def optimize_schema(job: OptimizeJob) -> dict[str, Any]:
+    text = {"type": "string", "maxLength": ENTITY_LIMIT}
+    return {
+        "type": "object",
+        "properties": {
+            "intent": text,
+            "subjects": {"type": "array", "maxItems": SUBJECTS_MOST, "items": text},
+            "setting": text,
+            "timeOfDay": text,
+            "mood": text,
+            "shotSize": {"type": "string", "enum": ["", *SHOT_SIZES]},
+            "cameraAngle": {"type": "string", "enum": ["", *CAMERA_ANGLES]},
+        },
+        "required": ["intent", "subjects", "setting", "timeOfDay", "mood", "shotSize", "cameraAngle"],
+    }
+
+
+def parse_entities(answer: str, job: OptimizeJob, *, backend: str, model: str) -> Read:
+    """The model's entities: each cleaned and capped; a shot size or angle outside the tables is
+    left empty; an answer with no subject and no setting read nothing (ValueError)."""
+    data = first_json_object(answer)
+    if not isinstance(data, dict):
+        raise ValueError("the answer is not a JSON object")
+    subjects = data.get("subjects")
+    listed = [capped_text(s, ENTITY_LIMIT) for s in subjects] if isinstance(subjects, list) else []
+    found = Entities(
+        subjects=[s for s in listed if s][:SUBJECTS_MOST],
+        **{
+            key: capped_text(data.get(ENTITY_NAMES.get(key, key)), ENTITY_LIMIT)
+            for key in ("setting", "time_of_day", "mood", "intent")
+        },
+    )
+    size, angle = data.get("shotSize"), data.get("cameraAngle")
+    found.shot_size = size if isinstance(size, str) and size in SHOT_SIZES else ""
+    found.camera_angle = angle if isinstance(angle, str) and angle in CAMERA_ANGLES else ""
+    if not found.subjects and not found.setting:
+        raise ValueError("the answer names no subject and no setting")
+    return Read(found, backend, model)
+
+
 # --- asking the model -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Instruction:
@@ -477,6 +573,13 @@ INSTRUCTIONS: dict[type, Instruction] = {
         lambda job, tokens: 3 * tokens(job.title + "".join(job.narrations)) + 20 * len(job.narrations) + 100,
         "Translating",
     ),
+    OptimizeJob: Instruction(
+        optimize_messages,
+        parse_entities,
+        optimize_schema,
+        lambda job, tokens: 2 * tokens(job.prompt) + 200,
+        "Reading the request",
+    ),
     StoryJob: Instruction(
         story_messages,
         parse_story,
@@ -486,7 +589,7 @@ INSTRUCTIONS: dict[type, Instruction] = {
     ),
 }
 
-Job = RefineJob | RewriteJob | TranslateJob | StoryJob
+Job = RefineJob | RewriteJob | TranslateJob | StoryJob | OptimizeJob
 
 
 def openai_instruct(

@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from projects.models import Character, Member, Project, ShareLink
+from projects.models import Character, Member, Project, PromptDraft, PromptTemplate, ShareLink
 from projects.usage import usage_sum
 from shots.models import Shot
 
@@ -70,3 +71,25 @@ class ProjectAdmin(admin.ModelAdmin):
 class CharacterAdmin(admin.ModelAdmin):
     list_display = ["name", "project", "seed"]
     search_fields = ["name", "description", "project__title"]
+
+
+@admin.register(PromptTemplate)
+class PromptTemplateAdmin(admin.ModelAdmin):
+    """The prompt optimiser's template library: staff add, edit and retire templates (a template
+    is checked for its parts when saved); each person's ratings rank those of a style for them."""
+
+    list_display = ["name", "style", "text", "active", "updated_at"]
+    list_filter = ["active", "style"]
+    list_editable = ["active"]
+    search_fields = ["name", "text"]
+
+
+@admin.register(PromptDraft)
+class PromptDraftAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "owner", "style", "backend", "rating", "created_at"]
+    list_filter = ["backend", "rating"]
+    search_fields = ["prompt", "result", "owner__username"]
+    readonly_fields = [field.name for field in PromptDraft._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

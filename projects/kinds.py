@@ -16,7 +16,7 @@ from django.conf import settings
 from core.engines import runtime
 from inference import engines
 from inference.policy import ENGINES
-from projects import conversation, likeness, render, stories, storyboards, translation, webhooks
+from projects import conversation, likeness, prompts, render, stories, storyboards, translation, webhooks
 from projects.models import Project
 from projects.pipeline import COMPOSE, REFINE, STORY, STORYBOARD, project_status_refresh
 from tasks.models import Task
@@ -98,6 +98,19 @@ class StoryWork(LanguageModelWork):
 
     def apply(self, task: Task, output: Any) -> str:
         return stories.story_apply(task, output)
+
+
+@register
+class OptimizeWork(LanguageModelWork):
+    """A request for a picture read into its parts, for the prompt optimiser's template."""
+
+    name = prompts.OPTIMIZE
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return prompts.optimize_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return prompts.optimize_apply(task, output)
 
 
 @register

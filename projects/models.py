@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -262,3 +263,72 @@ class ProjectMade(models.Model):
 
     def __str__(self) -> str:
         return f"a project made by user {self.owner_id} at {self.made_at:%Y-%m-%d %H:%M}"
+
+
+class PromptTemplate(models.Model):
+    """A way of writing a picture prompt from what the optimiser read of a request (its
+    entities), for one style or any (``projects.prompts``); staff edit them in the admin. Each
+    comma-separated part is kept only where every ``{entity}`` it names was read; ``|`` gives a
+    part's fallbacks, the first whose entities are all there taken."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    style = models.CharField(
+        max_length=STYLE_MAX_CHARS, blank=True, help_text="The style preset it is for (its key); blank: any style."
+    )
+    text = models.TextField(
+        max_length=1000,
+        help_text="Parts separated by commas, each with {subjects}, {setting}, {timeOfDay}, {mood}, {shotSize}, "
+        "{cameraAngle} or none; | separates a part's fallbacks. Example: {shotSize} of {subjects}|{subjects}, "
+        "{setting}, {timeOfDay}, {mood} mood",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["style", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.style or 'any style'})"
+
+    def clean(self) -> None:
+        from projects.prompts import template_problem
+
+        problem = template_problem(self.text)
+        if problem:
+            raise ValidationError({"text": problem})
+
+
+class PromptDraft(models.Model):
+    """One request to the prompt optimiser and what it made of it: the entities read (by the
+    language model, or the draft's keyword reading), the person's answers to its questions, the
+    template that wrote the prompt, and the person's rating (which ranks their templates)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompt_drafts")
+    shot = models.ForeignKey(
+        "shots.Shot", on_delete=models.CASCADE, null=True, blank=True, related_name="prompt_drafts"
+    )
+    task = models.ForeignKey("tasks.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    prompt = models.TextField(max_length=2000, help_text="What the person asked for.")
+    style = models.CharField(max_length=STYLE_MAX_CHARS, blank=True)
+    entities = models.JSONField(default=dict, blank=True, help_text="What was read; empty until it is.")
+    answers = models.JSONField(default=dict, blank=True, help_text="The person's answers, by entity.")
+    template = models.ForeignKey(
+        PromptTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="drafts"
+    )
+    result = models.TextField(max_length=2000, blank=True)
+    backend = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="prompt_owner_recent")]
+
+    def __str__(self) -> str:
+        return f"Prompt draft {self.id} of {self.owner_id}"

@@ -11,6 +11,7 @@ from projects.api import (
     exports,
     own_media,
     projects,
+    prompts,
     sharing,
     storyboard,
     translation,
@@ -30,6 +31,7 @@ api_urlpatterns: list[URLPattern] = [
     *translation.urlpatterns,
     *usage.urlpatterns,
     *check.urlpatterns,
+    *prompts.urlpatterns,
 ]
 
 page_urlpatterns: list[URLPattern] = [

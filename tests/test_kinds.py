@@ -39,6 +39,7 @@ FILM_WORDS = {
     "story",
     "likeness",
     "studio",
+    "optimize",
 }
 
 
