@@ -143,7 +143,7 @@ def test_the_language_model_reads_the_request_under_a_strict_schema_and_a_shots_
 
 
 def test_an_answer_that_reads_nothing_fails_the_task_and_the_draft_says_so(api: APIClient, model: ChatServer) -> None:
-    empty = {key: "" for key in READ} | {"subjects": []}
+    empty: dict[str, Any] = {key: "" for key in READ} | {"subjects": []}
     model.replies.extend([(200, json.dumps(empty)), (200, "not json")])
     draft = optimize(api, prompt="something").json()
     run_in_thread(draft["task"]["id"])
