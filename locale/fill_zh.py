@@ -508,6 +508,20 @@ ZH = {
     "Painting the pictures… %(progress)s%": "正在画图… %(progress)s%",
     "Painting the pictures… %(progress)s% (about %(seconds)s s)": "正在画图… %(progress)s%（约 %(seconds)s 秒）",
     "Cancelled.": "已取消。",
+    # issue 29: the prompt optimiser
+    "Improve the prompt": "改进画面提示词",
+    "Answer": "回答",
+    "Use this prompt": "使用这条提示词",
+    "How good is this prompt?": "这条提示词好不好？",
+    "Rate this prompt %(n)s of 5": "给这条提示词打 %(n)s 分（满分 5）",
+    "Who or what is in the picture?": "画面里有谁或什么？",
+    "Where does it take place?": "发生在哪里？",
+    "What time of day is it?": "是一天中的什么时候？",
+    "What mood should it have?": "要什么样的氛围？",
+    "How close is the camera?": "镜头离得多近？",
+    "The model is reading your request…": "模型正在理解你的描述…",
+    "The draft back end reads no language: your words are the subject as written, and only a time of day and a shot size it knows by name were picked out. A language model (STORYBOARD_MODEL) would read the setting, the mood and the rest.": "草稿后端不理解语言：你的原话被当作画面主体，只认出了它知道名字的时间和景别。语言模型（STORYBOARD_MODEL）还能读出场景、氛围等其余部分。",
+    "Read the request and wrote the prompt (%(by)s).": "已理解描述并写好提示词（%(by)s）。",
     "Delete this picture from your gallery? A shot that took it keeps it.": "从图库删除这张图片？已选用它的镜头会保留它。",
 }
 

@@ -34,6 +34,9 @@ READ = {
 }
 
 
+PAGE = "a picture book page of a red fox and a paper umbrella"  # the storybook style's template, of READ
+
+
 @pytest.fixture(autouse=True)
 def drafting(settings: Any) -> None:
     """The draft back end, unless a test asks for the model (``model``); the template library the
@@ -208,3 +211,72 @@ def test_templates_are_checked_and_staff_edit_the_library_in_the_admin() -> None
     made = operator.post("/admin/projects/prompttemplate/add/", form | {"text": "{subjects} in a storm, {mood} mood"})
     assert made.status_code == 302 and PromptTemplate.objects.filter(name="Stormy").exists()
     assert operator.get("/admin/projects/promptdraft/").status_code == 200
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_editor_improves_a_shots_prompt_asks_what_is_missing_and_uses_the_answer(
+    server: str, page: Any, rendered: Any, model: ChatServer, language: str
+) -> None:
+    from tests.browser import shot_menu, sign_in
+
+    words = {
+        "en": ("Improve the prompt", "What time of day is it?", "Use this prompt"),
+        "zh-hans": ("改进画面提示词", "是一天中的什么时候？", "使用这条提示词"),
+    }[language]
+    model.replies.append((200, json.dumps(READ | {"mood": "quiet"})))
+    page.context.set_extra_http_headers({"Accept-Language": language})
+    shot = rendered.shots.get(order=0)
+    sign_in(page, server, rendered.owner.username)
+    page.goto(f"{server}/projects/{rendered.id}/")
+    card = shot_menu(page.locator(".shot").first)
+    improve = card.locator(".optimize")
+    assert improve.inner_text() == words[0]
+    with page.expect_response(lambda r: r.url.endswith("/prompts/optimize")) as asked:
+        improve.click()
+    assert asked.value.status == 202, asked.value.text()
+    run_in_thread(asked.value.json()["task"]["id"])
+    result = card.locator(".optimized")
+    result.filter(has_text="a red fox").wait_for()  # the page follows the draft until it is read
+    assert rendered.style == "storybook" and result.inner_text() == f"{PAGE}, a bamboo forest, a quiet feeling"
+    question = card.locator(".optimizer-questions label")
+    assert question.count() == 1 and question.first.inner_text().strip() == words[1]
+    question.locator("input").fill("dusk")
+    with page.expect_response(lambda r: r.url.endswith("/answers")) as answered:
+        card.locator(".optimize-answer").click()
+    assert answered.value.status == 200
+    result.filter(has_text="dusk").wait_for()
+    assert result.inner_text() == f"{PAGE}, a bamboo forest, dusk, a quiet feeling"
+    assert card.locator(".optimizer-questions label").count() == 0 and card.locator(".optimize-answer").is_hidden()
+    with page.expect_response(lambda r: r.url.endswith("/rating")) as rated:
+        card.locator(".rate[data-rating='4']").click()
+    assert rated.value.status == 200
+    page.wait_for_function(
+        "() => document.querySelector(\".rate[data-rating='4']\").getAttribute('aria-pressed') === 'true'"
+    )
+
+    use = card.locator(".optimize-use")
+    assert use.inner_text() == words[2]
+    use.click()
+    assert card.locator(".prompt").input_value() == result.inner_text()
+    assert card.locator(".shot-size").input_value() == "close_up" and card.locator(".save").is_visible()
+    with page.expect_response(lambda r: r.request.method == "PATCH") as saved:
+        card.locator(".save").click()
+    assert saved.value.status == 200
+    shot.refresh_from_db()
+    assert (shot.prompt, shot.shot_size) == (f"{PAGE}, a bamboo forest, dusk, a quiet feeling", "close_up")
+    assert PromptDraft.objects.get(shot=shot).rating == 4
+
+
+def test_the_readmes_optimiser_examples_run_as_written(api: APIClient) -> None:
+    from tests.test_clients import readme_requests
+
+    examples = [(method, path, body) for method, path, body in readme_requests() if path.startswith("/api/v1/prompts")]
+    assert [path.rsplit("/", 1)[1] for _, path, _ in examples] == ["optimize", "answers", "rating"], examples
+    (_, asked, body), (_, answer, answers), (_, rate, rating) = examples
+    draft = api.post(asked, body, format="json")
+    assert draft.status_code == 201 and draft.json()["entities"]["shotSize"] == "close_up", draft.content
+    answered = api.post(answer.replace("$DRAFT", draft.json()["id"]), answers, format="json")
+    assert "a bamboo forest" in answered.json()["result"] and answered.json()["questions"] == []
+    rated = api.post(rate.replace("$DRAFT", draft.json()["id"]), rating, format="json")
+    assert rated.status_code == 200 and rated.json()["rating"] == 4

@@ -169,6 +169,7 @@
     started: gettext("Started."),
     done: gettext("Done."),
     done_by: gettext("Done (%(by)s)."),
+    prompt_written: gettext("Read the request and wrote the prompt (%(by)s)."),
     queued_again: gettext("Queued again."),
     retrying: gettext("Attempt %(attempt)s of %(attempts)s failed; retrying in %(delay)s s: %(why)s"),
     held_up: gettext("%(why)s. It is tried again by itself (next in %(delay)s s, for %(left)s min more)."),
@@ -427,6 +428,64 @@
       }),
     );
     box.hidden = !pictures.length && !state.tasks.get(`candidates:${card.dataset.shotId}`);
+  }
+
+  // The prompt optimiser's questions, in the reader's language (the API asks in English).
+  const QUESTION_WORDS = {
+    subjects: gettext("Who or what is in the picture?"),
+    setting: gettext("Where does it take place?"),
+    timeOfDay: gettext("What time of day is it?"),
+    mood: gettext("What mood should it have?"),
+    shotSize: gettext("How close is the camera?"),
+  };
+  const DRAFT_READING = gettext(
+    "The draft back end reads no language: your words are the subject as written, and only a time of day and a shot size it knows by name were picked out. A language model (STORYBOARD_MODEL) would read the setting, the mood and the rest.",
+  );
+
+  async function followDraft(card, draft) {
+    card.dataset.draftId = draft.id;
+    while (draft.status === "reading" && card.dataset.draftId === draft.id) {
+      paintDraft(card, draft);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      draft = await api(`/prompts/${draft.id}`);
+    }
+    if (card.dataset.draftId === draft.id) paintDraft(card, draft);
+  }
+
+  function paintDraft(card, draft) {
+    card.dataset.draft = JSON.stringify(draft);
+    const ready = draft.status === "ready";
+    const note = card.querySelector(".optimizer-state");
+    if (draft.status === "reading") note.textContent = gettext("The model is reading your request…");
+    else if (draft.status === "failed") note.textContent = draft.task ? draft.task.message || draft.task.error : "";
+    else note.textContent = draft.backend === "draft" ? DRAFT_READING : "";
+    card.querySelector(".optimized").textContent = draft.result;
+    card.querySelector(".optimizer-questions").replaceChildren(
+      ...draft.questions.map((question) => {
+        const label = document.createElement("label");
+        label.append(QUESTION_WORDS[question.field] || question.question, " ");
+        let field;
+        if (question.choices.length) {
+          field = document.createElement("select");
+          field.append(new Option("", ""), ...question.choices.map((choice) => new Option(MOVE_WORDS[choice] ?? choice.replace("_", " "), choice)));
+        } else {
+          field = document.createElement("input");
+          field.type = "text";
+          field.maxLength = 200;
+        }
+        field.dataset.field = question.field;
+        label.append(field);
+        return label;
+      }),
+    );
+    card.querySelector(".optimize-answer").hidden = !ready || !draft.questions.length;
+    card.querySelector(".optimize-use").hidden = !ready || !draft.result;
+    const rating = card.querySelector(".rating");
+    rating.hidden = !ready;
+    rating.querySelectorAll(".rate").forEach((button) => {
+      button.setAttribute("aria-pressed", String(Number(button.dataset.rating) === draft.rating));
+      button.setAttribute("aria-label", say(gettext("Rate this prompt %(n)s of 5"), { n: button.dataset.rating }));
+    });
   }
 
   async function paintGalleryPick(card) {
@@ -1233,6 +1292,34 @@
         rememberTask(await api(`/shots/${id}/candidates`, { method: "POST", body: { count: 4 } }));
         paintStatus(card, state.shots[shotIndex(card)]);
       });
+    } else if (button.classList.contains("optimize")) {
+      const text = card.querySelector(".prompt").value.trim();
+      if (!text) return card.querySelector(".prompt").focus();
+      card.querySelector(".optimizer").hidden = false;
+      button.setAttribute("aria-expanded", "true");
+      act(card, async () => followDraft(card, await api("/prompts/optimize", { method: "POST", body: { prompt: text, shotId: id } })));
+    } else if (button.classList.contains("optimize-answer")) {
+      const answers = {};
+      card.querySelectorAll(".optimizer-questions [data-field]").forEach((field) => {
+        if (field.value.trim()) answers[field.dataset.field] = field.value.trim();
+      });
+      if (!Object.keys(answers).length) return card.querySelector(".optimizer-questions [data-field]")?.focus();
+      act(card, async () => paintDraft(card, await api(`/prompts/${card.dataset.draftId}/answers`, { method: "POST", body: answers })));
+    } else if (button.classList.contains("optimize-use")) {
+      const draft = JSON.parse(card.dataset.draft);
+      const field = card.querySelector(".prompt");
+      field.value = draft.result;
+      field.dispatchEvent(new Event("input"));
+      for (const [name, key] of [["shot-size", "shotSize"], ["camera-angle", "cameraAngle"]]) {
+        const select = card.querySelector(`.${name}`);
+        if (draft.entities[key] && select.value !== draft.entities[key]) {
+          select.value = draft.entities[key];
+          select.dispatchEvent(new Event("input"));
+        }
+      }
+      field.focus();
+    } else if (button.classList.contains("rate")) {
+      act(card, async () => paintDraft(card, await api(`/prompts/${card.dataset.draftId}/rating`, { method: "POST", body: { rating: Number(button.dataset.rating) } })));
     } else if (button.classList.contains("show-gallery")) {
       const box = card.querySelector(".gallery-pick");
       box.hidden = !box.hidden;
