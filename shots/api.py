@@ -226,7 +226,7 @@ class StudioGenerateApi(APIView):
 
 
 class PictureListApi(APIView):
-    @extend_schema(responses=paginated(PictureSerializer, "PicturePage"))
+    @extend_schema(operation_id="images_list", responses=paginated(PictureSerializer, "PicturePage"))
     def get(self, request: Request) -> Response:
         """Your gallery: the studio's pictures, newest request first, a page at a time."""
         paginator = Pagination()

@@ -463,6 +463,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # a task's status, as every serializer of a task has it (Task, StudioTask), by one name
+    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "tasks.models.Task.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "storyvideo.schema.add_error_responses",

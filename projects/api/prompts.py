@@ -129,6 +129,7 @@ class OptimizeApi(APIView):
 
 class PromptListApi(APIView):
     @extend_schema(
+        operation_id="prompts_list",
         parameters=[OpenApiParameter("shotId", str, description="Only those for this shot.")],
         responses=paginated(PromptDraftSerializer, "PromptDraftPage"),
     )
