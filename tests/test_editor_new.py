@@ -507,12 +507,12 @@ def test_the_gallery_paints_pictures_outside_any_film_and_a_shot_takes_one(
     page.goto(f"{server}/projects/")
     page.locator("header nav a", has_text=words[0]).click()
     assert page.locator("h1").inner_text() == words[0]
-    assert page.locator("#gallery-empty").is_visible()
+    page.locator("#gallery-empty").wait_for()  # the page has asked for the gallery: nothing in it yet
 
     with page.expect_response(lambda r: r.url.endswith("/generate")) as refused:
         page.locator("#studio-paint").click()  # no prompt: the API's words, under the field
     assert refused.value.status == 400
-    assert words[2] in page.locator('.error[data-field="prompt"]').inner_text()
+    page.locator('.error[data-field="prompt"]', has_text=words[2]).wait_for()
 
     page.locator("#studio-prompt").fill("a paper lantern over a river at night")
     page.locator("select[name=count]").select_option("2")
@@ -535,7 +535,8 @@ def test_the_gallery_paints_pictures_outside_any_film_and_a_shot_takes_one(
     with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
         pictures.nth(0).locator(".delete-picture").click()
     assert deleted.value.status == 204
-    assert pictures.count() == 1 and not Picture.objects.filter(pk=gone).exists()
+    page.wait_for_function("() => document.querySelectorAll('#gallery .picture').length === 1")
+    assert not Picture.objects.filter(pk=gone).exists()
     kept = Picture.objects.get(owner=rendered.owner)
 
     shot = rendered.shots.get(order=0)
