@@ -442,6 +442,16 @@
     "The draft back end reads no language: your words are the subject as written, and only a time of day and a shot size it knows by name were picked out. A language model (STORYBOARD_MODEL) would read the setting, the mood and the rest.",
   );
 
+  // A panel a card makes from its page-wide template when first asked, after ``after``.
+  function panel(card, name, after) {
+    let made = card.querySelector(`.${name}`);
+    if (!made) {
+      made = document.getElementById(`${name}-panel`).content.firstElementChild.cloneNode(true);
+      after.after(made);
+    }
+    return made;
+  }
+
   async function followDraft(card, draft) {
     card.dataset.draftId = draft.id;
     while (draft.status === "reading" && card.dataset.draftId === draft.id) {
@@ -1295,7 +1305,7 @@
     } else if (button.classList.contains("optimize")) {
       const text = card.querySelector(".prompt").value.trim();
       if (!text) return card.querySelector(".prompt").focus();
-      card.querySelector(".optimizer").hidden = false;
+      panel(card, "optimizer", button).hidden = false;
       button.setAttribute("aria-expanded", "true");
       act(card, async () => followDraft(card, await api("/prompts/optimize", { method: "POST", body: { prompt: text, shotId: id } })));
     } else if (button.classList.contains("optimize-answer")) {
@@ -1321,7 +1331,7 @@
     } else if (button.classList.contains("rate")) {
       act(card, async () => paintDraft(card, await api(`/prompts/${card.dataset.draftId}/rating`, { method: "POST", body: { rating: Number(button.dataset.rating) } })));
     } else if (button.classList.contains("show-gallery")) {
-      const box = card.querySelector(".gallery-pick");
+      const box = panel(card, "gallery-pick", button.closest(".row"));
       box.hidden = !box.hidden;
       button.setAttribute("aria-expanded", String(!box.hidden));
       if (!box.hidden) act(card, () => paintGalleryPick(card));
