@@ -54,6 +54,24 @@ def candidate_parameters(
     return steps or tier_steps, tier_guidance if guidance is None else guidance
 
 
+def painting(
+    *, tier: str, count: int, seed: int | None, steps: int | None, guidance: float | None
+) -> tuple[int, int, float]:
+    """The first seed, the steps and the guidance ``count`` pictures of the tier are painted with
+    (a new seed where none is given), each checked; a value that cannot be is refused, naming
+    its field."""
+    if not 1 <= count <= MOST:
+        raise ApplicationError(f"Ask for 1 to {MOST} pictures at once.", field="count")
+    spec, tier_steps, tier_guidance = image_tier(tier)
+    steps, guidance = candidate_parameters(
+        spec=spec, steps=steps, guidance=guidance, tier_steps=tier_steps, tier_guidance=tier_guidance
+    )
+    first = new_seed() % (2**32 - MOST) if seed is None else seed
+    if first + count - 1 >= 2**32:
+        raise ApplicationError(f"The seeds run past 4294967295: start at {2**32 - count} at most.", field="seed")
+    return first, steps, guidance
+
+
 @transaction.atomic
 def candidates_request(
     *,
@@ -66,15 +84,7 @@ def candidates_request(
 ) -> Task:
     """Queue ``count`` pictures of the shot to choose from, painted with seeds ``seed``,
     ``seed + 1``, … (a new ``seed`` where none is given) and the tier's model."""
-    if not 1 <= count <= MOST:
-        raise ApplicationError(f"Ask for 1 to {MOST} pictures at once.", field="count")
-    spec, tier_steps, tier_guidance = image_tier(shot.project.tier)
-    steps, guidance = candidate_parameters(
-        spec=spec, steps=steps, guidance=guidance, tier_steps=tier_steps, tier_guidance=tier_guidance
-    )
-    first = new_seed() % (2**32 - MOST) if seed is None else seed
-    if first + count - 1 >= 2**32:
-        raise ApplicationError(f"The seeds run past 4294967295: start at {2**32 - count} at most.", field="seed")
+    first, steps, guidance = painting(tier=shot.project.tier, count=count, seed=seed, steps=steps, guidance=guidance)
     params = {
         "count": count,
         "seed": first,

@@ -266,41 +266,34 @@ class CandidatesRequestSerializer(StrictSerializer):
     )
 
 
-class CandidateSerializer(serializers.ModelSerializer[Candidate]):
-    """A picture painted for a shot to choose from."""
+class PaintedSerializer(serializers.ModelSerializer[Any]):
+    """A picture painted to choose from (a shot's candidate, a gallery's picture): its file's
+    URLs and size, and what it was painted from."""
 
     url = serializers.SerializerMethodField()
     thumbnailUrl = serializers.SerializerMethodField()
     fileSize = serializers.IntegerField(source="file_size", read_only=True)
     negativePrompt = serializers.CharField(source="negative_prompt", read_only=True)
-    chosenAt = serializers.DateTimeField(source="chosen_at", read_only=True, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    FIELDS = ["id", "url", "thumbnailUrl", "width", "height", "fileSize", "seed", "steps", "guidance", "source"]
+
+    def get_url(self, picture: Any) -> str | None:
+        return media_url(picture.file)
+
+    def get_thumbnailUrl(self, picture: Any) -> str | None:  # noqa: N802 - the JSON name
+        return thumbnail_url(picture.file)
+
+
+class CandidateSerializer(PaintedSerializer):
+    """A picture painted for a shot to choose from."""
+
+    chosenAt = serializers.DateTimeField(source="chosen_at", read_only=True, allow_null=True)
 
     class Meta:
         model = Candidate
-        fields = [
-            "id",
-            "url",
-            "thumbnailUrl",
-            "width",
-            "height",
-            "fileSize",
-            "seed",
-            "steps",
-            "guidance",
-            "source",
-            "prompt",
-            "negativePrompt",
-            "chosenAt",
-            "createdAt",
-        ]
+        fields = [*PaintedSerializer.FIELDS, "prompt", "negativePrompt", "chosenAt", "createdAt"]
         read_only_fields = fields
-
-    def get_url(self, candidate: Candidate) -> str | None:
-        return media_url(candidate.file)
-
-    def get_thumbnailUrl(self, candidate: Candidate) -> str | None:  # noqa: N802 - the JSON name
-        return thumbnail_url(candidate.file)
 
 
 class StudioRequestSerializer(CandidatesRequestSerializer):
@@ -328,43 +321,15 @@ class StudioTaskSerializer(TaskSerializer):
         return estimated_seconds(task)
 
 
-class PictureSerializer(serializers.ModelSerializer[Picture]):
+class PictureSerializer(PaintedSerializer):
     """A picture of the person's gallery (the image studio's)."""
 
-    url = serializers.SerializerMethodField()
-    thumbnailUrl = serializers.SerializerMethodField()
-    fileSize = serializers.IntegerField(source="file_size", read_only=True)
-    negativePrompt = serializers.CharField(source="negative_prompt", read_only=True)
     taskId = serializers.UUIDField(source="task_id", read_only=True, allow_null=True)
-    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
         model = Picture
-        fields = [
-            "id",
-            "url",
-            "thumbnailUrl",
-            "width",
-            "height",
-            "fileSize",
-            "seed",
-            "steps",
-            "guidance",
-            "source",
-            "prompt",
-            "negativePrompt",
-            "style",
-            "tier",
-            "taskId",
-            "createdAt",
-        ]
+        fields = [*PaintedSerializer.FIELDS, "prompt", "negativePrompt", "style", "tier", "taskId", "createdAt"]
         read_only_fields = fields
-
-    def get_url(self, picture: Picture) -> str | None:
-        return media_url(picture.file)
-
-    def get_thumbnailUrl(self, picture: Picture) -> str | None:  # noqa: N802 - the JSON name
-        return thumbnail_url(picture.file)
 
 
 class PictureUseSerializer(StrictSerializer):

@@ -16,12 +16,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from core.engines import image_tier
 from core.errors import ApplicationError
 from core.storage import release_on_commit
-from shots.candidates import MOST, candidate_parameters
+from shots.candidates import painting
 from shots.models import Picture, Shot
-from shots.services import new_seed, shot_result_put
+from shots.services import shot_result_put
 from shots.stages import IMAGE
 from tasks.models import Task
 from tasks.selectors import typical_seconds
@@ -60,16 +59,8 @@ def studio_request(
     """Queue ``count`` pictures of ``prompt`` for the owner's gallery, seeds ``seed``, ``seed + 1``,
     … (a new one where none is given); steps and guidance are checked against what the tier's
     model takes, naming the field, before anything is queued."""
-    if not 1 <= count <= MOST:
-        raise ApplicationError(f"Ask for 1 to {MOST} pictures at once.", field="count")
     tier = tier or settings.IMAGE_TIER
-    spec, tier_steps, tier_guidance = image_tier(tier)
-    steps, guidance = candidate_parameters(
-        spec=spec, steps=steps, guidance=guidance, tier_steps=tier_steps, tier_guidance=tier_guidance
-    )
-    first = new_seed() % (2**32 - MOST) if seed is None else seed
-    if first + count - 1 >= 2**32:
-        raise ApplicationError(f"The seeds run past 4294967295: start at {2**32 - count} at most.", field="seed")
+    first, steps, guidance = painting(tier=tier, count=count, seed=seed, steps=steps, guidance=guidance)
     params = {
         "prompt": prompt,
         "count": count,
