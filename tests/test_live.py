@@ -121,30 +121,52 @@ def test_two_hundred_watchers_of_one_render_all_end_with_its_final_state(
     shot = rendered.shots.order_by("order").first()
     assert shot is not None
 
+    def done(state: dict[str, Any]) -> bool:
+        # the film is new, its task ended and the project's status settled (derived just after
+        # the compose's own commit, so it may come last)
+        return (
+            state.get("version") not in (None, before)
+            and state.get("compose") in ("finished", "failed")
+            and state.get("status") in ("rendered", "failed")
+        )
+
+    async def reread(session: aiohttp.ClientSession, state: dict[str, Any]) -> None:
+        """What the editor does on a gap in the sequence or a new socket: read the storyboard again."""
+        async with session.get(f"{server}/api/v1/projects/{rendered.id}/storyboard", headers=headers) as response:
+            board = await response.json()
+        project = board["project"]
+        state.update(status=project["status"], version=(project["render"] or {}).get("version"))
+        compose = [task for task in board["tasks"] if task["kind"] == "compose"]
+        if compose and state.get("version") not in (None, before):
+            state["compose"] = compose[0]["status"]
+
     async def watch(session: aiohttp.ClientSession, ready: asyncio.Queue[int]) -> dict[str, Any]:
-        state: dict[str, Any] = {"gaps": 0, "compose": None}
-        async with session.ws_connect(url, headers=headers, heartbeat=None) as socket:
-            seq = (await socket.receive_json(timeout=60))["seq"]
-            await ready.put(seq)
-            # Until the film is new, its task ended and the project's status settled (derived
-            # just after the compose's own commit, so it may come last).
-            while not (
-                state.get("version") not in (None, before)
-                and state.get("compose") in ("finished", "failed")
-                and state.get("status") in ("rendered", "failed")
-            ):
-                event = await socket.receive_json(timeout=120)
-                if event["seq"] != seq + 1:  # missed something: read the project again, as the editor does
-                    state["gaps"] += 1
-                    async with session.get(f"{server}/api/v1/projects/{rendered.id}", headers=headers) as response:
-                        project = await response.json()
-                    state.update(status=project["status"], version=(project["render"] or {}).get("version"))
-                seq = event["seq"]
-                if event["type"] == "project":
-                    project = event["project"]
-                    state.update(status=project["status"], version=(project["render"] or {}).get("version"))
-                elif event["type"] == "task" and event["task"]["kind"] == "compose":
-                    state["compose"] = event["task"]["status"]
+        state: dict[str, Any] = {"gaps": 0, "compose": None, "reconnects": 0}
+        first = True
+        while not done(state):
+            try:
+                async with session.ws_connect(url, headers=headers, heartbeat=None) as socket:
+                    seq = (await socket.receive_json(timeout=60))["seq"]
+                    if first:
+                        await ready.put(seq)
+                        first = False
+                    else:  # a socket the server dropped (a client too slow to answer its ping, under load)
+                        await reread(session, state)
+                    while not done(state):
+                        event = await socket.receive_json(timeout=120)
+                        if event["seq"] != seq + 1:  # missed something: read it again, as the editor does
+                            state["gaps"] += 1
+                            await reread(session, state)
+                        seq = event["seq"]
+                        if event["type"] == "project":
+                            project = event["project"]
+                            state.update(status=project["status"], version=(project["render"] or {}).get("version"))
+                        elif event["type"] == "task" and event["task"]["kind"] == "compose":
+                            state["compose"] = event["task"]["status"]
+            except (aiohttp.ClientError, TypeError):  # closed under it (TypeError: a close frame read as JSON)
+                if first:
+                    raise
+                state["reconnects"] += 1
         return state
 
     async def crowd() -> list[dict[str, Any]]:
