@@ -58,8 +58,10 @@ TIMES = {
     "黄昏": "dusk", "傍晚": "evening", "日落": "sunset", "夜晚": "night", "夜里": "night", "晚上": "night",
     "深夜": "late night", "午夜": "midnight",
 }  # fmt: skip
-SIZE_WORDS = {words.removesuffix(" shot"): key for key, words in SHOT_SIZES.items()} | {
-    alias: key for alias, key in SHOT_LANGUAGE_ALIASES.items() if key in SHOT_SIZES and not alias.isascii()
+SIZE_WORDS = {
+    **{words: key for key, words in SHOT_SIZES.items()},
+    **{"close-up": "close_up", "close up": "close_up", "medium close-up": "medium_close_up", "long shot": "wide"},
+    **{alias: key for alias, key in SHOT_LANGUAGE_ALIASES.items() if key in SHOT_SIZES and not alias.isascii()},
 }
 
 
@@ -120,9 +122,15 @@ def draft_reading(prompt: str) -> dict[str, Any]:
     """What the draft back end makes of a request without a model: the words as the subject,
     and a time of day and a shot size it knows by name."""
     lowered = prompt.lower()
-    time = next((said for word, said in TIMES.items() if re.search(rf"(?<![a-z]){word}(?![a-z])", lowered)), "")
-    size = next((key for word, key in SIZE_WORDS.items() if word in lowered), "")
+    time = next((said for word, said in TIMES.items() if _names(word, lowered)), "")
+    size = next((SIZE_WORDS[word] for word in sorted(SIZE_WORDS, key=len, reverse=True) if _names(word, lowered)), "")
     return {"subjects": [" ".join(prompt.split())[:200]], "timeOfDay": time, "shotSize": size}
+
+
+def _names(word: str, text: str) -> bool:
+    """Whether the (lower-case) text has the word: an English one as a whole word ("night", not
+    "knight"), a Chinese one anywhere."""
+    return re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", text) is not None if word.isascii() else word in text
 
 
 def _entities_json(read: Entities) -> dict[str, Any]:

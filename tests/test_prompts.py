@@ -15,7 +15,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from projects.models import PromptDraft, PromptTemplate
-from projects.prompts import assemble, template_problem
+from projects.prompts import assemble, draft_reading, template_problem
 from tasks.models import Task
 from tests.chat_server import ChatServer
 from tests.factories import LINES, ProjectFactory, UserFactory, shot_with_media
@@ -196,6 +196,23 @@ def test_a_draft_and_a_shot_are_their_owners_alone(api: APIClient, user: Any, tm
     shot = shot_with_media(ProjectFactory(owner=user), 0, LINES[0], tmp_path)
     assert optimize(other, prompt="a fox", shotId=str(shot.id)).status_code == 404
     assert other.get(f"/api/v1/prompts?shotId={shot.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("prompt", "time", "size"),
+    [
+        ("a knight in a wonderfully wide valley", "", ""),  # no time, no size: only whole names count
+        ("medium close-up of a fox at night", "night", "medium_close_up"),
+        ("a wide shot of the harbour at dusk", "dusk", "wide"),
+        ("黄昏时中近景的狐狸", "dusk", "medium_close_up"),
+        ("狐狸的特写", "", "close_up"),
+    ],
+)
+def test_the_draft_reading_knows_times_and_shot_sizes_only_by_their_whole_names(
+    prompt: str, time: str, size: str
+) -> None:
+    read = draft_reading(prompt)
+    assert (read["timeOfDay"], read["shotSize"], read["subjects"]) == (time, size, [prompt])
 
 
 def test_templates_are_checked_and_staff_edit_the_library_in_the_admin() -> None:
