@@ -245,7 +245,7 @@ def prompt_answer(*, draft: PromptDraft, answers: dict[str, Any], template_id: u
         if template is None:
             raise ApplicationError("No active template for this style has that id.", field="templateId")
     draft.answers = {**draft.answers, **answers}
-    _write(draft, template=template)
+    _write(draft, template=template or draft.template)  # an answer keeps the template the person chose
     draft.save()
     return draft
 

@@ -86,6 +86,8 @@ def test_on_the_draft_back_end_the_template_alone_writes_the_prompt_and_says_a_m
     plain = body["alternatives"][0]
     chosen = api.post(f"/api/v1/prompts/{draft['id']}/answers", {"templateId": plain["templateId"]}, format="json")
     assert chosen.json()["result"] == plain["result"] and chosen.json()["template"]["name"] == "Plain"
+    kept = api.post(f"/api/v1/prompts/{draft['id']}/answers", {"mood": "still"}, format="json").json()
+    assert kept["template"]["name"] == "Plain" and kept["result"].endswith("still mood"), "an answer keeps it"
 
 
 def test_ratings_rank_the_persons_templates_first_next_time(api: APIClient, user: Any) -> None:
