@@ -19,6 +19,12 @@ from inference.styles import STYLE_MAX_CHARS, STYLES, style_key
 from inference.text import clean_text
 
 
+def signed_in_id(request: Any) -> int:
+    """The signed-in user's id, in a view every request of which is authenticated."""
+    assert request.user.pk is not None
+    return int(request.user.pk)
+
+
 class Pagination(PageNumberPagination):
     page_size_query_param = "pageSize"
     max_page_size = 100

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import Role
-from core.api import Pagination, paginated
+from core.api import Pagination, paginated, signed_in_id
 from core.errors import ApplicationError
 from shots import candidates, history, selectors, services, studio
 from shots.film import film
@@ -203,12 +203,6 @@ class ShotCandidateChooseApi(APIView):
         return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk)).data)
 
 
-def _me(request: Request) -> int:
-    """The signed-in user's id (every API view requires one)."""
-    assert request.user.pk is not None
-    return int(request.user.pk)
-
-
 class StudioGenerateApi(APIView):
     throttle_classes = GENERATION_THROTTLES
 
@@ -221,7 +215,7 @@ class StudioGenerateApi(APIView):
         ``GET /api/v1/tasks/{id}``, whose result names the pictures."""
         serializer = StudioRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = studio.studio_request(owner_id=_me(request), **serializer.validated_data)
+        task = studio.studio_request(owner_id=signed_in_id(request), **serializer.validated_data)
         return Response(StudioTaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -230,14 +224,14 @@ class PictureListApi(APIView):
     def get(self, request: Request) -> Response:
         """Your gallery: the studio's pictures, newest request first, a page at a time."""
         paginator = Pagination()
-        page = paginator.paginate_queryset(studio.picture_list(owner_id=_me(request)), request, view=self)
+        page = paginator.paginate_queryset(studio.picture_list(owner_id=signed_in_id(request)), request, view=self)
         return paginator.get_paginated_response(PictureSerializer(page, many=True).data)
 
 
 class PictureDetailApi(APIView):
     @extend_schema(responses=PictureSerializer)
     def get(self, request: Request, picture_id: uuid.UUID) -> Response:
-        picture = studio.picture_list(owner_id=_me(request)).filter(pk=picture_id).first()
+        picture = studio.picture_list(owner_id=signed_in_id(request)).filter(pk=picture_id).first()
         if picture is None:
             raise Http404("No such picture in your gallery.")
         return Response(PictureSerializer(picture).data)
@@ -245,7 +239,7 @@ class PictureDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, picture_id: uuid.UUID) -> Response:
         """Take the picture out of your gallery (a shot that took it keeps it)."""
-        studio.picture_delete(owner_id=_me(request), picture_id=picture_id)
+        studio.picture_delete(owner_id=signed_in_id(request), picture_id=picture_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -259,5 +253,5 @@ class PictureUseApi(APIView):
         serializer = PictureUseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         shot = selectors.shot_get(user=request.user, shot_id=serializer.validated_data["shot_id"])
-        shot = studio.picture_use(shot=shot, owner_id=_me(request), picture_id=picture_id)
+        shot = studio.picture_use(shot=shot, owner_id=signed_in_id(request), picture_id=picture_id)
         return Response(ShotSerializer(selectors.shot_get(user=request.user, shot_id=shot.pk)).data)

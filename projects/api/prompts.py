@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import Role
-from core.api import Pagination, StrictSerializer, StyleField, TextField, paginated
+from core.api import Pagination, StrictSerializer, StyleField, TextField, paginated, signed_in_id
 from inference.styles import CAMERA_ANGLES, SHOT_SIZES
 from projects import prompts
 from projects.models import PromptDraft
@@ -103,11 +103,6 @@ class PromptDraftSerializer(serializers.ModelSerializer[PromptDraft]):
         return prompts.alternatives(draft)
 
 
-def _me(request: Request) -> int:
-    assert request.user.pk is not None
-    return int(request.user.pk)
-
-
 class OptimizeApi(APIView):
     throttle_classes = GENERATION_THROTTLES
 
@@ -120,7 +115,7 @@ class OptimizeApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         shot = shot_get(user=request.user, shot_id=data.pop("shot_id")) if "shot_id" in data else None
-        draft = prompts.prompt_optimize(owner_id=_me(request), shot=shot, **data)
+        draft = prompts.prompt_optimize(owner_id=signed_in_id(request), shot=shot, **data)
         ready = prompts.status_of(draft) == "ready"
         return Response(
             PromptDraftSerializer(draft).data, status=status.HTTP_201_CREATED if ready else status.HTTP_202_ACCEPTED
@@ -141,7 +136,7 @@ class PromptListApi(APIView):
         query.is_valid(raise_exception=True)
         shot_id = query.validated_data.get("shotId")
         shot = shot_get(user=request.user, shot_id=shot_id, role=Role.VIEWER) if shot_id else None
-        drafts = prompts.prompt_list(owner_id=_me(request), shot_id=shot.pk if shot is not None else None)
+        drafts = prompts.prompt_list(owner_id=signed_in_id(request), shot_id=shot.pk if shot is not None else None)
         paginator = Pagination()
         page = paginator.paginate_queryset(drafts, request, view=self)
         return paginator.get_paginated_response(PromptDraftSerializer(page, many=True).data)
@@ -150,7 +145,9 @@ class PromptListApi(APIView):
 class PromptDetailApi(APIView):
     @extend_schema(responses=PromptDraftSerializer)
     def get(self, request: Request, draft_id: str) -> Response:
-        return Response(PromptDraftSerializer(prompts.prompt_get(owner_id=_me(request), draft_id=draft_id)).data)
+        return Response(
+            PromptDraftSerializer(prompts.prompt_get(owner_id=signed_in_id(request), draft_id=draft_id)).data
+        )
 
 
 class PromptAnswersApi(APIView):
@@ -158,7 +155,7 @@ class PromptAnswersApi(APIView):
     def post(self, request: Request, draft_id: str) -> Response:
         """Answer the draft's questions (any of its parts), or choose an alternative's template:
         the prompt is written again."""
-        draft = prompts.prompt_get(owner_id=_me(request), draft_id=draft_id)
+        draft = prompts.prompt_get(owner_id=signed_in_id(request), draft_id=draft_id)
         serializer = AnswersSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         answers = dict(serializer.validated_data)
@@ -171,7 +168,7 @@ class PromptRatingApi(APIView):
     @extend_schema(request=RatingSerializer, responses=PromptDraftSerializer)
     def post(self, request: Request, draft_id: str) -> Response:
         """Rate the prompt 1-5: your ratings rank your templates, the best first next time."""
-        draft = prompts.prompt_get(owner_id=_me(request), draft_id=draft_id)
+        draft = prompts.prompt_get(owner_id=signed_in_id(request), draft_id=draft_id)
         serializer = RatingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         draft = prompts.prompt_rate(draft=draft, rating=serializer.validated_data["rating"])
