@@ -6,11 +6,14 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
 from core.errors import ApplicationError
+from inference.casting import Casting, cast_voice, espeak_variants
 from inference.engines import speech
+from inference.image import ImagePrompt
 from inference.models import Runtime
 from inference.speech import espeak_voices, piper_voice_files
 
@@ -39,6 +42,11 @@ def configured_specs() -> dict[str, str]:
         "speech.en": settings.SPEECH_MODEL_EN,
         "speech.zh": settings.SPEECH_MODEL_ZH,
         **({"image.vae": f"diffusers:{settings.IMAGE_VAE}"} if settings.IMAGE_VAE else {}),
+        **{
+            f"image.adapter{suffix}": f"diffusers:{text.rpartition(':')[0]}"
+            for suffix, text in (("", settings.IMAGE_IP_ADAPTER), (".quality", settings.IMAGE_IP_ADAPTER_QUALITY))
+            if text
+        },
     }
 
 
@@ -51,6 +59,13 @@ def image_tier(tier: str) -> tuple[str, int, float]:
     return settings.IMAGE_MODEL, settings.IMAGE_STEPS, settings.IMAGE_GUIDANCE
 
 
+def image_prompt(tier: str) -> ImagePrompt | None:
+    """The IP-Adapter through which a tier's pictures take their characters' reference pictures;
+    None where none is set (the draft tier never has one)."""
+    text = {"fast": settings.IMAGE_IP_ADAPTER, "quality": settings.IMAGE_IP_ADAPTER_QUALITY}.get(tier, "")
+    return ImagePrompt.parse(text, settings.IMAGE_IP_ADAPTER_SCALE) if text else None
+
+
 def voice_choices() -> list[str]:
     """The voices a project may name: the configured ones, those operators add (VOICES), the
     piper voices on this machine and espeak-ng's. Never a model to download on a user's word."""
@@ -58,8 +73,22 @@ def voice_choices() -> list[str]:
     piper_dir = settings.MODELS_DIR / "piper"
     on_disk = [p.name.removesuffix(".onnx") for p in piper_dir.glob("*.onnx")] if piper_dir.is_dir() else []
     choices |= {f"piper:{v}" for v in [*on_disk, "en_US-joe-medium"] if piper_voice_files(v, settings.MODELS_DIR)}
-    choices |= {f"espeak:{voice}" for voice in espeak_voices()}
+    espeak = espeak_voices()
+    choices |= {f"espeak:{voice}" for voice in espeak}
+    if espeak:  # the variants a character's casting gives (a woman's, an old man's… voice)
+        choices |= set(espeak_variants())
     return sorted(choices)
+
+
+def voice_cast(character: Any) -> Casting | None:
+    """The voice a character's personality, age, looks and description suggest (None: they say
+    nothing of one), among this installation's voices and other than the narrator's."""
+    project = character.project
+    text = " ".join([character.personality, character.age, character.appearance, character.description])
+    narrator = project.voice or (settings.SPEECH_MODEL_ZH if project.language == "zh" else settings.SPEECH_MODEL_EN)
+    installed = voice_choices()
+    casting = cast_voice(text, language=project.language, installed=installed, narrator=narrator)
+    return casting if casting is not None and casting.voice in installed else None
 
 
 PREVIEW_LINES = {

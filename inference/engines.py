@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from inference.errors import EngineError, WeightsMissingError
-from inference.image import KeyframeRequest
+from inference.image import ImagePrompt, KeyframeRequest
 from inference.likeness import Likeness
 from inference.models import Runtime, pick_device
 from inference.motion import MotionResult
@@ -28,7 +28,7 @@ from inference.registry import (
     parse_spec,
     spec_problem,
 )
-from inference.sentences import Sentence
+from inference.sentences import Sentence, said
 from inference.types import ImageResult, Progress, Resume, SpeechResult, Storyboard, no_progress
 from inference.usage import record
 
@@ -139,14 +139,14 @@ def keyframes(
     runtime: Runtime,
     steps: int = 1,
     guidance: float = 0.0,
+    image_prompt: ImagePrompt | None = None,
     progress: Progress = no_progress,
 ) -> list[ImageResult]:
     results: list[ImageResult]
-    results, note = _run(
-        "image", spec, "en", ImageJob(requests, width, height, style, steps, guidance), runtime, progress
-    )
+    job = ImageJob(requests, width, height, style, steps, guidance, image_prompt)
+    results, note = _run("image", spec, "en", job, runtime, progress)
     for result in results:
-        result.note = note
+        result.note = said(note, result.note)
     drawn = sum(result.backend != "draft" for result in results)  # a drawn card takes no steps
     record(images=len(results), steps=steps * drawn)
     return results

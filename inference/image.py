@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,40 @@ class KeyframeRequest:
     characters: tuple[tuple[str, str], ...] = ()  # (name, description)
     negative_prompt: str = ""  # what the shot must not show; used where guidance is on (> 1)
     framing: str = ""  # the shot size and camera angle in the image model's words
+    references: tuple[Path, ...] = ()  # its characters' reference pictures (an image prompt's)
+
+
+@dataclass(frozen=True)
+class ImagePrompt:
+    """An IP-Adapter through which reference pictures condition the pictures: a hub id or a
+    folder, the weight file in it with its subfolder (``models/ip-adapter_sd15.safetensors``; the
+    CLIP image encoder is ``image_encoder`` beside it), and how strongly (0-1)."""
+
+    model: str
+    weight: str
+    scale: float = 0.6
+
+    @classmethod
+    def parse(cls, text: str, scale: float = 0.6) -> ImagePrompt:
+        """``MODEL:SUBFOLDER/FILE``; a ValueError saying how to write it."""
+        model, _, weight = text.strip().rpartition(":")
+        if not model or not weight.endswith((".safetensors", ".bin")):
+            raise ValueError(
+                f"{text!r} is no IP-Adapter; write it as MODEL:SUBFOLDER/FILE.safetensors "
+                "(h94/IP-Adapter:models/ip-adapter_sd15.safetensors)"
+            )
+        return cls(model, weight, scale)
+
+    def __str__(self) -> str:
+        return f"{self.model}:{self.weight}"
+
+    def fetch(self) -> Path:
+        """Download the weight file and its image encoder (not the rest of the repository)."""
+        from huggingface_hub import snapshot_download
+
+        folder = self.weight.rpartition("/")[0]
+        encoder = f"{folder}/image_encoder/*" if folder else "image_encoder/*"
+        return Path(snapshot_download(self.model, allow_patterns=[self.weight, encoder]))
 
 
 def keyframe_prompt(
@@ -229,6 +264,42 @@ def text2image_pipeline(model: str, runtime: Runtime) -> Any:
     ).model
 
 
+def image_prompt_ready(pipe: Any, model: str, prompt: ImagePrompt, runtime: Runtime) -> str:
+    """Load the IP-Adapter into the pipeline once (it then stays, as the pipeline does); "" when it
+    is there, else why the reference pictures cannot condition this model's pictures."""
+    loaded: tuple[ImagePrompt, str] | None = getattr(pipe, "storyvideo_image_prompt", None)
+    if loaded is not None and loaded[0] == prompt:
+        return loaded[1]
+    if getattr(pipe, "unet", None) is None or not hasattr(pipe, "load_ip_adapter"):
+        why = f"{model} takes no IP-Adapter here (a Stable Diffusion model does)"
+    else:
+        subfolder, _, weight = prompt.weight.rpartition("/")
+        try:
+            pipe.load_ip_adapter(
+                weights_source(prompt.model, runtime.models_dir, runtime.missing_memory_s),
+                subfolder=subfolder,
+                weight_name=weight,
+            )
+            why = ""
+        except Exception as exc:  # a wrong file, or an adapter made for another model
+            first = str(exc).split(". ")[0][:200]  # diffusers' first sentence says what does not fit
+            why = f"the IP-Adapter {prompt} does not fit {model} ({type(exc).__name__}: {first})"
+            with contextlib.suppress(Exception):  # whatever of it was loaded goes
+                pipe.unload_ip_adapter()
+    pipe.storyvideo_image_prompt = (prompt, why)
+    return why
+
+
+def image_prompt_inputs(pipe: Any, references: tuple[Path, ...], scale: float) -> dict[str, Any]:
+    """The pipeline's image prompt for pictures of these references (all of them, as one prompt);
+    none: the adapter is there but adds nothing (scale 0 on a blank picture)."""
+    from PIL import Image
+
+    pictures = [Image.open(path).convert("RGB") for path in references] or [Image.new("RGB", (224, 224))]
+    pipe.set_ip_adapter_scale(scale if references else 0.0)
+    return {"ip_adapter_image": [pictures]}
+
+
 def diffusers_keyframes(
     requests: list[KeyframeRequest],
     *,
@@ -239,13 +310,21 @@ def diffusers_keyframes(
     style: str,
     steps: int = 1,
     guidance: float = 0.0,
+    image_prompt: ImagePrompt | None = None,
     progress: Progress = no_progress,
 ) -> list[ImageResult]:
     """Paint several keyframes in one call. Each has its own CPU generator seeded by its shot,
-    so an image depends only on its prompt and seed, never on what it was batched with."""
+    so an image depends only on its prompt and seed, never on what it was batched with. With an
+    ``image_prompt`` (an IP-Adapter) the characters' reference pictures condition their shots:
+    one call per set of references (the adapter takes one image prompt a call)."""
     pipe = text2image_pipeline(model, runtime)
     import torch  # after the load: missing weights are found before torch is imported
 
+    note = ""
+    if image_prompt is not None and any(r.references for r in requests):
+        note = image_prompt_ready(pipe, model, image_prompt, runtime)
+    loaded = getattr(pipe, "storyvideo_image_prompt", None)
+    guided = loaded is not None and not loaded[1]  # the adapter is in the pipeline: every call gives it an image
     native, multiple = native_frame(pipe)
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=multiple)
     count, limit = clip_counter(pipe.tokenizer)
@@ -259,37 +338,57 @@ def diffusers_keyframes(
         )
         for r in requests
     ]
-    texts: dict[str, Any]
-    if is_flux(pipe):  # T5 reads the whole prompt; schnell was trained on 256 of its tokens
-        texts = {
-            "prompt_2": [positive for positive, _ in whole],
-            "max_sequence_length": 256 if "schnell" in model.lower() else 512,
-        }
-    else:
-        texts = {"negative_prompt": [negative for _, negative in whole] if guidance > 1 else None}
+    groups: dict[tuple[Path, ...], list[int]] = {}
+    for index, request in enumerate(requests):
+        groups.setdefault(request.references if guided else (), []).append(index)
+    images: list[Any] = [None] * len(requests)
+    for done, (references, indexes) in enumerate(groups.items()):
 
-    def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        progress(0.9 * (step + 1) / steps, denoising(step + 1, steps))
-        return tensors
+        def on_step(
+            pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any], done: int = done
+        ) -> dict[str, Any]:
+            progress(0.9 * (done + (step + 1) / steps) / len(groups), denoising(step + 1, steps))
+            return tensors
 
-    with torch.inference_mode():
-        images = pipe(
-            prompt=[text for text, _ in fitted],
-            **texts,
-            num_inference_steps=steps,
-            guidance_scale=guidance,
-            width=gen_width,
-            height=gen_height,
-            generator=[torch.Generator("cpu").manual_seed(r.seed) for r in requests],
-            callback_on_step_end=on_step,
-        ).images
+        texts: dict[str, Any]
+        if is_flux(pipe):  # T5 reads the whole prompt; schnell was trained on 256 of its tokens
+            texts = {
+                "prompt_2": [whole[i][0] for i in indexes],
+                "max_sequence_length": 256 if "schnell" in model.lower() else 512,
+            }
+        else:
+            texts = {"negative_prompt": [whole[i][1] for i in indexes] if guidance > 1 else None}
+        if guided:
+            assert image_prompt is not None
+            texts |= image_prompt_inputs(pipe, references, image_prompt.scale)
+        with torch.inference_mode():
+            painted = pipe(
+                prompt=[fitted[i][0] for i in indexes],
+                **texts,
+                num_inference_steps=steps,
+                guidance_scale=guidance,
+                width=gen_width,
+                height=gen_height,
+                generator=[torch.Generator("cpu").manual_seed(requests[i].seed) for i in indexes],
+                callback_on_step_end=on_step,
+            ).images
+        for index, image in zip(indexes, painted, strict=True):
+            images[index] = image
     results = []
     for request, image, (_, cut) in zip(requests, images, fitted, strict=True):
         request.path.parent.mkdir(parents=True, exist_ok=True)
         cover(image.convert("RGB"), width, height).save(request.path, format="PNG")
         results.append(
             ImageResult(
-                path=str(request.path), width=width, height=height, backend="diffusers", model=model, cut_tokens=cut
+                path=str(request.path),
+                width=width,
+                height=height,
+                backend="diffusers",
+                model=model,
+                cut_tokens=cut,
+                note=Sentence("references_unused", "The reference pictures did not guide it: %(why)s.", why=note)
+                if note and request.references
+                else "",
             )
         )
     progress(1.0, Sentence("painted", "%(count)s keyframe(s) painted", count=len(results)))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from inference.errors import EngineError
-from inference.image import KeyframeRequest, diffusers_keyframes, draft_card, text2image_pipeline
+from inference.image import ImagePrompt, KeyframeRequest, diffusers_keyframes, draft_card, text2image_pipeline
 from inference.likeness import Likeness, clip_likeness, hash_likeness
 from inference.models import Runtime, hub_offline, hub_unreachable, local_folder
 from inference.motion import MotionResult, ltx_clip, svd_clip
@@ -51,6 +51,7 @@ class ImageJob:
     style: str
     steps: int = 1
     guidance: float = 0.0
+    image_prompt: ImagePrompt | None = None  # an IP-Adapter for the requests' reference pictures
 
 
 @dataclass
@@ -258,6 +259,7 @@ class DiffusersImage(_Diffusers):
             style=job.style,
             steps=job.steps,
             guidance=job.guidance,
+            image_prompt=job.image_prompt,
             progress=progress,
         )
 

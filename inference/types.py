@@ -59,7 +59,7 @@ class ImageResult:
     height: int
     backend: str
     model: str = ""
-    note: str = ""  # why a draft back end ran instead of the configured one
+    note: str = ""  # why a draft back end ran instead of the configured one; what did not guide it
     cut_tokens: int = 0  # tokens of the shot's prompt the CLIP text encoder could not read
 
 

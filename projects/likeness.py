@@ -13,17 +13,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.engines import runtime
+from core.engines import image_prompt, runtime
 from core.errors import ApplicationError
 from core.storage import atomic_with_files, local_path, release_on_commit, store
 from inference import engines
 from inference.likeness import Likeness
 from inference.sentences import Sentence
 from projects.models import Character
-from projects.pipeline import project_lock
+from projects.pipeline import project_lock, shots_regenerate
 from projects.services import _own_picture, _saved_upload  # the own-media checks, shared
 from shots.live import publish_storyboard_on_commit
 from shots.models import Shot
+from shots.stages import IMAGE
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
 from tasks.services import task_create, task_finish
@@ -55,7 +56,8 @@ def character_likeness_check(*, character: Character) -> Task:
 def character_reference_set(*, character: Character, shot_id: Any = None, upload: Any = None) -> Character:
     """Its reference picture: one of its shots' pictures (``shot_id``; the stored file is shared)
     or the person's own (``upload``: a PNG, JPEG or WebP, checked by decoding and fitted to the
-    frame). The likeness measured against the old one no longer holds: it is cleared."""
+    frame). The likeness measured against the old one no longer holds: it is cleared. Where the
+    project's tier conditions pictures on it (``_guided_again``), its shots are painted again."""
     if (shot_id is None) == (upload is None):
         raise ApplicationError("Send either a shotId or a file (the picture), not both.", field="shotId")
     with tempfile.TemporaryDirectory() as tmp, atomic_with_files():
@@ -75,7 +77,19 @@ def character_reference_set(*, character: Character, shot_id: Any = None, upload
         character.reference_image.name, character.likeness = name, {}
         character.save(update_fields=["reference_image", "likeness", "updated_at"])
         release_on_commit([old] if old and old != name else [])
+        _guided_again(character)
     return character
+
+
+def _guided_again(character: Character) -> None:
+    """Where the project's picture tier has an IP-Adapter (``core.engines.image_prompt``), the
+    character's reference conditions its shots' pictures: a new (or no) reference paints them
+    again, all but the shot whose picture is the reference itself."""
+    if image_prompt(character.project.tier) is None:
+        return
+    reference = character.reference_image.name
+    shots = [shot for shot in character.shots.all() if not reference or shot.image_file.name != reference]
+    shots_regenerate(shots=shots, stages={IMAGE})
 
 
 @transaction.atomic
@@ -86,6 +100,8 @@ def character_reference_clear(*, character: Character) -> Character:
     character.reference_image.name, character.likeness = "", {}
     character.save(update_fields=["reference_image", "likeness", "updated_at"])
     release_on_commit([old])
+    if old:
+        _guided_again(character)
     return character
 
 

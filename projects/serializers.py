@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import FiniteFloatField, StrictSerializer, StyleField, TextField, media_url
+from core.engines import image_prompt, voice_cast
 from inference.styles import (
     ASPECT_RATIOS,
     IMAGE_TIERS,
@@ -213,11 +215,28 @@ class ProjectCreateSerializer(ProjectUpdateSerializer):
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, help_text="Detected when omitted.")
 
 
+class VoiceCastingSerializer(serializers.Serializer[Any]):
+    voice = serializers.CharField()
+    gender = serializers.ChoiceField(choices=["female", "male", ""])
+    age = serializers.ChoiceField(choices=["old", "child", ""])
+    manner = serializers.ChoiceField(choices=["deep", "bright", ""])
+
+
 class CharacterSerializer(serializers.ModelSerializer[Character]):
     projectId = serializers.UUIDField(source="project_id", read_only=True)
     shotIds = serializers.SerializerMethodField()
     referenceImage = serializers.SerializerMethodField(
         help_text="Its reference picture's URL (signed), or null: POST …/reference with a shotId or a file."
+    )
+    suggestedVoice = serializers.SerializerMethodField(
+        help_text="The voice its personality, age, looks and description suggest, among this installation's "
+        "voices: {voice, gender (female, male or ''), age (old, child or ''), manner (deep, bright or '')}; null "
+        "where they say nothing of a voice, or suggest the one it has. PATCH its voice to use it."
+    )
+    referenceGuides = serializers.SerializerMethodField(
+        help_text="True where the project's picture tier has an IP-Adapter (IMAGE_IP_ADAPTER): the reference "
+        "picture conditions the pictures of its shots, and a new one paints them again. False: the reference is "
+        "what the likeness is measured against."
     )
     likeness = serializers.SerializerMethodField(
         help_text="The newest likeness check (POST …/likeness): score (1.0 alike), against (reference or others), "
@@ -240,9 +259,11 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
             "age",
             "personality",
             "referenceImage",
+            "referenceGuides",
             "likeness",
             "seed",
             "voice",
+            "suggestedVoice",
             "shotIds",
             "createdAt",
             "updatedAt",
@@ -254,6 +275,14 @@ class CharacterSerializer(serializers.ModelSerializer[Character]):
 
     def get_likeness(self, character: Character) -> dict[str, Any]:
         return character.likeness | {"stale": character.likeness_stale} if character.likeness else {}
+
+    @extend_schema_field(VoiceCastingSerializer(allow_null=True))
+    def get_suggestedVoice(self, character: Character) -> dict[str, str] | None:  # noqa: N802 - the JSON name
+        casting = voice_cast(character)
+        return asdict(casting) if casting is not None and casting.voice != character.voice else None
+
+    def get_referenceGuides(self, character: Character) -> bool:  # noqa: N802 - the JSON name
+        return image_prompt(character.project.tier) is not None
 
     def get_referenceImage(self, character: Character) -> str | None:  # noqa: N802 - the JSON name
         return character.reference_image.url if character.reference_image else None

@@ -13,7 +13,8 @@ from inference.registry import parse_spec
 from inference.speech import voice_language
 
 # A model id (org/name) or voice name: never a path on the server, which only operators name.
-_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?")
+# a name, an id with its owner, or an espeak-ng voice with its variant (en-us+f1)
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*|\+[a-z0-9]+)?")
 
 
 def validate_voice(value: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 
-from core.engines import image_tier, runtime
+from core.engines import image_prompt, image_tier, runtime
 from core.storage import local_path, release_on_commit, store, work_dir
 from inference import engines
 from inference.errors import EngineError
@@ -134,14 +134,16 @@ def _in_place(shots: list[Shot | None], outputs: list[Any]) -> list[Any]:
 
 def keyframe_request(shot: Shot, path: Path) -> KeyframeRequest:
     """What the image model is asked for a shot: its prompt and seed, its characters with their
-    looks, what it must not show, and its framing."""
+    looks and reference pictures, what it must not show, and its framing."""
+    characters = list(shot.characters.all())
     return KeyframeRequest(
         prompt=shot.prompt,
         seed=shot.seed,
         path=path,
-        characters=tuple((c.name, c.looks) for c in shot.characters.all()),
+        characters=tuple((c.name, c.looks) for c in characters),
         negative_prompt=shot.negative_prompt,
         framing=framing_words(shot.shot_size, shot.camera_angle),
+        references=tuple(local_path(c.reference_image) for c in characters if c.reference_image),
     )
 
 
@@ -160,6 +162,7 @@ def paint(
         runtime=runtime(),
         steps=steps,
         guidance=guidance,
+        image_prompt=image_prompt(project.tier),
         progress=progress,
     )
     return results, width, height

@@ -299,6 +299,25 @@ SPEECH_PARALLEL = env_int("SPEECH_PARALLEL", os.cpu_count() or 1, minimum=1, max
 # A tiny autoencoder (taesd's kind: madebyollin/taesd, or a folder) decoding keyframes in place
 # of the pipeline's own VAE: much cheaper, a little softer. Empty: the pipeline's own.
 IMAGE_VAE = env_str("IMAGE_VAE", "")
+
+
+# A character's reference picture conditions the pictures of its shots through an IP-Adapter made
+# for the tier's model, MODEL:SUBFOLDER/FILE (Stable Diffusion 1.5:
+# h94/IP-Adapter:models/ip-adapter_sd15.safetensors; SDXL: h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors),
+# at IMAGE_IP_ADAPTER_SCALE. Blank: none (sd-turbo and FLUX.1-schnell have none that diffusers loads).
+def _image_prompt(name: str) -> str:
+    from inference.image import ImagePrompt
+
+    text = env_str(name)
+    try:
+        return str(ImagePrompt.parse(text)) if text else ""
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+IMAGE_IP_ADAPTER = _image_prompt("IMAGE_IP_ADAPTER")
+IMAGE_IP_ADAPTER_QUALITY = _image_prompt("IMAGE_IP_ADAPTER_QUALITY")
+IMAGE_IP_ADAPTER_SCALE = env_float("IMAGE_IP_ADAPTER_SCALE", 0.6, minimum=0.0, maximum=1.0)
 MOTION_FRAMES = env_int("MOTION_FRAMES", 14, minimum=2, maximum=50)  # SVD's clip; LTX-Video's follows the narration
 MOTION_STEPS = env_int("MOTION_STEPS", 0, minimum=0, maximum=100)  # 0: the model's own (SVD 25, LTX distilled 8)
 # LTX-Video: a frame's pixels (in the project's aspect ratio), frames a second, the frames of one

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from rest_framework.test import APIClient
 
 from inference.image import prompt_parts
@@ -75,6 +76,34 @@ def test_the_looks_reach_the_image_model_with_the_shot(user: Any, tmp_path: Path
     assert (
         people == "Ada: the lighthouse keeper, grey eyes, short red hair, in her sixties, wearing a yellow oilskin coat"
     )
+
+
+def test_the_reference_pictures_reach_the_image_model_with_an_ip_adapter_of_the_tier(
+    user: Any, tmp_path: Path, settings: Any
+) -> None:
+    """The shot's characters' reference pictures go with its request (those that have one), and
+    the tier's IMAGE_IP_ADAPTER is what conditions them (the draft tier never has one)."""
+    from core.engines import image_prompt
+    from core.storage import local_path
+    from inference.image import ImagePrompt
+
+    project = ProjectFactory(owner=user)
+    ada = Character.objects.create(project=project, name="Ada", seed=7, **LOOKS)
+    bo = Character.objects.create(project=project, name="Bo", seed=8)
+    ada.reference_image.save("ada.png", ContentFile(b"\x89PNG"), save=True)
+    shot = ShotFactory(project=project, prompt="two keepers on the stair")
+    shot.characters.add(ada, bo)
+    request = keyframe_request(shot, tmp_path / "k.png")
+    assert request.references == (local_path(ada.reference_image),) and request.references[0].is_file()
+    assert keyframe_request(ShotFactory(project=project, order=1), tmp_path / "n.png").references == ()
+    assert image_prompt("fast") is None  # none by default: sd-turbo has none that diffusers loads
+    settings.IMAGE_IP_ADAPTER = "h94/IP-Adapter:models/ip-adapter_sd15.safetensors"
+    settings.IMAGE_IP_ADAPTER_SCALE = 0.5
+    assert image_prompt("fast") == ImagePrompt("h94/IP-Adapter", "models/ip-adapter_sd15.safetensors", 0.5)
+    assert image_prompt("quality") is None and image_prompt("draft") is None
+    for wrong in ("h94/IP-Adapter", "h94/IP-Adapter:models/readme.md", ":models/ip-adapter_sd15.safetensors"):
+        with pytest.raises(ValueError, match=r"write it as MODEL:SUBFOLDER/FILE\.safetensors"):
+            ImagePrompt.parse(wrong)
 
 
 @pytest.mark.django_db(transaction=True)  # the task runs as a worker's job does, on its own connection

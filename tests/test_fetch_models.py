@@ -159,3 +159,43 @@ def test_fetch_models_downloads_a_tiny_autoencoder_that_is_one_model_not_a_pipel
     assert any(line.startswith("GET ") and line.endswith(".safetensors") for line in seen)
     [folder] = (tmp_path / "hf" / "hub" / "models--madebyollin--taesd" / "snapshots").iterdir()
     assert AutoencoderTiny.from_pretrained(folder).config.latent_channels == 4
+
+
+def test_fetch_models_downloads_an_ip_adapters_file_and_its_encoder_not_the_whole_repository(tmp_path: Path) -> None:
+    """IMAGE_IP_ADAPTER names one file of a repository of many (h94/IP-Adapter holds adapters for
+    several models, about 20 GB): fetch_models downloads that file and its image encoder beside it,
+    in the layout diffusers' load_ip_adapter reads, and nothing else."""
+    import json
+
+    repo = "h94/IP-Adapter"
+    wanted = {
+        "models/ip-adapter_sd15.safetensors": b"adapter",
+        "models/image_encoder/config.json": b"{}",
+        "models/image_encoder/model.safetensors": b"encoder",
+    }
+    others = {"models/ip-adapter-plus_sd15.safetensors": b"plus", "sdxl_models/ip-adapter_sdxl.safetensors": b"xl"}
+    every = wanted | others
+    tree = [
+        {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data, usedforsecurity=False).hexdigest()}
+        for name, data in every.items()
+    ]
+    files = {
+        f"/api/models/{repo}/revision/main": json.dumps(
+            {"id": repo, "sha": COMMIT, "siblings": [{"rfilename": name} for name in every]}
+        ).encode(),
+        f"/api/models/{repo}/tree/{COMMIT}": json.dumps(tree).encode(),
+        **{f"/{repo}/resolve/{COMMIT}/{name}": data for name, data in every.items()},
+    }
+    with fake_hub(files) as (endpoint, seen):
+        env = fetch_env(
+            endpoint, tmp_path, STORYVIDEO_PRESET="draft", IMAGE_IP_ADAPTER=f"{repo}:models/ip-adapter_sd15.safetensors"
+        )
+        fetched = subprocess.run(
+            [sys.executable, "manage.py", "fetch_models"], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert fetched.returncode == 0, fetched.stderr
+    assert f"diffusers:{repo}: ready in" in fetched.stdout
+    downloaded = sorted(line.split(f"/resolve/{COMMIT}/")[1] for line in seen if line.startswith("GET /h94/"))
+    assert downloaded == sorted(wanted)
+    [folder] = (tmp_path / "hf" / "hub" / "models--h94--IP-Adapter" / "snapshots").iterdir()
+    assert {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} == set(wanted)

@@ -145,6 +145,33 @@ def test_a_reference_picture_is_one_of_its_shots_or_your_own_and_a_bad_file_chan
 
 
 @pytest.mark.django_db
+def test_where_the_tier_takes_an_image_prompt_a_new_reference_paints_the_characters_shots_again(
+    api: APIClient, cast: Character, settings: Any
+) -> None:
+    """With an IP-Adapter for the project's tier the reference conditions the character's
+    pictures: choosing one paints its other shots again (not the shot that is the reference, nor a
+    shot without it), clearing it paints them all; without one, a reference only measures."""
+    url = f"/api/v1/characters/{cast.id}/reference"
+    first, _, third = cast.shots.order_by("order")  # the first two are the same picture
+    measured = api.post(url, {"shotId": str(first.id)}, format="json")
+    assert measured.status_code == 200 and measured.json()["referenceGuides"] is False
+    assert not Task.objects.exists()  # no adapter: nothing to paint again
+    settings.IMAGE_IP_ADAPTER = "h94/IP-Adapter:models/ip-adapter_sd15.safetensors"
+    guiding = api.post(url, {"shotId": str(third.id)}, format="json")
+    assert guiding.status_code == 200 and guiding.json()["referenceGuides"] is True
+    painted = Task.objects.filter(kind="image")
+    assert sorted(painted.values_list("shot__order", flat=True)) == [0, 1]
+    Task.objects.all().delete()
+    assert api.delete(url).status_code == 200
+    assert sorted(painted.values_list("shot__order", flat=True)) == [0, 1, 2]
+    cast.project.tier = "draft"
+    cast.project.save(update_fields=["tier"])
+    Task.objects.all().delete()
+    assert api.post(url, {"shotId": str(first.id)}, format="json").status_code == 200
+    assert not Task.objects.exists()  # the draft tier's cards take no image prompt
+
+
+@pytest.mark.django_db
 def test_too_few_pictures_to_compare_is_refused_at_once(api: APIClient, user: Any) -> None:
     project = ProjectFactory(owner=user)
     bo = Character.objects.create(project=project, name="Bo", seed=4)
@@ -155,7 +182,7 @@ def test_too_few_pictures_to_compare_is_refused_at_once(api: APIClient, user: An
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.browser
-def test_a_characters_looks_reference_and_likeness_from_the_editor_in_both_languages(
+def test_a_characters_looks_reference_likeness_and_voice_from_the_editor_in_both_languages(
     server: str, browser: Any, rendered: Any
 ) -> None:
     import threading
@@ -179,6 +206,9 @@ def test_a_characters_looks_reference_and_likeness_from_the_editor_in_both_langu
     )
     ada = Character.objects.get(project=rendered, name="Ada")
     assert (ada.clothing, ada.personality) == ("a yellow oilskin coat", "gruff, kind to strays")
+    # what is written of her ("in her sixties") suggests a voice: an old woman's
+    casting = "#characters .use-suggested-voice"
+    assert page.inner_text(casting) == "Give Ada an old woman's voice (espeak:en-us+f1)"
 
     def cast_in_every_shot() -> None:  # off Playwright's thread: its live updates are published
         for shot in rendered.shots.all():
@@ -192,6 +222,9 @@ def test_a_characters_looks_reference_and_likeness_from_the_editor_in_both_langu
     with page.expect_response(lambda r: r.url.endswith("/reference") and r.status == 200):
         page.select_option("#characters select.reference", label="Reference: shot 1")
     page.wait_for_selector("#characters img.reference-picture")
+    # this server has no IP-Adapter: the reference is what the likeness is measured against
+    note = "Its shots' pictures are compared with it (the picture model here takes no reference)."
+    assert page.inner_text("#characters .reference-note") == note
     assert Character.objects.get(pk=ada.pk).reference_image.name == rendered.shots.get(order=0).image_file.name
     with page.expect_response(lambda r: r.url.endswith("/likeness") and r.status == 202):
         page.click("#characters .check-likeness")
@@ -218,7 +251,17 @@ def test_a_characters_looks_reference_and_likeness_from_the_editor_in_both_langu
     zh.goto(f"{server}/projects/{rendered.id}/")
     zh.wait_for_selector(f"#characters .likeness:has-text('相似度 {likeness['score']:.2f}')")
     assert zh.inner_text("#characters .check-likeness") == "检查相似度"
+    assert zh.inner_text("#characters .reference-note") == "它所在镜头的画面会与它比对（此处的画面模型不接受参考图）。"
     assert "性格" in zh.inner_text("#character-form") and "服装" in zh.inner_text("#character-form")
+    assert zh.inner_text(casting) == "为Ada配上老年女声（espeak:en-us+f1）"
+    with zh.expect_response(lambda r: f"/characters/{ada.id}" in r.url and r.request.method == "PATCH") as patched:
+        zh.click(casting)
+    assert patched.value.status == 200
+    zh.wait_for_selector(casting, state="detached")  # drawn again: she has it
+    assert (
+        "espeak:en-us+f1" in zh.inner_text("#characters li")
+        and Character.objects.get(pk=ada.pk).voice == "espeak:en-us+f1"
+    )
     chinese.close()
     context.close()
 

@@ -5,6 +5,7 @@ through real workers with every stage on a real model."""
 from __future__ import annotations
 
 import re
+import shutil
 import wave
 from dataclasses import replace
 from functools import partial
@@ -20,7 +21,7 @@ from rest_framework.test import APIClient
 
 from inference import engines
 from inference.errors import CancelledError, EngineError
-from inference.image import KeyframeRequest, clip_counter, fit_tokens, prompt_parts
+from inference.image import ImagePrompt, KeyframeRequest, clip_counter, fit_tokens, prompt_parts
 from inference.media import probe
 from inference.models import CACHE, Runtime, pick_device, pick_dtype
 from inference.motion import clip_pieces, frames_for
@@ -107,6 +108,54 @@ def test_keyframes_have_the_frame_size_and_depend_only_on_prompt_and_seed(
     assert np.array_equal(_pixels(batch[0]), _pixels(alone))  # batching does not change an image
     assert np.abs(_pixels(batch[0]) - _pixels(batch[1])).mean() > 1  # another seed, another image
     assert "Step 1 of 2" in steps and "Step 2 of 2" in steps
+
+
+def test_a_reference_picture_conditions_the_pictures_through_an_ip_adapter(
+    tiny: dict[str, Path], runtime: Runtime, tmp_path: Path
+) -> None:
+    """An IP-Adapter in h94's layout, loaded by diffusers into the tiny SD pipeline: a shot with a
+    reference picture is painted otherwise than without, the same reference gives the same
+    picture, another reference another; a shot with none is painted exactly as by the plain
+    pipeline; an adapter made for another model paints every picture as before and says why."""
+    red, noise = tmp_path / "red.png", tmp_path / "noise.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(red)
+    Image.effect_noise((64, 64), 80).convert("RGB").save(noise)
+
+    def paint(pipeline: Path, references: list[tuple[Path, ...]], adapter: Path | None) -> tuple[list[Any], list[str]]:
+        requests = [
+            KeyframeRequest("a lighthouse at night", 7, tmp_path / f"{pipeline.name}-{i}.png", references=r)
+            for i, r in enumerate(references)
+        ]
+        prompt = ImagePrompt(str(adapter), "models/ip-adapter_sd15.safetensors", 0.8) if adapter else None
+        results = engines.keyframes(
+            f"diffusers:{pipeline}",
+            requests,
+            width=320,
+            height=180,
+            style="ink",
+            runtime=runtime,
+            steps=2,
+            image_prompt=prompt,
+        )
+        return [_pixels(r.path) for r in results], [r.note for r in results]
+
+    # pipelines of their own (a folder each): the adapter stays in the pipeline it is loaded into
+    guided, misfit = shutil.copytree(tiny["sd"], tmp_path / "guided"), shutil.copytree(tiny["sd"], tmp_path / "misfit")
+    [plain], _ = paint(tiny["sd"], [(red,)], None)  # no adapter: the reference is not used
+    adapter = tiny_models.build_ip_adapter(tmp_path / "fits", tiny["sd"] / "unet")
+    pictures, notes = paint(guided, [(red,), (), (noise,), (red,)], adapter)
+    assert notes == ["", "", "", ""]
+    assert np.abs(pictures[0] - plain).mean() > 0.5  # the reference conditions it
+    assert np.array_equal(pictures[0], pictures[3])  # the same reference, the same picture
+    assert np.abs(pictures[0] - pictures[2]).mean() > 0.5  # another reference, another picture
+    assert np.array_equal(pictures[1], plain)  # no reference: exactly as without the adapter
+    wrong = tiny_models.build_ip_adapter(tmp_path / "wrong", tiny["sd"] / "unet", cross_attention_dim=64)
+    pictures, notes = paint(misfit, [(red,), ()], wrong)
+    assert np.array_equal(pictures[0], plain) and np.array_equal(pictures[1], plain)
+    assert notes[1] == "" and notes[0].startswith("The reference pictures did not guide it: the IP-Adapter ")
+    assert (
+        "does not fit" in notes[0] and "expected shape torch.Size([16, 32]), but got torch.Size([16, 64])" in notes[0]
+    )
 
 
 def test_the_tiny_autoencoder_and_channels_last_are_loaded_apart_and_paint_the_frame(

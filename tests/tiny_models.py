@@ -423,3 +423,42 @@ def build_clip_vision(folder: Path) -> Path:
     CLIPVisionModelWithProjection(config).save_pretrained(target)
     CLIPImageProcessor(crop_size=32, size=32).save_pretrained(target)
     return target
+
+
+def build_ip_adapter(folder: Path, unet: Path, *, cross_attention_dim: int | None = None) -> Path:
+    """An IP-Adapter in h94/IP-Adapter's layout (``models/ip-adapter_sd15.safetensors``, its CLIP
+    image encoder in ``models/image_encoder``) for the UNet in ``unet``: the image projection (4
+    tokens) and a key and value projection for each cross-attention, numbered as the original
+    checkpoints are (1, 3, 5, …), random. ``cross_attention_dim`` other than the UNet's makes one
+    that does not fit it."""
+    import torch
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import save_file
+
+    torch.manual_seed(1)
+    config = UNet2DConditionModel.load_config(unet)
+    channels = list(config["block_out_channels"])
+    width = cross_attention_dim or config["cross_attention_dim"]
+    encoder = build_clip_vision(folder / "_encoder")
+    embeds = json.loads((encoder / "config.json").read_text())["projection_dim"]
+    weights = {
+        "image_proj.proj.weight": torch.randn(4 * width, embeds) * 0.2,
+        "image_proj.proj.bias": torch.zeros(4 * width),
+        "image_proj.norm.weight": torch.ones(width),
+        "image_proj.norm.bias": torch.zeros(width),
+    }
+    # the cross-attentions in the UNet's order: down blocks, up blocks, then the middle block
+    down = [channels[i] for i, kind in enumerate(config["down_block_types"]) if kind.startswith("CrossAttn")]
+    up = [
+        list(reversed(channels))[i] for i, kind in enumerate(config["up_block_types"]) if kind.startswith("CrossAttn")
+    ]
+    layers = config["layers_per_block"]
+    hidden = [c for c in down for _ in range(layers)] + [c for c in up for _ in range(layers + 1)] + [channels[-1]]
+    for n, size in enumerate(hidden):
+        weights[f"ip_adapter.{2 * n + 1}.to_k_ip.weight"] = torch.randn(size, width) * 0.2
+        weights[f"ip_adapter.{2 * n + 1}.to_v_ip.weight"] = torch.randn(size, width) * 0.2
+    target = folder / "ip-adapter"
+    (target / "models").mkdir(parents=True)
+    save_file(weights, str(target / "models" / "ip-adapter_sd15.safetensors"))
+    encoder.rename(target / "models" / "image_encoder")
+    return target

@@ -183,6 +183,7 @@
     card_drawn: gettext("Card drawn"),
     step: gettext("Step %(step)s of %(steps)s"),
     painted: gettext("%(count)s keyframe(s) painted"),
+    references_unused: gettext("The reference pictures did not guide it: %(why)s."),
     animated: gettext("%(count)s frames animated"),
     compared: gettext("%(count)s pictures compared"),
     likeness_drifting: gettext("%(name)s: likeness %(score)s; drifting most: shots %(shots)s (regenerate their pictures)."),
@@ -1117,10 +1118,40 @@
         remove.className = "delete-character link danger";
         remove.textContent = gettext("Delete");
         remove.setAttribute("aria-label", say(gettext("Delete %(name)s"), character));
-        item.append(name, description, " ", edit, " ", remove, likenessLine(character));
+        item.append(name, description, " ", edit, " ", remove);
+        if (character.suggestedVoice) item.append(" ", castingButton(character));
+        item.append(likenessLine(character));
         return item;
       }),
     );
+  }
+
+  // The voice a character's words suggest (a woman's, an old man's…), given with one click.
+  const CASTING_WORDS = {
+    "female||": gettext("a woman's voice"),
+    "female|old|": gettext("an old woman's voice"),
+    "male||": gettext("a man's voice"),
+    "male|old|": gettext("an old man's voice"),
+    "|old|": gettext("an old voice"),
+    "|child|": gettext("a child's voice"),
+    "female|child|": gettext("a child's voice"),
+    "male|child|": gettext("a child's voice"),
+  };
+  const MANNER_WORDS = { deep: gettext("deep"), bright: gettext("bright") };
+
+  function castingButton(character) {
+    const { voice, gender, age, manner } = character.suggestedVoice;
+    const kind = CASTING_WORDS[`${gender}|${age}|`] || voice;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "use-suggested-voice link";
+    button.dataset.voice = voice;
+    const { name } = character;
+    button.textContent = manner
+      ? say(gettext("Give %(name)s %(kind)s, %(manner)s (%(voice)s)"), { name, kind, manner: MANNER_WORDS[manner], voice })
+      : say(gettext("Give %(name)s %(kind)s (%(voice)s)"), { name, kind, voice });
+    button.title = gettext("Suggested by what is written of the character: its personality, age and looks.");
+    return button;
   }
 
   // How alike a character's pictures are, the check's button, and its reference picture: none,
@@ -1165,6 +1196,14 @@
       line.append(picture);
     }
     line.append(said, " ", check, " ", reference);
+    if (character.referenceImage) {
+      const note = document.createElement("small");
+      note.className = "reference-note";
+      note.textContent = character.referenceGuides
+        ? gettext("It guides the pictures of this character's shots.")
+        : gettext("Its shots' pictures are compared with it (the picture model here takes no reference).");
+      line.append(" ", note);
+    }
     return line;
   }
 
@@ -1189,7 +1228,12 @@
     const item = event.target.closest("[data-character-id]");
     if (!button || !item) return;
     const character = state.characters.find((each) => each.id === item.dataset.characterId);
-    if (button.classList.contains("check-likeness")) {
+    if (button.classList.contains("use-suggested-voice")) {
+      act(null, async () => {
+        await api(`/characters/${character.id}`, { method: "PATCH", body: { voice: button.dataset.voice } });
+        await load();
+      });
+    } else if (button.classList.contains("check-likeness")) {
       act(null, async () => {
         await api(`/characters/${character.id}/likeness`, { method: "POST" });
         await load();

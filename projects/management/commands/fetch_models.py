@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.engines import configured_specs
+from core.engines import configured_specs, image_prompt
 from inference.models import hub_offline
 from inference.registry import MODEL_NOTES, Spec, parse_any_spec, parse_spec
 
@@ -30,6 +30,8 @@ class Command(BaseCommand):
             parse_spec(stage, text) for stage, text in configured_specs().items()
         ]
         models_dir: Path = settings.MODELS_DIR
+        # an IP-Adapter's repository holds many: only its weight file and image encoder are fetched
+        adapters = {f"diffusers:{p.model}": p for p in (image_prompt("fast"), image_prompt("quality")) if p}
         wanted = []
         for spec in specs:
             if not spec.impl.has_weights:
@@ -55,7 +57,8 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.WARNING(f"{spec.model}: {note}"))
             self.stdout.write(f"Downloading {spec} …")
             try:
-                where = spec.impl.fetch(spec.model, models_dir)
+                adapter = adapters.get(str(spec))
+                where = adapter.fetch() if adapter else spec.impl.fetch(spec.model, models_dir)
             except Exception as exc:  # the hub's errors are many; all mean "not fetched"
                 raise CommandError(
                     f"Could not download {spec}: {type(exc).__name__}: {str(exc)[:300]}\n"
