@@ -75,10 +75,12 @@ def studio_request(
 
 def estimated_seconds(task: Task) -> float | None:
     """How long the request should take to run, from this installation's typical times: the
-    median seconds a picture of the studio took (over its last requests), else a shot's keyframe
-    (one picture); None before anything was painted here."""
+    median seconds a picture of the studio took in its tier (over its last requests there), else
+    a shot's keyframe (one picture); None before anything was painted here."""
     count = int(task.params.get("count", 1))
-    runs = Task.objects.filter(kind=STUDIO, status=Task.Status.FINISHED, started_at__isnull=False)
+    runs = Task.objects.filter(
+        kind=STUDIO, status=Task.Status.FINISHED, started_at__isnull=False, params__look__tier=task.params["look"]["tier"]
+    )
     rows = runs.order_by("-finished_at").values_list("started_at", "finished_at", "params")[:SAMPLE]
     per_picture = [
         (end - start).total_seconds() / max(1, int(params.get("count", 1)))

@@ -102,6 +102,9 @@ def test_pictures_outside_any_film_go_to_the_gallery_and_a_shot_can_take_one(
     per_picture = (task.finished_at - task.started_at).total_seconds() / 3
     assert again["estimatedSeconds"] == pytest.approx(round(per_picture * 2, 1), abs=0.11)
     Task.objects.filter(pk=again["id"]).update(status="cancelled")
+    other_tier = generate(api, prompt="a fox", count=2, tier="fast").json()  # a drawn card says nothing of it
+    assert other_tier["estimatedSeconds"] is None  # nothing painted in it yet, and no keyframe here
+    Task.objects.filter(pk=other_tier["id"]).update(status="cancelled")
 
     # a shot of one of the person's films takes one: a new version with its seed; only its part
     # of the film is redone; a stranger can neither use the picture nor reach the shot
