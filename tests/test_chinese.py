@@ -61,7 +61,8 @@ def english(page: Any, where: str) -> list[str]:
     """What the page shows in English words, each with where it was seen."""
     found = []
     for text, element in page.evaluate(CRAWL):
-        text = re.sub(r"\S*[\\/]\S*|\b[a-z]+:[\w./-]+|\d+[A-Za-z]+", "", text)  # a path, an engine's id; 480p
+        # a path, an engine's id (a voice's variant too: espeak:en-us+f1); 480p
+        text = re.sub(r"\S*[\\/]\S*|\b[a-z]+:[\w./+-]+|\d+[A-Za-z]+", "", text)
         words = [word for word in re.findall(r"[A-Za-z][A-Za-z0-9']*", text) if word not in NAMES]
         if words:
             found.append(f"{where}: {element}: {text!r}")
