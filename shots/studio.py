@@ -78,8 +78,9 @@ def estimated_seconds(task: Task) -> float | None:
     median seconds a picture of the studio took in its tier (over its last requests there), else
     a shot's keyframe (one picture); None before anything was painted here."""
     count = int(task.params.get("count", 1))
+    tier = task.params["look"]["tier"]
     runs = Task.objects.filter(
-        kind=STUDIO, status=Task.Status.FINISHED, started_at__isnull=False, params__look__tier=task.params["look"]["tier"]
+        kind=STUDIO, status=Task.Status.FINISHED, started_at__isnull=False, params__look__tier=tier
     )
     rows = runs.order_by("-finished_at").values_list("started_at", "finished_at", "params")[:SAMPLE]
     per_picture = [

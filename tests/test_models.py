@@ -776,13 +776,33 @@ def ended(task_id: str, what: str) -> Task:
 def test_candidates_and_the_studios_pictures_are_painted_by_the_tiers_model_through_a_worker(
     tmp_path: Path, user: Any, tiny: dict[str, Path]
 ) -> None:
+    from projects.models import Character
     from shots.models import Picture
     from tests.factories import LINES, ProjectFactory, shot_with_media
 
     shot = shot_with_media(ProjectFactory(owner=user, resolution="480p"), 0, LINES[0], tmp_path)
+    # its character's reference picture conditions its pictures through the worker's IP-Adapter
+    ada = Character.objects.create(project=shot.project, name="Ada", seed=3)
+    ada.reference_image.name = shot.image_file.name
+    ada.save()
+    shot.characters.add(ada)
+    adapter = tiny_models.build_ip_adapter(tmp_path / "adapter", tiny["sd"] / "unet")
     client = APIClient()
     client.force_authenticate(user)
-    with workers(tmp_path, "inference language", IMAGE_MODEL=f"diffusers:{tiny['sd']}"):
+    env = {
+        "IMAGE_MODEL": f"diffusers:{tiny['sd']}",
+        "IMAGE_IP_ADAPTER": f"{adapter}:models/ip-adapter_sd15.safetensors",
+    }
+    with workers(tmp_path, "inference language", **env):
+        guided = ended(
+            client.post(f"/api/v1/shots/{shot.id}/candidates", {"count": 1, "seed": 7}, format="json").json()["id"],
+            "one",
+        )
+        Character.objects.filter(pk=ada.pk).update(reference_image="")
+        unguided = ended(
+            client.post(f"/api/v1/shots/{shot.id}/candidates", {"count": 1, "seed": 7}, format="json").json()["id"],
+            "two",
+        )
         answer = client.post(f"/api/v1/shots/{shot.id}/candidates", {"count": 3, "seed": 7}, format="json")
         assert answer.status_code == 202, answer.content
         # and the image studio, outside any film, through the same worker and model
@@ -793,6 +813,9 @@ def test_candidates_and_the_studios_pictures_are_painted_by_the_tiers_model_thro
         )
         assert studio.status_code == 202, studio.content
         task, painted = (ended(answer.json()["id"], "the candidates"), ended(studio.json()["id"], "the studio"))
+    assert guided.status == unguided.status == "finished" and "did not guide" not in guided.message
+    [with_reference], [without] = (Candidate.objects.filter(pk__in=t.result["candidates"]) for t in (guided, unguided))
+    assert with_reference.hash != without.hash  # the same seed and prompt: the reference made the difference
     assert task.status == "finished" and task.result["batch"] == 3, task.message
     assert painted.status == "finished" and painted.result["batch"] == 2, painted.message
     gallery = client.get("/api/v1/images").json()["results"]
@@ -800,6 +823,7 @@ def test_candidates_and_the_studios_pictures_are_painted_by_the_tiers_model_thro
     assert {p["source"] for p in gallery} == {f"diffusers:{tiny['sd']}"}
     assert len({Picture.objects.get(pk=p["id"]).hash for p in gallery}) == 2, "a picture per seed"
     listed = client.get(f"/api/v1/shots/{shot.id}/candidates").json()
+    listed = [c for c in listed if c["id"] not in {str(with_reference.id), str(without.id)}]
     assert sorted(c["seed"] for c in listed) == [7, 8, 9]
     assert {c["source"] for c in listed} == {f"diffusers:{tiny['sd']}"}
     assert {(c["width"], c["height"]) for c in listed} == {(854, 480)}
