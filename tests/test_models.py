@@ -116,7 +116,8 @@ def test_a_reference_picture_conditions_the_pictures_through_an_ip_adapter(
     """An IP-Adapter in h94's layout, loaded by diffusers into the tiny SD pipeline: a shot with a
     reference picture is painted otherwise than without, the same reference gives the same
     picture, another reference another; a shot with none is painted exactly as by the plain
-    pipeline; an adapter made for another model paints every picture as before and says why."""
+    pipeline; an adapter made for another model, or a FLUX pipeline, paints every picture as
+    before and says why."""
     red, noise = tmp_path / "red.png", tmp_path / "noise.png"
     Image.new("RGB", (64, 64), (200, 30, 30)).save(red)
     Image.effect_noise((64, 64), 80).convert("RGB").save(noise)
@@ -156,6 +157,17 @@ def test_a_reference_picture_conditions_the_pictures_through_an_ip_adapter(
     assert (
         "does not fit" in notes[0] and "expected shape torch.Size([16, 32]), but got torch.Size([16, 64])" in notes[0]
     )
+    [flux] = engines.keyframes(  # a FLUX pipeline takes none here: painted as ever, and said
+        f"diffusers:{tiny['flux']}",
+        [KeyframeRequest("a lighthouse at night", 7, tmp_path / "flux.png", references=(red,))],
+        width=320,
+        height=180,
+        style="ink",
+        runtime=runtime,
+        steps=1,
+        image_prompt=ImagePrompt(str(adapter), "models/ip-adapter_sd15.safetensors"),
+    )
+    assert flux.note.endswith(f"{tiny['flux']} takes no IP-Adapter here (a Stable Diffusion model does).")
 
 
 def test_the_tiny_autoencoder_and_channels_last_are_loaded_apart_and_paint_the_frame(
