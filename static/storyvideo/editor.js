@@ -1138,6 +1138,18 @@
     "male|child|": gettext("a child's voice"),
   };
   const MANNER_WORDS = { deep: gettext("deep"), bright: gettext("bright") };
+  const VARIANT_WORDS = {
+    m1: gettext("an old man's voice"),
+    m3: gettext("a man's voice"),
+    m4: gettext("a man's voice, deep"),
+    m7: gettext("a man's voice, bright"),
+    f1: gettext("an old woman's voice"),
+    f2: gettext("a woman's voice"),
+    f3: gettext("a woman's voice, bright"),
+    f4: gettext("a woman's voice, deep"),
+    f5: gettext("a child's voice"),
+    croak: gettext("an old voice"),
+  };
 
   function castingButton(character) {
     const { voice, gender, age, manner } = character.suggestedVoice;
@@ -1675,6 +1687,9 @@
       names.map((voice) => {
         const item = document.createElement("option");
         item.value = item.textContent = voice;
+        // an espeak-ng variant says whose voice it is (the casting's: f1 an old woman's…)
+        const variant = VARIANT_WORDS[voice.split("+")[1]];
+        if (variant) item.textContent = `${voice} (${variant})`;
         return item;
       });
     select.append(...options(voices));
