@@ -12,7 +12,8 @@ time (user + system of the whole process tree, ffmpeg included), the real-time f
 seconds per wall second) and the peak memory of the whole process tree.
 Usage: python bench/compose.py [RUNS] [WAY ...] [--shots=12,48,120]   (writes
 bench/out/compose.json; ways default to all: project edit graph floor moviepy (and unchecked: the
-project without its film check); floor and moviepy run at 12 shots only)
+project without its film check; warm: a full compose and the recompose after the edit in one
+process, as the media worker runs them); floor and moviepy run at 12 shots only)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out" / "compose"
 W, H = 1280, 720
+EDIT_LINE = "And then, quite suddenly, everything changed."
 CAMERAS = ["zoom_in", "pan_right", "zoom_out", "pan_left", "pan_up", "pan_down"]
 
 
@@ -79,6 +81,9 @@ def prepare(shots_wanted: int, out: Path) -> list[dict[str, object]]:
                 "camera": CAMERAS[index % len(CAMERAS)],
             }
         )
+    # the edit's new narration, spoken ahead: a recompose takes the speech stage's file, it speaks nothing
+    edit = espeak(EDIT_LINE, language="en", path=folder / "edit.wav")
+    (folder / "edit.json").write_text(json.dumps({"audio": edit.path, "speech": edit.duration, "text": EDIT_LINE}))
     (folder / "shots.json").write_text(json.dumps(shots))
     return shots
 
@@ -129,11 +134,30 @@ W, H = {w}, {h}
 from inference.compose import FPS, ShotInput, compose_film, plan
 inputs = [ShotInput(image=Path(s["image"]), duration=s["speech"] + 0.6, camera=s["camera"], transition="dissolve",
                     narration=s["text"], audio=Path(s["audio"]), audio_duration=s["speech"]) for s in shots]
+edited = json.loads((Path({inputs!r}).parent / "edit.json").read_text())
+
+
+def edit_one(shots):
+    shots[5].narration, shots[5].audio = edited["text"], Path(edited["audio"])
+    shots[5].audio_duration, shots[5].duration = edited["speech"], edited["speech"] + 0.6
+
+
 if way == "edit":
-    from inference.speech import espeak
-    new = espeak("And then, quite suddenly, everything changed.", language="en", path=out / "edit.wav")
-    inputs[5].narration, inputs[5].audio = "And then, quite suddenly, everything changed.", Path(new.path)
-    inputs[5].audio_duration, inputs[5].duration = new.duration, new.duration + 0.6
+    edit_one(inputs)
+if way == "warm":
+    # as the media worker does: one process composes the film, then the film after the edit
+    import resource, time
+    def used():
+        return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                   for f in ("ru_utime", "ru_stime"))
+    measured = {{}}
+    for name in ("full", "edit"):
+        if name == "edit":
+            edit_one(inputs)
+        wall, cpu = time.perf_counter(), used()
+        compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film")
+        measured[name] = [time.perf_counter() - wall, used() - cpu]
+    (out / "warm.json").write_text(json.dumps(measured))
 if way in ("project", "edit", "unchecked"):
     extra = {{"check": False}} if way == "unchecked" else {{}}
     film = compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film", **extra)
@@ -256,6 +280,17 @@ def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, 
         encoded = json.loads((out / "edit" / "encoded.json").read_text())
         results["edit"].update(encoded_segments=encoded["segments"], encoded_transitions=encoded["transitions"],
                                encoded_sound=encoded["sound"])  # fmt: skip
+    # the same in a warm process, as the media worker runs one compose after another
+    if "warm" in ways:
+        warm: dict[str, list[list[float]]] = {"full": [], "edit": []}
+        for _ in range(runs):
+            folder = out / "warm"
+            shutil.rmtree(folder, ignore_errors=True)
+            measure([sys.executable, str(script), "warm", str(folder)])
+            for name, (wall, cpu) in json.loads((folder / "warm.json").read_text()).items():
+                warm[name].append([wall, cpu])
+        for name, figures in warm.items():
+            record(f"warm_{name}", [w for w, _ in figures], [c for _, c in figures], [0.0])
     if "floor" in ways and shots_wanted == 12:
         run_way("floor", extra=[str(out / "project" / "cache")])
     if "moviepy" in ways and shots_wanted == 12:
@@ -275,6 +310,8 @@ def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, 
         "edit_vs_full": ratio("edit", "project"),
         "edit_vs_full_cpu": ratio("edit", "project", "cpu_median_s"),
         "unchecked_vs_full_cpu": ratio("unchecked", "project", "cpu_median_s"),  # 1 - what the check costs
+        "warm_edit_vs_full": ratio("warm_edit", "warm_full"),
+        "warm_edit_vs_full_cpu": ratio("warm_edit", "warm_full", "cpu_median_s"),
         "results": results,
     }
 
