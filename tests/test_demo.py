@@ -118,3 +118,33 @@ def test_a_batch_whose_films_fail_exits_non_zero_naming_them(tmp_path: Path) -> 
     assert "2 of 2 films failed: a-lighthouse.txt, b-moon.txt." in done.stderr
     rows = [row for row in done.stdout.splitlines() if row.startswith(("a-lighthouse.txt", "b-moon.txt"))]
     assert len(rows) == 2 and all(row.split()[1] == "failed" for row in rows)
+
+
+@pytest.mark.django_db
+def test_a_render_applied_while_the_batch_looks_is_seen_as_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch reads each film's tasks, then the film: a render that lands between two reads
+    (its task finished with the film's row, in one transaction) is a film made, not one that
+    failed with "Composing the film." (as a loaded run once reported it)."""
+    from projects.management.commands.make_video import Command
+    from tasks.models import Task
+    from tests.factories import ProjectFactory
+
+    project = ProjectFactory(status=Project.Status.RENDERING, status_message="Composing the film.")
+    compose = Task.objects.create(kind="compose", project=project, status=Task.Status.PROCESSING)
+    reads = []
+    refresh = Project.refresh_from_db
+
+    def read_then_the_render_lands(self: Project, *args: object, **kwargs: object) -> None:
+        refresh(self, *args, **kwargs)
+        reads.append(self.status)
+        if len(reads) == 1:  # right after the first read of the film, the worker commits its render
+            Task.objects.filter(pk=compose.pk).update(status=Task.Status.FINISHED)
+            Project.objects.filter(pk=project.pk).update(
+                status=Project.Status.RENDERED, render_video="renders/film.mp4", render_duration=4.0
+            )
+
+    monkeypatch.setattr(Project, "refresh_from_db", read_then_the_render_lands)
+    command = Command()
+    films = command._wait_all([project], [Path("story.txt")], timeout=10)
+    command._table(films, [Path("story.txt")])  # raises CommandError naming a failed film
+    assert films[0].render_video.name == "renders/film.mp4" and reads[-1] == Project.Status.RENDERED

@@ -227,8 +227,10 @@ class Command(BaseCommand):
         while time.monotonic() < deadline:
             lines, done = [], 0
             for project, path in zip(projects, paths, strict=True):
-                project.refresh_from_db()
+                # the tasks first, then the film: a render applied in between (its task finished
+                # with the film's row, in one transaction) is then seen on the film too
                 tasks = list(project.tasks.all())
+                project.refresh_from_db()
                 finished = sum(t.status == Task.Status.FINISHED for t in tasks)
                 done += _ended(project, tasks)
                 filled = round(20 * finished / len(tasks)) if tasks else 0
