@@ -4,6 +4,7 @@ that serves a piper voice the way huggingface.co serves rhasspy/piper-voices."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -91,6 +92,28 @@ def fetch_env(endpoint: str, tmp_path: Path, **more: str) -> dict[str, str]:
     return env
 
 
+def hub_repository(repo: str, files: dict[str, bytes]) -> dict[str, bytes]:
+    """What the hub answers for a repository of these files: its revision, its file tree, each file."""
+    tree = [
+        {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data, usedforsecurity=False).hexdigest()}
+        for name, data in files.items()
+    ]
+    return {
+        f"/api/models/{repo}/revision/main": json.dumps(
+            {"id": repo, "sha": COMMIT, "siblings": [{"rfilename": name} for name in files]}
+        ).encode(),
+        f"/api/models/{repo}/tree/{COMMIT}": json.dumps(tree).encode(),
+        **{f"/{repo}/resolve/{COMMIT}/{name}": data for name, data in files.items()},
+    }
+
+
+def fetch_configured(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``manage.py fetch_models`` for the stages the environment configures."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "fetch_models"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def test_fetch_models_downloads_a_piper_voice_that_then_speaks(hub: tuple[str, list[str]], tmp_path: Path) -> None:
     endpoint, seen = hub
     env = fetch_env(endpoint, tmp_path)
@@ -130,30 +153,14 @@ def test_fetch_models_downloads_a_tiny_autoencoder_that_is_one_model_not_a_pipel
     """IMAGE_VAE names one model (taesd's config.json and weights), which has no
     model_index.json: fetch_models downloads the files it is made of into the hub's cache,
     where the keyframe pipeline finds it, and they load."""
-    import json
-
     from diffusers import AutoencoderTiny
 
     from tests.tiny_models import build_tiny_autoencoder
 
     repo = "madebyollin/taesd"
     built = {path.name: path.read_bytes() for path in build_tiny_autoencoder(tmp_path / "built").iterdir()}
-    tree = [
-        {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data, usedforsecurity=False).hexdigest()}
-        for name, data in built.items()
-    ]
-    files = {
-        f"/api/models/{repo}/revision/main": json.dumps(
-            {"id": repo, "sha": COMMIT, "siblings": [{"rfilename": name} for name in built]}
-        ).encode(),
-        f"/api/models/{repo}/tree/{COMMIT}": json.dumps(tree).encode(),
-        **{f"/{repo}/resolve/{COMMIT}/{name}": data for name, data in built.items()},
-    }
-    with fake_hub(files) as (endpoint, seen):
-        env = fetch_env(endpoint, tmp_path, STORYVIDEO_PRESET="draft", IMAGE_VAE=repo)  # only it has weights
-        fetched = subprocess.run(
-            [sys.executable, "manage.py", "fetch_models"], env=env, capture_output=True, text=True, timeout=120
-        )
+    with fake_hub(hub_repository(repo, built)) as (endpoint, seen):
+        fetched = fetch_configured(fetch_env(endpoint, tmp_path, STORYVIDEO_PRESET="draft", IMAGE_VAE=repo))
     assert fetched.returncode == 0, fetched.stderr
     assert f"diffusers:{repo}: ready in" in fetched.stdout
     assert any(line.startswith("GET ") and line.endswith(".safetensors") for line in seen)
@@ -165,8 +172,6 @@ def test_fetch_models_downloads_an_ip_adapters_file_and_its_encoder_not_the_whol
     """IMAGE_IP_ADAPTER names one file of a repository of many (h94/IP-Adapter holds adapters for
     several models, about 20 GB): fetch_models downloads that file and its image encoder beside it,
     in the layout diffusers' load_ip_adapter reads, and nothing else."""
-    import json
-
     repo = "h94/IP-Adapter"
     wanted = {
         "models/ip-adapter_sd15.safetensors": b"adapter",
@@ -174,25 +179,9 @@ def test_fetch_models_downloads_an_ip_adapters_file_and_its_encoder_not_the_whol
         "models/image_encoder/model.safetensors": b"encoder",
     }
     others = {"models/ip-adapter-plus_sd15.safetensors": b"plus", "sdxl_models/ip-adapter_sdxl.safetensors": b"xl"}
-    every = wanted | others
-    tree = [
-        {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data, usedforsecurity=False).hexdigest()}
-        for name, data in every.items()
-    ]
-    files = {
-        f"/api/models/{repo}/revision/main": json.dumps(
-            {"id": repo, "sha": COMMIT, "siblings": [{"rfilename": name} for name in every]}
-        ).encode(),
-        f"/api/models/{repo}/tree/{COMMIT}": json.dumps(tree).encode(),
-        **{f"/{repo}/resolve/{COMMIT}/{name}": data for name, data in every.items()},
-    }
-    with fake_hub(files) as (endpoint, seen):
-        env = fetch_env(
-            endpoint, tmp_path, STORYVIDEO_PRESET="draft", IMAGE_IP_ADAPTER=f"{repo}:models/ip-adapter_sd15.safetensors"
-        )
-        fetched = subprocess.run(
-            [sys.executable, "manage.py", "fetch_models"], env=env, capture_output=True, text=True, timeout=120
-        )
+    adapter = f"{repo}:models/ip-adapter_sd15.safetensors"
+    with fake_hub(hub_repository(repo, wanted | others)) as (endpoint, seen):
+        fetched = fetch_configured(fetch_env(endpoint, tmp_path, STORYVIDEO_PRESET="draft", IMAGE_IP_ADAPTER=adapter))
     assert fetched.returncode == 0, fetched.stderr
     assert f"diffusers:{repo}: ready in" in fetched.stdout
     downloaded = sorted(line.split(f"/resolve/{COMMIT}/")[1] for line in seen if line.startswith("GET /h94/"))
