@@ -129,7 +129,8 @@ def test_a_render_applied_while_the_batch_looks_is_seen_as_made(monkeypatch: pyt
     from tasks.models import Task
     from tests.factories import ProjectFactory
 
-    project = ProjectFactory(status=Project.Status.RENDERING, status_message="Composing the film.")
+    made = ProjectFactory(status=Project.Status.RENDERING, status_message="Composing the film.")
+    project = Project.objects.get(pk=made.pk)
     compose = Task.objects.create(kind="compose", project=project, status=Task.Status.PROCESSING)
     reads = []
     refresh = Project.refresh_from_db
