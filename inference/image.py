@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inference.errors import EngineError
 from inference.fonts import cjk_font_path
 from inference.models import Runtime, weights_source
 from inference.sentences import Sentence, denoising
@@ -273,13 +274,13 @@ def image_prompt_ready(pipe: Any, model: str, prompt: ImagePrompt, runtime: Runt
     if getattr(pipe, "unet", None) is None or not hasattr(pipe, "load_ip_adapter"):
         why = f"{model} takes no IP-Adapter here (a Stable Diffusion model does)"
     else:
+        try:
+            source = weights_source(prompt.model, runtime.models_dir, runtime.missing_memory_s)
+        except EngineError as exc:  # not kept: once fetched, the next call loads it
+            return str(exc)
         subfolder, _, weight = prompt.weight.rpartition("/")
         try:
-            pipe.load_ip_adapter(
-                weights_source(prompt.model, runtime.models_dir, runtime.missing_memory_s),
-                subfolder=subfolder,
-                weight_name=weight,
-            )
+            pipe.load_ip_adapter(source, subfolder=subfolder, weight_name=weight)
             why = ""
         except Exception as exc:  # a wrong file, or an adapter made for another model
             first = str(exc).split(". ")[0][:200]  # diffusers' first sentence says what does not fit
@@ -323,8 +324,9 @@ def diffusers_keyframes(
     note = ""
     if image_prompt is not None and any(r.references for r in requests):
         note = image_prompt_ready(pipe, model, image_prompt, runtime)
-    loaded = getattr(pipe, "storyvideo_image_prompt", None)
-    guided = loaded is not None and not loaded[1]  # the adapter is in the pipeline: every call gives it an image
+    # once an adapter is in the pipeline, every call gives it an image prompt
+    loaded: tuple[ImagePrompt, str] | None = getattr(pipe, "storyvideo_image_prompt", None)
+    scale = loaded[0].scale if loaded is not None and not loaded[1] else None
     native, multiple = native_frame(pipe)
     gen_width, gen_height = generation_size(width, height, area=native * native, multiple=multiple)
     count, limit = clip_counter(pipe.tokenizer)
@@ -340,7 +342,7 @@ def diffusers_keyframes(
     ]
     groups: dict[tuple[Path, ...], list[int]] = {}
     for index, request in enumerate(requests):
-        groups.setdefault(request.references if guided else (), []).append(index)
+        groups.setdefault(request.references if scale is not None else (), []).append(index)
     images: list[Any] = [None] * len(requests)
     for done, (references, indexes) in enumerate(groups.items()):
 
@@ -358,9 +360,8 @@ def diffusers_keyframes(
             }
         else:
             texts = {"negative_prompt": [whole[i][1] for i in indexes] if guidance > 1 else None}
-        if guided:
-            assert image_prompt is not None
-            texts |= image_prompt_inputs(pipe, references, image_prompt.scale)
+        if scale is not None:
+            texts |= image_prompt_inputs(pipe, references, scale)
         with torch.inference_mode():
             painted = pipe(
                 prompt=[fitted[i][0] for i in indexes],

@@ -111,13 +111,13 @@ def test_keyframes_have_the_frame_size_and_depend_only_on_prompt_and_seed(
 
 
 def test_a_reference_picture_conditions_the_pictures_through_an_ip_adapter(
-    tiny: dict[str, Path], runtime: Runtime, tmp_path: Path
+    tiny: dict[str, Path], runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An IP-Adapter in h94's layout, loaded by diffusers into the tiny SD pipeline: a shot with a
     reference picture is painted otherwise than without, the same reference gives the same
     picture, another reference another; a shot with none is painted exactly as by the plain
-    pipeline; an adapter made for another model, or a FLUX pipeline, paints every picture as
-    before and says why."""
+    pipeline; an adapter made for another model, one whose weights are not here, or a FLUX
+    pipeline, paints every picture as before and says why."""
     red, noise = tmp_path / "red.png", tmp_path / "noise.png"
     Image.new("RGB", (64, 64), (200, 30, 30)).save(red)
     Image.effect_noise((64, 64), 80).convert("RGB").save(noise)
@@ -157,6 +157,19 @@ def test_a_reference_picture_conditions_the_pictures_through_an_ip_adapter(
     assert (
         "does not fit" in notes[0] and "expected shape torch.Size([16, 32]), but got torch.Size([16, 64])" in notes[0]
     )
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # an adapter whose weights are not here: said, and not kept
+    [offline] = engines.keyframes(
+        f"diffusers:{misfit}",
+        [KeyframeRequest("a lighthouse at night", 7, tmp_path / "offline.png", references=(red,))],
+        width=320,
+        height=180,
+        style="ink",
+        runtime=runtime,
+        steps=2,
+        image_prompt=ImagePrompt("h94/IP-Adapter", "models/ip-adapter_sd15.safetensors"),
+    )
+    assert np.array_equal(_pixels(offline.path), plain)
+    assert "The weights of h94/IP-Adapter are not on this machine and HF_HUB_OFFLINE is set" in offline.note
     [flux] = engines.keyframes(  # a FLUX pipeline takes none here: painted as ever, and said
         f"diffusers:{tiny['flux']}",
         [KeyframeRequest("a lighthouse at night", 7, tmp_path / "flux.png", references=(red,))],
