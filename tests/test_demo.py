@@ -122,9 +122,9 @@ def test_a_batch_whose_films_fail_exits_non_zero_naming_them(tmp_path: Path) -> 
 
 @pytest.mark.django_db
 def test_a_render_applied_while_the_batch_looks_is_seen_as_made(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The batch reads each film's tasks, then the film: a render that lands between two reads
+    """make_video reads each film's tasks, then the film: a render that lands between two reads
     (its task finished with the film's row, in one transaction) is a film made, not one that
-    failed with "Composing the film." (as a loaded run once reported it)."""
+    failed with "Composing the film." or "No film was made" (as loaded runs reported it twice)."""
     from projects.management.commands.make_video import Command
     from tasks.models import Task
     from tests.factories import ProjectFactory
@@ -149,3 +149,9 @@ def test_a_render_applied_while_the_batch_looks_is_seen_as_made(monkeypatch: pyt
     films = command._wait_all([project], [Path("story.txt")], timeout=10)
     command._table(films, [Path("story.txt")])  # raises CommandError naming a failed film
     assert films[0].render_video.name == "renders/film.mp4" and reads[-1] == Project.Status.RENDERED
+    # and one film on its own, which ends with its summary
+    Task.objects.filter(pk=compose.pk).update(status=Task.Status.PROCESSING)
+    Project.objects.filter(pk=project.pk).update(status=Project.Status.RENDERING, render_video="")
+    reads.clear()
+    film = command._wait(Project.objects.get(pk=project.pk), timeout=10)
+    assert film.render_video.name == "renders/film.mp4" and reads[-1] == Project.Status.RENDERED

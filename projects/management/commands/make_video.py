@@ -40,6 +40,15 @@ class Story:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+def _read(project: Project) -> list[Task]:
+    """The film's tasks, then the film read again: in this order, a render applied between the
+    two reads (its task finished with the film's row, in one transaction) is seen on the film
+    too. The other order once reported a made film as failed."""
+    tasks = list(project.tasks.all())
+    project.refresh_from_db()
+    return tasks
+
+
 def _ended(project: Project, tasks: list[Task]) -> bool:
     """Whether the film's work is over: made, or failed with nothing left to run."""
     return (
@@ -173,8 +182,7 @@ class Command(BaseCommand):
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
-            project.refresh_from_db()
-            tasks = list(project.tasks.all())
+            tasks = _read(project)
             busy = [t for t in tasks if t.status in Task.UNFINISHED]
             line = f"{project.status}: {sum(t.status == 'finished' for t in tasks)} of {len(tasks)} tasks done"
             running = next((t for t in busy if t.status == Task.Status.PROCESSING), None)
@@ -227,10 +235,7 @@ class Command(BaseCommand):
         while time.monotonic() < deadline:
             lines, done = [], 0
             for project, path in zip(projects, paths, strict=True):
-                # the tasks first, then the film: a render applied in between (its task finished
-                # with the film's row, in one transaction) is then seen on the film too
-                tasks = list(project.tasks.all())
-                project.refresh_from_db()
+                tasks = _read(project)
                 finished = sum(t.status == Task.Status.FINISHED for t in tasks)
                 done += _ended(project, tasks)
                 filled = round(20 * finished / len(tasks)) if tasks else 0
