@@ -122,12 +122,15 @@ def test_a_reference_picture_conditions_the_pictures_through_an_ip_adapter(
     Image.new("RGB", (64, 64), (200, 30, 30)).save(red)
     Image.effect_noise((64, 64), 80).convert("RGB").save(noise)
 
-    def paint(pipeline: Path, references: list[tuple[Path, ...]], adapter: Path | None) -> tuple[list[Any], list[str]]:
+    weight = "models/ip-adapter_sd15.safetensors"
+
+    def paint(
+        pipeline: Path, references: list[tuple[Path, ...]], prompt: ImagePrompt | None, name: str = ""
+    ) -> tuple[list[Any], list[str]]:
         requests = [
-            KeyframeRequest("a lighthouse at night", 7, tmp_path / f"{pipeline.name}-{i}.png", references=r)
+            KeyframeRequest("a lighthouse at night", 7, tmp_path / f"{name or pipeline.name}-{i}.png", references=r)
             for i, r in enumerate(references)
         ]
-        prompt = ImagePrompt(str(adapter), "models/ip-adapter_sd15.safetensors", 0.8) if adapter else None
         results = engines.keyframes(
             f"diffusers:{pipeline}",
             requests,
@@ -143,44 +146,26 @@ def test_a_reference_picture_conditions_the_pictures_through_an_ip_adapter(
     # pipelines of their own (a folder each): the adapter stays in the pipeline it is loaded into
     guided, misfit = shutil.copytree(tiny["sd"], tmp_path / "guided"), shutil.copytree(tiny["sd"], tmp_path / "misfit")
     [plain], _ = paint(tiny["sd"], [(red,)], None)  # no adapter: the reference is not used
-    adapter = tiny_models.build_ip_adapter(tmp_path / "fits", tiny["sd"] / "unet")
-    pictures, notes = paint(guided, [(red,), (), (noise,), (red,)], adapter)
+    fits = ImagePrompt(str(tiny_models.build_ip_adapter(tmp_path / "fits", tiny["sd"] / "unet")), weight, 0.8)
+    pictures, notes = paint(guided, [(red,), (), (noise,), (red,)], fits)
     assert notes == ["", "", "", ""]
     assert np.abs(pictures[0] - plain).mean() > 0.5  # the reference conditions it
     assert np.array_equal(pictures[0], pictures[3])  # the same reference, the same picture
     assert np.abs(pictures[0] - pictures[2]).mean() > 0.5  # another reference, another picture
     assert np.array_equal(pictures[1], plain)  # no reference: exactly as without the adapter
     wrong = tiny_models.build_ip_adapter(tmp_path / "wrong", tiny["sd"] / "unet", cross_attention_dim=64)
-    pictures, notes = paint(misfit, [(red,), ()], wrong)
+    pictures, notes = paint(misfit, [(red,), ()], ImagePrompt(str(wrong), weight, 0.8))
     assert np.array_equal(pictures[0], plain) and np.array_equal(pictures[1], plain)
     assert notes[1] == "" and notes[0].startswith("The reference pictures did not guide it: the IP-Adapter ")
     assert (
         "does not fit" in notes[0] and "expected shape torch.Size([16, 32]), but got torch.Size([16, 64])" in notes[0]
     )
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # an adapter whose weights are not here: said, and not kept
-    [offline] = engines.keyframes(
-        f"diffusers:{misfit}",
-        [KeyframeRequest("a lighthouse at night", 7, tmp_path / "offline.png", references=(red,))],
-        width=320,
-        height=180,
-        style="ink",
-        runtime=runtime,
-        steps=2,
-        image_prompt=ImagePrompt("h94/IP-Adapter", "models/ip-adapter_sd15.safetensors"),
-    )
-    assert np.array_equal(_pixels(offline.path), plain)
-    assert "The weights of h94/IP-Adapter are not on this machine and HF_HUB_OFFLINE is set" in offline.note
-    [flux] = engines.keyframes(  # a FLUX pipeline takes none here: painted as ever, and said
-        f"diffusers:{tiny['flux']}",
-        [KeyframeRequest("a lighthouse at night", 7, tmp_path / "flux.png", references=(red,))],
-        width=320,
-        height=180,
-        style="ink",
-        runtime=runtime,
-        steps=1,
-        image_prompt=ImagePrompt(str(adapter), "models/ip-adapter_sd15.safetensors"),
-    )
-    assert flux.note.endswith(f"{tiny['flux']} takes no IP-Adapter here (a Stable Diffusion model does).")
+    [offline], [note] = paint(misfit, [(red,)], ImagePrompt("h94/IP-Adapter", weight), name="offline")
+    assert np.array_equal(offline, plain)
+    assert "The weights of h94/IP-Adapter are not on this machine and HF_HUB_OFFLINE is set" in note
+    _, [note] = paint(tiny["flux"], [(red,)], fits)  # a FLUX pipeline takes none here: painted as ever, and said
+    assert note.endswith(f"{tiny['flux']} takes no IP-Adapter here (a Stable Diffusion model does).")
 
 
 def test_the_tiny_autoencoder_and_channels_last_are_loaded_apart_and_paint_the_frame(
