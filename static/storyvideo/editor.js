@@ -1128,14 +1128,11 @@
 
   // The voice a character's words suggest (a woman's, an old man's…), given with one click.
   const CASTING_WORDS = {
-    "female||": gettext("a woman's voice"),
-    "female|old|": gettext("an old woman's voice"),
-    "male||": gettext("a man's voice"),
-    "male|old|": gettext("an old man's voice"),
-    "|old|": gettext("an old voice"),
-    "|child|": gettext("a child's voice"),
-    "female|child|": gettext("a child's voice"),
-    "male|child|": gettext("a child's voice"),
+    "female|": gettext("a woman's voice"),
+    "female|old": gettext("an old woman's voice"),
+    "male|": gettext("a man's voice"),
+    "male|old": gettext("an old man's voice"),
+    "|old": gettext("an old voice"),
   };
   const MANNER_WORDS = { deep: gettext("deep"), bright: gettext("bright") };
   const VARIANT_WORDS = {
@@ -1153,7 +1150,7 @@
 
   function castingButton(character) {
     const { voice, gender, age, manner } = character.suggestedVoice;
-    const kind = CASTING_WORDS[`${gender}|${age}|`] || voice;
+    const kind = age === "child" ? gettext("a child's voice") : CASTING_WORDS[`${gender}|${age}`] || voice;
     const button = document.createElement("button");
     button.type = "button";
     button.className = "use-suggested-voice link";
