@@ -210,6 +210,7 @@ def test_a_characters_looks_reference_likeness_and_voice_from_the_editor_in_both
     casting = "#characters .use-suggested-voice"
     assert page.inner_text(casting) == "Give Ada an old woman's voice (espeak:en-us+f1)"
     option = "#character-form select[name=voice] option[value='espeak:en-us+f1']"
+    page.wait_for_selector(option, state="attached")  # the voice list comes with its own request
     assert page.eval_on_selector(option, "o => o.textContent") == "espeak:en-us+f1 (an old woman's voice)"
 
     def cast_in_every_shot() -> None:  # off Playwright's thread: its live updates are published
@@ -256,6 +257,7 @@ def test_a_characters_looks_reference_likeness_and_voice_from_the_editor_in_both
     assert zh.inner_text("#characters .reference-note") == "它所在镜头的画面会与它比对（此处的画面模型不接受参考图）。"
     assert "性格" in zh.inner_text("#character-form") and "服装" in zh.inner_text("#character-form")
     assert zh.inner_text(casting) == "为Ada配上老年女声（espeak:en-us+f1）"
+    zh.wait_for_selector(option, state="attached")
     assert zh.eval_on_selector(option, "o => o.textContent") == "espeak:en-us+f1 (老年女声)"
     with zh.expect_response(lambda r: f"/characters/{ada.id}" in r.url and r.request.method == "PATCH") as patched:
         zh.click(casting)
