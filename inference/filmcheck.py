@@ -1,9 +1,9 @@
 """The film check: what a viewer would trip on, found before the film is delivered.
 
-It reads what was rendered (the film's sound once, by ffmpeg's ``ebur128`` and
-``silencedetect``; each shot's picture once, when its segment is encoded, by ``blackdetect`` and
-``freezedetect``, kept with the segment) and the timeline's own data (captions, narration
-lengths, keyframes). Each finding names the shot, what is wrong and what fixes it.
+It reads what was rendered (the film's sound, by ffmpeg's ``ebur128`` in regions that only an
+edit of theirs measures again: ``inference.hearing``; each shot's picture once, when its segment
+is encoded, by ``blackdetect`` and ``freezedetect``, kept with the segment) and the timeline's own
+data (captions, narration lengths, keyframes). Each finding names the shot, what is wrong and what fixes it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from inference.fonts import cjk_font_path, latin_font_path
-from inference.media import ffmpeg_log, probe
-from inference.sound import TRUE_PEAK_DBTP, parse_loudness
+from inference.hearing import Heard
+from inference.media import Probe
+from inference.sound import TRUE_PEAK_DBTP
 from inference.subtitles import Cue, text_width
 
 # Reading speed, in characters a second, above which a caption is too fast to read.
@@ -175,54 +176,38 @@ def duplicate_findings(hashes: list[int]) -> list[Finding]:
 
 
 def sound_findings(
-    film: Path, shots: list[CheckShot], *, target: float, silence_seconds: float
+    heard: Heard, shots: list[CheckShot], *, target: float, silence_seconds: float
 ) -> tuple[dict[str, float | None], list[Finding]]:
     """Loudness, true peak and silent stretches of the film's sound track as rendered."""
-    log = ffmpeg_log(
-        [
-            "-i",
-            str(film),
-            "-vn",
-            "-af",
-            f"ebur128=peak=true:framelog=verbose,silencedetect=n=-50dB:d={silence_seconds}",
-            "-f",
-            "null",
-            "-",
-        ]
-    )
-    measured = parse_loudness(log)
-    loudness = {"integrated": measured.integrated, "truePeak": measured.true_peak, "range": measured.range}
+    loudness = {"integrated": heard.integrated, "truePeak": heard.true_peak, "range": heard.range}
     found = []
-    if measured.integrated is None:
+    if heard.integrated is None:
         found.append(
             Finding("loudness", "error", gettext_noop("The film is silent."), gettext_noop("Add narration or music."))
         )
-    elif abs(measured.integrated - target) > LOUDNESS_TOLERANCE_LU:
+    elif abs(heard.integrated - target) > LOUDNESS_TOLERANCE_LU:
         found.append(
             Finding(
                 "loudness",
                 "warning",
                 gettext_noop("The film's loudness is %(measured).1f LUFS, not the %(target)g LUFS aimed at."),
                 gettext_noop("Render it again; if it stays, check the music's volume."),
-                {"measured": measured.integrated, "target": target},
+                {"measured": heard.integrated, "target": target},
             )
         )
-    if measured.true_peak is not None and measured.true_peak > TRUE_PEAK_DBTP + 0.05:
+    if heard.true_peak is not None and heard.true_peak > TRUE_PEAK_DBTP + 0.05:
         found.append(
             Finding(
                 "peak",
                 "warning",
                 gettext_noop("The sound peaks at %(peak).1f dBTP, above %(limit)g dBTP: it may clip."),
                 gettext_noop("Lower the music's volume and render again."),
-                {"peak": measured.true_peak, "limit": TRUE_PEAK_DBTP},
+                {"peak": heard.true_peak, "limit": TRUE_PEAK_DBTP},
             )
         )
-    starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.e-]+)", log)]
-    ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", log)]
-    length = sum(s.core for s in shots)
-    for i, start in enumerate(starts):
-        start = max(0.0, start)
-        end = ends[i] if i < len(ends) else length
+    for start, end in heard.silences:
+        if end - start < silence_seconds:
+            continue
         number = _shot_most_in(shots, start, end)
         found.append(
             Finding(
@@ -402,8 +387,7 @@ def _short(text: str, limit: int = 40) -> str:
 # ---------------------------------------------------------------- the whole
 
 
-def sync_findings(film: Path, *, fps: int) -> list[Finding]:
-    found = probe(film)
+def sync_findings(found: Probe, *, fps: int) -> list[Finding]:
     problems = []
     if abs(found.video_duration - found.audio_duration) > 1 / fps:
         problems.append(
@@ -443,7 +427,8 @@ class FilmCheck:
 
 
 def check_film(
-    film: Path,
+    found: Probe,
+    heard: Heard,
     shots: list[CheckShot],
     cues: list[Cue],
     *,
@@ -454,10 +439,11 @@ def check_film(
     target: float,
     silence_seconds: float,
 ) -> FilmCheck:
-    loudness, sound = sound_findings(film, shots, target=target, silence_seconds=silence_seconds)
+    """``found``: the film's probe; ``heard``: its sound as measured (``inference.hearing``)."""
+    loudness, sound = sound_findings(heard, shots, target=target, silence_seconds=silence_seconds)
     loudness["target"] = target
     findings = [
-        *sync_findings(film, fps=fps),
+        *sync_findings(found, fps=fps),
         *sound,
         *caption_findings(cues, shots, width=width, height=height, max_units=max_units),
         *picture_findings(shots),
