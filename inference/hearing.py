@@ -27,6 +27,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from inference.media import ffmpeg_log
 
@@ -97,7 +98,9 @@ def _listen(sources: list[tuple[list[str], str]]) -> list[list[tuple[int, float 
     return blocks
 
 
-def _record(blocks: list[tuple[int, float | None, float | None, float | None]], offset: int, region: Region) -> dict:
+def _record(
+    blocks: list[tuple[int, float | None, float | None, float | None]], offset: int, region: Region
+) -> dict[str, Any]:
     """A region's blocks, relative to its start: those ending in it (loudness), and for the
     peaks also the one that ends just before it (the frames join without a gap)."""
     start, end = region.start - offset, region.end - offset
@@ -116,7 +119,7 @@ def measure_track(track: Path, regions: list[Region], *, samples: int, cache_dir
     packets = adts_packets(track.read_bytes())
     if samples < IN_ONE_PASS and regions:
         regions = [Region(0, samples)]
-    records: list[dict | None] = []
+    records: list[dict[str, Any] | None] = []
     todo: list[tuple[int, bytes, int, Path]] = []
     for region in regions:
         # Packet i decodes the film's frame i - 1 (packet 0 is the priming): decoding from
@@ -148,7 +151,8 @@ def measure_track(track: Path, regions: list[Region], *, samples: int, cache_dir
                     tmp.write_text(json.dumps(records[index]))
                     os.replace(tmp, path)
 
-            workers = max(1, min(len(todo), os.cpu_count() or 1))  # an ffmpeg a core, each a share of the regions
+            # an ffmpeg a core, each with a share of the regions, and at least 4 an ffmpeg (its start costs)
+            workers = max(1, min(-(-len(todo) // 4), os.cpu_count() or 1))
             batches = [todo[i::workers] for i in range(workers)]
             with ThreadPoolExecutor(max_workers=len(batches)) as pool:
                 list(pool.map(measure, batches))
@@ -190,7 +194,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
-def _heard(placed: list[tuple[int, int, dict]], samples: int) -> Heard:
+def _heard(placed: list[tuple[int, int, dict[str, Any]]], samples: int) -> Heard:
     """EBU R128 (BS.1770-4: blocks gated at -70 LUFS and 10 LU under their mean; EBU Tech 3342:
     short-term blocks gated at -70 LUFS and 20 LU under, 10th to 95th percentile) and the
     silences, from the regions' blocks (each region's up to ``limit``, where the next begins)."""

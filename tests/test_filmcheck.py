@@ -5,6 +5,7 @@ a time and that decodes as one."""
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -314,3 +315,22 @@ def test_sound_shorter_than_the_picture_and_a_sound_too_loud_are_found(folder: P
     loudness, found = sound_findings(measure_media(film), [shot], target=-16.0, silence_seconds=2.0)
     assert loudness["truePeak"] is not None and loudness["truePeak"] > -1.5
     assert {f.check for f in found} >= {"peak", "loudness"}
+
+
+def test_a_fonts_character_map_is_read_once_and_kept_as_it_is(tmp_path: Path) -> None:
+    from fontTools.ttLib import TTFont
+
+    from inference.filmcheck import _character_map
+    from inference.fonts import cjk_font_path
+
+    path = cjk_font_path()
+    assert path is not None
+    font = TTFont(str(path), fontNumber=0, lazy=True)
+    expected = sorted(font.getBestCmap())
+    font.close()
+    kept = list(Path(tempfile.gettempdir()).glob("storyvideo-cmap-*"))
+    for stale in kept:  # read from the font, then from what was kept
+        stale.unlink(missing_ok=True)
+    assert _character_map(path) == expected
+    assert list(Path(tempfile.gettempdir()).glob("storyvideo-cmap-*"))
+    assert _character_map(path) == expected and ord("灯") in expected
