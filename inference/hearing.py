@@ -156,7 +156,7 @@ def measure_track(track: Path, regions: list[Region], *, samples: int, cache_dir
             batches = [todo[i::workers] for i in range(workers)]
             with ThreadPoolExecutor(max_workers=len(batches)) as pool:
                 list(pool.map(measure, batches))
-    limits = [*(region.start for region in regions[1:]), samples]
+    limits = [region.start for region in regions[1:]] + [samples] * bool(regions)
     placed = [
         (region.start, min(limit, samples), record)
         for region, limit, record in zip(regions, limits, records, strict=True)

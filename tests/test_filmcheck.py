@@ -98,6 +98,15 @@ def test_a_silent_stretch_is_found_in_the_shot_that_has_no_sound(shots: list[Sho
     assert "shot 2" in silence.action
 
 
+def test_a_film_with_no_sound_at_all_is_said_to_be_silent(shots: list[ShotInput], folder: Path) -> None:
+    silent = [replace(shot, audio=None, audio_duration=0.0, narration="") for shot in shots]
+    film = compose(silent, folder, "mute")  # no narration, no music: nothing to measure region by region
+    (loudness,) = checks(film)["loudness"]
+    assert loudness.severity == "error" and film.check.loudness["integrated"] is None
+    (silence,) = checks(film)["silence"]
+    assert silence.data["seconds"] == pytest.approx(film.duration, abs=0.1)
+
+
 def test_a_caption_of_sixty_characters_in_a_second_is_too_fast_to_read(shots: list[ShotInput], folder: Path) -> None:
     text = "The keeper climbed all the stairs of the old lighthouse at last"  # 63 characters
     speech = espeak("Stairs.", language="en", path=folder / "short.wav")
