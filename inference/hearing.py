@@ -37,11 +37,11 @@ TICK = SAMPLE_RATE // 10  # ebur128 gives a block every 100 ms
 CONTEXT = -(-3 * SAMPLE_RATE // FRAME)  # packets before a region: the 3 s of a short-term block
 QUIET_DBFS = -50.0  # below this nothing is heard (silencedetect's -50 dB)
 ABSOLUTE_GATE = -70.0
-VERSION = 3
+VERSION = 3  # bump to measure every region again
 # A film shorter than this is measured as one region: its blocks are few, and where each region
 # keeps its own 100 ms grid their phase moves the gated mean by up to a few tenths of an LU (by
 # about 0.1 LU at a minute); one pass over a short film costs little.
-IN_ONE_PASS = 30 * SAMPLE_RATE  # bump to measure every region again
+IN_ONE_PASS = 30 * SAMPLE_RATE
 
 # ebur128's line for each 100 ms block: its end (t), momentary (M, 400 ms) and short-term (S, 3 s)
 # loudness, and the frame's true peak per channel (FTPK).

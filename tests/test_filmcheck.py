@@ -170,16 +170,23 @@ def _audio_stream(film: Path) -> bytes:
     ).stdout
 
 
+def _second_line_longer(shots: list[ShotInput], folder: Path, *, hold: float) -> list[ShotInput]:
+    """The shots with the second one's narration rewritten longer (its shot held ``hold`` s after it)."""
+    line = "The lamp glowed all night long."
+    speech = espeak(line, language="en", path=folder / "new.wav")
+    edited = list(shots)
+    edited[1] = replace(shots[1], narration=line, audio=Path(speech.path), audio_duration=speech.duration,
+                        duration=speech.duration + hold)  # fmt: skip
+    return edited
+
+
 def test_a_recompose_encodes_the_sound_of_the_edited_shot_only_and_sounds_as_a_fresh_render(
     shots: list[ShotInput], tmp_path: Path
 ) -> None:
     four = [*shots, replace(shots[0], narration="Rain.", transition="cut")]
     first = compose(four, tmp_path, "a")
     assert first.encoded_sound == 4
-    speech = espeak("The lamp glowed all night long.", language="en", path=tmp_path / "new.wav")
-    edited = list(four)
-    edited[1] = replace(four[1], narration="The lamp glowed all night long.", audio=Path(speech.path),
-                        audio_duration=speech.duration, duration=speech.duration + 0.8)  # fmt: skip
+    edited = _second_line_longer(four, tmp_path, hold=0.8)
     again = compose(edited, tmp_path, "b")
     # the edited shot's piece alone: the shots after it moved, but without music a piece is the
     # same wherever it lies
@@ -202,17 +209,14 @@ def test_the_check_hears_what_one_pass_over_the_film_hears_and_a_recompose_liste
     # film with long silences measures a few tenths differently by where its blocks fall, and
     # each region keeps its own grid
     passes = [_one_pass(first.video, shift) for shift in (0, 1200, 2400, 3600)]
-    for key, field in (("integrated", "integrated"), ("truePeak", "true_peak"), ("range", "range")):
-        found = [getattr(p, field) for p in passes]
+    for key, name in (("integrated", "integrated"), ("truePeak", "true_peak"), ("range", "range")):
+        found = [getattr(p, name) for p in passes]
         assert min(found) - 0.1 <= first.check.loudness[key] <= max(found) + 0.1, (key, found)
     # after each line (its shot held 6 s), the longest from shot 3's line through shot 4, which
     # has no sound, across the stretch between regions
     silences = checks(first)["silence"]
     assert [s.shot for s in silences] == [1, 2, 3, 5] and silences[2].data["seconds"] >= 8.0
-    speech = espeak("The lamp glowed all night long.", language="en", path=tmp_path / "new.wav")
-    edited = list(five)
-    edited[1] = replace(five[1], narration="The lamp glowed all night long.", audio=Path(speech.path),
-                        audio_duration=speech.duration, duration=speech.duration + 6.0)  # fmt: skip
+    edited = _second_line_longer(five, tmp_path, hold=6.0)
     again = compose(edited, tmp_path, "b")
     # the edited narration's region alone: the shots after it moved, their regions did not change
     assert again.measured_sound == 1
