@@ -31,7 +31,6 @@ from inference import kenburns, sound
 from inference.errors import EngineError
 from inference.filmcheck import LOOK, CheckShot, FilmCheck, check_film, drawable, picture_record
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
-from inference.hearing import measure_track
 from inference.media import ffmpeg_log, file_digest, probe, run_ffmpeg, stop_running_ffmpeg
 from inference.sentences import Sentence
 from inference.sound import SoundTrack
@@ -111,7 +110,6 @@ class FilmResult:
     encoded_segments: int
     encoded_transitions: int
     encoded_sound: int  # pieces of the sound track encoded (the rest were cached)
-    measured_sound: int  # regions of the sound track the check measured (the rest were cached)
     check: FilmCheck
     placements: list[Placement]
     cues: list[Cue]
@@ -483,12 +481,10 @@ def _compose(
         )
     cues = [cue for place in placements for cue in place.cues]
     checked = FilmCheck(loudness={}, findings=[])
-    heard = None
     if check:
-        heard = measure_track(track.path, track.regions, samples=track.samples, cache_dir=cache_dir)
         checked = check_film(
+            film,
             found,
-            heard,
             [
                 CheckShot(
                     start=place.start / FPS,
@@ -528,7 +524,6 @@ def _compose(
         encoded_segments=encoded,
         encoded_transitions=encoded_transitions,
         encoded_sound=track.encoded_pieces,
-        measured_sound=heard.listened if heard else 0,
         check=checked,
         placements=placements,
         cues=cues,

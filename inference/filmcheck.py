@@ -1,9 +1,9 @@
 """The film check: what a viewer would trip on, found before the film is delivered.
 
-It reads what was rendered (the film's sound, by ffmpeg's ``ebur128`` in regions that only an
-edit of theirs measures again: ``inference.hearing``; each shot's picture once, when its segment
-is encoded, by ``blackdetect`` and ``freezedetect``, kept with the segment) and the timeline's own
-data (captions, narration lengths, keyframes). Each finding names the shot, what is wrong and what fixes it.
+It reads what was rendered (the film's sound once, by ffmpeg's ``ebur128`` and
+``silencedetect``; each shot's picture once, when its segment is encoded, by ``blackdetect`` and
+``freezedetect``, kept with the segment) and the timeline's own data (captions, narration
+lengths, keyframes). Each finding names the shot, what is wrong and what fixes it.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from inference.fonts import cjk_font_path, latin_font_path
-from inference.hearing import Heard
-from inference.media import Probe
-from inference.sound import TRUE_PEAK_DBTP
+from inference.media import Probe, ffmpeg_log
+from inference.sound import TRUE_PEAK_DBTP, parse_loudness
 from inference.subtitles import Cue, text_width
 
 # Reading speed, in characters a second, above which a caption is too fast to read.
@@ -179,38 +178,54 @@ def duplicate_findings(hashes: list[int]) -> list[Finding]:
 
 
 def sound_findings(
-    heard: Heard, shots: list[CheckShot], *, target: float, silence_seconds: float
+    film: Path, shots: list[CheckShot], *, target: float, silence_seconds: float
 ) -> tuple[dict[str, float | None], list[Finding]]:
     """Loudness, true peak and silent stretches of the film's sound track as rendered."""
-    loudness = {"integrated": heard.integrated, "truePeak": heard.true_peak, "range": heard.range}
+    log = ffmpeg_log(
+        [
+            "-i",
+            str(film),
+            "-vn",
+            "-af",
+            f"ebur128=peak=true:framelog=verbose,silencedetect=n=-50dB:d={silence_seconds}",
+            "-f",
+            "null",
+            "-",
+        ]
+    )
+    measured = parse_loudness(log)
+    loudness = {"integrated": measured.integrated, "truePeak": measured.true_peak, "range": measured.range}
     found = []
-    if heard.integrated is None:
+    if measured.integrated is None:
         found.append(
             Finding("loudness", "error", gettext_noop("The film is silent."), gettext_noop("Add narration or music."))
         )
-    elif abs(heard.integrated - target) > LOUDNESS_TOLERANCE_LU:
+    elif abs(measured.integrated - target) > LOUDNESS_TOLERANCE_LU:
         found.append(
             Finding(
                 "loudness",
                 "warning",
                 gettext_noop("The film's loudness is %(measured).1f LUFS, not the %(target)g LUFS aimed at."),
                 gettext_noop("Render it again; if it stays, check the music's volume."),
-                {"measured": heard.integrated, "target": target},
+                {"measured": measured.integrated, "target": target},
             )
         )
-    if heard.true_peak is not None and heard.true_peak > TRUE_PEAK_DBTP + 0.05:
+    if measured.true_peak is not None and measured.true_peak > TRUE_PEAK_DBTP + 0.05:
         found.append(
             Finding(
                 "peak",
                 "warning",
                 gettext_noop("The sound peaks at %(peak).1f dBTP, above %(limit)g dBTP: it may clip."),
                 gettext_noop("Lower the music's volume and render again."),
-                {"peak": heard.true_peak, "limit": TRUE_PEAK_DBTP},
+                {"peak": measured.true_peak, "limit": TRUE_PEAK_DBTP},
             )
         )
-    for start, end in heard.silences:
-        if end - start < silence_seconds:
-            continue
+    starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.e-]+)", log)]
+    ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", log)]
+    length = sum(s.core for s in shots)
+    for i, start in enumerate(starts):
+        start = max(0.0, start)
+        end = ends[i] if i < len(ends) else length
         number = _shot_most_in(shots, start, end)
         found.append(
             Finding(
@@ -457,8 +472,8 @@ class FilmCheck:
 
 
 def check_film(
+    film: Path,
     found: Probe,
-    heard: Heard,
     shots: list[CheckShot],
     cues: list[Cue],
     *,
@@ -469,8 +484,8 @@ def check_film(
     target: float,
     silence_seconds: float,
 ) -> FilmCheck:
-    """``found``: the film's probe; ``heard``: its sound as measured (``inference.hearing``)."""
-    loudness, sound = sound_findings(heard, shots, target=target, silence_seconds=silence_seconds)
+    """``found``: the film's probe, already read."""
+    loudness, sound = sound_findings(film, shots, target=target, silence_seconds=silence_seconds)
     loudness["target"] = target
     findings = [
         *sync_findings(found, fps=fps),

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.errors import EngineError
-from inference.hearing import CONTEXT, TICK, Region
 from inference.media import ffmpeg_log, file_digest, run_ffmpeg
 
 SAMPLE_RATE = 48000
@@ -335,7 +334,6 @@ class SoundTrack:
     samples: int
     encoded_pieces: int
     pieces: int
-    regions: list[Region]  # where it is heard, to be measured (``inference.hearing``)
 
 
 PRIMING_SECONDS = FRAME / SAMPLE_RATE  # give it as a negative -itsoffset when muxing
@@ -369,19 +367,4 @@ def build_sound(
             out.write(file.read_bytes())
             at = piece.end
         out.write(silence * (frames_for(total) - at))
-    return SoundTrack(
-        path=path, samples=total, encoded_pieces=encoded, pieces=len(pieces), regions=_regions(pieces, total, music)
-    )
-
-
-def _regions(pieces: list[Piece], total: int, music: Music | None) -> list[Region]:
-    """The stretches to measure: with music each piece; without, each piece and the silence
-    after it while its sound is still in a measuring block (3 s, the short-term block). Past
-    that the track is the silent packet repeated: nothing is heard there."""
-    if music is not None:
-        return [Region(piece.first * FRAME, piece.end * FRAME) for piece in pieces]
-    return [
-        Region(piece.first * FRAME, (piece.end + CONTEXT) * FRAME + TICK, silent_from=piece.end * FRAME)
-        for piece in pieces
-        if piece.first * FRAME < total
-    ]
+    return SoundTrack(path=path, samples=total, encoded_pieces=encoded, pieces=len(pieces))
