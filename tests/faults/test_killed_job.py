@@ -62,3 +62,38 @@ def test_a_killed_job_process_takes_its_ffmpegs_with_it_and_the_render_runs_agai
     rendered.refresh_from_db()
     assert task.attempt == 2
     assert rendered.render_video.name != film and Path(rendered.render_video.path).is_file()
+
+
+def test_a_killed_worker_takes_its_job_process_with_it_and_the_render_is_handed_back(
+    rendered: Project, tmp_path: Path
+) -> None:
+    """The worker itself killed (SIGKILL, the OOM killer's choice) while its forked job process
+    composes: the job process does not run on, orphaned, with no worker watching it; it hands
+    its task back as at a stop, and its ffmpegs end with it."""
+    pids, first_call = tmp_path / "pids", tmp_path / "first-call"
+    slow = tmp_path / "ffmpeg-slow-once"
+    real = shutil.which("ffmpeg")
+    assert real
+    slow.write_text(
+        f'#!/bin/sh\necho $$ >> "{pids}"\n[ -e "{first_call}" ] || {{ touch "{first_call}"; exec sleep 60; }}\n'
+        f'exec "{real}" "$@"\n'
+    )
+    slow.chmod(0o755)
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    shot.pinned_duration = 4.0
+    shot.save()
+    task = project_render(project=rendered)
+
+    with workers(tmp_path, "media", IMAGEIO_FFMPEG_EXE=str(slow)) as (worker,):
+        wait_for(lambda: first_call.exists(), timeout=60, what="the first ffmpeg")
+        task.refresh_from_db()
+        job_process = int(task.worker.rsplit(":", 1)[1])
+        assert job_process != worker.pid and alive(job_process)
+        worker.kill()
+        wait_for(lambda: not alive(job_process), timeout=20, what="the job process to end with its worker")
+        hung = [int(pid) for pid in pids.read_text().split()]
+        wait_for(lambda: not any(alive(pid) for pid in hung), timeout=10, what=f"the job's ffmpegs {hung} to end")
+    task.refresh_from_db()
+    assert (task.status, task.attempt) == (S.PENDING, 0), (task.status, task.attempt, task.message)
+    assert "worker was stopped" in task.message

@@ -13,18 +13,23 @@ so ffmpeg work runs isolated and a stop command can kill it outright.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import logging
 import os
 import signal
+import sys
 import threading
 import time
+import weakref
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from rq import SimpleWorker, Worker
 
 from core.embedded import revive_redis
@@ -67,14 +72,58 @@ class InferenceWorker(_Stoppable, SimpleWorker):
         self.log.info("Stop requested for the running job; it stops at its next progress report.")
 
 
+# Each database connection this process opened, with the thread that opened it.
+_opened: weakref.WeakKeyDictionary[BaseDatabaseWrapper, int] = weakref.WeakKeyDictionary()
+
+
+def _remember_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    _opened[connection] = threading.get_ident()
+
+
+def leave_other_threads_connections() -> None:
+    """In a forked child: let go of the sockets of the database connections other threads of the
+    parent opened (the maintenance thread's), which the fork copied but only the parent may use.
+    Held here, a socket outlives its parent: a parent killed mid-transaction would leave
+    PostgreSQL a session "idle in transaction", holding its locks for as long as the child runs.
+    Each socket's descriptor is pointed at /dev/null, so the child writes nothing into the
+    parent's session either, not even when the connection object is freed."""
+    me = threading.get_ident()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for wrapper, thread in list(_opened.items()):
+            if thread == me or wrapper.connection is None:
+                continue
+            with contextlib.suppress(Exception):  # closed meanwhile: nothing to let go of
+                os.dup2(devnull, wrapper.connection.fileno())
+    finally:
+        os.close(devnull)
+
+
+def end_with_parent(parent: int, sig: signal.Signals) -> None:
+    """Ask Linux to send this process ``sig`` when its parent ends (a no-op elsewhere)."""
+    if sys.platform == "linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(sig), 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before the request was made
+        os.kill(os.getpid(), sig)
+
+
 class MediaWorker(_Stoppable, Worker):
     def execute_job(self, job: Any, queue: Any) -> None:
         connections.close_all()  # the forked child must open its own database connection
+        self.worker_pid = os.getpid()
         super().execute_job(job, queue)
+
+    def main_work_horse(self, job: Any, queue: Any) -> None:
+        leave_other_threads_connections()  # the job process: the worker's connections are not its own
+        super().main_work_horse(job, queue)
 
     def setup_work_horse_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _stop_the_job)
+        # The job process does not outlive its worker, which could no longer watch it: the job
+        # hands its task back, as at a stop, and the reconciler gives it to another worker.
+        end_with_parent(self.worker_pid, signal.SIGTERM)
 
     def handle_work_horse_killed(self, job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
         # The job process died (the OOM killer, a kill): what it started (ffmpeg) is in its
@@ -178,6 +227,7 @@ class Command(BaseCommand):
             raise CommandError("The media queue has a worker of its own: start it alone (worker media).")
         if MEDIA not in queues:
             model_threads(settings.INFERENCE_THREADS)
+        connection_created.connect(_remember_connection)
         try:
             logger.info("Start-up reconcile: %s", reconcile())
         except redis.RedisError as exc:  # the maintenance thread reconciles once Redis is back
