@@ -227,6 +227,47 @@ def _close_worker_sessions(django_db_setup: Any, django_db_blocker: Any) -> Any:
             )
 
 
+def _wait_for_other_sessions(timeout: float = 15.0) -> None:
+    """Until no other session on this test database is running a statement or holds a
+    transaction open (or ``timeout`` passes)."""
+    import time
+
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_after_the_others() -> Iterator[None]:
+    """A committing test's flush (one TRUNCATE of every table) starts once the other sessions on
+    its database have ended what they were doing: the request a page sent just before it closed,
+    still running in the web server, or a worker's last write. Started beside such a transaction,
+    TRUNCATE can deadlock with it (it holds one table and wants one TRUNCATE has taken), and
+    PostgreSQL then cancels the flush, failing the test's teardown."""
+    from django.db import connection
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def fixture_teardown(self: TransactionTestCase) -> None:
+        if connection.vendor == "postgresql":
+            _wait_for_other_sessions()
+        original(self)
+
+    TransactionTestCase._fixture_teardown = fixture_teardown
+    yield
+    TransactionTestCase._fixture_teardown = original
+
+
 @pytest.fixture
 def chat() -> Iterator[Any]:
     """A chat server on loopback that answers with the replies a test scripts, in order."""
