@@ -32,6 +32,7 @@ from inference.errors import EngineError
 from inference.filmcheck import LOOK, CheckShot, FilmCheck, check_film, drawable, picture_record
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
 from inference.media import ffmpeg_log, file_digest, probe, run_ffmpeg, stop_running_ffmpeg
+from inference.render_cache import hit
 from inference.sentences import Sentence
 from inference.sound import SoundTrack
 from inference.subtitles import Cue, max_units_for, narration_cues, to_ass, to_srt, to_vtt
@@ -550,7 +551,7 @@ def _pictures(
         key = _segment_key(shot, place, last=last, width=width, height=height, burn=burn)
         folder = cache_dir / f"seg-{key}"
         folders.append(folder)
-        if not (folder / "core.mp4").exists():
+        if not (hit(folder) and (folder / "core.mp4").exists()):
             todo[index] = (shot, place, last, folder)
     parts: list[Path] = []
     transitions: dict[int, Path] = {}  # those to render, by the shot they leave
@@ -562,7 +563,7 @@ def _pictures(
         elif place.tail:
             path = cache_dir / f"tr-{_key(a=folders[index].name, b=folders[index + 1].name, kind=shot.transition)}.mp4"
             parts.append(path)
-            if not path.exists():
+            if not hit(path):
                 transitions[index] = path
     encoded_transitions = len(transitions)
     # Each transition starts as soon as the two segments beside it are ready, on a free core.

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from inference.errors import EngineError
 from inference.media import ffmpeg_log, file_digest, run_ffmpeg
+from inference.render_cache import hit
 
 SAMPLE_RATE = 48000
 FRAME = 1024  # samples per AAC frame
@@ -156,7 +157,7 @@ def clip_gain_db(path: Path, *, target: float, cache_dir: Path) -> float:
     dB at most), measured once per clip's content and target: once as it is, then again with
     the gain, since the limiter takes some loudness off the loudest clips."""
     record = cache_dir / f"gain-{file_digest(path)[:32]}-{target:g}-{VERSION}.json"
-    if record.exists():
+    if hit(record):
         gain: float = json.loads(record.read_text())["gain"]
         return gain
     gain = 0.0
@@ -179,7 +180,7 @@ def music_bed(path: Path, *, loudness: float, cache_dir: Path) -> tuple[Path, in
     ``loudness`` (cached by content), and its length in samples."""
     level = loudness - MUSIC_UNDER_LU
     target = cache_dir / f"norm-{file_digest(path)[:32]}-{level:g}.wav"
-    if not target.exists():
+    if not hit(target):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.wav")
         run_ffmpeg(
             [
@@ -322,7 +323,7 @@ def silent_packet(cache_dir: Path) -> bytes:
     """The packet the encoder writes for a frame of silence after silence (the same bytes every
     time): the stretches between narrations, and the track's first packet, the codec's priming."""
     path = cache_dir / f"silence-{VERSION}.aac"
-    if not path.exists():
+    if not hit(path):
         packets = _encode([], f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=end_sample={8 * FRAME}[out]", path)
         _write(path, packets[4])
     return path.read_bytes()
@@ -361,7 +362,7 @@ def build_sound(
             # without music the stretch before a piece is silent, so its narrations are its own
             heard = _heard(piece, voices) if music else [v for v in voices if piece.first <= v.frame < piece.end]
             file = cache_dir / f"snd-{_piece_key(piece, heard, music)}.aac"
-            if not file.exists():
+            if not hit(file):
                 render_piece(piece, heard, music, path=file)
                 encoded += 1
             out.write(file.read_bytes())

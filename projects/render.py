@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.storage import local_path, release_on_commit, store, store_named, work_dir
 from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
 from inference.errors import EngineError
+from inference.render_cache import prune
 from inference.sentences import Sentence, said
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
@@ -92,11 +93,12 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
     inputs = [_shot_input(project, shot) for shot in shots]
     width, height = frame_size(project.aspect_ratio, project.resolution)
     folder = work_dir(str(task.id))
+    cache = settings.VAR_DIR / "cache" / "segments"
     film = compose_film(
         inputs,
         width=width,
         height=height,
-        cache_dir=settings.VAR_DIR / "cache" / "segments",
+        cache_dir=cache,
         out_dir=folder,
         burn_subtitles=project.burn_subtitles,
         music=local_path(project.music) if project.music else None,
@@ -106,6 +108,9 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
         progress=progress,
     )
     record(device="cpu", videoSeconds=film.duration)
+    # What this render used was marked as used; a render under way elsewhere uses nothing older
+    # than its attempt's time limit.
+    prune(cache, max_bytes=settings.RENDER_CACHE_MAX_BYTES, keep_s=2.0 * settings.TASK_TIMEOUT_S, every_s=60.0)
     segments = []
     for segment in film.segments:
         name = f"{SEGMENTS}/{segment.name}.mp4"

@@ -212,6 +212,8 @@ TASK_RETRY_BACKOFF_S = env_float("TASK_RETRY_BACKOFF_S", 5.0)
 TASK_WAIT_FOR_RESOURCE_S = env_float("TASK_WAIT_FOR_RESOURCE_S", 1800.0, minimum=1.0)
 # Below this much free space where films are written, the health check and doctor say so.
 DISK_FREE_MIN_BYTES = env_int("DISK_FREE_MIN_BYTES", 1024**3, minimum=0)
+# The render cache (VAR_DIR/cache/segments): past this size, what renders used longest ago goes.
+RENDER_CACHE_MAX_BYTES = env_int("RENDER_CACHE_MAX_BYTES", 10 * 1024**3, minimum=0)
 # A worker process that has not said it is alive for this long is taken for gone (pages, /system).
 WORKER_PRESENCE_TTL_S = env_int("WORKER_PRESENCE_TTL_S", 10, minimum=3, maximum=600)
 # A processing task whose heartbeat is older than this is taken for dead by the reconciler.

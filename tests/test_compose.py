@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from inference.compose import FPS, TRANSITION_FRAMES, ShotInput, compose_film
 from inference.image import draft_card
 from inference.kenburns import PAN_ZOOM, ZOOM, zoompan_filter
 from inference.media import ffmpeg_exe
+from inference.render_cache import STAMP, Pruned, prune
 from inference.speech import espeak
 from inference.subtitles import Cue, text_width, to_ass, wrap
 from inference.timeline import TimelineShot, build_timeline, write_timeline
@@ -232,6 +235,52 @@ def test_recomposing_after_one_narration_changes_encodes_exactly_one_segment(
     assert poster.size == frame.size == (W, H)
     assert sum(ImageChops.difference(poster, frame).getdata()) / (W * H) < 3, "the film's frame, as a JPEG"
     assert frame_at(first.video, at + 1.5).tobytes() != poster.tobytes()  # a frame of a moving camera, not any
+
+
+def test_the_render_cache_keeps_what_renders_used_last_and_makes_again_what_it_let_go(
+    tmp_path: Path, shots: list[ShotInput]
+) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    first = compose_film(shots, width=W, height=H, cache_dir=cache, out_dir=out)
+    made = sorted(entry.name for entry in cache.iterdir())
+    assert [name[:4] for name in made].count("seg-") == 3 and any(name.startswith("snd-") for name in made)
+    stale = tmp_path / "stale"  # an entry no render has used for two days, larger than the rest
+    stale.write_bytes(b"x" * 2_000_000)
+    os.replace(stale, cache / "seg-stale")
+    long_ago = time.time() - 2 * 86400
+    for entry in cache.iterdir():
+        os.utime(entry, (long_ago, long_ago))
+
+    again = compose_film(shots, width=W, height=H, cache_dir=cache, out_dir=out)
+    assert (again.encoded_segments, again.encoded_transitions, again.digest) == (0, 0, first.digest)
+    pruned = prune(cache, max_bytes=0, keep_s=3600)
+    assert pruned is not None and pruned.entries == 1 and pruned.freed == 2_000_000  # only the stale one
+    assert sorted(entry.name for entry in cache.iterdir() if entry.name != STAMP) == made  # fonts: not an entry
+    assert prune(cache, max_bytes=0, keep_s=0, every_s=3600) is None  # pruned a moment ago
+
+    pruned = prune(cache, max_bytes=0, keep_s=0)
+    assert pruned is not None and pruned.entries == len(made) - 1 and pruned.kept == 0
+    assert sorted(entry.name for entry in cache.iterdir()) == [STAMP, "fonts"]
+    remade = compose_film(shots, width=W, height=H, cache_dir=cache, out_dir=out)
+    assert remade.encoded_segments == 3 and remade.digest == first.digest
+    assert float(ffprobe(remade.video)["format"]["duration"]) == pytest.approx(first.duration, abs=1 / FPS)
+
+
+def test_the_render_cache_goes_oldest_first_down_to_its_size(tmp_path: Path) -> None:
+    now = time.time()
+    for name, age, size in (("seg-a", 3 * 3600, 1000), ("tr-b.mp4", 2 * 3600, 1000), ("snd-c.aac", 60, 1000)):
+        path = tmp_path / name
+        if name.startswith("seg-"):
+            path.mkdir()
+            (path / "core.mp4").write_bytes(b"x" * (size - 400))
+            (path / "check.json").write_bytes(b"x" * 400)
+        else:
+            path.write_bytes(b"x" * size)
+        os.utime(path, (now - age, now - age))
+    pruned = prune(tmp_path, max_bytes=1500, keep_s=600)
+    # the two oldest go; the third, used a minute ago, stays though the cache is still over its size
+    assert pruned == Pruned(entries=2, freed=2000, kept=1000)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == [STAMP, "snd-c.aac"]
 
 
 def test_music_plays_under_the_narration(tmp_path: Path, shots: list[ShotInput]) -> None:
@@ -525,3 +574,23 @@ def test_a_clip_shorter_than_its_shot_plays_once_and_then_holds_its_last_frame(
     assert max(start.getdata()) < 80, "the clip's first half"
     assert min(held.getdata()) > 200 and min(end.getdata()) > 200, "its last frame, held to the shot's end"
     assert max(ImageChops.difference(held, end).getdata()) < 10, "still, never looped back to the dark start"
+
+
+def test_a_render_prunes_the_render_cache_and_keeps_what_it_used(rendered: Any, settings: Any) -> None:
+    from tests.factories import render
+
+    cache = settings.VAR_DIR / "cache" / "segments"
+    long_ago = time.time() - 2 * 86400
+    stale = cache / "seg-stale"  # what no render has used for two days
+    stale.mkdir()
+    (stale / "core.mp4").write_bytes(b"x" * 1000)
+    for path in (stale, cache / STAMP):  # and the cache not pruned since
+        path.touch()
+        os.utime(path, (long_ago, long_ago))
+    settings.RENDER_CACHE_MAX_BYTES = 0
+    task = render(rendered)
+    assert task.status == "finished", task.message
+    assert not stale.exists()
+    rendered.refresh_from_db()
+    used = [Path(item["file"]).stem for item in rendered.render_manifest["segments"]]
+    assert used and all((cache / name / "core.mp4").is_file() for name in used)
