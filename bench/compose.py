@@ -5,15 +5,17 @@ burned-in subtitles, narration) made several ways, plus the recompose after edit
 2. a plain MoviePy script (ImageClip zoom, CrossFadeIn, TextClip captions, CompositeVideoClip);
 3. one hand-written ffmpeg filter graph (zoompan per shot, an xfade chain, libass captions);
 4. the ``-c copy`` join of pre-encoded segments (the floor: what no renderer can beat);
-5. this project again after one shot's narration changed (warm cache).
+5. this project again after one shot's narration changed (warm cache);
+6. ``clips``: the editor's clips after a full compose (a task of its own, after the film).
 
 Each way runs in its own process, at least RUNS times; we report the median wall time and CPU
 time (user + system of the whole process tree, ffmpeg included), the real-time factor (film
 seconds per wall second) and the peak memory of the whole process tree.
 Usage: python bench/compose.py [RUNS] [WAY ...] [--shots=12,48,120]   (writes
-bench/out/compose.json; ways default to all: project edit graph floor moviepy (and unchecked: the
-project without its film check; warm: a full compose and the recompose after the edit in one
-process, as the media worker runs them); floor and moviepy run at 12 shots only)
+bench/out/compose.json; ways default to all: project edit graph floor moviepy; named only: clips, the
+editor's clips after a full compose; unchecked: the project without its film check; warm: a full
+compose and the recompose after the edit in one process, as the media worker runs them); floor and
+moviepy run at 12 shots only)
 """
 
 from __future__ import annotations
@@ -158,6 +160,13 @@ if way == "warm":
         compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film")
         measured[name] = [time.perf_counter() - wall, used() - cpu]
     (out / "warm.json").write_text(json.dumps(measured))
+if way == "clips":
+    # the clips task after a full compose (its render cache): each shot's clip for an editor
+    from inference.compose import editor_clip, segment_folders
+    placements = plan(inputs, width=W, height=H)
+    folders = segment_folders(inputs, placements, width=W, height=H, cache_dir=out / "cache", burn=True)
+    for i, (s, p, f) in enumerate(zip(inputs, placements, folders)):
+        editor_clip(s, p, width=W, height=H, folder=f, path=out / f"clip-{{i:03d}}.mp4")
 if way in ("project", "edit", "unchecked"):
     extra = {{"check": False}} if way == "unchecked" else {{}}
     film = compose_film(inputs, width=W, height=H, cache_dir=out / "cache", out_dir=out / "film", **extra)
@@ -263,7 +272,7 @@ def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, 
 
     # The hand-written graph and this project alternate, so that both see the same hour.
     for name in ("project", "graph", "unchecked"):
-        if name in ways or (name == "project" and ways & {"edit", "floor"}):
+        if name in ways or (name == "project" and ways & {"edit", "floor", "clips"}):
             run_way(name)
     # the recompose: a warm cache from a full compose, then one narration changed
     if "edit" in ways:
@@ -280,6 +289,18 @@ def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, 
         encoded = json.loads((out / "edit" / "encoded.json").read_text())
         results["edit"].update(encoded_segments=encoded["segments"], encoded_transitions=encoded["transitions"],
                                encoded_sound=encoded["sound"])  # fmt: skip
+    # the clips for an editor, made by a task of their own after the film
+    if "clips" in ways:
+        times, cpus, peaks = [], [], []
+        for _ in range(runs):
+            folder = out / "clips"
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(out / "project", folder)
+            wall, cpu, peak = measure([sys.executable, str(script), "clips", str(folder)])
+            times.append(wall)
+            cpus.append(cpu)
+            peaks.append(peak)
+        record("clips", times, cpus, peaks)
     # the same in a warm process, as the media worker runs one compose after another
     if "warm" in ways:
         warm: dict[str, list[list[float]]] = {"full": [], "edit": []}
@@ -310,6 +331,7 @@ def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, 
         "edit_vs_full": ratio("edit", "project"),
         "edit_vs_full_cpu": ratio("edit", "project", "cpu_median_s"),
         "unchecked_vs_full_cpu": ratio("unchecked", "project", "cpu_median_s"),  # 1 - what the check costs
+        "clips_vs_full_cpu": ratio("clips", "project", "cpu_median_s"),  # the editor's clips, after the film
         "warm_edit_vs_full": ratio("warm_edit", "warm_full"),
         "warm_edit_vs_full_cpu": ratio("warm_edit", "warm_full", "cpu_median_s"),
         "results": results,

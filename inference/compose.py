@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,8 @@ from inference.types import Progress, no_progress
 
 FPS = 24
 TRANSITION_FRAMES = 12  # 0.5 s at 24 fps
-ENGINE_VERSION = 5  # bump to invalidate every cached segment (5: each holds what the film check saw)
+ENGINE_VERSION = 6  # bump to invalidate every cached segment (5: each holds what the film check saw; 6: only
+# the frames the film shows outside its transitions)
 XFADE = {
     "fade": "fadeblack",
     "dissolve": "fade",
@@ -209,17 +210,40 @@ def _escape_filter_value(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "'\\''").replace(":", "\\:") + "'"
 
 
+def _moving(shot: ShotInput, total: int, width: int, height: int, *, first: int, count: int) -> tuple[list[str], str]:
+    """The input and the filters that make frames ``first`` to ``first + count`` of a shot's
+    ``total`` frames of picture (its camera move over the keyframe, or its motion clip, whose last
+    frame holds where the clip is shorter than the shot), without captions."""
+    if shot.motion is None:
+        source = ["-i", str(shot.image)]
+        return source, kenburns.zoompan_filter(shot.camera, total, width, height, FPS, first=first, count=count)
+    # Its last frame repeated by ``loop`` from an input read round and round: a filter that
+    # outlives its input (tpad) trips ffmpeg 7's scheduler beside the look branch's trim.
+    source = ["-stream_loop", "-1", "-i", str(shot.motion)]
+    held = max(0, math.floor(probe(shot.motion).video_duration * FPS) - 1)
+    move = (
+        f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},fps={FPS},setsar=1,"
+        f"loop=loop=-1:size=1:start={held}"
+    )
+    if first:
+        move += f",trim=start_frame={first},setpts=PTS-STARTPTS"
+    return source, move
+
+
 def render_segment(
     shot: ShotInput, place: Placement, *, last: bool, width: int, height: int, burn: bool, folder: Path
 ) -> None:
-    """Render one shot's whole segment and split it into head/core/tail pieces by stream copy."""
-    total = place.head + place.core + place.tail
+    """Render the frames of a shot the film shows outside its transitions: its core (with its
+    captions) and, for the last shot, its closing fade, in pieces split by stream copy. The
+    transitions render their own frames from the shots' sources (``render_transition``), and the
+    editor's clip its handles (``editor_clip``), so that no frame is encoded twice."""
+    fade = place.tail if last else 0
+    total = place.core + fade
     work = Path(tempfile.mkdtemp(prefix=".seg-", dir=folder.parent))
     try:
         filters = []
         if burn and place.local_cues:
-            offset = place.head / FPS
-            cues = [Cue(c.start + offset, c.end + offset, drawable(c.text)) for c in place.local_cues]
+            cues = [Cue(c.start, c.end, drawable(c.text)) for c in place.local_cues]
             fonts = caption_fonts_dir(folder.parent / "fonts")
             latin = LATIN_FAMILY if latin_font_path() else ""
             (work / "subs.ass").write_text(
@@ -227,49 +251,22 @@ def render_segment(
                 encoding="utf-8",
             )
             filters.append(f"subtitles=subs.ass:fontsdir={_escape_filter_value(str(fonts))}")
-        if last and place.tail:
-            filters.append(f"fade=t=out:st={(place.head + place.core) / FPS:.4f}:d={place.tail / FPS:.4f}")
-        splits = [n for n in (place.head, place.head + place.core) if 0 < n < total]
-        keyframes = "+".join(f"eq(n,{n})" for n in splits) or "eq(n,0)"
-        if shot.motion is not None:  # a clip shorter than its shot holds its last frame (never jumps back)
-            # Its last frame repeated by ``loop`` from an input read round and round: a filter that
-            # outlives its input (tpad) trips ffmpeg 7's scheduler beside the look branch's trim.
-            source = ["-stream_loop", "-1", "-i", str(shot.motion)]
-            held = max(0, math.floor(probe(shot.motion).video_duration * FPS) - 1)
-            move = (
-                f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},fps={FPS},setsar=1,"
-                f"loop=loop=-1:size=1:start={held}"
-            )
-        else:
-            source = ["-i", str(shot.image)]
-            move = kenburns.zoompan_filter(shot.camera, total, width, height, FPS)
+        if fade:
+            filters.append(f"fade=t=out:st={place.core / FPS:.4f}:d={fade / FPS:.4f}")
+        source, move = _moving(shot, place.head + place.core + place.tail, width, height, first=place.head, count=total)
         # The frames as rendered go to the encoder and, the core's, to the film check's eyes.
-        look = LOOK.format(first=place.head, end=place.head + place.core)
+        look = LOOK.format(first=0, end=place.core)
         graph = ",".join([move, *filters, "format=yuv420p"]) + f",split[out][look];[look]{look}"
-        output = [
-            "-filter_complex",
-            f"[0:v]{graph}",
-            "-map",
-            "[out]",
-            *X264,
-            "-force_key_frames",
-            f"expr:{keyframes}",
-            "-an",
-            "-f",
-            "segment",
-            "-segment_format",
-            "mp4",
-            "-reset_timestamps",
-            "1",
-        ]
-        if splits:
-            output += ["-segment_frames", ",".join(str(n) for n in splits)]
+        output = ["-filter_complex", f"[0:v]{graph}", "-map", "[out]", *X264, "-an"]
+        if fade:
+            output += ["-force_key_frames", f"expr:eq(n,0)+eq(n,{place.core})", "-f", "segment"]
+            output += ["-segment_format", "mp4", "-reset_timestamps", "1", "-segment_frames", str(place.core)]
+            output.append("piece%d.mp4")
         else:
-            output += ["-segment_time", "100000"]
-        output.append("piece%d.mp4")
+            output.append("piece0.mp4")
         log = ffmpeg_log([*source, "-frames:v", str(total), *output], cwd=work)
         looked = picture_record(log, image=shot.image)
-        names = [name for name, count in (("head", place.head), ("core", place.core), ("tail", place.tail)) if count]
+        names = ["core", "tail"] if fade else ["core"]
         pieces = sorted(work.glob("piece*.mp4"), key=lambda p: int(p.stem[5:]))
         if len(pieces) != len(names):
             raise EngineError(
@@ -288,24 +285,44 @@ def render_segment(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def render_transition(tail: Path, head: Path, kind: str, frames: int, path: Path) -> None:
-    duration = frames / FPS
+def _handle(shot: ShotInput, place: Placement, which: str, *, width: int, height: int, path: Path) -> None:
+    """A shot's transition handle as a piece of its own: the ``head`` or ``tail`` frames of its
+    move, encoded as its core is (so the pieces join by stream copy)."""
+    first, count = (0, place.head) if which == "head" else (place.head + place.core, place.tail)
+    source, move = _moving(shot, place.head + place.core + place.tail, width, height, first=first, count=count)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.mp4")
+    run_ffmpeg(
+        [
+            *source,
+            *["-filter_complex", f"[0:v]{move},format=yuv420p[v]", "-map", "[v]", "-frames:v", str(count)],
+            *[*X264, "-an", str(tmp)],
+        ]
+    )
+    os.replace(tmp, path)
+
+
+def render_transition(
+    shots: tuple[ShotInput, ShotInput],
+    places: tuple[Placement, Placement],
+    *,
+    width: int,
+    height: int,
+    path: Path,
+) -> None:
+    """The transition from one shot into the next, made from their sources: the first shot's
+    tail frames and the next one's head frames, rendered here and blended, encoded once."""
+    (a, b), (pa, pb) = shots, places
+    frames = pa.tail
+    tail_in, tail = _moving(a, pa.head + pa.core + pa.tail, width, height, first=pa.head + pa.core, count=frames)
+    head_in, head = _moving(b, pb.head + pb.core + pb.tail, width, height, first=0, count=frames)
+    blend = f"xfade=transition={XFADE.get(a.transition, 'fade')}:duration={frames / FPS:.4f}:offset=0"
     tmp = path.with_name(f".{path.name}.tmp.mp4")
     run_ffmpeg(
         [
-            "-i",
-            str(tail),
-            "-i",
-            str(head),
-            "-filter_complex",
-            f"[0:v][1:v]xfade=transition={XFADE.get(kind, 'fade')}:duration={duration:.4f}:offset=0,format=yuv420p[v]",
-            "-map",
-            "[v]",
-            "-frames:v",
-            str(frames),
-            *X264,
-            "-an",
-            str(tmp),
+            *tail_in,
+            *head_in,
+            *["-filter_complex", f"[0:v]{tail},format=yuv420p[a];[1:v]{head},format=yuv420p[b];[a][b]{blend}[v]"],
+            *["-map", "[v]", "-frames:v", str(frames), *X264, "-an", str(tmp)],
         ]
     )
     os.replace(tmp, path)
@@ -532,6 +549,17 @@ def _compose(
     )
 
 
+def segment_folders(
+    shots: list[ShotInput], placements: list[Placement], *, width: int, height: int, cache_dir: Path, burn: bool
+) -> list[Path]:
+    """Each shot's segment folder in the render cache (named by what its frames are made of)."""
+    return [
+        cache_dir
+        / f"seg-{_segment_key(shot, place, last=index == len(shots) - 1, width=width, height=height, burn=burn)}"
+        for index, (shot, place) in enumerate(zip(shots, placements, strict=True))
+    ]
+
+
 def _pictures(
     shots: list[ShotInput],
     placements: list[Placement],
@@ -542,61 +570,58 @@ def _pictures(
     burn: bool,
     progress: Progress,
 ) -> tuple[list[Path], list[Path], int, int]:
-    """Render the segments and transitions that are not cached; return the pieces to join in
-    order, the segment folders, and how many segments and transitions were encoded."""
-    folders: list[Path] = []
-    todo: dict[int, tuple[ShotInput, Placement, bool, Path]] = {}
-    for index, (shot, place) in enumerate(zip(shots, placements, strict=True)):
-        last = index == len(shots) - 1
-        key = _segment_key(shot, place, last=last, width=width, height=height, burn=burn)
-        folder = cache_dir / f"seg-{key}"
-        folders.append(folder)
-        if not (hit(folder) and (folder / "core.mp4").exists()):
-            todo[index] = (shot, place, last, folder)
+    """Render the segments and transitions that are not cached, all at once on the free cores
+    (a transition is made from its shots' sources, so it waits for no segment); return the pieces
+    to join in order, the segment folders, and how many segments and transitions were encoded."""
+    folders = segment_folders(shots, placements, width=width, height=height, cache_dir=cache_dir, burn=burn)
+    last = len(shots) - 1
+    todo = [i for i, folder in enumerate(folders) if not (hit(folder) and (folder / "core.mp4").exists())]
     parts: list[Path] = []
     transitions: dict[int, Path] = {}  # those to render, by the shot they leave
     for index, (shot, place) in enumerate(zip(shots, placements, strict=True)):
         parts.append(folders[index] / "core.mp4")
-        if index == len(shots) - 1:
+        if index == last:
             if place.tail:
                 parts.append(folders[index] / "tail.mp4")  # the closing fade
         elif place.tail:
-            path = cache_dir / f"tr-{_key(a=folders[index].name, b=folders[index + 1].name, kind=shot.transition)}.mp4"
+            key = _key(a=folders[index].name, b=folders[index + 1].name, kind=shot.transition)
+            path = cache_dir / f"tr-{key}.mp4"
             parts.append(path)
             if not hit(path):
                 transitions[index] = path
-    encoded_transitions = len(transitions)
-    # Each transition starts as soon as the two segments beside it are ready, on a free core.
-    ready = set(range(len(shots))) - set(todo)
-    done, work = 0, len(todo) + len(transitions)
+    done, work, ready = 0, len(todo) + len(transitions), len(shots) - len(todo)
     with _threads(max(1, os.cpu_count() or 1)) as pool:
         segments = {
-            pool.submit(render_segment, s, p, last=last, width=width, height=height, burn=burn, folder=f): index
-            for index, (s, p, last, f) in todo.items()
+            pool.submit(
+                render_segment,
+                shots[i],
+                placements[i],
+                last=i == last,
+                width=width,
+                height=height,
+                burn=burn,
+                folder=folders[i],
+            )
+            for i in todo
         }
-        running: set[Future[None]] = set(segments)
-
-        def start_transitions() -> None:
-            for index in [i for i in transitions if i in ready and i + 1 in ready]:
-                tail, head = folders[index] / "tail.mp4", folders[index + 1] / "head.mp4"
-                kind, frames = shots[index].transition, placements[index].tail
-                running.add(pool.submit(render_transition, tail, head, kind, frames, transitions.pop(index)))
-
-        start_transitions()
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                running.discard(future)
-                future.result()
-                done += 1
-                if future in segments:
-                    ready.add(segments[future])
-                    progress(
-                        0.75 * done / work,
-                        Sentence("rendered", "Shot %(done)s of %(shots)s rendered", done=len(ready), shots=len(shots)),
-                    )
-            start_transitions()
-    return parts, folders, len(todo), encoded_transitions
+        running = segments | {
+            pool.submit(
+                render_transition,
+                (shots[i], shots[i + 1]),
+                (placements[i], placements[i + 1]),
+                width=width,
+                height=height,
+                path=path,
+            )
+            for i, path in transitions.items()
+        }
+        for future in as_completed(running):
+            future.result()
+            done += 1
+            ready += future in segments
+            said = Sentence("rendered", "Shot %(done)s of %(shots)s rendered", done=ready, shots=len(shots))
+            progress(0.75 * done / work, said)
+    return parts, folders, len(todo), len(transitions)
 
 
 def _poster(folder: Path, place: Placement) -> Path:
@@ -612,12 +637,16 @@ def _poster(folder: Path, place: Placement) -> Path:
     return poster
 
 
-def join_segment(folder: Path, path: Path) -> None:
-    """One shot's whole segment (head, core, tail) as a single file, by stream copy: the clip an
-    editor gets for that shot."""
-    pieces = [folder / f"{name}.mp4" for name in ("head", "core", "tail") if (folder / f"{name}.mp4").exists()]
+def editor_clip(shot: ShotInput, place: Placement, *, width: int, height: int, folder: Path, path: Path) -> None:
+    """One shot's whole segment (its head handle, core and tail handle) as a single file, by
+    stream copy: the clip an editor gets for that shot, to make its transitions again. The
+    handles are rendered here, once, into the segment's folder: a film does not need them."""
+    names = [name for name, count in (("head", place.head), ("core", place.core), ("tail", place.tail)) if count]
+    for name in names:
+        if name != "core" and not (folder / f"{name}.mp4").exists():
+            _handle(shot, place, name, width=width, height=height, path=folder / f"{name}.mp4")
     listing = path.with_name(f".{path.name}.txt")
-    listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in pieces))
+    listing.write_text("".join(f"file {_escape_concat((folder / f'{name}.mp4').resolve())}\n" for name in names))
     try:
         run_ffmpeg(
             ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(path)]

@@ -3,8 +3,8 @@
 zoompan crops at whole input pixels, which is what makes naive Ken Burns moves judder. The
 still is first scaled to OVERSAMPLE times the output size, so one input pixel is a fraction of
 an output pixel and the rounding is invisible; the move is eased (smoothstep) so it starts and
-ends at rest. It spans the whole segment, transition handles included, so it never jumps where
-a transition begins or ends.
+ends at rest. It spans the shot's whole time, transition handles included, so it never jumps
+where a transition begins or ends, though the core and the handles are rendered apart.
 """
 
 from __future__ import annotations
@@ -14,10 +14,15 @@ PAN_ZOOM = 1.15  # the zoom a pan holds, to have room to move
 OVERSAMPLE = 2
 
 
-def zoompan_filter(camera: str, frames: int, width: int, height: int, fps: int) -> str:
-    """Filters that turn one still into ``frames`` frames of the camera move at width x height."""
+def zoompan_filter(
+    camera: str, frames: int, width: int, height: int, fps: int, *, first: int = 0, count: int | None = None
+) -> str:
+    """Filters that turn one still into the camera move of ``frames`` frames at width x height:
+    all of them, or the ``count`` frames from frame ``first`` on (the same frames the whole move
+    has there: a shot's core, or a transition's handle, rendered on its own)."""
     last = max(1, frames - 1)
-    e = f"(pow(min(on/{last},1),2)*(3-2*min(on/{last},1)))"
+    at = f"(on+{first})" if first else "on"
+    e = f"(pow(min({at}/{last},1),2)*(3-2*min({at}/{last},1)))"
     zoom = {"zoom_in": f"1+{ZOOM - 1:.4f}*{e}", "zoom_out": f"{ZOOM:.4f}-{ZOOM - 1:.4f}*{e}", "static": "1"}.get(
         camera, f"{PAN_ZOOM:.4f}"
     )
@@ -33,5 +38,6 @@ def zoompan_filter(camera: str, frames: int, width: int, height: int, fps: int) 
     big_w, big_h = width * OVERSAMPLE, height * OVERSAMPLE
     return (
         f"scale={big_w}:{big_h}:force_original_aspect_ratio=increase:flags=bicubic,crop={big_w}:{big_h},"
-        f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},setsar=1"
+        f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames if count is None else count}:s={width}x{height}:fps={fps},"
+        "setsar=1"
     )

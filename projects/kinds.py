@@ -148,6 +148,21 @@ class ComposeWork(Kind):
 
 
 @register
+class ClipsWork(Kind):
+    """A render's clips for an editor (each shot's core and transition handles), after its film."""
+
+    name = render.CLIPS
+    queue = MEDIA
+    policy = ENGINES
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return render.clips_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return render.clips_apply(task, output)
+
+
+@register
 class WebhookWork(Kind):
     """A signed call to the project's webhook after a render ended."""
 

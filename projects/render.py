@@ -1,11 +1,12 @@
-"""The film's render: every shot composed into the MP4 with its subtitles, poster, editable
-timeline and one joined segment per shot, and the render attached to the project in place of
-the last good one.
+"""The film's render: every shot composed into the MP4 with its subtitles, poster and editable
+timeline, and the render attached to the project in place of the last good one; then, as a task
+of its own (``clips``), one clip per shot for an editor (its core and its transition handles).
 
-Each shot's joined segment is named by its cache key (a hash of everything that shaped it), so
-a shot that did not change is neither joined nor stored again; the project's latest render holds
-its segments by rows (``RenderSegment``), which let them go when a later render no longer names
-them or the project is deleted (a segment still named by another project, a copy, stays).
+Each shot's clip is named by its segment's cache key (a hash of everything that shaped it), so a
+shot that did not change is neither made nor stored again; the project's latest render holds its
+clips by rows (``RenderSegment``), which let them go when a later render no longer names them or
+the project is deleted (a clip still named by another project, a copy, stays). The film does not
+wait for the clips: only the exports that hand them to an editor do.
 """
 
 from __future__ import annotations
@@ -18,10 +19,20 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from core.storage import local_path, release_on_commit, store, store_named, work_dir
-from inference.compose import FPS, FilmResult, ShotInput, compose_film, join_segment
+from inference.compose import (
+    FPS,
+    FilmResult,
+    ShotInput,
+    compose_film,
+    editor_clip,
+    plan,
+    render_segment,
+    segment_folders,
+)
 from inference.errors import EngineError
-from inference.render_cache import prune
+from inference.render_cache import hit, prune
 from inference.sentences import Sentence, said
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
@@ -33,22 +44,25 @@ from shots.models import Shot
 from shots.stages import IMAGE, MOTION, SPEECH
 from tasks.models import Task
 from tasks.registry import Progress, SupersededError
-from tasks.services import task_finish
+from tasks.services import task_create, task_finish
 
 SEGMENTS = "renders/segments"
-
-
-@dataclass
-class Segment:
-    name: str  # its stored name, from its cache key
-    path: Path | None  # joined here, where it was not stored yet
+CLIPS = "clips"  # the kind of task that makes a render's clips for an editor
 
 
 @dataclass
 class ComposeOutput:
     film: FilmResult
-    segments: list[Segment]  # one per shot, for the timeline and the bundle
+    segments: list[str]  # each shot's clip's stored name, for the timeline and the bundle
     timeline: Path
+
+
+@dataclass
+class FilmInputs:
+    shots: list[ShotInput]
+    width: int
+    height: int
+    cache: Path  # the render cache
 
 
 def _speaker_label(project: Project, shot: Shot) -> str:
@@ -85,15 +99,20 @@ def _shot_input(project: Project, shot: Shot) -> ShotInput:
     )
 
 
-def compose_run(task: Task, progress: Progress) -> ComposeOutput:
-    project = film_of(task)
+def film_inputs(project: Project) -> FilmInputs:
     shots = list(project.shots.select_related("speaker").order_by("order"))
     if not shots:
         raise EngineError("The project has no shots to compose.", permanent=True)
-    inputs = [_shot_input(project, shot) for shot in shots]
     width, height = frame_size(project.aspect_ratio, project.resolution)
+    inputs = [_shot_input(project, shot) for shot in shots]
+    return FilmInputs(inputs, width, height, settings.VAR_DIR / "cache" / "segments")
+
+
+def compose_run(task: Task, progress: Progress) -> ComposeOutput:
+    project = film_of(task)
+    made = film_inputs(project)
+    inputs, width, height, cache = made.shots, made.width, made.height, made.cache
     folder = work_dir(str(task.id))
-    cache = settings.VAR_DIR / "cache" / "segments"
     film = compose_film(
         inputs,
         width=width,
@@ -111,14 +130,7 @@ def compose_run(task: Task, progress: Progress) -> ComposeOutput:
     # What this render used was marked as used; a render under way elsewhere uses nothing older
     # than its attempt's time limit.
     prune(cache, max_bytes=settings.RENDER_CACHE_MAX_BYTES, keep_s=2.0 * settings.TASK_TIMEOUT_S, every_s=60.0)
-    segments = []
-    for segment in film.segments:
-        name = f"{SEGMENTS}/{segment.name}.mp4"
-        path = None
-        if not default_storage.exists(name):
-            path = folder / f"{segment.name}.mp4"
-            join_segment(segment, path)
-        segments.append(Segment(name, path))
+    segments = [f"{SEGMENTS}/{segment.name}.mp4" for segment in film.segments]
     timeline = build_timeline(
         project.title,
         [
@@ -163,7 +175,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
         "segments": [
             {
                 "shotId": str(shot_id),
-                "file": segment.name,
+                "file": segment,
                 "head": place.head,
                 "core": place.core,
                 "tail": place.tail,
@@ -175,10 +187,9 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
         "check": film_check(film, shot_ids),
     }
     project.save()
-    for segment in output.segments:
-        if segment.path is not None:
-            store_named(segment.path, segment.name)
-    segments_hold(project=project, names=[segment.name for segment in output.segments])
+    segments_hold(project=project, names=output.segments)
+    if not all(default_storage.exists(name) for name in output.segments):
+        task_create(kind=CLIPS, project=project, params={"render": film.digest})
     result = {
         "backend": "ffmpeg",
         "model": "",
@@ -198,6 +209,86 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     release_on_commit(f.name for f in old if f)
     versions_prune(shots=project.shots.all())  # held back while this render might read them
     return "compose"
+
+
+@dataclass
+class ClipsOutput:
+    clips: list[tuple[str, Path]]  # each clip's stored name, and the file made here
+    stale: int  # clips of the render the project's shots no longer make (edited since)
+
+
+def clips_run(task: Task, progress: Progress) -> ClipsOutput:
+    """The clips of the project's latest render that are not stored yet: each shot's core from
+    the render cache (rendered again where the cache no longer holds it) and its transition
+    handles, joined by stream copy."""
+    project = film_of(task)
+    if project.render_hash != task.params.get("render"):
+        raise SupersededError  # a later render makes its own
+    missing = {
+        item["file"]
+        for item in (project.render_manifest or {}).get("segments", [])
+        if not default_storage.exists(item["file"])
+    }
+    made = film_inputs(project)
+    placements = plan(made.shots, width=made.width, height=made.height)
+    folders = segment_folders(
+        made.shots, placements, width=made.width, height=made.height, cache_dir=made.cache, burn=project.burn_subtitles
+    )
+    last = len(made.shots) - 1
+    todo = [i for i, folder in enumerate(folders) if f"{SEGMENTS}/{folder.name}.mp4" in missing]
+    out = work_dir(str(task.id))
+    clips = []
+    for done, i in enumerate(todo, 1):
+        shot, place, segment = made.shots[i], placements[i], folders[i]
+        if not (hit(segment) and (segment / "core.mp4").exists()):  # pruned, or rendered on another machine
+            segment.parent.mkdir(parents=True, exist_ok=True)
+            render_segment(
+                shot,
+                place,
+                last=i == last,
+                width=made.width,
+                height=made.height,
+                burn=project.burn_subtitles,
+                folder=segment,
+            )
+        path = out / f"{segment.name}.mp4"
+        editor_clip(shot, place, width=made.width, height=made.height, folder=segment, path=path)
+        clips.append((f"{SEGMENTS}/{segment.name}.mp4", path))
+        progress(done / len(todo), Sentence("clip_made", "Clip %(done)s of %(count)s made", done=done, count=len(todo)))
+    return ClipsOutput(clips, stale=len(missing) - len(todo))
+
+
+def clips_apply(task: Task, output: ClipsOutput) -> str:
+    """The clips stored under the names the render gave them, where the project still holds them."""
+    project = Project.objects.select_for_update().get(pk=film_id(task))
+    held = set(project.render_segments.values_list("file", flat=True))
+    for name, path in output.clips:
+        if name in held and not default_storage.exists(name):
+            store_named(path, name)
+    message = Sentence("clips_made", "%(count)s clip(s) for an editor made.", count=len(output.clips))
+    if output.stale:
+        message = Sentence(
+            "clips_stale",
+            "%(count)s clip(s) for an editor made; %(stale)s shot(s) changed since the render: render again.",
+            count=len(output.clips),
+            stale=output.stale,
+        )
+    if not task_finish(task=task, result={"clips": len(output.clips), "stale": output.stale}, message=message):
+        raise SupersededError
+    return "clips"
+
+
+def clips_ready(project: Project) -> None:
+    """For the exports that hand an editor the render's clips: each one is stored, or the
+    person is told to export again in a moment (a task to make them is queued, if none is)."""
+    names = [item["file"] for item in (project.render_manifest or {}).get("segments", [])]
+    if all(default_storage.exists(name) for name in names):
+        return
+    if not project.tasks.filter(kind=CLIPS, status__in=Task.UNFINISHED).exists():
+        task_create(kind=CLIPS, project=project, params={"render": project.render_hash})
+    raise ApplicationError(
+        "The film's clips for an editor are still being made: export again in a moment.", code="conflict"
+    )
 
 
 def film_check(film: FilmResult, shot_ids: list[Any]) -> dict[str, Any]:

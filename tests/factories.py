@@ -91,9 +91,12 @@ def shot_with_media(project: Project, order: int, narration: str, tmp: Path) -> 
 
 
 def render(project: Project) -> Task:
-    """Compose the project's film in this process, as a worker would."""
+    """Compose the project's film in this process, as a worker would, and then its clips for an
+    editor (the task the render queued)."""
     task = Task.objects.create(kind="compose", project=project)
     run_task(str(task.id))
+    for clips in Task.objects.filter(project=project, kind="clips", status=Task.Status.PENDING):
+        run_task(str(clips.id))
     task.refresh_from_db()
     return task
 
@@ -124,3 +127,17 @@ def drafted_project(user: Any) -> Project:
     finished(project, "image", {"note": image_note}, shot=shot)
     finished(project, "speech", {"note": ""}, shot=shot, backend="piper", model="zh_CN-huayan-medium")
     return project
+
+
+def frames_in(video: Path) -> int:
+    """The video frames a file holds, as ffprobe decodes and counts them."""
+    import subprocess
+
+    asked = ["-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"]
+    counted = subprocess.run(
+        ["ffprobe", "-v", "error", *asked, str(video)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(counted.stdout.strip())

@@ -581,7 +581,7 @@ def test_a_render_prunes_the_render_cache_and_keeps_what_it_used(rendered: Any, 
 
     cache = settings.VAR_DIR / "cache" / "segments"
     long_ago = time.time() - 2 * 86400
-    stale = cache / "seg-stale"  # what no render has used for two days
+    stale = cache / f"seg-stale-{os.getpid()}-{time.monotonic_ns()}"  # what no render has used for two days
     stale.mkdir()
     (stale / "core.mp4").write_bytes(b"x" * 1000)
     for path in (stale, cache / STAMP):  # and the cache not pruned since
@@ -594,3 +594,22 @@ def test_a_render_prunes_the_render_cache_and_keeps_what_it_used(rendered: Any, 
     rendered.refresh_from_db()
     used = [Path(item["file"]).stem for item in rendered.render_manifest["segments"]]
     assert used and all((cache / name / "core.mp4").is_file() for name in used)
+
+
+def test_a_segment_holds_only_what_the_film_shows_and_an_editors_clip_adds_its_handles(
+    tmp_path: Path, shots: list[ShotInput]
+) -> None:
+    from inference.compose import editor_clip
+    from tests.factories import frames_in
+
+    made = compose_film(shots, width=W, height=H, cache_dir=tmp_path / "cache", out_dir=tmp_path / "out")
+    # film: core0, dissolve, core1 | cut | core2, closing fade: no frame is encoded twice
+    pieces = [sorted(p.name for p in folder.glob("*.mp4")) for folder in made.segments]
+    assert pieces == [["core.mp4"], ["core.mp4"], ["core.mp4", "tail.mp4"]]
+    assert made.encoded_transitions == 1
+    for index, (shot, place) in enumerate(zip(shots, made.placements, strict=True)):
+        clip = tmp_path / f"clip-{index}.mp4"
+        editor_clip(shot, place, width=W, height=H, folder=made.segments[index], path=clip)
+        assert frames_in(clip) == place.head + place.core + place.tail, index
+    handles = (made.placements[0].head, made.placements[0].tail, made.placements[1].head)
+    assert handles == (0, TRANSITION_FRAMES, TRANSITION_FRAMES)

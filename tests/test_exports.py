@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from core.storage import local_path
 from projects.models import Character, Project
 from projects.serializers import CharacterCreateSerializer, ProjectUpdateSerializer
 from tasks.models import Task
-from tests.factories import LINES, ProjectFactory, render, shot_with_media
+from tests.factories import LINES, ProjectFactory, frames_in, render, shot_with_media
 
 pytestmark = pytest.mark.django_db
 
@@ -330,3 +331,41 @@ def test_segments_go_with_the_render_that_no_longer_names_them_and_with_their_la
     assert all(default_storage.exists(name) for name in second), "the copy's film still names them"
     assert api.delete(f"/api/v1/projects/{copy['id']}").status_code == 204
     assert not any(default_storage.exists(name) for name in second)
+
+
+def test_the_film_is_ready_before_its_clips_for_an_editor_and_their_exports_wait_for_them(
+    api: APIClient, rendered: Project
+) -> None:
+    """A render delivers its film and then queues its clips; the exports that hand an editor the
+    clips say to try again in a moment until they are made, and then carry them, whole."""
+    from django.core.files.storage import default_storage
+
+    from tasks.jobs import run_task
+
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    shot.narration = f"The keeper counted {uuid.uuid4().hex[:8]} stairs."  # a new segment, never stored before
+    shot.save()
+    task = Task.objects.create(kind="compose", project=rendered)
+    run_task(str(task.id))
+    rendered.refresh_from_db()
+    assert Task.objects.get(pk=task.pk).status == "finished"
+    names = [item["file"] for item in rendered.render_manifest["segments"]]
+    missing = [name for name in names if not default_storage.exists(name)]
+    assert len(missing) == 1 and Path(rendered.render_video.path).is_file()  # the film, before the clip
+    [clips] = rendered.tasks.filter(kind="clips", status="pending")
+    for fmt in ("otio", "fcpxml", "edl", "bundle"):
+        response = api.get(f"/api/v1/projects/{rendered.id}/exports/{fmt}")
+        assert response.status_code == 409, fmt
+        assert "clips for an editor are still being made" in response.json()["error"]["message"]
+    assert rendered.tasks.filter(kind="clips", status__in=Task.UNFINISHED).count() == 1  # asked four times, queued once
+
+    run_task(str(clips.id))
+    clips.refresh_from_db()
+    assert (clips.status, clips.result) == ("finished", {"clips": 1, "stale": 0}), clips.message
+    assert all(default_storage.exists(name) for name in names)
+    first = rendered.render_manifest["segments"][0]
+    clip = Path(default_storage.path(missing[0]))
+    assert frames_in(clip) == first["head"] + first["core"] + first["tail"]  # its core and its handles
+    assert api.get(f"/api/v1/projects/{rendered.id}/exports/otio").status_code == 200
+    assert api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").status_code == 200

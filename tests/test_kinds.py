@@ -32,6 +32,7 @@ FILM_WORDS = {
     "motion",
     "speech",
     "compose",
+    "clips",
     "webhook",
     "refine",
     "translate",

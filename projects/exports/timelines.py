@@ -17,6 +17,7 @@ from core.storage import local_path
 from inference.timeline import write_timeline
 from projects.exports import Export, ExportRequest, register
 from projects.models import Project
+from projects.render import clips_ready
 from shots.stages import SPEECH
 
 
@@ -25,6 +26,7 @@ def _timeline(fmt: str) -> Callable[[ExportRequest], Path]:
         project = request.project
         if not project.render_timeline:
             raise ApplicationError("This render has no timeline; render the project again.", code="conflict")
+        clips_ready(project)
         timeline = otio.adapters.read_from_file(str(local_path(project.render_timeline)), adapter_name="otio_json")
         urls = _media_urls(project, request.base_url)
         for clip in timeline.find_clips():
