@@ -25,7 +25,6 @@ from inference.errors import EngineError
 from inference.media import VIDEO_FORMATS, probe
 from inference.speech import voice_language, wav_info
 from projects.models import Character, Project
-from projects.render import clips_ready
 from projects.serializers import CharacterCreateSerializer, ProjectCreateSerializer
 from projects.throttles import new_projects_take
 from shots.history import version_record
@@ -57,7 +56,6 @@ def bundle_write(*, project: Project, path: Path) -> Path:
     """Write the project's bundle to ``path`` (a zip; media already compressed is stored)."""
     shots = list(project.shots.order_by("order").select_related("speaker").prefetch_related("characters"))
     manifest = project.render_manifest or {}
-    clips_ready(project)
     segments = {item["shotId"]: item["file"] for item in manifest.get("segments", [])}
     files: dict[str, Any] = {}
     shot_entries = []

@@ -278,11 +278,15 @@ def clips_apply(task: Task, output: ClipsOutput) -> str:
     return "clips"
 
 
+def clips_stored(project: Project) -> bool:
+    """Whether every clip for an editor the project's render names is stored."""
+    return all(default_storage.exists(item["file"]) for item in (project.render_manifest or {}).get("segments", []))
+
+
 def clips_ready(project: Project) -> None:
     """For the exports that hand an editor the render's clips: each one is stored, or the
     person is told to export again in a moment (a task to make them is queued, if none is)."""
-    names = [item["file"] for item in (project.render_manifest or {}).get("segments", [])]
-    if all(default_storage.exists(name) for name in names):
+    if clips_stored(project):
         return
     if not project.tasks.filter(kind=CLIPS, status__in=Task.UNFINISHED).exists():
         task_create(kind=CLIPS, project=project, params={"render": project.render_hash})

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 from PIL import Image
 from rest_framework.test import APIClient
 
@@ -359,6 +360,10 @@ def test_the_film_is_ready_before_its_clips_for_an_editor_and_their_exports_wait
         assert response.status_code == 409, fmt
         assert "clips for an editor are still being made" in response.json()["error"]["message"]
     assert rendered.tasks.filter(kind="clips", status__in=Task.UNFINISHED).count() == 1  # asked four times, queued once
+    page = Client()
+    page.force_login(rendered.owner)
+    preview = page.get(f"/projects/{rendered.id}/preview/").content.decode()
+    assert preview.count("(being made)") == 4 and "/exports/otio" not in preview and "/exports/video" in preview
 
     run_task(str(clips.id))
     clips.refresh_from_db()
@@ -369,3 +374,5 @@ def test_the_film_is_ready_before_its_clips_for_an_editor_and_their_exports_wait
     assert frames_in(clip) == first["head"] + first["core"] + first["tail"]  # its core and its handles
     assert api.get(f"/api/v1/projects/{rendered.id}/exports/otio").status_code == 200
     assert api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").status_code == 200
+    preview = page.get(f"/projects/{rendered.id}/preview/").content.decode()
+    assert "(being made)" not in preview and "/exports/otio" in preview

@@ -54,7 +54,7 @@ def test_every_task_records_what_it_used_and_the_project_sums_them(
     settings.USAGE_PRICES = {"cpu_hour": 3600.0, "image": 0.5}  # a second of CPU costs 1
     used = api.get(f"/api/v1/projects/{rendered.id}/usage").json()
     tasks = list(rendered.tasks.all())
-    assert used["tasks"] == len(tasks) == 4  # the fixture's first render, then the edit's three
+    assert used["tasks"] == len(tasks) == 6  # the fixture's render and its clips, then the edit's four
     assert used["byKind"]["image"]["images"] == 1 and used["audioSeconds"] == pytest.approx(
         shot.speech_duration, abs=0.01
     )

@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from core.errors import ApplicationError
 from inference.text import file_name
 from projects.models import Project
+from projects.render import clips_ready
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Export:
     make: Callable[[ExportRequest], Path]  # a stored file, or one made in the request's folder
     position: int  # on the preview page and in the API's enum
     offered: bool = True  # on the preview page and in the API's enum
+    clips: bool = False  # carries the render's clips for an editor, so waits for them
 
 
 EXPORTS: dict[str, Export] = {}
@@ -75,6 +77,8 @@ def export_made(*, project: Project, export: Export, base_url: str = "", drafts_
         raise ApplicationError(
             "The project has no film yet: render it first (POST /api/v1/projects/{id}/render).", code="conflict"
         )
+    if export.clips:
+        clips_ready(project)
     folder = Path(tempfile.mkdtemp(prefix="export-"))
     try:
         yield export.make(ExportRequest(project, base_url, drafts_folder, folder))

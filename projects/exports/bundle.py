@@ -15,4 +15,4 @@ def _bundle(request: ExportRequest) -> Path:
     return bundle_write(project=request.project, path=request.folder / "bundle.zip")
 
 
-register(Export("bundle", _("Everything (bundle)"), "application/zip", ".zip", _bundle, position=80))
+register(Export("bundle", _("Everything (bundle)"), "application/zip", ".zip", _bundle, position=80, clips=True))

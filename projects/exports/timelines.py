@@ -17,7 +17,6 @@ from core.storage import local_path
 from inference.timeline import write_timeline
 from projects.exports import Export, ExportRequest, register
 from projects.models import Project
-from projects.render import clips_ready
 from shots.stages import SPEECH
 
 
@@ -26,7 +25,6 @@ def _timeline(fmt: str) -> Callable[[ExportRequest], Path]:
         project = request.project
         if not project.render_timeline:
             raise ApplicationError("This render has no timeline; render the project again.", code="conflict")
-        clips_ready(project)
         timeline = otio.adapters.read_from_file(str(local_path(project.render_timeline)), adapter_name="otio_json")
         urls = _media_urls(project, request.base_url)
         for clip in timeline.find_clips():
@@ -64,6 +62,14 @@ def _media_urls(project: Project, base_url: str) -> dict[str, str]:
     return urls
 
 
-register(Export("otio", _("Timeline (OpenTimelineIO)"), "application/json", ".otio", _timeline("otio"), position=50))
-register(Export("fcpxml", _("Timeline (FCP XML)"), "application/xml", ".xml", _timeline("fcpxml"), position=60))
-register(Export("edl", _("Timeline (EDL)"), "text/plain; charset=utf-8", ".edl", _timeline("edl"), position=70))
+register(
+    Export(
+        "otio", _("Timeline (OpenTimelineIO)"), "application/json", ".otio", _timeline("otio"), position=50, clips=True
+    )
+)
+register(
+    Export("fcpxml", _("Timeline (FCP XML)"), "application/xml", ".xml", _timeline("fcpxml"), position=60, clips=True)
+)
+register(
+    Export("edl", _("Timeline (EDL)"), "text/plain; charset=utf-8", ".edl", _timeline("edl"), position=70, clips=True)
+)
