@@ -188,7 +188,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     }
     project.save()
     segments_hold(project=project, names=output.segments)
-    if not all(default_storage.exists(name) for name in output.segments):
+    if not clips_stored(project):
         task_create(kind=CLIPS, project=project, params={"render": film.digest})
     result = {
         "backend": "ffmpeg",
@@ -288,7 +288,13 @@ def clips_ready(project: Project) -> None:
     person is told to export again in a moment (a task to make them is queued, if none is)."""
     if clips_stored(project):
         return
-    if not project.tasks.filter(kind=CLIPS, status__in=Task.UNFINISHED).exists():
+    made = project.tasks.filter(kind=CLIPS, params__render=project.render_hash).order_by("-created_at").first()
+    if made is not None and made.status == Task.Status.FINISHED and (made.result or {}).get("stale"):
+        raise ApplicationError(
+            "Shots changed since this render, so their clips for an editor cannot be made: render again, then export.",
+            code="conflict",
+        )
+    if made is None or made.status not in Task.UNFINISHED:
         task_create(kind=CLIPS, project=project, params={"render": project.render_hash})
     raise ApplicationError(
         "The film's clips for an editor are still being made: export again in a moment.", code="conflict"

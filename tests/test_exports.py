@@ -376,3 +376,26 @@ def test_the_film_is_ready_before_its_clips_for_an_editor_and_their_exports_wait
     assert api.get(f"/api/v1/projects/{rendered.id}/exports/bundle").status_code == 200
     preview = page.get(f"/projects/{rendered.id}/preview/").content.decode()
     assert "(being made)" not in preview and "/exports/otio" in preview
+
+
+def test_clips_a_render_can_no_longer_make_say_to_render_again(api: APIClient, rendered: Project) -> None:
+    from django.core.files.storage import default_storage
+
+    from tasks.jobs import run_task
+
+    for item in rendered.render_manifest["segments"]:  # the clips not made yet (or lost)
+        default_storage.delete(item["file"])
+    shot = rendered.shots.order_by("order").first()
+    assert shot is not None
+    shot.narration = f"The keeper counted {uuid.uuid4().hex[:8]} stairs."  # edited since, not rendered
+    shot.save()
+    asked = api.get(f"/api/v1/projects/{rendered.id}/exports/otio")
+    assert asked.status_code == 409 and "still being made" in asked.json()["error"]["message"]
+    [clips] = rendered.tasks.filter(kind="clips", status="pending")
+    run_task(str(clips.id))
+    clips.refresh_from_db()
+    assert clips.result == {"clips": 1, "stale": 1}, clips.message  # the unchanged shot's clip is made
+    assert "render again" in clips.message
+    refused = api.get(f"/api/v1/projects/{rendered.id}/exports/bundle")
+    assert refused.status_code == 409 and "render again" in refused.json()["error"]["message"]
+    assert not rendered.tasks.filter(kind="clips", status__in=Task.UNFINISHED).exists()  # nothing queued in vain
