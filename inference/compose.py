@@ -226,8 +226,9 @@ def _moving(shot: ShotInput, total: int, width: int, height: int, *, first: int,
         f"loop=loop=-1:size=1:start={held}"
     )
     if first:
-        move += f",trim=start_frame={first},setpts=PTS-STARTPTS"
-    return source, move
+        move += f",trim=start_frame={first}"
+    # frames numbered afresh at a constant rate: xfade takes no other (``loop`` leaves it unset)
+    return source, f"{move},setpts=N/({FPS}*TB),fps={FPS}"
 
 
 def render_segment(

@@ -38,7 +38,7 @@ from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.usage import record
 from projects.models import Project, RenderSegment
-from projects.selectors import film_id, film_of
+from projects.selectors import clips_stored, film_id, film_of
 from shots.history import versions_prune
 from shots.models import Shot
 from shots.stages import IMAGE, MOTION, SPEECH
@@ -185,6 +185,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
         ],
         "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in film.cues],
         "check": film_check(film, shot_ids),
+        "clipsReady": all(default_storage.exists(name) for name in output.segments),  # shots unchanged since
     }
     project.save()
     segments_hold(project=project, names=output.segments)
@@ -265,6 +266,9 @@ def clips_apply(task: Task, output: ClipsOutput) -> str:
     for name, path in output.clips:
         if name in held and not default_storage.exists(name):
             store_named(path, name)
+    if project.render_hash == task.params.get("render") and not output.stale:
+        project.render_manifest["clipsReady"] = True
+        project.save(update_fields=["render_manifest"])
     message = Sentence("clips_made", "%(count)s clip(s) for an editor made.", count=len(output.clips))
     if output.stale:
         message = Sentence(
@@ -276,11 +280,6 @@ def clips_apply(task: Task, output: ClipsOutput) -> str:
     if not task_finish(task=task, result={"clips": len(output.clips), "stale": output.stale}, message=message):
         raise SupersededError
     return "clips"
-
-
-def clips_stored(project: Project) -> bool:
-    """Whether every clip for an editor the project's render names is stored."""
-    return all(default_storage.exists(item["file"]) for item in (project.render_manifest or {}).get("segments", []))
 
 
 def clips_ready(project: Project) -> None:

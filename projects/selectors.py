@@ -268,3 +268,9 @@ def film_check(*, project: Project) -> dict[str, Any]:
             "This film was rendered before films were checked: render it again to check it.", code="conflict"
         )
     return {**check, "renderHash": project.render_hash}
+
+
+def clips_stored(project: Project) -> bool:
+    """Whether every clip for an editor the project's render names is stored (as the render and
+    its clips task recorded it: no look at the storage, which may be an object store)."""
+    return bool((project.render_manifest or {}).get("clipsReady", True))  # renders before the clips task: with

@@ -19,6 +19,7 @@ from inference.styles import (
     style_preset,
 )
 from projects.models import Character, Project
+from projects.selectors import clips_stored
 from projects.validators import validate_story_length, validate_story_readable, validate_voice
 
 
@@ -31,6 +32,10 @@ class RenderSerializer(serializers.Serializer):
     duration = serializers.FloatField(allow_null=True)
     version = serializers.CharField()
     renderedAt = serializers.DateTimeField(allow_null=True)
+    clipsReady = serializers.BooleanField(
+        help_text="Whether each shot's clip for an editor is made (the timeline exports and the bundle carry them; "
+        "they are made after the film, and those exports answer 409 until then)."
+    )
     shots = serializers.ListField(
         child=serializers.DictField(),
         help_text="Each shot as the film has it: shotId, start (seconds: where its own picture begins, after the "
@@ -149,6 +154,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "renderedAt": serializers.DateTimeField().to_representation(project.rendered_at)
             if project.rendered_at
             else None,
+            "clipsReady": clips_stored(project),
             "shots": film_shots(project),
         }
 

@@ -21,7 +21,6 @@ from projects import selectors, services
 from projects.exports import exports_offered
 from projects.forms import IdeaForm, ProjectForm, language_choices, style_choices, tier_choices
 from projects.models import Member, Project
-from projects.render import clips_stored
 from projects.sharing import (
     link_create,
     link_list,
@@ -135,7 +134,7 @@ def project_preview_page(request: HttpRequest, project_id: str) -> HttpResponse:
         "project": project,
         "role": role.label,
         "downloads": exports_offered(),
-        "clips_pending": bool(project.render_video) and not clips_stored(project),
+        "clips_pending": bool(project.render_video) and not selectors.clips_stored(project),
         "link_hours": settings.MEDIA_URL_TTL_S // 3600,
         "usage": usage_sum(project.tasks.all()),
         "check": _check_for_page(project),

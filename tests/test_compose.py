@@ -575,6 +575,17 @@ def test_a_clip_shorter_than_its_shot_plays_once_and_then_holds_its_last_frame(
     assert min(held.getdata()) > 200 and min(end.getdata()) > 200, "its last frame, held to the shot's end"
     assert max(ImageChops.difference(held, end).getdata()) < 10, "still, never looped back to the dark start"
 
+    # Dissolving into the next shot, the transition starts from the held frame (made from the clip).
+    from tests.factories import frames_in
+
+    moving = replace(shot, transition="dissolve")
+    film = compose_film(
+        [moving, shots[1]], width=W, height=H, cache_dir=tmp_path / "c", out_dir=tmp_path / "o", burn_subtitles=False
+    )
+    assert frames_in(film.video) == film.frames
+    blending = frame_at(film.video, (film.placements[0].core + 0.5) / FPS)  # the transition's first frame
+    assert sum(blending.getdata()) / (W * H) > 200, "the clip's held white, barely blended yet"
+
 
 def test_a_render_prunes_the_render_cache_and_keeps_what_it_used(rendered: Any, settings: Any) -> None:
     from tests.factories import render

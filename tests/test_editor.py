@@ -132,6 +132,8 @@ def test_a_story_is_edited_reordered_rendered_and_downloaded_in_the_browser(
             "jianying": "application/zip",
         }
         page.goto(f"{server}/projects/{project.id}/preview/")
+        # the exports that carry the clips for an editor turn into links once the clips are made
+        page.locator(".downloads a").nth(len(expected) - 1).wait_for(timeout=60_000)
         links = page.locator(".downloads a").evaluate_all("links => links.map(link => link.getAttribute('href'))")
         assert len(links) == len(expected)
         for fmt, content_type in expected.items():

@@ -174,7 +174,9 @@ def test_a_hostile_answer_is_only_text_capped_and_the_film_still_renders(
     assert shot.prompt.startswith("../../etc/passwd <script>alert(1)</script>")
     assert shot.narration == "Pip said {\\an8}[in]null[out]; <b>hello</b>. ../../x"
     ran = run_all(rendered)  # the picture, the voice, and the film again (and the shot's clip for an editor)
-    assert {t.kind for t in ran} == {"image", "speech", "compose", "clips"} and all(t.status == "finished" for t in ran)
+    assert {t.kind for t in ran} - {"clips"} == {"image", "speech", "compose"} and all(
+        t.status == "finished" for t in ran
+    )
     rendered.refresh_from_db()
     assert "<b>hello</b>" in rendered.render_srt.read().decode(), "the subtitles show the words, as words"
 

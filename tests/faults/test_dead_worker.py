@@ -27,7 +27,7 @@ def test_a_killed_worker_drops_out_of_the_counts_within_the_presence_ttl(tmp_pat
 
     with workers(tmp_path, "media") as (worker,):
         wait_for(lambda: media_workers()[:2] == (1, 1) and len(media_workers()[2]) == 1, timeout=30, what="it")
-        assert staff.get("/api/v1/workers").json()["media"]["kinds"] == ["compose", "webhook"]
+        assert staff.get("/api/v1/workers").json()["media"]["kinds"] == ["clips", "compose", "webhook"]
         worker.kill()
         wait_for(
             lambda: media_workers() == (0, 0, []),
