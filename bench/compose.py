@@ -274,33 +274,29 @@ def run_length(shots_wanted: int, runs: int, ways: set[str], results: dict[str, 
     for name in ("project", "graph", "unchecked"):
         if name in ways or (name == "project" and ways & {"edit", "floor", "clips"}):
             run_way(name)
-    # the recompose: a warm cache from a full compose, then one narration changed
-    if "edit" in ways:
+
+    def after_project(name: str) -> None:
+        """A way that starts from a full compose's folder (its render cache warm)."""
         times, cpus, peaks = [], [], []
         for _ in range(runs):
-            folder = out / "edit"
+            folder = out / name
             shutil.rmtree(folder, ignore_errors=True)
             shutil.copytree(out / "project", folder)
-            wall, cpu, peak = measure([sys.executable, str(script), "edit", str(folder)])
+            wall, cpu, peak = measure([sys.executable, str(script), name, str(folder)])
             times.append(wall)
             cpus.append(cpu)
             peaks.append(peak)
-        record("edit", times, cpus, peaks)
+        record(name, times, cpus, peaks)
+
+    # the recompose: a warm cache from a full compose, then one narration changed
+    if "edit" in ways:
+        after_project("edit")
         encoded = json.loads((out / "edit" / "encoded.json").read_text())
         results["edit"].update(encoded_segments=encoded["segments"], encoded_transitions=encoded["transitions"],
                                encoded_sound=encoded["sound"])  # fmt: skip
     # the clips for an editor, made by a task of their own after the film
     if "clips" in ways:
-        times, cpus, peaks = [], [], []
-        for _ in range(runs):
-            folder = out / "clips"
-            shutil.rmtree(folder, ignore_errors=True)
-            shutil.copytree(out / "project", folder)
-            wall, cpu, peak = measure([sys.executable, str(script), "clips", str(folder)])
-            times.append(wall)
-            cpus.append(cpu)
-            peaks.append(peak)
-        record("clips", times, cpus, peaks)
+        after_project("clips")
     # the same in a warm process, as the media worker runs one compose after another
     if "warm" in ways:
         warm: dict[str, list[list[float]]] = {"full": [], "edit": []}

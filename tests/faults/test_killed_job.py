@@ -29,24 +29,36 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_a_killed_job_process_takes_its_ffmpegs_with_it_and_the_render_runs_again(
-    rendered: Project, tmp_path: Path
-) -> None:
+def slow_first_ffmpeg(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """An ffmpeg whose first call sleeps a minute before it runs (each call writes its pid): the
+    script, the pids' file, and the file its first call makes."""
     pids, first_call = tmp_path / "pids", tmp_path / "first-call"
     slow = tmp_path / "ffmpeg-slow-once"
     real = shutil.which("ffmpeg")
     assert real
     slow.write_text(
-        f'#!/bin/sh\necho $$ >> "{pids}"\n[ -e "{first_call}" ] || {{ touch "{first_call}"; sleep 60; }}\n'
+        f'#!/bin/sh\necho $$ >> "{pids}"\n[ -e "{first_call}" ] || {{ touch "{first_call}"; exec sleep 60; }}\n'
         f'exec "{real}" "$@"\n'
     )
     slow.chmod(0o755)
+    return slow, pids, first_call
+
+
+def render_again(rendered: Project) -> Task:
+    """The render after an edit of its first shot: one segment and the sound to make again."""
     shot = rendered.shots.order_by("order").first()
     assert shot is not None
     shot.pinned_duration = 4.0
     shot.save()
+    return project_render(project=rendered)
+
+
+def test_a_killed_job_process_takes_its_ffmpegs_with_it_and_the_render_runs_again(
+    rendered: Project, tmp_path: Path
+) -> None:
+    slow, pids, first_call = slow_first_ffmpeg(tmp_path)
     film = rendered.render_video.name
-    task = project_render(project=rendered)
+    task = render_again(rendered)
 
     with workers(tmp_path, "media", IMAGEIO_FFMPEG_EXE=str(slow)) as (worker,):
         wait_for(lambda: first_call.exists(), timeout=60, what="the first ffmpeg")
@@ -70,20 +82,8 @@ def test_a_killed_worker_takes_its_job_process_with_it_and_the_render_is_handed_
     """The worker itself killed (SIGKILL, the OOM killer's choice) while its forked job process
     composes: the job process does not run on, orphaned, with no worker watching it; it hands
     its task back as at a stop, and its ffmpegs end with it."""
-    pids, first_call = tmp_path / "pids", tmp_path / "first-call"
-    slow = tmp_path / "ffmpeg-slow-once"
-    real = shutil.which("ffmpeg")
-    assert real
-    slow.write_text(
-        f'#!/bin/sh\necho $$ >> "{pids}"\n[ -e "{first_call}" ] || {{ touch "{first_call}"; exec sleep 60; }}\n'
-        f'exec "{real}" "$@"\n'
-    )
-    slow.chmod(0o755)
-    shot = rendered.shots.order_by("order").first()
-    assert shot is not None
-    shot.pinned_duration = 4.0
-    shot.save()
-    task = project_render(project=rendered)
+    slow, pids, first_call = slow_first_ffmpeg(tmp_path)
+    task = render_again(rendered)
 
     with workers(tmp_path, "media", IMAGEIO_FFMPEG_EXE=str(slow)) as (worker,):
         wait_for(lambda: first_call.exists(), timeout=60, what="the first ffmpeg")
