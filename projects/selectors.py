@@ -273,4 +273,5 @@ def film_check(*, project: Project) -> dict[str, Any]:
 def clips_stored(project: Project) -> bool:
     """Whether every clip for an editor the project's render names is stored (as the render and
     its clips task recorded it: no look at the storage, which may be an object store)."""
-    return bool((project.render_manifest or {}).get("clipsReady", True))  # renders before the clips task: with
+    # a render made before the clips task stored its clips itself
+    return bool((project.render_manifest or {}).get("clipsReady", True))

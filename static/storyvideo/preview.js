@@ -6,7 +6,10 @@
   const pending = list ? [...list.querySelectorAll("[data-export]")] : [];
   if (!pending.length) return;
 
+  let asked = 0;
+
   async function check() {
+    asked += 1;
     try {
       const response = await fetch(`/api/v1/projects/${list.dataset.projectId}`, {
         credentials: "same-origin",
@@ -26,7 +29,7 @@
     } catch (error) {
       // the network away for a moment: asked again
     }
-    setTimeout(check, 2000);
+    if (asked < 150) setTimeout(check, 2000); // five minutes; past them the clips wait for a new render
   }
 
   setTimeout(check, 1000);
