@@ -160,7 +160,13 @@ def test_web_and_workers_on_machines_sharing_no_disk_render_and_take_over_from_a
             compose = Task.objects.filter(project_id=pid, kind="compose").latest("created_at")
             assert compose.worker.startswith("machine-b:") and compose.status == S.FINISHED
 
+            wait_for(  # then the edited shot's clip for an editor, a task of its own after the film
+                lambda: not Task.objects.filter(project_id=pid, status__in=Task.UNFINISHED).exists(),
+                timeout=120,
+                what=f"machine B to make the edit's clips: {b.output()}",
+            )
             again = api.get(f"{base}/projects/{pid}", timeout=30).json()["render"]
+            assert again["clipsReady"]
             film.write_bytes(fetch(again["videoUrl"]).content)
             second = probe(film)
             assert (second.video_streams, second.audio_streams) == (1, 1)
