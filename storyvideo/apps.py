@@ -9,13 +9,14 @@ class StoryVideoConfig(AppConfig):
     verbose_name = "StoryVideo"
 
     def ready(self) -> None:
-        from core import access
+        from core import access, stackchunks
         from inference.models import CACHE
         from projects.access import ProjectAccessRules
         from projects.film import ProjectFilm
         from shots import film
         from storyvideo import checks  # noqa: F401 - registers the start-up checks
 
+        stackchunks.install()
         # The interfaces the lower layers ask through, bound to the film's implementations.
         access.bind(ProjectAccessRules())
         film.bind(ProjectFilm())
