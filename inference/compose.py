@@ -346,17 +346,17 @@ def build_audio(
         normalised, length = sound.music_bed(music, loudness=loudness, cache_dir=cache_dir)
         bed = sound.Music(normalised, length, music_volume_db)
     per_frame = sound.SAMPLE_RATE // FPS
+    spoken = [(shot, place, shot.audio) for shot, place in zip(shots, placements, strict=True) if shot.audio]
+    gains = sound.clip_gains([audio for _, _, audio in spoken], target=loudness, cache_dir=cache_dir)
     voices = []
-    for shot, place in zip(shots, placements, strict=True):
-        if shot.audio is None:
-            continue
+    for (shot, place, audio), gain in zip(spoken, gains, strict=True):
         core = place.core * per_frame  # a narration is cut at its shot's end: it never runs into the next
         voices.append(
             sound.Voice(
-                audio=shot.audio,
+                audio=audio,
                 start=place.start * per_frame,
                 length=min(round(shot.audio_duration * sound.SAMPLE_RATE) or core, core),
-                gain_db=sound.clip_gain_db(shot.audio, target=loudness, cache_dir=cache_dir),
+                gain_db=gain,
             )
         )
     return sound.build_sound(

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,35 +145,69 @@ TO_MIX = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=ster
 IN_A_FILM = "adelay=delays=1s:all=1,apad=pad_dur=1"
 
 
-def measure_loudness(path: Path, *, gain_db: float | None = None) -> Loudness:
+def measure_loudness(path: Path) -> Loudness:
     """EBU R128 integrated loudness, true peak and loudness range of a file's sound (in stereo
-    at 48 kHz, as the mix hears it); with ``gain_db``, after that gain and the mix's limiter."""
-    chain = TO_MIX if gain_db is None else f"{TO_MIX},volume={gain_db:.2f}dB,{LIMITER},{IN_A_FILM}"
-    log = ffmpeg_log(["-i", str(path), "-vn", "-af", f"{chain},ebur128=peak=true:framelog=verbose", "-f", "null", "-"])
+    at 48 kHz, as the mix hears it)."""
+    log = ffmpeg_log(["-i", str(path), "-vn", "-af", f"{TO_MIX},ebur128=peak=true:framelog=verbose", "-f", "null", "-"])
     return parse_loudness(log)
 
 
-def clip_gain_db(path: Path, *, target: float, cache_dir: Path) -> float:
-    """The gain that brings a narration clip to ``target`` LUFS through the mix's limiter (±20
-    dB at most), measured once per clip's content and target: once as it is, then again with
-    the gain, since the limiter takes some loudness off the loudest clips."""
-    record = cache_dir / f"gain-{file_digest(path)[:32]}-{target:g}-{VERSION}.json"
-    if hit(record):
-        gain: float = json.loads(record.read_text())["gain"]
-        return gain
-    gain = 0.0
-    measured = measure_loudness(path).integrated
-    if measured is not None:
-        gain = max(-20.0, min(20.0, target - measured))
+def clip_gains(paths: Sequence[Path], *, target: float, cache_dir: Path) -> list[float]:
+    """The gain that brings each narration clip to ``target`` LUFS through the mix's limiter (±20
+    dB at most), measured once per clip's content and target: once as it is, then again with the
+    gain, since the limiter takes some loudness off the loudest clips. The clips not yet measured
+    are measured together: one ffmpeg for each step, however many clips (a process start costs
+    more than measuring a narration)."""
+    records = {path: cache_dir / f"gain-{file_digest(path)[:32]}-{target:g}-{VERSION}.json" for path in paths}
+    gains: dict[Path, float] = {}
+    for path, record in records.items():
+        if hit(record):
+            gains[path] = json.loads(record.read_text())["gain"]
+    todo = [path for path in records if path not in gains]
+    if todo:
+        measured = dict(zip(todo, _integrated([(path, None) for path in todo]), strict=True))
+        gain = {path: 0.0 if measured[path] is None else _within_20(target - measured[path]) for path in todo}
+        steps = [path for path in todo if measured[path] is not None]
         for _ in range(3):  # the limiter gives back less than each step adds: a few steps
-            limited = measure_loudness(path, gain_db=gain).integrated  # as the film will hear it
-            if limited is None or abs(target - limited) < 0.2:
+            if not steps:
                 break
-            gain = max(-20.0, min(20.0, gain + target - limited))
-    tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"gain": gain, "measured": measured}))
-    os.replace(tmp, record)
-    return gain
+            limited = _integrated([(path, gain[path]) for path in steps])  # as the film will hear them
+            again = []
+            for path, heard in zip(steps, limited, strict=True):
+                if heard is not None and abs(target - heard) >= 0.2:
+                    gain[path] = _within_20(gain[path] + target - heard)
+                    again.append(path)
+            steps = again
+        for path in todo:
+            record = records[path]
+            tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"gain": gain[path], "measured": measured[path]}))
+            os.replace(tmp, record)
+            gains[path] = gain[path]
+    return [gains[path] for path in paths]
+
+
+def _within_20(gain: float) -> float:
+    return max(-20.0, min(20.0, gain))
+
+
+_SUMMARY = re.compile(r"\[ebur128@m(\d+) @ [^\]]*\] Summary:(.*?)(?=\n\[|\Z)", re.DOTALL)
+
+
+def _integrated(clips: list[tuple[Path, float | None]]) -> list[float | None]:
+    """The integrated loudness of each clip (in stereo at 48 kHz, as the mix hears it; where a
+    gain is given, after it and the mix's limiter), all in one ffmpeg."""
+    inputs, chains, outputs = [], [], []
+    for index, (path, gain_db) in enumerate(clips):
+        chain = TO_MIX if gain_db is None else f"{TO_MIX},volume={gain_db:.2f}dB,{LIMITER},{IN_A_FILM}"
+        inputs += ["-i", str(path)]
+        chains.append(f"[{index}:a]{chain},ebur128@m{index}=framelog=verbose[m{index}]")
+        outputs += ["-map", f"[m{index}]", "-f", "null", "-"]
+    log = ffmpeg_log([*inputs, "-filter_complex", ";".join(chains), *outputs])
+    found = {int(index): parse_loudness(summary).integrated for index, summary in _SUMMARY.findall(log)}
+    if len(found) != len(clips):
+        raise EngineError("ffmpeg measured the narrations' loudness only in part.", permanent=False)
+    return [found[index] for index in range(len(clips))]
 
 
 def music_bed(path: Path, *, loudness: float, cache_dir: Path) -> tuple[Path, int]:

@@ -17,7 +17,8 @@ from PIL import Image
 from inference.compose import ShotInput, compose_film
 from inference.filmcheck import drawable
 from inference.image import draft_card
-from inference.sound import measure_loudness
+from inference.media import ffmpeg_log
+from inference.sound import IN_A_FILM, LIMITER, TO_MIX, clip_gains, measure_loudness, parse_loudness
 from inference.speech import espeak
 from tests.factories import ProjectFactory
 
@@ -86,6 +87,30 @@ def test_every_film_is_brought_to_the_loudness_target_with_music_under_it(
     assert measured.integrated is not None and abs(measured.integrated - target) <= 1.0, measured
     assert measured.true_peak is not None and measured.true_peak <= -1.5
     assert "loudness" not in checks(film) and "peak" not in checks(film)
+
+
+def test_narrations_measured_together_get_the_gain_each_gets_alone_and_reach_the_target(
+    shots: list[ShotInput], tmp_path: Path
+) -> None:
+    loud = tmp_path / "loud.wav"  # loud enough that the limiter takes some of its gain back
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(shots[0].audio), "-af", "volume=14dB", str(loud)], check=True)
+    clips = [*(shot.audio for shot in shots if shot.audio), loud]
+
+    def cache(name: str) -> Path:
+        (tmp_path / name).mkdir(exist_ok=True)
+        return tmp_path / name
+
+    together = clip_gains(clips, target=-16.0, cache_dir=cache("together"))
+    alone = [clip_gains([clip], target=-16.0, cache_dir=cache(f"alone{i}"))[0] for i, clip in enumerate(clips)]
+    assert together == alone
+    assert together[-1] < together[0] - 10  # the loud one is turned down, the others up
+    for clip, gain in zip(clips, together, strict=True):
+        chain = f"{TO_MIX},volume={gain:.2f}dB,{LIMITER},{IN_A_FILM},ebur128=framelog=verbose"
+        heard = ffmpeg_log(["-i", str(clip), "-af", chain, "-f", "null", "-"])
+        level = parse_loudness(heard).integrated
+        assert level is not None and abs(level - -16.0) < 0.2, (clip.name, gain, level)
+    assert len(list((tmp_path / "together").glob("gain-*.json"))) == len(clips)  # measured once per content
+    assert clip_gains(clips[::-1], target=-16.0, cache_dir=cache("together")) == together[::-1]
 
 
 def test_a_silent_stretch_is_found_in_the_shot_that_has_no_sound(shots: list[ShotInput], folder: Path) -> None:
