@@ -166,7 +166,7 @@ def clip_gains(paths: Sequence[Path], *, target: float, cache_dir: Path) -> list
     todo = [path for path in records if path not in gains]
     if todo:
         measured = dict(zip(todo, _integrated([(path, None) for path in todo]), strict=True))
-        gain = {path: 0.0 if measured[path] is None else _within_20(target - measured[path]) for path in todo}
+        gain = {path: 0.0 if (level := measured[path]) is None else _within_20(target - level) for path in todo}
         steps = [path for path in todo if measured[path] is not None]
         for _ in range(3):  # the limiter gives back less than each step adds: a few steps
             if not steps:
