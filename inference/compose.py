@@ -29,7 +29,17 @@ from pathlib import Path
 
 from inference import kenburns, sound
 from inference.errors import EngineError
-from inference.filmcheck import LOOK, CheckShot, FilmCheck, check_film, drawable, picture_record
+from inference.filmcheck import (
+    LOOK,
+    CheckShot,
+    FilmCheck,
+    Heard,
+    ShotTime,
+    check_film,
+    drawable,
+    picture_record,
+    sound_findings,
+)
 from inference.fonts import LATIN_FAMILY, caption_fonts_dir, latin_font_path
 from inference.media import ffmpeg_log, file_digest, probe, run_ffmpeg, stop_running_ffmpeg
 from inference.render_cache import hit
@@ -436,11 +446,11 @@ def _compose(
 ) -> FilmResult:
     total_frames = sum(p.core + p.tail for p in placements)
     seconds = total_frames / FPS
-    # The sound track depends only on the plan: build it while the pictures render.
+    # The sound track depends only on the plan: build it, and check it, while the pictures render.
     audio = work / "audio.aac"
-    with _threads(1) as sounds:
-        audio_done = sounds.submit(
-            build_audio,
+
+    def sound_track() -> tuple[sound.SoundTrack, Heard | None]:
+        track = build_audio(
             shots,
             placements,
             music=music,
@@ -449,6 +459,20 @@ def _compose(
             path=audio,
             loudness=loudness,
         )
+        if not check:
+            return track, None
+        times = [
+            ShotTime(
+                start=place.start / FPS, core=place.core / FPS, audio_seconds=shot.audio_duration if shot.audio else 0
+            )
+            for shot, place in zip(shots, placements, strict=True)
+        ]
+        # The film's sound is this track past its priming packet, to the film's end: the join copies it.
+        window = (sound.FRAME, sound.FRAME + track.samples)
+        return track, sound_findings(audio, times, target=loudness, silence_seconds=silence_seconds, samples=window)
+
+    with _threads(1) as sounds:
+        audio_done = sounds.submit(sound_track)
         parts, folders, encoded, encoded_transitions = _pictures(
             shots,
             placements,
@@ -458,7 +482,7 @@ def _compose(
             burn=burn_subtitles,
             progress=progress,
         )
-        track = audio_done.result()
+        track, heard = audio_done.result()
     progress(0.85, Sentence("joining", "Joining"))
     listing = work / "parts.txt"
     listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
@@ -500,10 +524,10 @@ def _compose(
         )
     cues = [cue for place in placements for cue in place.cues]
     checked = FilmCheck(loudness={}, findings=[])
-    if check:
+    if heard is not None:
         checked = check_film(
-            film,
             found,
+            heard,
             [
                 CheckShot(
                     start=place.start / FPS,
@@ -521,7 +545,6 @@ def _compose(
             max_units=max_units_for(width, height),
             fps=FPS,
             target=loudness,
-            silence_seconds=silence_seconds,
         )
     (work / "film.srt").write_text(to_srt(cues), encoding="utf-8")
     (work / "film.vtt").write_text(to_vtt(cues), encoding="utf-8")

@@ -1,9 +1,10 @@
 """The film check: what a viewer would trip on, found before the film is delivered.
 
 It reads what was rendered (the film's sound once, by ffmpeg's ``ebur128`` and
-``silencedetect``; each shot's picture once, when its segment is encoded, by ``blackdetect`` and
-``freezedetect``, kept with the segment) and the timeline's own data (captions, narration
-lengths, keyframes). Each finding names the shot, what is wrong and what fixes it.
+``silencedetect``, from the track that is copied into the film, as soon as it is made; each
+shot's picture once, when its segment is encoded, by ``blackdetect`` and ``freezedetect``, kept
+with the segment) and the timeline's own data (captions, narration lengths, keyframes). Each
+finding names the shot, what is wrong and what fixes it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,14 +66,23 @@ class Finding:
         return {**found, "message": self.message, "action": self.action}
 
 
+Heard = tuple[dict[str, float | None], list[Finding]]  # what the sound check found: loudness, findings
+
+
 @dataclass(frozen=True)
-class CheckShot:
-    """What the check knows of one shot."""
+class ShotTime:
+    """Where a shot plays in the film and how long its narration is: what the sound check needs."""
 
     start: float  # seconds: where its core begins in the film
     core: float  # seconds of its own
-    image: Path
     audio_seconds: float  # 0 without narration
+
+
+@dataclass(frozen=True)
+class CheckShot(ShotTime):
+    """What the check knows of one shot."""
+
+    image: Path
     still: bool  # a keyframe held with no camera move and no motion clip: frozen by design
     segment: Path  # its segment folder (the picture findings are kept there)
 
@@ -178,16 +189,24 @@ def duplicate_findings(hashes: list[int]) -> list[Finding]:
 
 
 def sound_findings(
-    film: Path, shots: list[CheckShot], *, target: float, silence_seconds: float
-) -> tuple[dict[str, float | None], list[Finding]]:
-    """Loudness, true peak and silent stretches of the film's sound track as rendered."""
+    sound: Path,
+    shots: Sequence[ShotTime],
+    *,
+    target: float,
+    silence_seconds: float,
+    samples: tuple[int, int] | None = None,
+) -> Heard:
+    """Loudness, true peak and silent stretches of the film's sound track as rendered: the film
+    itself, or the track that is copied into it as it is (``samples``: the first and the end
+    sample of the film's sound in it, past the encoder's priming)."""
+    window = f"atrim=start_sample={samples[0]}:end_sample={samples[1]},asetpts=PTS-STARTPTS," if samples else ""
     log = ffmpeg_log(
         [
             "-i",
-            str(film),
+            str(sound),
             "-vn",
             "-af",
-            f"ebur128=peak=true:framelog=verbose,silencedetect=n=-50dB:d={silence_seconds}",
+            f"{window}ebur128=peak=true:framelog=verbose,silencedetect=n=-50dB:d={silence_seconds}",
             "-f",
             "null",
             "-",
@@ -255,7 +274,7 @@ def sound_findings(
     return loudness, found
 
 
-def _shot_at(shots: list[CheckShot], seconds: float) -> int | None:
+def _shot_at(shots: Sequence[ShotTime], seconds: float) -> int | None:
     """The number of the shot playing ``seconds`` into the film."""
     for number, shot in reversed(list(enumerate(shots, 1))):
         if shot.start <= seconds:
@@ -263,7 +282,7 @@ def _shot_at(shots: list[CheckShot], seconds: float) -> int | None:
     return None
 
 
-def _shot_most_in(shots: list[CheckShot], start: float, end: float) -> int:
+def _shot_most_in(shots: Sequence[ShotTime], start: float, end: float) -> int:
     """The number of the shot whose own time holds most of ``start`` to ``end``."""
     overlap = [min(end, s.start + s.core) - max(start, s.start) for s in shots]
     return overlap.index(max(overlap)) + 1
@@ -472,8 +491,8 @@ class FilmCheck:
 
 
 def check_film(
-    film: Path,
     found: Probe,
+    heard: Heard,
     shots: list[CheckShot],
     cues: list[Cue],
     *,
@@ -482,11 +501,11 @@ def check_film(
     max_units: int,
     fps: int,
     target: float,
-    silence_seconds: float,
 ) -> FilmCheck:
-    """``found``: the film's probe, already read."""
-    loudness, sound = sound_findings(film, shots, target=target, silence_seconds=silence_seconds)
-    loudness["target"] = target
+    """``found``: the film's probe, already read; ``heard``: what ``sound_findings`` found in its
+    sound."""
+    loudness, sound = heard
+    loudness = {**loudness, "target": target}
     findings = [
         *sync_findings(found, fps=fps),
         *sound,
