@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -446,11 +446,24 @@ def _compose(
 ) -> FilmResult:
     total_frames = sum(p.core + p.tail for p in placements)
     seconds = total_frames / FPS
-    # The sound track depends only on the plan: build it, and check it, while the pictures render.
+    # The sound track depends only on the plan: build it while the pictures render, and check it
+    # while they render and while the film is joined (the join copies it as it is).
     audio = work / "audio.aac"
 
-    def sound_track() -> tuple[sound.SoundTrack, Heard | None]:
-        track = build_audio(
+    def hear(track_done: Future[sound.SoundTrack]) -> Heard:
+        track = track_done.result()
+        times = [
+            ShotTime(
+                start=place.start / FPS, core=place.core / FPS, audio_seconds=shot.audio_duration if shot.audio else 0
+            )
+            for shot, place in zip(shots, placements, strict=True)
+        ]
+        window = (sound.FRAME, sound.FRAME + track.samples)  # past the priming packet, to the film's end
+        return sound_findings(audio, times, target=loudness, silence_seconds=silence_seconds, samples=window)
+
+    with _threads(2) as sounds:
+        track_done = sounds.submit(
+            build_audio,
             shots,
             placements,
             music=music,
@@ -459,20 +472,7 @@ def _compose(
             path=audio,
             loudness=loudness,
         )
-        if not check:
-            return track, None
-        times = [
-            ShotTime(
-                start=place.start / FPS, core=place.core / FPS, audio_seconds=shot.audio_duration if shot.audio else 0
-            )
-            for shot, place in zip(shots, placements, strict=True)
-        ]
-        # The film's sound is this track past its priming packet, to the film's end: the join copies it.
-        window = (sound.FRAME, sound.FRAME + track.samples)
-        return track, sound_findings(audio, times, target=loudness, silence_seconds=silence_seconds, samples=window)
-
-    with _threads(1) as sounds:
-        audio_done = sounds.submit(sound_track)
+        heard_done = sounds.submit(hear, track_done) if check else None
         parts, folders, encoded, encoded_transitions = _pictures(
             shots,
             placements,
@@ -482,46 +482,47 @@ def _compose(
             burn=burn_subtitles,
             progress=progress,
         )
-        track, heard = audio_done.result()
-    progress(0.85, Sentence("joining", "Joining"))
-    listing = work / "parts.txt"
-    listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
-    film = work / "film.mp4"
-    run_ffmpeg(
-        [
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(listing),
-            "-itsoffset",
-            f"-{sound.PRIMING_SECONDS:.6f}",
-            "-f",
-            "aac",
-            "-i",
-            str(audio),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-c",
-            "copy",
-            "-t",
-            f"{seconds:.4f}",
-            "-movflags",
-            "+faststart",
-            str(film),
-        ]
-    )
-    progress(0.93, Sentence("checking", "Checking the film"))
-    found = probe(film)
-    if found.video_streams != 1 or found.audio_streams != 1 or abs(found.duration - seconds) > 2.5 / FPS:
-        raise EngineError(
-            f"The composed film failed its check ({found.video_streams} video and {found.audio_streams} audio "
-            f"streams, {found.duration:.3f} s of an expected {seconds:.3f} s).",
-            permanent=False,
+        track = track_done.result()
+        progress(0.85, Sentence("joining", "Joining"))
+        listing = work / "parts.txt"
+        listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in parts))
+        film = work / "film.mp4"
+        run_ffmpeg(
+            [
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(listing),
+                "-itsoffset",
+                f"-{sound.PRIMING_SECONDS:.6f}",
+                "-f",
+                "aac",
+                "-i",
+                str(audio),
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-c",
+                "copy",
+                "-t",
+                f"{seconds:.4f}",
+                "-movflags",
+                "+faststart",
+                str(film),
+            ]
         )
+        progress(0.93, Sentence("checking", "Checking the film"))
+        found = probe(film)
+        if found.video_streams != 1 or found.audio_streams != 1 or abs(found.duration - seconds) > 2.5 / FPS:
+            raise EngineError(
+                f"The composed film failed its check ({found.video_streams} video and {found.audio_streams} audio "
+                f"streams, {found.duration:.3f} s of an expected {seconds:.3f} s).",
+                permanent=False,
+            )
+        heard = heard_done.result() if heard_done else None
     cues = [cue for place in placements for cue in place.cues]
     checked = FilmCheck(loudness={}, findings=[])
     if heard is not None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("worker") or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.django_db(transaction=True), append=False)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the imports and the collection made lives as long as the run: the garbage collector
+    no longer walks it (Django, torch and the test modules make it large) in each of its full
+    collections, the run's own last ones included."""
+    gc.freeze()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
