@@ -145,13 +145,6 @@ TO_MIX = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=ster
 IN_A_FILM = "adelay=delays=1s:all=1,apad=pad_dur=1"
 
 
-def measure_loudness(path: Path) -> Loudness:
-    """EBU R128 integrated loudness, true peak and loudness range of a file's sound (in stereo
-    at 48 kHz, as the mix hears it)."""
-    log = ffmpeg_log(["-i", str(path), "-vn", "-af", f"{TO_MIX},ebur128=peak=true:framelog=verbose", "-f", "null", "-"])
-    return parse_loudness(log)
-
-
 def clip_gains(paths: Sequence[Path], *, target: float, cache_dir: Path) -> list[float]:
     """The gain that brings each narration clip to ``target`` LUFS through the mix's limiter (±20
     dB at most), measured once per clip's content and target: once as it is, then again with the

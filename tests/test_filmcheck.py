@@ -18,7 +18,7 @@ from inference.compose import ShotInput, compose_film
 from inference.filmcheck import drawable
 from inference.image import draft_card
 from inference.media import ffmpeg_log
-from inference.sound import IN_A_FILM, LIMITER, TO_MIX, clip_gains, measure_loudness, parse_loudness
+from inference.sound import IN_A_FILM, LIMITER, TO_MIX, Loudness, clip_gains, parse_loudness
 from inference.speech import espeak
 from tests.factories import ProjectFactory
 
@@ -51,6 +51,13 @@ def shots(folder: Path) -> list[ShotInput]:
             )
         )
     return made
+
+
+def measure_loudness(path: Path) -> Loudness:
+    """The output measured again, apart from the check: EBU R128 loudness, true peak and range of
+    its sound, in stereo at 48 kHz as the mix hears it."""
+    log = ffmpeg_log(["-i", str(path), "-vn", "-af", f"{TO_MIX},ebur128=peak=true:framelog=verbose", "-f", "null", "-"])
+    return parse_loudness(log)
 
 
 def compose(shots: list[ShotInput], root: Path, name: str, **options: Any) -> Any:
