@@ -8,6 +8,7 @@ PostgreSQL, a real Redis and object storage.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -77,7 +78,6 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES
 SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -98,6 +98,10 @@ INSTALLED_APPS = [
     "shots",
     "tasks",
 ]
+# Daphne's app gives `manage.py runserver` the ASGI server (WebSockets included); it starts
+# Twisted's reactor as it loads (0.17 s), so only runserver has it, not every worker and command.
+if sys.argv[1:2] == ["runserver"]:
+    INSTALLED_APPS.insert(0, "daphne")
 
 MIDDLEWARE = [
     "core.metrics.RequestMetricsMiddleware",

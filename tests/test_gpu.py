@@ -63,14 +63,14 @@ def test_any_other_error_is_not_split() -> None:
 
 
 # --- on a CUDA device ---------------------------------------------------------------------------
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
 @pytest.fixture(scope="module")
 def sd_turbo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full-size model, on a CUDA device only: asked there, not while every run collects (a
+    skip condition in a decorator imported torch into each pytest process at collection)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
     from bench.architectures import build_sd_turbo
 
     return build_sd_turbo(tmp_path_factory.mktemp("full-size"))
@@ -82,7 +82,6 @@ def _requests(folder: Path, count: int) -> list[KeyframeRequest]:
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.gpu
-@pytest.mark.skipif(not _cuda(), reason="needs a CUDA device")
 def test_a_full_size_keyframe_on_cuda_has_its_shape_and_no_nan(sd_turbo: Path, tmp_path: Path, dtype: str) -> None:
     import torch
 
@@ -104,7 +103,6 @@ def test_a_full_size_keyframe_on_cuda_has_its_shape_and_no_nan(sd_turbo: Path, t
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not _cuda(), reason="needs a CUDA device")
 def test_out_of_device_memory_halves_the_batch_then_fails_clearly_and_frees_the_memory(
     sd_turbo: Path, tmp_path: Path
 ) -> None:

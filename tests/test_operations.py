@@ -223,6 +223,23 @@ def test_a_command_stops_the_embedded_redis_it_started_unless_another_process_us
     assert not _answers(socket_path(tmp_path))
 
 
+def test_runserver_is_daphnes_asgi_server_and_no_other_process_loads_twisted() -> None:
+    """Daphne's app starts Twisted's reactor as it loads: every worker and command paid for it."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+
+    def run(*args: str, **extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, *args], cwd=ROOT, env=env | extra, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "--websocket_handshake_timeout" in run("manage.py", "runserver", "--help")
+    loaded = "print(sorted(m for m in sys.modules if m.startswith(('daphne', 'twisted'))))"
+    code = f"import django, sys; django.setup(); {loaded}"
+    assert run("-c", code, DJANGO_SETTINGS_MODULE="storyvideo.settings").strip() == "[]"
+
+
 @pytest.mark.parametrize("ending", ["os._exit", "kill -9"])
 def test_the_embedded_redis_stops_when_its_last_user_ends_without_its_exit_hooks(tmp_path: Path, ending: str) -> None:
     """`make typecheck` left a redis-server running for hours: mypy's Django plugin starts the
