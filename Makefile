@@ -35,15 +35,11 @@ $(NATIVE): core/native/stackchunks.c core/stackchunks.py $(STAMP)
 	touch $(NATIVE)
 
 # mypy's cache lives with the virtualenv: most of a cold check (some 33 s of CPU) is the installed
-# libraries, which change only with it. Setting up fills it once; a check in a fresh clone reads
-# the libraries back from it, and our own modules too where their text is unchanged.
+# libraries, which change only with it, so a check in a fresh clone reads them back from it (and
+# our own modules too where their text is unchanged). The first check after set-up fills it.
 MYPY := $(BIN)/mypy --cache-dir $(VENV)/mypy-cache
-MYPY_WARM := $(VENV)/.mypy-warm
-$(MYPY_WARM): $(STAMP)
-	-$(MYPY) . > /dev/null
-	touch $(MYPY_WARM)
 
-setup: $(STAMP) $(NATIVE) $(MYPY_WARM) sysdeps
+setup: $(STAMP) $(NATIVE) sysdeps
 
 # Debian packages the engines and tests use; installed when missing and we are root.
 sysdeps:

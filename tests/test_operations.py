@@ -259,9 +259,9 @@ def test_the_embedded_redis_stops_when_its_last_user_ends_without_its_exit_hooks
     try:
         assert user.stdout is not None and user.stdout.readline() == b"joined\n"
         assert _answers(socket_path(tmp_path)), "it started the server"
+    finally:
         if ending == "kill -9":
             user.kill()
-    finally:
         user.wait(timeout=60)
     wait_for(lambda: not _answers(socket_path(tmp_path)), timeout=60, what="the server to stop")
     assert not (tmp_path / "redis.pid").exists(), "it was shut down, not left behind"
