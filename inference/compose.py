@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from inference import kenburns, sound
@@ -459,7 +460,8 @@ def _compose(
             for shot, place in zip(shots, placements, strict=True)
         ]
         window = (sound.FRAME, sound.FRAME + track.samples)  # past the priming packet, to the film's end
-        return sound_findings(audio, times, target=loudness, silence_seconds=silence_seconds, samples=window)
+        peak = None if track.regions is None else partial(sound.true_peak, track, cache_dir=cache_dir)
+        return sound_findings(audio, times, target=loudness, silence_seconds=silence_seconds, samples=window, peak=peak)
 
     with _threads(2) as sounds:
         track_done = sounds.submit(

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,25 +195,29 @@ def sound_findings(
     target: float,
     silence_seconds: float,
     samples: tuple[int, int] | None = None,
+    peak: Callable[[], float | None] | None = None,
 ) -> Heard:
     """Loudness, true peak and silent stretches of the film's sound track as rendered: the film
     itself, or the track that is copied into it as it is (``samples``: the first and the end
-    sample of the film's sound in it, past the encoder's priming)."""
+    sample of the film's sound in it, past the encoder's priming). ``peak``, where given,
+    measures the true peak instead of this pass (``sound.true_peak``: only what an edit changed)."""
     window = f"atrim=start_sample={samples[0]}:end_sample={samples[1]},asetpts=PTS-STARTPTS," if samples else ""
+    meter = "ebur128=framelog=verbose" if peak else "ebur128=peak=true:framelog=verbose"
     log = ffmpeg_log(
         [
             "-i",
             str(sound),
             "-vn",
             "-af",
-            f"{window}ebur128=peak=true:framelog=verbose,silencedetect=n=-50dB:d={silence_seconds}",
+            f"{window}{meter},silencedetect=n=-50dB:d={silence_seconds}",
             "-f",
             "null",
             "-",
         ]
     )
     measured = parse_loudness(log)
-    loudness = {"integrated": measured.integrated, "truePeak": measured.true_peak, "range": measured.range}
+    true_peak = peak() if peak else measured.true_peak
+    loudness = {"integrated": measured.integrated, "truePeak": true_peak, "range": measured.range}
     found = []
     if measured.integrated is None:
         found.append(
@@ -229,14 +233,14 @@ def sound_findings(
                 {"measured": measured.integrated, "target": target},
             )
         )
-    if measured.true_peak is not None and measured.true_peak > TRUE_PEAK_DBTP + 0.05:
+    if true_peak is not None and true_peak > TRUE_PEAK_DBTP + 0.05:
         found.append(
             Finding(
                 "peak",
                 "warning",
                 gettext_noop("The sound peaks at %(peak).1f dBTP, above %(limit)g dBTP: it may clip."),
                 gettext_noop("Lower the music's volume and render again."),
-                {"peak": measured.true_peak, "limit": TRUE_PEAK_DBTP},
+                {"peak": true_peak, "limit": TRUE_PEAK_DBTP},
             )
         )
     starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.e-]+)", log)]

@@ -357,12 +357,27 @@ def silent_packet(cache_dir: Path) -> bytes:
     return path.read_bytes()
 
 
+@dataclass(frozen=True)
+class Region:
+    """Where a track without music sounds: a piece's frames and, in the track's file, the bytes
+    of its packets with the codec's silent packet either side (the packet before is what its
+    first frame is decoded from; the one after, where the film goes on, its last)."""
+
+    first: int  # AAC frame of the film's grid
+    end: int  # the frame after its last
+    start_byte: int
+    end_byte: int
+
+
 @dataclass
 class SoundTrack:
     path: Path  # ADTS; its first packet is priming, to be skipped (``PRIMING_SECONDS``)
     samples: int
     encoded_pieces: int
     pieces: int
+    # Without music, where anything sounds (the codec's silence between): its true peak is the
+    # highest of theirs. With music, None: the music sounds throughout.
+    regions: list[Region] | None = None
 
 
 PRIMING_SECONDS = FRAME / SAMPLE_RATE  # give it as a negative -itsoffset when muxing
@@ -382,6 +397,8 @@ def build_sound(
     silence = silent_packet(cache_dir)
     pieces = shot_pieces(starts, total) if music is not None else speech_pieces(voices, total)
     encoded = 0
+    regions: list[Region] = []
+    film = frames_for(total)
     with open(path, "wb") as out:
         out.write(silence)  # the priming packet, which the player drops
         at = 0
@@ -393,7 +410,70 @@ def build_sound(
             if not hit(file):
                 render_piece(piece, heard, music, path=file)
                 encoded += 1
+            start = out.tell() - len(silence)  # a silent packet precedes every piece (the priming at first)
             out.write(file.read_bytes())
+            after = len(silence) if piece.end < film else 0
+            regions.append(Region(piece.first, piece.end, start, out.tell() + after))
             at = piece.end
-        out.write(silence * (frames_for(total) - at))
-    return SoundTrack(path=path, samples=total, encoded_pieces=encoded, pieces=len(pieces))
+        out.write(silence * (film - at))
+    return SoundTrack(
+        path=path,
+        samples=total,
+        encoded_pieces=encoded,
+        pieces=len(pieces),
+        regions=None if music else regions,
+    )
+
+
+def true_peak(track: SoundTrack, *, cache_dir: Path) -> float | None:
+    """The true peak (dBTP) of a track without music, None where it is silent: the highest of
+    its regions', each measured by ``ebur128`` once per content (its bytes and where the film
+    ends in it), decoded from the track's own packets as the film decodes them. Every sample
+    between regions is the codec's silence, so this is the whole track's figure, while an edit
+    has only its new regions measured."""
+    if track.regions is None:
+        raise ValueError("A track with music is measured whole.")
+    data = track.path.read_bytes()
+    peaks: dict[int, float | None] = {}
+    todo: list[tuple[int, bytes, int, Path]] = []
+    for index, region in enumerate(track.regions):
+        chunk = data[region.start_byte : region.end_byte]
+        samples = min((region.end + 1) * FRAME, track.samples) - region.first * FRAME
+        key = hashlib.sha256(chunk + samples.to_bytes(8, "big")).hexdigest()[:32]
+        record = cache_dir / f"peak-{key}-{VERSION}.json"
+        if hit(record):
+            peaks[index] = json.loads(record.read_text())["peak"]
+        else:
+            todo.append((index, chunk, samples, record))
+    if todo:
+        peaks.update(_measure_peaks(todo, folder=track.path.parent))
+    heard = [peak for peak in peaks.values() if peak is not None]
+    return max(heard) if heard else None
+
+
+def _measure_peaks(todo: list[tuple[int, bytes, int, Path]], *, folder: Path) -> dict[int, float | None]:
+    """Each region's true peak, all in one ffmpeg; each kept in its record."""
+    files = [folder / f".peak-{os.getpid()}-{n}.aac" for n in range(len(todo))]
+    try:
+        inputs, chains, outputs = [], [], []
+        for n, ((_, chunk, samples, _), file) in enumerate(zip(todo, files, strict=True)):
+            file.write_bytes(chunk)
+            inputs += ["-f", "aac", "-i", str(file)]
+            # its first packet only gives the decoder the frame before: its sound is not the region's
+            chains.append(
+                f"[{n}:a]atrim=start_sample={FRAME}:end_sample={FRAME + samples},asetpts=PTS-STARTPTS,"
+                f"ebur128@m{n}=peak=true:framelog=verbose[m{n}]"
+            )
+            outputs += ["-map", f"[m{n}]", "-f", "null", "-"]
+        log = ffmpeg_log([*inputs, "-filter_complex", ";".join(chains), *outputs])
+    finally:
+        for file in files:
+            file.unlink(missing_ok=True)
+    found = {int(n): parse_loudness(summary) for n, summary in _SUMMARY.findall(log)}
+    if len(found) != len(todo):
+        raise EngineError("ffmpeg measured the sound's peaks only in part.", permanent=False)
+    peaks = {}
+    for n, (index, _, _, record) in enumerate(todo):
+        peaks[index] = found[n].true_peak
+        _write(record, json.dumps({"peak": peaks[index]}).encode())
+    return peaks

@@ -216,6 +216,8 @@ def test_a_recompose_encodes_the_sound_of_the_edited_shot_only_and_sounds_as_a_f
     four = [*shots, replace(shots[0], narration="Rain.", transition="cut")]
     first = compose(four, tmp_path, "a")
     assert first.encoded_sound == 4
+    peaks = set((tmp_path / "cache").glob("peak-*.json"))  # each narration's true peak, measured once
+    assert peaks
     speech = espeak("The lamp glowed all night long.", language="en", path=tmp_path / "new.wav")
     edited = list(four)
     edited[1] = replace(four[1], narration="The lamp glowed all night long.", audio=Path(speech.path),
@@ -224,8 +226,11 @@ def test_a_recompose_encodes_the_sound_of_the_edited_shot_only_and_sounds_as_a_f
     # the edited shot's piece alone: the shots after it moved, but without music a piece is the
     # same wherever it lies
     assert again.encoded_sound == 1
+    assert len(set((tmp_path / "cache").glob("peak-*.json")) - peaks) == 1  # and its true peak alone
     fresh = compose(edited, tmp_path / "fresh", "c")
     assert _audio_stream(again.video) == _audio_stream(fresh.video)
+    assert again.check.loudness == fresh.check.loudness
+    assert again.check.loudness["truePeak"] == measure_loudness(again.video).true_peak
     assert "sync" not in checks(again)
 
 
