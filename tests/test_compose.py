@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from inference import compose
 from inference.compose import FPS, TRANSITION_FRAMES, ShotInput, compose_film
 from inference.image import draft_card
 from inference.kenburns import PAN_ZOOM, ZOOM, zoompan_filter
@@ -450,9 +451,25 @@ def _silence(path: Path, seconds: float) -> Path:
     return path
 
 
-def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it_only(tmp_path: Path) -> None:
+def _packets(film: Path) -> list[str]:
+    """Every packet of every stream (time stamps, sizes, checksums), as the file carries them."""
+    listing = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(film), "-map", "0", "-c", "copy", "-f", "framemd5", "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    return [line for line in listing.splitlines() if not line.startswith("#")]
+
+
+def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Cue times are kept relative to each shot, so a shot's cache key never depends on where the
-    shots before it put it on the film's timeline (regression: 6 of 8 segments re-encoded)."""
+    shots before it put it on the film's timeline (regression: 6 of 8 segments re-encoded). The
+    pictures are joined in runs of parts (four here), and an edit joins again only the runs that
+    hold what it changed."""
+    monkeypatch.setattr(compose, "JOIN_RUN", 4)
     w, h = 256, 144
     lines = [
         "The keeper climbed.",
@@ -483,6 +500,12 @@ def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it
     cache = tmp_path / "cache"
     base = compose_film(shots, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
     assert base.encoded_segments == len(shots)
+    runs = set(cache.glob("run-*.mp4"))
+    assert len(runs) == 3  # 12 parts: 6 shots, 5 transitions but a cut, the closing fade
+    with monkeypatch.context() as single:  # every part joined at once: the same film, packet for packet
+        single.setattr(compose, "JOIN_RUN", 1)
+        at_once = compose_film(shots, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "one")
+    assert _packets(at_once.video) == _packets(base.video)
     for edited_index, new_seconds in ((1, 3.071), (3, 0.613), (4, 1.999)):
         text = "A new line of a different length, " * (1 + edited_index % 2)
         edited = list(shots)
@@ -493,7 +516,9 @@ def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it
             audio_duration=new_seconds,
             duration=round(new_seconds + 0.6, 3),
         )
+        joined = set(cache.glob("run-*.mp4"))
         again = compose_film(edited, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
+        assert 1 <= len(set(cache.glob("run-*.mp4")) - joined) <= 2, f"edit of shot {edited_index + 1}"
         beside = [i for i in (edited_index - 1, edited_index) if 0 <= i < len(shots) - 1]
         assert again.encoded_segments == 1, f"edit of shot {edited_index + 1}"
         assert again.encoded_transitions == sum(shots[i].transition != "cut" for i in beside)
