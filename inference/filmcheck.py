@@ -1,7 +1,8 @@
 """The film check: what a viewer would trip on, found before the film is delivered.
 
 It reads what was rendered (the film's sound once, by ffmpeg's ``ebur128`` and
-``silencedetect``, from the track that is copied into the film, as soon as it is made; each
+``silencedetect``, from the track that is copied into the film, as soon as it is made; without
+music its true peak region by region, each narration's once: ``sound.true_peak``); each
 shot's picture once, when its segment is encoded, by ``blackdetect`` and ``freezedetect``, kept
 with the segment) and the timeline's own data (captions, narration lengths, keyframes). Each
 finding names the shot, what is wrong and what fixes it.

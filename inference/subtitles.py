@@ -39,12 +39,17 @@ def wrap(text: str, max_width: int) -> list[str]:
     no line starts with closing punctuation."""
     lines: list[str] = []
     line = ""
+    inked = 0  # the width of ``line`` without its trailing spaces
     for token in _tokens(text.strip()):
-        if line and text_width((line + token).rstrip()) > max_width and token.strip()[:1] not in _NO_LINE_START:
+        word = token.rstrip()
+        width = inked + text_width(line[len(line.rstrip()) :] + word) if word else inked
+        if line and width > max_width and token.strip()[:1] not in _NO_LINE_START:
             lines.append(line.rstrip())
             line = token.lstrip()
+            inked = text_width(line.rstrip())
         else:
             line += token
+            inked = width
     if line.strip():
         lines.append(line.rstrip())
     return lines
