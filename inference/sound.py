@@ -445,10 +445,13 @@ def true_peak(track: SoundTrack, *, cache_dir: Path) -> float | None:
             peaks[index] = json.loads(record.read_text())["peak"]
         else:
             todo.append((index, chunk, samples, record))
-    if todo:
-        peaks.update(_measure_peaks(todo, folder=track.path.parent))
+    for at in range(0, len(todo), PEAKS_AT_ONCE):
+        peaks.update(_measure_peaks(todo[at : at + PEAKS_AT_ONCE], folder=track.path.parent))
     heard = [peak for peak in peaks.values() if peak is not None]
     return max(heard) if heard else None
+
+
+PEAKS_AT_ONCE = 32  # regions an ffmpeg measures (it runs a thread for each input and each output)
 
 
 def _measure_peaks(todo: list[tuple[int, bytes, int, Path]], *, folder: Path) -> dict[int, float | None]:
