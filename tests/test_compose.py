@@ -501,7 +501,7 @@ def test_editing_any_one_shot_re_encodes_that_shot_and_the_transitions_beside_it
     base = compose_film(shots, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "out")
     assert base.encoded_segments == len(shots)
     runs = set(cache.glob("run-*.mp4"))
-    assert len(runs) == 3  # 12 parts: 6 shots, 5 transitions but a cut, the closing fade
+    assert len(runs) == 3  # 11 parts: 6 shots, 4 transitions (one is a cut), the closing fade
     with monkeypatch.context() as single:  # every part joined at once: the same film, packet for packet
         single.setattr(compose, "JOIN_RUN", 1)
         at_once = compose_film(shots, width=w, height=h, cache_dir=cache, out_dir=tmp_path / "one")
