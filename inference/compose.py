@@ -487,7 +487,7 @@ def _compose(
         track = track_done.result()
         progress(0.85, Sentence("joining", "Joining"))
         listing = work / "parts.txt"
-        listing.write_text("".join(f"file {_escape_concat(p.resolve())}\n" for p in _runs(parts, cache_dir)))
+        listing.write_text(_concat_listing(_runs(parts, cache_dir)))
         film = work / "film.mp4"
         run_ffmpeg(
             [
@@ -673,7 +673,7 @@ def editor_clip(shot: ShotInput, place: Placement, *, width: int, height: int, f
         if name != "core" and not (folder / f"{name}.mp4").exists():
             _handle(shot, place, name, width=width, height=height, path=folder / f"{name}.mp4")
     listing = path.with_name(f".{path.name}.txt")
-    listing.write_text("".join(f"file {_escape_concat((folder / f'{name}.mp4').resolve())}\n" for name in names))
+    listing.write_text(_concat_listing([folder / f"{name}.mp4" for name in names]))
     try:
         run_ffmpeg(
             ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(path)]
@@ -690,6 +690,8 @@ def _runs(parts: list[Path], cache_dir: Path) -> list[Path]:
     and kept in the render cache by which parts it holds: an edit joins again only the runs it
     changed, and the film joins the runs (its join opens tens of files rather than every
     segment and transition: ffmpeg decodes a frame of each file it opens)."""
+    if len(parts) <= JOIN_RUN:  # one run: the film joins its parts itself
+        return parts
     runs = []
     for at in range(0, len(parts), JOIN_RUN):
         run = parts[at : at + JOIN_RUN]
@@ -701,7 +703,7 @@ def _runs(parts: list[Path], cache_dir: Path) -> list[Path]:
         if not hit(path):
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.mp4")
             listing = tmp.with_suffix(".txt")
-            listing.write_text("".join(f"file {_escape_concat(part.resolve())}\n" for part in run))
+            listing.write_text(_concat_listing(run))
             try:
                 run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-an", str(tmp)])
                 os.replace(tmp, path)
@@ -710,6 +712,11 @@ def _runs(parts: list[Path], cache_dir: Path) -> list[Path]:
                 tmp.unlink(missing_ok=True)
         runs.append(path)
     return runs
+
+
+def _concat_listing(paths: list[Path]) -> str:
+    """The list of files ffmpeg's concat demuxer joins, in order."""
+    return "".join(f"file {_escape_concat(path.resolve())}\n" for path in paths)
 
 
 def _escape_concat(path: Path) -> str:

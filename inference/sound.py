@@ -359,14 +359,14 @@ def silent_packet(cache_dir: Path) -> bytes:
 
 @dataclass(frozen=True)
 class Region:
-    """Where a track without music sounds: a piece's frames and, in the track's file, the bytes
-    of its packets with the codec's silent packet either side (the packet before is what its
-    first frame is decoded from; the one after, where the film goes on, its last)."""
+    """Where a track without music sounds: a piece, which the track holds between the codec's
+    silent packets (the one before is what its first frame is decoded from; the one after, where
+    the film goes on, its last)."""
 
     first: int  # AAC frame of the film's grid
     end: int  # the frame after its last
-    start_byte: int
-    end_byte: int
+    piece: Path  # its packets, in the render cache (named by what shaped them)
+    closed: bool  # a silent packet follows it (the film goes on)
 
 
 @dataclass
@@ -410,10 +410,8 @@ def build_sound(
             if not hit(file):
                 render_piece(piece, heard, music, path=file)
                 encoded += 1
-            start = out.tell() - len(silence)  # a silent packet precedes every piece (the priming at first)
-            out.write(file.read_bytes())
-            after = len(silence) if piece.end < film else 0
-            regions.append(Region(piece.first, piece.end, start, out.tell() + after))
+            out.write(file.read_bytes())  # after a silent packet (the priming, for the first)
+            regions.append(Region(piece.first, piece.end, file, closed=piece.end < film))
             at = piece.end
         out.write(silence * (film - at))
     return SoundTrack(
@@ -427,24 +425,23 @@ def build_sound(
 
 def true_peak(track: SoundTrack, *, cache_dir: Path) -> float | None:
     """The true peak (dBTP) of a track without music, None where it is silent: the highest of
-    its regions', each measured by ``ebur128`` once per content (its bytes and where the film
-    ends in it), decoded from the track's own packets as the film decodes them. Every sample
-    between regions is the codec's silence, so this is the whole track's figure, while an edit
-    has only its new regions measured."""
+    its regions', each measured by ``ebur128`` once per content (its piece and where the film
+    ends in it), decoded from the packets the track holds, the silent one either side, as the
+    film decodes them. Every sample between regions is the codec's silence, so this is the whole
+    track's figure, while an edit has only its new regions measured."""
     if track.regions is None:
         raise ValueError("A track with music is measured whole.")
-    data = track.path.read_bytes()
     peaks: dict[int, float | None] = {}
     todo: list[tuple[int, bytes, int, Path]] = []
     for index, region in enumerate(track.regions):
-        chunk = data[region.start_byte : region.end_byte]
         samples = min((region.end + 1) * FRAME, track.samples) - region.first * FRAME
-        key = hashlib.sha256(chunk + samples.to_bytes(8, "big")).hexdigest()[:32]
-        record = cache_dir / f"peak-{key}-{VERSION}.json"
+        record = cache_dir / f"peak-{region.piece.stem}-{int(region.closed)}-{samples}-{VERSION}.json"
         if hit(record):
             peaks[index] = json.loads(record.read_text())["peak"]
         else:
-            todo.append((index, chunk, samples, record))
+            silence = silent_packet(cache_dir)
+            packets = silence + region.piece.read_bytes() + (silence if region.closed else b"")
+            todo.append((index, packets, samples, record))
     for at in range(0, len(todo), PEAKS_AT_ONCE):
         peaks.update(_measure_peaks(todo[at : at + PEAKS_AT_ONCE], folder=track.path.parent))
     heard = [peak for peak in peaks.values() if peak is not None]
