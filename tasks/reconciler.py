@@ -6,8 +6,9 @@ every change it makes is a conditional update). It repairs three things:
 - a ``processing`` task whose job is dead (its process is gone, its heartbeat is stale, or it
   ran past its timeout) goes back to ``pending`` while attempts remain, else ``failed``, and
   what follows a settled task follows (``tasks_settled``: the project's status, its webhook);
-- a ``pending`` task whose job is gone from Redis (a Redis restart, a lost enqueue) loses its
-  job id, so the next enqueue pass puts it on its queue again;
+- a ``pending`` task whose job is gone from Redis (a Redis restart, a lost enqueue), or was taken
+  by a worker that died before claiming the task, loses its job id, so the next enqueue pass puts
+  it on its queue again;
 - a ``blocked`` task whose parents have all ended is unblocked or cancelled;
 - a scratch folder on this machine left by a job that died (its task is no longer running)
   is removed.
@@ -21,18 +22,21 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.worker import Worker
 
 from core.redis import get_redis
 from core.storage import work_dir_remove, work_dirs_stale
 from tasks import services
 from tasks.models import Task
+from tasks.queues import get_queue
 from tasks.registry import kinds, tasks_settled
 
 logger = logging.getLogger("storyvideo.reconciler")
@@ -75,11 +79,47 @@ def _dead_reason(task: Task, now: object) -> str | None:
     return None
 
 
-def _job_alive(job_id: str) -> bool:
+def _job_alive(job_id: str, now: datetime) -> bool:
+    """Whether the job of a pending task is still to run it: on its queue, or taken by a worker
+    that is still there to claim the task (which a job does as it starts). A worker killed after
+    taking a job and before its task was claimed leaves the job taken, and RQ's own clean-up sees
+    to it only at its next maintenance, up to ten minutes later: until then the task would wait,
+    and with it its owner's place on the queue. Running the task's job twice is harmless (the
+    claim is conditional), so a job is let go after TASK_STALE_S in doubt."""
     try:
-        return Job.fetch(job_id, connection=get_redis()).get_status(refresh=False) in LIVE_JOB_STATES
+        job = Job.fetch(job_id, connection=get_redis())
     except NoSuchJobError:
         return False
+    status = job.get_status(refresh=False)
+    if status == "started":
+        return not _starter_gone(job, now)
+    if status == "queued":
+        return not _taken_and_left(job, now)
+    return status in LIVE_JOB_STATES
+
+
+def _starter_gone(job: Job, now: datetime) -> bool:
+    """A job a worker started whose task is still pending: the worker is gone when its process on
+    this host is, when its registration lapsed, or when it started the job TASK_STALE_S ago."""
+    if job.started_at is None or job.started_at < now - timedelta(seconds=settings.TASK_STALE_S):
+        return True
+    registration = f"{Worker.redis_worker_namespace_prefix}{job.worker_name}"
+    hostname, pid = cast("list[bytes | None]", get_redis().hmget(registration, ["hostname", "pid"]))
+    if hostname is None or pid is None:
+        return True
+    return _process_gone(f"{hostname.decode()}:{pid.decode()}")
+
+
+def _taken_and_left(job: Job, now: datetime) -> bool:
+    """A queued job that a worker took off its queue (into RQ's intermediate list) and has not
+    started: which worker is not recorded, so it is let go TASK_STALE_S after a reconciler first
+    saw it there (RQ's own mark, which its clean-up reads too)."""
+    taken = get_queue(job.origin).intermediate_queue
+    if get_redis().lpos(taken.key, job.id) is None:
+        return False
+    taken.set_first_seen(job.id)
+    first_seen = taken.get_first_seen(job.id)
+    return first_seen is not None and first_seen < now - timedelta(seconds=settings.TASK_STALE_S)
 
 
 def reconcile() -> Report:
@@ -102,11 +142,13 @@ def reconcile() -> Report:
         logger.warning("Task %s %s: %s", task.id, "re-queued" if outcome == S.PENDING else outcome, reason)
     settle = now - timedelta(seconds=settings.TASK_ENQUEUE_SETTLE_S)  # leave just-enqueued tasks alone
     for task in Task.objects.filter(status=S.PENDING, updated_at__lt=settle).exclude(job_id=""):
-        if not _job_alive(task.job_id) and Task.objects.filter(id=task.id, status=S.PENDING, job_id=task.job_id).update(
-            job_id=""
-        ):
+        if not _job_alive(task.job_id, now) and Task.objects.filter(
+            id=task.id, status=S.PENDING, job_id=task.job_id
+        ).update(job_id=""):
             report.reenqueued += 1
-            logger.warning("Task %s: its job %s is gone from Redis; queueing it again", task.id, task.job_id)
+            logger.warning(
+                "Task %s: its job %s is gone (from Redis, or with its worker); queueing it again", task.id, task.job_id
+            )
     blocked = list(
         Task.objects.filter(status=S.BLOCKED).exclude(parents__status__in=Task.UNFINISHED).values_list("id", flat=True)
     )

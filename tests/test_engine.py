@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from django.utils import timezone
 from rq import Queue
+from rq.job import Job
 
 from core.redis import get_redis
 from projects.pipeline import compose_create
@@ -18,7 +24,7 @@ from tasks import services
 from tasks.models import Task
 from tasks.reconciler import reconcile
 from tests.factories import ProjectFactory, ShotFactory
-from tests.workers import wait_for, workers
+from tests.workers import ROOT, wait_for, worker_env, workers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 S = Task.Status
@@ -206,6 +212,54 @@ def test_a_worker_killed_mid_job_is_noticed_and_its_task_runs_again(tmp_path: Pa
     assert task.attempt == 2
     shot.refresh_from_db()
     assert shot.image_hash == task.result["hash"]
+
+
+# RQ's own steps as a worker takes a job (``Worker.work``, then ``perform_job`` in its job process):
+# off the queue, then started; the process is killed at the stage named, before the job's code
+# runs and claims its task.
+DIES_HOLDING_A_JOB = """
+import os, signal, sys
+import django
+django.setup()
+from rq import Worker
+from core.redis import get_redis
+from tasks.queues import get_queue
+worker = Worker([get_queue("inference")], connection=get_redis())
+worker.register_birth()
+job, queue = worker.dequeue_job_and_maintain_ttl(timeout=None)
+if sys.argv[1] == "started":
+    worker.prepare_job_execution(job, remove_from_intermediate_queue=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("stage", ["taken", "started"])
+def test_a_worker_killed_holding_a_job_whose_task_it_had_not_claimed_does_not_strand_it(
+    tmp_path: Path, stage: str
+) -> None:
+    """Such a job stayed taken until RQ's own clean-up, up to ten minutes on, and its task waited
+    as long, and with it every later task of its owner's on that queue."""
+    task = image_task(ShotFactory())
+    task.refresh_from_db()
+    taken = task.job_id
+    died = subprocess.run([sys.executable, "-c", DIES_HOLDING_A_JOB, stage], cwd=ROOT, env=worker_env(), check=False)
+    assert died.returncode == -signal.SIGKILL
+    job = Job.fetch(taken, connection=get_redis())
+    assert job.get_status() == ("queued" if stage == "taken" else "started")
+    assert job.get_position() is None  # off its queue: no other worker would run it
+
+    with override_settings(TASK_STALE_S=1.0, TASK_ENQUEUE_SETTLE_S=0.0):
+        reconcile()
+        task.refresh_from_db()
+        if stage == "taken":  # which worker took it is not recorded: it is given TASK_STALE_S to start
+            assert task.job_id == taken and task.status == S.PENDING
+            time.sleep(1.1)
+            reconcile()
+            task.refresh_from_db()
+    assert task.status == S.PENDING and task.job_id not in ("", taken)  # let go, and queued anew
+    with workers(tmp_path, "inference language"):
+        wait_for(lambda: status_of(task, S.FINISHED, S.FAILED), what="the task to run")
+    assert task.status == S.FINISHED and task.attempt == 1
 
 
 def test_the_reconciler_fails_a_dead_task_on_its_last_attempt() -> None:

@@ -107,15 +107,18 @@ def workers(tmp_path: Path, *queues: str, **env: str) -> Iterator[list[WorkerPro
                 redis.delete(key)
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float = 60.0, what: str = "condition") -> Any:
-    """Poll until ``condition()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+def wait_for(
+    condition: Callable[[], Any], *, timeout: float = 60.0, what: str | Callable[[], str] = "condition"
+) -> Any:
+    """Poll until ``condition()`` is truthy; fail with ``what`` (or what it says when called: the
+    state the test was waiting on) after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+    raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what if isinstance(what, str) else what()}")
 
 
 def run_in_thread(task_id: str) -> None:

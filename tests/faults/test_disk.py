@@ -9,13 +9,16 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
+from rq.job import Job
 
+from core.redis import get_redis
 from projects.models import Project
 from projects.pipeline import project_render
 from tasks.models import Task
@@ -47,6 +50,19 @@ def run_media_worker_on_a_full_disk(tmp_path: Path) -> str:
     return done.stdout + done.stderr
 
 
+def _state(task: Task, log: str) -> Callable[[], str]:
+    """What the test waited on, as it stands: the project's tasks, their jobs and the burst's words."""
+
+    def said() -> str:
+        rows = Task.objects.filter(project_id=task.project_id).order_by("created_at")
+        fields = ("kind", "status", "attempt", "job_id", "run_after", "waiting_since", "message")
+        jobs = [Job.fetch(row.job_id, connection=get_redis()) for row in rows.exclude(job_id="")]
+        where = [(job.id, job.get_status(), job.get_position()) for job in jobs]  # position None: taken
+        return f"{list(rows.values_list(*fields))}\njobs: {where}\nthe burst said: {log[-3000:]}"
+
+    return said
+
+
 def test_a_full_disk_waits_for_space_says_so_and_goes_on_by_itself(rendered: Project, tmp_path: Path) -> None:
     """A full disk once spent the render's three attempts in ~90 s, then failed for good while its
     message said "it is tried again", and the page said all was ready. Now the render waits for
@@ -74,6 +90,10 @@ def test_a_full_disk_waits_for_space_says_so_and_goes_on_by_itself(rendered: Pro
     with workers(tmp_path, "media"):
         wait_for(lambda: Task.objects.get(pk=task.pk).status == S.FINISHED, timeout=120, what="the render")
         wait_for(lambda: Project.objects.get(pk=rendered.pk).status_message == "", timeout=30, what="the line to clear")
+        # The render's follow-up work (the clips for an editor) ends too, so the bursts below find
+        # the next render alone: an owner has one place on the media queue.
+        settled = lambda: not rendered.tasks.filter(status__in=Task.UNFINISHED).exists()  # noqa: E731
+        wait_for(settled, timeout=60, what=_state(task, ""))
     rendered.refresh_from_db()
     assert rendered.render_video.name != film
     film = rendered.render_video.name
@@ -82,11 +102,13 @@ def test_a_full_disk_waits_for_space_says_so_and_goes_on_by_itself(rendered: Pro
     shot.pinned_duration = 5.0
     shot.save()
     task = project_render(project=rendered)
-    run_media_worker_on_a_full_disk(tmp_path)
-    wait_for(lambda: Task.objects.get(pk=task.pk).status == S.PENDING, timeout=30, what="the task to wait")
+    log = run_media_worker_on_a_full_disk(tmp_path)
+    waits = lambda: Task.objects.get(pk=task.pk).status == S.PENDING  # noqa: E731
+    wait_for(waits, timeout=30, what=_state(task, log))
     Task.objects.filter(pk=task.pk).update(waiting_since=timezone.now() - timedelta(minutes=31), run_after=None)
-    run_media_worker_on_a_full_disk(tmp_path)
-    wait_for(lambda: Task.objects.get(pk=task.pk).status == S.FAILED, timeout=30, what="the render to give up")
+    log = run_media_worker_on_a_full_disk(tmp_path)
+    failed = lambda: Task.objects.get(pk=task.pk).status == S.FAILED  # noqa: E731
+    wait_for(failed, timeout=30, what=_state(task, log))
     task.refresh_from_db()
     assert task.message == f"{FULL}. It stayed so for 31 min; try again once it is put right."
     # The project's line is derived once the job has settled its tasks, just after the task's own commit.
