@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from inference.errors import EngineError, WeightsMissingError
 from inference.image import ImagePrompt, KeyframeRequest
-from inference.likeness import Likeness
+from inference.likeness import Likeness, clip_match
 from inference.models import Runtime, pick_device
 from inference.motion import MotionResult
 from inference.refine import Job
@@ -232,6 +232,25 @@ def likeness(
     measured: Likeness
     measured, note = _run("likeness", spec, "en", LikenessJob(pictures, reference), runtime, progress)
     return measured, note
+
+
+def matcher(spec: str, *, models_dir: Path) -> str | None:
+    """The model that scores pictures against their words, where one is installed: the likeness
+    stage's, when it is a CLIP through transformers whose weights are on disk (nothing is
+    downloaded for it, and no draft stands in: a difference hash knows no words). Else None."""
+    parsed = parse_spec("likeness", spec)
+    if parsed.backend != "transformers" or parsed.impl.check():
+        return None
+    return parsed.model if parsed.impl.weights_on_disk(parsed.model, models_dir) is not None else None
+
+
+def match(
+    model: str, pictures: list[Path], texts: list[str], *, runtime: Runtime, progress: Progress = no_progress
+) -> list[float]:
+    """How well each picture matches its text (``matcher``'s model)."""
+    scores = clip_match(pictures, texts, model=model, runtime=runtime, progress=progress)
+    record(device=pick_device(runtime.device))
+    return scores
 
 
 def motion(

@@ -34,6 +34,8 @@ DUPLICATE_BITS = 26  # of a 256-bit difference hash: pictures this close are the
 BLACK_SECONDS = 0.5
 FREEZE_SECONDS = 2.0
 TITLE_SAFE = 0.05  # the margin of the title-safe area, a share of each side (EBU R 95: 90 %)
+MATCH_DRIFT = 0.05  # of CLIP's cosine: a picture this far below the others' match is named
+MATCH_NAMED = 3  # the weakest matches named at most
 
 
 def gettext_noop(text: str) -> str:
@@ -45,7 +47,7 @@ def gettext_noop(text: str) -> str:
 @dataclass(frozen=True)
 class Finding:
     # loudness, peak, silence, cut_off, reading_speed, line_length, title_safe, glyphs, black, frozen,
-    # duplicate, sync
+    # duplicate, match, sync
     check: str
     severity: str  # "error": the film is wrong there; "warning": it may trouble a viewer
     says: str  # what is wrong: a sentence with %(name)s of ``data``
@@ -184,6 +186,34 @@ def duplicate_findings(hashes: list[int]) -> list[Finding]:
                     )
                 )
     return found
+
+
+def match_findings(scores: list[tuple[int, float]]) -> list[Finding]:
+    """The shots whose picture matches its words (CLIP: ``likeness.clip_match``) least: at most
+    MATCH_NAMED, each MATCH_DRIFT or more below the mean of the other shots' scores (CLIP's scores
+    are comparable within a model, not across models: the film is its own yardstick).
+    ``scores``: (shot number, score) of each shot scored."""
+    if len(scores) < 3:  # two shots: neither is the odd one out
+        return []
+    total = sum(score for _, score in scores)
+    weak = []
+    for number, score in scores:
+        others = (total - score) / (len(scores) - 1)
+        if score <= others - MATCH_DRIFT:
+            weak.append((score - others, number, score, others))
+    return [
+        Finding(
+            "match",
+            "warning",
+            gettext_noop(
+                "Shot %(shot)s's picture matches its words less than the others do (%(score).2f against %(others).2f)."
+            ),
+            gettext_noop("Regenerate its picture, or rewrite its prompt to show what the narration says."),
+            {"shot": number, "score": round(score, 3), "others": round(others, 3)},
+            shot=number,
+        )
+        for _, number, score, others in sorted(weak)[:MATCH_NAMED]
+    ]
 
 
 # ---------------------------------------------------------------- sound (the film's, once)
@@ -481,6 +511,11 @@ def sync_findings(found: Probe, *, fps: int) -> list[Finding]:
     return problems
 
 
+def finding_order(severity: str, shot: int | None, at: float | None) -> tuple[bool, int, float]:
+    """The order a check lists its findings in: errors first, then by shot and time."""
+    return severity != "error", shot or 0, at or 0.0
+
+
 @dataclass
 class FilmCheck:
     loudness: dict[str, float | None]
@@ -517,5 +552,5 @@ def check_film(
         *caption_findings(cues, shots, width=width, height=height, max_units=max_units),
         *picture_findings(shots),
     ]
-    findings.sort(key=lambda f: (f.severity != "error", f.shot or 0, f.at or 0.0))  # errors first
+    findings.sort(key=lambda f: finding_order(f.severity, f.shot, f.at))
     return FilmCheck(loudness=loudness, findings=findings)

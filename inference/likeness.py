@@ -1,7 +1,10 @@
 """How alike a character's pictures are: each picture of it against its reference picture (or,
 without one, against the rest of its pictures). ``transformers``: a CLIP image encoder's cosine
 similarity (openai/clip-vit-base-patch32); ``hash`` (the draft): how many bits of the pictures'
-difference hashes agree, a measure of the picture's layout and light, not of a face."""
+difference hashes agree, a measure of the picture's layout and light, not of a face.
+
+The same CLIP, where it is on disk, also scores how well each picture matches its words
+(``clip_match``: the film check's picture-against-narration score)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from inference.filmcheck import difference_hash
 from inference.models import Runtime
 from inference.sentences import Sentence
 from inference.types import Progress, no_progress
+
+MATCH_BATCH = 16  # pictures and texts through CLIP at once
 
 
 @dataclass
@@ -101,3 +106,51 @@ def hash_likeness(pictures: list[Path], reference: Path | None, *, progress: Pro
         against = "others"
     progress(1.0, Sentence("compared", "%(count)s pictures compared", count=len(pictures)))
     return Likeness(sum(similarities) / len(similarities), similarities, against, "hash")
+
+
+# ---------------------------------------------------------------- a picture against its words
+
+
+def load_clip(source: str, *, device: str, dtype: Any) -> tuple[Any, Any]:
+    """A whole CLIP (its image and text towers) and its processor, from the likeness model's
+    folder or id: openai/clip-vit-base-patch32 holds both."""
+    from transformers import AutoModel, AutoProcessor
+
+    model = AutoModel.from_pretrained(source, dtype=dtype).to(device).eval()
+    return model, AutoProcessor.from_pretrained(source)
+
+
+def clip_match(
+    pictures: list[Path], texts: list[str], *, model: str, runtime: Runtime, progress: Progress = no_progress
+) -> list[float]:
+    """How well each picture matches its text: the cosine similarity of CLIP's embeddings of the
+    two (the text cut at the model's 77 tokens), in batches of MATCH_BATCH."""
+    from inference.models import load_model
+
+    clip, processor = load_model(
+        "transformers-clip",
+        model,
+        runtime,
+        lambda source, device, dtype: load_clip(source, device=device, dtype=dtype),
+    ).model
+    import torch  # after the load: missing weights are found before torch is imported
+    from PIL import Image
+
+    scores: list[float] = []
+    for first in range(0, len(pictures), MATCH_BATCH):
+        images = []
+        for path in pictures[first : first + MATCH_BATCH]:
+            with Image.open(path) as image:
+                images.append(image.convert("RGB"))
+        words = texts[first : first + MATCH_BATCH]
+        with torch.inference_mode():
+            inputs = processor(text=words, images=images, return_tensors="pt", padding=True, truncation=True)
+            inputs = inputs.to(clip.device)
+            inputs["pixel_values"] = inputs["pixel_values"].to(clip.dtype)
+            out = clip(**inputs)
+            pairs = torch.nn.functional.normalize(out.image_embeds.float(), dim=-1) * torch.nn.functional.normalize(
+                out.text_embeds.float(), dim=-1
+            )
+        scores += [float(score) for score in pairs.sum(dim=-1).cpu()]
+        progress(len(scores) / len(pictures), Sentence("matched", "%(count)s pictures matched", count=len(scores)))
+    return scores

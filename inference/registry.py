@@ -441,7 +441,8 @@ MODEL_NOTES: dict[str, str] = {
     "licence: the LTX-Video Open Weights License (read its use restrictions on the model page first)",
     "stabilityai/stable-video-diffusion-img2vid": "about 9 GB; licence: Stability AI Community License",
     "Qwen/Qwen2.5-0.5B-Instruct": "about 1 GB; licence: Apache-2.0",
-    "openai/clip-vit-base-patch32": "about 0.6 GB (the characters' likeness); licence: MIT",
+    "openai/clip-vit-base-patch32": "about 0.6 GB (the characters' likeness, the film check's pictures against their "
+    "words); licence: MIT",
 }
 
 

@@ -541,6 +541,19 @@ ZH = {
     "The draft back end reads no language: your words are the subject as written, and only a time of day and a shot size it knows by name were picked out. A language model (STORYBOARD_MODEL) would read the setting, the mood and the rest.": "草稿后端不理解语言：你的原话被当作画面主体，只认出了它知道名字的时间和景别。语言模型（STORYBOARD_MODEL）还能读出场景、氛围等其余部分。",
     "Read the request and wrote the prompt (%(by)s).": "已理解描述并写好提示词（%(by)s）。",
     "Delete this picture from your gallery? A shot that took it keeps it.": "从图库删除这张图片？已选用它的镜头会保留它。",
+    # the clips for an editor, made after the film (their sentences had been filled by hand)
+    "The film's clips for an editor are being made; the link comes by itself in a moment.": "这部影片供剪辑软件使用的片段正在生成，链接稍后会自动出现。",
+    "being made": "正在生成",
+    "Clip %(done)s of %(count)s made": "剪辑片段 %(done)s / %(count)s 已生成",
+    "%(count)s clip(s) for an editor made.": "已为剪辑软件生成 %(count)s 个片段。",
+    "%(count)s clip(s) for an editor made; %(stale)s shot(s) changed since the render: render again.": "已为剪辑软件生成 %(count)s 个片段；%(stale)s 个镜头在渲染后有改动：请重新渲染。",
+    # issue 30: the film check's picture-against-words score (CLIP)
+    "Shot %(shot)s's picture matches its words less than the others do (%(score).2f against %(others).2f).": "镜头 %(shot)s 的画面与其文字的吻合度低于其他镜头（%(score).2f，其他镜头平均 %(others).2f）。",
+    "Regenerate its picture, or rewrite its prompt to show what the narration says.": "请重新生成它的画面，或改写提示词，让画面表现旁白所说的内容。",
+    "%(count)s pictures matched": "已比对 %(count)s 张画面",
+    "pictures against their words": "画面与文字比对",
+    "Pictures held against their words: shots %(shots)s match least (regenerate their pictures).": "画面与文字比对：第 %(shots)s 镜吻合度最低（请重新生成这些画面）。",
+    "Pictures held against their words: none stands out as matching less.": "画面与文字比对：没有明显吻合度偏低的镜头。",
 }
 
 # Every entry, whatever its msgstr: the table is the translation, so a guess that msgmerge made

@@ -16,7 +16,7 @@ from django.conf import settings
 from core.engines import runtime
 from inference import engines
 from inference.policy import ENGINES
-from projects import conversation, likeness, prompts, render, stories, storyboards, translation, webhooks
+from projects import conversation, likeness, match, prompts, render, stories, storyboards, translation, webhooks
 from projects.models import Project
 from projects.pipeline import COMPOSE, REFINE, STORY, STORYBOARD, project_status_refresh
 from tasks.models import Task
@@ -129,6 +129,28 @@ class LikenessWork(Kind):
 
     def configuration(self) -> str:
         return str(settings.LIKENESS_MODEL)
+
+
+@register
+class MatchWork(Kind):
+    """How well each picture of a render matches its words (CLIP, where one is installed), for
+    its film check; on the inference queue, where the models are."""
+
+    name = match.MATCH
+    queue = INFERENCE
+    policy = ENGINES
+
+    def run(self, task: Task, progress: Progress) -> Any:
+        return match.match_run(task, progress)
+
+    def apply(self, task: Task, output: Any) -> str:
+        return match.match_apply(task, output)
+
+    def configuration(self) -> str:
+        return str(settings.LIKENESS_MODEL)
+
+    def cannot_run(self) -> str | None:
+        return match.why_no_clip_here()
 
 
 @register

@@ -37,6 +37,7 @@ from inference.sentences import Sentence, said
 from inference.styles import frame_size
 from inference.timeline import TimelineShot, build_timeline, write_timeline
 from inference.usage import record
+from projects.match import match_after_render
 from projects.models import Project, RenderSegment
 from projects.selectors import clips_stored, film_id, film_of
 from shots.history import versions_prune
@@ -191,6 +192,7 @@ def compose_apply(task: Task, output: ComposeOutput) -> str:
     segments_hold(project=project, names=output.segments)
     if not clips_stored(project):
         task_create(kind=CLIPS, project=project, params={"render": film.digest})
+    match_after_render(project=project)
     result = {
         "backend": "ffmpeg",
         "model": "",

@@ -31,6 +31,7 @@ from django.conf import settings
 from core.errors import ApplicationError
 from inference.errors import EngineError
 from inference.sentences import Sentence
+from projects.match import match_waits
 from projects.models import Project
 from projects.pipeline import COMPOSE
 from projects.selectors import film_of
@@ -154,6 +155,8 @@ def webhook_due_of(*, project_id: uuid.UUID) -> Task | None:
     if last is None or last.status not in EVENTS:
         return None
     if project.tasks.filter(kind=WEBHOOK, params__render=str(last.id)).exists():
+        return None
+    if match_waits(project):  # the film's CLIP score is still to join its check: called after it
         return None
     return task_create(kind=WEBHOOK, project=project, params={"render": str(last.id)})
 

@@ -33,6 +33,7 @@ FILM_WORDS = {
     "speech",
     "compose",
     "clips",
+    "match",
     "webhook",
     "refine",
     "translate",

@@ -462,3 +462,34 @@ def build_ip_adapter(folder: Path, unet: Path, *, cross_attention_dim: int | Non
     save_file(weights, str(target / "models" / "ip-adapter_sd15.safetensors"))
     encoder.rename(target / "models" / "image_encoder")
     return target
+
+
+def build_clip(folder: Path) -> Path:
+    """A whole CLIPModel (both towers, transformers' own test sizes) with its processor (the
+    written tokenizer and an image processor), in openai/clip-vit-base-patch32's layout: what the
+    film check's picture-against-words score loads, and the likeness check too."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    target = folder / "clip"
+    clip_tokenizer(folder / "_clip-tokenizer")
+    tokenizer = CLIPTokenizer.from_pretrained(folder / "_clip-tokenizer")
+    sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37}
+    marks = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id}
+    config = CLIPConfig(
+        text_config={
+            **sizes,
+            **marks,
+            "vocab_size": len(tokenizer),
+            "max_position_embeddings": 77,
+            "projection_dim": 16,
+        },
+        vision_config={**sizes, "image_size": 32, "patch_size": 8, "projection_dim": 16},
+        projection_dim=16,
+    )
+    torch.manual_seed(0)
+    CLIPModel(config).save_pretrained(target)
+    CLIPProcessor(image_processor=CLIPImageProcessor(crop_size=32, size=32), tokenizer=tokenizer).save_pretrained(
+        target
+    )
+    return target

@@ -34,6 +34,7 @@ class FindingSerializer(serializers.Serializer):
             "black",
             "frozen",
             "duplicate",
+            "match",
             "sync",
         ]
     )
@@ -45,6 +46,21 @@ class FindingSerializer(serializers.Serializer):
     at = serializers.FloatField(required=False, help_text="Seconds into the film.")
 
 
+class MatchShotSerializer(serializers.Serializer):
+    shot = serializers.IntegerField(help_text="The shot's number, from 1.")
+    shotId = serializers.UUIDField()
+    against = serializers.ChoiceField(
+        choices=["narration", "prompt"],
+        help_text="What its picture was held against: its narration (an English film), else its prompt.",
+    )
+    score = serializers.FloatField(help_text="The cosine of CLIP's picture and text embeddings.")
+
+
+class MatchSerializer(serializers.Serializer):
+    model = serializers.CharField(help_text="The CLIP that scored them (the likeness model).")
+    shots = MatchShotSerializer(many=True, help_text="Each shot with a picture.")
+
+
 class FilmCheckSerializer(serializers.Serializer):
     renderHash = serializers.CharField()
     checkedAt = serializers.DateTimeField()
@@ -52,6 +68,11 @@ class FilmCheckSerializer(serializers.Serializer):
     errorCount = serializers.IntegerField()
     warningCount = serializers.IntegerField()
     findings = FindingSerializer(many=True)
+    match = MatchSerializer(
+        required=False,
+        help_text="How well each picture matches its words, where a CLIP is installed (LIKENESS_MODEL on disk): "
+        "scored by a task after the render, then added here with the weakest shots' findings.",
+    )
 
 
 class ProjectCheckApi(APIView):
@@ -60,7 +81,8 @@ class ProjectCheckApi(APIView):
         """The check of the latest render, made on what was rendered: loudness and true peak
         against the target, silent stretches, narration cut off, captions too fast, too long,
         outside the title-safe area or with characters the font lacks, black or frozen
-        pictures, near-duplicate keyframes, sound against picture. 409 before the first render."""
+        pictures, near-duplicate keyframes, pictures that match their words least (where a CLIP
+        is installed), sound against picture. 409 before the first render."""
         project = selectors.project_get(user=request.user, project_id=project_id, role=Role.VIEWER)
         return Response(FilmCheckSerializer(selectors.film_check(project=project)).data)
 

@@ -133,6 +133,7 @@
     refine: gettext("rewrite"),
     translate: gettext("translation"),
     likeness: gettext("likeness"),
+    match: gettext("pictures against their words"),
     candidates: gettext("pictures to choose from"),
   };
   const REMEDY = {
@@ -188,6 +189,9 @@
     compared: gettext("%(count)s pictures compared"),
     likeness_drifting: gettext("%(name)s: likeness %(score)s; drifting most: shots %(shots)s (regenerate their pictures)."),
     likeness_steady: gettext("%(name)s: likeness %(score)s, alike in every shot."),
+    matched: gettext("%(count)s pictures matched"),
+    match_weak: gettext("Pictures held against their words: shots %(shots)s match least (regenerate their pictures)."),
+    match_even: gettext("Pictures held against their words: none stands out as matching less."),
     spoken: gettext("Spoken"),
     sentence: gettext("Sentence %(n)s of %(count)s"),
     lines_spoken: gettext("%(done)s of %(count)s lines spoken"),
