@@ -51,6 +51,16 @@ def _checked(pictures: list[Path], reference: Path | None) -> None:
         )
 
 
+def _rgb(paths: list[Path]) -> list[Any]:
+    from PIL import Image
+
+    images = []
+    for path in paths:
+        with Image.open(path) as image:
+            images.append(image.convert("RGB"))
+    return images
+
+
 def load_clip_vision(source: str, *, device: str, dtype: Any) -> tuple[Any, Any]:
     from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
@@ -72,13 +82,8 @@ def clip_likeness(
         lambda source, device, dtype: load_clip_vision(source, device=device, dtype=dtype),
     ).model
     import torch  # after the load: missing weights are found before torch is imported
-    from PIL import Image
 
-    paths = [*pictures, *([reference] if reference else [])]
-    images = []
-    for path in paths:
-        with Image.open(path) as image:
-            images.append(image.convert("RGB"))
+    images = _rgb([*pictures, *([reference] if reference else [])])
     with torch.inference_mode():
         inputs = processor(images=images, return_tensors="pt").to(encoder.device)
         embedded = encoder(pixel_values=inputs["pixel_values"].to(encoder.dtype)).image_embeds.float()
@@ -134,14 +139,10 @@ def clip_match(
         lambda source, device, dtype: load_clip(source, device=device, dtype=dtype),
     ).model
     import torch  # after the load: missing weights are found before torch is imported
-    from PIL import Image
 
     scores: list[float] = []
     for first in range(0, len(pictures), MATCH_BATCH):
-        images = []
-        for path in pictures[first : first + MATCH_BATCH]:
-            with Image.open(path) as image:
-                images.append(image.convert("RGB"))
+        images = _rgb(pictures[first : first + MATCH_BATCH])
         words = texts[first : first + MATCH_BATCH]
         with torch.inference_mode():
             inputs = processor(text=words, images=images, return_tensors="pt", padding=True, truncation=True)
