@@ -1,9 +1,10 @@
 """How well each shot's picture matches its words: the film check's CLIP score, where a CLIP is
 installed (``inference.engines.matcher``: the likeness model, on an inference worker's disk).
-Scored after each render by a task on the inference queue, where the models are; a shot whose picture and words are
-unchanged since the last score keeps it, so an edit scores only what it changed. The scores and
-the weakest shots' findings join the render's check (``render_manifest["check"]``), before the
-render's webhook is called and ``make_video`` reports."""
+Scored after each render by a task on the inference queue, where the models are; a shot whose
+picture and words are unchanged since the last score keeps it, so an edit scores only what it
+changed. The scores and the weakest shots' findings join the render's check
+(``render_manifest["check"]``), before the render's webhook is called and ``make_video``
+reports."""
 
 from __future__ import annotations
 
