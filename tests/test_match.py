@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from inference import engines
 from inference.filmcheck import MATCH_DRIFT, match_findings
-from projects.match import MATCH
+from projects.match import MATCH, match_after_render
 from projects.models import Project
 from projects.webhooks import WEBHOOK, webhook_due_of
 from shots.services import shot_update
@@ -152,17 +152,21 @@ def test_without_a_clip_a_render_queues_no_score(film: Project, clip: Path, sett
     film.refresh_from_db()
     assert "match" not in film.render_manifest["check"]
 
-    # Every live inference worker said it has no CLIP on its disk.
+    # The render's own call, asked again: every live inference worker said it has no CLIP on its
+    # disk; then the likeness model is the draft measure, with a worker that says nothing against.
     presence_beat(INFERENCE, {MATCH: [settings.LIKENESS_MODEL, "no CLIP is on disk here"]})
     try:
-        assert render(film).status == S.FINISHED
+        assert match_after_render(project=film) is None
     finally:
         presence_end(INFERENCE)
-    assert not Task.objects.filter(project=film, kind=MATCH).exists()
-
-    settings.LIKENESS_MODEL = "hash"  # the draft measure: no CLIP to ask, live workers or not
-    rendered_beside_a_clip_worker(film)
-    assert not Task.objects.filter(project=film, kind=MATCH).exists()
+    presence_beat(INFERENCE, {})
+    try:
+        settings.LIKENESS_MODEL = "hash"
+        assert match_after_render(project=film) is None
+        settings.LIKENESS_MODEL = f"transformers:{clip}"
+        assert match_after_render(project=film) is not None  # the control: this one would be scored
+    finally:
+        presence_end(INFERENCE)
 
 
 @pytest.mark.django_db(transaction=True)
