@@ -6,10 +6,13 @@ shot it changed, and the render's webhook waits for the score."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from inference import engines
@@ -78,14 +81,23 @@ def film(user: Any, tmp_path: Path) -> Project:
     return project
 
 
-def rendered_beside_a_clip_worker(project: Project) -> None:
-    """Render the film as a worker would, while an inference worker says it is live and can run
-    the score (its presence names nothing it cannot do: its CLIP is on its disk)."""
-    presence_beat(INFERENCE, {})
+@contextmanager
+def an_inference_worker_saying(cannot: dict[str, list[str]]) -> Iterator[None]:
+    """A live inference worker's presence, saying what it cannot do (nothing: its CLIP is on its
+    disk). Said once for as long as it lasts: a real worker says it every second, and a render on
+    a loaded machine may take longer than the presence's few seconds."""
+    with override_settings(WORKER_PRESENCE_TTL_S=600):
+        presence_beat(INFERENCE, cannot)
     try:
-        assert render(project).status == S.FINISHED
+        yield
     finally:
         presence_end(INFERENCE)
+
+
+def rendered_beside_a_clip_worker(project: Project) -> None:
+    """Render the film as a worker would, while an inference worker that can score it is live."""
+    with an_inference_worker_saying({}):
+        assert render(project).status == S.FINISHED
 
 
 def scored(project: Project) -> Task:
@@ -154,19 +166,13 @@ def test_without_a_clip_a_render_queues_no_score(film: Project, clip: Path, sett
 
     # The render's own call, asked again: every live inference worker said it has no CLIP on its
     # disk; then the likeness model is the draft measure, with a worker that says nothing against.
-    presence_beat(INFERENCE, {MATCH: [settings.LIKENESS_MODEL, "no CLIP is on disk here"]})
-    try:
+    with an_inference_worker_saying({MATCH: [settings.LIKENESS_MODEL, "no CLIP is on disk here"]}):
         assert match_after_render(project=film) is None
-    finally:
-        presence_end(INFERENCE)
-    presence_beat(INFERENCE, {})
-    try:
+    with an_inference_worker_saying({}):
         settings.LIKENESS_MODEL = "hash"
         assert match_after_render(project=film) is None
         settings.LIKENESS_MODEL = f"transformers:{clip}"
         assert match_after_render(project=film) is not None  # the control: this one would be scored
-    finally:
-        presence_end(INFERENCE)
 
 
 @pytest.mark.django_db(transaction=True)
